@@ -1,0 +1,54 @@
+/**
+ * Parity metrics used by every test, the parity command and the reports:
+ * relative error ‖out − ref‖₂ / ‖ref‖₂, max-abs error, max-abs error over max|ref| (the golden
+ * README's metric), and whether any NaN/Inf appeared in `out` (NaN never passes).
+ */
+
+export interface ErrorStats {
+  /** ‖out − ref‖₂ / ‖ref‖₂ (‖out − ref‖₂ when ref is all zeros). */
+  rel: number;
+  /** max |out − ref| */
+  maxAbs: number;
+  /** max |out − ref| / max |ref| */
+  maxRel: number;
+  /** Count of non-finite values in `out` where `ref` is finite. */
+  nonFinite: number;
+  n: number;
+}
+
+export function errorStats(out: ArrayLike<number>, ref: ArrayLike<number>): ErrorStats {
+  if (out.length !== ref.length) throw new RangeError(`errorStats: ${out.length} outputs vs ${ref.length} reference values`);
+  let diff2 = 0;
+  let ref2 = 0;
+  let maxAbs = 0;
+  let refMax = 0;
+  let nonFinite = 0;
+  for (let i = 0; i < out.length; i++) {
+    const o = out[i]!;
+    const r = ref[i]!;
+    if (!Number.isFinite(o)) {
+      if (!(Number.isNaN(r) && Number.isNaN(o)) && o !== r) nonFinite++;
+      continue;
+    }
+    const d = Math.abs(o - r);
+    diff2 += d * d;
+    ref2 += r * r;
+    if (d > maxAbs) maxAbs = d;
+    if (Math.abs(r) > refMax) refMax = Math.abs(r);
+  }
+  const rel = ref2 > 0 ? Math.sqrt(diff2 / ref2) : Math.sqrt(diff2);
+  return { rel, maxAbs, maxRel: refMax > 0 ? maxAbs / refMax : maxAbs, nonFinite, n: out.length };
+}
+
+/** True when the stats are within tolerance and nothing became NaN/Inf. */
+export function withinTolerance(s: ErrorStats, tol: { rel?: number; maxAbs?: number; maxRel?: number }): boolean {
+  if (s.nonFinite > 0) return false;
+  if (tol.rel !== undefined && !(s.rel <= tol.rel)) return false;
+  if (tol.maxAbs !== undefined && !(s.maxAbs <= tol.maxAbs)) return false;
+  if (tol.maxRel !== undefined && !(s.maxRel <= tol.maxRel)) return false;
+  return true;
+}
+
+export function formatStats(s: ErrorStats): string {
+  return `rel=${s.rel.toExponential(3)} maxAbs=${s.maxAbs.toExponential(3)} maxRel=${s.maxRel.toExponential(3)}${s.nonFinite ? ` nonFinite=${s.nonFinite}` : ''}`;
+}
