@@ -1,0 +1,56 @@
+/**
+ * A small, strict argument parser: `--flag`, `--key value`, `--key=value`, repeated keys, positionals.
+ * Unknown options are errors (a typo must not silently fall back to a default).
+ */
+import { UsageError } from './command.js';
+
+export interface OptionSpec {
+  /** 'flag' takes no value; 'string' takes one; 'list' takes one and may repeat or be comma separated. */
+  type: 'flag' | 'string' | 'list';
+}
+
+export interface ParsedArgs {
+  flags: Set<string>;
+  values: Map<string, string>;
+  lists: Map<string, string[]>;
+  positionals: string[];
+}
+
+export function parseArgs(command: string, argv: string[], spec: Readonly<Record<string, OptionSpec>>): ParsedArgs {
+  const out: ParsedArgs = { flags: new Set(), values: new Map(), lists: new Map(), positionals: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith('--') || a === '--') {
+      out.positionals.push(a);
+      continue;
+    }
+    const eq = a.indexOf('=');
+    const key = a.slice(2, eq === -1 ? undefined : eq);
+    const s = spec[key];
+    if (s === undefined) throw new UsageError(`${command}: unknown option --${key} (see sana-lab ${command} --help)`);
+    if (s.type === 'flag') {
+      if (eq !== -1) throw new UsageError(`${command}: --${key} takes no value`);
+      out.flags.add(key);
+      continue;
+    }
+    let value: string;
+    if (eq !== -1) value = a.slice(eq + 1);
+    else {
+      const next = argv[i + 1];
+      if (next === undefined || next.startsWith('--')) throw new UsageError(`${command}: --${key} needs a value`);
+      value = next;
+      i++;
+    }
+    if (s.type === 'string') out.values.set(key, value);
+    else out.lists.set(key, [...(out.lists.get(key) ?? []), ...value.split(',').filter((v) => v !== '')]);
+  }
+  return out;
+}
+
+/** Parse a positive integer option or throw a UsageError naming it. */
+export function intOption(command: string, name: string, value: string | undefined, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`${command}: --${name} must be an integer >= ${min}, got "${value}"`);
+  return n;
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+/** `sana-lab`: the lab's command line. Each subcommand lives in cli/commands/. */
+import { UsageError } from './command.js';
+import { COMMANDS } from './commands/index.js';
+
+function topHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    'sana-lab — SANA kernel lab: reference spec, native kernels, parity, benchmarks, reports',
+    '',
+    'usage: sana-lab <command> [options]     (sana-lab <command> --help for details)',
+    '',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(topHelp());
+    return name === undefined ? 2 : 0;
+  }
+  const cmd = COMMANDS.find((c) => c.name === name);
+  if (cmd === undefined) {
+    console.error(`sana-lab: unknown command "${name}" (commands: ${COMMANDS.map((c) => c.name).join(', ')})`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(cmd.usage);
+    return 0;
+  }
+  try {
+    return await cmd.run(rest);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`sana-lab: ${e.message}`);
+      return 2;
+    }
+    const err = e as Error;
+    console.error(`sana-lab ${name}: ${err?.message ?? String(e)}`);
+    if (process.env.SANA_LAB_DEBUG) console.error(err?.stack);
+    return 1;
+  }
+}
+
+// Run when executed directly (not when imported by tests).
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+if (process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url))) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}
