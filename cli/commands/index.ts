@@ -1,4 +1,6 @@
 /** Every `sana-lab` subcommand, in help order. Register new commands here. */
 import type { Command } from '../command.js';
+import { infoCommand } from './info.js';
+import { labCommand } from './lab.js';
 
-export const COMMANDS: Command[] = [];
+export const COMMANDS: Command[] = [labCommand, infoCommand];

@@ -1,0 +1,45 @@
+/**
+ * Which compute backends this installation has: `reference` (pure TS, always), `cpu` (the native
+ * addon) and `cuda` (compiled in when nvcc was found at build time; available when a device and driver are).
+ */
+import { tryLoadAddon, type NativeCudaDevice } from './addon.js';
+
+export type BackendName = 'reference' | 'cpu' | 'cuda';
+
+export interface BackendStatus {
+  name: BackendName;
+  compiled: boolean;
+  available: boolean;
+  reason?: string;
+  device?: string;
+  devices?: NativeCudaDevice[];
+}
+
+export function listBackends(): BackendStatus[] {
+  const reference: BackendStatus = { name: 'reference', compiled: true, available: true, device: 'host (TypeScript)' };
+  const { addon, error } = tryLoadAddon();
+  if (addon === null) {
+    const reason = error ?? 'native addon unavailable';
+    return [
+      reference,
+      { name: 'cpu', compiled: false, available: false, reason },
+      { name: 'cuda', compiled: false, available: false, reason },
+    ];
+  }
+  const cpuInfo = addon.cpuInfo();
+  const cpu: BackendStatus = {
+    name: 'cpu',
+    compiled: true,
+    available: true,
+    device: `${cpuInfo.model} (${cpuInfo.threads} threads)`,
+  };
+  const c = addon.cudaInfo();
+  const cuda: BackendStatus = { name: 'cuda', compiled: c.compiled, available: c.available };
+  if (c.reason) cuda.reason = c.reason;
+  if (c.devices.length > 0) {
+    const d = c.devices[0]!;
+    cuda.device = `${d.name} (sm_${d.computeCapability.replace('.', '')}, ${(d.totalMemoryBytes / 2 ** 30).toFixed(1)} GiB, driver ${c.driverVersion})`;
+    cuda.devices = c.devices;
+  }
+  return [reference, cpu, cuda];
+}

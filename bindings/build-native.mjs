@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+// Builds the native addon with cmake-js (offline: package.json "binary.napi_versions" makes cmake-js use
+// the node-api-headers package instead of downloading Node headers).
+//   SANA_LAB_CUDA=0        force a CPU-only addon even when nvcc is installed
+//   SANA_LAB_SANITIZE=1    AddressSanitizer + UBSan build (see README)
+//   SANA_LAB_BUILD_DIR=D   build into D instead of build/ (e.g. a second, CPU-only or sanitizer build)
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+const cmakeJs = join(dirname(require.resolve('cmake-js/package.json')), 'bin', 'cmake-js');
+
+const on = (v) => v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'off' && v.toLowerCase() !== 'false';
+const cuda = process.env.SANA_LAB_CUDA === undefined ? true : on(process.env.SANA_LAB_CUDA);
+const args = [cmakeJs, 'compile', '--directory', root, `--CDSANA_LAB_CUDA=${cuda ? 'ON' : 'OFF'}`];
+if (on(process.env.SANA_LAB_SANITIZE)) args.push('--CDSANA_LAB_SANITIZE=ON', '--debug');
+if (process.env.SANA_LAB_BUILD_DIR) args.push('--out', process.env.SANA_LAB_BUILD_DIR);
+if (process.env.SANA_LAB_NATIVE_ARCH && on(process.env.SANA_LAB_NATIVE_ARCH)) args.push('--CDSANA_LAB_NATIVE_ARCH=ON');
+const jobs = process.env.CMAKE_BUILD_PARALLEL_LEVEL ?? String(Math.max(1, (await import('node:os')).availableParallelism()));
+
+console.error(`[sana-lab] building the native addon (CUDA ${cuda ? 'if nvcc is found' : 'disabled by SANA_LAB_CUDA=0'})`);
+const r = spawnSync(process.execPath, [...args, '--parallel', jobs], { stdio: 'inherit', cwd: root });
+if (r.status !== 0) {
+  console.error('[sana-lab] native build failed: see the cmake/compiler output above. Requirements: CMake >= 3.18 and a C++17 compiler.');
+  process.exit(r.status ?? 1);
+}
