@@ -45,3 +45,16 @@ describe('sana-lab CLI (built dist/ binary)', () => {
     expect(badOpt.stderr).toMatch(/unknown option --bogus/);
   });
 });
+
+describe('package entry point', () => {
+  it("import('sana-kernel-lab') works with plain node (no TS loader)", () => {
+    const script =
+      "const m = await import('sana-kernel-lab'); " +
+      "const t = m.Tensor.f32([2], [1, 2]); " +
+      "const bytes = m.serializeSafetensors({ t }); " +
+      "console.log(JSON.stringify({ n: m.parseSafetensors(bytes).tensors.get('t').numel, backends: m.listBackends().length }));";
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: projectRoot(), encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ n: 2, backends: 3 });
+  });
+});
