@@ -35,6 +35,11 @@ describe('native addon', () => {
     }
   });
 
+  it('is the sanitizer build when the ASan run asks for one', () => {
+    if (process.env.SANA_LAB_EXPECT_SANITIZE === '1') expect(addon.buildInfo().sanitize).toBe(true);
+    else expect(typeof addon.buildInfo().sanitize).toBe('boolean');
+  });
+
   it('lists the three backends, cpu available', () => {
     const b = listBackends();
     expect(b.map((x) => x.name)).toEqual(['reference', 'cpu', 'cuda']);
