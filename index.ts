@@ -1,6 +1,6 @@
 /** sana-kernel-lab: the package root. */
 export * from './reference/core/index.js';
-export { linear } from './reference/ops/linear.js';
-export { conv2d } from './reference/ops/conv2d.js';
+export * from './reference/ops/index.js';
+export * from './reference/dit/index.js';
 export * from './bindings/index.js';
 export { environment, type Environment } from './cli/environment.js';

@@ -5,6 +5,8 @@ export interface Command {
   summary: string;
   /** Full help text for `sana-lab <name> --help`. */
   usage: string;
+  /** Help for a sub-target, e.g. `run dit --help` (defaults to `usage`). */
+  helpFor?(argv: string[]): string;
   /** Runs with the arguments after the subcommand name; resolves to the exit code. */
   run(argv: string[]): Promise<number>;
 }

@@ -26,7 +26,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    console.log(cmd.usage);
+    console.log(cmd.helpFor?.(rest.filter((a) => a !== '--help' && a !== '-h')) ?? cmd.usage);
     return 0;
   }
   try {

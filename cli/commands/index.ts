@@ -2,5 +2,6 @@
 import type { Command } from '../command.js';
 import { infoCommand } from './info.js';
 import { labCommand } from './lab.js';
+import { runCommand } from './run.js';
 
-export const COMMANDS: Command[] = [labCommand, infoCommand];
+export const COMMANDS: Command[] = [labCommand, infoCommand, runCommand];

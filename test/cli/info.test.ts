@@ -24,6 +24,20 @@ describe('sana-lab CLI (built dist/ binary)', () => {
     if (!cuda.available) expect(cuda.reason).toMatch(/\S/);
   });
 
+  it('info --model prints the parameter count from the preset shapes', () => {
+    const r = run('info', '--model', '0.6b', '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const m = JSON.parse(r.stdout) as { model: string; parameters: number; groups: Record<string, number> };
+    expect(m.model).toBe('sana-0.6b');
+    // Sana-0.6B: 28 blocks of 15.5·C² + 66·C (C = 1152) plus embedders and heads ≈ 0.59 B.
+    expect(m.groups.transformer_blocks).toBe(28 * (15.5 * 1152 ** 2 + 66 * 1152));
+    expect(m.parameters).toBeGreaterThan(0.58e9);
+    expect(m.parameters).toBeLessThan(0.6e9);
+    const bad = run('info', '--model', '3b');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/unknown DiT preset "3b"/);
+  });
+
   it('--help works on every subcommand', () => {
     const top = run('--help');
     expect(top.status).toBe(0);
