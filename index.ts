@@ -2,5 +2,8 @@
 export * from './reference/core/index.js';
 export * from './reference/ops/index.js';
 export * from './reference/dit/index.js';
+export * from './reference/dcae/index.js';
+export * from './reference/schedulers/index.js';
+export * from './reference/text/index.js';
 export * from './bindings/index.js';
 export { environment, type Environment } from './cli/environment.js';

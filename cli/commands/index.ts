@@ -3,5 +3,6 @@ import type { Command } from '../command.js';
 import { infoCommand } from './info.js';
 import { labCommand } from './lab.js';
 import { runCommand } from './run.js';
+import { scheduleCommand } from './schedule.js';
 
-export const COMMANDS: Command[] = [labCommand, infoCommand, runCommand];
+export const COMMANDS: Command[] = [labCommand, infoCommand, runCommand, scheduleCommand];

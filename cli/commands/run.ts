@@ -4,6 +4,7 @@
  */
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
+import { DCAE_DECODE_USAGE, DCAE_ENCODE_USAGE, runDcaeDecode, runDcaeEncode } from './run-dcae.js';
 import { runDit, RUN_DIT_SUMMARY, RUN_DIT_USAGE } from './run-dit.js';
 
 interface RunTarget {
@@ -14,6 +15,8 @@ interface RunTarget {
 
 const TARGETS: Readonly<Record<string, RunTarget>> = {
   dit: { summary: RUN_DIT_SUMMARY, usage: RUN_DIT_USAGE, run: runDit },
+  'dcae-encode': { summary: 'DC-AE encode: sample (B,3,H,W) → latent', usage: DCAE_ENCODE_USAGE, run: runDcaeEncode },
+  'dcae-decode': { summary: 'DC-AE decode: latent → sample, optionally tiled; --plan prints a memory plan', usage: DCAE_DECODE_USAGE, run: runDcaeDecode },
 };
 
 function usage(): string {

@@ -16,8 +16,9 @@
  * FLOPs ≈ 4–5 per element.
  */
 import { shapeStr, Tensor } from '../core/tensor.js';
+import type { AccumulateOption } from './linear.js';
 
-export interface NormOptions {
+export interface NormOptions extends AccumulateOption {
   eps: number;
   /** Per-channel scale (length C), or null/undefined for none. */
   weight?: Tensor | null;
@@ -99,15 +100,16 @@ export function rmsNormChannels(x: Tensor, opts: NormOptions): Tensor {
   const xs = x.toFloat32();
   const out = new Float32Array(xs.length);
   const HW = H * W;
+  const r = opts.accumulate === 'f32' ? Math.fround : (v: number) => v; // f32: round every partial sum
   for (let bi = 0; bi < B; bi++) {
     const base = bi * C * HW;
     for (let p = 0; p < HW; p++) {
       let ss = 0;
       for (let c = 0; c < C; c++) {
         const v = xs[base + c * HW + p]!;
-        ss += v * v;
+        ss = r(ss + r(v * v));
       }
-      const rinv = 1 / Math.sqrt(ss / C + opts.eps);
+      const rinv = 1 / Math.sqrt(r(ss / C) + opts.eps);
       for (let c = 0; c < C; c++) {
         let y = xs[base + c * HW + p]! * rinv;
         if (w) y *= w[c]!;
