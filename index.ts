@@ -7,3 +7,5 @@ export * from './reference/schedulers/index.js';
 export * from './reference/text/index.js';
 export * from './bindings/index.js';
 export { environment, type Environment } from './cli/environment.js';
+export * as bench from './bench/index.js';
+export * as reports from './reports/index.js';

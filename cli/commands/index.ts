@@ -1,8 +1,10 @@
 /** Every `sana-lab` subcommand, in help order. Register new commands here. */
 import type { Command } from '../command.js';
+import { benchCommand } from './bench.js';
 import { infoCommand } from './info.js';
 import { labCommand } from './lab.js';
+import { reportCommand } from './report.js';
 import { runCommand } from './run.js';
 import { scheduleCommand } from './schedule.js';
 
-export const COMMANDS: Command[] = [labCommand, infoCommand, runCommand, scheduleCommand];
+export const COMMANDS: Command[] = [labCommand, infoCommand, runCommand, scheduleCommand, benchCommand, reportCommand];

@@ -1,0 +1,42 @@
+/** `sana-lab report`: bench + parity JSON → one self-contained HTML report and a Markdown summary. */
+import { generateReport } from '../../reports/generate.js';
+import { parseArgs } from '../args.js';
+import { UsageError, type Command } from '../command.js';
+
+const USAGE = `usage: sana-lab report --in FILE... --out reports/NAME.html [--title TEXT]
+
+Reads results of \`sana-lab bench --json\` and \`sana-lab parity --json\` (told apart by their "format"
+field) and writes one HTML file that opens offline (plotly.js inlined) with: throughput vs resolution
+per op and backend (log-log), the roofline, time breakdowns of a DiT block, a DiT step and a DC-AE
+decode, speed-ups against the baselines of the same run, the parity table, what did not run, and the
+environment. A Markdown summary is written beside it (NAME.md).
+
+  --in FILE...   input JSON files (repeat, comma-separate, or list them after --in)
+  --out FILE     the HTML file to write (must end in .html)
+  --title TEXT   the report's title`;
+
+const SPEC = { in: { type: 'list' }, out: { type: 'string' }, title: { type: 'string' } } as const;
+
+export const reportCommand: Command = {
+  name: 'report',
+  summary: 'render bench/parity JSON into one offline HTML report (plotly inlined) + Markdown summary',
+  usage: USAGE,
+  async run(argv) {
+    const a = parseArgs('report', argv, SPEC);
+    // `--in a.json b.json` : files after the first are positionals.
+    const inputs = [...(a.lists.get('in') ?? []), ...a.positionals];
+    if (inputs.length === 0) throw new UsageError('report: give at least one input with --in FILE');
+    const out = a.values.get('out');
+    if (out === undefined) throw new UsageError('report: --out reports/NAME.html is required');
+    if (!out.toLowerCase().endsWith('.html')) throw new UsageError(`report: --out must end in .html, got "${out}"`);
+    const title = a.values.get('title');
+    const r = generateReport({ inputs, out, ...(title !== undefined ? { title } : {}) });
+    const m = r.model;
+    console.log(
+      `report: ${m.measured.length} timed records of ${m.records.length}, ${m.throughput.length} throughput chart(s), ` +
+        `${m.roofline.length} roofline chart(s), ${m.breakdown.charts.length} breakdown(s), ${m.speedups.length} speed-up row(s), ${m.parity.length} parity row(s)`,
+    );
+    console.log(`wrote ${r.html}\nwrote ${r.markdown}`);
+    return 0;
+  },
+};

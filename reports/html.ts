@@ -1,0 +1,305 @@
+/**
+ * The self-contained HTML report: plotly.js inlined (opens offline, no external <script src>), the chart
+ * data embedded as JSON, tables for everything that is not a chart. Charts with no measured data are
+ * replaced by a sentence saying so, never drawn empty.
+ */
+import { attainableFlops, ridgeIntensity } from '../bench/roofline.js';
+import { dimsStr } from '../bench/shapes.js';
+import { backendLabel, opLabel, type BreakdownChart, type RooflineChart, type ThroughputChart } from './analysis.js';
+import { fmtGBs, fmtGflops, fmtMs, fmtNum, fmtPct, fmtSpeedup } from './format.js';
+import type { ReportModel } from './model.js';
+import { jsonForScript } from './plotly.js';
+
+export function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+function table(head: string[], rows: string[][], cls = ''): string {
+  if (rows.length === 0) return '<p class="none">none</p>';
+  return `<table${cls ? ` class="${cls}"` : ''}><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows
+    .map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`)
+    .join('')}</tbody></table>`;
+}
+
+interface Figure {
+  id: string;
+  data: unknown[];
+  layout: Record<string, unknown>;
+}
+
+const LOG_LOG = (xTitle: string, yTitle: string) => ({
+  xaxis: { type: 'log', title: { text: xTitle } },
+  yaxis: { type: 'log', title: { text: yTitle } },
+});
+
+function throughputFigure(c: ThroughputChart, id: string): Figure {
+  return {
+    id,
+    data: c.series.map((s) => ({
+      type: 'scatter',
+      mode: 'lines+markers',
+      name: s.name,
+      x: s.x,
+      y: s.y,
+      text: s.text,
+      hovertemplate: '%{text}<br>%{y:.3g} GFLOP/s<extra>%{fullData.name}</extra>',
+    })),
+    layout: {
+      title: { text: `${c.op} — ${c.model}` },
+      xaxis: { type: 'log', title: { text: 'image resolution (pixels, log)' }, tickvals: c.tickvals, ticktext: c.ticktext },
+      yaxis: { type: 'log', title: { text: 'GFLOP/s (log)' } },
+      margin: { t: 50 },
+    },
+  };
+}
+
+function rooflineFigure(c: RooflineChart, id: string): Figure {
+  const xs = c.series.flatMap((s) => s.x).filter((x) => x > 0 && Number.isFinite(x));
+  const ridges = c.ceilings.map(ridgeIntensity);
+  const lo = Math.min(0.1, ...xs) / 2;
+  const hi = Math.max(...ridges.map((r) => r * 10), ...xs.map((x) => x * 2));
+  const curves = c.ceilings.map((ceil) => {
+    const r = ridgeIntensity(ceil);
+    const x = r > lo && r < hi ? [lo, r, hi] : [lo, hi];
+    return {
+      type: 'scatter',
+      mode: 'lines',
+      name: `roofline (${ceil.dtype}): ${fmtGflops(ceil.peakFlops)}, ${fmtGBs(ceil.bandwidth)}`,
+      x,
+      y: x.map((v) => attainableFlops(ceil, v) / 1e9),
+      line: { dash: 'dash', width: 2 },
+      hoverinfo: 'name',
+    };
+  });
+  const points = c.series.map((s) => ({
+    type: 'scatter',
+    mode: 'markers',
+    name: s.name,
+    x: s.x,
+    y: s.y,
+    text: s.text,
+    hovertemplate: '%{text}<br>intensity %{x:.3g} FLOP/B<extra>%{fullData.name}</extra>',
+  }));
+  return {
+    id,
+    data: [...curves, ...points],
+    layout: { title: { text: `Roofline — ${c.device} (${c.source})` }, ...LOG_LOG('arithmetic intensity (FLOP per minimal byte, log)', 'GFLOP/s (log)'), margin: { t: 50 } },
+  };
+}
+
+function breakdownFigure(c: BreakdownChart, id: string): Figure {
+  return {
+    id,
+    data: c.components
+      .filter((comp) => comp.ms.some((v) => v !== null))
+      .map((comp) => ({
+        type: 'bar',
+        name: comp.label,
+        x: c.resolutions,
+        y: comp.ms,
+        hovertemplate: '%{x}: %{y:.4g} ms<extra>%{fullData.name}</extra>',
+      })),
+    layout: {
+      title: { text: `${c.unit} — ${c.model}, ${c.backend}, ${c.dtype}, batch ${c.batch} (share of measured time)` },
+      barmode: 'stack',
+      barnorm: 'percent',
+      xaxis: { type: 'category', title: { text: 'resolution' } },
+      yaxis: { title: { text: '% of the measured time' } },
+      margin: { t: 50 },
+    },
+  };
+}
+
+function div(fig: Figure): string {
+  return `<div class="chart" id="${fig.id}"></div>`;
+}
+
+const CSS = `body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1200px;padding:0 1rem;color:#222}
+h1{font-size:1.6rem}h2{margin-top:2.5rem;border-bottom:1px solid #ddd;padding-bottom:.3rem}h3{margin-top:1.5rem}
+table{border-collapse:collapse;margin:.5rem 0;font-size:.85rem}th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:left;vertical-align:top}
+th{background:#f4f4f4}tr:nth-child(even) td{background:#fafafa}.chart{width:100%;height:460px}.none{color:#888;font-style:italic}
+.note{color:#555;font-size:.9rem}code{background:#f4f4f4;padding:0 .2rem}`;
+
+export function renderHtml(m: ReportModel, plotly: { source: string; version: string }): string {
+  const figs: Figure[] = [];
+  const parts: string[] = [];
+  const add = (s: string) => parts.push(s);
+
+  add(`<h1>${esc(m.title)}</h1>`);
+  add(
+    `<p class="note">Generated ${esc(m.generatedAt)} from ${m.bench.length} bench file(s) and ${m.parityInputs.length} parity file(s): ${esc(
+      [...m.bench, ...m.parityInputs].map((i) => i.name).join(', '),
+    )}. ${m.measured.length} of ${m.records.length} bench records were timed; the rest are listed under “What did not run”. FLOPs and minimal bytes come from bench/cost-model.ts; % of roofline is against the measured ceilings below.</p>`,
+  );
+
+  // Throughput
+  add('<h2>Throughput vs resolution</h2>');
+  if (m.throughput.length === 0) add('<p class="none">No timed records: no throughput to plot.</p>');
+  m.throughput.forEach((c, i) => {
+    const f = throughputFigure(c, `thr${i}`);
+    figs.push(f);
+    add(div(f));
+  });
+
+  // Roofline
+  add('<h2>Roofline</h2>');
+  if (m.roofline.length === 0) add('<p class="none">No ceilings in the inputs: no roofline.</p>');
+  m.roofline.forEach((c, i) => {
+    if (c.series.length === 0) {
+      add(`<p class="none">${esc(c.source)}, ${esc(c.device)}: ceilings measured but no timed records on this device.</p>`);
+      return;
+    }
+    const f = rooflineFigure(c, `roof${i}`);
+    figs.push(f);
+    add(div(f));
+  });
+  add('<h3>Ceilings</h3>');
+  add(
+    table(
+      ['run', 'device', 'dtype', 'peak', 'how the peak was measured', 'bandwidth', 'how the bandwidth was measured', 'ridge (FLOP/B)', 'measured'],
+      m.ceilings.map((c) => [c.source, c.device, c.dtype, fmtGflops(c.peakFlops), c.peakSource, fmtGBs(c.bandwidth), c.bandwidthSource, fmtNum(ridgeIntensity(c)), c.measuredAt]),
+    ),
+  );
+
+  // Breakdowns
+  add('<h2>Time breakdown</h2>');
+  add(
+    '<p class="note">Each bar stacks the measured ops of one unit (median × how often the op runs in it). Components without a timed record are missing from the sum; the table says which.</p>',
+  );
+  for (const unit of ['DiT block', 'DiT step', 'DC-AE decode'] as const) {
+    add(`<h3>${unit}</h3>`);
+    const charts = m.breakdown.charts.filter((c) => c.unit === unit);
+    if (charts.length === 0) {
+      const empty = m.breakdown.empty.filter((e) => e.startsWith(unit));
+      add(`<p class="none">No measured components for a ${unit}${empty.length ? ` (records exist for: ${esc(empty.join('; '))}, but none of the ops in its plan were timed)` : ''}.</p>`);
+      continue;
+    }
+    charts.forEach((c, i) => {
+      const f = breakdownFigure(c, `bd-${unit.replace(/\W+/g, '')}-${i}`);
+      figs.push(f);
+      add(div(f));
+      const head = ['resolution', 'sum of measured', 'components measured', 'missing'];
+      if (c.fused) head.splice(2, 0, 'fused dit-block');
+      add(
+        table(
+          head,
+          c.coverage.map((cov, ri) => {
+            const row = [cov.res, fmtMs(c.totals[ri]), `${cov.measured}/${cov.total}`, cov.missing.join(', ')];
+            if (c.fused) row.splice(2, 0, fmtMs(c.fused[ri]));
+            return row;
+          }),
+        ),
+      );
+    });
+  }
+
+  // Speed-ups
+  add('<h2>Speed-ups against the baselines of the same run</h2>');
+  add(
+    table(
+      ['run', 'op', 'model', 'res', 'batch', 'dtype', 'baseline', 'baseline ms', 'candidate', 'candidate ms', 'speed-up'],
+      m.speedups.map((s) => [s.source, opLabel(s.op, s.variant), s.model, s.res, String(s.batch), s.dtype, s.baseline, fmtNum(s.baselineMs), s.candidate, fmtNum(s.candidateMs), fmtSpeedup(s.speedup)]),
+    ),
+  );
+
+  // Parity
+  add('<h2>Parity</h2>');
+  if (m.parityInputs.length === 0) add('<p class="none">No parity file given (sana-lab parity --json FILE, then pass it to --in).</p>');
+  else
+    add(
+      table(
+        ['source', 'op', 'backend', 'dtype', 'shape', 'rel error', 'max abs', 'tolerance', 'result'],
+        m.parity.map((p) => [p.source, p.op, p.backend, p.dtype, p.shape, fmtNum(p.rel), fmtNum(p.max_abs), p.tolerance === null ? '–' : String(p.tolerance), p.pass ? 'pass' : 'FAIL']),
+      ),
+    );
+
+  // All measured records
+  add('<h2>All timed records</h2>');
+  add(
+    `<details><summary>${m.measured.length} records</summary>${table(
+      ['op', 'model', 'res', 'tokens', 'batch', 'dims', 'dtype', 'backend', 'median ms', 'p20', 'p80', 'GFLOP/s', 'GB/s', 'roofline', 'device', 'threads', 'timer', 'note'],
+      m.measured.map((r) => [
+        opLabel(r.op, r.variant),
+        r.model,
+        r.res,
+        String(r.tokens),
+        String(r.batch),
+        dimsStr(r.dims),
+        r.dtype,
+        backendLabel(r),
+        fmtNum(r.median_ms, 4),
+        fmtNum(r.p20_ms, 4),
+        fmtNum(r.p80_ms, 4),
+        fmtNum(r.gflops),
+        fmtNum(r.gbs),
+        fmtPct(r.roofline_pct),
+        r.device,
+        String(r.threads),
+        r.timer,
+        r.note,
+      ]),
+    )}</details>`,
+  );
+
+  // What did not run
+  add('<h2>What did not run</h2>');
+  if (m.notRun.length === 0) add('<p class="none">Every case was timed.</p>');
+  for (const g of m.notRun) {
+    add(
+      `<details><summary>${esc(g.status)}: ${g.count} case(s)</summary>${table(
+        ['op', 'model', 'res', 'batch', 'dtype', 'backend', 'reason'],
+        g.examples.map((r) => [opLabel(r.op, r.variant), r.model, r.res, String(r.batch), r.dtype, backendLabel(r), r.note]),
+      )}</details>`,
+    );
+  }
+
+  // Environment
+  add('<h2>Environment</h2>');
+  for (const b of m.bench) {
+    const e = b.file.environment;
+    add(`<h3>${esc(b.name)}</h3>`);
+    add(
+      table(
+        ['field', 'value'],
+        [
+          ['CPU', `${e.cpu_model} (${e.cpu_cores} cores)`],
+          ['memory', `${e.total_mem_gib} GiB`],
+          ['node', e.node],
+          ['OS', `${e.platform} ${e.arch}`],
+          ['git commit', `${e.git_commit ?? 'unknown'}${e.git_dirty ? ' (with uncommitted changes)' : ''}`],
+          ['date', e.date],
+          ['command', e.command],
+          ['baselines', b.file.baselines.join(', ') || '–'],
+          ...Object.entries(e.extra).map(([k, v]) => [k, v]),
+        ],
+      ),
+    );
+  }
+
+  const figJson = jsonForScript(figs);
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(m.title)}</title>
+<style>${CSS}</style>
+<script>/* plotly.js ${esc(plotly.version)} (MIT), inlined so this report opens offline */
+${plotly.source}
+</script>
+</head>
+<body>
+${parts.join('\n')}
+<script type="application/json" id="sana-lab-figures">${figJson}</script>
+<script>
+(function () {
+  var figs = JSON.parse(document.getElementById('sana-lab-figures').textContent);
+  figs.forEach(function (f) {
+    Plotly.newPlot(f.id, f.data, f.layout, { responsive: true, displaylogo: false });
+  });
+})();
+</script>
+</body>
+</html>
+`;
+}

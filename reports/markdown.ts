@@ -1,0 +1,109 @@
+/** The Markdown summary written beside the HTML report: the same findings as tables, no charts. */
+import { ridgeIntensity } from '../bench/roofline.js';
+import { backendLabel, opLabel } from './analysis.js';
+import { fmtGBs, fmtGflops, fmtMs, fmtNum, fmtPct, fmtSpeedup } from './format.js';
+import type { ReportModel } from './model.js';
+
+function cell(s: string): string {
+  return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+function mdTable(head: string[], rows: string[][]): string {
+  if (rows.length === 0) return '_none_\n';
+  return [`| ${head.map(cell).join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n') + '\n';
+}
+
+export function renderMarkdown(m: ReportModel, htmlName: string): string {
+  const out: string[] = [];
+  out.push(`# ${m.title}\n`);
+  out.push(
+    `Generated ${m.generatedAt}. Charts: [${htmlName}](${htmlName}). Inputs: ${[...m.bench, ...m.parityInputs].map((i) => `\`${i.name}\``).join(', ')}. ` +
+      `${m.measured.length} of ${m.records.length} bench records were timed.\n`,
+  );
+
+  out.push('## Environment\n');
+  out.push(
+    mdTable(
+      ['run', 'CPU', 'node', 'git commit', 'date', 'command'],
+      m.bench.map((b) => {
+        const e = b.file.environment;
+        return [b.name, `${e.cpu_model} (${e.cpu_cores} cores)`, e.node, `${e.git_commit ?? 'unknown'}${e.git_dirty ? ' (dirty)' : ''}`, e.date, e.command];
+      }),
+    ),
+  );
+  out.push('### Ceilings\n');
+  out.push(
+    mdTable(
+      ['run', 'device', 'dtype', 'peak', 'peak source', 'bandwidth', 'bandwidth source', 'ridge FLOP/B'],
+      m.ceilings.map((c) => [c.source, c.device, c.dtype, fmtGflops(c.peakFlops), c.peakSource, fmtGBs(c.bandwidth), c.bandwidthSource, fmtNum(ridgeIntensity(c))]),
+    ),
+  );
+
+  out.push('## Timed records\n');
+  out.push(
+    mdTable(
+      ['op', 'model', 'res', 'batch', 'dtype', 'backend', 'median', 'p20–p80 ms', 'GFLOP/s', 'GB/s', 'roofline'],
+      m.measured.map((r) => [
+        opLabel(r.op, r.variant),
+        r.model,
+        r.res,
+        String(r.batch),
+        r.dtype,
+        backendLabel(r),
+        fmtMs(r.median_ms),
+        `${fmtNum(r.p20_ms)}–${fmtNum(r.p80_ms)}`,
+        fmtNum(r.gflops),
+        fmtNum(r.gbs),
+        fmtPct(r.roofline_pct),
+      ]),
+    ),
+  );
+
+  out.push('## Speed-ups against the baselines of the same run\n');
+  out.push(
+    mdTable(
+      ['run', 'op', 'model', 'res', 'batch', 'dtype', 'baseline', 'candidate', 'speed-up'],
+      m.speedups.map((s) => [s.source, opLabel(s.op, s.variant), s.model, s.res, String(s.batch), s.dtype, `${s.baseline} (${fmtMs(s.baselineMs)})`, `${s.candidate} (${fmtMs(s.candidateMs)})`, fmtSpeedup(s.speedup)]),
+    ),
+  );
+
+  out.push('## Time breakdown\n');
+  if (m.breakdown.charts.length === 0) out.push('_No measured components for a DiT block, DiT step or DC-AE decode._\n');
+  for (const c of m.breakdown.charts) {
+    out.push(`### ${c.unit} — ${c.model}, ${c.backend}, ${c.dtype}, batch ${c.batch}\n`);
+    out.push(
+      mdTable(
+        ['resolution', 'sum of measured', ...(c.fused ? ['fused dit-block'] : []), 'measured', 'missing'],
+        c.coverage.map((cov, ri) => [cov.res, fmtMs(c.totals[ri]), ...(c.fused ? [fmtMs(c.fused[ri])] : []), `${cov.measured}/${cov.total}`, cov.missing.join(', ')]),
+      ),
+    );
+  }
+
+  out.push('## Parity\n');
+  if (m.parityInputs.length === 0) out.push('_No parity file given._\n');
+  else {
+    const fails = m.parity.filter((p) => !p.pass).length;
+    out.push(`${m.parity.length - fails} of ${m.parity.length} checks pass.\n`);
+    out.push(
+      mdTable(
+        ['op', 'backend', 'dtype', 'shape', 'rel', 'max abs', 'tolerance', 'result'],
+        m.parity.map((p) => [p.op, p.backend, p.dtype, p.shape, fmtNum(p.rel), fmtNum(p.max_abs), p.tolerance === null ? '–' : String(p.tolerance), p.pass ? 'pass' : 'FAIL']),
+      ),
+    );
+  }
+
+  out.push('## What did not run\n');
+  if (m.notRun.length === 0) out.push('Every case was timed.\n');
+  else {
+    out.push(
+      mdTable(
+        ['status', 'cases', 'reasons (up to 3 distinct)'],
+        m.notRun.map((g) => {
+          const reasons = [...new Set(g.examples.map((r) => `${r.backend}: ${r.note}`))];
+          return [g.status, String(g.count), reasons.slice(0, 3).join('; ') + (reasons.length > 3 ? ' …' : '')];
+        }),
+      ),
+    );
+  }
+  return out.join('\n');
+}

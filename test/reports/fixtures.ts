@@ -1,0 +1,103 @@
+/**
+ * Synthetic bench and parity files for the report tests. The timings are invented (clearly not
+ * measurements); FLOPs and bytes come from the real cost model so derived numbers are consistent.
+ */
+import { opCost, type BenchDType } from '../../bench/cost-model.js';
+import { RESULTS_FORMAT, type BenchRecord, type BenchResultsFile } from '../../bench/record.js';
+import type { Ceilings } from '../../bench/roofline.js';
+import { ditBlockPlan, parseResolution, shapesFor, type OpShape } from '../../bench/shapes.js';
+import { PARITY_FORMAT, type ParityFile } from '../../reports/parity.js';
+
+export const DEVICE = 'cpu: synthetic test CPU (2 cores)';
+
+export const CEILINGS: Ceilings = {
+  device: DEVICE,
+  dtype: 'any',
+  peakFlops: 50e9,
+  peakSource: 'synthetic',
+  bandwidth: 20e9,
+  bandwidthSource: 'synthetic',
+  measuredAt: '2026-01-01T00:00:00.000Z',
+};
+
+export function rec(shape: OpShape, backend: string, version: number, medianMs: number | null, dtype: BenchDType = 'f32'): BenchRecord {
+  const c = opCost(shape, dtype);
+  const s = medianMs === null ? null : medianMs / 1e3;
+  return {
+    op: shape.op,
+    backend,
+    version,
+    model: shape.model,
+    res: shape.res,
+    height: shape.height,
+    width: shape.width,
+    tokens: shape.tokens,
+    batch: shape.batch,
+    dtype,
+    variant: shape.variant,
+    dims: { ...shape.dims },
+    median_ms: medianMs,
+    p20_ms: medianMs === null ? null : medianMs * 0.9,
+    p80_ms: medianMs === null ? null : medianMs * 1.1,
+    mean_ms: medianMs,
+    rme_pct: medianMs === null ? null : 1,
+    samples: medianMs === null ? 0 : 5,
+    calls_per_sample: medianMs === null ? 0 : 1,
+    flops: c.flops,
+    bytes: c.bytes,
+    gflops: s === null ? null : c.flops / s / 1e9,
+    gbs: s === null ? null : c.bytes / s / 1e9,
+    roofline_pct: s === null ? null : ((c.flops / s) / Math.min(CEILINGS.peakFlops, c.intensity * CEILINGS.bandwidth)) * 100,
+    device: DEVICE,
+    threads: backend === 'reference' ? 1 : 2,
+    timer: medianMs === null ? 'none' : 'benchmark.js',
+    status: medianMs === null ? 'skipped: budget' : 'ok',
+    note: medianMs === null ? 'estimated 99 s per call exceeds the 20 s budget' : '',
+  };
+}
+
+/** DiT-block parts and the fused block at 256/512/1024 for reference (100 ms × res factor) and cpu v1/v2. */
+export function syntheticBench(): BenchResultsFile {
+  const records: BenchRecord[] = [];
+  for (const [res, f] of [['256', 1], ['512', 4], ['1024', 16]] as const) {
+    const r = parseResolution(res);
+    for (const { shape } of ditBlockPlan('0.6b', r, 1)) {
+      records.push(rec(shape, 'reference', 0, 100 * f), rec(shape, 'cpu', 1, 20 * f), rec(shape, 'cpu', 2, 10 * f));
+    }
+    const [block] = shapesFor('dit-block', '0.6b', r, 1);
+    records.push(rec(block!, 'cpu', 2, 45 * f));
+  }
+  const [decIn] = shapesFor('conv3x3', 'dcae', parseResolution('512'), 1).filter((s) => s.variant === 'dec-in');
+  records.push(rec(decIn!, 'reference', 0, 300), rec(decIn!, 'cpu', 1, 3));
+  const [qkv] = shapesFor('gemm', '0.6b', parseResolution('4096'), 1).filter((s) => s.variant === 'qkv');
+  records.push(rec(qkv!, 'reference', 0, null));
+  return {
+    format: RESULTS_FORMAT,
+    environment: {
+      cpu_model: 'synthetic test CPU',
+      cpu_cores: 2,
+      total_mem_gib: 8,
+      node: 'v20.0.0',
+      platform: 'linux',
+      arch: 'x64',
+      git_commit: '0123456789abcdef0123456789abcdef01234567',
+      git_dirty: false,
+      date: '2026-01-01T00:00:00.000Z',
+      command: 'sana-lab bench (synthetic)',
+      extra: {},
+    },
+    ceilings: [CEILINGS],
+    baselines: ['reference'],
+    records,
+  };
+}
+
+export function syntheticParity(): ParityFile {
+  return {
+    format: PARITY_FORMAT,
+    records: [
+      { op: 'linear-attention', backend: 'cpu', dtype: 'f32', shape: '[1, 1024, 1152]', rel: 3.2e-7, max_abs: 1.1e-6, tolerance: 1e-5, pass: true },
+      { op: 'mix-ffn', backend: 'cpu', dtype: 'bf16', shape: '[2, 256, 1152]', rel: 9e-2, max_abs: 0.5, tolerance: '≤ 2× plain bf16 (4.0e-3)', pass: false },
+    ],
+  };
+}
