@@ -1,246 +1,140 @@
 /**
- * A Hugging Face `tokenizer.json` reader for SentencePiece-style BPE tokenizers (Gemma, Llama-2):
+ * A Hugging Face tokenizer (`tokenizer.json` + `tokenizer_config.json`) loaded through the maintained
+ * `@huggingface/tokenizers` library (Tokenizers.js), wrapped as the `PromptTokenizer` SANA's prompt
+ * handling needs: ids with the special tokens added, and the pad id.
  *
- *   1. split the raw text on added tokens (special tokens such as <bos> are matched literally;
- *      `normalized: true` ones after normalisation);
- *   2. normalise each remaining piece (Replace " " → "▁", Prepend, NFC/NFKC, Sequence);
- *   3. BPE over the whole piece (no pre-tokenizer): start from Unicode characters (unknown characters
- *      become <0xNN> byte tokens with byte_fallback, else <unk>), then repeatedly merge the adjacent pair
- *      with the lowest merge rank, leftmost first (what tokenizers' priority queue does);
- *   4. post-process with TemplateProcessing (Gemma: <bos> + tokens).
- * Components outside this subset (other pre-tokenizers, WordPiece/Unigram models, dropout …) are
- * rejected with an error naming them, rather than tokenised differently from Hugging Face.
- *
- * Not a maintained library: the issue asks for `@huggingface/tokenizers`; this covers SANA's Gemma
- * tokenizer format until that dependency is added.
+ * Special tokens, as transformers does it:
+ *   - when tokenizer_config.json sets `add_bos_token` / `add_eos_token` (Gemma, Llama), those flags
+ *     decide — transformers' GemmaTokenizerFast rebuilds its post-processor from them — and
+ *     `bos_token` / `eos_token` name the tokens;
+ *   - otherwise the post-processor in tokenizer.json (Gemma: TemplateProcessing `<bos> $A`) decides.
+ * The pad id is `pad_token` of tokenizer_config.json, else the token `<pad>`.
+ * Padding and truncation are not done here (sana-prompt.ts pads right to a fixed length).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { Tokenizer } from '@huggingface/tokenizers';
 import type { PromptTokenizer } from './sana-prompt.js';
 
 type Json = Record<string, unknown>;
 
-interface AddedToken {
-  id: number;
-  content: string;
-  normalized: boolean;
+/** A token named in tokenizer_config.json: a string or an AddedToken object `{content: …}`. */
+function tokenName(v: unknown): string | null {
+  if (typeof v === 'string') return v;
+  if (v !== null && typeof v === 'object' && typeof (v as Json).content === 'string') return (v as Json).content as string;
+  return null;
 }
 
-type Normalize = (s: string) => string;
+function readJson(path: string, what: string): Json {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new Error(`HfTokenizer: cannot read ${what} ${path}: ${(e as Error).message}`);
+  }
+  try {
+    const v = JSON.parse(text) as unknown;
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('not a JSON object');
+    return v as Json;
+  } catch (e) {
+    throw new Error(`HfTokenizer: ${what} ${path} is not valid JSON: ${(e as Error).message}`);
+  }
+}
 
-export class HfBpeTokenizer implements PromptTokenizer {
-  private readonly vocab: Map<string, number>;
-  private readonly merges: Map<string, { rank: number; id: number }>;
-  private readonly added: AddedToken[];
-  private readonly normalize: Normalize;
-  private readonly prefixIds: number[];
-  private readonly suffixIds: number[];
-  private readonly unkId: number | null;
-  private readonly byteFallback: boolean;
-  private readonly fuseUnk: boolean;
-  private readonly ignoreMerges: boolean;
+export class HfTokenizer implements PromptTokenizer {
+  private readonly tk: Tokenizer;
   private readonly padId: number | null;
+  /** Special tokens from tokenizer_config.json's add_bos/eos flags; null = use tokenizer.json's post-processor. */
+  private readonly explicitSpecials: { prefix: number[]; suffix: number[] } | null;
 
-  constructor(
-    json: Json,
-    opts: { padToken?: string } = {},
-    private readonly source = 'tokenizer.json',
-  ) {
+  /**
+   * `json`: the parsed tokenizer.json; `config`: the parsed tokenizer_config.json ({} if there is none);
+   * `source` names the files in errors.
+   */
+  constructor(json: Json, config: Json = {}, readonly source = 'tokenizer.json') {
     const fail = (what: string): never => {
-      throw new Error(`HfBpeTokenizer ${source}: ${what}`);
+      throw new Error(`HfTokenizer ${source}: ${what}`);
     };
-    const model = json.model as Json | undefined;
-    if (model === undefined || model.type !== 'BPE') fail(`model type ${JSON.stringify(model?.type)} is not supported (BPE only)`);
-    const m = model!;
-    if (m.dropout !== null && m.dropout !== undefined) fail('BPE dropout is not supported');
-    if (m.continuing_subword_prefix || m.end_of_word_suffix) fail('continuing_subword_prefix / end_of_word_suffix are not supported');
-    if (json.pre_tokenizer !== null && json.pre_tokenizer !== undefined) {
-      fail(`pre_tokenizer ${JSON.stringify((json.pre_tokenizer as Json).type)} is not supported (SentencePiece-style BPE has none)`);
+    if (json.model === null || typeof json.model !== 'object') fail('no "model" section (not a Hugging Face tokenizer.json)');
+    for (const k of ['normalizer', 'pre_tokenizer', 'post_processor', 'decoder']) if (!(k in json)) json = { ...json, [k]: null };
+    if (!Array.isArray(json.added_tokens)) json = { ...json, added_tokens: [] };
+    try {
+      this.tk = new Tokenizer(json, config);
+    } catch (e) {
+      throw new Error(`HfTokenizer ${source}: @huggingface/tokenizers cannot load it: ${(e as Error).message}`);
     }
-    if (m.vocab === null || typeof m.vocab !== 'object') fail('model.vocab is missing');
-    this.vocab = new Map(Object.entries(m.vocab as Record<string, number>));
-    this.merges = new Map();
-    ((m.merges as unknown[]) ?? []).forEach((raw, rank) => {
-      const [a, b] = typeof raw === 'string' ? splitMerge(raw) : (raw as [string, string]);
-      const ia = this.vocab.get(a!);
-      const ib = this.vocab.get(b!);
-      const id = this.vocab.get(a! + b!);
-      if (ia === undefined || ib === undefined || id === undefined) fail(`merge ${rank} "${a} ${b}" uses tokens not in the vocabulary`);
-      const key = `${ia} ${ib}`;
-      if (!this.merges.has(key)) this.merges.set(key, { rank, id: id! });
-    });
-    this.byteFallback = m.byte_fallback === true;
-    this.fuseUnk = m.fuse_unk === true;
-    this.ignoreMerges = m.ignore_merges === true;
-    const unk = m.unk_token as string | null | undefined;
-    this.unkId = unk ? (this.vocab.get(unk) ?? fail(`unk_token "${unk}" is not in the vocabulary`)) : null;
+    const idOf = (name: string, what: string): number => this.tk.token_to_id(name) ?? fail(`${what} "${name}" is not in the vocabulary`);
 
-    this.added = ((json.added_tokens as Json[]) ?? []).map((t) => {
-      if (t.single_word || t.lstrip || t.rstrip) fail(`added token ${JSON.stringify(t.content)}: single_word/lstrip/rstrip are not supported`);
-      return { id: t.id as number, content: t.content as string, normalized: t.normalized === true };
-    });
-    this.added.sort((a, b) => b.content.length - a.content.length); // longest match first
-    for (const t of this.added) this.vocab.set(t.content, t.id);
+    const padName = tokenName(config.pad_token);
+    this.padId = padName !== null ? idOf(padName, 'pad_token') : (this.tk.token_to_id('<pad>') ?? null);
 
-    this.normalize = buildNormalizer(json.normalizer as Json | null | undefined, fail);
-    const post = json.post_processor as Json | null | undefined;
-    this.prefixIds = [];
-    this.suffixIds = [];
-    if (post !== null && post !== undefined) {
-      if (post.type !== 'TemplateProcessing') fail(`post_processor ${JSON.stringify(post.type)} is not supported`);
-      const specials = post.special_tokens as Record<string, { ids: number[] }>;
-      let seen = false;
-      for (const item of post.single as Json[]) {
-        if ('Sequence' in item) seen = true;
-        else if ('SpecialToken' in item) {
-          const sid = (item.SpecialToken as Json).id as string;
-          const ids = specials[sid]?.ids ?? fail(`post_processor special token "${sid}" has no ids`);
-          (seen ? this.suffixIds : this.prefixIds).push(...ids!);
-        } else fail('post_processor template item is neither Sequence nor SpecialToken');
-      }
+    const addBos = config.add_bos_token;
+    const addEos = config.add_eos_token;
+    if (typeof addBos === 'boolean' || typeof addEos === 'boolean') {
+      const special = (flag: unknown, key: 'bos_token' | 'eos_token'): number[] => {
+        if (flag !== true) return [];
+        const name = tokenName(config[key]);
+        if (name === null) fail(`add_${key} is true but ${key} is not set`);
+        return [idOf(name!, key)];
+      };
+      this.explicitSpecials = { prefix: special(addBos, 'bos_token'), suffix: special(addEos, 'eos_token') };
+    } else {
+      this.explicitSpecials = null;
     }
-    const padName = opts.padToken ?? '<pad>';
-    this.padId = this.vocab.get(padName) ?? null;
   }
 
-  /** Read tokenizer.json; the pad token comes from a tokenizer_config.json beside it when present. */
-  static fromFile(path: string, opts: { padToken?: string } = {}): HfBpeTokenizer {
-    let json: Json;
-    try {
-      json = JSON.parse(readFileSync(path, 'utf8')) as Json;
-    } catch (e) {
-      throw new Error(`HfBpeTokenizer ${path}: cannot read: ${(e as Error).message}`);
-    }
-    let padToken = opts.padToken;
+  /** Load `tokenizer.json` and, when present, `tokenizer_config.json` from a tokenizer directory. */
+  static fromDir(dir: string): HfTokenizer {
+    const jsonPath = join(dir, 'tokenizer.json');
+    if (!existsSync(jsonPath)) throw new Error(`HfTokenizer: ${dir} has no tokenizer.json (only the fast-tokenizer format is supported)`);
+    return HfTokenizer.fromFile(jsonPath);
+  }
+
+  /** Load a tokenizer.json; a tokenizer_config.json beside it is read when present. */
+  static fromFile(path: string): HfTokenizer {
+    const json = readJson(path, 'tokenizer.json');
     const cfgPath = join(dirname(path), 'tokenizer_config.json');
-    if (padToken === undefined && existsSync(cfgPath)) {
-      const pad = (JSON.parse(readFileSync(cfgPath, 'utf8')) as Json).pad_token;
-      padToken = typeof pad === 'string' ? pad : typeof (pad as Json | null)?.content === 'string' ? ((pad as Json).content as string) : undefined;
-    }
-    return new HfBpeTokenizer(json, { padToken }, path);
+    const config = existsSync(cfgPath) ? readJson(cfgPath, 'tokenizer_config.json') : {};
+    return new HfTokenizer(json, config, path);
   }
 
   get padTokenId(): number {
-    if (this.padId === null) throw new Error(`HfBpeTokenizer ${this.source}: no pad token in the vocabulary`);
+    if (this.padId === null) throw new Error(`HfTokenizer ${this.source}: no pad token (tokenizer_config.json has no pad_token and there is no <pad>)`);
     return this.padId;
   }
 
   /** Token id of a token string (vocabulary or added token), or undefined. */
   tokenToId(token: string): number | undefined {
-    return this.vocab.get(token);
+    return this.tk.token_to_id(token);
   }
 
-  /** Ids with the template's special tokens (Gemma: BOS first). */
+  /** The token string of an id, or undefined. */
+  idToToken(id: number): string | undefined {
+    return this.tk.id_to_token(id);
+  }
+
+  /** Number of ids the tokenizer can produce (largest id + 1, added tokens included). */
+  get vocabSize(): number {
+    let max = -1;
+    for (const id of this.tk.get_vocab(true).values()) if (id > max) max = id;
+    return max + 1;
+  }
+
+  /** Ids with the special tokens transformers would add (Gemma: BOS first, no EOS). */
   encode(text: string): number[] {
-    return [...this.prefixIds, ...this.encodeNoSpecials(text), ...this.suffixIds];
+    if (this.explicitSpecials === null) return this.tk.encode(text).ids;
+    const { prefix, suffix } = this.explicitSpecials;
+    return [...prefix, ...this.encodeNoSpecials(text), ...suffix];
   }
 
+  /** Ids without any special tokens added (special tokens written in the text are still matched). */
   encodeNoSpecials(text: string): number[] {
-    const ids: number[] = [];
-    for (const part of splitAdded(text, this.added.filter((t) => !t.normalized))) {
-      if (typeof part === 'number') {
-        ids.push(part);
-        continue;
-      }
-      for (const sub of splitAdded(this.normalize(part), this.added.filter((t) => t.normalized))) {
-        if (typeof sub === 'number') ids.push(sub);
-        else ids.push(...this.bpe(sub));
-      }
-    }
-    return ids;
+    return this.tk.encode(text, { add_special_tokens: false }).ids;
   }
 
-  private bpe(word: string): number[] {
-    if (word === '') return [];
-    const whole = this.vocab.get(word);
-    if (this.ignoreMerges && whole !== undefined) return [whole];
-    const syms: number[] = [];
-    let lastUnk = false;
-    for (const ch of word) {
-      const id = this.vocab.get(ch);
-      if (id !== undefined) {
-        syms.push(id);
-        lastUnk = false;
-        continue;
-      }
-      if (this.byteFallback) {
-        const bytes = Array.from(new TextEncoder().encode(ch), (b) => this.vocab.get(`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`));
-        if (bytes.every((b) => b !== undefined)) {
-          syms.push(...(bytes as number[]));
-          lastUnk = false;
-          continue;
-        }
-      }
-      if (this.unkId === null) throw new Error(`HfBpeTokenizer ${this.source}: character ${JSON.stringify(ch)} is not in the vocabulary and there is no unk_token`);
-      if (!(this.fuseUnk && lastUnk)) syms.push(this.unkId);
-      lastUnk = true;
-    }
-    for (;;) {
-      let best = -1;
-      let bestRank = Infinity;
-      let bestId = 0;
-      for (let i = 0; i + 1 < syms.length; i++) {
-        const mg = this.merges.get(`${syms[i]} ${syms[i + 1]}`);
-        if (mg !== undefined && mg.rank < bestRank) {
-          bestRank = mg.rank;
-          best = i;
-          bestId = mg.id;
-        }
-      }
-      if (best < 0) return syms;
-      syms.splice(best, 2, bestId);
-    }
-  }
-}
-
-/** "a b" → ["a", "b"] (the legacy merges format; tokens never contain a space there). */
-function splitMerge(s: string): [string, string] {
-  const i = s.indexOf(' ');
-  return [s.slice(0, i), s.slice(i + 1)];
-}
-
-/** Split text into plain strings and added-token ids (leftmost, longest match). */
-function splitAdded(text: string, tokens: readonly AddedToken[]): (string | number)[] {
-  if (tokens.length === 0) return [text];
-  const out: (string | number)[] = [];
-  let start = 0;
-  let i = 0;
-  while (i < text.length) {
-    const t = tokens.find((tk) => tk.content.length > 0 && text.startsWith(tk.content, i));
-    if (t === undefined) {
-      i++;
-      continue;
-    }
-    if (i > start) out.push(text.slice(start, i));
-    out.push(t.id);
-    i += t.content.length;
-    start = i;
-  }
-  if (start < text.length) out.push(text.slice(start));
-  return out;
-}
-
-function buildNormalizer(n: Json | null | undefined, fail: (what: string) => never): Normalize {
-  if (n === null || n === undefined) return (s) => s;
-  switch (n.type) {
-    case 'Sequence': {
-      const parts = (n.normalizers as Json[]).map((x) => buildNormalizer(x, fail));
-      return (s) => parts.reduce((acc, f) => f(acc), s);
-    }
-    case 'Replace': {
-      const pat = n.pattern as Json;
-      if (typeof pat.String !== 'string') fail('Replace normalizer with a Regex pattern is not supported');
-      const from = pat.String as string;
-      const to = n.content as string;
-      return (s) => s.split(from).join(to);
-    }
-    case 'Prepend':
-      return (s) => (s.length > 0 ? (n.prepend as string) + s : s);
-    case 'NFC':
-      return (s) => s.normalize('NFC');
-    case 'NFKC':
-      return (s) => s.normalize('NFKC');
-    default:
-      return fail(`normalizer ${JSON.stringify(n.type)} is not supported`);
+  /** Text of ids (the tokenizer.json decoder). */
+  decode(ids: readonly number[], skipSpecialTokens = false): string {
+    if (ids.length === 0) return '';
+    return this.tk.decode([...ids], { skip_special_tokens: skipSpecialTokens });
   }
 }
