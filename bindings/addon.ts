@@ -26,8 +26,46 @@ export interface NativeCudaInfo {
   devices: NativeCudaDevice[];
 }
 
+/** An opaque native tensor handle (an N-API External); see bindings/tensor.ts for the public type. */
+export type NativeTensorHandle = { readonly __nativeTensor: unique symbol };
+
+/** Storage dtypes of native tensors. */
+export type NativeDType = 'f32' | 'bf16';
+
+/** Argument objects of the native ops (bindings/native/ops.cpp); every tensor is a handle. */
+export type NativeOpArgs = Record<string, NativeTensorHandle | number | string | null | undefined>;
+
+/** A native op: sync when `async` is false (returns undefined), else a Promise settled off the JS thread. */
+export interface NativeOp {
+  (args: NativeOpArgs, async: true): Promise<void>;
+  (args: NativeOpArgs, async?: false): undefined;
+}
+
 /** The functions the addon exports (kept in step with bindings/native/*.cpp). */
 export interface NativeAddon {
+  tensorEmpty(backend: string, dtype: NativeDType, shape: readonly number[]): NativeTensorHandle;
+  tensorFromArray(backend: string, dtype: NativeDType, shape: readonly number[], data: Float32Array | Uint16Array): NativeTensorHandle;
+  tensorToArray(t: NativeTensorHandle): Float32Array | Uint16Array;
+  tensorDispose(t: NativeTensorHandle): void;
+  tensorIsAlive(t: NativeTensorHandle): boolean;
+  tensorInfo(t: NativeTensorHandle): { dtype: NativeDType; shape: number[]; bytes: number; alive: boolean; backend: string };
+  gemm: NativeOp;
+  linearAttention: NativeOp;
+  linearAttentionBlock: NativeOp;
+  mixFfn: NativeOp;
+  crossAttention: NativeOp;
+  layerNormModulate: NativeOp;
+  rmsNorm: NativeOp;
+  conv3x3: NativeOp;
+  dcaeResBlock: NativeOp;
+  liteMla: NativeOp;
+  ditBlock: NativeOp;
+  cpuThreads(): number;
+  setCpuThreads(n: number): void;
+  /** The gemm micro-kernel picked for this CPU, e.g. "avx512 8x32". */
+  gemmKernel(): string;
+  /** One thread's FP32 FMA peak in GFLOP/s, measured for `seconds` (default 0.2). */
+  measureFmaPeak(seconds?: number): number;
   cpuInfo(): { threads: number; model: string };
   cudaInfo(): NativeCudaInfo;
   buildInfo(): { cuda: boolean; sanitize: boolean; compiler: string; napiVersion: number };

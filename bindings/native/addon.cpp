@@ -8,6 +8,8 @@ namespace {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   sana::binding::RegisterInfo(env, exports);
   sana::binding::RegisterConvert(env, exports);
+  sana::binding::RegisterTensor(env, exports);
+  sana::binding::RegisterOps(env, exports);
   return exports;
 }
 

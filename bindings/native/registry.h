@@ -5,4 +5,6 @@
 namespace sana::binding {
 void RegisterInfo(Napi::Env env, Napi::Object exports);
 void RegisterConvert(Napi::Env env, Napi::Object exports);
+void RegisterTensor(Napi::Env env, Napi::Object exports);
+void RegisterOps(Napi::Env env, Napi::Object exports);
 }  // namespace sana::binding

@@ -1,0 +1,103 @@
+/**
+ * The native backends. `cpu`: tensors in native host memory (64-byte aligned, freed by dispose() or by
+ * the N-API finalizer), ops in the addon's C++ kernels (kernels/cpu/), run synchronously or on a libuv
+ * worker thread (async: the JS event loop keeps running). Threads: SANA_LAB_THREADS or the hardware
+ * threads; `setThreads(n)` changes the pool at run time. `cuda`: the same class over the addon's CUDA
+ * OpTable (device memory; ops it lacks report "not implemented on the cuda backend").
+ */
+import { loadAddon, type NativeAddon, type NativeOp, type NativeOpArgs, type NativeTensorHandle } from './addon.js';
+import { checkDType, checkShape, storageFor, type Backend, type OpArgs, type OpName } from './backend.js';
+import { BackendTensor, type TensorDType, type TensorStorage } from './tensor.js';
+
+/** The addon function of each op. */
+const NATIVE_OP: Readonly<Record<OpName, keyof NativeAddon>> = {
+  gemm: 'gemm',
+  'linear-attention': 'linearAttention',
+  'linear-attention-block': 'linearAttentionBlock',
+  'mix-ffn': 'mixFfn',
+  'cross-attention': 'crossAttention',
+  'layernorm-modulate': 'layerNormModulate',
+  rmsnorm: 'rmsNorm',
+  conv3x3: 'conv3x3',
+  'dcae-resblock': 'dcaeResBlock',
+  'lite-mla': 'liteMla',
+  'dit-block': 'ditBlock',
+};
+
+class NativeStorage implements TensorStorage {
+  constructor(
+    private readonly addon: NativeAddon,
+    readonly handle: NativeTensorHandle,
+  ) {}
+  read(): Float32Array | Uint16Array {
+    return this.addon.tensorToArray(this.handle);
+  }
+  free(): void {
+    this.addon.tensorDispose(this.handle);
+  }
+}
+
+export class NativeBackend implements Backend {
+  protected readonly addon: NativeAddon;
+
+  constructor(readonly name: 'cpu' | 'cuda') {
+    this.addon = loadAddon();
+    if (name === 'cuda') {
+      const c = this.addon.cudaInfo();
+      if (!c.available) throw new Error(`cuda backend unavailable: ${c.reason ?? 'no CUDA device'}`);
+    }
+  }
+
+  empty(shape: readonly number[], dtype: TensorDType): BackendTensor {
+    checkDType('empty', dtype);
+    checkShape('empty', shape);
+    const h = this.addon.tensorEmpty(this.name, dtype, shape);
+    return new BackendTensor(this.name, dtype, shape, new NativeStorage(this.addon, h));
+  }
+
+  fromArray(data: Float32Array | Uint16Array, shape: readonly number[], dtype?: TensorDType): BackendTensor {
+    const s = storageFor('fromArray', data, shape, dtype);
+    const h = this.addon.tensorFromArray(this.name, s.dtype, shape, s.data);
+    return new BackendTensor(this.name, s.dtype, shape, new NativeStorage(this.addon, h));
+  }
+
+  supports(op: OpName): boolean {
+    return NATIVE_OP[op] !== undefined;
+  }
+
+  run(op: OpName, args: OpArgs, mode: 'sync'): void;
+  run(op: OpName, args: OpArgs, mode: 'async'): Promise<void>;
+  run(op: OpName, args: OpArgs, mode: 'sync' | 'async'): void | Promise<void> {
+    const native: NativeOpArgs = {};
+    for (const [k, v] of Object.entries(args)) {
+      if (v instanceof BackendTensor) {
+        const st = v.storage(op, k);
+        if (!(st instanceof NativeStorage)) throw new TypeError(`${op}: ${k} is not a ${this.name} tensor`);
+        native[k] = st.handle;
+      } else {
+        native[k] = v;
+      }
+    }
+    const fn = this.addon[NATIVE_OP[op]] as NativeOp;
+    if (mode === 'async') return fn(native, true);
+    fn(native, false);
+  }
+
+}
+
+/** The cpu backend, with its thread pool controls. */
+export class CpuBackend extends NativeBackend {
+  constructor() {
+    super('cpu');
+  }
+
+  /** Threads of the CPU pool. */
+  get threads(): number {
+    return this.addon.cpuThreads();
+  }
+
+  /** Resizes the CPU pool (process-wide; overrides SANA_LAB_THREADS). */
+  setThreads(n: number): void {
+    this.addon.setCpuThreads(n);
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * The op API's backends: `reference` (pure TS, always there), `cpu` (the native addon) and, later,
+ * `cuda`. A backend allocates BackendTensors and runs ops by name on already-validated arguments
+ * (validation lives in one place, bindings/validate.ts, so every backend rejects the same inputs with
+ * the same messages). `getBackend(name)` returns a cached instance.
+ */
+import { f32ArrayToBf16 } from '../reference/core/dtype.js';
+import { shapeStr, type Tensor } from '../reference/core/tensor.js';
+import type { BackendName } from './backends.js';
+import type { BackendTensor, TensorDType } from './tensor.js';
+
+/** Op names, as used by parity, bench and reports. */
+export const OP_NAMES = [
+  'gemm',
+  'linear-attention',
+  'linear-attention-block',
+  'mix-ffn',
+  'cross-attention',
+  'layernorm-modulate',
+  'rmsnorm',
+  'conv3x3',
+  'dcae-resblock',
+  'lite-mla',
+  'dit-block',
+] as const;
+export type OpName = (typeof OP_NAMES)[number];
+
+/** Validated arguments of one op: tensors by key (null = absent) and scalar options. */
+export type OpArgs = Record<string, BackendTensor | number | string | null | undefined>;
+
+export interface Backend {
+  readonly name: BackendName;
+  /** A tensor with unspecified contents. */
+  empty(shape: readonly number[], dtype: TensorDType): BackendTensor;
+  /**
+   * A copy of `data`: a Float32Array (stored as f32, or rounded to bf16 when dtype is 'bf16') or a
+   * Uint16Array of bf16 bits (dtype 'bf16').
+   */
+  fromArray(data: Float32Array | Uint16Array, shape: readonly number[], dtype?: TensorDType): BackendTensor;
+  /** Runs op `op` on validated arguments; `out` is args.out. */
+  run(op: OpName, args: OpArgs, mode: 'sync'): void;
+  run(op: OpName, args: OpArgs, mode: 'async'): Promise<void>;
+  /** Whether this backend implements `op`. */
+  supports(op: OpName): boolean;
+}
+
+export function checkDType(op: string, dtype: unknown): asserts dtype is TensorDType {
+  if (dtype !== 'f32' && dtype !== 'bf16') throw new TypeError(`${op}: dtype must be 'f32' or 'bf16', got ${String(dtype)}`);
+}
+
+/** Checks a shape for fromArray/empty: safe non-negative integers, at most 8 dims. */
+export function checkShape(op: string, shape: readonly number[]): void {
+  if (!Array.isArray(shape)) throw new TypeError(`${op}: shape must be an array of integers`);
+  if (shape.length > 8) throw new RangeError(`${op}: ${shape.length} dimensions, at most 8`);
+  let n = 1;
+  for (const d of shape) {
+    if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) throw new RangeError(`${op}: invalid dimension ${String(d)} in shape ${shapeStr(shape)}`);
+    n *= d;
+  }
+  if (!Number.isSafeInteger(n)) throw new RangeError(`${op}: shape ${shapeStr(shape)} has more than 2^53 elements`);
+}
+
+/**
+ * Normalises fromArray's input to storage: { dtype, data } with data a Float32Array for f32 and a
+ * Uint16Array for bf16. Throws on a mismatch of dtype and array type or of length and shape.
+ */
+export function storageFor(op: string, data: unknown, shape: readonly number[], dtype?: TensorDType): { dtype: TensorDType; data: Float32Array | Uint16Array } {
+  checkShape(op, shape);
+  let d: TensorDType;
+  let arr: Float32Array | Uint16Array;
+  if (data instanceof Float32Array) {
+    d = dtype ?? 'f32';
+    if (d !== 'f32' && d !== 'bf16') throw new TypeError(`${op}: dtype must be 'f32' or 'bf16', got ${String(dtype)}`);
+    arr = d === 'bf16' ? f32ArrayToBf16(data) : data;
+  } else if (data instanceof Uint16Array) {
+    if (dtype !== 'bf16') throw new TypeError(`${op}: a Uint16Array holds bf16 bits; pass dtype 'bf16' (got ${String(dtype)})`);
+    d = 'bf16';
+    arr = data;
+  } else {
+    throw new TypeError(`${op}: data must be a Float32Array or a Uint16Array of bf16 bits`);
+  }
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (arr.length !== n) throw new RangeError(`${op}: ${arr.length} values for shape ${shapeStr(shape)} (${n} elements)`);
+  return { dtype: d, data: arr };
+}
+
+/** A reference Tensor's values as backend input (f32/bf16 copied as is, other dtypes converted to f32). */
+export function tensorStorage(t: Tensor): { dtype: TensorDType; data: Float32Array | Uint16Array } {
+  if (t.dtype === 'bf16') return { dtype: 'bf16', data: t.data as Uint16Array };
+  return { dtype: 'f32', data: t.toFloat32() };
+}

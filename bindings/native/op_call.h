@@ -1,0 +1,52 @@
+// Glue shared by the op bindings: reads an op's argument object ({x, w, bias, ..., out}) into
+// TensorViews, keeps every tensor's storage alive for the op's duration, checks that all tensors live
+// on one backend, and runs the kernel either synchronously or on a libuv worker thread (a Promise).
+// A non-OK Status becomes a JS error naming the op: kInvalidArgument → RangeError, others → Error.
+#pragma once
+#include <napi.h>
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tensor_handle.h"
+
+namespace sana::binding {
+
+struct OpState {
+  std::deque<TensorView> views;                  // stable addresses for optional-tensor pointers
+  std::vector<std::shared_ptr<Storage>> keep;    // storages alive until the op finishes
+  const OpTable* backend = nullptr;
+};
+
+class OpCall {
+ public:
+  // info[0]: the argument object; info[1]: true for async (returns a Promise).
+  OpCall(const Napi::CallbackInfo& info, std::string op);
+
+  TensorView& tensor(const char* key);           // required
+  const TensorView* optional(const char* key);   // absent, undefined or null → nullptr
+  double number(const char* key, double fallback);
+  int64_t integer(const char* key, int64_t fallback);
+  Activation activation(const char* key);
+
+  // Runs body(backend) now or on a worker thread.
+  Napi::Value run(std::function<Status(const OpTable&)> body);
+
+  const std::string& op() const { return op_; }
+  Napi::Env env() const { return env_; }
+
+ private:
+  TensorView& add(const Napi::Value& v, const char* key);
+  Napi::Env env_;
+  std::string op_;
+  Napi::Object args_;
+  bool async_ = false;
+  std::shared_ptr<OpState> st_;
+};
+
+Napi::Error status_error(Napi::Env env, const Status& s);
+
+}  // namespace sana::binding

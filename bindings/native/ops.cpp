@@ -1,0 +1,263 @@
+// The op bindings: each reads its argument object, fills the op's argument struct and runs the
+// backend's entry point (sync, or async with a Promise when the second argument is true).
+// JS: addon.gemm({ x, w, bias?, act?, gate?, residual?, out }, async) etc.; see bindings/native-ops.ts.
+#include <cmath>
+
+#include "op_call.h"
+#include "registry.h"
+#include "sana/cpu/gemm.h"
+#include "sana/cpu/ops_cpu.h"
+#include "sana/thread_pool.h"
+
+namespace sana::binding {
+namespace {
+
+template <typename Args>
+Napi::Value dispatch(OpCall& c, Status (*const OpTable::*entry)(const Args&), const Args& args) {
+  return c.run([args, entry, op = c.op()](const OpTable& be) -> Status {
+    auto fn = be.*entry;
+    if (fn == nullptr) return Unavailable(op + ": not implemented on the " + be.name + " backend");
+    return fn(args);
+  });
+}
+
+float eps_of(OpCall& c, double fallback) {
+  double e = c.number("eps", fallback);
+  if (!(e >= 0) || !std::isfinite(e)) throw Napi::RangeError::New(c.env(), c.op() + ": eps must be a finite number >= 0");
+  return static_cast<float>(e);
+}
+
+Napi::Value Gemm(const Napi::CallbackInfo& info) {
+  OpCall c(info, "gemm");
+  GemmArgs a;
+  a.x = c.tensor("x");
+  a.w = c.tensor("w");
+  a.bias = c.optional("bias");
+  a.act = c.activation("act");
+  a.gate = c.optional("gate");
+  a.residual = c.optional("residual");
+  a.out = c.tensor("out");
+  return dispatch(c, &OpTable::gemm, a);
+}
+
+Napi::Value LinearAttention(const Napi::CallbackInfo& info) {
+  OpCall c(info, "linear-attention");
+  LinearAttentionArgs a;
+  a.q = c.tensor("q");
+  a.k = c.tensor("k");
+  a.v = c.tensor("v");
+  a.head_dim = c.integer("headDim", 32);
+  a.eps = eps_of(c, 1e-15);
+  a.out = c.tensor("out");
+  Napi::Value variant = info[0].As<Napi::Object>().Get("variant");
+  if (variant.IsString() && variant.As<Napi::String>().Utf8Value() == "unfused") {
+    // CPU-only baseline variant: not an OpTable entry (other backends have their own numbered versions).
+    return c.run([a](const OpTable& be) -> Status {
+      if (be.device != Device::kCpu) return Unavailable("linear-attention: the unfused variant exists on the cpu backend only");
+      return cpu::linear_attention_unfused(a);
+    });
+  }
+  if (!variant.IsUndefined() && !(variant.IsString() && variant.As<Napi::String>().Utf8Value() == "fused")) {
+    throw Napi::TypeError::New(c.env(), "linear-attention: variant must be 'fused' or 'unfused'");
+  }
+  return dispatch(c, &OpTable::linear_attention, a);
+}
+
+Napi::Value LinearAttentionBlock(const Napi::CallbackInfo& info) {
+  OpCall c(info, "linear-attention-block");
+  LinearAttentionBlockArgs a;
+  a.x = c.tensor("x");
+  a.wq = c.tensor("wq");
+  a.wk = c.tensor("wk");
+  a.wv = c.tensor("wv");
+  a.wo = c.tensor("wo");
+  a.bo = c.optional("bo");
+  a.head_dim = c.integer("headDim", 32);
+  a.eps = eps_of(c, 1e-15);
+  a.gate = c.optional("gate");
+  a.residual = c.optional("residual");
+  a.out = c.tensor("out");
+  return dispatch(c, &OpTable::linear_attention_block, a);
+}
+
+Napi::Value MixFfn(const Napi::CallbackInfo& info) {
+  OpCall c(info, "mix-ffn");
+  MixFfnArgs a;
+  a.x = c.tensor("x");
+  a.w_inv = c.tensor("wInv");
+  a.b_inv = c.tensor("bInv");
+  a.w_dw = c.tensor("wDw");
+  a.b_dw = c.tensor("bDw");
+  a.w_point = c.tensor("wPoint");
+  a.height = c.integer("height", 0);
+  a.width = c.integer("width", 0);
+  a.gate = c.optional("gate");
+  a.residual = c.optional("residual");
+  a.out = c.tensor("out");
+  return dispatch(c, &OpTable::mix_ffn, a);
+}
+
+Napi::Value CrossAttention(const Napi::CallbackInfo& info) {
+  OpCall c(info, "cross-attention");
+  CrossAttentionArgs a;
+  a.x = c.tensor("x");
+  a.y = c.tensor("y");
+  a.wq = c.tensor("wq");
+  a.bq = c.optional("bq");
+  a.wk = c.tensor("wk");
+  a.bk = c.optional("bk");
+  a.wv = c.tensor("wv");
+  a.bv = c.optional("bv");
+  a.wo = c.tensor("wo");
+  a.bo = c.optional("bo");
+  a.mask_bias = c.optional("maskBias");
+  a.heads = c.integer("heads", 1);
+  a.residual = c.optional("residual");
+  a.out = c.tensor("out");
+  return dispatch(c, &OpTable::cross_attention, a);
+}
+
+Napi::Value LayerNormModulate(const Napi::CallbackInfo& info) {
+  OpCall c(info, "layernorm-modulate");
+  LayerNormModulateArgs a;
+  a.x = c.tensor("x");
+  a.shift = c.tensor("shift");
+  a.scale = c.tensor("scale");
+  a.eps = eps_of(c, 1e-6);
+  a.out = c.tensor("out");
+  return dispatch(c, &OpTable::layernorm_modulate, a);
+}
+
+Napi::Value RmsNorm(const Napi::CallbackInfo& info) {
+  OpCall c(info, "rmsnorm");
+  RmsNormArgs a;
+  a.x = c.tensor("x");
+  a.weight = c.optional("weight");
+  a.bias = c.optional("bias");
+  a.eps = eps_of(c, 1e-5);
+  a.residual = c.optional("residual");
+  a.out = c.tensor("out");
+  return dispatch(c, &OpTable::rmsnorm, a);
+}
+
+Napi::Value Conv3x3(const Napi::CallbackInfo& info) {
+  OpCall c(info, "conv3x3");
+  Conv3x3Args a;
+  a.x = c.tensor("x");
+  a.w = c.tensor("w");
+  a.bias = c.optional("bias");
+  a.stride = static_cast<int32_t>(c.integer("stride", 1));
+  a.act = c.activation("act");
+  a.residual = c.optional("residual");
+  a.out = c.tensor("out");
+  return dispatch(c, &OpTable::conv3x3, a);
+}
+
+Napi::Value DcaeResBlock(const Napi::CallbackInfo& info) {
+  OpCall c(info, "dcae-resblock");
+  DcaeResBlockArgs a;
+  a.x = c.tensor("x");
+  a.w1 = c.tensor("w1");
+  a.b1 = c.tensor("b1");
+  a.w2 = c.tensor("w2");
+  a.norm_w = c.tensor("normWeight");
+  a.norm_b = c.tensor("normBias");
+  a.eps = eps_of(c, 1e-5);
+  a.out = c.tensor("out");
+  return dispatch(c, &OpTable::dcae_resblock, a);
+}
+
+Napi::Value LiteMla(const Napi::CallbackInfo& info) {
+  OpCall c(info, "lite-mla");
+  LiteMlaArgs a;
+  a.x = c.tensor("x");
+  a.wq = c.tensor("wq");
+  a.wk = c.tensor("wk");
+  a.wv = c.tensor("wv");
+  a.w_dw = c.tensor("wDw");
+  a.w_group = c.tensor("wGroup");
+  a.w_out = c.tensor("wOut");
+  a.norm_w = c.tensor("normWeight");
+  a.norm_b = c.tensor("normBias");
+  a.head_dim = c.integer("headDim", 32);
+  a.eps = eps_of(c, 1e-15);
+  a.out = c.tensor("out");
+  return dispatch(c, &OpTable::lite_mla, a);
+}
+
+Napi::Value DitBlock(const Napi::CallbackInfo& info) {
+  OpCall c(info, "dit-block");
+  DitBlockArgs a;
+  a.x = c.tensor("x");
+  a.y = c.tensor("y");
+  a.t0 = c.tensor("t0");
+  a.table = c.tensor("table");
+  a.mask_bias = c.optional("maskBias");
+  a.a1_wq = c.tensor("attn1Wq");
+  a.a1_wk = c.tensor("attn1Wk");
+  a.a1_wv = c.tensor("attn1Wv");
+  a.a1_wo = c.tensor("attn1Wo");
+  a.a1_bo = c.optional("attn1Bo");
+  a.a2_wq = c.tensor("attn2Wq");
+  a.a2_bq = c.optional("attn2Bq");
+  a.a2_wk = c.tensor("attn2Wk");
+  a.a2_bk = c.optional("attn2Bk");
+  a.a2_wv = c.tensor("attn2Wv");
+  a.a2_bv = c.optional("attn2Bv");
+  a.a2_wo = c.tensor("attn2Wo");
+  a.a2_bo = c.optional("attn2Bo");
+  a.ff_w_inv = c.tensor("ffWInv");
+  a.ff_b_inv = c.tensor("ffBInv");
+  a.ff_w_dw = c.tensor("ffWDw");
+  a.ff_b_dw = c.tensor("ffBDw");
+  a.ff_w_point = c.tensor("ffWPoint");
+  a.height = c.integer("height", 0);
+  a.width = c.integer("width", 0);
+  a.head_dim = c.integer("headDim", 32);
+  a.cross_heads = c.integer("crossHeads", 1);
+  a.norm_eps = static_cast<float>(c.number("normEps", 1e-6));
+  a.attn_eps = eps_of(c, 1e-15);
+  a.out = c.tensor("out");
+  return dispatch(c, &OpTable::dit_block, a);
+}
+
+Napi::Value CpuThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), cpu::cpu_threads()); }
+
+Napi::Value SetCpuThreads(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "setCpuThreads: expected a thread count");
+  double n = info[0].As<Napi::Number>().DoubleValue();
+  if (!(n >= 1 && n <= 1024) || n != std::floor(n)) throw Napi::RangeError::New(env, "setCpuThreads: want an integer in [1, 1024]");
+  cpu::set_cpu_threads(static_cast<int>(n));
+  return env.Undefined();
+}
+
+Napi::Value GemmKernel(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), cpu::gemm_kernel_name()); }
+
+Napi::Value MeasureFmaPeak(const Napi::CallbackInfo& info) {
+  double secs = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : 0.2;
+  if (!(secs > 0 && secs <= 10)) throw Napi::RangeError::New(info.Env(), "measureFmaPeak: seconds must be in (0, 10]");
+  return Napi::Number::New(info.Env(), cpu::measure_fma_peak_gflops(secs));
+}
+
+}  // namespace
+
+void RegisterOps(Napi::Env env, Napi::Object exports) {
+  exports.Set("gemm", Napi::Function::New(env, Gemm, "gemm"));
+  exports.Set("linearAttention", Napi::Function::New(env, LinearAttention, "linearAttention"));
+  exports.Set("linearAttentionBlock", Napi::Function::New(env, LinearAttentionBlock, "linearAttentionBlock"));
+  exports.Set("mixFfn", Napi::Function::New(env, MixFfn, "mixFfn"));
+  exports.Set("crossAttention", Napi::Function::New(env, CrossAttention, "crossAttention"));
+  exports.Set("layerNormModulate", Napi::Function::New(env, LayerNormModulate, "layerNormModulate"));
+  exports.Set("rmsNorm", Napi::Function::New(env, RmsNorm, "rmsNorm"));
+  exports.Set("conv3x3", Napi::Function::New(env, Conv3x3, "conv3x3"));
+  exports.Set("dcaeResBlock", Napi::Function::New(env, DcaeResBlock, "dcaeResBlock"));
+  exports.Set("liteMla", Napi::Function::New(env, LiteMla, "liteMla"));
+  exports.Set("ditBlock", Napi::Function::New(env, DitBlock, "ditBlock"));
+  exports.Set("cpuThreads", Napi::Function::New(env, CpuThreads, "cpuThreads"));
+  exports.Set("setCpuThreads", Napi::Function::New(env, SetCpuThreads, "setCpuThreads"));
+  exports.Set("gemmKernel", Napi::Function::New(env, GemmKernel, "gemmKernel"));
+  exports.Set("measureFmaPeak", Napi::Function::New(env, MeasureFmaPeak, "measureFmaPeak"));
+}
+
+}  // namespace sana::binding

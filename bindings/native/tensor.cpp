@@ -1,0 +1,203 @@
+// Tensor allocation, host copies and disposal for the native backends:
+//   tensorEmpty(backend, dtype, shape) / tensorFromArray(backend, dtype, shape, typedArray)
+//   tensorToArray(t) / tensorDispose(t) / tensorIsAlive(t) / tensorInfo(t)
+// dtype is 'f32' (Float32Array) or 'bf16' (Uint16Array of bit patterns). Sizes are checked for
+// overflow before anything is allocated; allocation failure is a JS Error naming the size.
+#include <cmath>
+#include <string>
+
+#include "registry.h"
+#include "tensor_handle.h"
+
+#ifdef SANA_LAB_WITH_CUDA
+namespace sana {
+const OpTable* cuda_op_table();  // kernels/cuda/runtime.cu
+}
+#endif
+
+namespace sana::binding {
+namespace {
+
+const napi_type_tag kTensorTag = {0x5a4a1ab5c0ffee01ULL, 0x7e45a0b0d1e2f3a4ULL};
+
+DType parse_dtype(const Napi::Value& v, const std::string& op) {
+  if (v.IsString()) {
+    std::string s = v.As<Napi::String>().Utf8Value();
+    if (s == "f32") return DType::kF32;
+    if (s == "bf16") return DType::kBF16;
+    throw Napi::TypeError::New(v.Env(), op + ": dtype '" + s + "' is not supported by native tensors (use 'f32' or 'bf16')");
+  }
+  throw Napi::TypeError::New(v.Env(), op + ": dtype must be the string 'f32' or 'bf16'");
+}
+
+// Reads a JS shape array into h, checking every dimension and the total byte count for overflow.
+void parse_shape(const Napi::Value& v, TensorHandle& h, const std::string& op) {
+  Napi::Env env = v.Env();
+  if (!v.IsArray()) throw Napi::TypeError::New(env, op + ": shape must be an array of non-negative integers");
+  auto arr = v.As<Napi::Array>();
+  if (arr.Length() > static_cast<uint32_t>(kMaxDims)) {
+    throw Napi::RangeError::New(env, op + ": " + std::to_string(arr.Length()) + " dimensions, at most " + std::to_string(kMaxDims));
+  }
+  h.ndim = static_cast<int32_t>(arr.Length());
+  const double kMax = 9007199254740991.0;  // 2^53 − 1
+  double total = 1;
+  for (uint32_t i = 0; i < arr.Length(); ++i) {
+    Napi::Value d = arr.Get(i);
+    if (!d.IsNumber()) throw Napi::TypeError::New(env, op + ": shape[" + std::to_string(i) + "] is not a number");
+    double x = d.As<Napi::Number>().DoubleValue();
+    if (!(x >= 0) || x != std::floor(x) || x > kMax) {
+      throw Napi::RangeError::New(env, op + ": shape[" + std::to_string(i) + "] = " + d.ToString().Utf8Value() + " is not a non-negative integer");
+    }
+    h.shape[i] = static_cast<int64_t>(x);
+    total *= x;
+  }
+  const double bytes = total * static_cast<double>(dtype_bytes(h.dtype));
+  if (bytes > static_cast<double>(int64_t{1} << 52)) {
+    throw Napi::RangeError::New(env, op + ": " + h.view().shape_str() + " is too large (" + std::to_string(bytes) + " bytes)");
+  }
+  h.bytes = static_cast<int64_t>(bytes);
+}
+
+void finalize(Napi::Env env, TensorHandle* h) {
+  if (h->accounted) Napi::MemoryManagement::AdjustExternalMemory(env, -h->bytes);
+  delete h;
+}
+
+Napi::Value wrap(Napi::Env env, TensorHandle* h) {
+  auto ext = Napi::External<TensorHandle>::New(env, h, finalize);
+  ext.TypeTag(&kTensorTag);
+  if (h->bytes > 0) {
+    Napi::MemoryManagement::AdjustExternalMemory(env, h->bytes);
+    h->accounted = true;
+  }
+  return ext;
+}
+
+TensorHandle* allocate(Napi::Env env, const Napi::CallbackInfo& info, const std::string& op) {
+  const OpTable* be = backend_by_name(env, info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "", op);
+  auto h = std::make_unique<TensorHandle>();
+  h->dtype = parse_dtype(info[1], op);
+  parse_shape(info[2], *h, op);
+  void* p = be->alloc(h->bytes);
+  if (p == nullptr) {
+    throw Napi::Error::New(env, op + ": out of memory allocating " + std::to_string(h->bytes) + " bytes for " +
+                                    h->view().shape_str() + " on " + be->name);
+  }
+  h->storage = std::make_shared<Storage>(be, p, h->bytes);
+  return h.release();
+}
+
+Napi::Value TensorEmpty(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 3) throw Napi::TypeError::New(env, "tensorEmpty: expected (backend, dtype, shape)");
+  return wrap(env, allocate(env, info, "tensorEmpty"));
+}
+
+Napi::Value TensorFromArray(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string op = "tensorFromArray";
+  if (info.Length() != 4 || !info[3].IsTypedArray()) throw Napi::TypeError::New(env, op + ": expected (backend, dtype, shape, typedArray)");
+  auto ta = info[3].As<Napi::TypedArray>();
+  DType dt = parse_dtype(info[1], op);
+  napi_typedarray_type want = dt == DType::kF32 ? napi_float32_array : napi_uint16_array;
+  if (ta.TypedArrayType() != want) {
+    throw Napi::TypeError::New(env, op + ": dtype " + dtype_name(dt) + " needs a " + (dt == DType::kF32 ? "Float32Array" : "Uint16Array of bf16 bits"));
+  }
+  if (ta.ElementLength() > 0 && ta.ArrayBuffer().ByteLength() == 0) throw Napi::TypeError::New(env, op + ": the array's ArrayBuffer is detached");
+  std::unique_ptr<TensorHandle> h(allocate(env, info, op));
+  const int64_t n = h->view().numel();
+  if (static_cast<int64_t>(ta.ElementLength()) != n) {
+    throw Napi::RangeError::New(env, op + ": " + std::to_string(ta.ElementLength()) + " values for shape " + h->view().shape_str() +
+                                         " (" + std::to_string(n) + " elements)");
+  }
+  const uint8_t* src = static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+  Status s = h->storage->backend->copy_from_host(h->storage->data, src, h->bytes);
+  if (!s.ok()) throw Napi::Error::New(env, op + ": " + s.message());
+  return wrap(env, h.release());
+}
+
+Napi::Value TensorToArray(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1) throw Napi::TypeError::New(env, "tensorToArray: expected (tensor)");
+  TensorHandle* h = unwrap_tensor(info[0], "tensorToArray", "tensor");
+  const size_t n = static_cast<size_t>(h->view().numel());
+  Napi::Value out;
+  void* dst;
+  if (h->dtype == DType::kF32) {
+    auto a = Napi::Float32Array::New(env, n);
+    dst = a.Data();
+    out = a;
+  } else {
+    auto a = Napi::Uint16Array::New(env, n);
+    dst = a.Data();
+    out = a;
+  }
+  Status s = h->storage->backend->copy_to_host(dst, h->storage->data, h->bytes);
+  if (!s.ok()) throw Napi::Error::New(env, "tensorToArray: " + s.message());
+  return out;
+}
+
+Napi::Value TensorDispose(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1) throw Napi::TypeError::New(env, "tensorDispose: expected (tensor)");
+  TensorHandle* h = unwrap_tensor(info[0], "tensorDispose", "tensor", true);
+  if (h->storage) {
+    h->storage.reset();
+    if (h->accounted) {
+      Napi::MemoryManagement::AdjustExternalMemory(env, -h->bytes);
+      h->accounted = false;
+    }
+  }
+  return env.Undefined();
+}
+
+Napi::Value TensorIsAlive(const Napi::CallbackInfo& info) {
+  TensorHandle* h = unwrap_tensor(info[0], "tensorIsAlive", "tensor", true);
+  return Napi::Boolean::New(info.Env(), h->storage != nullptr);
+}
+
+Napi::Value TensorInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  TensorHandle* h = unwrap_tensor(info[0], "tensorInfo", "tensor", true);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("dtype", dtype_name(h->dtype));
+  Napi::Array shape = Napi::Array::New(env, h->ndim);
+  for (int i = 0; i < h->ndim; ++i) shape.Set(static_cast<uint32_t>(i), static_cast<double>(h->shape[i]));
+  o.Set("shape", shape);
+  o.Set("bytes", static_cast<double>(h->bytes));
+  o.Set("alive", h->storage != nullptr);
+  o.Set("backend", h->storage ? h->storage->backend->name : "");
+  return o;
+}
+
+}  // namespace
+
+TensorHandle* unwrap_tensor(const Napi::Value& v, const std::string& op, const std::string& what, bool allow_disposed) {
+  Napi::Env env = v.Env();
+  if (!v.IsExternal() || !v.As<Napi::External<TensorHandle>>().CheckTypeTag(&kTensorTag)) {
+    throw Napi::TypeError::New(env, op + ": " + what + " is not a native backend tensor");
+  }
+  TensorHandle* h = v.As<Napi::External<TensorHandle>>().Data();
+  if (!allow_disposed && !h->storage) throw Napi::TypeError::New(env, op + ": " + what + " has been disposed");
+  return h;
+}
+
+const OpTable* backend_by_name(Napi::Env env, const std::string& name, const std::string& op) {
+  if (name == "cpu") return cpu_ops();
+#ifdef SANA_LAB_WITH_CUDA
+  if (name == "cuda") return cuda_op_table();
+#endif
+  if (name == "cuda") throw Napi::Error::New(env, op + ": this addon was built without CUDA");
+  throw Napi::TypeError::New(env, op + ": unknown native backend '" + name + "' (have: cpu)");
+}
+
+void RegisterTensor(Napi::Env env, Napi::Object exports) {
+  exports.Set("tensorEmpty", Napi::Function::New(env, TensorEmpty, "tensorEmpty"));
+  exports.Set("tensorFromArray", Napi::Function::New(env, TensorFromArray, "tensorFromArray"));
+  exports.Set("tensorToArray", Napi::Function::New(env, TensorToArray, "tensorToArray"));
+  exports.Set("tensorDispose", Napi::Function::New(env, TensorDispose, "tensorDispose"));
+  exports.Set("tensorIsAlive", Napi::Function::New(env, TensorIsAlive, "tensorIsAlive"));
+  exports.Set("tensorInfo", Napi::Function::New(env, TensorInfo, "tensorInfo"));
+}
+
+}  // namespace sana::binding

@@ -1,0 +1,695 @@
+/**
+ * The op API: one set of functions for every backend. Tensors come from a backend
+ * (`getBackend('cpu').fromArray(...)`), ops take and return BackendTensors on that backend, and the
+ * backend of the inputs picks the implementation. Each op has an async form (the default name, a
+ * Promise; native backends compute off the JS thread) and a sync form (`…Sync`).
+ *
+ * Every op validates its arguments (bindings/validate.ts) before touching memory: wrong kind of value,
+ * disposed tensor, mixed backends or dtypes → TypeError; shapes and options → RangeError; the message
+ * names the op and the shapes. Async forms report these as rejected Promises.
+ *
+ * Outputs: allocated by the op, or written into `opts.out` (same shape/dtype/backend; it may be the
+ * `residual` tensor for an in-place residual update — and, for the block ops that read x completely
+ * before writing (linear-attention-block, mix-ffn, cross-attention, the norms), x itself — never
+ * another input).
+ */
+import { shapeStr } from '../reference/core/tensor.js';
+import { CpuBackend, NativeBackend } from './backend-cpu.js';
+import { ReferenceBackend } from './backend-reference.js';
+import type { Backend, OpArgs, OpName } from './backend.js';
+import type { BackendName } from './backends.js';
+import type { BackendTensor } from './tensor.js';
+import { OpCheck } from './validate.js';
+
+// ---- backends ----
+
+const backends = new Map<BackendName, Backend>();
+
+/**
+ * The backend `name` (cached). 'cpu' loads the native addon (AddonLoadError when it is not built);
+ * 'cuda' also needs an addon built with CUDA and a usable device (an Error saying which is missing).
+ */
+export function getBackend(name: BackendName): Backend {
+  let b = backends.get(name);
+  if (b) return b;
+  if (name === 'reference') b = new ReferenceBackend();
+  else if (name === 'cpu') b = new CpuBackend();
+  else if (name === 'cuda') b = new NativeBackend('cuda');
+  else throw new TypeError(`getBackend: unknown backend '${String(name)}' (have: reference, cpu, cuda)`);
+  backends.set(name, b);
+  return b;
+}
+
+// ---- shared runner ----
+
+interface Prepared {
+  op: OpName;
+  check: OpCheck;
+  args: OpArgs;
+  out: BackendTensor | null;
+  outShape: readonly number[];
+}
+
+function start(p: Prepared): { backend: Backend; out: BackendTensor; fresh: boolean } {
+  const backend = getBackend(p.check.backend!);
+  if (!backend.supports(p.op)) throw new Error(`${p.op}: not implemented on the ${backend.name} backend`);
+  const fresh = p.out === null;
+  const out = p.out ?? backend.empty(p.outShape, p.check.dtype!);
+  p.args.out = out;
+  return { backend, out, fresh };
+}
+
+function runSync(p: Prepared): BackendTensor {
+  const { backend, out, fresh } = start(p);
+  try {
+    backend.run(p.op, p.args, 'sync');
+  } catch (e) {
+    if (fresh) out.dispose();
+    throw e;
+  }
+  return out;
+}
+
+async function runAsync(p: Prepared): Promise<BackendTensor> {
+  const { backend, out, fresh } = start(p);
+  out.beginWrite();
+  try {
+    await backend.run(p.op, p.args, 'async');
+  } catch (e) {
+    out.endWrite();
+    if (fresh) out.dispose();
+    throw e;
+  }
+  out.endWrite();
+  return out;
+}
+
+// ---- gemm ----
+
+export type Activation = 'none' | 'relu' | 'silu' | 'gelu-tanh';
+const ACTIVATIONS: readonly Activation[] = ['none', 'relu', 'silu', 'gelu-tanh'];
+
+export interface GatedResidual {
+  /** Multiplies the result: (G, …, N) broadcast over rows, e.g. a DiT gate (B, 1, C). */
+  gate?: BackendTensor | null;
+  /** Added last (after the gate); may be the same tensor as `out` (in-place update). */
+  residual?: BackendTensor | null;
+}
+
+export interface OutOption {
+  out?: BackendTensor | null;
+}
+
+export interface GemmOptions extends GatedResidual, OutOption {
+  bias?: BackendTensor | null;
+  activation?: Activation;
+}
+
+/**
+ * gemm: out = residual + gate ⊙ act(x·wᵀ + bias); x (…, K), w (N, K) (torch Linear layout) → (…, N).
+ * FLOPs 2·M·N·K.
+ */
+function prepareGemm(x: BackendTensor, w: BackendTensor, opts: GemmOptions): Prepared {
+  const c = new OpCheck('gemm');
+  c.tensor('x', x);
+  c.tensor('w', w);
+  const bias = c.optional('bias', opts.bias);
+  const gate = c.optional('gate', opts.gate);
+  const residual = c.optional('residual', opts.residual);
+  c.shape(x.ndim >= 1 && w.ndim === 2 && w.shape[1] === x.shape[x.ndim - 1], `w ${shapeStr(w.shape)} does not match x ${shapeStr(x.shape)} (want w (N, ${x.shape[x.ndim - 1]}))`);
+  const N = w.shape[0]!;
+  const outShape = [...x.shape.slice(0, -1), N];
+  c.vector('bias', bias, N);
+  c.gate(gate, x.numel / x.shape[x.ndim - 1]!, N, outShape);
+  c.same('residual', residual, outShape, 'the output');
+  const act = opts.activation ?? 'none';
+  if (!ACTIVATIONS.includes(act)) throw new TypeError(`gemm: activation must be one of ${ACTIVATIONS.join(', ')}, got ${String(act)}`);
+  const out = c.out(opts.out, outShape, ['residual']);
+  return { op: 'gemm', check: c, args: { x, w, bias, gate, residual, act }, out, outShape };
+}
+
+export async function gemm(x: BackendTensor, w: BackendTensor, opts: GemmOptions = {}): Promise<BackendTensor> {
+  return runAsync(prepareGemm(x, w, opts));
+}
+export function gemmSync(x: BackendTensor, w: BackendTensor, opts: GemmOptions = {}): BackendTensor {
+  return runSync(prepareGemm(x, w, opts));
+}
+
+// ---- linear-attention ----
+
+export interface LinearAttentionOptions extends OutOption {
+  /** Channels per head (SANA: 32). */
+  headDim?: number;
+  /** Denominator eps: 1e-15 (diffusers, default) or 1e-8 (NVlabs Sana). */
+  eps?: number;
+}
+
+export interface LinearAttentionCoreOptions extends LinearAttentionOptions {
+  /**
+   * 'fused' (default): the one-pass kernel. 'unfused' (cpu only): ReLU → pad → matmul → matmul →
+   * divide with every intermediate materialised, the baseline the fused kernel is benchmarked against.
+   * The reference backend computes the same math for either.
+   */
+  variant?: 'fused' | 'unfused';
+}
+
+/** linear-attention: the fused ReLU linear-attention core; q (B, N, C), k and v (B, M, C) → (B, N, C). */
+function prepareLinearAttention(q: BackendTensor, k: BackendTensor, v: BackendTensor, opts: LinearAttentionCoreOptions): Prepared {
+  const c = new OpCheck('linear-attention');
+  c.tensor('q', q);
+  c.tensor('k', k);
+  c.tensor('v', v);
+  c.shape(q.ndim === 3 && k.ndim === 3 && v.ndim === 3, `want q, k, v (B, N, C), got ${shapeStr(q.shape)}, ${shapeStr(k.shape)}, ${shapeStr(v.shape)}`);
+  const [B, , C] = q.shape as [number, number, number];
+  const M = k.shape[1]!;
+  c.shape(
+    k.shape[0] === B && k.shape[2] === C && v.shape[0] === B && v.shape[1] === M && v.shape[2] === C,
+    `q ${shapeStr(q.shape)}, k ${shapeStr(k.shape)}, v ${shapeStr(v.shape)} do not agree (want (B,N,C), (B,M,C), (B,M,C))`,
+  );
+  const headDim = c.int('headDim', opts.headDim ?? 32);
+  c.shape(C % headDim === 0, `${C} channels of q ${shapeStr(q.shape)} are not a multiple of headDim ${headDim}`);
+  const eps = c.eps(opts.eps ?? 1e-15);
+  const variant = opts.variant ?? 'fused';
+  if (variant !== 'fused' && variant !== 'unfused') throw new TypeError(`linear-attention: variant must be 'fused' or 'unfused', got ${String(variant)}`);
+  const out = c.out(opts.out, q.shape);
+  return { op: 'linear-attention', check: c, args: { q, k, v, headDim, eps, variant }, out, outShape: q.shape };
+}
+
+export async function linearAttention(q: BackendTensor, k: BackendTensor, v: BackendTensor, opts: LinearAttentionCoreOptions = {}): Promise<BackendTensor> {
+  return runAsync(prepareLinearAttention(q, k, v, opts));
+}
+export function linearAttentionSync(q: BackendTensor, k: BackendTensor, v: BackendTensor, opts: LinearAttentionCoreOptions = {}): BackendTensor {
+  return runSync(prepareLinearAttention(q, k, v, opts));
+}
+
+// ---- linear-attention-block ----
+
+/** Weights of SANA's attn1 (diffusers keys to_q, to_k, to_v, to_out.0.{weight,bias}). */
+export interface LinearAttentionBlockWeights {
+  wq: BackendTensor;
+  wk: BackendTensor;
+  wv: BackendTensor;
+  wo: BackendTensor;
+  bo?: BackendTensor | null;
+}
+
+export interface LinearAttentionBlockOptions extends LinearAttentionOptions, GatedResidual {}
+
+/** linear-attention-block: out = residual + gate ⊙ ((core(x·Wqᵀ, x·Wkᵀ, x·Wvᵀ))·Woᵀ + bo); x (B, N, C). */
+function prepareLinearAttentionBlock(x: BackendTensor, w: LinearAttentionBlockWeights, opts: LinearAttentionBlockOptions): Prepared {
+  const c = new OpCheck('linear-attention-block');
+  c.tensor('x', x);
+  c.ndim('x', x, 3, '(B, N, C)');
+  const C = x.shape[2]!;
+  const wq = c.tensor('wq', w?.wq);
+  const wk = c.tensor('wk', w?.wk);
+  const wv = c.tensor('wv', w?.wv);
+  const wo = c.tensor('wo', w?.wo);
+  const bo = c.optional('bo', w?.bo);
+  const sq = (t: BackendTensor) => t.ndim === 2 && t.shape[0] === C && t.shape[1] === C;
+  c.shape(
+    sq(wq) && sq(wk) && sq(wv) && wo.ndim === 2 && wo.shape[1] === C,
+    `weights wq ${shapeStr(wq.shape)}, wk ${shapeStr(wk.shape)}, wv ${shapeStr(wv.shape)}, wo ${shapeStr(wo.shape)} do not fit x ${shapeStr(x.shape)} (want (C, C) with C = ${C})`,
+  );
+  const Cout = wo.shape[0]!;
+  const outShape = [x.shape[0]!, x.shape[1]!, Cout];
+  c.vector('bo', bo, Cout);
+  const headDim = c.int('headDim', opts.headDim ?? 32);
+  c.shape(C % headDim === 0, `${C} channels of x ${shapeStr(x.shape)} are not a multiple of headDim ${headDim}`);
+  const eps = c.eps(opts.eps ?? 1e-15);
+  const gate = c.optional('gate', opts.gate);
+  const residual = c.optional('residual', opts.residual);
+  c.gate(gate, x.shape[0]! * x.shape[1]!, Cout, outShape);
+  c.same('residual', residual, outShape, 'the output');
+  const out = c.out(opts.out, outShape, ['residual', 'x']);
+  return { op: 'linear-attention-block', check: c, args: { x, wq, wk, wv, wo, bo, headDim, eps, gate, residual }, out, outShape };
+}
+
+export async function linearAttentionBlock(x: BackendTensor, w: LinearAttentionBlockWeights, opts: LinearAttentionBlockOptions = {}): Promise<BackendTensor> {
+  return runAsync(prepareLinearAttentionBlock(x, w, opts));
+}
+export function linearAttentionBlockSync(x: BackendTensor, w: LinearAttentionBlockWeights, opts: LinearAttentionBlockOptions = {}): BackendTensor {
+  return runSync(prepareLinearAttentionBlock(x, w, opts));
+}
+
+// ---- mix-ffn ----
+
+/** GLUMBConv weights (diffusers conv_inverted, conv_depth, conv_point); 1×1 convs as (out, in) or (out, in, 1, 1). */
+export interface MixFfnWeights {
+  wInv: BackendTensor;
+  bInv: BackendTensor;
+  wDw: BackendTensor;
+  bDw: BackendTensor;
+  wPoint: BackendTensor;
+}
+
+export interface MixFfnOptions extends GatedResidual, OutOption {
+  /** Token grid: N = height · width, token = row · width + col. */
+  height: number;
+  width: number;
+}
+
+function matrixOf(t: BackendTensor): [number, number] | null {
+  if (t.ndim === 2) return [t.shape[0]!, t.shape[1]!];
+  if (t.ndim === 4 && t.shape[2] === 1 && t.shape[3] === 1) return [t.shape[0]!, t.shape[1]!];
+  return null;
+}
+
+/** mix-ffn: out = residual + gate ⊙ GLUMBConv(x) on tokens x (B, H·W, C) (= NHWC). */
+function prepareMixFfn(x: BackendTensor, w: MixFfnWeights, opts: MixFfnOptions): Prepared {
+  const c = new OpCheck('mix-ffn');
+  c.tensor('x', x);
+  c.ndim('x', x, 3, '(B, H·W, C)');
+  const [B, N, C] = x.shape as [number, number, number];
+  const height = c.int('height', opts?.height);
+  const width = c.int('width', opts?.width);
+  c.shape(height * width === N, `grid ${height}×${width} does not match the ${N} tokens of x ${shapeStr(x.shape)}`);
+  const wInv = c.tensor('wInv', w?.wInv);
+  const bInv = c.tensor('bInv', w?.bInv);
+  const wDw = c.tensor('wDw', w?.wDw);
+  const bDw = c.tensor('bDw', w?.bDw);
+  const wPoint = c.tensor('wPoint', w?.wPoint);
+  const inv = matrixOf(wInv);
+  const pt = matrixOf(wPoint);
+  const bad = `inconsistent weights wInv ${shapeStr(wInv.shape)}, bInv ${shapeStr(bInv.shape)}, wDw ${shapeStr(wDw.shape)}, bDw ${shapeStr(bDw.shape)}, wPoint ${shapeStr(wPoint.shape)} for x ${shapeStr(x.shape)}`;
+  c.shape(inv !== null && inv[1] === C && inv[0] % 2 === 0 && pt !== null, bad);
+  const two = inv![0];
+  const dwOk = (wDw.ndim === 4 && wDw.shape[0] === two && wDw.shape[1] === 1 && wDw.shape[2] === 3 && wDw.shape[3] === 3) || (wDw.ndim === 3 && wDw.shape[0] === two && wDw.shape[1] === 3 && wDw.shape[2] === 3);
+  c.shape(dwOk && pt![1] === two / 2, bad);
+  c.vector('bInv', bInv, two);
+  c.vector('bDw', bDw, two);
+  const Cout = pt![0];
+  const outShape = [B, N, Cout];
+  const gate = c.optional('gate', opts.gate);
+  const residual = c.optional('residual', opts.residual);
+  c.gate(gate, B * N, Cout, outShape);
+  c.same('residual', residual, outShape, 'the output');
+  const out = c.out(opts.out, outShape, ['residual', 'x']);
+  return { op: 'mix-ffn', check: c, args: { x, wInv, bInv, wDw, bDw, wPoint, height, width, gate, residual }, out, outShape };
+}
+
+export async function mixFfn(x: BackendTensor, w: MixFfnWeights, opts: MixFfnOptions): Promise<BackendTensor> {
+  return runAsync(prepareMixFfn(x, w, opts));
+}
+export function mixFfnSync(x: BackendTensor, w: MixFfnWeights, opts: MixFfnOptions): BackendTensor {
+  return runSync(prepareMixFfn(x, w, opts));
+}
+
+// ---- cross-attention ----
+
+/** Weights of SANA's attn2 (diffusers to_q, to_k, to_v, to_out.0; biases optional). */
+export interface CrossAttentionWeights {
+  wq: BackendTensor;
+  bq?: BackendTensor | null;
+  wk: BackendTensor;
+  bk?: BackendTensor | null;
+  wv: BackendTensor;
+  bv?: BackendTensor | null;
+  wo: BackendTensor;
+  bo?: BackendTensor | null;
+}
+
+export interface CrossAttentionOptions extends OutOption {
+  heads: number;
+  /** Additive key bias (B, L) or (B, 1, L): 0 keep, −10000 drop (diffusers' mask form). */
+  maskBias?: BackendTensor | null;
+  residual?: BackendTensor | null;
+}
+
+/** cross-attention: out = residual + softmax(q·kᵀ/√d + maskBias)·v projected; x (B, N, C), y (B, L, Cy). */
+function prepareCrossAttention(x: BackendTensor, y: BackendTensor, w: CrossAttentionWeights, opts: CrossAttentionOptions): Prepared {
+  const c = new OpCheck('cross-attention');
+  c.tensor('x', x);
+  c.tensor('y', y);
+  c.shape(x.ndim === 3 && y.ndim === 3 && x.shape[0] === y.shape[0], `want x (B, N, C) and y (B, L, Cy) with the same B, got ${shapeStr(x.shape)} and ${shapeStr(y.shape)}`);
+  const [B, N, C] = x.shape as [number, number, number];
+  const [, L, Cy] = y.shape as [number, number, number];
+  const wq = c.tensor('wq', w?.wq);
+  const wk = c.tensor('wk', w?.wk);
+  const wv = c.tensor('wv', w?.wv);
+  const wo = c.tensor('wo', w?.wo);
+  const is = (t: BackendTensor, a: number, b: number) => t.ndim === 2 && t.shape[0] === a && t.shape[1] === b;
+  c.shape(
+    is(wq, C, C) && is(wk, C, Cy) && is(wv, C, Cy) && wo.ndim === 2 && wo.shape[1] === C,
+    `weights wq ${shapeStr(wq.shape)}, wk ${shapeStr(wk.shape)}, wv ${shapeStr(wv.shape)}, wo ${shapeStr(wo.shape)} do not fit x ${shapeStr(x.shape)} and y ${shapeStr(y.shape)}`,
+  );
+  const Cout = wo.shape[0]!;
+  const bq = c.optional('bq', w.bq);
+  const bk = c.optional('bk', w.bk);
+  const bv = c.optional('bv', w.bv);
+  const bo = c.optional('bo', w.bo);
+  c.vector('bq', bq, C);
+  c.vector('bk', bk, C);
+  c.vector('bv', bv, C);
+  c.vector('bo', bo, Cout);
+  const heads = c.int('heads', opts?.heads);
+  c.shape(C % heads === 0, `${C} channels of x ${shapeStr(x.shape)} cannot be split into ${heads} heads`);
+  const maskBias = c.optional('maskBias', opts.maskBias);
+  if (maskBias) {
+    const s = maskBias.shape;
+    c.shape(
+      (s.length === 2 && s[0] === B && s[1] === L) || (s.length === 3 && s[0] === B && s[1] === 1 && s[2] === L),
+      `maskBias ${shapeStr(s)} is not (B, L) or (B, 1, L) for y ${shapeStr(y.shape)}`,
+    );
+  }
+  const outShape = [B, N, Cout];
+  const residual = c.optional('residual', opts.residual);
+  c.same('residual', residual, outShape, 'the output');
+  const out = c.out(opts.out, outShape, ['residual', 'x']);
+  return { op: 'cross-attention', check: c, args: { x, y, wq, bq, wk, bk, wv, bv, wo, bo, maskBias, heads, residual }, out, outShape };
+}
+
+export async function crossAttention(x: BackendTensor, y: BackendTensor, w: CrossAttentionWeights, opts: CrossAttentionOptions): Promise<BackendTensor> {
+  return runAsync(prepareCrossAttention(x, y, w, opts));
+}
+export function crossAttentionSync(x: BackendTensor, y: BackendTensor, w: CrossAttentionWeights, opts: CrossAttentionOptions): BackendTensor {
+  return runSync(prepareCrossAttention(x, y, w, opts));
+}
+
+// ---- layernorm-modulate ----
+
+export interface LayerNormModulateOptions extends OutOption {
+  /** LayerNorm eps (SANA: 1e-6). */
+  eps?: number;
+}
+
+/** layernorm-modulate: out = LN(x)·(1 + scale) + shift; x (B, N, C), shift/scale (B, C), (B, 1, C) or (C). */
+function prepareLayerNormModulate(x: BackendTensor, shift: BackendTensor, scale: BackendTensor, opts: LayerNormModulateOptions): Prepared {
+  const c = new OpCheck('layernorm-modulate');
+  c.tensor('x', x);
+  c.tensor('shift', shift);
+  c.tensor('scale', scale);
+  c.ndim('x', x, 3, '(B, N, C)');
+  const [B, , C] = x.shape as [number, number, number];
+  const ok = (t: BackendTensor) => t.shape[t.ndim - 1] === C && (t.numel === C || (t.numel === B * C && t.shape[0] === B && t.shape.slice(1, -1).every((d) => d === 1)));
+  c.shape(ok(shift) && ok(scale) && shift.ndim === scale.ndim && shift.shape.every((d, i) => d === scale.shape[i]), `shift ${shapeStr(shift.shape)} and scale ${shapeStr(scale.shape)} must be (B, C), (B, 1, C) or (C) for x ${shapeStr(x.shape)}`);
+  const eps = c.eps(opts.eps ?? 1e-6);
+  const out = c.out(opts.out, x.shape, ['x']);
+  return { op: 'layernorm-modulate', check: c, args: { x, shift, scale, eps }, out, outShape: x.shape };
+}
+
+export async function layerNormModulate(x: BackendTensor, shift: BackendTensor, scale: BackendTensor, opts: LayerNormModulateOptions = {}): Promise<BackendTensor> {
+  return runAsync(prepareLayerNormModulate(x, shift, scale, opts));
+}
+export function layerNormModulateSync(x: BackendTensor, shift: BackendTensor, scale: BackendTensor, opts: LayerNormModulateOptions = {}): BackendTensor {
+  return runSync(prepareLayerNormModulate(x, shift, scale, opts));
+}
+
+// ---- rmsnorm / rmsnorm2d ----
+
+export interface RmsNormOptions extends OutOption {
+  weight?: BackendTensor | null;
+  bias?: BackendTensor | null;
+  /** Default 1e-5 (SANA caption norm and DC-AE). */
+  eps?: number;
+  residual?: BackendTensor | null;
+}
+
+/** rmsnorm: out = residual + x / √(mean(x²) + eps) · weight + bias over the last dim. */
+function prepareRmsNorm(op: 'rmsnorm' | 'rmsnorm2d', x: BackendTensor, opts: RmsNormOptions): Prepared {
+  const c = new OpCheck(op);
+  c.tensor('x', x);
+  if (op === 'rmsnorm2d') c.ndim('x', x, 4, '(B, H, W, C) (NHWC)');
+  else c.shape(x.ndim >= 1, `x must have at least one dimension, got ${shapeStr(x.shape)}`);
+  const C = x.shape[x.ndim - 1]!;
+  const weight = c.optional('weight', opts.weight);
+  const bias = c.optional('bias', opts.bias);
+  c.vector('weight', weight, C);
+  c.vector('bias', bias, C);
+  const residual = c.optional('residual', opts.residual);
+  c.same('residual', residual, x.shape, 'x');
+  const eps = c.eps(opts.eps ?? 1e-5);
+  const out = c.out(opts.out, x.shape, ['x', 'residual']);
+  return { op: 'rmsnorm', check: c, args: { x, weight, bias, eps, residual }, out, outShape: x.shape };
+}
+
+export async function rmsNorm(x: BackendTensor, opts: RmsNormOptions = {}): Promise<BackendTensor> {
+  return runAsync(prepareRmsNorm('rmsnorm', x, opts));
+}
+export function rmsNormSync(x: BackendTensor, opts: RmsNormOptions = {}): BackendTensor {
+  return runSync(prepareRmsNorm('rmsnorm', x, opts));
+}
+/** rmsnorm2d: DC-AE's RMSNorm over channels of an NHWC image (weight and bias, eps 1e-5). */
+export async function rmsNorm2d(x: BackendTensor, opts: RmsNormOptions = {}): Promise<BackendTensor> {
+  return runAsync(prepareRmsNorm('rmsnorm2d', x, opts));
+}
+export function rmsNorm2dSync(x: BackendTensor, opts: RmsNormOptions = {}): BackendTensor {
+  return runSync(prepareRmsNorm('rmsnorm2d', x, opts));
+}
+
+// ---- conv3x3 ----
+
+export interface Conv3x3Options extends OutOption {
+  bias?: BackendTensor | null;
+  stride?: 1 | 2;
+  activation?: Activation;
+  residual?: BackendTensor | null;
+}
+
+/** conv3x3 on NHWC: x (B, H, W, Cin), w (Cout, Cin, 3, 3) torch layout, pad 1 → (B, Ho, Wo, Cout). */
+function prepareConv3x3(x: BackendTensor, w: BackendTensor, opts: Conv3x3Options): Prepared {
+  const c = new OpCheck('conv3x3');
+  c.tensor('x', x);
+  c.tensor('w', w);
+  c.ndim('x', x, 4, '(B, H, W, Cin) (NHWC)');
+  const [B, H, W, Cin] = x.shape as [number, number, number, number];
+  c.shape(w.ndim === 4 && w.shape[1] === Cin && w.shape[2] === 3 && w.shape[3] === 3, `w ${shapeStr(w.shape)} is not (Cout, ${Cin}, 3, 3) for x ${shapeStr(x.shape)}`);
+  const Cout = w.shape[0]!;
+  const bias = c.optional('bias', opts.bias);
+  c.vector('bias', bias, Cout);
+  const stride = opts.stride ?? 1;
+  if (stride !== 1 && stride !== 2) throw new RangeError(`conv3x3: stride must be 1 or 2, got ${String(stride)}`);
+  const act = opts.activation ?? 'none';
+  if (!ACTIVATIONS.includes(act)) throw new TypeError(`conv3x3: activation must be one of ${ACTIVATIONS.join(', ')}, got ${String(act)}`);
+  const Ho = Math.floor((H - 1) / stride) + 1;
+  const Wo = Math.floor((W - 1) / stride) + 1;
+  const outShape = [B, Ho, Wo, Cout];
+  const residual = c.optional('residual', opts.residual);
+  c.same('residual', residual, outShape, 'the output');
+  const out = c.out(opts.out, outShape, ['residual']);
+  return { op: 'conv3x3', check: c, args: { x, w, bias, stride, act, residual }, out, outShape };
+}
+
+export async function conv3x3(x: BackendTensor, w: BackendTensor, opts: Conv3x3Options = {}): Promise<BackendTensor> {
+  return runAsync(prepareConv3x3(x, w, opts));
+}
+export function conv3x3Sync(x: BackendTensor, w: BackendTensor, opts: Conv3x3Options = {}): BackendTensor {
+  return runSync(prepareConv3x3(x, w, opts));
+}
+
+// ---- dcae-resblock ----
+
+/** DC-AE ResBlock weights (diffusers conv1.weight/bias, conv2.weight, norm.weight/bias). */
+export interface DcaeResBlockWeights {
+  w1: BackendTensor;
+  b1: BackendTensor;
+  w2: BackendTensor;
+  normWeight: BackendTensor;
+  normBias: BackendTensor;
+}
+
+/** dcae-resblock on NHWC: out = x + RMSNorm2d(conv3x3(SiLU(conv3x3(x) + b1))). */
+function prepareDcaeResBlock(x: BackendTensor, w: DcaeResBlockWeights, opts: OutOption & { eps?: number }): Prepared {
+  const c = new OpCheck('dcae-resblock');
+  c.tensor('x', x);
+  c.ndim('x', x, 4, '(B, H, W, C) (NHWC)');
+  const C = x.shape[3]!;
+  const w1 = c.tensor('w1', w?.w1);
+  const b1 = c.tensor('b1', w?.b1);
+  const w2 = c.tensor('w2', w?.w2);
+  const normWeight = c.tensor('normWeight', w?.normWeight);
+  const normBias = c.tensor('normBias', w?.normBias);
+  const conv = (t: BackendTensor) => t.ndim === 4 && t.shape[0] === C && t.shape[1] === C && t.shape[2] === 3 && t.shape[3] === 3;
+  c.shape(conv(w1) && conv(w2), `w1 ${shapeStr(w1.shape)} and w2 ${shapeStr(w2.shape)} must be (${C}, ${C}, 3, 3) for x ${shapeStr(x.shape)}`);
+  c.vector('b1', b1, C);
+  c.vector('normWeight', normWeight, C);
+  c.vector('normBias', normBias, C);
+  const eps = c.eps(opts.eps ?? 1e-5);
+  const out = c.out(opts.out, x.shape);
+  return { op: 'dcae-resblock', check: c, args: { x, w1, b1, w2, normWeight, normBias, eps }, out, outShape: x.shape };
+}
+
+export async function dcaeResBlock(x: BackendTensor, w: DcaeResBlockWeights, opts: OutOption & { eps?: number } = {}): Promise<BackendTensor> {
+  return runAsync(prepareDcaeResBlock(x, w, opts));
+}
+export function dcaeResBlockSync(x: BackendTensor, w: DcaeResBlockWeights, opts: OutOption & { eps?: number } = {}): BackendTensor {
+  return runSync(prepareDcaeResBlock(x, w, opts));
+}
+
+// ---- lite-mla ----
+
+/**
+ * DC-AE LiteMLA weights (diffusers keys to_q/to_k/to_v.weight (I, C), to_qkv_multiscale.0.proj_in.weight
+ * (3I, 1, k, k), to_qkv_multiscale.0.proj_out.weight (3I, d, 1, 1), to_out.weight (C, 2I), norm_out.weight/bias).
+ */
+export interface LiteMlaWeights {
+  wq: BackendTensor;
+  wk: BackendTensor;
+  wv: BackendTensor;
+  wDw: BackendTensor;
+  wGroup: BackendTensor;
+  wOut: BackendTensor;
+  normWeight: BackendTensor;
+  normBias: BackendTensor;
+}
+
+export interface LiteMlaOptions extends OutOption {
+  /** Channels per head (SANA's DC-AE: 32). */
+  headDim?: number;
+  /** Attention denominator eps (diffusers: 1e-15). The RMSNorm2d eps is 1e-5. */
+  eps?: number;
+}
+
+/** lite-mla on NHWC: out = x + RMSNorm2d(LiteMLA(x)); ReLU linear attention when H·W > headDim, else quadratic. */
+function prepareLiteMla(x: BackendTensor, w: LiteMlaWeights, opts: LiteMlaOptions): Prepared {
+  const c = new OpCheck('lite-mla');
+  c.tensor('x', x);
+  c.ndim('x', x, 4, '(B, H, W, C) (NHWC)');
+  const C = x.shape[3]!;
+  const headDim = c.int('headDim', opts.headDim ?? 32);
+  const wq = c.tensor('wq', w?.wq);
+  const wk = c.tensor('wk', w?.wk);
+  const wv = c.tensor('wv', w?.wv);
+  const wDw = c.tensor('wDw', w?.wDw);
+  const wGroup = c.tensor('wGroup', w?.wGroup);
+  const wOut = c.tensor('wOut', w?.wOut);
+  const normWeight = c.tensor('normWeight', w?.normWeight);
+  const normBias = c.tensor('normBias', w?.normBias);
+  const I = wq.shape[0]!;
+  const is = (t: BackendTensor, s: number[]) => t.ndim === s.length && t.shape.every((d, i) => d === s[i]);
+  const k = wDw.shape[2]!;
+  c.shape(
+    wq.ndim === 2 && wq.shape[1] === C && I % headDim === 0 && is(wk, [I, C]) && is(wv, [I, C]) && wDw.ndim === 4 && k % 2 === 1 && is(wDw, [3 * I, 1, k, k]) &&
+      (is(wGroup, [3 * I, headDim, 1, 1]) || is(wGroup, [3 * I, headDim])) && is(wOut, [C, 2 * I]),
+    `weights wq ${shapeStr(wq.shape)}, wk ${shapeStr(wk.shape)}, wv ${shapeStr(wv.shape)}, wDw ${shapeStr(wDw.shape)}, wGroup ${shapeStr(wGroup.shape)}, wOut ${shapeStr(wOut.shape)} do not fit x ${shapeStr(x.shape)} with headDim ${headDim}`,
+  );
+  c.vector('normWeight', normWeight, C);
+  c.vector('normBias', normBias, C);
+  const eps = c.eps(opts.eps ?? 1e-15);
+  const out = c.out(opts.out, x.shape);
+  return { op: 'lite-mla', check: c, args: { x, wq, wk, wv, wDw, wGroup, wOut, normWeight, normBias, headDim, eps }, out, outShape: x.shape };
+}
+
+export async function liteMla(x: BackendTensor, w: LiteMlaWeights, opts: LiteMlaOptions = {}): Promise<BackendTensor> {
+  return runAsync(prepareLiteMla(x, w, opts));
+}
+export function liteMlaSync(x: BackendTensor, w: LiteMlaWeights, opts: LiteMlaOptions = {}): BackendTensor {
+  return runSync(prepareLiteMla(x, w, opts));
+}
+
+// ---- dit-block ----
+
+/** One SANA block's weights (diffusers transformer_blocks.<i>.*; 1×1 convs as (out, in) or (out, in, 1, 1)). */
+export interface DitBlockWeights {
+  /** scale_shift_table (6, C): shift/scale/gate of the attention, then of the FFN. */
+  table: BackendTensor;
+  attn1: { wq: BackendTensor; wk: BackendTensor; wv: BackendTensor; wo: BackendTensor; bo: BackendTensor };
+  attn2: { wq: BackendTensor; bq: BackendTensor; wk: BackendTensor; bk: BackendTensor; wv: BackendTensor; bv: BackendTensor; wo: BackendTensor; bo: BackendTensor };
+  ff: MixFfnWeights;
+}
+
+export interface DitBlockOptions extends OutOption {
+  /** Text tokens after caption projection and norm, (B, L, C). */
+  y: BackendTensor;
+  /** adaLN-single modulation t₀ (B, 6C). */
+  t0: BackendTensor;
+  /** Additive key bias (B, L) or (B, 1, L). */
+  maskBias?: BackendTensor | null;
+  height: number;
+  width: number;
+  /** Linear self-attention head dim (SANA 32). */
+  headDim?: number;
+  /** Cross-attention heads (Sana-0.6B: 16). */
+  crossHeads: number;
+  /** LayerNorm eps (1e-6). */
+  normEps?: number;
+  /** Linear-attention eps (1e-15 diffusers, 1e-8 NVlabs). */
+  eps?: number;
+}
+
+/** dit-block: one Linear-DiT block on tokens x (B, N, C) (see kernels/cpu/dit_block.cpp). */
+function prepareDitBlock(x: BackendTensor, w: DitBlockWeights, opts: DitBlockOptions): Prepared {
+  const c = new OpCheck('dit-block');
+  c.tensor('x', x);
+  c.ndim('x', x, 3, '(B, N, C)');
+  const [B, N, C] = x.shape as [number, number, number];
+  const y = c.tensor('y', opts?.y);
+  c.shape(y.ndim === 3 && y.shape[0] === B && y.shape[2] === C, `y ${shapeStr(y.shape)} is not (B, L, C) for x ${shapeStr(x.shape)}`);
+  const L = y.shape[1]!;
+  const t0 = c.tensor('t0', opts.t0);
+  const table = c.tensor('table', w?.table);
+  c.shape(t0.ndim === 2 && t0.shape[0] === B && t0.shape[1] === 6 * C, `t0 ${shapeStr(t0.shape)} is not (B, 6C) = [${B}, ${6 * C}]`);
+  c.shape(table.ndim === 2 && table.shape[0] === 6 && table.shape[1] === C, `table ${shapeStr(table.shape)} is not (6, C) = [6, ${C}]`);
+  const maskBias = c.optional('maskBias', opts.maskBias);
+  if (maskBias) {
+    const s = maskBias.shape;
+    c.shape((s.length === 2 && s[0] === B && s[1] === L) || (s.length === 3 && s[0] === B && s[1] === 1 && s[2] === L), `maskBias ${shapeStr(s)} is not (B, L) or (B, 1, L) for y ${shapeStr(y.shape)}`);
+  }
+  const sq = (name: string, v: unknown, rows: number, cols: number) => {
+    const t = c.tensor(name, v);
+    c.shape(t.ndim === 2 && t.shape[0] === rows && t.shape[1] === cols, `${name} ${shapeStr(t.shape)} is not (${rows}, ${cols})`);
+    return t;
+  };
+  const vec = (name: string, v: unknown, n: number) => {
+    const t = c.tensor(name, v);
+    c.vector(name, t, n);
+    return t;
+  };
+  const a1 = w.attn1 ?? ({} as DitBlockWeights['attn1']);
+  const a2 = w.attn2 ?? ({} as DitBlockWeights['attn2']);
+  const ff = w.ff ?? ({} as MixFfnWeights);
+  const args: OpArgs = {
+    x,
+    y,
+    t0,
+    table,
+    maskBias,
+    attn1Wq: sq('attn1.wq', a1.wq, C, C),
+    attn1Wk: sq('attn1.wk', a1.wk, C, C),
+    attn1Wv: sq('attn1.wv', a1.wv, C, C),
+    attn1Wo: sq('attn1.wo', a1.wo, C, C),
+    attn1Bo: vec('attn1.bo', a1.bo, C),
+    attn2Wq: sq('attn2.wq', a2.wq, C, C),
+    attn2Bq: vec('attn2.bq', a2.bq, C),
+    attn2Wk: sq('attn2.wk', a2.wk, C, C),
+    attn2Bk: vec('attn2.bk', a2.bk, C),
+    attn2Wv: sq('attn2.wv', a2.wv, C, C),
+    attn2Bv: vec('attn2.bv', a2.bv, C),
+    attn2Wo: sq('attn2.wo', a2.wo, C, C),
+    attn2Bo: vec('attn2.bo', a2.bo, C),
+  };
+  const height = c.int('height', opts.height);
+  const width = c.int('width', opts.width);
+  c.shape(height * width === N, `grid ${height}×${width} does not match the ${N} tokens of x ${shapeStr(x.shape)}`);
+  const ffWInv = c.tensor('ff.wInv', ff.wInv);
+  const ffBInv = c.tensor('ff.bInv', ff.bInv);
+  const ffWDw = c.tensor('ff.wDw', ff.wDw);
+  const ffBDw = c.tensor('ff.bDw', ff.bDw);
+  const ffWPoint = c.tensor('ff.wPoint', ff.wPoint);
+  const inv = matrixOf(ffWInv);
+  const pt = matrixOf(ffWPoint);
+  const two = inv?.[0] ?? -1;
+  const dwOk = (ffWDw.ndim === 4 && ffWDw.shape[0] === two && ffWDw.shape[1] === 1 && ffWDw.shape[2] === 3 && ffWDw.shape[3] === 3) || (ffWDw.ndim === 3 && ffWDw.shape[0] === two && ffWDw.shape[1] === 3 && ffWDw.shape[2] === 3);
+  c.shape(
+    inv !== null && inv[1] === C && two % 2 === 0 && pt !== null && pt[0] === C && pt[1] === two / 2 && dwOk,
+    `ff weights wInv ${shapeStr(ffWInv.shape)}, wDw ${shapeStr(ffWDw.shape)}, wPoint ${shapeStr(ffWPoint.shape)} do not fit C = ${C}`,
+  );
+  c.vector('ff.bInv', ffBInv, two);
+  c.vector('ff.bDw', ffBDw, two);
+  const headDim = c.int('headDim', opts.headDim ?? 32);
+  c.shape(C % headDim === 0, `${C} channels are not a multiple of headDim ${headDim}`);
+  const crossHeads = c.int('crossHeads', opts.crossHeads);
+  c.shape(C % crossHeads === 0, `${C} channels cannot be split into ${crossHeads} cross-attention heads`);
+  const normEps = c.eps(opts.normEps ?? 1e-6);
+  const eps = c.eps(opts.eps ?? 1e-15);
+  const out = c.out(opts.out, x.shape);
+  Object.assign(args, { ffWInv, ffBInv, ffWDw, ffBDw, ffWPoint, height, width, headDim, crossHeads, normEps, eps });
+  return { op: 'dit-block', check: c, args, out, outShape: x.shape };
+}
+
+export async function ditBlock(x: BackendTensor, w: DitBlockWeights, opts: DitBlockOptions): Promise<BackendTensor> {
+  return runAsync(prepareDitBlock(x, w, opts));
+}
+export function ditBlockSync(x: BackendTensor, w: DitBlockWeights, opts: DitBlockOptions): BackendTensor {
+  return runSync(prepareDitBlock(x, w, opts));
+}

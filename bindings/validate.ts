@@ -1,0 +1,113 @@
+/**
+ * Argument checks shared by every op of the op API (bindings/ops.ts), so that all backends reject the
+ * same inputs with the same messages: TypeError for the wrong kind of value, a disposed tensor, a
+ * mixed backend or dtype; RangeError for shapes and option values. Every message starts with the op
+ * name and shows the shapes involved.
+ */
+import { shapeStr } from '../reference/core/tensor.js';
+import type { BackendName } from './backends.js';
+import { BackendTensor, type TensorDType } from './tensor.js';
+
+function describeValue(v: unknown): string {
+  if (v === null) return 'null';
+  if (v === undefined) return 'undefined';
+  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
+  return typeof v;
+}
+
+export class OpCheck {
+  backend: BackendName | null = null;
+  dtype: TensorDType | null = null;
+  private first = '';
+  readonly tensors = new Map<string, BackendTensor>();
+
+  constructor(readonly op: string) {}
+
+  /** A required tensor: a live BackendTensor on the op's backend with the op's dtype, no empty dims. */
+  tensor(name: string, v: unknown): BackendTensor {
+    if (!(v instanceof BackendTensor)) throw new TypeError(`${this.op}: ${name} must be a BackendTensor, got ${describeValue(v)}`);
+    if (v.disposed) throw new TypeError(`${this.op}: ${name} ${v.describe()} has been disposed`);
+    if (this.backend === null) {
+      this.backend = v.backend;
+      this.dtype = v.dtype;
+      this.first = name;
+    } else {
+      if (v.backend !== this.backend) {
+        throw new TypeError(`${this.op}: ${name} is on backend '${v.backend}' but ${this.first} is on '${this.backend}' (copy it with toArray/fromArray)`);
+      }
+      if (v.dtype !== this.dtype) {
+        throw new TypeError(`${this.op}: ${name} is ${v.dtype} but ${this.first} is ${this.dtype} (all tensors of an op share one dtype)`);
+      }
+    }
+    if (v.shape.some((d) => d === 0)) throw new RangeError(`${this.op}: ${name} ${shapeStr(v.shape)} has a zero-size dimension`);
+    this.tensors.set(name, v);
+    return v;
+  }
+
+  /** An optional tensor: undefined/null → null, else as tensor(). */
+  optional(name: string, v: unknown): BackendTensor | null {
+    return v === undefined || v === null ? null : this.tensor(name, v);
+  }
+
+  /** Throws a RangeError `<op>: <message>` unless ok. */
+  shape(ok: boolean, message: string): void {
+    if (!ok) throw new RangeError(`${this.op}: ${message}`);
+  }
+
+  ndim(name: string, t: BackendTensor, n: number, layout: string): void {
+    this.shape(t.ndim === n, `${name} must be ${layout}, got ${shapeStr(t.shape)}`);
+  }
+
+  /** t is a vector of n: shape (n) or (1, …, 1, n). */
+  vector(name: string, t: BackendTensor | null, n: number): void {
+    if (t === null) return;
+    const ok = t.shape[t.ndim - 1] === n && t.shape.slice(0, -1).every((d) => d === 1);
+    this.shape(ok, `${name} ${shapeStr(t.shape)} is not a vector of ${n}`);
+  }
+
+  /** A positive integer option. */
+  int(name: string, v: unknown, min = 1): number {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) {
+      throw new RangeError(`${this.op}: option ${name} must be an integer >= ${min}, got ${String(v)}`);
+    }
+    return v;
+  }
+
+  /** A finite non-negative number option. */
+  eps(v: unknown): number {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new RangeError(`${this.op}: eps must be a finite number >= 0, got ${String(v)}`);
+    return v;
+  }
+
+  /** A gate (G, …, N) broadcast over M rows: last dim N, G·N elements, G divides M. */
+  gate(t: BackendTensor | null, M: number, N: number, outShape: readonly number[]): void {
+    if (t === null) return;
+    const G = t.numel / N;
+    this.shape(
+      t.shape[t.ndim - 1] === N && Number.isInteger(G) && M % G === 0,
+      `gate ${shapeStr(t.shape)} does not broadcast over out ${shapeStr(outShape)} (want (G, N) with G dividing ${M} rows, e.g. (B, 1, N))`,
+    );
+  }
+
+  same(name: string, t: BackendTensor | null, shape: readonly number[], what: string): void {
+    if (t === null) return;
+    this.shape(t.ndim === shape.length && t.shape.every((d, i) => d === shape[i]), `${name} ${shapeStr(t.shape)} differs from ${what} ${shapeStr(shape)}`);
+  }
+
+  /**
+   * The output: `given` (validated: shape, dtype, backend, and no aliasing of an input other than the
+   * ones in `mayAlias`) or null when the op should allocate it.
+   */
+  out(given: unknown, shape: readonly number[], mayAlias: readonly string[] = []): BackendTensor | null {
+    if (given === undefined || given === null) return null;
+    const inputs = new Map(this.tensors);
+    const out = this.tensor('out', given);
+    this.same('out', out, shape, 'the expected output shape');
+    for (const [name, t] of inputs) {
+      if (t === out && !mayAlias.includes(name)) {
+        throw new RangeError(`${this.op}: out must not be the same tensor as ${name}${mayAlias.length ? ` (only ${mayAlias.join(', ')} may be)` : ''}`);
+      }
+    }
+    return out;
+  }
+}

@@ -1,0 +1,427 @@
+// The CPU gemm engine (see sana/cpu/gemm.h): BLIS-style packing + register-blocked micro-kernels.
+//
+// Loop structure per M-chunk: pack all of B once (KC×NR panels, shared by every task), pack the
+// chunk's A (MR-row panels), then parallel over MC×NC tiles of C; inside a tile, for each KC slice
+// of K, the NR-wide B micro-panel stays in L1 while the MR×KC A micro-panels stream from L2. Partial
+// sums live in a per-thread f32 tile buffer; the epilogue runs on the last KC slice.
+//
+// Micro-kernels (picked once at load time from CPUID): AVX-512 8×32 (16 zmm accumulators),
+// AVX2+FMA 6×16 (12 ymm accumulators), generic 4×16 (plain loops). FLOPs 2·M·N·K; bytes
+// (M·K + K·N + M·N)·sizeof(T) at minimum, plus the packed copies (f32).
+#include <immintrin.h>
+
+#include <algorithm>
+#include <chrono>
+#include <stdexcept>
+#include <cstring>
+
+#include "sana/cpu/gemm.h"
+#include "sana/thread_pool.h"
+
+namespace sana::cpu {
+namespace {
+
+using UKernel = void (*)(int64_t kc, const float* A, const float* B, float* C, bool accumulate);
+
+struct KernelConfig {
+  const char* name;
+  int MR, NR;
+  int64_t KC, MC, NC;
+  UKernel fn;
+};
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define SANA_HAVE_X86_KERNELS 1
+
+__attribute__((target("avx512f"))) void uk_avx512_8x32(int64_t kc, const float* A, const float* B, float* C,
+                                                       bool accumulate) {
+  __m512 c0[8], c1[8];
+  if (accumulate) {
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; ++i) {
+      c0[i] = _mm512_load_ps(C + i * 32);
+      c1[i] = _mm512_load_ps(C + i * 32 + 16);
+    }
+  } else {
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; ++i) c0[i] = c1[i] = _mm512_setzero_ps();
+  }
+  for (int64_t k = 0; k < kc; ++k) {
+    __m512 b0 = _mm512_load_ps(B);
+    __m512 b1 = _mm512_load_ps(B + 16);
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; ++i) {
+      __m512 a = _mm512_set1_ps(A[i]);
+      c0[i] = _mm512_fmadd_ps(a, b0, c0[i]);
+      c1[i] = _mm512_fmadd_ps(a, b1, c1[i]);
+    }
+    A += 8;
+    B += 32;
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; ++i) {
+    _mm512_store_ps(C + i * 32, c0[i]);
+    _mm512_store_ps(C + i * 32 + 16, c1[i]);
+  }
+}
+
+__attribute__((target("avx2,fma"))) void uk_avx2_6x16(int64_t kc, const float* A, const float* B, float* C,
+                                                      bool accumulate) {
+  __m256 c0[6], c1[6];
+  if (accumulate) {
+#pragma GCC unroll 6
+    for (int i = 0; i < 6; ++i) {
+      c0[i] = _mm256_load_ps(C + i * 16);
+      c1[i] = _mm256_load_ps(C + i * 16 + 8);
+    }
+  } else {
+#pragma GCC unroll 6
+    for (int i = 0; i < 6; ++i) c0[i] = c1[i] = _mm256_setzero_ps();
+  }
+  for (int64_t k = 0; k < kc; ++k) {
+    __m256 b0 = _mm256_load_ps(B);
+    __m256 b1 = _mm256_load_ps(B + 8);
+#pragma GCC unroll 6
+    for (int i = 0; i < 6; ++i) {
+      __m256 a = _mm256_broadcast_ss(A + i);
+      c0[i] = _mm256_fmadd_ps(a, b0, c0[i]);
+      c1[i] = _mm256_fmadd_ps(a, b1, c1[i]);
+    }
+    A += 6;
+    B += 16;
+  }
+#pragma GCC unroll 6
+  for (int i = 0; i < 6; ++i) {
+    _mm256_store_ps(C + i * 16, c0[i]);
+    _mm256_store_ps(C + i * 16 + 8, c1[i]);
+  }
+}
+#endif
+
+void uk_generic_4x16(int64_t kc, const float* A, const float* B, float* C, bool accumulate) {
+  float c[4][16];
+  for (int i = 0; i < 4; ++i)
+    for (int j = 0; j < 16; ++j) c[i][j] = accumulate ? C[i * 16 + j] : 0.0f;
+  for (int64_t k = 0; k < kc; ++k) {
+    for (int i = 0; i < 4; ++i) {
+      float a = A[i];
+      for (int j = 0; j < 16; ++j) c[i][j] += a * B[j];
+    }
+    A += 4;
+    B += 16;
+  }
+  for (int i = 0; i < 4; ++i)
+    for (int j = 0; j < 16; ++j) C[i * 16 + j] = c[i][j];
+}
+
+KernelConfig pick_kernel() {
+  const char* force = std::getenv("SANA_LAB_GEMM_KERNEL");  // "generic" / "avx2": test the fallbacks
+  std::string f = force ? force : "";
+#ifdef SANA_HAVE_X86_KERNELS
+  __builtin_cpu_init();
+  if (f.empty() && __builtin_cpu_supports("avx512f")) return {"avx512 8x32", 8, 32, 256, 128, 256, uk_avx512_8x32};
+  if ((f.empty() || f == "avx2") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    return {"avx2 6x16", 6, 16, 256, 96, 256, uk_avx2_6x16};
+  }
+#endif
+  return {"generic 4x16", 4, 16, 256, 64, 256, uk_generic_4x16};
+}
+
+const KernelConfig& kernel() {
+  static const KernelConfig k = pick_kernel();
+  return k;
+}
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+template <typename TIn, typename TOut>
+void epilogue_tile(const float* tile, int NR, int64_t m0, int mr, int64_t n0, int nr, const Epilogue<TIn, TOut>& ep) {
+  float row[64];
+  for (int r = 0; r < mr; ++r) {
+    const int64_t m = m0 + r;
+    const float* t = tile + static_cast<int64_t>(r) * NR;
+    for (int c = 0; c < nr; ++c) row[c] = t[c];
+    if (ep.bias) {
+      const TIn* b = ep.bias + n0;
+      for (int c = 0; c < nr; ++c) row[c] += load_f(b[c]);
+    }
+    switch (ep.act) {
+      case Activation::kNone: break;
+      case Activation::kRelu:
+        for (int c = 0; c < nr; ++c) row[c] = relu_f(row[c]);
+        break;
+      case Activation::kSilu:
+        for (int c = 0; c < nr; ++c) row[c] = silu_f(row[c]);
+        break;
+      case Activation::kGeluTanh:
+        for (int c = 0; c < nr; ++c) row[c] = gelu_tanh_f(row[c]);
+        break;
+    }
+    if (ep.gate) {
+      const TIn* g = ep.gate + (m / ep.gate_rows) * ep.gate_ld + n0;
+      for (int c = 0; c < nr; ++c) row[c] *= load_f(g[c]);
+    }
+    if (ep.residual) {
+      const TIn* rs = ep.residual + m * ep.res_ld + n0;
+      for (int c = 0; c < nr; ++c) row[c] += load_f(rs[c]);
+    }
+    TOut* o = ep.out + m * ep.ldo + n0;
+    for (int c = 0; c < nr; ++c) o[c] = store_f<TOut>(row[c]);
+  }
+}
+
+}  // namespace
+
+// ---- sources ----
+
+template <typename T> void DenseA<T>::pack(int64_t m0, int mr, int MR, float* dst) const {
+  const int64_t KB = 64;  // k-block: the dst slice being written (KB×MR floats) stays in L1
+  for (int64_t k0 = 0; k0 < K; k0 += KB) {
+    const int64_t k1 = std::min(K, k0 + KB);
+    for (int r = 0; r < MR; ++r) {
+      if (r < mr) {
+        const T* src = p + (m0 + r) * ld;
+        for (int64_t k = k0; k < k1; ++k) dst[k * MR + r] = load_f(src[k]);
+      } else {
+        for (int64_t k = k0; k < k1; ++k) dst[k * MR + r] = 0.0f;
+      }
+    }
+  }
+}
+
+template <typename T> void LinearWeightB<T>::pack(int64_t n0, int nr, int NR, float* dst) const {
+  const int64_t KB = 64;
+  const T* src_rows[64];
+  for (int c = 0; c < NR; ++c) {
+    src_rows[c] = nullptr;
+    if (c >= nr) continue;
+    int64_t n = n0 + c;
+    for (size_t p = 0; p < parts.size(); ++p) {
+      if (n < rows[p]) {
+        src_rows[c] = parts[p] + n * (ld > 0 ? ld : K);
+        break;
+      }
+      n -= rows[p];
+    }
+  }
+  for (int64_t k0 = 0; k0 < K; k0 += KB) {
+    const int64_t k1 = std::min(K, k0 + KB);
+    for (int c = 0; c < NR; ++c) {
+      const T* src = src_rows[c];
+      if (src) {
+        for (int64_t k = k0; k < k1; ++k) dst[k * NR + c] = load_f(src[k]);
+      } else {
+        for (int64_t k = k0; k < k1; ++k) dst[k * NR + c] = 0.0f;
+      }
+    }
+  }
+}
+
+template <typename T> void TransposedA<T>::pack(int64_t m0, int mr, int MR, float* dst) const {
+  for (int64_t k = 0; k < K; ++k) {
+    const T* src = p + k * ld + m0;
+    float* d = dst + k * MR;
+    for (int r = 0; r < MR; ++r) d[r] = r < mr ? load_f(src[r]) : 0.0f;
+  }
+}
+
+template <typename T> void DenseB<T>::pack(int64_t n0, int nr, int NR, float* dst) const {
+  for (int64_t k = 0; k < K; ++k) {
+    const T* src = p + k * ld + n0;
+    float* d = dst + k * NR;
+    for (int c = 0; c < NR; ++c) d[c] = c < nr ? load_f(src[c]) : 0.0f;
+  }
+}
+
+template <typename T>
+Conv3x3A<T>::Conv3x3A(const T* x_, int64_t B_, int64_t H_, int64_t W_, int64_t C_, int stride_)
+    : x(x_), B(B_), H(H_), W(W_), C(C_), stride(stride_) {
+  Ho = (H + 2 - 3) / stride + 1;
+  Wo = (W + 2 - 3) / stride + 1;
+  M = B * Ho * Wo;
+  K = 9 * C;
+}
+
+template <typename T> void Conv3x3A<T>::pack(int64_t m0, int mr, int MR, float* dst) const {
+  for (int r = 0; r < MR; ++r) {
+    if (r >= mr) {
+      for (int64_t k = 0; k < K; ++k) dst[k * MR + r] = 0.0f;
+      continue;
+    }
+    const int64_t m = m0 + r;
+    const int64_t b = m / (Ho * Wo), rem = m % (Ho * Wo), oy = rem / Wo, ox = rem % Wo;
+    for (int tap = 0; tap < 9; ++tap) {
+      const int64_t iy = oy * stride - 1 + tap / 3, ix = ox * stride - 1 + tap % 3;
+      float* d = dst + static_cast<int64_t>(tap) * C * MR + r;
+      if (iy < 0 || iy >= H || ix < 0 || ix >= W) {
+        for (int64_t ci = 0; ci < C; ++ci) d[ci * MR] = 0.0f;
+      } else {
+        const T* s = x + ((b * H + iy) * W + ix) * C;
+        for (int64_t ci = 0; ci < C; ++ci) d[ci * MR] = load_f(s[ci]);
+      }
+    }
+  }
+}
+
+template <typename T> void Conv3x3WeightB<T>::pack(int64_t n0, int nr, int NR, float* dst) const {
+  for (int c = 0; c < NR; ++c) {
+    if (c >= nr) {
+      for (int64_t k = 0; k < K; ++k) dst[k * NR + c] = 0.0f;
+      continue;
+    }
+    const T* wn = w + (n0 + c) * Cin * 9;
+    for (int64_t ci = 0; ci < Cin; ++ci)
+      for (int tap = 0; tap < 9; ++tap) dst[(tap * Cin + ci) * NR + c] = load_f(wn[ci * 9 + tap]);
+  }
+}
+
+template struct TransposedA<float>;
+template struct DenseB<float>;
+template struct DenseA<float>;
+template struct DenseA<bf16_t>;
+template struct LinearWeightB<float>;
+template struct LinearWeightB<bf16_t>;
+template struct Conv3x3A<float>;
+template struct Conv3x3A<bf16_t>;
+template struct Conv3x3WeightB<float>;
+template struct Conv3x3WeightB<bf16_t>;
+
+// ---- driver ----
+
+template <typename TIn, typename TOut> void gemm_run(const ASource& a, const BSource& b, const Epilogue<TIn, TOut>& ep) {
+  const KernelConfig& kc = kernel();
+  const int MR = kc.MR, NR = kc.NR;
+  const int64_t M = a.M, N = b.N, K = a.K;
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) throw std::invalid_argument("gemm: K must be positive");
+
+  const int64_t n_panels = ceil_div(N, NR);
+  Buffer<float> bp = alloc_buffer<float>(n_panels * NR * K);
+  parallel_for(n_panels, [&](int64_t j) {
+    const int64_t n0 = j * NR;
+    b.pack(n0, static_cast<int>(std::min<int64_t>(NR, N - n0)), NR, bp.get() + j * NR * K);
+  });
+
+  // Chunk M so that the packed A stays below ~32 Mi floats (a 4096² conv would otherwise pack GBs).
+  const int64_t MC = kc.MC, NC = kc.NC, KC = kc.KC;
+  int64_t chunk = std::max<int64_t>(MC, (int64_t{32} << 20) / K / MC * MC);
+  chunk = std::min(chunk, ceil_div(M, MR) * MR);
+  Buffer<float> ap = alloc_buffer<float>(ceil_div(chunk, MR) * MR * K);
+
+  for (int64_t c0 = 0; c0 < M; c0 += chunk) {
+    const int64_t rows = std::min(chunk, M - c0);
+    const int64_t m_panels = ceil_div(rows, MR);
+    parallel_for(m_panels, [&](int64_t i) {
+      const int64_t m0 = c0 + i * MR;
+      a.pack(m0, static_cast<int>(std::min<int64_t>(MR, M - m0)), MR, ap.get() + i * MR * K);
+    });
+    const int64_t mt = ceil_div(rows, MC), nt = ceil_div(N, NC);
+    parallel_for(mt * nt, [&](int64_t t) {
+      thread_local Buffer<float> tile_buf;
+      thread_local int64_t tile_cap = 0;
+      if (tile_cap < MC * NC) {
+        tile_buf = alloc_buffer<float>(MC * NC);
+        tile_cap = MC * NC;
+      }
+      float* tiles = tile_buf.get();
+      const int64_t ti = t / nt, tj = t % nt;
+      const int64_t mb0 = ti * MC, mb1 = std::min(rows, mb0 + MC);  // rows within the chunk
+      const int64_t nb0 = tj * NC, nb1 = std::min(N, nb0 + NC);
+      const int64_t n_ir = ceil_div(mb1 - mb0, MR), n_jr = ceil_div(nb1 - nb0, NR);
+      for (int64_t pc = 0; pc < K; pc += KC) {
+        const int64_t kcur = std::min(KC, K - pc);
+        const bool last = pc + kcur == K;
+        for (int64_t jr = 0; jr < n_jr; ++jr) {
+          const int64_t n0 = nb0 + jr * NR;
+          const float* bpanel = bp.get() + (n0 / NR) * NR * K + pc * NR;
+          for (int64_t ir = 0; ir < n_ir; ++ir) {
+            const int64_t mrow = mb0 + ir * MR;  // within the chunk
+            const float* apanel = ap.get() + (mrow / MR) * MR * K + pc * MR;
+            float* tile = tiles + (jr * n_ir + ir) * MR * NR;
+            kc.fn(kcur, apanel, bpanel, tile, pc > 0);
+            if (last) {
+              epilogue_tile(tile, NR, c0 + mrow, static_cast<int>(std::min<int64_t>(MR, rows - mrow)), n0,
+                            static_cast<int>(std::min<int64_t>(NR, N - n0)), ep);
+            }
+          }
+        }
+      }
+    });
+  }
+}
+
+template void gemm_run<float, float>(const ASource&, const BSource&, const Epilogue<float, float>&);
+template void gemm_run<bf16_t, bf16_t>(const ASource&, const BSource&, const Epilogue<bf16_t, bf16_t>&);
+template void gemm_run<bf16_t, float>(const ASource&, const BSource&, const Epilogue<bf16_t, float>&);
+template void gemm_run<float, bf16_t>(const ASource&, const BSource&, const Epilogue<float, bf16_t>&);
+
+const char* gemm_kernel_name() { return kernel().name; }
+
+// ---- FMA peak ----
+namespace {
+#ifdef SANA_HAVE_X86_KERNELS
+__attribute__((target("avx512f"))) int64_t fma_loop_avx512(int64_t iters, float* sink) {
+  __m512 acc[16];
+  for (int i = 0; i < 16; ++i) acc[i] = _mm512_set1_ps(0.001f * i);
+  const __m512 a = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(1e-7f);
+  for (int64_t it = 0; it < iters; ++it) {
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; ++i) acc[i] = _mm512_fmadd_ps(acc[i], a, b);
+  }
+  __m512 s = acc[0];
+  for (int i = 1; i < 16; ++i) s = _mm512_add_ps(s, acc[i]);
+  _mm512_storeu_ps(sink, s);
+  return iters * 16 * 16 * 2;
+}
+__attribute__((target("avx2,fma"))) int64_t fma_loop_avx2(int64_t iters, float* sink) {
+  __m256 acc[12];
+  for (int i = 0; i < 12; ++i) acc[i] = _mm256_set1_ps(0.001f * i);
+  const __m256 a = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-7f);
+  for (int64_t it = 0; it < iters; ++it) {
+#pragma GCC unroll 12
+    for (int i = 0; i < 12; ++i) acc[i] = _mm256_fmadd_ps(acc[i], a, b);
+  }
+  __m256 s = acc[0];
+  for (int i = 1; i < 12; ++i) s = _mm256_add_ps(s, acc[i]);
+  _mm256_storeu_ps(sink, s);
+  return iters * 12 * 8 * 2;
+}
+#endif
+int64_t fma_loop_generic(int64_t iters, float* sink) {
+  float acc[8][4];
+  for (int i = 0; i < 8; ++i)
+    for (int j = 0; j < 4; ++j) acc[i][j] = 0.001f * (i + j);
+  for (int64_t it = 0; it < iters; ++it)
+    for (int i = 0; i < 8; ++i)
+      for (int j = 0; j < 4; ++j) acc[i][j] = acc[i][j] * 0.999999f + 1e-7f;
+  float s = 0;
+  for (int i = 0; i < 8; ++i)
+    for (int j = 0; j < 4; ++j) s += acc[i][j];
+  sink[0] = s;
+  return iters * 32 * 2;
+}
+}  // namespace
+
+double measure_fma_peak_gflops(double seconds) {
+  alignas(64) float sink[16];
+  auto run = [&](int64_t iters) -> int64_t {
+    const std::string name = kernel().name;
+#ifdef SANA_HAVE_X86_KERNELS
+    if (name.rfind("avx512", 0) == 0) return fma_loop_avx512(iters, sink);
+    if (name.rfind("avx2", 0) == 0) return fma_loop_avx2(iters, sink);
+#endif
+    return fma_loop_generic(iters, sink);
+  };
+  run(100000);  // warm up (clock ramp)
+  double best = 0;
+  const auto t_end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  do {
+    auto t0 = std::chrono::steady_clock::now();
+    int64_t flops = run(2000000);
+    double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    best = std::max(best, flops / dt / 1e9);
+  } while (std::chrono::steady_clock::now() < t_end);
+  return best;
+}
+
+}  // namespace sana::cpu

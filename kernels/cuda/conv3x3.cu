@@ -1,0 +1,231 @@
+// Ops `conv3x3` and `dcae-resblock` (composed at the end of the file), NHWC activations.
+//
+// `conv3x3`: x (B, H, W, Cin), w (Cout, Cin, 3, 3) torch layout, zero padding 1, stride 1 or 2,
+// out (B, Ho, Wo, Cout) = residual + act(conv + bias) (the shortcut fused into the epilogue). The
+// input may be read nearest-upsampled by 2 in place (DC-AE's InterpolateConv: conv3x3_upsampled),
+// so the upsampled tensor (4× the input) never exists. As an implicit gemm: M = B·Ho·Wo pixels,
+// N = Cout, K = 9·Cin, A[m][(ky·3 + kx)·Cin + ci] = x[b, oy·s + ky − 1, ox·s + kx − 1, ci].
+// FLOPs 2·M·Cout·9·Cin; minimal bytes (B·H·W·Cin + M·Cout + 9·Cin·Cout)·sizeof(T) (+ residual).
+// DC-AE decoder stage 0 at 4096²: M = 16.8 M, Cin = Cout = 128 → 4.9 TFLOP per conv over ≈ 8.6 GB
+// of bf16 activations: ≈ 570 FLOP/B, compute-bound on tensor cores. The tensors exceed 2³¹
+// elements, so every index is 64-bit.
+//
+// Versions:
+//   v1  direct: one thread per output element, 9·Cin multiply-adds from global memory (torch weight
+//       layout read as is). Obviously right, very slow.
+//   v2  implicit gemm on the SIMT engine (gemm v1) with im2col computed on the fly; f32 or bf16.
+//   v3  implicit gemm on tensor cores (gemm v2): the weight reordered once per call into (Cout, 9·Cin)
+//       scratch, 16-byte cp.async chunks of 8 input channels per tap, padding zero-filled in the copy.
+//       bf16, Cin % 8 == 0.
+#include "sana/cuda/common.cuh"
+#include "sana/cuda/gemm_launch.h"
+#include "sana/cuda/internal.h"
+
+namespace sana::cuda {
+namespace {
+
+template <typename T>
+__global__ void conv_direct_v1(const T* __restrict__ x, const T* __restrict__ w, Epilogue<T> ep, int64_t B, int64_t H, int64_t W, int64_t Cin,
+                               int64_t Ho, int64_t Wo, int64_t Cout, int stride, int up) {
+  const int64_t total = B * Ho * Wo * Cout;
+  for (int64_t e = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; e < total; e += int64_t{gridDim.x} * blockDim.x) {
+    const int64_t co = e % Cout, m = e / Cout, ox = m % Wo, t = m / Wo, oy = t % Ho, b = t / Ho;
+    float acc = 0.0f;
+    for (int ky = 0; ky < 3; ++ky) {
+      const int64_t iy = oy * stride + ky - 1;
+      if (iy < 0 || iy >= H * up) continue;
+      for (int kx = 0; kx < 3; ++kx) {
+        const int64_t ix = ox * stride + kx - 1;
+        if (ix < 0 || ix >= W * up) continue;
+        const T* xp = x + ((b * H + iy / up) * W + ix / up) * Cin;
+        const T* wp = w + co * Cin * 9 + ky * 3 + kx;
+        for (int64_t ci = 0; ci < Cin; ++ci) acc = fmaf(ldf(xp[ci]), ldf(wp[ci * 9]), acc);
+      }
+    }
+    ep.store(m, co, acc);
+  }
+}
+
+template <typename T> Epilogue<T> conv_epilogue(void* out, int64_t Cout, const void* bias, Activation act, const void* residual) {
+  Epilogue<T> ep;
+  ep.out = static_cast<T*>(out);
+  ep.ldo = Cout;
+  ep.bias = static_cast<const T*>(bias);
+  ep.act = static_cast<int>(act);
+  ep.residual = static_cast<const T*>(residual);
+  ep.res_ld = Cout;
+  return ep;
+}
+
+// One convolution on device pointers (shapes already checked). version 0 = default.
+struct ConvCall {
+  DType dt;
+  const void* x;
+  const void* w;
+  const void* bias;
+  Activation act;
+  const void* residual;
+  void* out;
+  int64_t B, H, W, Cin, Cout, Ho, Wo;
+  int stride, up;
+};
+
+bool conv_mma_ok(const ConvCall& c) { return c.dt == DType::kBF16 && c.Cin % 8 == 0 && aligned16(c.x); }
+
+Status conv_check_version(const char* op, int version, const ConvCall& c) {
+  if (version < 0 || version > 3) return unknown_version(op, version, 3);
+  if (version == 3 && !conv_mma_ok(c)) return bad_version(op, 3, "(tensor cores) needs bf16, Cin % 8 == 0 and a 16-byte aligned x");
+  return Status::Ok();
+}
+
+Status run_conv(const char* op, int version, const ConvCall& c, Scratch& scratch) {
+  SANA_RETURN_IF_ERROR(conv_check_version(op, version, c));
+  if (version == 0) version = conv_mma_ok(c) ? 3 : 2;
+  if (version == 1) {
+    dim3 grid, block;
+    SANA_RETURN_IF_ERROR(to_dims(op, "conv_direct_v1", plan::elementwise(c.B * c.Ho * c.Wo * c.Cout), &grid, &block));
+    if (c.dt == DType::kF32) {
+      conv_direct_v1<float><<<grid, block, 0, op_stream()>>>(static_cast<const float*>(c.x), static_cast<const float*>(c.w),
+                                                             conv_epilogue<float>(c.out, c.Cout, c.bias, c.act, c.residual), c.B, c.H, c.W,
+                                                             c.Cin, c.Ho, c.Wo, c.Cout, c.stride, c.up);
+    } else {
+      conv_direct_v1<bf16><<<grid, block, 0, op_stream()>>>(static_cast<const bf16*>(c.x), static_cast<const bf16*>(c.w),
+                                                            conv_epilogue<bf16>(c.out, c.Cout, c.bias, c.act, c.residual), c.B, c.H, c.W, c.Cin,
+                                                            c.Ho, c.Wo, c.Cout, c.stride, c.up);
+    }
+    SANA_CUDA_LAUNCHED(op, "conv_direct_v1");
+    return Status::Ok();
+  }
+  GemmProblem p;
+  p.dtype = c.dt;
+  p.M = c.B * c.Ho * c.Wo;
+  p.N = c.Cout;
+  p.K = 9 * c.Cin;
+  p.a = c.x;
+  p.a_conv = true;
+  p.conv_b = c.B;
+  p.conv_h = c.H;
+  p.conv_w = c.W;
+  p.conv_cin = c.Cin;
+  p.conv_ho = c.Ho;
+  p.conv_wo = c.Wo;
+  p.conv_stride = c.stride;
+  p.conv_upsample = c.up;
+  p.c = c.out;
+  p.ldc = c.Cout;
+  p.bias = c.bias;
+  p.act = c.act;
+  p.residual = c.residual;
+  p.res_ld = c.Cout;
+  if (version == 2) {
+    p.b = c.w;
+    p.b_torch_conv = true;
+    return launch_gemm_simt(op, p);
+  }
+  void* wr = nullptr;
+  const int64_t es = c.dt == DType::kF32 ? 4 : 2;
+  SANA_RETURN_IF_ERROR(scratch.alloc(c.Cout * 9 * c.Cin * es, &wr));
+  SANA_RETURN_IF_ERROR(reorder_conv_weight(op, c.dt, c.w, c.Cout, c.Cin, wr));
+  p.b = wr;
+  p.ldb = 9 * c.Cin;
+  return launch_gemm_mma(op, p);
+}
+
+constexpr int64_t kMaxSide = int64_t{1} << 29;  // H·upsample, W·upsample fit the tensor-core kernel's int32 coordinates
+
+}  // namespace
+
+Status conv3x3_upsampled(const Conv3x3Args& a, int upsample, int version) {
+  const char* op = "conv3x3";
+  const DType dt = a.x.dtype;
+  if (dt != DType::kF32 && dt != DType::kBF16) return InvalidArgument("conv3x3: x must be f32 or bf16");
+  SANA_RETURN_IF_ERROR(check_float(op, "x", a.x, dt));
+  SANA_RETURN_IF_ERROR(check_float(op, "w", a.w, dt));
+  SANA_RETURN_IF_ERROR(check_float(op, "out", a.out, dt));
+  if (a.x.ndim != 4) return InvalidArgument("conv3x3: want x (B, H, W, Cin) (NHWC), got " + shp(a.x));
+  const int64_t B = a.x.shape[0], H = a.x.shape[1], W = a.x.shape[2], Cin = a.x.shape[3];
+  if (a.w.ndim != 4 || a.w.shape[1] != Cin || a.w.shape[2] != 3 || a.w.shape[3] != 3) {
+    return InvalidArgument("conv3x3: w " + shp(a.w) + " is not (Cout, " + std::to_string(Cin) + ", 3, 3) for x " + shp(a.x));
+  }
+  const int64_t Cout = a.w.shape[0];
+  if (a.stride != 1 && a.stride != 2) return InvalidArgument("conv3x3: stride must be 1 or 2, got " + std::to_string(a.stride));
+  if (upsample != 1 && upsample != 2) return InvalidArgument("conv3x3: upsample must be 1 or 2, got " + std::to_string(upsample));
+  if (H * upsample > kMaxSide || W * upsample > kMaxSide) return InvalidArgument("conv3x3: image " + shp(a.x) + " is too large");
+  const int64_t Ho = plan::conv_out(H, a.stride, upsample), Wo = plan::conv_out(W, a.stride, upsample);
+  if (!is_shape(a.out, {B, Ho, Wo, Cout})) {
+    return InvalidArgument("conv3x3: out " + shp(a.out) + " is not (B, Ho, Wo, Cout) = [" + std::to_string(B) + ", " + std::to_string(Ho) + ", " +
+                           std::to_string(Wo) + ", " + std::to_string(Cout) + "]");
+  }
+  if (a.bias) {
+    SANA_RETURN_IF_ERROR(check_float(op, "bias", *a.bias, dt));
+    if (!is_vector(*a.bias, Cout)) return InvalidArgument("conv3x3: bias " + shp(*a.bias) + " is not a vector of " + std::to_string(Cout));
+  }
+  if (a.residual) {
+    SANA_RETURN_IF_ERROR(check_float(op, "residual", *a.residual, dt));
+    if (!same_shape(*a.residual, a.out)) return InvalidArgument("conv3x3: residual " + shp(*a.residual) + " differs from out " + shp(a.out));
+  }
+  ConvCall c{dt, a.x.data, a.w.data, a.bias ? a.bias->data : nullptr, a.act, a.residual ? a.residual->data : nullptr, a.out.data,
+             B, H, W, Cin, Cout, Ho, Wo, a.stride, upsample};
+  SANA_RETURN_IF_ERROR(conv_check_version(op, version, c));
+  OpScope scope(op);
+  SANA_RETURN_IF_ERROR(scope.begin());
+  Status s;
+  {
+    Scratch scratch(op);
+    s = run_conv(op, version, c, scratch);
+  }
+  return scope.finish(s);
+}
+
+Status conv3x3(const Conv3x3Args& a, int version) { return conv3x3_upsampled(a, 1, version); }
+
+// ---------------------------------------------------------------- op `dcae-resblock`
+// DC-AE's ResBlock on NHWC: out = x + RMSNorm2d(conv3x3₂(SiLU(conv3x3₁(x) + b1)); norm_w, norm_b), eps.
+//   t1 = SiLU(conv₁(x) + b1)           conv, bias + SiLU in the epilogue → scratch (M × C)
+//   t2 = conv₂(t1)                      conv → scratch (M × C)
+//   out = x + rmsnorm(t2)·w + b         rmsnorm rows with the residual fused
+// FLOPs 2·2·M·C·9·C + ≈ 6·M·C; minimal bytes 2·M·C·sizeof(T) + weights; this composition also writes
+// and reads t1 and t2 (4·M·C·sizeof(T)).
+// Versions: v1 = conv v1 (direct) + rmsnorm v1 (all obviously-right kernels); v2 = conv v2 (SIMT
+// implicit gemm) + default rmsnorm; v3 = conv v3 (tensor cores, bf16, C % 8 == 0) + default rmsnorm.
+Status dcae_resblock(const DcaeResBlockArgs& a, int version) {
+  const char* op = "dcae-resblock";
+  const DType dt = a.x.dtype;
+  if (dt != DType::kF32 && dt != DType::kBF16) return InvalidArgument("dcae-resblock: x must be f32 or bf16");
+  for (auto [t, name] : {std::pair{&a.x, "x"}, {&a.w1, "w1"}, {&a.b1, "b1"}, {&a.w2, "w2"}, {&a.norm_w, "normWeight"}, {&a.norm_b, "normBias"},
+                         {&a.out, "out"}}) {
+    SANA_RETURN_IF_ERROR(check_float(op, name, *t, dt));
+  }
+  if (a.x.ndim != 4) return InvalidArgument("dcae-resblock: want x (B, H, W, C) (NHWC), got " + shp(a.x));
+  const int64_t B = a.x.shape[0], H = a.x.shape[1], W = a.x.shape[2], C = a.x.shape[3];
+  if (!is_shape(a.w1, {C, C, 3, 3}) || !is_shape(a.w2, {C, C, 3, 3})) {
+    return InvalidArgument("dcae-resblock: w1 " + shp(a.w1) + " and w2 " + shp(a.w2) + " must be (" + std::to_string(C) + ", " + std::to_string(C) +
+                           ", 3, 3) for x " + shp(a.x));
+  }
+  for (auto [t, name] : {std::pair{&a.b1, "b1"}, {&a.norm_w, "normWeight"}, {&a.norm_b, "normBias"}}) {
+    if (!is_vector(*t, C)) return InvalidArgument(std::string("dcae-resblock: ") + name + " " + shp(*t) + " is not a vector of " + std::to_string(C));
+  }
+  if (!same_shape(a.out, a.x)) return InvalidArgument("dcae-resblock: out " + shp(a.out) + " differs from x " + shp(a.x));
+  if (H > kMaxSide || W > kMaxSide) return InvalidArgument("dcae-resblock: image " + shp(a.x) + " is too large");
+  const int64_t M = B * H * W;
+  ConvCall c1{dt, a.x.data, a.w1.data, a.b1.data, Activation::kSilu, nullptr, nullptr, B, H, W, C, C, H, W, 1, 1};
+  SANA_RETURN_IF_ERROR(conv_check_version(op, version, c1));
+
+  OpScope scope(op);
+  SANA_RETURN_IF_ERROR(scope.begin());
+  Status s = [&]() -> Status {
+    Scratch scratch(op);
+    const int64_t es = dt == DType::kF32 ? 4 : 2;
+    void *t1 = nullptr, *t2 = nullptr;
+    SANA_RETURN_IF_ERROR(scratch.alloc(M * C * es, &t1));
+    SANA_RETURN_IF_ERROR(scratch.alloc(M * C * es, &t2));
+    c1.out = t1;
+    SANA_RETURN_IF_ERROR(run_conv(op, version, c1, scratch));
+    ConvCall c2{dt, t1, a.w2.data, nullptr, Activation::kNone, nullptr, t2, B, H, W, C, C, H, W, 1, 1};
+    SANA_RETURN_IF_ERROR(run_conv(op, version, c2, scratch));
+    return rms_rows(op, version == 1 ? 1 : 0, dt, t2, M, C, a.norm_w.data, a.norm_b.data, a.eps, a.x.data, a.out.data);
+  }();
+  return scope.finish(s);
+}
+
+}  // namespace sana::cuda

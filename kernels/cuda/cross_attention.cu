@@ -1,0 +1,384 @@
+// Op `cross-attention`: SANA's text cross-attention module (diffusers attn2), heads of d = C / heads:
+//   q = x·Wqᵀ + bq (B·N × C), k = y·Wkᵀ + bk, v = y·Wvᵀ + bv (B·L × C)          three gemms
+//   o_n = Σ_m softmax_m(q_n·k_m / √d + mask_bias[b, m]) v_m   per head         the core (versions below)
+//   out = residual + o·Woᵀ + bo                                                 gemm, residual fused
+// L ≤ 300 text tokens in SANA (d = 72 for 0.6B, 112 for 1.6B). Intermediates in the op's dtype.
+// FLOPs 2·B·(N·C·C·2 + L·Cy·C·2) + 4·B·N·L·C; minimal bytes (B·N·C·2 + B·L·Cy)·sizeof(T) + weights;
+// the core alone: 4·B·N·L·C FLOPs over (2·B·N·C + 2·B·L·C)·sizeof(T) bytes ≈ L FLOP/B in bf16:
+// compute-bound on tensor cores for L ≈ 300.
+//
+// Versions of the core (the gemms use the default gemm for the dtype):
+//   v1  SIMT, one warp per (query, batch·head): lanes over 32 keys at a time (q·k from the query in
+//       shared memory), online softmax with warp max/sum, then each lane accumulates its channels
+//       (lane + 32u) of Σ p·v with p broadcast by shuffles. K/V re-read per query from L1/L2. d ≤ 128.
+//   v2  flash-style on tensor cores (bf16, d % 8 == 0, d ≤ 128): 64 queries per block (4 warps × 16),
+//       K/V in blocks of 64 keys staged in padded shared memory (head dim padded to 16 with zeros),
+//       S = Q·Kᵀ and O += P·V by mma.sync m16n8k16 with f32 accumulators, the online softmax on the
+//       S fragments in registers (quad shuffles), P re-packed to bf16 straight from the S fragment
+//       into the A operand (the FlashAttention-2 layout identity), V read with ldmatrix.trans.
+#include <cmath>
+
+#include "sana/cuda/common.cuh"
+#include "sana/cuda/gemm_launch.h"
+#include "sana/cuda/internal.h"
+
+namespace sana::cuda {
+namespace {
+
+__device__ __forceinline__ float warp_max(float v) {
+#pragma unroll
+  for (int o = 16; o > 0; o /= 2) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  return v;
+}
+__device__ __forceinline__ float warp_sum(float v) {
+#pragma unroll
+  for (int o = 16; o > 0; o /= 2) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+
+// ---------------------------------------------------------------- v1
+constexpr int kV1Warps = 8, kMaxD = plan::kXaMaxHeadDim;
+
+template <typename T>
+__global__ void __launch_bounds__(kV1Warps * 32) xattn_v1(const T* __restrict__ q, int64_t ldq, const T* __restrict__ k, int64_t ldk,
+                                                         const T* __restrict__ v, int64_t ldv, const T* __restrict__ mask, int64_t mask_ld,
+                                                         T* __restrict__ out, int64_t ldo, int64_t N, int64_t L, int H, int d, float scale) {
+  __shared__ float qs[kV1Warps][kMaxD];
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int64_t bh = blockIdx.y, b = bh / H;
+  const int h = static_cast<int>(bh % H);
+  const int64_t n = blockIdx.x * int64_t{kV1Warps} + warp;
+  if (n >= N) return;  // the whole warp leaves; only warp-level sync below
+  const int64_t hd = int64_t{h} * d;
+  for (int c = lane; c < d; c += 32) qs[warp][c] = ldf(q[(b * N + n) * ldq + hd + c]);
+  __syncwarp();
+  float m_run = -INFINITY, l_run = 0.0f, o[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+  for (int64_t j0 = 0; j0 < L; j0 += 32) {
+    const int64_t j = j0 + lane;
+    float s = -INFINITY;
+    if (j < L) {
+      const T* kr = k + (b * L + j) * ldk + hd;
+      float acc = 0.0f;
+      for (int c = 0; c < d; ++c) acc = fmaf(qs[warp][c], ldf(kr[c]), acc);
+      s = acc * scale + (mask ? ldf(mask[b * mask_ld + j]) : 0.0f);
+    }
+    const float m_new = fmaxf(m_run, warp_max(s));
+    const float m_use = m_new == -INFINITY ? 0.0f : m_new;  // all −∞ so far: keep exp() finite
+    const float p = j < L ? expf(s - m_use) : 0.0f;
+    const float corr = expf(m_run - m_use);
+    l_run = l_run * corr + warp_sum(p);
+#pragma unroll
+    for (int u = 0; u < 4; ++u) o[u] *= corr;
+    const int cnt = static_cast<int>(L - j0 < 32 ? L - j0 : 32);
+    for (int t = 0; t < cnt; ++t) {
+      const float pt = __shfl_sync(0xffffffffu, p, t);
+      const T* vr = v + (b * L + j0 + t) * ldv + hd;
+#pragma unroll
+      for (int u = 0; u < 4; ++u) {
+        const int c = lane + 32 * u;
+        if (c < d) o[u] = fmaf(pt, ldf(vr[c]), o[u]);
+      }
+    }
+    m_run = m_new;
+  }
+#pragma unroll
+  for (int u = 0; u < 4; ++u) {
+    const int c = lane + 32 * u;
+    if (c < d) out[(b * N + n) * ldo + hd + c] = stf<T>(o[u] / l_run);
+  }
+}
+
+// ---------------------------------------------------------------- v2 (tensor cores)
+constexpr int QB = plan::kXaQueries, KB = plan::kXaKeys;
+
+__device__ __forceinline__ uint32_t smem_u32(const void* p) { return static_cast<uint32_t>(__cvta_generic_to_shared(p)); }
+__device__ __forceinline__ void ldsm_x4(uint32_t* r, uint32_t addr) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(addr));
+}
+__device__ __forceinline__ void ldsm_x4_t(uint32_t* r, uint32_t addr) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(addr));
+}
+__device__ __forceinline__ void mma16816(float* c, const uint32_t* a, uint32_t b0, uint32_t b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+__device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
+  __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+  return *reinterpret_cast<uint32_t*>(&v);
+}
+
+__global__ void __launch_bounds__(128) xattn_v2(const bf16* __restrict__ q, int64_t ldq, const bf16* __restrict__ k, int64_t ldk,
+                                                const bf16* __restrict__ v, int64_t ldv, const bf16* __restrict__ mask, int64_t mask_ld,
+                                                bf16* __restrict__ out, int64_t ldo, int64_t N, int64_t L, int H, int d, float scale) {
+  extern __shared__ __align__(16) uint8_t smem_raw[];
+  const int DP = (d + 15) / 16 * 16, stride = DP + 8, cpr = DP / 8;  // row stride (DP + 8)·2 bytes: ldmatrix conflict-free
+  bf16* sq = reinterpret_cast<bf16*>(smem_raw);
+  bf16* sk = sq + QB * stride;
+  bf16* sv = sk + KB * stride;
+  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+  const int64_t bh = blockIdx.y, b = bh / H;
+  const int64_t hd = (bh % H) * d;
+  const int64_t n0 = blockIdx.x * int64_t{QB};
+  const uint4 zero = make_uint4(0, 0, 0, 0);
+
+  for (int idx = tid; idx < QB * cpr; idx += 128) {
+    const int r = idx / cpr, c8 = (idx % cpr) * 8;
+    const int64_t n = n0 + r;
+    uint4 val = zero;
+    if (n < N && c8 < d) val = *reinterpret_cast<const uint4*>(q + (b * N + n) * ldq + hd + c8);
+    *reinterpret_cast<uint4*>(sq + r * stride + c8) = val;
+  }
+  __syncthreads();
+  uint32_t qf[kMaxD / 16][4];
+#pragma unroll
+  for (int kt = 0; kt < kMaxD / 16; ++kt) {
+    if (kt * 16 < DP) ldsm_x4(qf[kt], smem_u32(sq + (warp * 16 + lane % 16) * stride + kt * 16 + (lane / 16) * 8));
+  }
+  float o[kMaxD / 8][4];
+#pragma unroll
+  for (int nt = 0; nt < kMaxD / 8; ++nt)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) o[nt][e] = 0.0f;
+  float m_run[2] = {-INFINITY, -INFINITY}, l_run[2] = {0.0f, 0.0f};
+
+  for (int64_t j0 = 0; j0 < L; j0 += KB) {
+    __syncthreads();  // the previous K/V block is consumed
+    for (int idx = tid; idx < KB * cpr; idx += 128) {
+      const int r = idx / cpr, c8 = (idx % cpr) * 8;
+      const int64_t j = j0 + r;
+      uint4 kv = zero, vv = zero;
+      if (j < L && c8 < d) {
+        kv = *reinterpret_cast<const uint4*>(k + (b * L + j) * ldk + hd + c8);
+        vv = *reinterpret_cast<const uint4*>(v + (b * L + j) * ldv + hd + c8);
+      }
+      *reinterpret_cast<uint4*>(sk + r * stride + c8) = kv;
+      *reinterpret_cast<uint4*>(sv + r * stride + c8) = vv;
+    }
+    __syncthreads();
+
+    // S = Q·Kᵀ for this warp's 16 queries × 64 keys (8 n8 tiles)
+    float s[KB / 8][4];
+#pragma unroll
+    for (int nt = 0; nt < KB / 8; ++nt)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) s[nt][e] = 0.0f;
+    const int mi = lane / 8;
+#pragma unroll
+    for (int kt = 0; kt < kMaxD / 16; ++kt) {
+      if (kt * 16 >= DP) break;
+#pragma unroll
+      for (int np = 0; np < KB / 16; ++np) {
+        uint32_t t[4];
+        ldsm_x4(t, smem_u32(sk + (np * 16 + (mi / 2) * 8 + lane % 8) * stride + kt * 16 + (mi % 2) * 8));
+        mma16816(s[2 * np], qf[kt], t[0], t[1]);
+        mma16816(s[2 * np + 1], qf[kt], t[2], t[3]);
+      }
+    }
+    // scale, mask, online softmax (rows g = lane / 4 and g + 8; a row's 64 keys live in one quad)
+#pragma unroll
+    for (int nt = 0; nt < KB / 8; ++nt)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int64_t key = j0 + nt * 8 + 2 * (lane % 4) + (e & 1);
+        s[nt][e] = key < L ? s[nt][e] * scale + (mask ? __bfloat162float(mask[b * mask_ld + key]) : 0.0f) : -INFINITY;
+      }
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      float mx = -INFINITY;
+#pragma unroll
+      for (int nt = 0; nt < KB / 8; ++nt) mx = fmaxf(mx, fmaxf(s[nt][2 * r], s[nt][2 * r + 1]));
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+      const float m_new = fmaxf(m_run[r], mx);
+      const float m_use = m_new == -INFINITY ? 0.0f : m_new;
+      const float corr = expf(m_run[r] - m_use);
+      float sum = 0.0f;
+#pragma unroll
+      for (int nt = 0; nt < KB / 8; ++nt) {
+        s[nt][2 * r] = expf(s[nt][2 * r] - m_use);
+        s[nt][2 * r + 1] = expf(s[nt][2 * r + 1] - m_use);
+        sum += s[nt][2 * r] + s[nt][2 * r + 1];
+      }
+      sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+      sum += __shfl_xor_sync(0xffffffffu, sum, 2);
+      l_run[r] = l_run[r] * corr + sum;
+      m_run[r] = m_new;
+#pragma unroll
+      for (int nt = 0; nt < kMaxD / 8; ++nt) {
+        o[nt][2 * r] *= corr;
+        o[nt][2 * r + 1] *= corr;
+      }
+    }
+    // O += P·V: P's S fragments are the A fragments of m16n8k16 over 16 keys
+#pragma unroll
+    for (int kk = 0; kk < KB / 16; ++kk) {
+      const uint32_t a[4] = {pack_bf16(s[2 * kk][0], s[2 * kk][1]), pack_bf16(s[2 * kk][2], s[2 * kk][3]),
+                             pack_bf16(s[2 * kk + 1][0], s[2 * kk + 1][1]), pack_bf16(s[2 * kk + 1][2], s[2 * kk + 1][3])};
+#pragma unroll
+      for (int np = 0; np < kMaxD / 16; ++np) {
+        if (np * 16 >= DP) break;
+        uint32_t t[4];
+        ldsm_x4_t(t, smem_u32(sv + (kk * 16 + (mi % 2) * 8 + lane % 8) * stride + np * 16 + (mi / 2) * 8));
+        mma16816(o[2 * np], a, t[0], t[1]);
+        mma16816(o[2 * np + 1], a, t[2], t[3]);
+      }
+    }
+  }
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    const int64_t n = n0 + warp * 16 + lane / 4 + 8 * r;
+    if (n >= N) continue;
+    const float inv = 1.0f / l_run[r];
+#pragma unroll
+    for (int nt = 0; nt < kMaxD / 8; ++nt) {
+      const int c = nt * 8 + 2 * (lane % 4);
+      if (c >= d) break;
+      bf16* dst = out + (b * N + n) * ldo + hd + c;
+      dst[0] = __float2bfloat16_rn(o[nt][2 * r] * inv);
+      dst[1] = __float2bfloat16_rn(o[nt][2 * r + 1] * inv);  // d % 8 == 0: c + 1 < d
+    }
+  }
+}
+
+bool v2_aligned(const void* q, int64_t ldq, const void* k, int64_t ldk, const void* v, int64_t ldv, int64_t d) {
+  return aligned16(q) && aligned16(k) && aligned16(v) && ldq % 8 == 0 && ldk % 8 == 0 && ldv % 8 == 0 && d % 8 == 0;
+}
+
+Status xattn_check_version(const char* op, int version, DType dt, int64_t d, bool aligned) {
+  if (version < 0 || version > 2) return unknown_version(op, version, 2);
+  if (d > kMaxD) {
+    return InvalidArgument(std::string(op) + ": head dim " + std::to_string(d) + " > " + std::to_string(kMaxD) + " is not supported on the cuda backend");
+  }
+  if (version == 2 && dt != DType::kBF16) return bad_version(op, 2, "(tensor-core core) needs bf16");
+  if (version == 2 && !aligned) return bad_version(op, 2, "needs a head dim divisible by 8 and 16-byte aligned rows");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status xattn_core(const char* op, int version, DType dt, const void* q, int64_t ldq, const void* k, int64_t ldk, const void* v,
+                  int64_t ldv, const void* mask_bias, int64_t mask_ld, void* out, int64_t ldo, int64_t B, int64_t N, int64_t L,
+                  int64_t H, int64_t d) {
+  const bool aligned = v2_aligned(q, ldq, k, ldk, v, ldv, d);
+  SANA_RETURN_IF_ERROR(xattn_check_version(op, version, dt, d, aligned));
+  if (version == 0) version = dt == DType::kBF16 && aligned ? 2 : 1;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  dim3 grid, block;
+  if (version == 2) {
+    const plan::Launch l = plan::xattn_v2(B * H, N, d);
+    SANA_RETURN_IF_ERROR(to_dims(op, "xattn_v2", l, &grid, &block));
+    SANA_CUDA_CHECK(op, cudaFuncSetAttribute(xattn_v2, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(l.smem)));
+    xattn_v2<<<grid, block, l.smem, op_stream()>>>(static_cast<const bf16*>(q), ldq, static_cast<const bf16*>(k), ldk,
+                                                   static_cast<const bf16*>(v), ldv, static_cast<const bf16*>(mask_bias), mask_ld,
+                                                   static_cast<bf16*>(out), ldo, N, L, static_cast<int>(H), static_cast<int>(d), scale);
+    SANA_CUDA_LAUNCHED(op, "xattn_v2");
+    return Status::Ok();
+  }
+  SANA_RETURN_IF_ERROR(to_dims(op, "xattn_v1", plan::xattn_v1(B * H, N), &grid, &block));
+  if (dt == DType::kF32) {
+    xattn_v1<float><<<grid, block, 0, op_stream()>>>(static_cast<const float*>(q), ldq, static_cast<const float*>(k), ldk,
+                                                     static_cast<const float*>(v), ldv, static_cast<const float*>(mask_bias), mask_ld,
+                                                     static_cast<float*>(out), ldo, N, L, static_cast<int>(H), static_cast<int>(d), scale);
+  } else {
+    xattn_v1<bf16><<<grid, block, 0, op_stream()>>>(static_cast<const bf16*>(q), ldq, static_cast<const bf16*>(k), ldk,
+                                                    static_cast<const bf16*>(v), ldv, static_cast<const bf16*>(mask_bias), mask_ld,
+                                                    static_cast<bf16*>(out), ldo, N, L, static_cast<int>(H), static_cast<int>(d), scale);
+  }
+  SANA_CUDA_LAUNCHED(op, "xattn_v1");
+  return Status::Ok();
+}
+
+Status cross_attention(const CrossAttentionArgs& a, int version) {
+  const char* op = "cross-attention";
+  const DType dt = a.x.dtype;
+  if (dt != DType::kF32 && dt != DType::kBF16) return InvalidArgument("cross-attention: x must be f32 or bf16");
+  for (auto [t, name] : {std::pair{&a.x, "x"}, {&a.y, "y"}, {&a.wq, "wq"}, {&a.wk, "wk"}, {&a.wv, "wv"}, {&a.wo, "wo"}, {&a.out, "out"}}) {
+    SANA_RETURN_IF_ERROR(check_float(op, name, *t, dt));
+  }
+  if (a.x.ndim != 3 || a.y.ndim != 3 || a.y.shape[0] != a.x.shape[0]) {
+    return InvalidArgument("cross-attention: want x (B, N, C) and y (B, L, Cy), got " + shp(a.x) + " and " + shp(a.y));
+  }
+  const int64_t B = a.x.shape[0], N = a.x.shape[1], C = a.x.shape[2], L = a.y.shape[1], Cy = a.y.shape[2];
+  if (!is_shape(a.wq, {C, C}) || !is_shape(a.wk, {C, Cy}) || !is_shape(a.wv, {C, Cy}) || a.wo.ndim != 2 || a.wo.shape[1] != C) {
+    return InvalidArgument("cross-attention: weights wq " + shp(a.wq) + ", wk " + shp(a.wk) + ", wv " + shp(a.wv) + ", wo " + shp(a.wo) +
+                           " do not fit x " + shp(a.x) + " and y " + shp(a.y));
+  }
+  const int64_t Cout = a.wo.shape[0];
+  for (auto [t, n, name] : {std::tuple{a.bq, C, "bq"}, {a.bk, C, "bk"}, {a.bv, C, "bv"}, {a.bo, Cout, "bo"}}) {
+    if (!t) continue;
+    SANA_RETURN_IF_ERROR(check_float(op, name, *t, dt));
+    if (!is_vector(*t, n)) return InvalidArgument(std::string("cross-attention: ") + name + " " + shp(*t) + " is not a vector of " + std::to_string(n));
+  }
+  if (a.heads < 1 || C % a.heads != 0) {
+    return InvalidArgument("cross-attention: " + std::to_string(C) + " channels cannot be split into " + std::to_string(a.heads) + " heads");
+  }
+  if (!is_shape(a.out, {B, N, Cout})) return InvalidArgument("cross-attention: out " + shp(a.out) + " is not (B, N, Cout)");
+  if (a.mask_bias) {
+    SANA_RETURN_IF_ERROR(check_float(op, "maskBias", *a.mask_bias, dt));
+    if (!is_shape(*a.mask_bias, {B, L}) && !is_shape(*a.mask_bias, {B, 1, L})) {
+      return InvalidArgument("cross-attention: maskBias " + shp(*a.mask_bias) + " is not (B, L) or (B, 1, L) for y " + shp(a.y));
+    }
+  }
+  if (a.residual) {
+    SANA_RETURN_IF_ERROR(check_float(op, "residual", *a.residual, dt));
+    if (!same_shape(*a.residual, a.out)) return InvalidArgument("cross-attention: residual " + shp(*a.residual) + " differs from out " + shp(a.out));
+  }
+  const int64_t H = a.heads, d = C / H;
+  // Scratch rows are C elements from 256-byte aligned allocations: aligned when C % 8 == 0.
+  SANA_RETURN_IF_ERROR(xattn_check_version(op, version, dt, d, C % 8 == 0 && d % 8 == 0));
+
+  OpScope scope(op);
+  SANA_RETURN_IF_ERROR(scope.begin());
+  Status s = [&]() -> Status {
+    Scratch scratch(op);
+    const int64_t es = dt == DType::kF32 ? 4 : 2;
+    uint8_t *q = nullptr, *k = nullptr, *v = nullptr, *o = nullptr;
+    SANA_RETURN_IF_ERROR(scratch.alloc_n(B * N * C * es, &q));
+    SANA_RETURN_IF_ERROR(scratch.alloc_n(B * L * C * es, &k));
+    SANA_RETURN_IF_ERROR(scratch.alloc_n(B * L * C * es, &v));
+    SANA_RETURN_IF_ERROR(scratch.alloc_n(B * N * C * es, &o));
+    auto project = [&](const TensorView& src, int64_t rows, int64_t K, const TensorView& w, const TensorView* bias, void* dst) {
+      GemmProblem p;
+      p.dtype = dt;
+      p.M = rows;
+      p.N = C;
+      p.K = K;
+      p.a = src.data;
+      p.lda = K;
+      p.b = w.data;
+      p.ldb = K;
+      p.c = dst;
+      p.ldc = C;
+      p.bias = bias ? bias->data : nullptr;
+      return launch_gemm(op, p, 0);
+    };
+    SANA_RETURN_IF_ERROR(project(a.x, B * N, C, a.wq, a.bq, q));
+    SANA_RETURN_IF_ERROR(project(a.y, B * L, Cy, a.wk, a.bk, k));
+    SANA_RETURN_IF_ERROR(project(a.y, B * L, Cy, a.wv, a.bv, v));
+    SANA_RETURN_IF_ERROR(xattn_core(op, version, dt, q, C, k, C, v, C, a.mask_bias ? a.mask_bias->data : nullptr, L, o, C, B, N, L, H, d));
+    GemmProblem p;
+    p.dtype = dt;
+    p.M = B * N;
+    p.N = Cout;
+    p.K = C;
+    p.a = o;
+    p.lda = C;
+    p.b = a.wo.data;
+    p.ldb = C;
+    p.c = a.out.data;
+    p.ldc = Cout;
+    p.bias = a.bo ? a.bo->data : nullptr;
+    p.residual = a.residual ? a.residual->data : nullptr;
+    p.res_ld = Cout;
+    return launch_gemm(op, p, 0);
+  }();
+  return scope.finish(s);
+}
+
+}  // namespace sana::cuda

@@ -1,0 +1,241 @@
+// Op `mix-ffn`: SANA's GLUMBConv on token-major (B, H·W, C) (= NHWC) activations, h = hidden width:
+//   1. u = SiLU(x·W_invᵀ + b_inv)                        gemm, bias + SiLU fused in the epilogue → (M × 2h)
+//   2. z = (dw(u)[:h] + b[:h]) ⊙ SiLU(dw(u)[h:] + b[h:])  depthwise 3×3 + bias + GLU, one kernel → (M × h)
+//   3. out = residual + gate ⊙ (z·W_pointᵀ)               gemm, gate/residual fused in the epilogue
+// M = B·H·W. Intermediates u, z in the op's dtype (bf16 for bf16).
+// FLOPs 2·M·(C·2h + 9·2h + h·C) (+ SiLUs); minimal bytes 2·M·C·sizeof(T) + weights; this composition
+// also writes and reads u (M·2h) and z (M·h): at SANA's h = 2.5·C that is 7.5·M·C extra elements, so
+// the depthwise step (≈ 9 FLOPs per element moved) is bandwidth-bound and the gemms dominate.
+//
+// Versions of the depthwise+GLU step (the gemms use the default gemm for the dtype):
+//   v1  one thread per (pixel, channel c < h): 9 taps of channel c and of c + h, scalar loads
+//       (coalesced along channels; neighbours re-read through L1/L2 ≈ 9× the input).
+//   v2  one thread per (8 channels, run of 4 pixels along a row): 16-byte loads, taps transposed to
+//       a (9, 2h) f32 table so each tap is 4 float4 loads, each loaded input column reused by the 3
+//       horizontal taps (3·6 column loads per 4 pixels instead of 9·4). Needs h % 8 == 0.
+#include "sana/cuda/common.cuh"
+#include "sana/cuda/gemm_launch.h"
+#include "sana/cuda/internal.h"
+
+namespace sana::cuda {
+namespace {
+
+template <typename T>
+__global__ void dw_glu_v1(const T* __restrict__ u, const T* __restrict__ w, const T* __restrict__ bias, T* __restrict__ z, int64_t B,
+                          int64_t H, int64_t W, int64_t h) {
+  const int64_t total = B * H * W * h, two = 2 * h;
+  for (int64_t e = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; e < total; e += int64_t{gridDim.x} * blockDim.x) {
+    const int64_t c = e % h, pix = e / h, x = pix % W, t = pix / W, y = t % H, b = t / H;
+    float acc_a = ldf(bias[c]), acc_g = ldf(bias[h + c]);
+    for (int tap = 0; tap < 9; ++tap) {
+      const int64_t iy = y + tap / 3 - 1, ix = x + tap % 3 - 1;
+      if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+      const T* un = u + ((b * H + iy) * W + ix) * two;
+      acc_a += ldf(w[c * 9 + tap]) * ldf(un[c]);
+      acc_g += ldf(w[(h + c) * 9 + tap]) * ldf(un[h + c]);
+    }
+    z[pix * h + c] = stf<T>(acc_a * silu_f(acc_g));
+  }
+}
+
+// wt[tap·2h + c] = w[c·9 + tap], bt[c] = bias[c] (f32)
+template <typename T> __global__ void dw_transpose(const T* __restrict__ w, const T* __restrict__ bias, float* __restrict__ wt, int64_t two) {
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < 10 * two; i += int64_t{gridDim.x} * blockDim.x) {
+    const int64_t tap = i / two, c = i % two;
+    wt[i] = tap < 9 ? ldf(w[c * 9 + tap]) : ldf(bias[c]);
+  }
+}
+
+__device__ __forceinline__ void ld8f(const float* p, float* o) {
+  const float4 a = reinterpret_cast<const float4*>(p)[0], b = reinterpret_cast<const float4*>(p)[1];
+  o[0] = a.x; o[1] = a.y; o[2] = a.z; o[3] = a.w; o[4] = b.x; o[5] = b.y; o[6] = b.z; o[7] = b.w;
+}
+
+constexpr int kRun = plan::kDwRun;
+
+template <typename T>
+__global__ void __launch_bounds__(128) dw_glu_v2(const T* __restrict__ u, const float* __restrict__ wt, T* __restrict__ z, int64_t B, int64_t H,
+                                                  int64_t W, int64_t h) {
+  const int64_t groups = h / 8, runs = (W + kRun - 1) / kRun, two = 2 * h;
+  const int64_t item = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
+  if (item >= B * H * runs * groups) return;
+  const int64_t c0 = (item % groups) * 8, rest = item / groups, x0 = (rest % runs) * kRun, row = rest / runs;  // row = b·H + y
+  const int64_t y = row % H, b = row / H;
+  float acc_a[kRun][8], acc_g[kRun][8];
+  {
+    float ba[8], bg[8];
+    ld8f(wt + 9 * two + c0, ba);
+    ld8f(wt + 9 * two + h + c0, bg);
+#pragma unroll
+    for (int p = 0; p < kRun; ++p)
+#pragma unroll
+      for (int c = 0; c < 8; ++c) {
+        acc_a[p][c] = ba[c];
+        acc_g[p][c] = bg[c];
+      }
+  }
+#pragma unroll
+  for (int ky = 0; ky < 3; ++ky) {
+    const int64_t iy = y + ky - 1;
+    if (iy < 0 || iy >= H) continue;
+    float wa[3][8], wg[3][8];
+#pragma unroll
+    for (int kx = 0; kx < 3; ++kx) {
+      ld8f(wt + (ky * 3 + kx) * two + c0, wa[kx]);
+      ld8f(wt + (ky * 3 + kx) * two + h + c0, wg[kx]);
+    }
+    const T* urow = u + (b * H + iy) * W * two;
+#pragma unroll
+    for (int xx = 0; xx < kRun + 2; ++xx) {
+      const int64_t ix = x0 + xx - 1;
+      if (ix < 0 || ix >= W) continue;
+      float ua[8], ug[8];
+      load8(urow + ix * two + c0, ua);
+      load8(urow + ix * two + h + c0, ug);
+#pragma unroll
+      for (int kx = 0; kx < 3; ++kx) {
+        const int p = xx - kx;  // the output pixel this input column feeds through tap kx
+        if (p < 0 || p >= kRun) continue;
+#pragma unroll
+        for (int c = 0; c < 8; ++c) {
+          acc_a[p][c] = fmaf(wa[kx][c], ua[c], acc_a[p][c]);
+          acc_g[p][c] = fmaf(wg[kx][c], ug[c], acc_g[p][c]);
+        }
+      }
+    }
+  }
+#pragma unroll
+  for (int p = 0; p < kRun; ++p) {
+    if (x0 + p >= W) break;
+    float o[8];
+#pragma unroll
+    for (int c = 0; c < 8; ++c) o[c] = acc_a[p][c] * silu_f(acc_g[p][c]);
+    store8(z + ((row * W) + x0 + p) * h + c0, o);
+  }
+}
+
+template <typename T>
+Status run_dw(const char* op, int version, const T* u, const T* w, const T* bias, T* z, int64_t B, int64_t H, int64_t W, int64_t h) {
+  dim3 grid, block;
+  if (version == 1) {
+    SANA_RETURN_IF_ERROR(to_dims(op, "dw_glu_v1", plan::elementwise(B * H * W * h), &grid, &block));
+    dw_glu_v1<T><<<grid, block, 0, op_stream()>>>(u, w, bias, z, B, H, W, h);
+    SANA_CUDA_LAUNCHED(op, "dw_glu_v1");
+    return Status::Ok();
+  }
+  Scratch scratch(op);
+  float* wt = nullptr;
+  SANA_RETURN_IF_ERROR(scratch.alloc_n(10 * 2 * h, &wt));
+  SANA_RETURN_IF_ERROR(to_dims(op, "dw_transpose", plan::elementwise(10 * 2 * h), &grid, &block));
+  dw_transpose<T><<<grid, block, 0, op_stream()>>>(w, bias, wt, 2 * h);
+  SANA_CUDA_LAUNCHED(op, "dw_transpose");
+  SANA_RETURN_IF_ERROR(to_dims(op, "dw_glu_v2", plan::dw_glu_v2(B, H, W, h), &grid, &block));
+  dw_glu_v2<T><<<grid, block, 0, op_stream()>>>(u, wt, z, B, H, W, h);
+  SANA_CUDA_LAUNCHED(op, "dw_glu_v2");
+  return Status::Ok();
+}
+
+Status dw_check_version(const char* op, int version, int64_t h) {
+  if (version < 0 || version > 2) return unknown_version(op, version, 2);
+  if (version == 2 && h % 8 != 0) return bad_version(op, 2, "needs a hidden width divisible by 8, got " + std::to_string(h));
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status dw_glu(const char* op, int version, DType dt, const void* u, const void* w_dw, const void* b_dw, void* z, int64_t B, int64_t H,
+              int64_t W, int64_t h) {
+  SANA_RETURN_IF_ERROR(dw_check_version(op, version, h));
+  if (version == 0) version = h % 8 == 0 && aligned16(u) && aligned16(z) ? 2 : 1;
+  if (version == 2 && !(aligned16(u) && aligned16(z))) return bad_version(op, 2, "needs 16-byte aligned u and z");
+  if (dt == DType::kF32) {
+    return run_dw<float>(op, version, static_cast<const float*>(u), static_cast<const float*>(w_dw), static_cast<const float*>(b_dw),
+                         static_cast<float*>(z), B, H, W, h);
+  }
+  return run_dw<bf16>(op, version, static_cast<const bf16*>(u), static_cast<const bf16*>(w_dw), static_cast<const bf16*>(b_dw),
+                      static_cast<bf16*>(z), B, H, W, h);
+}
+
+Status mix_ffn(const MixFfnArgs& a, int version) {
+  const char* op = "mix-ffn";
+  const DType dt = a.x.dtype;
+  if (dt != DType::kF32 && dt != DType::kBF16) return InvalidArgument("mix-ffn: x must be f32 or bf16");
+  for (auto [t, name] : {std::pair{&a.x, "x"}, {&a.w_inv, "wInv"}, {&a.b_inv, "bInv"}, {&a.w_dw, "wDw"}, {&a.b_dw, "bDw"},
+                         {&a.w_point, "wPoint"}, {&a.out, "out"}}) {
+    SANA_RETURN_IF_ERROR(check_float(op, name, *t, dt));
+  }
+  if (a.x.ndim != 3) return InvalidArgument("mix-ffn: want x (B, H·W, C), got " + shp(a.x));
+  const int64_t B = a.x.shape[0], N = a.x.shape[1], C = a.x.shape[2];
+  if (a.height < 1 || a.width < 1 || a.height * a.width != N) {
+    return InvalidArgument("mix-ffn: grid " + std::to_string(a.height) + "×" + std::to_string(a.width) + " does not match " +
+                           std::to_string(N) + " tokens of x " + shp(a.x));
+  }
+  auto is_matrix = [](const TensorView& t) { return t.ndim == 2 || (t.ndim == 4 && t.shape[2] == 1 && t.shape[3] == 1); };
+  if (!is_matrix(a.w_inv) || a.w_inv.shape[1] != C || a.w_inv.shape[0] % 2 != 0) {
+    return InvalidArgument("mix-ffn: wInv " + shp(a.w_inv) + " is not (2h, " + std::to_string(C) + ")");
+  }
+  const int64_t two = a.w_inv.shape[0], h = two / 2;
+  if (!is_vector(a.b_inv, two) || !is_vector(a.b_dw, two) || !(is_shape(a.w_dw, {two, 1, 3, 3}) || is_shape(a.w_dw, {two, 3, 3})) ||
+      !is_matrix(a.w_point) || a.w_point.shape[1] != h) {
+    return InvalidArgument("mix-ffn: inconsistent weights wInv " + shp(a.w_inv) + ", bInv " + shp(a.b_inv) + ", wDw " + shp(a.w_dw) +
+                           ", bDw " + shp(a.b_dw) + ", wPoint " + shp(a.w_point));
+  }
+  const int64_t Cout = a.w_point.shape[0];
+  if (!is_shape(a.out, {B, N, Cout})) {
+    return InvalidArgument("mix-ffn: out " + shp(a.out) + " is not (B, N, Cout) = [" + std::to_string(B) + ", " + std::to_string(N) + ", " +
+                           std::to_string(Cout) + "]");
+  }
+  const int64_t M = B * N;
+  int64_t gate_rows = 1;
+  SANA_RETURN_IF_ERROR(gate_rows_of(op, a.gate, M, Cout, a.out, &gate_rows, dt));
+  if (a.residual) {
+    SANA_RETURN_IF_ERROR(check_float(op, "residual", *a.residual, dt));
+    if (!same_shape(*a.residual, a.out)) return InvalidArgument("mix-ffn: residual " + shp(*a.residual) + " differs from out " + shp(a.out));
+  }
+  SANA_RETURN_IF_ERROR(dw_check_version(op, version, h));
+
+  OpScope scope(op);
+  SANA_RETURN_IF_ERROR(scope.begin());
+  Status s = [&]() -> Status {
+    Scratch scratch(op);
+    const int64_t es = dt == DType::kF32 ? 4 : 2;
+    uint8_t *u = nullptr, *z = nullptr;
+    SANA_RETURN_IF_ERROR(scratch.alloc_n(M * two * es, &u));
+    SANA_RETURN_IF_ERROR(scratch.alloc_n(M * h * es, &z));
+    GemmProblem p1;
+    p1.dtype = dt;
+    p1.M = M;
+    p1.N = two;
+    p1.K = C;
+    p1.a = a.x.data;
+    p1.lda = C;
+    p1.b = a.w_inv.data;
+    p1.ldb = C;
+    p1.c = u;
+    p1.ldc = two;
+    p1.bias = a.b_inv.data;
+    p1.act = Activation::kSilu;
+    SANA_RETURN_IF_ERROR(launch_gemm(op, p1, 0));
+    SANA_RETURN_IF_ERROR(dw_glu(op, version, dt, u, a.w_dw.data, a.b_dw.data, z, B, a.height, a.width, h));
+    GemmProblem p2;
+    p2.dtype = dt;
+    p2.M = M;
+    p2.N = Cout;
+    p2.K = h;
+    p2.a = z;
+    p2.lda = h;
+    p2.b = a.w_point.data;
+    p2.ldb = h;
+    p2.c = a.out.data;
+    p2.ldc = Cout;
+    p2.gate = a.gate ? a.gate->data : nullptr;
+    p2.gate_ld = Cout;
+    p2.gate_rows = gate_rows;
+    p2.residual = a.residual ? a.residual->data : nullptr;
+    p2.res_ld = Cout;
+    return launch_gemm(op, p2, 0);
+  }();
+  return scope.finish(s);
+}
+
+}  // namespace sana::cuda

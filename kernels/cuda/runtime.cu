@@ -1,0 +1,367 @@
+// The CUDA backend's runtime: device discovery (cached, never at load time), device memory
+// (cudaMalloc/cudaFree; stream-ordered pool for op scratch), host copies, CUDA error → Status,
+// the op scope (process-wide lock + end-of-op sync), the fill helpers (poison, random), and the
+// backend's OpTable with the registry of kernel versions (at the end).
+#include <cstring>
+#include <mutex>
+
+#include "sana/cuda/common.cuh"
+
+namespace sana::cuda {
+namespace {
+
+struct DeviceState {
+  bool available = false;
+  bool pools = false;  // stream-ordered allocator supported
+  std::string reason;
+};
+
+const DeviceState& device_state() {
+  static DeviceState st;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    int count = 0;
+    cudaError_t e = cudaGetDeviceCount(&count);
+    if (e != cudaSuccess) {
+      st.reason = std::string("cudaGetDeviceCount failed: ") + cudaGetErrorName(e) + " (" + std::to_string(static_cast<int>(e)) +
+                  "): " + cudaGetErrorString(e);
+      cudaGetLastError();
+      return;
+    }
+    if (count == 0) {
+      st.reason = "no CUDA device found";
+      return;
+    }
+    int pools = 0;
+    if (cudaDeviceGetAttribute(&pools, cudaDevAttrMemoryPoolsSupported, 0) == cudaSuccess && pools) {
+      st.pools = true;
+      // Keep freed scratch in the pool (no release back to the driver between ops).
+      cudaMemPool_t pool;
+      if (cudaDeviceGetDefaultMemPool(&pool, 0) == cudaSuccess) {
+        uint64_t threshold = UINT64_MAX;
+        cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &threshold);
+      }
+    }
+    cudaGetLastError();
+    st.available = true;
+  });
+  return st;
+}
+
+thread_local int g_no_sync_depth = 0;
+
+bool is_sticky(cudaError_t e) {
+  switch (e) {
+    case cudaErrorIllegalAddress:
+    case cudaErrorLaunchFailure:
+    case cudaErrorMisalignedAddress:
+    case cudaErrorInvalidAddressSpace:
+    case cudaErrorInvalidPc:
+    case cudaErrorHardwareStackError:
+    case cudaErrorIllegalInstruction:
+    case cudaErrorAssert:
+    case cudaErrorLaunchTimeout:
+      return true;
+    default:
+      return false;
+  }
+}
+
+void trim_pool() {
+  if (!device_state().pools) return;
+  cudaMemPool_t pool;
+  if (cudaDeviceGetDefaultMemPool(&pool, 0) != cudaSuccess) return;
+  cudaDeviceSynchronize();
+  cudaMemPoolTrimTo(pool, 0);
+  cudaGetLastError();
+}
+
+}  // namespace
+
+Status cuda_error(const char* op, const std::string& what, cudaError_t e) {
+  std::string m = std::string(op) + ": " + what + ": " + cudaGetErrorName(e) + " (" + std::to_string(static_cast<int>(e)) + "): " +
+                  cudaGetErrorString(e);
+  if (is_sticky(e)) m += " [the CUDA context is now unusable: restart the process]";
+  else cudaGetLastError();  // clear a non-sticky error so the next call starts clean
+  if (e == cudaErrorMemoryAllocation) return OutOfMemory(m);
+  return Internal(m);
+}
+
+Status to_dims(const char* op, const char* kernel, const plan::Launch& l, dim3* grid, dim3* block) {
+  if (!plan::fits(l)) {
+    return InvalidArgument(std::string(op) + ": " + kernel + " grid (" + std::to_string(l.grid.x) + ", " + std::to_string(l.grid.y) + ", " +
+                           std::to_string(l.grid.z) + ") is outside CUDA's limits for these shapes");
+  }
+  *grid = dim3(static_cast<unsigned>(l.grid.x), static_cast<unsigned>(l.grid.y), static_cast<unsigned>(l.grid.z));
+  *block = dim3(static_cast<unsigned>(l.block.x), static_cast<unsigned>(l.block.y), static_cast<unsigned>(l.block.z));
+  return Status::Ok();
+}
+
+cudaStream_t op_stream() { return cudaStreamLegacy; }
+
+std::recursive_mutex& op_mutex() {
+  static std::recursive_mutex m;
+  return m;
+}
+
+NoSyncScope::NoSyncScope() { ++g_no_sync_depth; }
+NoSyncScope::~NoSyncScope() { --g_no_sync_depth; }
+
+bool device_available(std::string* reason) {
+  const DeviceState& st = device_state();
+  if (reason) *reason = st.reason;
+  return st.available;
+}
+
+OpScope::OpScope(const char* op) : op_(op) {}
+OpScope::~OpScope() {
+  if (locked_) op_mutex().unlock();
+}
+
+Status OpScope::begin() {
+  std::string reason;
+  if (!device_available(&reason)) return Unavailable(std::string(op_) + ": no usable CUDA device (" + reason + ")");
+  op_mutex().lock();
+  locked_ = true;
+  // An error left by an earlier asynchronous call would otherwise be blamed on this op.
+  cudaError_t e = cudaGetLastError();
+  if (e != cudaSuccess) return cuda_error(op_, "an earlier CUDA call left an error", e);
+  return Status::Ok();
+}
+
+Status OpScope::finish(Status s) {
+  if (!s.ok()) return s;
+  cudaError_t e = cudaGetLastError();
+  if (e != cudaSuccess) return cuda_error(op_, "kernel launch", e);
+  if (g_no_sync_depth == 0) {
+    e = cudaStreamSynchronize(op_stream());
+    if (e != cudaSuccess) return cuda_error(op_, "kernel execution", e);
+  }
+  return Status::Ok();
+}
+
+Scratch::~Scratch() {
+  for (void* p : ptrs_) {
+    if (device_state().pools) cudaFreeAsync(p, op_stream());
+    else cudaFree(p);
+  }
+}
+
+Status Scratch::alloc(int64_t bytes, void** p) {
+  *p = nullptr;
+  if (bytes < 0) return InvalidArgument(std::string(op_) + ": negative scratch size");
+  const size_t n = bytes == 0 ? 256 : static_cast<size_t>(bytes);
+  cudaError_t e = device_state().pools ? cudaMallocAsync(p, n, op_stream()) : cudaMalloc(p, n);
+  if (e != cudaSuccess) {
+    cudaGetLastError();
+    *p = nullptr;
+    if (e == cudaErrorMemoryAllocation) {
+      return OutOfMemory(std::string(op_) + ": device out of memory allocating " + std::to_string(bytes) + " bytes of scratch");
+    }
+    return cuda_error(op_, "allocating " + std::to_string(bytes) + " bytes of scratch", e);
+  }
+  ptrs_.push_back(*p);
+  return Status::Ok();
+}
+
+Status synchronize(const char* what) {
+  if (!device_available()) return Status::Ok();
+  std::lock_guard<std::recursive_mutex> lock(op_mutex());
+  cudaError_t e = cudaDeviceSynchronize();
+  if (e != cudaSuccess) return cuda_error(what, "cudaDeviceSynchronize", e);
+  return Status::Ok();
+}
+
+Status release_cached_memory() {
+  if (!device_available()) return Status::Ok();
+  std::lock_guard<std::recursive_mutex> lock(op_mutex());
+  trim_pool();
+  return Status::Ok();
+}
+
+// ---- fills ----
+namespace {
+
+__global__ void fill_bytes_kernel(uint8_t* p, uint8_t v, int64_t n) {
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x) p[i] = v;
+}
+
+__device__ __forceinline__ uint64_t splitmix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+template <typename T> __global__ void fill_random_kernel(T* p, int64_t n, uint64_t seed, float lo, float hi) {
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x) {
+    const uint64_t r = splitmix64(seed * 0x2545f4914f6cdd1dULL + static_cast<uint64_t>(i));
+    const float u = static_cast<float>(r >> 40) * (1.0f / 16777216.0f);  // [0, 1), 24 bits
+    p[i] = stf<T>(lo + (hi - lo) * u);
+  }
+}
+
+}  // namespace
+
+Status fill_bytes(void* dst, int byte_value, int64_t bytes) {
+  const char* op = "fill_bytes";
+  if (bytes <= 0) return Status::Ok();
+  OpScope scope(op);
+  SANA_RETURN_IF_ERROR(scope.begin());
+  dim3 grid, block;
+  SANA_RETURN_IF_ERROR(to_dims(op, "fill_bytes_kernel", plan::elementwise(bytes), &grid, &block));
+  fill_bytes_kernel<<<grid, block, 0, op_stream()>>>(static_cast<uint8_t*>(dst), static_cast<uint8_t>(byte_value), bytes);
+  SANA_CUDA_LAUNCHED(op, "fill_bytes_kernel");
+  return scope.finish(Status::Ok());
+}
+
+Status fill_random(void* dst, DType dtype, int64_t n, uint64_t seed, float lo, float hi) {
+  const char* op = "fill_random";
+  if (n <= 0) return Status::Ok();
+  if (dtype != DType::kF32 && dtype != DType::kBF16) return InvalidArgument("fill_random: dtype must be f32 or bf16");
+  OpScope scope(op);
+  SANA_RETURN_IF_ERROR(scope.begin());
+  dim3 grid, block;
+  SANA_RETURN_IF_ERROR(to_dims(op, "fill_random_kernel", plan::elementwise(n), &grid, &block));
+  if (dtype == DType::kF32) fill_random_kernel<float><<<grid, block, 0, op_stream()>>>(static_cast<float*>(dst), n, seed, lo, hi);
+  else fill_random_kernel<bf16><<<grid, block, 0, op_stream()>>>(static_cast<bf16*>(dst), n, seed, lo, hi);
+  SANA_CUDA_LAUNCHED(op, "fill_random_kernel");
+  return scope.finish(Status::Ok());
+}
+
+// ---- the OpTable's memory entries ----
+namespace {
+
+void* dev_alloc(int64_t bytes) {
+  if (bytes < 0 || !device_available()) return nullptr;
+  const size_t n = bytes == 0 ? 256 : static_cast<size_t>(bytes);
+  void* p = nullptr;
+  cudaError_t e = cudaMalloc(&p, n);
+  if (e == cudaErrorMemoryAllocation) {
+    cudaGetLastError();
+    trim_pool();  // cached op scratch may be what is in the way
+    e = cudaMalloc(&p, n);
+  }
+  if (e != cudaSuccess) {
+    cudaGetLastError();
+    return nullptr;
+  }
+  return p;
+}
+
+void dev_free(void* p) {
+  if (p) cudaFree(p);
+}
+
+Status copy_h2d(void* dst, const void* src, int64_t bytes) {
+  if (bytes <= 0) return Status::Ok();
+  std::string reason;
+  if (!device_available(&reason)) return Unavailable("copy to device: no usable CUDA device (" + reason + ")");
+  std::lock_guard<std::recursive_mutex> lock(op_mutex());
+  SANA_CUDA_CHECK("copy to device", cudaMemcpy(dst, src, static_cast<size_t>(bytes), cudaMemcpyHostToDevice));
+  return Status::Ok();
+}
+
+Status copy_d2h(void* dst, const void* src, int64_t bytes) {
+  if (bytes <= 0) return Status::Ok();
+  std::string reason;
+  if (!device_available(&reason)) return Unavailable("copy to host: no usable CUDA device (" + reason + ")");
+  std::lock_guard<std::recursive_mutex> lock(op_mutex());
+  SANA_CUDA_CHECK("copy to host", cudaMemcpy(dst, src, static_cast<size_t>(bytes), cudaMemcpyDeviceToHost));
+  return Status::Ok();
+}
+
+}  // namespace
+
+void* runtime_alloc(int64_t bytes) { return dev_alloc(bytes); }
+void runtime_free(void* p) { dev_free(p); }
+Status runtime_copy_h2d(void* dst, const void* src, int64_t bytes) { return copy_h2d(dst, src, bytes); }
+Status runtime_copy_d2h(void* dst, const void* src, int64_t bytes) { return copy_d2h(dst, src, bytes); }
+
+// ---- versions and tables ----
+const std::vector<OpVersions>& op_versions() {
+  static const std::vector<OpVersions> v = {
+      {"gemm",
+       {{1, "SIMT tiles: 64×64 outputs per block, K slices of 16 in shared memory, 4×4 outputs per thread", ""},
+        {2, "tensor cores: mma.sync m16n8k16 bf16→f32, 128×128×32 tiles, 4-stage cp.async, swizzled ldmatrix", "bf16; K % 8 == 0"}}},
+      {"linear-attention",
+       {{1, "state by token chunks staged in shared memory + atomics; apply one thread per (token, channel)", "head_dim ≤ 64"},
+        {2, "4×4 register-blocked state (float4 smem), apply 4 threads per token with quad shuffles, 16-byte loads", "head_dim 32"}}},
+      {"linear-attention-block",
+       {{1, "3 gemms → core v1 → gemm with bias/gate/residual epilogue", "head_dim ≤ 64"},
+        {2, "3 gemms → core v2 → gemm with bias/gate/residual epilogue", "head_dim 32"}}},
+      {"mix-ffn",
+       {{1, "gemm+SiLU → depthwise 3×3+GLU one thread per (pixel, channel) → gemm", ""},
+        {2, "gemm+SiLU → depthwise 3×3+GLU 8 channels × 4 pixels per thread, column reuse → gemm", "hidden % 8 == 0"}}},
+      {"cross-attention",
+       {{1, "projections → SIMT core: one warp per query, online softmax → projection", "head dim ≤ 128"},
+        {2, "projections → flash-style core on tensor cores (mma.sync, P kept in registers) → projection", "bf16; head dim % 8 == 0, ≤ 128"}}},
+      {"layernorm-modulate",
+       {{1, "one block per row, two passes re-read from L1/L2", ""},
+        {2, "a lane group per row, the row in registers, 16-byte loads", "C % 8 == 0, C ≤ 3072"}}},
+      {"rmsnorm",
+       {{1, "one block per row", ""}, {2, "a lane group per row, the row in registers, 16-byte loads", "C % 8 == 0, C ≤ 3072"}}},
+      {"conv3x3",
+       {{1, "direct: one thread per output element", ""},
+        {2, "implicit gemm on the SIMT engine (im2col on the fly)", ""},
+        {3, "implicit gemm on tensor cores (weights reordered, 16-byte zero-filled tap chunks)", "bf16; Cin % 8 == 0"}}},
+      {"dcae-resblock",
+       {{1, "conv v1 → conv v1 → rmsnorm v1 (+ residual)", ""},
+        {2, "conv v2 → conv v2 → rmsnorm (+ residual)", ""},
+        {3, "conv v3 → conv v3 → rmsnorm (+ residual)", "bf16; C % 8 == 0"}}},
+      {"dit-block",
+       {{1, "LN-modulate → linear-attention-block → cross-attention → LN-modulate → mix-ffn, each at v1", "head_dim ≤ 64"},
+        {2, "the same composition, each op at its default (fastest) version", ""}}},
+  };
+  return v;
+}
+
+const VersionedOps* versioned_ops() {
+  static const VersionedOps t = {gemm, linear_attention, linear_attention_block, mix_ffn, cross_attention, layernorm_modulate,
+                                 rmsnorm, conv3x3, dcae_resblock, dit_block};
+  return &t;
+}
+
+namespace {
+Status t_gemm(const GemmArgs& a) { return gemm(a, 0); }
+Status t_la(const LinearAttentionArgs& a) { return linear_attention(a, 0); }
+Status t_lab(const LinearAttentionBlockArgs& a) { return linear_attention_block(a, 0); }
+Status t_ffn(const MixFfnArgs& a) { return mix_ffn(a, 0); }
+Status t_xattn(const CrossAttentionArgs& a) { return cross_attention(a, 0); }
+Status t_ln(const LayerNormModulateArgs& a) { return layernorm_modulate(a, 0); }
+Status t_rms(const RmsNormArgs& a) { return rmsnorm(a, 0); }
+Status t_conv(const Conv3x3Args& a) { return conv3x3(a, 0); }
+Status t_res(const DcaeResBlockArgs& a) { return dcae_resblock(a, 0); }
+Status t_dit(const DitBlockArgs& a) { return dit_block(a, 0); }
+
+// Filled by name, so that ops added to OpTable later stay null (kUnavailable) until implemented here.
+OpTable make_table() {
+  OpTable t{};
+  t.name = "cuda";
+  t.device = Device::kCuda;
+  t.alloc = runtime_alloc;
+  t.free = runtime_free;
+  t.copy_from_host = runtime_copy_h2d;
+  t.copy_to_host = runtime_copy_d2h;
+  t.gemm = t_gemm;
+  t.linear_attention = t_la;
+  t.linear_attention_block = t_lab;
+  t.mix_ffn = t_ffn;
+  t.cross_attention = t_xattn;
+  t.layernorm_modulate = t_ln;
+  t.rmsnorm = t_rms;
+  t.conv3x3 = t_conv;
+  t.dcae_resblock = t_res;
+  t.dit_block = t_dit;
+  return t;
+}
+}  // namespace
+
+}  // namespace sana::cuda
+
+namespace sana {
+const OpTable* cuda_op_table() {
+  static const OpTable table = cuda::make_table();
+  return &table;
+}
+}  // namespace sana

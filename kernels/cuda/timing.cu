@@ -1,0 +1,215 @@
+// Device timing and device ceilings for the benchmarks.
+//
+// time_launches: CUDA events around each run of a launch callback, after warm-up runs; before every
+// timed run a kernel writes a buffer of max(2 × L2, 64 MiB) with values that change per run (so the
+// next run starts with a cold L2, and the writes cannot be elided), outside the events. Runs stop at
+// max_reps or once budget_ms of wall time is spent (after min_reps). Ops skip their end-of-op sync
+// inside the loop (NoSyncScope); the event sync reports asynchronous faults.
+// Statistics as the PyTorch baseline script computes them (bench/gpu/pytorch_baselines.py): sorted
+// times, median, p20/p80 at index round(p·(n − 1)).
+//
+// measure_ceilings: device-to-device copy bandwidth counting bytes read + written (cudaMemcpyAsync
+// and this file's 16-byte vector copy kernel), and a large bf16 gemm through this library's gemm on
+// random data (never zeros: they run faster than real data).
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "sana/cuda/common.cuh"
+
+namespace sana::cuda {
+namespace {
+
+__global__ void l2_flush_kernel(uint4* p, int64_t n, uint32_t salt) {
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x) {
+    const uint32_t v = static_cast<uint32_t>(i) * 2654435761u + salt;
+    p[i] = make_uint4(v, v ^ 0x9e3779b9u, v + salt, ~v);
+  }
+}
+
+__global__ void copy_kernel(const uint4* __restrict__ src, uint4* __restrict__ dst, int64_t n) {
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x) dst[i] = src[i];
+}
+
+// Device memory freed on scope exit (timing buffers are plain cudaMalloc, not op scratch).
+struct DeviceBuffer {
+  void* p = nullptr;
+  ~DeviceBuffer() {
+    if (p) cudaFree(p);
+  }
+  Status alloc(const char* what, int64_t bytes) {
+    cudaError_t e = cudaMalloc(&p, static_cast<size_t>(bytes));
+    if (e != cudaSuccess) {
+      p = nullptr;
+      cudaGetLastError();
+      if (e == cudaErrorMemoryAllocation) return OutOfMemory(std::string(what) + ": device out of memory allocating " + std::to_string(bytes) + " bytes");
+      return cuda_error(what, "cudaMalloc", e);
+    }
+    return Status::Ok();
+  }
+};
+
+struct Events {
+  cudaEvent_t a = nullptr, b = nullptr;
+  ~Events() {
+    if (a) cudaEventDestroy(a);
+    if (b) cudaEventDestroy(b);
+  }
+};
+
+int64_t l2_bytes() {
+  int v = 0;
+  if (cudaDeviceGetAttribute(&v, cudaDevAttrL2CacheSize, 0) != cudaSuccess) {
+    cudaGetLastError();
+    return 0;
+  }
+  return v;
+}
+
+}  // namespace
+
+Status time_launches(const char* what, const std::function<Status()>& launch, const TimingOptions& opts, Timing* out) {
+  *out = Timing();
+  std::string reason;
+  if (!device_available(&reason)) return Unavailable(std::string(what) + ": no usable CUDA device (" + reason + ")");
+  if (opts.min_reps < 1 || opts.max_reps < opts.min_reps || opts.warmup < 0) {
+    return InvalidArgument(std::string(what) + ": timing wants 1 ≤ min_reps ≤ max_reps and warmup ≥ 0");
+  }
+  std::lock_guard<std::recursive_mutex> lock(op_mutex());
+  NoSyncScope no_sync;
+
+  DeviceBuffer flush;
+  int64_t flush_vec = 0;
+  dim3 fgrid, fblock;
+  if (opts.flush_l2) {
+    const int64_t bytes = std::max<int64_t>(2 * l2_bytes(), int64_t{64} << 20);
+    SANA_RETURN_IF_ERROR(flush.alloc(what, bytes));
+    flush_vec = bytes / 16;
+    out->flush_bytes = flush_vec * 16;
+    SANA_RETURN_IF_ERROR(to_dims(what, "l2_flush_kernel", plan::elementwise(flush_vec, 65536), &fgrid, &fblock));
+  }
+  Events ev;
+  SANA_CUDA_CHECK(what, cudaEventCreate(&ev.a));
+  SANA_CUDA_CHECK(what, cudaEventCreate(&ev.b));
+
+  for (int i = 0; i < opts.warmup; ++i) SANA_RETURN_IF_ERROR(launch());
+  SANA_CUDA_CHECK(what, cudaStreamSynchronize(op_stream()));
+
+  std::vector<double> times;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int rep = 0; rep < opts.max_reps; ++rep) {
+    if (opts.flush_l2) {
+      l2_flush_kernel<<<fgrid, fblock, 0, op_stream()>>>(static_cast<uint4*>(flush.p), flush_vec, static_cast<uint32_t>(rep * 7919 + 1));
+      SANA_CUDA_LAUNCHED(what, "l2_flush_kernel");
+    }
+    SANA_CUDA_CHECK(what, cudaEventRecord(ev.a, op_stream()));
+    SANA_RETURN_IF_ERROR(launch());
+    SANA_CUDA_CHECK(what, cudaEventRecord(ev.b, op_stream()));
+    cudaError_t e = cudaEventSynchronize(ev.b);
+    if (e != cudaSuccess) return cuda_error(what, "timed run", e);
+    float ms = 0.0f;
+    SANA_CUDA_CHECK(what, cudaEventElapsedTime(&ms, ev.a, ev.b));
+    times.push_back(ms);
+    const double spent = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    if (static_cast<int>(times.size()) >= opts.min_reps && spent > opts.budget_ms) break;
+  }
+  std::sort(times.begin(), times.end());
+  const size_t n = times.size();
+  auto q = [&](double p) { return times[std::min(n - 1, static_cast<size_t>(std::llround(p * static_cast<double>(n - 1))))]; };
+  double sum = 0.0;
+  for (double t : times) sum += t;
+  const double mean = sum / static_cast<double>(n);
+  double var = 0.0;
+  for (double t : times) var += (t - mean) * (t - mean);
+  out->reps = static_cast<int>(n);
+  out->warmup = opts.warmup;
+  out->median_ms = n % 2 ? times[n / 2] : 0.5 * (times[n / 2 - 1] + times[n / 2]);
+  out->p20_ms = q(0.2);
+  out->p80_ms = q(0.8);
+  out->mean_ms = mean;
+  out->min_ms = times.front();
+  out->max_ms = times.back();
+  out->stderr_ms = n > 1 ? std::sqrt(var / static_cast<double>(n - 1)) / std::sqrt(static_cast<double>(n)) : 0.0;
+  return Status::Ok();
+}
+
+Status measure_ceilings(const CeilingOptions& opts, Ceilings* out) {
+  const char* what = "ceilings";
+  *out = Ceilings();
+  std::string reason;
+  if (!device_available(&reason)) return Unavailable(std::string("ceilings: no usable CUDA device (") + reason + ")");
+  if (opts.copy_bytes < (int64_t{1} << 20) || opts.gemm_size < 128) return InvalidArgument("ceilings: copy_bytes ≥ 1 MiB and gemm_size ≥ 128");
+  cudaDeviceProp prop;
+  SANA_CUDA_CHECK(what, cudaGetDeviceProperties(&prop, 0));
+  out->device = prop.name;
+  out->cc_major = prop.major;
+  out->cc_minor = prop.minor;
+  out->sm_count = prop.multiProcessorCount;
+  out->l2_bytes = prop.l2CacheSize;
+  out->memory_bytes = static_cast<int64_t>(prop.totalGlobalMem);
+  cudaDeviceGetAttribute(&out->sm_clock_khz, cudaDevAttrClockRate, 0);
+  cudaDeviceGetAttribute(&out->mem_clock_khz, cudaDevAttrMemoryClockRate, 0);
+  cudaDeviceGetAttribute(&out->mem_bus_bits, cudaDevAttrGlobalMemoryBusWidth, 0);
+  cudaGetLastError();
+
+  {  // copy bandwidth
+    const int64_t n = opts.copy_bytes / 16 * 16;
+    DeviceBuffer a, b;
+    SANA_RETURN_IF_ERROR(a.alloc(what, n));
+    SANA_RETURN_IF_ERROR(b.alloc(what, n));
+    SANA_RETURN_IF_ERROR(fill_random(a.p, DType::kF32, n / 4, 1, -1.0f, 1.0f));
+    Timing t;
+    SANA_RETURN_IF_ERROR(time_launches(
+        "ceilings: cudaMemcpyAsync",
+        [&]() -> Status {
+          SANA_CUDA_CHECK(what, cudaMemcpyAsync(b.p, a.p, static_cast<size_t>(n), cudaMemcpyDeviceToDevice, op_stream()));
+          return Status::Ok();
+        },
+        opts.timing, &t));
+    out->copy_GBps = 2.0 * static_cast<double>(n) / (t.median_ms * 1e-3) / 1e9;
+    out->copy_bytes = n;
+    dim3 grid, block;
+    SANA_RETURN_IF_ERROR(to_dims(what, "copy_kernel", plan::elementwise(n / 16, int64_t{prop.multiProcessorCount} * 8), &grid, &block));
+    SANA_RETURN_IF_ERROR(time_launches(
+        "ceilings: copy kernel",
+        [&]() -> Status {
+          copy_kernel<<<grid, block, 0, op_stream()>>>(static_cast<const uint4*>(a.p), static_cast<uint4*>(b.p), n / 16);
+          SANA_CUDA_LAUNCHED(what, "copy_kernel");
+          return Status::Ok();
+        },
+        opts.timing, &t));
+    out->copy_kernel_GBps = 2.0 * static_cast<double>(n) / (t.median_ms * 1e-3) / 1e9;
+  }
+  {  // bf16 gemm
+    const int64_t S = opts.gemm_size;
+    DeviceBuffer x, w, o;
+    SANA_RETURN_IF_ERROR(x.alloc(what, S * S * 2));
+    SANA_RETURN_IF_ERROR(w.alloc(what, S * S * 2));
+    SANA_RETURN_IF_ERROR(o.alloc(what, S * S * 2));
+    SANA_RETURN_IF_ERROR(fill_random(x.p, DType::kBF16, S * S, 2, -1.0f, 1.0f));
+    SANA_RETURN_IF_ERROR(fill_random(w.p, DType::kBF16, S * S, 3, -1.0f, 1.0f));
+    auto view = [&](void* p) {
+      TensorView v;
+      v.data = p;
+      v.dtype = DType::kBF16;
+      v.device = Device::kCuda;
+      v.ndim = 2;
+      v.shape[0] = S;
+      v.shape[1] = S;
+      return v;
+    };
+    GemmArgs g;
+    g.x = view(x.p);
+    g.w = view(w.p);
+    g.out = view(o.p);
+    Timing t;
+    SANA_RETURN_IF_ERROR(time_launches("ceilings: bf16 gemm", [&]() { return gemm(g, opts.gemm_version); }, opts.timing, &t));
+    out->gemm_ms = t.median_ms;
+    out->gemm_size = S;
+    out->gemm_version = opts.gemm_version;
+    out->gemm_bf16_TFLOPs = 2.0 * static_cast<double>(S) * S * S / (t.median_ms * 1e-3) / 1e12;
+  }
+  return Status::Ok();
+}
+
+}  // namespace sana::cuda

@@ -1,0 +1,108 @@
+// The CPU gemm engine behind the `gemm` op and every fused op that contains a linear layer or a
+// convolution: C (M×N) = A (M×K) · B (K×N), then a fused epilogue (bias, activation, gate multiply,
+// residual add) applied while the output tile is still in L1.
+//
+// A and B are "sources" that pack themselves into the micro-kernel's panel layout, so the same
+// driver runs dense activations (x), torch Linear weights (w, read as wᵀ), row-concatenated weights
+// (to_q|to_k|to_v) and the implicit im2col of a 3×3 convolution (no im2col buffer). Packing converts
+// bf16 to f32, so the micro-kernel only ever sees f32.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "sana/cpu/common.h"
+
+namespace sana::cpu {
+
+// A (M×K). pack() writes rows [m0, m0 + mr) of A, all K columns, as dst[k * MR + r]; rows r >= mr are 0.
+struct ASource {
+  int64_t M = 0, K = 0;
+  virtual ~ASource() = default;
+  virtual void pack(int64_t m0, int mr, int MR, float* dst) const = 0;
+};
+
+// B (K×N). pack() writes columns [n0, n0 + nr) of B, all K rows, as dst[k * NR + c]; columns c >= nr are 0.
+struct BSource {
+  int64_t K = 0, N = 0;
+  virtual ~BSource() = default;
+  virtual void pack(int64_t n0, int nr, int NR, float* dst) const = 0;
+};
+
+// A = a dense row-major matrix (row stride ld, in elements).
+template <typename T> struct DenseA : ASource {
+  const T* p;
+  int64_t ld;
+  DenseA(const T* p_, int64_t M_, int64_t K_, int64_t ld_) : p(p_), ld(ld_) { M = M_; K = K_; }
+  void pack(int64_t m0, int mr, int MR, float* dst) const override;
+};
+
+// A given transposed: a row-major K×M matrix (row stride ld), A[m][k] = p[k·ld + m].
+template <typename T> struct TransposedA : ASource {
+  const T* p;
+  int64_t ld;
+  TransposedA(const T* p_, int64_t M_, int64_t K_, int64_t ld_) : p(p_), ld(ld_) { M = M_; K = K_; }
+  void pack(int64_t m0, int mr, int MR, float* dst) const override;
+};
+
+// B given as a row-major K×N matrix (row stride ld): B[k][n] = p[k·ld + n].
+template <typename T> struct DenseB : BSource {
+  const T* p;
+  int64_t ld;
+  DenseB(const T* p_, int64_t K_, int64_t N_, int64_t ld_) : p(p_), ld(ld_) { K = K_; N = N_; }
+  void pack(int64_t n0, int nr, int NR, float* dst) const override;
+};
+
+// B = wᵀ for one or more torch Linear weights stacked along N: parts {w_i (N_i × K)}, rows ld apart
+// (ld = 0: K, contiguous).
+template <typename T> struct LinearWeightB : BSource {
+  std::vector<const T*> parts;
+  std::vector<int64_t> rows;
+  int64_t ld = 0;
+  LinearWeightB(const T* w, int64_t N_, int64_t K_, int64_t ld_ = 0) : ld(ld_) { add(w, N_); K = K_; }
+  LinearWeightB() = default;
+  void add(const T* w, int64_t n) { parts.push_back(w); rows.push_back(n); N += n; }
+  void pack(int64_t n0, int nr, int NR, float* dst) const override;
+};
+
+// A = im2col of an NHWC image for a 3×3 convolution, zero padding 1, stride s (never materialised):
+// row m = (b, oy, ox), column k = (ky·3 + kx)·Cin + ci.
+template <typename T> struct Conv3x3A : ASource {
+  const T* x;
+  int64_t B, H, W, C, Ho, Wo;
+  int stride;
+  Conv3x3A(const T* x_, int64_t B_, int64_t H_, int64_t W_, int64_t C_, int stride_);
+  void pack(int64_t m0, int mr, int MR, float* dst) const override;
+};
+
+// B for a 3×3 convolution from a torch (Cout, Cin, 3, 3) weight, rows ordered like Conv3x3A's columns.
+template <typename T> struct Conv3x3WeightB : BSource {
+  const T* w;
+  int64_t Cin;
+  Conv3x3WeightB(const T* w_, int64_t Cout, int64_t Cin_) : w(w_), Cin(Cin_) { K = 9 * Cin_; N = Cout; }
+  void pack(int64_t n0, int nr, int NR, float* dst) const override;
+};
+
+// The fused epilogue: out[m, n] = residual[m, n] + gate[m / gate_rows, n] · act(acc + bias[n]).
+// bias/gate/residual are the op's storage type TIn; out is TOut (f32 for scratch inside fused ops).
+template <typename TIn, typename TOut> struct Epilogue {
+  TOut* out = nullptr;
+  int64_t ldo = 0;
+  const TIn* bias = nullptr;
+  Activation act = Activation::kNone;
+  const TIn* gate = nullptr;
+  int64_t gate_ld = 0, gate_rows = 1;
+  const TIn* residual = nullptr;
+  int64_t res_ld = 0;
+};
+
+// Runs C = A·B with the epilogue, parallel over the CPU pool. Throws std::bad_alloc on OOM.
+template <typename TIn, typename TOut> void gemm_run(const ASource& a, const BSource& b, const Epilogue<TIn, TOut>& ep);
+
+// The micro-kernel the running machine uses: "avx512 8x32", "avx2 6x16" or "generic 4x16".
+const char* gemm_kernel_name();
+
+// Measures this machine's FP32 FMA peak on one thread (GFLOP/s), with the ISA the gemm uses:
+// independent FMA chains over registers, no memory traffic. Used by the benchmark's roofline.
+double measure_fma_peak_gflops(double seconds);
+
+}  // namespace sana::cpu

@@ -1,0 +1,168 @@
+// Shared by the CUDA kernels (kernels/cuda/*.cu only): element loads/stores with f32 math, the
+// epilogue activations, error → Status conversion, the op scope (lock + end-of-op sync) and
+// stream-ordered scratch memory.
+#pragma once
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "sana/cuda/checks.h"
+#include "sana/cuda/launch_plan.h"
+#include "sana/cuda/ops_cuda.h"
+#include "sana/ops.h"
+
+namespace sana::cuda {
+
+using bf16 = __nv_bfloat16;
+
+// ---- element access: storage T (float or bf16), math in f32 ----
+__device__ __forceinline__ float ldf(float x) { return x; }
+__device__ __forceinline__ float ldf(bf16 x) { return __bfloat162float(x); }
+template <typename T> __device__ __forceinline__ T stf(float v);
+template <> __device__ __forceinline__ float stf<float>(float v) { return v; }
+template <> __device__ __forceinline__ bf16 stf<bf16>(float v) { return __float2bfloat16_rn(v); }
+
+// Eight consecutive elements as f32 (one 16-byte load for bf16, two for f32). p must be 16-byte aligned.
+__device__ __forceinline__ void load8(const bf16* p, float* o) {
+  uint4 u = *reinterpret_cast<const uint4*>(p);
+  const bf16* h = reinterpret_cast<const bf16*>(&u);
+#pragma unroll
+  for (int i = 0; i < 8; ++i) o[i] = __bfloat162float(h[i]);
+}
+__device__ __forceinline__ void load8(const float* p, float* o) {
+  float4 a = reinterpret_cast<const float4*>(p)[0], b = reinterpret_cast<const float4*>(p)[1];
+  o[0] = a.x; o[1] = a.y; o[2] = a.z; o[3] = a.w; o[4] = b.x; o[5] = b.y; o[6] = b.z; o[7] = b.w;
+}
+__device__ __forceinline__ void store8(bf16* p, const float* v) {
+  uint4 u;
+  bf16* h = reinterpret_cast<bf16*>(&u);
+#pragma unroll
+  for (int i = 0; i < 8; ++i) h[i] = __float2bfloat16_rn(v[i]);
+  *reinterpret_cast<uint4*>(p) = u;
+}
+__device__ __forceinline__ void store8(float* p, const float* v) {
+  reinterpret_cast<float4*>(p)[0] = make_float4(v[0], v[1], v[2], v[3]);
+  reinterpret_cast<float4*>(p)[1] = make_float4(v[4], v[5], v[6], v[7]);
+}
+
+// ---- activations (same definitions as the CPU backend; NaN propagates through ReLU) ----
+__device__ __forceinline__ float relu_f(float x) { return x < 0.0f ? 0.0f : x; }
+__device__ __forceinline__ float silu_f(float x) { return x / (1.0f + expf(-x)); }
+__device__ __forceinline__ float gelu_tanh_f(float x) {
+  const float k = 0.7978845608028654f;
+  return 0.5f * x * (1.0f + tanhf(k * (x + 0.044715f * x * x * x)));
+}
+__device__ __forceinline__ float activate(float v, int act) {
+  switch (act) {
+    case 1: return relu_f(v);
+    case 2: return silu_f(v);
+    case 3: return gelu_tanh_f(v);
+    default: return v;
+  }
+}
+// Out of line: a gemm epilogue has 64 store sites per thread, and inlining expf/tanhf at each one
+// multiplies the code (and the ptxas time) for no gain; the call only happens when act != 0.
+static __device__ __noinline__ float activate_call(float v, int act) { return activate(v, act); }
+
+// ---- fused epilogue: out[m, n] = residual[m, n] + gate[m / gate_rows, n] · act(acc + bias[n]) ----
+template <typename T> struct Epilogue {
+  T* out = nullptr;
+  int64_t ldo = 0;
+  const T* bias = nullptr;
+  int act = 0;
+  const T* gate = nullptr;
+  int64_t gate_ld = 0, gate_rows = 1;
+  const T* residual = nullptr;  // may alias out (each element is read, then written, by one thread)
+  int64_t res_ld = 0;
+
+  __device__ __forceinline__ float apply(int64_t m, int64_t n, float acc) const {
+    float v = acc;
+    if (bias) v += ldf(bias[n]);
+    if (act != 0) v = activate_call(v, act);
+    if (gate) v *= ldf(gate[(m / gate_rows) * gate_ld + n]);
+    if (residual) v += ldf(residual[m * res_ld + n]);
+    return v;
+  }
+  __device__ __forceinline__ void store(int64_t m, int64_t n, float acc) const { out[m * ldo + n] = stf<T>(apply(m, n, acc)); }
+};
+
+// ---- errors ----
+// "op: what: cudaErrorX (code): text"; cudaErrorMemoryAllocation → kOutOfMemory, else kInternal.
+Status cuda_error(const char* op, const std::string& what, cudaError_t e);
+
+#define SANA_CUDA_CHECK(op, call)                                              \
+  do {                                                                         \
+    cudaError_t sana_e_ = (call);                                              \
+    if (sana_e_ != cudaSuccess) return ::sana::cuda::cuda_error(op, #call, sana_e_); \
+  } while (0)
+
+// After every <<<…>>>: a bad configuration shows up here, a fault during execution at the op's sync.
+#define SANA_CUDA_LAUNCHED(op, kernel_name)                                                   \
+  do {                                                                                        \
+    cudaError_t sana_e_ = cudaGetLastError();                                                 \
+    if (sana_e_ != cudaSuccess) return ::sana::cuda::cuda_error(op, std::string("launch of ") + kernel_name, sana_e_); \
+  } while (0)
+
+// Converts a host-side plan to CUDA launch dims, refusing grids out of range.
+Status to_dims(const char* op, const char* kernel, const plan::Launch& l, dim3* grid, dim3* block);
+
+// The stream every op uses (the legacy default stream).
+cudaStream_t op_stream();
+
+// The process-wide op lock (recursive): held by every op for its whole duration and by
+// time_launches around its timed loop, so kernels of different calls never interleave.
+std::recursive_mutex& op_mutex();
+
+// While one is alive on this thread, ops skip their end-of-op synchronization (time_launches).
+struct NoSyncScope {
+  NoSyncScope();
+  ~NoSyncScope();
+};
+
+// Lock + device check on entry; on finish: the last launch error, then (unless inside
+// time_launches) a stream sync so that kernel faults are reported by the op that caused them.
+class OpScope {
+ public:
+  explicit OpScope(const char* op);
+  ~OpScope();
+  OpScope(const OpScope&) = delete;
+  OpScope& operator=(const OpScope&) = delete;
+  Status begin();
+  Status finish(Status s);
+
+ private:
+  const char* op_;
+  bool locked_ = false;
+};
+
+// The OpTable's memory entries (runtime.cu).
+void* runtime_alloc(int64_t bytes);
+void runtime_free(void* p);
+Status runtime_copy_h2d(void* dst, const void* src, int64_t bytes);
+Status runtime_copy_d2h(void* dst, const void* src, int64_t bytes);
+
+// Stream-ordered scratch (cudaMallocAsync from the device's pool); freed when the Scratch dies.
+class Scratch {
+ public:
+  explicit Scratch(const char* op) : op_(op) {}
+  ~Scratch();
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  Status alloc(int64_t bytes, void** p);
+  template <typename T> Status alloc_n(int64_t n, T** p) {
+    void* v = nullptr;
+    Status s = alloc(n * static_cast<int64_t>(sizeof(T)), &v);
+    *p = static_cast<T*>(v);
+    return s;
+  }
+
+ private:
+  const char* op_;
+  std::vector<void*> ptrs_;
+};
+
+}  // namespace sana::cuda

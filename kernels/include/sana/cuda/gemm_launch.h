@@ -1,0 +1,52 @@
+// The gemm engines as building blocks for every op with a linear layer or a convolution (internal
+// to kernels/cuda/). A problem is C (M×N) = A (M×K) · Bᵀ with B given as N×K rows (torch Linear
+// weights), plus the fused epilogue. A is either dense or the implicit im2col of an NHWC 3×3
+// convolution (zero padding 1, stride 1/2, nearest-upsampled input read in place).
+#pragma once
+#include <cstdint>
+
+#include "sana/ops.h"
+
+namespace sana::cuda {
+
+struct GemmProblem {
+  DType dtype = DType::kF32;  // storage of A, B, C, bias, gate, residual
+  int64_t M = 0, N = 0, K = 0;
+  // A
+  const void* a = nullptr;
+  int64_t lda = 0;  // dense A: row stride in elements
+  bool a_conv = false;  // A = im2col(x): x (B, H, W, Cin) NHWC, row m = (b, oy, ox), col k = (ky·3 + kx)·Cin + ci
+  int64_t conv_b = 0, conv_h = 0, conv_w = 0, conv_cin = 0, conv_ho = 0, conv_wo = 0;
+  int conv_stride = 1, conv_upsample = 1;
+  // B: N rows of K (row stride ldb), or with b_torch_conv a torch (Cout, Cin, 3, 3) weight read as
+  // B[n][(ky·3 + kx)·Cin + ci] (the SIMT engine only; the tensor-core engine needs it reordered).
+  const void* b = nullptr;
+  int64_t ldb = 0;
+  bool b_torch_conv = false;
+  // C and the epilogue: C[m·ldc + n] = residual + gate[m / gate_rows] ⊙ act(acc + bias)
+  void* c = nullptr;
+  int64_t ldc = 0;
+  const void* bias = nullptr;
+  Activation act = Activation::kNone;
+  const void* gate = nullptr;
+  int64_t gate_ld = 0, gate_rows = 1;
+  const void* residual = nullptr;
+  int64_t res_ld = 0;
+};
+
+// gemm v1: SIMT tiles, f32 or bf16, any shapes (kernels/cuda/gemm.cu).
+Status launch_gemm_simt(const char* op, const GemmProblem& p);
+// gemm v2: mma.sync bf16 tensor cores (kernels/cuda/gemm_mma.cu). Needs bf16, K, lda, ldb multiples
+// of 8, 16-byte aligned A and B, and for conv A Cin % 8 == 0 with B already reordered (N × 9·Cin).
+Status launch_gemm_mma(const char* op, const GemmProblem& p);
+// Why the tensor-core engine cannot run p ("" = it can).
+const char* gemm_mma_unsupported(const GemmProblem& p);
+// The default engine for p: 2 (tensor cores) when supported, else 1.
+int gemm_default_version(const GemmProblem& p);
+// Runs p with engine 1 or 2 (0 = default).
+Status launch_gemm(const char* op, const GemmProblem& p, int engine);
+
+// Reorders a torch (Cout, Cin, 3, 3) weight into (Cout, 9·Cin) rows, column (ky·3 + kx)·Cin + ci.
+Status reorder_conv_weight(const char* op, DType dt, const void* w, int64_t cout, int64_t cin, void* dst);
+
+}  // namespace sana::cuda

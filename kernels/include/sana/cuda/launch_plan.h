@@ -1,0 +1,180 @@
+// Host-side launch planning for the CUDA kernels: tile sizes, grid shapes and the limits they must
+// respect. Plain C++ (no CUDA headers) so it is unit-tested on machines without a GPU
+// (test/kernels/cuda/launch_plan_test.cpp); the .cu files launch exactly what these functions return.
+//
+// Conventions: the dimension that can grow with the image (tokens, pixels, rows) always goes on
+// grid.x (limit 2³¹ − 1); grid.y / grid.z (limit 65535) only carry small counts (heads × batch,
+// N tiles). Every element index inside the kernels is int64_t: a 4096² DC-AE activation at 128
+// channels has 2³¹ elements.
+#pragma once
+#include <cstdint>
+
+// Functions the kernels also call on the device.
+#if defined(__CUDACC__)
+#define SANA_HD __host__ __device__
+#else
+#define SANA_HD
+#endif
+
+namespace sana::cuda::plan {
+
+constexpr int64_t kMaxGridX = 2147483647;
+constexpr int64_t kMaxGridYZ = 65535;
+
+struct Dim { int64_t x = 1, y = 1, z = 1; };
+struct Launch {
+  Dim grid, block;
+  int64_t smem = 0;  // dynamic shared memory bytes
+};
+
+inline int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+inline int64_t round_up(int64_t a, int64_t b) { return cdiv(a, b) * b; }
+
+// A launch is valid when every grid dimension is in range and nothing is empty.
+inline bool fits(const Launch& l) {
+  return l.grid.x >= 1 && l.grid.x <= kMaxGridX && l.grid.y >= 1 && l.grid.y <= kMaxGridYZ && l.grid.z >= 1 &&
+         l.grid.z <= kMaxGridYZ && l.block.x * l.block.y * l.block.z >= 1 && l.block.x * l.block.y * l.block.z <= 1024;
+}
+
+// ---- gemm v1: SIMT, 64×64 output tile, K slices of 16, 256 threads with 4×4 outputs each ----
+constexpr int kSimtBM = 64, kSimtBN = 64, kSimtBK = 16, kSimtThreads = 256;
+inline Launch gemm_simt(int64_t M, int64_t N) {
+  Launch l;
+  l.grid = {cdiv(M, kSimtBM), cdiv(N, kSimtBN), 1};
+  l.block = {kSimtThreads, 1, 1};
+  return l;
+}
+
+// ---- gemm v2: mma.sync m16n8k16 bf16, 128×128 tile, K slices of 32, 4-stage cp.async pipeline ----
+// A 1-D grid of m_tiles × n_tiles blocks in grouped order: blocks that run together cover a band of
+// kMmaGroupM m-tiles × a run of n-tiles, so both the activation rows and the weight columns they read
+// are reused from L2 (with plain row-major order one wave would stream all of A — 75 MB at the 0.6B
+// QKV shape at 4096², more than the 50 MB L2 — once per n-tile).
+constexpr int kMmaBM = 128, kMmaBN = 128, kMmaBK = 32, kMmaStages = 4, kMmaThreads = 256, kMmaGroupM = 8;
+constexpr int64_t kMmaSmemBytes = int64_t{kMmaStages} * (kMmaBM + kMmaBN) * kMmaBK * 2;  // 64 KiB
+inline Launch gemm_mma(int64_t M, int64_t N) {
+  Launch l;
+  l.grid = {cdiv(M, kMmaBM) * cdiv(N, kMmaBN), 1, 1};
+  l.block = {kMmaThreads, 1, 1};
+  l.smem = kMmaSmemBytes;
+  return l;
+}
+// Block id → (m tile, n tile): groups of kMmaGroupM m-tiles (the last group may be narrower), m fastest
+// inside a group. A bijection from [0, m_tiles·n_tiles) (tested on the host).
+SANA_HD inline void gemm_tile_of(int64_t bid, int64_t m_tiles, int64_t n_tiles, int64_t* mt, int64_t* nt) {
+  const int64_t per_group = int64_t{kMmaGroupM} * n_tiles;
+  const int64_t group = bid / per_group, first_m = group * kMmaGroupM;
+  const int64_t rows = m_tiles - first_m < kMmaGroupM ? m_tiles - first_m : kMmaGroupM;
+  const int64_t r = bid - group * per_group;
+  *mt = first_m + r % rows;
+  *nt = r / rows;
+}
+// What the tensor-core gemm needs from its operands (16-byte cp.async rows): K, lda and ldb
+// multiples of 8 elements; the pointers 16-byte aligned (checked separately).
+inline bool gemm_mma_shapes_ok(int64_t K, int64_t lda, int64_t ldb) { return K % 8 == 0 && lda % 8 == 0 && ldb % 8 == 0 && K > 0; }
+
+// ---- linear attention: the (d+1)×d f32 state per (batch, head), then the apply pass ----
+// State pass: blocks of 256 threads over (token chunks, B·heads). Chunks are multiples of the
+// 64-token tile, sized so that about `target_blocks` blocks run (≥ 4 waves of 132 SMs) but a chunk
+// never goes below one tile.
+constexpr int kLaTile = 64, kLaThreads = 256;
+inline int64_t la_chunk_tokens(int64_t BH, int64_t M, int64_t target_blocks = 2048) {
+  int64_t chunks = cdiv(target_blocks, BH < 1 ? 1 : BH);
+  const int64_t max_chunks = cdiv(M, kLaTile);
+  if (chunks > max_chunks) chunks = max_chunks;
+  if (chunks < 1) chunks = 1;
+  return round_up(cdiv(M, chunks), kLaTile);
+}
+inline Launch la_state(int64_t BH, int64_t M, int64_t chunk) {
+  Launch l;
+  l.grid = {cdiv(M, chunk), BH, 1};
+  l.block = {kLaThreads, 1, 1};
+  return l;
+}
+// Apply pass v1: 256 threads over a tile of 256 / d… tokens, one thread per (token, channel).
+inline Launch la_apply_v1(int64_t BH, int64_t N, int64_t d) {
+  const int64_t tokens = kLaThreads / d < 1 ? 1 : kLaThreads / d;
+  Launch l;
+  l.grid = {cdiv(N, tokens), BH, 1};
+  l.block = {kLaThreads, 1, 1};
+  return l;
+}
+// Apply pass v2 (d = 32): 4 threads per token (8 channels each), 64 tokens per round, 4 rounds per block.
+constexpr int kLaApplyTokens = 64, kLaApplyRounds = 4;
+inline Launch la_apply_v2(int64_t BH, int64_t N) {
+  Launch l;
+  l.grid = {cdiv(N, int64_t{kLaApplyTokens} * kLaApplyRounds), BH, 1};
+  l.block = {kLaApplyTokens * 4, 1, 1};
+  return l;
+}
+
+// ---- cross-attention core ----
+// v1: one warp per (query, batch·head), 8 warps per block over queries.
+inline Launch xattn_v1(int64_t BH, int64_t N) {
+  Launch l;
+  l.grid = {cdiv(N, 8), BH, 1};
+  l.block = {256, 1, 1};
+  return l;
+}
+// v2: flash-style on tensor cores: 4 warps × 16 queries, key blocks of 64; head dim padded to 16.
+constexpr int kXaQueries = 64, kXaKeys = 64, kXaMaxHeadDim = 128;
+inline int64_t xattn_padded_dim(int64_t d) { return round_up(d, 16); }
+inline int64_t xattn_v2_smem(int64_t d) { return int64_t{kXaQueries + 2 * kXaKeys} * (xattn_padded_dim(d) + 8) * 2; }
+inline Launch xattn_v2(int64_t BH, int64_t N, int64_t d) {
+  Launch l;
+  l.grid = {cdiv(N, kXaQueries), BH, 1};
+  l.block = {128, 1, 1};
+  l.smem = xattn_v2_smem(d);
+  return l;
+}
+
+// ---- row-wise norms (layernorm-modulate, rmsnorm / rmsnorm2d) ----
+// v1: one 256-thread block per row.
+inline Launch rows_v1(int64_t rows) {
+  Launch l;
+  l.grid = {rows, 1, 1};
+  l.block = {256, 1, 1};
+  return l;
+}
+// v2: a power-of-two group of `threads_per_row` ≤ 32 lanes per row, 8 elements (16 bytes of bf16)
+// per lane per step, the row held in registers (at most kRowMaxVec vectors per lane).
+constexpr int kRowMaxVec = 12;
+inline int row_threads(int64_t C) {
+  int t = 1;
+  while (t < 32 && t * 8 < C) t *= 2;
+  return t;
+}
+inline bool rows_v2_ok(int64_t C) { return C % 8 == 0 && cdiv(C / 8, row_threads(C)) <= kRowMaxVec; }
+inline Launch rows_v2(int64_t rows, int64_t C) {
+  const int tpr = row_threads(C);
+  Launch l;
+  l.grid = {cdiv(rows, 256 / tpr), 1, 1};
+  l.block = {256, 1, 1};
+  return l;
+}
+
+// ---- elementwise / pixel kernels ----
+// Grid-stride launches over n items, capped so grid.x stays small; blocks of 256.
+inline Launch elementwise(int64_t n, int64_t max_blocks = 65536 * 8) {
+  Launch l;
+  int64_t blocks = cdiv(n, 256);
+  if (blocks > max_blocks) blocks = max_blocks;
+  if (blocks < 1) blocks = 1;
+  l.grid = {blocks, 1, 1};
+  l.block = {256, 1, 1};
+  return l;
+}
+// Depthwise 3×3 + GLU v2: a thread owns 8 channels × kDwRun pixels of one image row.
+constexpr int kDwRun = 4;
+inline Launch dw_glu_v2(int64_t B, int64_t H, int64_t W, int64_t h) {
+  const int64_t groups = h / 8, runs = cdiv(W, kDwRun);
+  Launch l;
+  l.block = {128, 1, 1};
+  l.grid = {cdiv(B * H * runs * groups, 128), 1, 1};
+  return l;
+}
+
+// conv3x3 output size with zero padding 1 (torch): floor((H + 2 − 3) / s) + 1 on the (upsampled) input.
+inline int64_t conv_out(int64_t H, int stride, int upsample = 1) { return (H * upsample - 1) / stride + 1; }
+
+}  // namespace sana::cuda::plan

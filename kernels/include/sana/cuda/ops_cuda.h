@@ -1,0 +1,135 @@
+// The CUDA backend: an OpTable over device memory, every op with numbered kernel versions (llm.c
+// style, see each kernels/cuda/<op>.cu header), device timing with CUDA events, and the device
+// ceilings. Plain C++ (no CUDA headers), so the N-API binding compiled by the host compiler can
+// include it. Only linked into addons built with SANA_LAB_WITH_CUDA.
+//
+// Nothing here touches the GPU at load time: an addon built with CUDA loads and runs on a machine
+// without a GPU or driver; every entry then returns kUnavailable (alloc returns nullptr).
+//
+// Execution model: every op launches on one stream (the legacy default stream) under a process-wide
+// recursive lock, so ops called from several worker threads never interleave their kernels or
+// share scratch. By default an op synchronizes before it returns, so a kernel fault is reported as
+// an error of the op that caused it (with the CUDA error text). cuda_time() switches that off
+// inside its timed loop and synchronizes on events instead.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "sana/ops.h"
+
+namespace sana {
+
+// The CUDA backend's table (name "cuda", Device::kCuda): alloc/free through cudaMalloc/cudaFree
+// (nullptr on out-of-memory or without a device), synchronous host copies, and each op's default
+// version (the fastest version that supports the dtype and shapes, see cuda::default_version).
+const OpTable* cuda_op_table();
+
+namespace cuda {
+
+// ---- versioned entries ----
+// version 0 = the default choice for the arguments; 1..N = a numbered version from the op's file
+// header. A version that cannot run these arguments (e.g. a bf16-only tensor-core version given
+// f32, or a head_dim it is not specialised for) returns kInvalidArgument naming the version and
+// the reason, never a silent fallback.
+Status gemm(const GemmArgs&, int version);
+Status linear_attention(const LinearAttentionArgs&, int version);
+Status linear_attention_block(const LinearAttentionBlockArgs&, int version);
+Status mix_ffn(const MixFfnArgs&, int version);
+Status cross_attention(const CrossAttentionArgs&, int version);
+Status layernorm_modulate(const LayerNormModulateArgs&, int version);
+Status rmsnorm(const RmsNormArgs&, int version);
+Status conv3x3(const Conv3x3Args&, int version);
+Status dcae_resblock(const DcaeResBlockArgs&, int version);
+Status dit_block(const DitBlockArgs&, int version);
+// (lite-mla has no CUDA version yet: the table's entry is null → kUnavailable.)
+
+// conv3x3 with the input nearest-upsampled by `upsample` (1 or 2) read in place, as in DC-AE's
+// InterpolateConv: out = conv3x3(upsample_nearest(x, upsample)), out (B, H·u/s.., W·u/s.., Cout).
+Status conv3x3_upsampled(const Conv3x3Args&, int upsample, int version);
+
+// The same entries as a table, for bindings that dispatch through member pointers.
+struct VersionedOps {
+  Status (*gemm)(const GemmArgs&, int);
+  Status (*linear_attention)(const LinearAttentionArgs&, int);
+  Status (*linear_attention_block)(const LinearAttentionBlockArgs&, int);
+  Status (*mix_ffn)(const MixFfnArgs&, int);
+  Status (*cross_attention)(const CrossAttentionArgs&, int);
+  Status (*layernorm_modulate)(const LayerNormModulateArgs&, int);
+  Status (*rmsnorm)(const RmsNormArgs&, int);
+  Status (*conv3x3)(const Conv3x3Args&, int);
+  Status (*dcae_resblock)(const DcaeResBlockArgs&, int);
+  Status (*dit_block)(const DitBlockArgs&, int);
+};
+const VersionedOps* versioned_ops();
+
+// What versions an op has, for `--version N` validation and listings.
+struct VersionInfo {
+  int version;
+  const char* summary;  // the idea, one line (the file header has FLOP and byte counts)
+  const char* needs;    // the dtypes/shapes it supports, "" = everything the op accepts
+};
+struct OpVersions {
+  const char* op;  // "gemm", "linear-attention", … (the CLI names)
+  std::vector<VersionInfo> versions;
+};
+const std::vector<OpVersions>& op_versions();
+
+// ---- runtime ----
+// Whether a usable device is present (cached after the first call); `reason` gets the CUDA error
+// text when not.
+bool device_available(std::string* reason = nullptr);
+// Waits for all queued work; reports a pending asynchronous kernel fault as an error naming `what`.
+Status synchronize(const char* what);
+// Returns cached scratch memory (the stream-ordered pool) to the driver.
+Status release_cached_memory();
+// Fills device memory with a byte pattern (e.g. 0xFF = NaN in f32 and bf16: "poisoned outputs").
+Status fill_bytes(void* dst, int byte_value, int64_t bytes);
+
+// ---- timing ----
+struct TimingOptions {
+  int warmup = 3;          // untimed runs first (module load, pool growth, clocks)
+  int min_reps = 5;        // at least this many timed runs …
+  int max_reps = 100;      // … at most this many …
+  double budget_ms = 2000; // … stopping once this much wall time is spent (after min_reps)
+  bool flush_l2 = true;    // write a buffer of max(2 × L2, 64 MiB) before every timed run
+};
+struct Timing {
+  double median_ms = 0, p20_ms = 0, p80_ms = 0, mean_ms = 0, min_ms = 0, max_ms = 0, stderr_ms = 0;
+  int reps = 0, warmup = 0;
+  int64_t flush_bytes = 0;  // bytes written by each L2 flush, 0 when off
+};
+// Times `launch` (which queues device work, e.g. an op call) with CUDA events around each run:
+// warm-up, an L2 flush before each timed run (outside the events), median and percentiles.
+// Inside `launch`, ops do not synchronize (the events do). `what` names the launch in errors.
+Status time_launches(const char* what, const std::function<Status()>& launch, const TimingOptions& opts, Timing* out);
+
+// ---- ceilings ----
+struct CeilingOptions {
+  int64_t copy_bytes = int64_t{1} << 30;  // bytes per copy (read once + written once)
+  int64_t gemm_size = 8192;               // M = N = K of the bf16 gemm
+  int gemm_version = 0;                   // 0 = the default (fastest) gemm version
+  TimingOptions timing;
+};
+struct Ceilings {
+  std::string device;
+  int cc_major = 0, cc_minor = 0, sm_count = 0;
+  int64_t l2_bytes = 0, memory_bytes = 0;
+  int sm_clock_khz = 0, mem_clock_khz = 0, mem_bus_bits = 0;
+  double copy_GBps = 0;         // cudaMemcpyAsync device→device, (read + written) / median time
+  double copy_kernel_GBps = 0;  // this library's 16-byte vector copy kernel, same counting
+  double gemm_bf16_TFLOPs = 0;  // 2·M·N·K / median time, random bf16 inputs, f32 accumulation
+  double gemm_ms = 0;
+  int64_t gemm_size = 0;
+  int gemm_version = 0;
+  int64_t copy_bytes = 0;
+};
+Status measure_ceilings(const CeilingOptions& opts, Ceilings* out);
+
+// Fills a device buffer with deterministic pseudo-random values in [lo, hi) (f32 or bf16):
+// benchmarks never run on zeros.
+Status fill_random(void* dst, DType dtype, int64_t n, uint64_t seed, float lo, float hi);
+
+}  // namespace cuda
+}  // namespace sana

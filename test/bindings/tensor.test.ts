@@ -1,0 +1,146 @@
+import { describe, expect, it } from 'vitest';
+import { loadAddon } from '../../bindings/addon.js';
+import { gemm, getBackend, mixFfn } from '../../bindings/ops.js';
+import { BackendTensor } from '../../bindings/tensor.js';
+import { f32ArrayToBf16 } from '../../reference/core/dtype.js';
+import { Rng } from '../../reference/core/random.js';
+
+const addon = loadAddon();
+
+function rand(n: number, seed: number): Float32Array {
+  const a = new Float32Array(n);
+  new Rng(seed).fillNormal(a, 0, 1);
+  return a;
+}
+
+for (const name of ['reference', 'cpu'] as const) {
+  describe(`BackendTensor on the ${name} backend`, () => {
+    const be = getBackend(name);
+
+    it('copies f32 and bf16 data in and out exactly (fromArray copies: later writes to the source do not leak in)', () => {
+      const v = rand(3 * 5 * 7, 1);
+      const t = be.fromArray(v, [3, 5, 7]);
+      expect(t.backend).toBe(name);
+      expect(t.dtype).toBe('f32');
+      expect(t.shape).toEqual([3, 5, 7]);
+      expect(t.numel).toBe(105);
+      const back = t.toArray();
+      expect(back).toBeInstanceOf(Float32Array);
+      expect(Array.from(back)).toEqual(Array.from(v));
+      v[0] = 12345;
+      expect(t.toFloat32()[0]).not.toBe(12345);
+
+      const b = be.fromArray(v, [105], 'bf16');
+      expect(b.dtype).toBe('bf16');
+      expect(Array.from(b.toArray())).toEqual(Array.from(f32ArrayToBf16(v)));
+      const bits = be.fromArray(f32ArrayToBf16(v), [5, 21], 'bf16');
+      expect(Array.from(bits.toTensor().toFloat32())).toEqual(Array.from(b.toFloat32()));
+      for (const x of [t, b, bits]) x.dispose();
+    });
+
+    it('rejects bad shapes, lengths, array types and dtypes with TypeError/RangeError', () => {
+      expect(() => be.fromArray(new Float32Array(6), [2, 4])).toThrow(RangeError);
+      expect(() => be.fromArray(new Float32Array(6), [2, 4])).toThrow(/fromArray: 6 values for shape \[2, 4\]/);
+      expect(() => be.fromArray(new Float64Array(6) as unknown as Float32Array, [6])).toThrow(TypeError);
+      expect(() => be.fromArray(new Uint16Array(6), [6])).toThrow(/Uint16Array holds bf16 bits/);
+      expect(() => be.fromArray(new Float32Array(6), [6], 'f16' as 'f32')).toThrow(TypeError);
+      expect(() => be.empty([2, -1], 'f32')).toThrow(RangeError);
+      expect(() => be.empty([2.5], 'f32')).toThrow(RangeError);
+      expect(() => be.empty([1, 1, 1, 1, 1, 1, 1, 1, 1], 'f32')).toThrow(/at most 8/);
+      expect(() => be.empty([2 ** 40, 2 ** 20], 'f32')).toThrow(RangeError);
+      expect(() => be.empty([2], 'i32' as 'f32')).toThrow(TypeError);
+    });
+
+    it('dispose() frees, is idempotent, and any later use throws a TypeError naming the op', async () => {
+      const x = be.fromArray(rand(12, 2), [3, 4]);
+      const w = be.fromArray(rand(8, 3), [2, 4]);
+      x.dispose();
+      x.dispose();
+      expect(x.disposed).toBe(true);
+      expect(() => x.toArray()).toThrow(TypeError);
+      expect(() => x.toArray()).toThrow(/toArray: tensor f32\[3, 4\] on .* has been disposed/);
+      await expect(gemm(x, w)).rejects.toThrow(/gemm: x f32\[3, 4\] on .* has been disposed/);
+      expect(String(x)).toMatch(/disposed/);
+      w.dispose();
+    });
+  });
+}
+
+describe('native tensors (cpu)', () => {
+  const cpu = getBackend('cpu');
+
+  it('an input disposed while an async op reads it stays alive until the op is done', async () => {
+    const x = cpu.fromArray(rand(256 * 512, 4), [256, 512]);
+    const w = cpu.fromArray(rand(512 * 512, 5), [512, 512]);
+    const expected = (await gemm(x, w)).toFloat32();
+    const pending = gemm(x, w);
+    x.dispose();
+    w.dispose();
+    expect(Array.from((await pending).toFloat32())).toEqual(Array.from(expected));
+  });
+
+  it('reading an output while an async op writes it throws instead of returning a half-written result', async () => {
+    const x = cpu.fromArray(rand(256 * 512, 6), [256, 512]);
+    const w = cpu.fromArray(rand(512 * 512, 7), [512, 512]);
+    const out = cpu.empty([256, 512], 'f32');
+    const p = gemm(x, w, { out });
+    expect(() => out.toArray()).toThrow(/being written by an async op in flight/);
+    await p;
+    expect(out.toArray().length).toBe(256 * 512);
+  });
+
+  it('the addon itself rejects foreign values, huge sizes and impossible allocations', () => {
+    expect(() => addon.tensorToArray({} as never)).toThrow(TypeError);
+    expect(() => addon.tensorToArray({} as never)).toThrow(/tensorToArray: tensor is not a native backend tensor/);
+    expect(() => addon.tensorEmpty('cpu', 'f32', [2 ** 53])).toThrow(RangeError);
+    expect(() => addon.tensorEmpty('cpu', 'f64' as 'f32', [2])).toThrow(TypeError);
+    expect(() => addon.tensorEmpty('gpu', 'f32', [2])).toThrow(/unknown native backend 'gpu'/);
+    expect(() => addon.tensorFromArray('cpu', 'f32', [3], new Float32Array(2))).toThrow(RangeError);
+    // 2^41 bytes (2 TiB): the allocation fails and is reported, not a crash.
+    expect(() => addon.tensorEmpty('cpu', 'f32', [2 ** 39])).toThrow(/out of memory allocating 2199023255552 bytes/);
+    expect(() => addon.gemm({ x: 1 } as never)).toThrow(/gemm: x is not a native backend tensor/);
+  });
+
+  it('the addon revalidates shapes itself (a caller bypassing the TS checks gets a RangeError, not a wrong answer)', () => {
+    const x = addon.tensorFromArray('cpu', 'f32', [3, 4], rand(12, 8));
+    const w = addon.tensorFromArray('cpu', 'f32', [5, 6], rand(30, 9));
+    const out = addon.tensorEmpty('cpu', 'f32', [3, 5]);
+    expect(() => addon.gemm({ x, w, out })).toThrow(RangeError);
+    expect(() => addon.gemm({ x, w, out })).toThrow(/gemm: w \[5, 6\] does not match x \[3, 4\]/);
+    const q = addon.tensorFromArray('cpu', 'bf16', [1, 2, 64], new Uint16Array(128));
+    const k = addon.tensorFromArray('cpu', 'f32', [1, 2, 64], rand(128, 10));
+    expect(() => addon.linearAttention({ q, k, v: k, out: k })).toThrow(/linear-attention: k is f32, expected bf16/);
+  });
+
+  it('allocate/fill/dispose cycles keep the RSS bounded', () => {
+    const data = rand(256 * 1024, 12);
+    const before = process.memoryUsage().rss;
+    // 1 MiB each, written (fromArray copies, so every page is touched): 400 MiB in total if leaked.
+    for (let i = 0; i < 400; i++) cpu.fromArray(data, [256, 1024]).dispose();
+    expect(process.memoryUsage().rss - before).toBeLessThan(64 * 2 ** 20);
+  });
+
+  it('repeated op calls keep the RSS bounded (kernel scratch is reused, not leaked)', async () => {
+    const x = cpu.fromArray(rand(2 * 256 * 64, 13), [2, 256, 64]);
+    const w = {
+      wInv: cpu.fromArray(rand(320 * 64, 14), [320, 64]),
+      bInv: cpu.fromArray(rand(320, 15), [320]),
+      wDw: cpu.fromArray(rand(320 * 9, 16), [320, 1, 3, 3]),
+      bDw: cpu.fromArray(rand(320, 17), [320]),
+      wPoint: cpu.fromArray(rand(64 * 160, 18), [64, 160]),
+    };
+    const call = async () => (await mixFfn(x, w, { height: 16, width: 16 })).dispose();
+    for (let i = 0; i < 5; i++) await call();
+    const before = process.memoryUsage().rss;
+    for (let i = 0; i < 60; i++) await call();
+    expect(process.memoryUsage().rss - before).toBeLessThan(32 * 2 ** 20);
+  });
+
+  it('BackendTensor exposes its backend, dtype and shape read-only', () => {
+    const t = cpu.fromArray(rand(6, 11), [2, 3], 'bf16');
+    expect(t).toBeInstanceOf(BackendTensor);
+    expect(t.describe()).toBe('bf16[2, 3] on cpu');
+    expect(Object.isFrozen(t.shape)).toBe(true);
+    t.dispose();
+  });
+});

@@ -1,0 +1,141 @@
+import { execFileSync } from 'node:child_process';
+import { afterAll, describe, expect, it } from 'vitest';
+import { addonPath, loadAddon } from '../../bindings/addon.js';
+import { gemm, gemmSync, type Activation } from '../../bindings/ops.js';
+import { errorStats, withinTolerance } from '../../reference/core/compare.js';
+import { geluTanh, relu, silu } from '../../reference/ops/activations.js';
+import { linear } from '../../reference/ops/linear.js';
+import { Tensor } from '../../reference/core/tensor.js';
+import { expectBf16, expectF32, input, poisoned, printParity, r16 } from './parity.js';
+
+afterAll(() => printParity('gemm'));
+
+const ACT: Record<Activation, ((t: Tensor) => Tensor) | null> = { none: null, relu, silu, 'gelu-tanh': geluTanh };
+
+/** Plain bf16 gemm: bf16 inputs, each stage's output rounded to bf16. */
+function plainBf16(x: Tensor, w: Tensor, bias: Tensor | null, act: Activation, gate: Tensor | null, residual: Tensor | null): Float32Array {
+  let y = r16(linear(x, w, bias));
+  const f = ACT[act];
+  if (f) y = r16(f(y));
+  const ys = y.data as Float32Array;
+  const N = w.shape[0]!;
+  if (gate) {
+    const g = gate.toFloat32();
+    const rowsPer = ys.length / N / (g.length / N);
+    for (let i = 0; i < ys.length; i++) ys[i] = ys[i]! * g[Math.floor(i / N / rowsPer) * N + (i % N)]!;
+    y = r16(y);
+  }
+  if (residual) {
+    const r = residual.toFloat32();
+    const yy = y.data as Float32Array;
+    for (let i = 0; i < yy.length; i++) yy[i] = yy[i]! + r[i]!;
+    y = r16(y);
+  }
+  return y.data as Float32Array;
+}
+
+interface Case {
+  name: string;
+  x: number[];
+  n: number;
+  bias?: boolean;
+  act?: Activation;
+  gate?: number[];
+  residual?: boolean;
+}
+
+// Odd sizes, M/N/K crossing the micro-tile (8×32), the cache blocks (MC 128, NC 256, KC 256), batch 2,
+// M = 1, and Sana-0.6B's C = 1152.
+const CASES: Case[] = [
+  { name: 'odd 3×7×37 → 45, bias + silu + gate (3,1,45) + residual', x: [3, 7, 37], n: 45, bias: true, act: 'silu', gate: [3, 1, 45], residual: true },
+  { name: 'M = 1', x: [1, 13], n: 5, bias: true },
+  { name: 'relu, K = 300 (two KC slices), N = 300 (two NC blocks), M = 130', x: [130, 300], n: 300, act: 'relu' },
+  { name: 'gelu-tanh, K = 600, gate per row', x: [2, 9, 600], n: 33, bias: true, act: 'gelu-tanh', gate: [2, 9, 33] },
+  { name: 'Sana-0.6B out-proj shape (B=2, 24 tokens, C=1152)', x: [2, 24, 1152], n: 1152, bias: true, gate: [2, 1, 1152], residual: true },
+];
+
+describe('gemm (cpu) vs the f64-accumulated reference', () => {
+  let seed = 100;
+  for (const c of CASES) {
+    it(c.name, async () => {
+      const K = c.x[c.x.length - 1]!;
+      const outShape = [...c.x.slice(0, -1), c.n];
+      const x = input(c.x, seed++);
+      const w = input([c.n, K], seed++, 1 / Math.sqrt(K));
+      const b = c.bias ? input([c.n], seed++) : null;
+      const g = c.gate ? input(c.gate, seed++, 0.5, 1) : null;
+      const res = c.residual ? input(outShape, seed++) : null;
+      const act = c.act ?? 'none';
+      const opts = (k: 'ref' | 'f32' | 'bf16') => ({ bias: b?.on(k), activation: act, gate: g?.on(k), residual: res?.on(k) });
+
+      const reference = (await gemm(x.ref, w.ref, opts('ref'))).toFloat32();
+      const out32 = poisoned(outShape, 'f32');
+      await gemm(x.f32, w.f32, { ...opts('f32'), out: out32 });
+      expectF32(c.name, out32.toFloat32(), reference);
+
+      const out16 = poisoned(outShape, 'bf16');
+      gemmSync(x.bf16, w.bf16, { ...opts('bf16'), out: out16 });
+      const plain = plainBf16(x.tensor(true), w.tensor(true), b?.tensor(true) ?? null, act, g?.tensor(true) ?? null, res?.tensor(true) ?? null);
+      expectBf16(c.name, out16.toFloat32(), plain, reference);
+      for (const t of [x, w, b, g, res]) t?.dispose();
+    });
+  }
+
+  it('updates in place when out is the residual (x ← x + gate ⊙ (h·wᵀ + b))', async () => {
+    const h = input([2, 10, 40], 7);
+    const w = input([40, 40], 8, 0.2);
+    const b = input([40], 9);
+    const g = input([2, 1, 40], 10);
+    const x = input([2, 10, 40], 11);
+    const expected = (await gemm(h.ref, w.ref, { bias: b.ref, gate: g.ref, residual: x.ref })).toFloat32();
+    const same = await gemm(h.f32, w.f32, { bias: b.f32, gate: g.f32, residual: x.f32, out: x.f32 });
+    expect(same).toBe(x.f32);
+    expectF32('in-place residual', x.f32.toFloat32(), expected);
+  });
+
+  it('the parity check rejects a deliberately wrong kernel (an off-by-one column, an unwritten element)', async () => {
+    const x = input([4, 33], 20);
+    const w = input([17, 33], 21);
+    const reference = (await gemm(x.ref, w.ref)).toFloat32();
+    const good = (await gemm(x.f32, w.f32)).toFloat32();
+    expect(withinTolerance(errorStats(good, reference), { rel: 1e-5 })).toBe(true);
+    // Off by one: every row reads column n + 1 (the last column wraps to the next row's first).
+    const shifted = good.map((_, i) => good[i + 1] ?? good[0]!);
+    expect(withinTolerance(errorStats(shifted, reference), { rel: 1e-5 })).toBe(false);
+    // One element never written: the NaN poison survives and the check fails.
+    const out = poisoned([4, 17], 'f32');
+    await gemm(x.f32, w.f32, { out });
+    const holes = out.toFloat32();
+    holes[37] = NaN;
+    expect(errorStats(holes, reference).nonFinite).toBe(1);
+    expect(withinTolerance(errorStats(holes, reference), { rel: 1e-5 })).toBe(false);
+  });
+});
+
+describe('gemm micro-kernel fallbacks (chosen at load time; run in child processes)', () => {
+  const picked = loadAddon().gemmKernel();
+  // Each child builds a small gemm through the addon and compares it with a float64 loop.
+  const script = `
+    const a = require(process.argv[1]);
+    const M = 37, N = 45, K = 300, x = new Float32Array(M * K), w = new Float32Array(N * K), b = new Float32Array(N);
+    let s = 1; const r = () => ((s = (s * 16807) % 2147483647) / 2147483647 - 0.5);
+    x.forEach((_, i) => (x[i] = r())); w.forEach((_, i) => (w[i] = r())); b.forEach((_, i) => (b[i] = r()));
+    const out = a.tensorFromArray('cpu', 'f32', [M, N], new Float32Array(M * N).fill(NaN));
+    a.gemm({ x: a.tensorFromArray('cpu', 'f32', [M, K], x), w: a.tensorFromArray('cpu', 'f32', [N, K], w), bias: a.tensorFromArray('cpu', 'f32', [N], b), act: 'relu', out });
+    const y = a.tensorToArray(out); let d2 = 0, r2 = 0;
+    for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) {
+      let acc = b[n]; for (let k = 0; k < K; k++) acc += x[m * K + k] * w[n * K + k]; acc = Math.max(acc, 0);
+      d2 += (y[m * N + n] - acc) ** 2; r2 += acc * acc; }
+    console.log(JSON.stringify({ kernel: a.gemmKernel(), rel: Math.sqrt(d2 / r2) }));`;
+  for (const force of ['avx2', 'generic']) {
+    it(`SANA_LAB_GEMM_KERNEL=${force} computes the same gemm (this machine picks "${picked}" by default)`, () => {
+      const res = JSON.parse(execFileSync(process.execPath, ['-e', script, addonPath()], { env: { ...process.env, SANA_LAB_GEMM_KERNEL: force }, encoding: 'utf8' })) as {
+        kernel: string;
+        rel: number;
+      };
+      if (force === 'generic') expect(res.kernel).toBe('generic 4x16');
+      else expect(res.kernel === 'avx2 6x16' || res.kernel === 'generic 4x16').toBe(true);
+      expect(res.rel).toBeLessThan(1e-6);
+    });
+  }
+});

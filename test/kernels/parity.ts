@@ -1,0 +1,106 @@
+/**
+ * Parity helpers for the native kernel tests: the same random inputs on the reference backend (the
+ * float64-accumulated TS spec) and on the cpu backend (f32 and bf16 storage), NaN-poisoned outputs so
+ * that an element a kernel forgets to write shows up as a non-finite value, and the two rules:
+ *   f32:  ‖out − ref‖/‖ref‖ ≤ 1e-5 and no NaN/Inf;
+ *   bf16: relative error ≤ 2 × that of a plain bf16 computation of the same op (inputs rounded to
+ *         bf16, every intermediate tensor rounded to bf16, as a bf16 framework stores them).
+ */
+import { expect } from 'vitest';
+import { getBackend } from '../../bindings/ops.js';
+import type { BackendTensor, TensorDType } from '../../bindings/tensor.js';
+import { errorStats, formatStats, type ErrorStats } from '../../reference/core/compare.js';
+import { f32ArrayToBf16, roundToBf16InPlace } from '../../reference/core/dtype.js';
+import { Rng } from '../../reference/core/random.js';
+import { Tensor } from '../../reference/core/tensor.js';
+
+export const ref = getBackend('reference');
+export const cpu = getBackend('cpu');
+
+/** Fresh normal(0, std²) values (never zeros), seeded. */
+export function randData(shape: readonly number[], seed: number, std = 1, mean = 0): Float32Array {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const a = new Float32Array(n);
+  new Rng(seed).fillNormal(a, mean, std);
+  return a;
+}
+
+/** One logical input on every backend/dtype the tests use. */
+export class Input {
+  readonly ref: BackendTensor;
+  readonly f32: BackendTensor;
+  readonly bf16: BackendTensor;
+  /** The f32 values rounded to bf16 (what the bf16 kernels see). */
+  readonly bf16Values: Float32Array;
+  constructor(
+    readonly data: Float32Array,
+    readonly shape: readonly number[],
+  ) {
+    this.ref = ref.fromArray(data, shape);
+    this.f32 = cpu.fromArray(data, shape);
+    this.bf16 = cpu.fromArray(data, shape, 'bf16');
+    this.bf16Values = roundToBf16InPlace(data.slice());
+  }
+  /** A reference Tensor of the f32 values / of the bf16-rounded values. */
+  tensor(bf16 = false): Tensor {
+    return new Tensor(this.shape, 'f32', bf16 ? this.bf16Values : this.data);
+  }
+  on(which: 'ref' | 'f32' | 'bf16'): BackendTensor {
+    return this[which];
+  }
+  dispose(): void {
+    this.ref.dispose();
+    this.f32.dispose();
+    this.bf16.dispose();
+  }
+}
+
+export function input(shape: readonly number[], seed: number, std = 1, mean = 0): Input {
+  return new Input(randData(shape, seed, std, mean), shape);
+}
+
+/** An output tensor filled with NaN (f32) or bf16 NaN bits, to catch unwritten elements. */
+export function poisoned(shape: readonly number[], dtype: TensorDType, backend: 'cpu' | 'reference' = 'cpu'): BackendTensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const be = backend === 'cpu' ? cpu : ref;
+  if (dtype === 'f32') return be.fromArray(new Float32Array(n).fill(NaN), shape);
+  return be.fromArray(new Uint16Array(n).fill(0x7fc0), shape, 'bf16');
+}
+
+/** Values rounded to bf16 (a new f32 tensor). */
+export function r16(t: Tensor): Tensor {
+  return new Tensor(t.shape, 'f32', roundToBf16InPlace(t.toFloat32().slice()));
+}
+
+/** bf16 bits of f32 values. */
+export function bits(v: Float32Array): Uint16Array {
+  return f32ArrayToBf16(v);
+}
+
+const lines: string[] = [];
+
+/** Asserts the f32 rule and records the measured error. */
+export function expectF32(label: string, out: Float32Array, reference: Float32Array, tol = 1e-5): ErrorStats {
+  const s = errorStats(out, reference);
+  lines.push(`${label} f32: ${formatStats(s)}`);
+  expect(s.nonFinite, `${label}: non-finite outputs`).toBe(0);
+  expect(s.rel, `${label}: ${formatStats(s)}`).toBeLessThanOrEqual(tol);
+  return s;
+}
+
+/** Asserts the bf16 rule: kernel error ≤ 2 × plain-bf16 error, both against the f64-accumulated reference. */
+export function expectBf16(label: string, out: Float32Array, plain: Float32Array, reference: Float32Array): { kernel: ErrorStats; plain: ErrorStats } {
+  const k = errorStats(out, reference);
+  const p = errorStats(plain, reference);
+  lines.push(`${label} bf16: kernel ${formatStats(k)} | plain bf16 ${formatStats(p)} | ratio ${(k.rel / p.rel).toFixed(2)}`);
+  expect(k.nonFinite, `${label}: non-finite outputs`).toBe(0);
+  expect(p.rel, `${label}: the plain bf16 computation must show bf16-level error`).toBeGreaterThan(1e-4);
+  expect(k.rel, `${label}: kernel ${formatStats(k)} vs plain ${formatStats(p)}`).toBeLessThanOrEqual(2 * p.rel);
+  return { kernel: k, plain: p };
+}
+
+/** Prints the recorded errors (call in afterAll). */
+export function printParity(file: string): void {
+  if (lines.length) console.log(`[parity ${file}]\n  ${lines.join('\n  ')}`);
+  lines.length = 0;
+}

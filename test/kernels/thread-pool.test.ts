@@ -1,0 +1,44 @@
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { addonPath, loadAddon } from '../../bindings/addon.js';
+import { CpuBackend } from '../../bindings/backend-cpu.js';
+import { gemm, linearAttention } from '../../bindings/ops.js';
+import { input } from './parity.js';
+
+describe('the CPU thread pool', () => {
+  const addon = loadAddon();
+
+  it('defaults to SANA_LAB_THREADS when set (checked in a child process), else the hardware threads', () => {
+    const threads = (env: Record<string, string>) =>
+      Number(execFileSync(process.execPath, ['-e', 'console.log(require(process.argv[1]).cpuThreads())', addonPath()], { env: { ...process.env, ...env }, encoding: 'utf8' }).trim());
+    expect(threads({ SANA_LAB_THREADS: '3' })).toBe(3);
+    expect(threads({ SANA_LAB_THREADS: '1' })).toBe(1);
+    // An invalid value falls back to the hardware threads.
+    expect(threads({ SANA_LAB_THREADS: 'many' })).toBe(addon.cpuInfo().threads);
+  });
+
+  it('can be resized at run time; results do not depend on the thread count', async () => {
+    const be = new CpuBackend();
+    const before = be.threads;
+    const x = input([3, 70, 96], 1);
+    const w = input([130, 96], 2);
+    const q = input([2, 70, 64], 3);
+    try {
+      be.setThreads(1);
+      expect(be.threads).toBe(1);
+      const g1 = (await gemm(x.f32, w.f32)).toFloat32();
+      const a1 = (await linearAttention(q.f32, q.f32, q.f32)).toFloat32();
+      be.setThreads(5);
+      expect(be.threads).toBe(5);
+      const g5 = (await gemm(x.f32, w.f32)).toFloat32();
+      const a5 = (await linearAttention(q.f32, q.f32, q.f32)).toFloat32();
+      // Each output element is computed by exactly one thread in the same order: bit-identical.
+      expect(Array.from(g5)).toEqual(Array.from(g1));
+      expect(Array.from(a5)).toEqual(Array.from(a1));
+    } finally {
+      be.setThreads(before);
+    }
+    expect(() => be.setThreads(0)).toThrow(RangeError);
+    expect(() => be.setThreads(1.5)).toThrow(RangeError);
+  });
+});
