@@ -164,6 +164,7 @@ Status conv3x3_upsampled(const Conv3x3Args& a, int upsample, int version) {
     SANA_RETURN_IF_ERROR(check_float(op, "residual", *a.residual, dt));
     if (!same_shape(*a.residual, a.out)) return InvalidArgument("conv3x3: residual " + shp(*a.residual) + " differs from out " + shp(a.out));
   }
+  if (a.out.data == a.x.data) return InvalidArgument("conv3x3: out must not be x (the patches are read while out is written)");
   ConvCall c{dt, a.x.data, a.w.data, a.bias ? a.bias->data : nullptr, a.act, a.residual ? a.residual->data : nullptr, a.out.data,
              B, H, W, Cin, Cout, Ho, Wo, a.stride, upsample};
   SANA_RETURN_IF_ERROR(conv_check_version(op, version, c));

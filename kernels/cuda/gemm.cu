@@ -208,6 +208,8 @@ Status gemm(const GemmArgs& a, int version) {
     SANA_RETURN_IF_ERROR(check_float(op, "residual", *a.residual, dt));
     if (!same_shape(*a.residual, a.out)) return InvalidArgument("gemm: residual " + shp(*a.residual) + " differs from out " + shp(a.out));
   }
+  // (the CPU entry allows it; here blocks of other n-tiles would still be reading x's rows)
+  if (a.out.data == a.x.data) return InvalidArgument("gemm: out must not be x (x's rows are read while out is written)");
   if (version < 0 || version > 2) return unknown_version(op, version, 2);
 
   GemmProblem p;

@@ -10,6 +10,9 @@
 // ldmatrix (8 rows × 16 bytes) hit 8 distinct bank groups. Fragments come from ldmatrix.x4
 // (A: 16 rows × k16; B: stored N×K so the non-transposed load yields the "col" operand directly).
 //
+// A variant (kLaState) replaces the store with linear attention's state reduction: see LaStateArgs and
+// linear-attention-block v3 (linear_attention.cu).
+//
 // The A operand is dense (row stride lda) or, for conv3x3, the implicit im2col of an NHWC image:
 // each 16-byte chunk is 8 consecutive input channels of one tap, so with Cin % 8 == 0 a chunk is
 // contiguous in memory and the padding/upsampling decision is made once per chunk.
@@ -68,14 +71,24 @@ struct ConvRow {
   bool valid;
 };
 
-template <bool kConv>
-__global__ void __launch_bounds__(THREADS, 2) gemm_mma_kernel(MmaArgs p, Epilogue<bf16> ep) {
+// The linear-attention state epilogue (kLaState): the block's 128 columns are the k and v
+// projections of two heads (tile rows 0–63 from wk, 64–127 from wv, rows 64·nt + …), and instead of
+// storing them the block reduces its 128 tokens into those heads' (33 × 32) f32 states.
+struct LaStateArgs {
+  const bf16* wv = nullptr;  // the second weight (B rows 64–127 of each tile)
+  float* state = nullptr;    // (B·heads, 33, 32), zeroed by the caller
+  int64_t tokens = 0;        // tokens per batch item (a multiple of 128: a tile never spans two items)
+  int64_t heads = 0;
+};
+
+template <bool kConv, bool kLaState>
+__global__ void __launch_bounds__(THREADS, 2) gemm_mma_kernel(MmaArgs p, Epilogue<bf16> ep, LaStateArgs la) {
   extern __shared__ __align__(128) uint8_t smem[];
   const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
   const int warp_m = warp / 4, warp_n = warp % 4;
-  int64_t mt, nt;
-  plan::gemm_tile_of(blockIdx.x, (p.M + BM - 1) / BM, (p.N + BN - 1) / BN, &mt, &nt);
-  const int64_t m0 = mt * BM, n0 = nt * BN;
+  int64_t tile_m, tile_n;
+  plan::gemm_tile_of(blockIdx.x, (p.M + BM - 1) / BM, (p.N + BN - 1) / BN, &tile_m, &tile_n);
+  const int64_t m0 = tile_m * BM, n0 = tile_n * BN;
   const int64_t KT = (p.K + BK - 1) / BK;
 
   // This thread copies chunk lc of rows lr and lr + 64 of both tiles.
@@ -116,8 +129,13 @@ __global__ void __launch_bounds__(THREADS, 2) gemm_mma_kernel(MmaArgs p, Epilogu
       }
       cp_async16(smem_u32(sa + swz(r, lc)), src, ok);
       // B
-      const bool okb = (n0 + r < p.N) && k_ok;
-      cp_async16(smem_u32(sb + swz(r, lc)), okb ? p.b + (n0 + r) * p.ldb + k : p.b, okb);
+      if constexpr (kLaState) {  // rows 0–63: wk rows 64·nt + r; rows 64–127: wv rows 64·nt + r − 64
+        const bf16* wrow = (r < 64 ? p.b : la.wv) + (tile_n * 64 + (r & 63)) * p.ldb;
+        cp_async16(smem_u32(sb + swz(r, lc)), k_ok ? wrow + k : p.b, k_ok);
+      } else {
+        const bool okb = (n0 + r < p.N) && k_ok;
+        cp_async16(smem_u32(sb + swz(r, lc)), okb ? p.b + (n0 + r) * p.ldb + k : p.b, okb);
+      }
     }
   };
 
@@ -171,40 +189,84 @@ __global__ void __launch_bounds__(THREADS, 2) gemm_mma_kernel(MmaArgs p, Epilogu
   }
   cp_async_wait<0>();
 
-  // Epilogue: c0,c1 at (row g, cols 2q, 2q+1), c2,c3 at row g + 8, with g = lane / 4, q = lane % 4.
+  if constexpr (kLaState) {
+    // φ(k) and v of the tile, rounded to bf16 as the PyTorch reference stores them (F.linear output),
+    // into shared memory [128 tokens][128 (+8 pad)]: columns 0–63 φ(k) of the two heads, 64–127 v.
+    constexpr int LD = BN + 8;
+    __syncthreads();  // every warp is done reading the pipeline stages
+    bf16* kv = reinterpret_cast<bf16*>(smem);
 #pragma unroll
-  for (int mt = 0; mt < 4; ++mt) {
+    for (int mt2 = 0; mt2 < 4; ++mt2)
 #pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      const int64_t m = m0 + warp_m * 64 + mt * 16 + lane / 4 + 8 * h;
-      if (m >= p.M) continue;
+      for (int nt2 = 0; nt2 < 4; ++nt2)
 #pragma unroll
-      for (int nt = 0; nt < 4; ++nt) {
-        const int64_t n = n0 + warp_n * 32 + nt * 8 + (lane % 4) * 2;
-        if (n >= p.N) continue;
-        const float v0 = ep.apply(m, n, acc[mt][nt][2 * h]);
-        if (n + 1 < p.N) {
-          const float v1 = ep.apply(m, n + 1, acc[mt][nt][2 * h + 1]);
-          bf16* o = ep.out + m * ep.ldo + n;
-          if (p.pair_store) {
-            *reinterpret_cast<__nv_bfloat162*>(o) = __floats2bfloat162_rn(v0, v1);
+        for (int e = 0; e < 4; ++e) {
+          const int row = warp_m * 64 + mt2 * 16 + lane / 4 + 8 * (e / 2), col = warp_n * 32 + nt2 * 8 + (lane % 4) * 2 + (e % 2);
+          float v = __bfloat162float(__float2bfloat16_rn(acc[mt2][nt2][e]));
+          if (col < 64) v = relu_f(v);
+          kv[row * LD + col] = __float2bfloat16_rn(v);
+        }
+    __syncthreads();
+    // state[i][j] += Σ_m v[m][i]·φk[m][j] (i < 32), state[32][j] += Σ_m φk[m][j]: per head 33 × 32 sums
+    // over the 128 tokens; thread = (head hh, 2 rows i, 4 columns j).
+    const int hh = tid / 128, t = tid % 128, i0 = (t / 8) * 2, j0 = (t % 8) * 4;
+    float sacc[2][4] = {{0, 0, 0, 0}, {0, 0, 0, 0}}, ks[4] = {0, 0, 0, 0};
+    for (int m = 0; m < BM; ++m) {
+      const bf16* kr = kv + m * LD + hh * 32 + j0;
+      const bf16* vr = kv + m * LD + 64 + hh * 32 + i0;
+      const float k4[4] = {__bfloat162float(kr[0]), __bfloat162float(kr[1]), __bfloat162float(kr[2]), __bfloat162float(kr[3])};
+      const float v2[2] = {__bfloat162float(vr[0]), __bfloat162float(vr[1])};
+#pragma unroll
+      for (int c = 0; c < 4; ++c) {
+        sacc[0][c] = fmaf(v2[0], k4[c], sacc[0][c]);
+        sacc[1][c] = fmaf(v2[1], k4[c], sacc[1][c]);
+        ks[c] += k4[c];
+      }
+    }
+    const int64_t b = m0 / la.tokens, head = tile_n * 2 + hh;
+    float* S = la.state + (b * la.heads + head) * (33 * 32);
+#pragma unroll
+    for (int c = 0; c < 4; ++c) {
+      atomicAdd(&S[(i0 + 0) * 32 + j0 + c], sacc[0][c]);
+      atomicAdd(&S[(i0 + 1) * 32 + j0 + c], sacc[1][c]);
+      if (i0 == 0) atomicAdd(&S[32 * 32 + j0 + c], ks[c]);
+    }
+  } else {
+    // Epilogue: c0,c1 at (row g, cols 2q, 2q+1), c2,c3 at row g + 8, with g = lane / 4, q = lane % 4.
+#pragma unroll
+    for (int mt = 0; mt < 4; ++mt) {
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const int64_t m = m0 + warp_m * 64 + mt * 16 + lane / 4 + 8 * h;
+        if (m >= p.M) continue;
+#pragma unroll
+        for (int nt = 0; nt < 4; ++nt) {
+          const int64_t n = n0 + warp_n * 32 + nt * 8 + (lane % 4) * 2;
+          if (n >= p.N) continue;
+          const float v0 = ep.apply(m, n, acc[mt][nt][2 * h]);
+          if (n + 1 < p.N) {
+            const float v1 = ep.apply(m, n + 1, acc[mt][nt][2 * h + 1]);
+            bf16* o = ep.out + m * ep.ldo + n;
+            if (p.pair_store) {
+              *reinterpret_cast<__nv_bfloat162*>(o) = __floats2bfloat162_rn(v0, v1);
+            } else {
+              o[0] = __float2bfloat16_rn(v0);
+              o[1] = __float2bfloat16_rn(v1);
+            }
           } else {
-            o[0] = __float2bfloat16_rn(v0);
-            o[1] = __float2bfloat16_rn(v1);
+            ep.out[m * ep.ldo + n] = __float2bfloat16_rn(v0);
           }
-        } else {
-          ep.out[m * ep.ldo + n] = __float2bfloat16_rn(v0);
         }
       }
     }
-  }
+  }  // kLaState
 }
 
-template <bool kConv> Status launch(const char* op, const GemmProblem& g) {
+template <bool kConv, bool kLaState = false> Status launch(const char* op, const GemmProblem& g, const LaStateArgs& la = LaStateArgs()) {
   dim3 grid, block;
   const plan::Launch l = plan::gemm_mma(g.M, g.N);
   SANA_RETURN_IF_ERROR(to_dims(op, "gemm_mma_kernel", l, &grid, &block));
-  SANA_CUDA_CHECK(op, cudaFuncSetAttribute(gemm_mma_kernel<kConv>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(l.smem)));
+  SANA_CUDA_CHECK(op, cudaFuncSetAttribute(gemm_mma_kernel<kConv, kLaState>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(l.smem)));
   MmaArgs p;
   p.a = static_cast<const bf16*>(g.a);
   p.lda = g.lda;
@@ -231,7 +293,7 @@ template <bool kConv> Status launch(const char* op, const GemmProblem& g) {
   ep.gate_rows = g.gate_rows < 1 ? 1 : g.gate_rows;
   ep.residual = static_cast<const bf16*>(g.residual);
   ep.res_ld = g.res_ld;
-  gemm_mma_kernel<kConv><<<grid, block, l.smem, op_stream()>>>(p, ep);
+  gemm_mma_kernel<kConv, kLaState><<<grid, block, l.smem, op_stream()>>>(p, ep, la);
   SANA_CUDA_LAUNCHED(op, "gemm_mma_kernel");
   return Status::Ok();
 }
@@ -257,6 +319,30 @@ Status launch_gemm_mma(const char* op, const GemmProblem& p) {
   const char* why = gemm_mma_unsupported(p);
   if (why[0] != '\0') return InvalidArgument(std::string(op) + ": tensor-core gemm: " + why);
   return p.a_conv ? launch<true>(op, p) : launch<false>(op, p);
+}
+
+Status launch_kv_state_mma(const char* op, const void* x, int64_t M, int64_t C, const void* wk, const void* wv, int64_t tokens, float* state) {
+  if (C % 64 != 0 || tokens % BM != 0 || M % tokens != 0) {
+    return InvalidArgument(std::string(op) + ": fused k/v-state gemm needs C % 64 == 0 and tokens % 128 == 0");
+  }
+  if (!aligned16(x) || !aligned16(wk) || !aligned16(wv)) return InvalidArgument(std::string(op) + ": fused k/v-state gemm needs 16-byte aligned x, wk, wv");
+  GemmProblem g;
+  g.dtype = DType::kBF16;
+  g.M = M;
+  g.N = 2 * C;  // virtual columns: per 128-column tile, 64 of k then 64 of v
+  g.K = C;
+  g.a = x;
+  g.lda = C;
+  g.b = wk;
+  g.ldb = C;
+  g.c = nullptr;
+  g.ldc = 0;
+  LaStateArgs la;
+  la.wv = static_cast<const bf16*>(wv);
+  la.state = state;
+  la.tokens = tokens;
+  la.heads = C / 32;
+  return launch<false, true>(op, g, la);
 }
 
 }  // namespace sana::cuda

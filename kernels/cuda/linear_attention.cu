@@ -34,7 +34,7 @@ constexpr int kV1Tile = 32, kV1MaxD = 64;
 
 template <typename T>
 __global__ void __launch_bounds__(kThreads) la_state_v1(const T* __restrict__ k, int64_t ldk, const T* __restrict__ v, int64_t ldv,
-                                                        int64_t M, int H, int d, int64_t chunk, float* __restrict__ state) {
+                                                        int64_t M, int H, int d, int64_t hs, int64_t chunk, float* __restrict__ state) {
   __shared__ float kt[kV1Tile][kV1MaxD], vt[kV1Tile][kV1MaxD];
   __shared__ float part[(kV1MaxD + 1) * kV1MaxD];
   const int tid = threadIdx.x;
@@ -49,8 +49,8 @@ __global__ void __launch_bounds__(kThreads) la_state_v1(const T* __restrict__ k,
       const int t = idx / d, c = idx % d;
       const int64_t m = m0 + t;
       const bool ok = m < m_end;
-      kt[t][c] = ok ? relu_f(ldf(k[(b * M + m) * ldk + int64_t{h} * d + c])) : 0.0f;
-      vt[t][c] = ok ? ldf(v[(b * M + m) * ldv + int64_t{h} * d + c]) : 0.0f;
+      kt[t][c] = ok ? relu_f(ldf(k[(b * M + m) * ldk + h * hs + c])) : 0.0f;
+      vt[t][c] = ok ? ldf(v[(b * M + m) * ldv + h * hs + c]) : 0.0f;
     }
     __syncthreads();
     for (int e = tid; e < E; e += kThreads) {  // each entry owned by one thread: no race on part[e]
@@ -65,7 +65,7 @@ __global__ void __launch_bounds__(kThreads) la_state_v1(const T* __restrict__ k,
 
 template <typename T>
 __global__ void __launch_bounds__(kThreads) la_apply_v1(const T* __restrict__ q, int64_t ldq, const float* __restrict__ state, T* __restrict__ out,
-                                                        int64_t ldo, int64_t N, int H, int d, float eps) {
+                                                        int64_t ldo, int64_t N, int H, int d, int64_t hs, int64_t hso, float eps) {
   __shared__ float st[kV1MaxD * (kV1MaxD + 1)];  // st[j·(d+1) + i] = vk[i][j]
   __shared__ float qs[kThreads];
   const int tid = threadIdx.x;
@@ -81,7 +81,7 @@ __global__ void __launch_bounds__(kThreads) la_apply_v1(const T* __restrict__ q,
   if (tid < tokens * d) {
     const int t = tid / d, c = tid % d;
     const int64_t n = n0 + t;
-    qs[tid] = n < N ? relu_f(ldf(q[(b * N + n) * ldq + int64_t{h} * d + c])) : 0.0f;
+    qs[tid] = n < N ? relu_f(ldf(q[(b * N + n) * ldq + h * hs + c])) : 0.0f;
   }
   __syncthreads();
   if (tid >= tokens * d) return;
@@ -94,7 +94,7 @@ __global__ void __launch_bounds__(kThreads) la_apply_v1(const T* __restrict__ q,
     num += qj * st[j * (d + 1) + i];
     den += qj * st[j * (d + 1) + d];
   }
-  out[(b * N + n) * ldo + int64_t{h} * d + i] = stf<T>(num / (den + eps));
+  out[(b * N + n) * ldo + h * hso + i] = stf<T>(num / (den + eps));
 }
 
 // ---------------------------------------------------------------- v2 (d = 32)
@@ -102,7 +102,7 @@ constexpr int kD = 32, kTile = plan::kLaTile, kE = (kD + 1) * kD;
 
 template <typename T>
 __global__ void __launch_bounds__(kThreads) la_state_v2(const T* __restrict__ k, int64_t ldk, const T* __restrict__ v, int64_t ldv,
-                                                        int64_t M, int H, int64_t chunk, float* __restrict__ state) {
+                                                        int64_t M, int H, int64_t hs, int64_t chunk, float* __restrict__ state) {
   __shared__ __align__(16) float kt[kTile][kD];
   __shared__ __align__(16) float vt[kTile][kD];
   __shared__ float red[4][kE];
@@ -126,8 +126,8 @@ __global__ void __launch_bounds__(kThreads) la_state_v2(const T* __restrict__ k,
     const int64_t m = m0 + lt;
     float kv[8], vv[8];
     if (m < m_end) {
-      load8(k + (b * M + m) * ldk + int64_t{h} * kD + lc, kv);
-      load8(v + (b * M + m) * ldv + int64_t{h} * kD + lc, vv);
+      load8(k + (b * M + m) * ldk + h * hs + lc, kv);
+      load8(v + (b * M + m) * ldv + h * hs + lc, vv);
     } else {
 #pragma unroll
       for (int c = 0; c < 8; ++c) kv[c] = vv[c] = 0.0f;
@@ -166,7 +166,8 @@ __global__ void __launch_bounds__(kThreads) la_state_v2(const T* __restrict__ k,
 
 template <typename T>
 __global__ void __launch_bounds__(plan::kLaApplyTokens * 4) la_apply_v2(const T* __restrict__ q, int64_t ldq, const float* __restrict__ state,
-                                                                      T* __restrict__ out, int64_t ldo, int64_t N, int H, float eps) {
+                                                                      T* __restrict__ out, int64_t ldo, int64_t N, int H, int64_t hs, int64_t hso,
+                                                                      float eps) {
   __shared__ __align__(16) float st[kD][kD + 4];  // st[j][i] = vk[i][j]
   __shared__ float ks[kD];                        // vk[d][j]
   const int tid = threadIdx.x, lane = tid % 32;
@@ -185,7 +186,7 @@ __global__ void __launch_bounds__(plan::kLaApplyTokens * 4) la_apply_v2(const T*
     const int64_t n = (blockIdx.x * int64_t{plan::kLaApplyRounds} + round) * plan::kLaApplyTokens + tid / 4;
     float qv[8];
     if (n < N) {
-      load8(q + (b * N + n) * ldq + int64_t{h} * kD + c0, qv);
+      load8(q + (b * N + n) * ldq + h * hs + c0, qv);
 #pragma unroll
       for (int c = 0; c < 8; ++c) qv[c] = relu_f(qv[c]);
     } else {
@@ -215,31 +216,41 @@ __global__ void __launch_bounds__(plan::kLaApplyTokens * 4) la_apply_v2(const T*
       float o[8];
 #pragma unroll
       for (int c = 0; c < 8; ++c) o[c] = num[c] * inv;
-      store8(out + (b * N + n) * ldo + int64_t{h} * kD + c0, o);
+      store8(out + (b * N + n) * ldo + h * hso + c0, o);
     }
   }
 }
 
 template <typename T>
 Status run_core(const char* op, int version, const T* q, int64_t ldq, const T* k, int64_t ldk, const T* v, int64_t ldv, T* out, int64_t ldo,
-                int64_t B, int64_t N, int64_t M, int64_t H, int64_t d, float eps, float* state) {
+                int64_t B, int64_t N, int64_t M, int64_t H, int64_t d, int64_t hs, int64_t hso, float eps, float* state) {
   const int64_t BH = B * H;
   const int64_t chunk = plan::la_chunk_tokens(BH, M);
   dim3 grid, block;
   SANA_RETURN_IF_ERROR(to_dims(op, "la_state", plan::la_state(BH, M, chunk), &grid, &block));
   if (version == 1) {
-    la_state_v1<T><<<grid, block, 0, op_stream()>>>(k, ldk, v, ldv, M, static_cast<int>(H), static_cast<int>(d), chunk, state);
+    la_state_v1<T><<<grid, block, 0, op_stream()>>>(k, ldk, v, ldv, M, static_cast<int>(H), static_cast<int>(d), hs, chunk, state);
     SANA_CUDA_LAUNCHED(op, "la_state_v1");
     SANA_RETURN_IF_ERROR(to_dims(op, "la_apply_v1", plan::la_apply_v1(BH, N, d), &grid, &block));
-    la_apply_v1<T><<<grid, block, 0, op_stream()>>>(q, ldq, state, out, ldo, N, static_cast<int>(H), static_cast<int>(d), eps);
+    la_apply_v1<T><<<grid, block, 0, op_stream()>>>(q, ldq, state, out, ldo, N, static_cast<int>(H), static_cast<int>(d), hs, hso, eps);
     SANA_CUDA_LAUNCHED(op, "la_apply_v1");
   } else {
-    la_state_v2<T><<<grid, block, 0, op_stream()>>>(k, ldk, v, ldv, M, static_cast<int>(H), chunk, state);
+    la_state_v2<T><<<grid, block, 0, op_stream()>>>(k, ldk, v, ldv, M, static_cast<int>(H), hs, chunk, state);
     SANA_CUDA_LAUNCHED(op, "la_state_v2");
     SANA_RETURN_IF_ERROR(to_dims(op, "la_apply_v2", plan::la_apply_v2(BH, N), &grid, &block));
-    la_apply_v2<T><<<grid, block, 0, op_stream()>>>(q, ldq, state, out, ldo, N, static_cast<int>(H), eps);
+    la_apply_v2<T><<<grid, block, 0, op_stream()>>>(q, ldq, state, out, ldo, N, static_cast<int>(H), hs, hso, eps);
     SANA_CUDA_LAUNCHED(op, "la_apply_v2");
   }
+  return Status::Ok();
+}
+
+template <typename T>
+Status run_apply_v2(const char* op, const T* q, int64_t ldq, const float* state, T* out, int64_t ldo, int64_t B, int64_t N, int64_t H, int64_t hs,
+                    int64_t hso, float eps) {
+  dim3 grid, block;
+  SANA_RETURN_IF_ERROR(to_dims(op, "la_apply_v2", plan::la_apply_v2(B * H, N), &grid, &block));
+  la_apply_v2<T><<<grid, block, 0, op_stream()>>>(q, ldq, state, out, ldo, N, static_cast<int>(H), hs, hso, eps);
+  SANA_CUDA_LAUNCHED(op, "la_apply_v2");
   return Status::Ok();
 }
 
@@ -259,9 +270,12 @@ Status la_check_version(const char* op, int version, int64_t d, bool aligned) {
 }
 
 Status la_core(const char* op, int version, DType dt, const void* q, int64_t ldq, const void* k, int64_t ldk, const void* v, int64_t ldv,
-               void* out, int64_t ldo, int64_t B, int64_t N, int64_t M, int64_t H, int64_t d, float eps, Scratch& scratch) {
+               void* out, int64_t ldo, int64_t B, int64_t N, int64_t M, int64_t H, int64_t d, float eps, Scratch& scratch, int64_t hs, int64_t hso) {
+  if (hs == 0) hs = d;
+  if (hso == 0) hso = d;
+  const int64_t es = dt == DType::kF32 ? 4 : 2;
   const bool aligned = aligned16(q) && aligned16(k) && aligned16(v) && aligned16(out) && ldq % 8 == 0 && ldk % 8 == 0 && ldv % 8 == 0 &&
-                       ldo % 8 == 0 && (d * static_cast<int64_t>(dt == DType::kF32 ? 4 : 2)) % 16 == 0;
+                       ldo % 8 == 0 && (hs * es) % 16 == 0 && (hso * es) % 16 == 0;
   SANA_RETURN_IF_ERROR(la_check_version(op, version, d, aligned));
   if (version == 0) version = la_default_version(d, aligned);
   const int64_t state_bytes = B * H * (d + 1) * d * 4;
@@ -270,10 +284,10 @@ Status la_core(const char* op, int version, DType dt, const void* q, int64_t ldq
   SANA_CUDA_CHECK(op, cudaMemsetAsync(state, 0, static_cast<size_t>(state_bytes), op_stream()));
   if (dt == DType::kF32) {
     return run_core<float>(op, version, static_cast<const float*>(q), ldq, static_cast<const float*>(k), ldk, static_cast<const float*>(v), ldv,
-                           static_cast<float*>(out), ldo, B, N, M, H, d, eps, state);
+                           static_cast<float*>(out), ldo, B, N, M, H, d, hs, hso, eps, state);
   }
   return run_core<bf16>(op, version, static_cast<const bf16*>(q), ldq, static_cast<const bf16*>(k), ldk, static_cast<const bf16*>(v), ldv,
-                        static_cast<bf16*>(out), ldo, B, N, M, H, d, eps, state);
+                        static_cast<bf16*>(out), ldo, B, N, M, H, d, hs, hso, eps, state);
 }
 
 Status linear_attention(const LinearAttentionArgs& a, int version) {
@@ -315,8 +329,17 @@ Status linear_attention(const LinearAttentionArgs& a, int version) {
 // M = B·N tokens. Intermediates are stored in the op's dtype (bf16 for bf16, as PyTorch does).
 // FLOPs 2·M·C·3C + 4·M·C·(d+1) + 2·M·C·Cout; minimal bytes (M·C + M·Cout + 3C² + C·Cout)·sizeof(T)
 // (+ gate, residual); this composition moves 2·4·M·C·sizeof(T) more (qkv and o written and read).
-// Versions = the core's versions (v1 any head_dim ≤ 64, v2 head_dim 32); the gemms always use the
-// default gemm for the dtype (tensor cores for bf16).
+// Versions (the gemms use the default gemm for the dtype: tensor cores for bf16):
+//   v1  the core's v1 (any head_dim ≤ 64)
+//   v2  the core's v2 (head_dim 32) — the default
+//   v3  K and V never reach HBM: q = x·Wqᵀ is a plain gemm, while k and v are computed together by a
+//       tensor-core gemm whose 128-column tiles hold the k and v columns of two heads; its epilogue
+//       rounds them to bf16 (as F.linear would), applies the ReLU, and reduces the tile's 128 tokens
+//       into the heads' (33 × 32) f32 states in shared memory, then atomics (gemm_mma.cu, kLaState).
+//       Then the apply pass (core v2) and the output gemm. Saves 4·M·C·2 bytes of HBM traffic (k, v
+//       written and read) and x is read twice instead of three times. bf16; head_dim 32;
+//       C % 64 == 0; N % 128 == 0 (a tile never spans two batch items).
+// v3 is not the default until it has passed parity on a GPU (bench/gpu/check.sh).
 Status linear_attention_block(const LinearAttentionBlockArgs& a, int version) {
   const char* op = "linear-attention-block";
   const DType dt = a.x.dtype;
@@ -352,15 +375,64 @@ Status linear_attention_block(const LinearAttentionBlockArgs& a, int version) {
     }
   }
   const int64_t d = a.head_dim, H = C / d;
-  // The core reads q/k/v at column offsets 0, C, 2C of the packed buffer: aligned when C·sizeof(T) % 16 == 0.
-  const bool aligned = C % 8 == 0 && (d * (dt == DType::kF32 ? 4 : 2)) % 16 == 0;
-  SANA_RETURN_IF_ERROR(la_check_version(op, version, d, aligned));
+  if (version == 3) {
+    if (dt != DType::kBF16) return bad_version(op, 3, "(fused k/v-state gemm) needs bf16");
+    if (d != 32 || C % 64 != 0 || N % 128 != 0) {
+      return bad_version(op, 3, "needs head_dim 32, C % 64 == 0 and N % 128 == 0, got head_dim " + std::to_string(d) + ", C " + std::to_string(C) +
+                                    ", N " + std::to_string(N));
+    }
+    if (!aligned16(a.x.data) || !aligned16(a.wk.data) || !aligned16(a.wv.data)) return bad_version(op, 3, "needs 16-byte aligned x, wk, wv");
+  } else {
+    // The core reads q/k/v at column offsets 0, C, 2C of the packed buffer: aligned when C·sizeof(T) % 16 == 0.
+    const bool aligned = C % 8 == 0 && (d * (dt == DType::kF32 ? 4 : 2)) % 16 == 0;
+    SANA_RETURN_IF_ERROR(la_check_version(op, version, d, aligned));
+  }
 
   OpScope scope(op);
   SANA_RETURN_IF_ERROR(scope.begin());
   Status s = [&]() -> Status {
     Scratch scratch(op);
     const int64_t es = dt == DType::kF32 ? 4 : 2;
+    GemmProblem po;  // the output projection, shared by every version
+    po.dtype = dt;
+    po.M = M;
+    po.N = Cout;
+    po.K = C;
+    po.lda = C;
+    po.b = a.wo.data;
+    po.ldb = C;
+    po.c = a.out.data;
+    po.ldc = Cout;
+    po.bias = a.bo ? a.bo->data : nullptr;
+    po.gate = a.gate ? a.gate->data : nullptr;
+    po.gate_ld = Cout;
+    po.gate_rows = gate_rows;
+    po.residual = a.residual ? a.residual->data : nullptr;
+    po.res_ld = Cout;
+    if (version == 3) {
+      bf16 *q = nullptr, *o = nullptr;
+      float* state = nullptr;
+      SANA_RETURN_IF_ERROR(scratch.alloc_n(M * C, &q));
+      SANA_RETURN_IF_ERROR(scratch.alloc_n(M * C, &o));
+      SANA_RETURN_IF_ERROR(scratch.alloc_n(B * H * (d + 1) * d, &state));
+      GemmProblem pq;
+      pq.dtype = dt;
+      pq.M = M;
+      pq.N = C;
+      pq.K = C;
+      pq.a = a.x.data;
+      pq.lda = C;
+      pq.b = a.wq.data;
+      pq.ldb = C;
+      pq.c = q;
+      pq.ldc = C;
+      SANA_RETURN_IF_ERROR(launch_gemm(op, pq, 0));
+      SANA_CUDA_CHECK(op, cudaMemsetAsync(state, 0, static_cast<size_t>(B * H * (d + 1) * d * 4), op_stream()));
+      SANA_RETURN_IF_ERROR(launch_kv_state_mma(op, a.x.data, M, C, a.wk.data, a.wv.data, N, state));
+      SANA_RETURN_IF_ERROR(run_apply_v2<bf16>(op, q, C, state, o, C, B, N, H, d, d, a.eps));
+      po.a = o;
+      return launch_gemm(op, po, 0);
+    }
     uint8_t* qkv = nullptr;
     uint8_t* o = nullptr;
     SANA_RETURN_IF_ERROR(scratch.alloc_n(M * 3 * C * es, &qkv));
@@ -381,24 +453,8 @@ Status linear_attention_block(const LinearAttentionBlockArgs& a, int version) {
       SANA_RETURN_IF_ERROR(launch_gemm(op, p, 0));
     }
     SANA_RETURN_IF_ERROR(la_core(op, version, dt, qkv, 3 * C, qkv + C * es, 3 * C, qkv + 2 * C * es, 3 * C, o, C, B, N, N, H, d, a.eps, scratch));
-    GemmProblem p;
-    p.dtype = dt;
-    p.M = M;
-    p.N = Cout;
-    p.K = C;
-    p.a = o;
-    p.lda = C;
-    p.b = a.wo.data;
-    p.ldb = C;
-    p.c = a.out.data;
-    p.ldc = Cout;
-    p.bias = a.bo ? a.bo->data : nullptr;
-    p.gate = a.gate ? a.gate->data : nullptr;
-    p.gate_ld = Cout;
-    p.gate_rows = gate_rows;
-    p.residual = a.residual ? a.residual->data : nullptr;
-    p.res_ld = Cout;
-    return launch_gemm(op, p, 0);
+    po.a = o;
+    return launch_gemm(op, po, 0);
   }();
   return scope.finish(s);
 }

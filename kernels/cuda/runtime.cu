@@ -289,7 +289,9 @@ const std::vector<OpVersions>& op_versions() {
         {2, "4×4 register-blocked state (float4 smem), apply 4 threads per token with quad shuffles, 16-byte loads", "head_dim 32"}}},
       {"linear-attention-block",
        {{1, "3 gemms → core v1 → gemm with bias/gate/residual epilogue", "head_dim ≤ 64"},
-        {2, "3 gemms → core v2 → gemm with bias/gate/residual epilogue", "head_dim 32"}}},
+        {2, "3 gemms → core v2 → gemm with bias/gate/residual epilogue", "head_dim 32"},
+        {3, "q gemm; k/v tensor-core gemm with the state reduction in its epilogue (K, V never in HBM); apply v2; out gemm",
+         "bf16; head_dim 32; C % 64 == 0; N % 128 == 0"}}},
       {"mix-ffn",
        {{1, "gemm+SiLU → depthwise 3×3+GLU one thread per (pixel, channel) → gemm", ""},
         {2, "gemm+SiLU → depthwise 3×3+GLU 8 channels × 4 pixels per thread, column reuse → gemm", "hidden % 8 == 0"}}},
@@ -312,13 +314,16 @@ const std::vector<OpVersions>& op_versions() {
       {"dit-block",
        {{1, "LN-modulate → linear-attention-block → cross-attention → LN-modulate → mix-ffn, each at v1", "head_dim ≤ 64"},
         {2, "the same composition, each op at its default (fastest) version", ""}}},
+      {"lite-mla",
+       {{1, "3 gemms → depthwise k×k → grouped 1×1 → core v1 (or quadratic form) → gemm → rmsnorm v1 + residual", "head_dim ≤ 64"},
+        {2, "the same with the core's and rmsnorm's default versions", ""}}},
   };
   return v;
 }
 
 const VersionedOps* versioned_ops() {
   static const VersionedOps t = {gemm, linear_attention, linear_attention_block, mix_ffn, cross_attention, layernorm_modulate,
-                                 rmsnorm, conv3x3, dcae_resblock, dit_block};
+                                 rmsnorm, conv3x3, dcae_resblock, dit_block, lite_mla};
   return &t;
 }
 
@@ -333,6 +338,7 @@ Status t_rms(const RmsNormArgs& a) { return rmsnorm(a, 0); }
 Status t_conv(const Conv3x3Args& a) { return conv3x3(a, 0); }
 Status t_res(const DcaeResBlockArgs& a) { return dcae_resblock(a, 0); }
 Status t_dit(const DitBlockArgs& a) { return dit_block(a, 0); }
+Status t_mla(const LiteMlaArgs& a) { return lite_mla(a, 0); }
 
 // Filled by name, so that ops added to OpTable later stay null (kUnavailable) until implemented here.
 OpTable make_table() {
@@ -353,6 +359,7 @@ OpTable make_table() {
   t.conv3x3 = t_conv;
   t.dcae_resblock = t_res;
   t.dit_block = t_dit;
+  t.lite_mla = t_mla;
   return t;
 }
 }  // namespace

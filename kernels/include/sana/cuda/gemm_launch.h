@@ -46,6 +46,12 @@ int gemm_default_version(const GemmProblem& p);
 // Runs p with engine 1 or 2 (0 = default).
 Status launch_gemm(const char* op, const GemmProblem& p, int engine);
 
+// Linear attention's fused K/V projection: for x (M × C) bf16 and the torch weights wk, wv (C × C),
+// accumulates state[b·heads + h][i][j] += Σ_m v[m][h·32 + i]·ReLU(k[m][h·32 + j]) and the ones row
+// (i = 32) without writing k or v anywhere (tensor-core gemm with a reduction epilogue). tokens = N
+// per batch item; needs C % 64 == 0, tokens % 128 == 0. state must be zeroed first.
+Status launch_kv_state_mma(const char* op, const void* x, int64_t M, int64_t C, const void* wk, const void* wv, int64_t tokens, float* state);
+
 // Reorders a torch (Cout, Cin, 3, 3) weight into (Cout, 9·Cin) rows, column (ky·3 + kx)·Cin + ci.
 Status reorder_conv_weight(const char* op, DType dt, const void* w, int64_t cout, int64_t cin, void* dst);
 

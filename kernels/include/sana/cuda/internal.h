@@ -11,11 +11,13 @@ namespace sana::cuda {
 class Scratch;
 
 // linear-attention core (linear_attention.cu): version 1 (any head_dim ≤ 64) or 2 (head_dim 32,
-// 16-byte aligned rows); 0 = the default for these arguments.
+// 16-byte aligned rows); 0 = the default for these arguments. Head h of q/k/v starts at column h·hs,
+// of out at h·hso (0 = d: heads side by side; lite-mla's heads are 3d apart).
 int la_default_version(int64_t d, bool aligned);
 Status la_check_version(const char* op, int version, int64_t d, bool aligned);
 Status la_core(const char* op, int version, DType dt, const void* q, int64_t ldq, const void* k, int64_t ldk, const void* v, int64_t ldv,
-               void* out, int64_t ldo, int64_t B, int64_t N, int64_t M, int64_t H, int64_t d, float eps, Scratch& scratch);
+               void* out, int64_t ldo, int64_t B, int64_t N, int64_t M, int64_t H, int64_t d, float eps, Scratch& scratch, int64_t hs = 0,
+               int64_t hso = 0);
 
 // depthwise 3×3 + bias + GLU of mix-ffn (mix_ffn.cu): u (B, H, W, 2h) → z (B, H, W, h) with
 // z = (dw(u)[:h] + b[:h]) ⊙ SiLU(dw(u)[h:] + b[h:]); w_dw (2h, 9). Version 1 or 2 (h % 8 == 0).

@@ -43,7 +43,7 @@ Status rmsnorm(const RmsNormArgs&, int version);
 Status conv3x3(const Conv3x3Args&, int version);
 Status dcae_resblock(const DcaeResBlockArgs&, int version);
 Status dit_block(const DitBlockArgs&, int version);
-// (lite-mla has no CUDA version yet: the table's entry is null → kUnavailable.)
+Status lite_mla(const LiteMlaArgs&, int version);
 
 // conv3x3 with the input nearest-upsampled by `upsample` (1 or 2) read in place, as in DC-AE's
 // InterpolateConv: out = conv3x3(upsample_nearest(x, upsample)), out (B, H·u/s.., W·u/s.., Cout).
@@ -61,6 +61,7 @@ struct VersionedOps {
   Status (*conv3x3)(const Conv3x3Args&, int);
   Status (*dcae_resblock)(const DcaeResBlockArgs&, int);
   Status (*dit_block)(const DitBlockArgs&, int);
+  Status (*lite_mla)(const LiteMlaArgs&, int);
 };
 const VersionedOps* versioned_ops();
 

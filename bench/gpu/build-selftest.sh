@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Builds build-gpu/cuda-selftest: the CUDA kernels (kernels/cuda/*.cu) linked with the self-test
+# (bench/gpu/selftest/), statically against the CUDA runtime, so it runs on the GPU machine without
+# Node.js. Run here (no GPU needed) or, as a fallback, on the GPU machine (check.sh does that when the
+# binary is missing and nvcc is there).
+#
+#   bench/gpu/build-selftest.sh            sm_90 only (the H100/H200)
+#   SELFTEST_ARCHS="80 90" bench/gpu/...   several architectures
+#   SELFTEST_JOBS=4 bench/gpu/...          parallel nvcc jobs (default: nproc)
+# Warnings are errors (the same flags CI would use for the addon's CUDA sources).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+NVCC="${NVCC:-nvcc}"
+command -v "$NVCC" >/dev/null || { echo "build-selftest: nvcc not found" >&2; exit 1; }
+ARCHS="${SELFTEST_ARCHS:-90}"
+JOBS="${SELFTEST_JOBS:-$(nproc)}"
+OBJ="build-gpu/selftest-obj"
+mkdir -p "$OBJ"
+
+GENCODE=()
+for a in $ARCHS; do GENCODE+=("--generate-code=arch=compute_${a},code=[compute_${a},sm_${a}]"); done
+FLAGS=(-O3 -DNDEBUG -std=c++17 --expt-relaxed-constexpr -lineinfo "${GENCODE[@]}" -I kernels/include -I bench/gpu/selftest
+       -DSANA_LAB_WITH_CUDA=1 "-DSANA_LAB_CUDA_VERSION=\"selftest\"" -Werror all-warnings -Xcompiler -Wall,-Wextra,-Wno-unused-parameter)
+
+SOURCES=(kernels/cuda/*.cu bench/gpu/selftest/cuda_selftest.cu)
+echo "[build-selftest] nvcc $("$NVCC" --version | tail -1 | sed 's/^.*release //') for sm_${ARCHS// /,sm_}, ${#SOURCES[@]} files, $JOBS jobs" >&2
+start=$(date +%s)
+printf '%s\n' "${SOURCES[@]}" | xargs -P "$JOBS" -I{} bash -c '
+  src="$1"; shift
+  obj="'"$OBJ"'/$(basename "$src").o"
+  t0=$(date +%s.%N)
+  "'"$NVCC"'" "$@" -c "$src" -o "$obj" || exit 255
+  printf "[build-selftest] %-40s %6.1f s\n" "$src" "$(echo "$(date +%s.%N) - $t0" | bc)" >&2
+' _ {} "${FLAGS[@]}"
+# libstdc++/libgcc linked in statically: the binary then needs only glibc ≥ 2.34 on the GPU machine
+"$NVCC" "${GENCODE[@]}" -o build-gpu/cuda-selftest "$OBJ"/*.o -lpthread -Xcompiler -static-libstdc++,-static-libgcc
+echo "[build-selftest] build-gpu/cuda-selftest ($(du -h build-gpu/cuda-selftest | cut -f1)) in $(( $(date +%s) - start )) s" >&2

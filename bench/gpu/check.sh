@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# The one-call GPU check. Run THERE (the GPU machine: nvcc, python3 with PyTorch, compute-sanitizer;
+# no Node.js, no network), from the repository root, with $OUT set by the device tool:
+#
+#   bash bench/gpu/check.sh
+#
+# Prepared HERE beforehand (see bench/gpu/README.md): bench/gpu/prepare.sh (build-gpu/node.xz),
+# bench/gpu/build-selftest.sh (build-gpu/cuda-selftest), the addon and dist/ by the lead; carry
+# build-gpu, build/Release/sana_lab.node and dist.
+#
+# Steps, each with its own time limit, clipped so the whole script ends within ~7.5 minutes; a failed
+# or timed-out step never stops the next one. Logs go to a work folder that is tarred into
+# $OUT/logs.tar.gz at the end (the device tool returns at most 8 files from $OUT):
+#   env          nvidia-smi (+ $OUT/nvidia-smi.txt)
+#   node         unpack build-gpu/node.xz (xz, or python3's lzma) → build-gpu/node-bin/node
+#   selftest     build-gpu/cuda-selftest (rebuilt here with nvcc only if missing)
+#   parity       cuda-selftest --parity: every op × version × dtype vs float64 (→ $OUT/cuda_parity.json)
+#   big          cuda-selftest --big: 2³²-element tensors, 64-bit indexing
+#   memcheck     compute-sanitizer --tool memcheck over cuda-selftest --parity
+#   bench        cuda-selftest --bench: ceilings + ops × versions at SANA shapes (→ $OUT/cuda_bench.json)
+#   baselines    python3 bench/gpu/pytorch_baselines.py (→ $OUT/baselines.json)
+#   racecheck    compute-sanitizer --tool racecheck over cuda-selftest --parity
+#   node-parity  the lab's Node-side parity on the cuda backend (→ $OUT/parity.json), when wired
+#   node-memcheck compute-sanitizer memcheck over a small Node run, when wired
+# Then $OUT/summary.txt: the step table and the CUDA-vs-torch comparison (bench/gpu/compare.py).
+set -u
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT" || exit 1
+OUT="${OUT:-$ROOT/build-gpu/out}"
+mkdir -p "$OUT"
+WORK="$(mktemp -d /tmp/sana-gpu-check.XXXXXX)"
+TOTAL_S="${SANA_GPU_CHECK_TOTAL_S:-460}"
+START=$(date +%s)
+DEADLINE=$((START + TOTAL_S))
+SELFTEST="$ROOT/build-gpu/cuda-selftest"
+NODE="$ROOT/build-gpu/node-bin/node"
+export PYTHONUNBUFFERED=1
+
+NAMES=() STATES=() SECS=() NOTES=()
+# note TEXT: the note of the last step (kept when that step was skipped)
+note() {
+  local i=$((${#NAMES[@]} - 1))
+  [ "${STATES[$i]}" = skipped ] || NOTES[$i]="$1"
+}
+
+# run_step NAME LIMIT_S CMD... : runs CMD with its output in $WORK/NAME.log, within LIMIT_S and the deadline.
+run_step() {
+  local name="$1" limit="$2"
+  shift 2
+  local now left t0 rc state
+  now=$(date +%s)
+  left=$((DEADLINE - now - 5))
+  [ "$limit" -gt "$left" ] && limit=$left
+  NAMES+=("$name")
+  if [ "$limit" -lt 10 ]; then
+    STATES+=("skipped") SECS+=(0) NOTES+=("no time left")
+    echo "[check] $name: skipped (no time left)"
+    return 99
+  fi
+  echo "[check] $name (≤ ${limit}s): $*"
+  t0=$(date +%s)
+  timeout --kill-after=10 "$limit" "$@" >"$WORK/$name.log" 2>&1
+  rc=$?
+  case $rc in
+    0) state="ok" ;;
+    124 | 137) state="TIMEOUT" ;;
+    *) state="FAIL($rc)" ;;
+  esac
+  STATES+=("$state") SECS+=($(($(date +%s) - t0))) NOTES+=("")
+  tail -n 4 "$WORK/$name.log" | sed "s/^/    [$name] /"
+  return $rc
+}
+
+# checks line of a cuda-selftest log: "N checks, F failed (…)"
+checks_note() { grep -Eo '[0-9]+ checks, [0-9]+ failed' "$WORK/$1.log" | tail -1; }
+
+# ---------------------------------------------------------------- env
+run_step env 20 bash -c 'nvidia-smi; echo; nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm,clocks.mem,power.limit,temperature.gpu --format=csv; echo; nvcc --version | tail -2; python3 -c "import torch; print(\"torch\", torch.__version__, torch.version.cuda)"; command -v compute-sanitizer'
+cp "$WORK/env.log" "$OUT/nvidia-smi.txt" 2>/dev/null
+note "$(grep -m1 -Eo 'NVIDIA [A-Z0-9][^,|]*[0-9]' "$WORK/env.log" | head -1)"
+
+# ---------------------------------------------------------------- node
+if [ ! -x "$NODE" ] && [ -f build-gpu/node.xz ]; then
+  run_step node 40 bash -c 'mkdir -p build-gpu/node-bin && { if command -v xz >/dev/null; then xz -dc build-gpu/node.xz; else python3 -c "import lzma,shutil,sys; shutil.copyfileobj(lzma.open(\"build-gpu/node.xz\"), sys.stdout.buffer)"; fi; } > build-gpu/node-bin/node.tmp && chmod +x build-gpu/node-bin/node.tmp && mv build-gpu/node-bin/node.tmp build-gpu/node-bin/node && build-gpu/node-bin/node --version'
+  note "$(tail -1 "$WORK/node.log")"
+elif [ -x "$NODE" ]; then
+  NAMES+=(node) STATES+=(ok) SECS+=(0) NOTES+=("already unpacked: $("$NODE" --version 2>&1)")
+else
+  NAMES+=(node) STATES+=(missing) SECS+=(0) NOTES+=("no build-gpu/node.xz: run bench/gpu/prepare.sh here first")
+fi
+
+# ---------------------------------------------------------------- CUDA self-test
+# A binary that cannot start here (missing, or a loader/glibc mismatch: usage errors exit 3) is rebuilt
+# with this machine's nvcc.
+if [ -x "$SELFTEST" ]; then "$SELFTEST" --probe >/dev/null 2>&1; probe=$?; else probe=127; fi
+if [ "$probe" -ne 3 ] && command -v nvcc >/dev/null; then
+  run_step selftest-build 240 env SELFTEST_JOBS="$(nproc)" bash bench/gpu/build-selftest.sh
+fi
+if [ -x "$SELFTEST" ]; then
+  run_step parity 90 "$SELFTEST" --parity --json "$OUT/cuda_parity.json"
+  note "$(checks_note parity)"
+  run_step big 90 "$SELFTEST" --big --json "$WORK/cuda_big.json"
+  note "$(checks_note big)"
+  if command -v compute-sanitizer >/dev/null; then
+    run_step memcheck 120 compute-sanitizer --tool memcheck --leak-check no --report-api-errors no --error-exitcode 9 "$SELFTEST" --parity --seed 11
+    note "$(grep -Eo 'ERROR SUMMARY: [0-9]+ errors?' "$WORK/memcheck.log" | tail -1) $(checks_note memcheck)"
+  fi
+  run_step bench 100 "$SELFTEST" --bench --budget-s 70 --res 4096,1024 --batch 2 --json "$OUT/cuda_bench.json"
+  note "$(grep -c '"median_ms"' "$OUT/cuda_bench.json" 2>/dev/null || echo 0) timed records"
+else
+  NAMES+=(selftest) STATES+=(missing) SECS+=(0) NOTES+=("no build-gpu/cuda-selftest and no nvcc to build it")
+fi
+
+# ---------------------------------------------------------------- PyTorch baselines
+left=$((DEADLINE - $(date +%s) - 110))  # keep ~110 s for racecheck and the Node hooks
+budget=150
+[ "$left" -lt "$budget" ] && budget=$left
+if [ "$budget" -ge 30 ]; then
+  run_step baselines $((budget + 60)) python3 bench/gpu/pytorch_baselines.py --out "$OUT/baselines.json" --budget-s "$budget" --res 4096,1024
+  note "$(grep -Eo '[0-9]+ timed, [0-9]+ skipped' "$WORK/baselines.log" | tail -1)"
+else
+  NAMES+=(baselines) STATES+=(skipped) SECS+=(0) NOTES+=("no time left")
+fi
+
+# ---------------------------------------------------------------- racecheck
+if [ -x "$SELFTEST" ] && command -v compute-sanitizer >/dev/null; then
+  run_step racecheck 100 compute-sanitizer --tool racecheck --error-exitcode 9 "$SELFTEST" --parity --seed 12
+  note "$(grep -Eo 'RACECHECK SUMMARY: [0-9]+ hazards?[^)]*' "$WORK/racecheck.log" | tail -1)$(grep -Eo 'ERROR SUMMARY: [0-9]+ errors?' "$WORK/racecheck.log" | tail -1)"
+fi
+
+# ---------------------------------------------------------------- the lab's Node-side checks (hooks)
+# TODO(lead): wire the lab's GPU parity entry. Defaults assume a `parity` command with --backend cuda
+# and --json; override with SANA_GPU_NODE_PARITY / SANA_GPU_NODE_SMALL (full commands, run with the
+# unpacked node first on PATH). A missing command is reported as "not wired", not as a failure.
+if [ -x "$NODE" ] && [ -f dist/cli/main.js ]; then
+  export PATH="$ROOT/build-gpu/node-bin:$PATH"
+  PARITY_CMD="${SANA_GPU_NODE_PARITY:-node dist/cli/main.js parity --backend cuda --json $OUT/parity.json}"
+  SMALL_CMD="${SANA_GPU_NODE_SMALL:-node dist/cli/main.js parity --backend cuda --small}"
+  if [ -n "${SANA_GPU_NODE_PARITY:-}" ] || node dist/cli/main.js parity --help >/dev/null 2>&1; then
+    run_step node-parity 90 bash -c "$PARITY_CMD"
+    if command -v compute-sanitizer >/dev/null; then
+      run_step node-memcheck 90 compute-sanitizer --tool memcheck --leak-check no --report-api-errors no --error-exitcode 9 bash -c "$SMALL_CMD"
+      note "$(grep -Eo 'ERROR SUMMARY: [0-9]+ errors?' "$WORK/node-memcheck.log" | tail -1)"
+    fi
+  else
+    NAMES+=(node-parity) STATES+=("not wired") SECS+=(0) NOTES+=("dist/cli/main.js has no 'parity' command yet (TODO lead)")
+  fi
+else
+  NAMES+=(node-parity) STATES+=(skipped) SECS+=(0) NOTES+=("needs build-gpu/node-bin/node and dist/cli/main.js")
+fi
+
+# ---------------------------------------------------------------- summary
+{
+  echo "sana-kernel-lab GPU check, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(($(date +%s) - START)) s"
+  printf '%-14s %-10s %5s  %s\n' step status s note
+  for i in "${!NAMES[@]}"; do printf '%-14s %-10s %5s  %s\n' "${NAMES[$i]}" "${STATES[$i]}" "${SECS[$i]}" "${NOTES[$i]}"; done
+  if [ -f "$OUT/cuda_parity.json" ]; then
+    echo
+    echo "failed parity checks:"
+    python3 -c "
+import json
+d = json.load(open('$OUT/cuda_parity.json'))
+bad = [c for c in d['checks'] if not c['pass']]
+for c in bad[:25]: print('  %-22s v%d %-4s %-44s rel=%s %s' % (c['op'], c['version'], c['dtype'], c['case'][:44], c['rel'], c['detail'][:100]))
+print('  (none)' if not bad else '  %d in all' % len(bad))
+" 2>&1
+  fi
+  if [ -f "$OUT/cuda_bench.json" ]; then
+    echo
+    python3 bench/gpu/compare.py "$OUT/cuda_bench.json" "$OUT/baselines.json" 2>&1
+  fi
+} >"$WORK/summary.txt"
+cp "$WORK/summary.txt" "$OUT/summary.txt"
+tar -czf "$OUT/logs.tar.gz" -C "$WORK" . 2>/dev/null
+echo
+cat "$WORK/summary.txt"

@@ -1,0 +1,1323 @@
+// cuda-selftest: the CUDA backend checked and timed without Node (the GPU machine has no Node.js).
+// Links kernels/cuda/*.cu directly (bench/gpu/build-selftest.sh builds it into build-gpu/).
+//
+//   cuda-selftest --parity [--big] [--bench] [--json FILE] [--budget-s S] [--res 1024,4096] [--batch 2]
+//                 [--only op,op] [--seed N]
+//
+// --parity  every op × version × dtype (f32, bf16) on small odd shapes with fresh random inputs,
+//           outputs poisoned (0xFF bytes = NaN) before each run, against float64 host references
+//           (reference.h); pass = no non-finite value and ‖out − ref‖/‖ref‖ under 1e-4 (f32) or 1e-2
+//           (bf16); versions that cannot run a case (a bf16-only version given f32, …) must refuse it
+//           with kInvalidArgument; plus error-path checks (bad shapes, out-of-memory).
+// --big     64-bit indexing: rmsnorm2d and an upsampling conv3x3 on tensors of 2³² elements (8 GiB
+//           bf16 each), sampled rows compared with the host reference.
+// --bench   the device ceilings, then each op × version at SANA shapes (bf16), CUDA-event medians with
+//           an L2 flush before each run (sana::cuda::time_launches); records in the lab's record format
+//           (backend "cuda"), comparable to bench/gpu/pytorch_baselines.py's "pytorch-eager" records.
+// Exit code: 0 all checks passed, 1 a check failed, 2 no usable device, 3 bad usage.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "reference.h"
+#include "sana/bf16.h"
+#include "sana/cuda/common.cuh"
+#include "sana/cuda/internal.h"
+#include "sana/cuda/ops_cuda.h"
+
+using namespace sana;
+using selftest::Vec;
+
+namespace {
+
+const OpTable* be() { return cuda_op_table(); }
+
+// ---------------------------------------------------------------- small utilities
+struct Rng {
+  uint64_t s;
+  explicit Rng(uint64_t seed) : s(seed * 0x9e3779b97f4a7c15ULL + 1) {}
+  uint64_t next() {
+    s ^= s << 13;
+    s ^= s >> 7;
+    s ^= s << 17;
+    return s;
+  }
+  double uniform() { return (next() >> 11) * (1.0 / 9007199254740992.0); }
+  double normal() {
+    double u1 = uniform(), u2 = uniform();
+    if (u1 < 1e-300) u1 = 1e-300;
+    return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+  }
+};
+
+double round_to(DType dt, double v) {
+  if (dt == DType::kBF16) return bf16_bits_to_f32(f32_to_bf16_bits(static_cast<float>(v)));
+  return static_cast<double>(static_cast<float>(v));
+}
+
+std::string json_str(const std::string& s) {
+  std::string o = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') o += '\\', o += c;
+    else if (c == '\n') o += "\\n";
+    else if (static_cast<unsigned char>(c) < 0x20) o += ' ';
+    else o += c;
+  }
+  return o + "\"";
+}
+std::string num(double v) {
+  if (!std::isfinite(v)) return "null";
+  char b[64];
+  std::snprintf(b, sizeof b, "%.6g", v);
+  return b;
+}
+
+struct Failure : std::runtime_error {
+  Status st;
+  explicit Failure(Status s) : std::runtime_error(s.message()), st(std::move(s)) {}
+};
+void ok(const Status& s) {
+  if (!s.ok()) throw Failure(s);
+}
+
+// A device tensor and the exact values it holds (as doubles).
+struct Dev {
+  TensorView v;
+  Vec h;
+  Dev() = default;
+  Dev(const Dev&) = delete;
+  Dev& operator=(const Dev&) = delete;
+  Dev(Dev&& o) noexcept : v(o.v), h(std::move(o.h)) { o.v.data = nullptr; }
+  Dev& operator=(Dev&& o) noexcept {
+    std::swap(v, o.v);
+    std::swap(h, o.h);
+    return *this;
+  }
+  ~Dev() {
+    if (v.data) be()->free(v.data);
+  }
+  const TensorView* ptr() const { return &v; }
+};
+
+Dev alloc_dev(DType dt, const std::vector<int64_t>& shape) {
+  Dev d;
+  d.v.dtype = dt;
+  d.v.device = Device::kCuda;
+  d.v.ndim = static_cast<int32_t>(shape.size());
+  for (size_t i = 0; i < shape.size(); ++i) d.v.shape[i] = shape[i];
+  d.v.data = be()->alloc(d.v.bytes());
+  if (!d.v.data) throw Failure(OutOfMemory("selftest: device out of memory for " + d.v.shape_str()));
+  return d;
+}
+
+Dev upload_values(DType dt, const std::vector<int64_t>& shape, const std::vector<double>& vals) {
+  Dev d = alloc_dev(dt, shape);
+  const int64_t n = d.v.numel();
+  d.h.resize(n);
+  if (dt == DType::kBF16) {
+    std::vector<uint16_t> bits(n);
+    for (int64_t i = 0; i < n; ++i) {
+      bits[i] = f32_to_bf16_bits(static_cast<float>(vals[i]));
+      d.h[i] = bf16_bits_to_f32(bits[i]);
+    }
+    ok(be()->copy_from_host(d.v.data, bits.data(), n * 2));
+  } else {
+    std::vector<float> f(n);
+    for (int64_t i = 0; i < n; ++i) {
+      f[i] = static_cast<float>(vals[i]);
+      d.h[i] = f[i];
+    }
+    ok(be()->copy_from_host(d.v.data, f.data(), n * 4));
+  }
+  return d;
+}
+
+Dev randn(DType dt, const std::vector<int64_t>& shape, Rng& rng, double std, double mean = 0.0) {
+  int64_t n = 1;
+  for (int64_t s : shape) n *= s;
+  std::vector<double> vals(n);
+  for (auto& x : vals) x = mean + std * rng.normal();
+  return upload_values(dt, shape, vals);
+}
+
+Dev poisoned(DType dt, const std::vector<int64_t>& shape) {
+  Dev d = alloc_dev(dt, shape);
+  ok(cuda::fill_bytes(d.v.data, 0xFF, d.v.bytes()));  // NaN in f32 and bf16
+  return d;
+}
+
+// Copies [offset, offset + n) elements of a device tensor to the host as doubles.
+Vec download(const TensorView& t, int64_t offset = 0, int64_t n = -1) {
+  if (n < 0) n = t.numel() - offset;
+  Vec out(n);
+  if (t.dtype == DType::kBF16) {
+    std::vector<uint16_t> bits(n);
+    ok(be()->copy_to_host(bits.data(), static_cast<const uint16_t*>(t.data) + offset, n * 2));
+    for (int64_t i = 0; i < n; ++i) out[i] = bf16_bits_to_f32(bits[i]);
+  } else {
+    std::vector<float> f(n);
+    ok(be()->copy_to_host(f.data(), static_cast<const float*>(t.data) + offset, n * 4));
+    for (int64_t i = 0; i < n; ++i) out[i] = f[i];
+  }
+  return out;
+}
+
+struct Stats {
+  double rel = 0, max_abs = 0;
+  int64_t nonfinite = 0;
+};
+Stats compare(const Vec& out, const Vec& ref) {
+  Stats s;
+  double num = 0, den = 0;
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (!std::isfinite(out[i])) {
+      ++s.nonfinite;
+      continue;
+    }
+    const double d = out[i] - ref[i];
+    num += d * d;
+    den += ref[i] * ref[i];
+    s.max_abs = std::max(s.max_abs, std::fabs(d));
+  }
+  s.rel = den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+  return s;
+}
+
+const char* dname(DType dt) { return dt == DType::kBF16 ? "bf16" : "f32"; }
+
+// ---------------------------------------------------------------- results
+struct Check {
+  std::string op, dtype, name;
+  int version = 0;
+  bool pass = false;
+  std::string detail;
+  Stats stats;
+  double tol = 0;
+  bool expect_reject = false;
+};
+std::vector<Check> g_checks;
+
+void record_compare(const std::string& op, int version, DType dt, const std::string& name, const Vec& out, const Vec& ref) {
+  Check c;
+  c.op = op;
+  c.version = version;
+  c.dtype = dname(dt);
+  c.name = name;
+  c.stats = compare(out, ref);
+  c.tol = dt == DType::kBF16 ? 1e-2 : 1e-4;
+  c.pass = c.stats.nonfinite == 0 && c.stats.rel <= c.tol;
+  g_checks.push_back(c);
+}
+
+void record_status(const std::string& op, int version, DType dt, const std::string& name, const Status& s, bool expect_reject) {
+  Check c;
+  c.op = op;
+  c.version = version;
+  c.dtype = dname(dt);
+  c.name = name;
+  c.expect_reject = expect_reject;
+  c.detail = s.message();
+  c.pass = expect_reject ? s.code() == Code::kInvalidArgument : s.ok();
+  if (expect_reject && s.ok()) c.detail = "accepted arguments it should refuse";
+  g_checks.push_back(c);
+}
+
+// Runs `run` (which calls the op and returns its Status); on success compares the output.
+template <typename Run, typename Ref>
+void check_case(const std::string& op, int version, DType dt, const std::string& name, bool expect_reject, Run run, const TensorView& out,
+                Ref ref) {
+  Status s;
+  try {
+    s = run();
+  } catch (const Failure& f) {
+    s = f.st;
+  }
+  if (!s.ok() || expect_reject) {
+    record_status(op, version, dt, name, s, expect_reject);
+    return;
+  }
+  record_compare(op, version, dt, name, download(out), ref());
+}
+
+bool bf16_only(const std::string& op, int version) {
+  return (op == "gemm" && version == 2) || (op == "cross-attention" && version == 2) || (op == "conv3x3" && version == 3) ||
+         (op == "dcae-resblock" && version == 3) || (op == "linear-attention-block" && version == 3);
+}
+
+// ---------------------------------------------------------------- parity cases
+void parity_gemm(int v, DType dt, Rng& rng) {
+  struct Case {
+    const char* name;
+    std::vector<int64_t> xs;
+    int64_t N;
+    bool bias;
+    int act;
+    bool gate, residual;
+  };
+  const Case cases[] = {{"M133 N77 K96", {133, 96}, 77, false, 0, false, false},
+                        {"B2 37×40→130 bias gelu gate residual", {2, 37, 40}, 130, true, 3, true, true},
+                        {"M257 N136 K264 bias silu", {257, 264}, 136, true, 2, false, false},
+                        {"K30 relu (K % 8 != 0)", {70, 30}, 50, true, 1, false, false}};
+  for (const Case& c : cases) {
+    const int64_t K = c.xs.back(), N = c.N;
+    int64_t M = 1;
+    for (int64_t s : c.xs) M *= s;
+    M /= K;
+    Dev x = randn(dt, c.xs, rng, 1.0), w = randn(dt, {N, K}, rng, 1.0 / std::sqrt(double(K)));
+    Dev bias = randn(dt, {N}, rng, 0.1);
+    std::vector<int64_t> os = c.xs;
+    os.back() = N;
+    const int64_t B = c.xs.size() == 3 ? c.xs[0] : 1;
+    Dev gate = randn(dt, {B, 1, N}, rng, 0.5, 1.0);
+    Dev res = randn(dt, os, rng, 1.0);
+    Dev out = poisoned(dt, os);
+    GemmArgs a;
+    a.x = x.v;
+    a.w = w.v;
+    a.out = out.v;
+    a.bias = c.bias ? bias.ptr() : nullptr;
+    a.act = static_cast<Activation>(c.act);
+    a.gate = c.gate ? gate.ptr() : nullptr;
+    a.residual = c.residual ? res.ptr() : nullptr;
+    const bool reject = (v == 2 && (dt != DType::kBF16 || K % 8 != 0));
+    check_case("gemm", v, dt, c.name, reject, [&] { return cuda::gemm(a, v); }, out.v, [&] {
+      return selftest::gemm(x.h, w.h, M, N, K, c.bias ? &bias.h : nullptr, c.act, c.gate ? &gate.h : nullptr, M / B,
+                            c.residual ? &res.h : nullptr);
+    });
+  }
+}
+
+void parity_linear_attention(int v, DType dt, Rng& rng) {
+  struct Case {
+    const char* name;
+    int64_t B, N, M, C, d;
+  };
+  const Case cases[] = {{"B2 N77 C64 d32", 2, 77, 77, 64, 32}, {"B1 N130 M61 C96 d32", 1, 130, 61, 96, 32}, {"B2 N20 C48 d16", 2, 20, 20, 48, 16}};
+  for (const Case& c : cases) {
+    Dev q = randn(dt, {c.B, c.N, c.C}, rng, 1.0), k = randn(dt, {c.B, c.M, c.C}, rng, 1.0), vv = randn(dt, {c.B, c.M, c.C}, rng, 1.0);
+    Dev out = poisoned(dt, {c.B, c.N, c.C});
+    LinearAttentionArgs a;
+    a.q = q.v;
+    a.k = k.v;
+    a.v = vv.v;
+    a.out = out.v;
+    a.head_dim = c.d;
+    check_case("linear-attention", v, dt, c.name, v == 2 && c.d != 32, [&] { return cuda::linear_attention(a, v); }, out.v, [&] {
+      return selftest::linear_attention(q.h, c.C, k.h, c.C, vv.h, c.C, 0, 0, 0, c.B, c.N, c.M, c.C, c.d, 1e-15);
+    });
+  }
+}
+
+// The compositions' references, rounding where the CUDA ops store intermediates.
+Vec ref_la_block(const Vec& x, const Vec& wq, const Vec& wk, const Vec& wv, const Vec& wo, const Vec* bo, const Vec* gate, int64_t gate_rows,
+                 const Vec* res, int64_t B, int64_t N, int64_t C, int64_t Cout, int64_t d, const selftest::Round& rnd) {
+  const int64_t M = B * N;
+  Vec q = selftest::round_all(selftest::gemm(x, wq, M, C, C, nullptr, 0, nullptr, 1, nullptr), rnd);
+  Vec k = selftest::round_all(selftest::gemm(x, wk, M, C, C, nullptr, 0, nullptr, 1, nullptr), rnd);
+  Vec vv = selftest::round_all(selftest::gemm(x, wv, M, C, C, nullptr, 0, nullptr, 1, nullptr), rnd);
+  Vec o = selftest::round_all(selftest::linear_attention(q, C, k, C, vv, C, 0, 0, 0, B, N, N, C, d, 1e-15), rnd);
+  return selftest::gemm(o, wo, M, Cout, C, bo, 0, gate, gate_rows, res);
+}
+
+Vec dw_glu_ref(const Vec& u, const Vec& w, const Vec& b, int64_t B, int64_t H, int64_t W, int64_t h);
+
+Vec ref_mix_ffn(const Vec& x, const Vec& w_inv, const Vec& b_inv, const Vec& w_dw, const Vec& b_dw, const Vec& w_pt, const Vec* gate,
+                const Vec* res, int64_t B, int64_t H, int64_t W, int64_t C, int64_t h, int64_t Cout, const selftest::Round& rnd) {
+  const int64_t N = H * W, M = B * N;
+  Vec u = selftest::round_all(selftest::gemm(x, w_inv, M, 2 * h, C, &b_inv, 2, nullptr, 1, nullptr), rnd);
+  Vec z = selftest::round_all(dw_glu_ref(u, w_dw, b_dw, B, H, W, h), rnd);
+  return selftest::gemm(z, w_pt, M, Cout, h, nullptr, 0, gate, N, res);
+}
+
+Vec ref_cross(const Vec& x, const Vec& y, const Vec& wq, const Vec& wk, const Vec& wv, const Vec& wo, const Vec* const* biases, const Vec* mask,
+              const Vec* res, int64_t B, int64_t N, int64_t L, int64_t C, int64_t Cy, int64_t heads, const selftest::Round& rnd) {
+  Vec q = selftest::round_all(selftest::gemm(x, wq, B * N, C, C, biases[0], 0, nullptr, 1, nullptr), rnd);
+  Vec k = selftest::round_all(selftest::gemm(y, wk, B * L, C, Cy, biases[1], 0, nullptr, 1, nullptr), rnd);
+  Vec vv = selftest::round_all(selftest::gemm(y, wv, B * L, C, Cy, biases[2], 0, nullptr, 1, nullptr), rnd);
+  Vec o = selftest::round_all(selftest::cross_core(q, k, vv, mask, B, N, L, C, heads), rnd);
+  return selftest::gemm(o, wo, B * N, C, C, biases[3], 0, nullptr, 1, res);
+}
+
+void parity_linear_attention_block(int v, DType dt, Rng& rng) {
+  struct Case {
+    const char* name;
+    int64_t B, N, C, Cout;
+  };
+  // v3 (fused k/v-state gemm) needs bf16, N % 128 == 0 and C % 64 == 0: the first case must be refused
+  const Case cases[] = {{"B2 N50 C64 bo gate residual", 2, 50, 64, 64}, {"B2 N256 C128→96 bo gate residual", 2, 256, 128, 96}};
+  auto rnd = [dt](double x) { return round_to(dt, x); };
+  for (const Case& c : cases) {
+    const int64_t B = c.B, N = c.N, C = c.C, Cout = c.Cout, d = 32;
+    Dev x = randn(dt, {B, N, C}, rng, 1.0);
+    const double s = 1.0 / std::sqrt(double(C));
+    Dev wq = randn(dt, {C, C}, rng, s), wk = randn(dt, {C, C}, rng, s), wv = randn(dt, {C, C}, rng, s), wo = randn(dt, {Cout, C}, rng, s);
+    Dev bo = randn(dt, {Cout}, rng, 0.1), gate = randn(dt, {B, 1, Cout}, rng, 0.5, 1.0), res = randn(dt, {B, N, Cout}, rng, 1.0);
+    Dev out = poisoned(dt, {B, N, Cout});
+    LinearAttentionBlockArgs a;
+    a.x = x.v;
+    a.wq = wq.v;
+    a.wk = wk.v;
+    a.wv = wv.v;
+    a.wo = wo.v;
+    a.bo = bo.ptr();
+    a.gate = gate.ptr();
+    a.residual = res.ptr();
+    a.head_dim = d;
+    a.out = out.v;
+    const bool reject = v == 3 && (dt != DType::kBF16 || N % 128 != 0 || C % 64 != 0);
+    check_case("linear-attention-block", v, dt, c.name, reject, [&] { return cuda::linear_attention_block(a, v); }, out.v,
+               [&] { return ref_la_block(x.h, wq.h, wk.h, wv.h, wo.h, &bo.h, &gate.h, N, &res.h, B, N, C, Cout, d, rnd); });
+  }
+}
+
+Vec dw_glu_ref(const Vec& u, const Vec& w, const Vec& b, int64_t B, int64_t H, int64_t W, int64_t h) {
+  Vec z(B * H * W * h);
+  for (int64_t bb = 0; bb < B; ++bb)
+    for (int64_t y = 0; y < H; ++y)
+      for (int64_t x = 0; x < W; ++x)
+        for (int64_t c = 0; c < h; ++c) {
+          double aa = b[c], gg = b[h + c];
+          for (int tap = 0; tap < 9; ++tap) {
+            const int64_t iy = y + tap / 3 - 1, ix = x + tap % 3 - 1;
+            if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+            const int64_t p = ((bb * H + iy) * W + ix) * 2 * h;
+            aa += w[c * 9 + tap] * u[p + c];
+            gg += w[(h + c) * 9 + tap] * u[p + h + c];
+          }
+          z[((bb * H + y) * W + x) * h + c] = aa * selftest::act_d(gg, 2);
+        }
+  return z;
+}
+
+void parity_mix_ffn(int v, DType dt, Rng& rng) {
+  struct Case {
+    const char* name;
+    int64_t B, H, W, C, h, Cout;
+    bool gate;
+  };
+  const Case cases[] = {{"B2 5×7 C32 h40 gate residual", 2, 5, 7, 32, 40, 32, true}, {"B1 4×4 C16 h20 Cout24", 1, 4, 4, 16, 20, 24, false}};
+  auto rnd = [dt](double x) { return round_to(dt, x); };
+  for (const Case& c : cases) {
+    const int64_t N = c.H * c.W, M = c.B * N;
+    Dev x = randn(dt, {c.B, N, c.C}, rng, 1.0);
+    Dev w_inv = randn(dt, {2 * c.h, c.C, 1, 1}, rng, 1.0 / std::sqrt(double(c.C))), b_inv = randn(dt, {2 * c.h}, rng, 0.1);
+    Dev w_dw = randn(dt, {2 * c.h, 1, 3, 3}, rng, 1.0 / 3), b_dw = randn(dt, {2 * c.h}, rng, 0.1);
+    Dev w_pt = randn(dt, {c.Cout, c.h, 1, 1}, rng, 1.0 / std::sqrt(double(c.h)));
+    Dev gate = randn(dt, {c.B, 1, c.Cout}, rng, 0.5, 1.0), res = randn(dt, {c.B, N, c.Cout}, rng, 1.0);
+    Dev out = poisoned(dt, {c.B, N, c.Cout});
+    MixFfnArgs a;
+    a.x = x.v;
+    a.w_inv = w_inv.v;
+    a.b_inv = b_inv.v;
+    a.w_dw = w_dw.v;
+    a.b_dw = b_dw.v;
+    a.w_point = w_pt.v;
+    a.height = c.H;
+    a.width = c.W;
+    a.gate = c.gate ? gate.ptr() : nullptr;
+    a.residual = c.gate ? res.ptr() : nullptr;
+    a.out = out.v;
+    check_case("mix-ffn", v, dt, c.name, v == 2 && c.h % 8 != 0, [&] { return cuda::mix_ffn(a, v); }, out.v, [&] {
+      return ref_mix_ffn(x.h, w_inv.h, b_inv.h, w_dw.h, b_dw.h, w_pt.h, c.gate ? &gate.h : nullptr, c.gate ? &res.h : nullptr, c.B, c.H, c.W, c.C,
+                         c.h, c.Cout, rnd);
+    });
+    (void)M;
+  }
+}
+
+void parity_cross_attention(int v, DType dt, Rng& rng) {
+  struct Case {
+    const char* name;
+    int64_t B, N, L, C, heads, Cy;
+    bool biases, mask3, residual;
+  };
+  const Case cases[] = {{"B2 N70 L37 C64 d32 Cy48 biases mask residual", 2, 70, 37, 64, 2, 48, true, false, true},
+                        {"B1 N65 L77 C144 d72 Cy40 mask(B,1,L)", 1, 65, 77, 144, 2, 40, false, true, false}};
+  auto rnd = [dt](double x) { return round_to(dt, x); };
+  for (const Case& c : cases) {
+    const int64_t d = c.C / c.heads;
+    Dev x = randn(dt, {c.B, c.N, c.C}, rng, 1.0), y = randn(dt, {c.B, c.L, c.Cy}, rng, 1.0);
+    const double sx = 1.0 / std::sqrt(double(c.C)), sy = 1.0 / std::sqrt(double(c.Cy));
+    Dev wq = randn(dt, {c.C, c.C}, rng, 2 * sx), wk = randn(dt, {c.C, c.Cy}, rng, 2 * sy), wv = randn(dt, {c.C, c.Cy}, rng, sy);
+    Dev wo = randn(dt, {c.C, c.C}, rng, sx);
+    Dev bq = randn(dt, {c.C}, rng, 0.1), bk = randn(dt, {c.C}, rng, 0.1), bv = randn(dt, {c.C}, rng, 0.1), bo = randn(dt, {c.C}, rng, 0.1);
+    std::vector<double> mvals(c.B * c.L);
+    for (int64_t i = 0; i < c.B * c.L; ++i) mvals[i] = (i % c.L) < 3 || rng.uniform() < 0.6 ? 0.0 : -10000.0;  // first keys always kept
+    Dev mask = c.mask3 ? upload_values(dt, {c.B, 1, c.L}, mvals) : upload_values(dt, {c.B, c.L}, mvals);
+    Dev res = randn(dt, {c.B, c.N, c.C}, rng, 1.0);
+    Dev out = poisoned(dt, {c.B, c.N, c.C});
+    CrossAttentionArgs a;
+    a.x = x.v;
+    a.y = y.v;
+    a.wq = wq.v;
+    a.wk = wk.v;
+    a.wv = wv.v;
+    a.wo = wo.v;
+    if (c.biases) {
+      a.bq = bq.ptr();
+      a.bk = bk.ptr();
+      a.bv = bv.ptr();
+      a.bo = bo.ptr();
+    }
+    a.mask_bias = mask.ptr();
+    a.heads = c.heads;
+    a.residual = c.residual ? res.ptr() : nullptr;
+    a.out = out.v;
+    const bool reject = v == 2 && dt != DType::kBF16;
+    check_case("cross-attention", v, dt, c.name, reject, [&] { return cuda::cross_attention(a, v); }, out.v, [&] {
+      const Vec* bb[4] = {c.biases ? &bq.h : nullptr, c.biases ? &bk.h : nullptr, c.biases ? &bv.h : nullptr, c.biases ? &bo.h : nullptr};
+      return ref_cross(x.h, y.h, wq.h, wk.h, wv.h, wo.h, bb, &mask.h, c.residual ? &res.h : nullptr, c.B, c.N, c.L, c.C, c.Cy, c.heads, rnd);
+    });
+    (void)d;
+  }
+}
+
+void parity_layernorm_modulate(int v, DType dt, Rng& rng) {
+  struct Case {
+    const char* name;
+    int64_t B, N, C;
+    bool per_batch;
+  };
+  const Case cases[] = {{"B2 N33 C96 mean 3 per-batch", 2, 33, 96, true}, {"B2 N5 C100 shared", 2, 5, 100, false}};
+  for (const Case& c : cases) {
+    Dev x = randn(dt, {c.B, c.N, c.C}, rng, 1.0, 3.0);
+    const int64_t G = c.per_batch ? c.B : 1;
+    Dev shift = randn(dt, {G, 1, c.C}, rng, 0.3), scale = randn(dt, {G, 1, c.C}, rng, 0.3);
+    Dev out = poisoned(dt, {c.B, c.N, c.C});
+    LayerNormModulateArgs a;
+    a.x = x.v;
+    a.shift = shift.v;
+    a.scale = scale.v;
+    a.out = out.v;
+    check_case("layernorm-modulate", v, dt, c.name, v == 2 && c.C % 8 != 0, [&] { return cuda::layernorm_modulate(a, v); }, out.v, [&] {
+      return selftest::layernorm_modulate(x.h, c.B * c.N, c.C, shift.h, scale.h, c.B * c.N / G, 1e-6);
+    });
+  }
+}
+
+void parity_rmsnorm(int v, DType dt, Rng& rng) {
+  struct Case {
+    const char* name;
+    std::vector<int64_t> shape;
+    bool w, b, res;
+  };
+  const Case cases[] = {{"NHWC 3×5×7×128 w b residual", {3, 5, 7, 128}, true, true, true},
+                        {"4×1000 w", {4, 1000}, true, false, false},
+                        {"6×36 plain", {6, 36}, false, false, false}};
+  for (const Case& c : cases) {
+    const int64_t C = c.shape.back();
+    int64_t rows = 1;
+    for (int64_t s : c.shape) rows *= s;
+    rows /= C;
+    Dev x = randn(dt, c.shape, rng, 2.0, 0.5), w = randn(dt, {C}, rng, 0.1, 1.0), b = randn(dt, {C}, rng, 0.1);
+    Dev res = randn(dt, c.shape, rng, 1.0), out = poisoned(dt, c.shape);
+    RmsNormArgs a;
+    a.x = x.v;
+    a.weight = c.w ? w.ptr() : nullptr;
+    a.bias = c.b ? b.ptr() : nullptr;
+    a.residual = c.res ? res.ptr() : nullptr;
+    a.out = out.v;
+    check_case("rmsnorm", v, dt, c.name, v == 2 && C % 8 != 0, [&] { return cuda::rmsnorm(a, v); }, out.v, [&] {
+      return selftest::rmsnorm(x.h, rows, C, c.w ? &w.h : nullptr, c.b ? &b.h : nullptr, 1e-5, c.res ? &res.h : nullptr);
+    });
+  }
+}
+
+void parity_conv3x3(int v, DType dt, Rng& rng) {
+  struct Case {
+    const char* name;
+    int64_t B, H, W, Cin, Cout;
+    int stride, up, act;
+    bool bias, res;
+  };
+  const Case cases[] = {{"B2 9×7 16→24 s1 bias silu residual", 2, 9, 7, 16, 24, 1, 1, 2, true, true},
+                        {"B1 10×9 8→16 s2 bias", 1, 10, 9, 8, 16, 2, 1, 0, true, false},
+                        {"B1 5×4 16→8 upsample2 bias", 1, 5, 4, 16, 8, 1, 2, 0, true, false},
+                        {"B1 6×5 12→8 s1 (Cin % 8 != 0)", 1, 6, 5, 12, 8, 1, 1, 1, false, false}};
+  for (const Case& c : cases) {
+    const int64_t Ho = (c.H * c.up - 1) / c.stride + 1, Wo = (c.W * c.up - 1) / c.stride + 1;
+    Dev x = randn(dt, {c.B, c.H, c.W, c.Cin}, rng, 1.0), w = randn(dt, {c.Cout, c.Cin, 3, 3}, rng, 1.0 / std::sqrt(9.0 * c.Cin));
+    Dev bias = randn(dt, {c.Cout}, rng, 0.1), res = randn(dt, {c.B, Ho, Wo, c.Cout}, rng, 1.0);
+    Dev out = poisoned(dt, {c.B, Ho, Wo, c.Cout});
+    Conv3x3Args a;
+    a.x = x.v;
+    a.w = w.v;
+    a.bias = c.bias ? bias.ptr() : nullptr;
+    a.stride = c.stride;
+    a.act = static_cast<Activation>(c.act);
+    a.residual = c.res ? res.ptr() : nullptr;
+    a.out = out.v;
+    const bool reject = v == 3 && (dt != DType::kBF16 || c.Cin % 8 != 0);
+    check_case("conv3x3", v, dt, c.name, reject, [&] { return cuda::conv3x3_upsampled(a, c.up, v); }, out.v, [&] {
+      return selftest::conv3x3(x.h, w.h, c.B, c.H, c.W, c.Cin, c.Cout, c.stride, c.up, c.bias ? &bias.h : nullptr, c.act,
+                               c.res ? &res.h : nullptr);
+    });
+  }
+}
+
+void parity_dcae_resblock(int v, DType dt, Rng& rng) {
+  const int64_t B = 1, H = 8, W = 6, C = 32, M = B * H * W;
+  auto rnd = [dt](double x) { return round_to(dt, x); };
+  Dev x = randn(dt, {B, H, W, C}, rng, 1.0);
+  Dev w1 = randn(dt, {C, C, 3, 3}, rng, 1.0 / std::sqrt(9.0 * C)), w2 = randn(dt, {C, C, 3, 3}, rng, 1.0 / std::sqrt(9.0 * C));
+  Dev b1 = randn(dt, {C}, rng, 0.1), nw = randn(dt, {C}, rng, 0.1, 1.0), nb = randn(dt, {C}, rng, 0.1);
+  Dev out = poisoned(dt, {B, H, W, C});
+  DcaeResBlockArgs a;
+  a.x = x.v;
+  a.w1 = w1.v;
+  a.b1 = b1.v;
+  a.w2 = w2.v;
+  a.norm_w = nw.v;
+  a.norm_b = nb.v;
+  a.out = out.v;
+  check_case("dcae-resblock", v, dt, "B1 8×6 C32", v == 3 && dt != DType::kBF16, [&] { return cuda::dcae_resblock(a, v); }, out.v, [&] {
+    Vec t1 = selftest::round_all(selftest::conv3x3(x.h, w1.h, B, H, W, C, C, 1, 1, &b1.h, 2, nullptr), rnd);
+    Vec t2 = selftest::round_all(selftest::conv3x3(t1, w2.h, B, H, W, C, C, 1, 1, nullptr, 0, nullptr), rnd);
+    return selftest::rmsnorm(t2, M, C, &nw.h, &nb.h, 1e-5, &x.h);
+  });
+}
+
+void parity_dit_block(int v, DType dt, Rng& rng) {
+  const int64_t B = 2, H = 4, W = 5, N = H * W, C = 64, L = 9, heads = 2, h = 40, d = 32;
+  auto rnd = [dt](double x) { return round_to(dt, x); };
+  const double s = 1.0 / std::sqrt(double(C));
+  Dev x = randn(dt, {B, N, C}, rng, 1.0), y = randn(dt, {B, L, C}, rng, 1.0);
+  Dev table = randn(dt, {6, C}, rng, 0.2), t0 = randn(dt, {B, 6 * C}, rng, 0.2);
+  std::vector<double> mv(B * L);
+  for (int64_t i = 0; i < B * L; ++i) mv[i] = (i % L) < 5 ? 0.0 : -10000.0;
+  Dev mask = upload_values(dt, {B, L}, mv);
+  Dev a1q = randn(dt, {C, C}, rng, s), a1k = randn(dt, {C, C}, rng, s), a1v = randn(dt, {C, C}, rng, s), a1o = randn(dt, {C, C}, rng, s);
+  Dev a1bo = randn(dt, {C}, rng, 0.1);
+  Dev a2q = randn(dt, {C, C}, rng, s), a2k = randn(dt, {C, C}, rng, s), a2v = randn(dt, {C, C}, rng, s), a2o = randn(dt, {C, C}, rng, s);
+  Dev a2bq = randn(dt, {C}, rng, 0.1), a2bk = randn(dt, {C}, rng, 0.1), a2bv = randn(dt, {C}, rng, 0.1), a2bo = randn(dt, {C}, rng, 0.1);
+  Dev winv = randn(dt, {2 * h, C}, rng, s), binv = randn(dt, {2 * h}, rng, 0.1), wdw = randn(dt, {2 * h, 1, 3, 3}, rng, 1.0 / 3);
+  Dev bdw = randn(dt, {2 * h}, rng, 0.1), wpt = randn(dt, {C, h}, rng, 1.0 / std::sqrt(double(h)));
+  Dev out = poisoned(dt, {B, N, C});
+  DitBlockArgs a;
+  a.x = x.v;
+  a.y = y.v;
+  a.t0 = t0.v;
+  a.table = table.v;
+  a.mask_bias = mask.ptr();
+  a.a1_wq = a1q.v;
+  a.a1_wk = a1k.v;
+  a.a1_wv = a1v.v;
+  a.a1_wo = a1o.v;
+  a.a1_bo = a1bo.ptr();
+  a.a2_wq = a2q.v;
+  a.a2_wk = a2k.v;
+  a.a2_wv = a2v.v;
+  a.a2_wo = a2o.v;
+  a.a2_bq = a2bq.ptr();
+  a.a2_bk = a2bk.ptr();
+  a.a2_bv = a2bv.ptr();
+  a.a2_bo = a2bo.ptr();
+  a.ff_w_inv = winv.v;
+  a.ff_b_inv = binv.v;
+  a.ff_w_dw = wdw.v;
+  a.ff_b_dw = bdw.v;
+  a.ff_w_point = wpt.v;
+  a.height = H;
+  a.width = W;
+  a.head_dim = d;
+  a.cross_heads = heads;
+  a.out = out.v;
+  check_case("dit-block", v, dt, "B2 4×5 C64 L9 h40", false, [&] { return cuda::dit_block(a, v); }, out.v, [&] {
+    Vec mod(6 * B * C);
+    for (int64_t j = 0; j < 6; ++j)
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t c = 0; c < C; ++c) mod[(j * B + b) * C + c] = rnd(table.h[j * C + c] + t0.h[b * 6 * C + j * C + c]);
+    auto chunk = [&](int j) { return Vec(mod.begin() + j * B * C, mod.begin() + (j + 1) * B * C); };
+    Vec h1 = selftest::round_all(selftest::layernorm_modulate(x.h, B * N, C, chunk(0), chunk(1), N, 1e-6), rnd);
+    Vec g1 = chunk(2), g2 = chunk(5);
+    Vec o1 = selftest::round_all(ref_la_block(h1, a1q.h, a1k.h, a1v.h, a1o.h, &a1bo.h, &g1, N, &x.h, B, N, C, C, d, rnd), rnd);
+    const Vec* bb[4] = {&a2bq.h, &a2bk.h, &a2bv.h, &a2bo.h};
+    Vec o2 = selftest::round_all(ref_cross(o1, y.h, a2q.h, a2k.h, a2v.h, a2o.h, bb, &mask.h, &o1, B, N, L, C, C, heads, rnd), rnd);
+    Vec h2 = selftest::round_all(selftest::layernorm_modulate(o2, B * N, C, chunk(3), chunk(4), N, 1e-6), rnd);
+    return ref_mix_ffn(h2, winv.h, binv.h, wdw.h, bdw.h, wpt.h, &g2, &o2, B, H, W, C, h, C, rnd);
+  });
+}
+
+Vec dwkxk_ref(const Vec& m, int64_t ld, const Vec& w, int64_t B, int64_t H, int64_t W, int64_t Cc, int ks) {
+  Vec out(B * H * W * Cc);
+  const int pad = ks / 2;
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t y = 0; y < H; ++y)
+      for (int64_t x = 0; x < W; ++x)
+        for (int64_t c = 0; c < Cc; ++c) {
+          double acc = 0;
+          for (int ky = 0; ky < ks; ++ky)
+            for (int kx = 0; kx < ks; ++kx) {
+              const int64_t iy = y + ky - pad, ix = x + kx - pad;
+              if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+              acc += w[c * ks * ks + ky * ks + kx] * m[((b * H + iy) * W + ix) * ld + c];
+            }
+          out[((b * H + y) * W + x) * Cc + c] = acc;
+        }
+  return out;
+}
+
+void parity_lite_mla(int v, DType dt, Rng& rng) {
+  struct Case {
+    const char* name;
+    int64_t B, H, W;
+  };
+  const Case cases[] = {{"B1 6×5 (quadratic form) C64 d32 k5", 1, 6, 5}, {"B2 8×7 (linear form) C64 d32 k5", 2, 8, 7}};
+  auto rnd = [dt](double x) { return round_to(dt, x); };
+  const int64_t C = 64, d = 32, I = 64, I3 = 3 * I, I6 = 6 * I;
+  const int ks = 5;
+  for (const Case& c : cases) {
+    const int64_t M = c.B * c.H * c.W, N = c.H * c.W;
+    const double s = 1.0 / std::sqrt(double(C));
+    Dev x = randn(dt, {c.B, c.H, c.W, C}, rng, 1.0);
+    Dev wq = randn(dt, {I, C}, rng, s), wk = randn(dt, {I, C}, rng, s), wv = randn(dt, {I, C}, rng, s);
+    Dev wdw = randn(dt, {I3, 1, ks, ks}, rng, 0.2), wg = randn(dt, {I3, d, 1, 1}, rng, 1.0 / std::sqrt(double(d)));
+    Dev wout = randn(dt, {C, 2 * I}, rng, 1.0 / std::sqrt(2.0 * I)), nw = randn(dt, {C}, rng, 0.1, 1.0), nb = randn(dt, {C}, rng, 0.1);
+    Dev out = poisoned(dt, {c.B, c.H, c.W, C});
+    LiteMlaArgs a;
+    a.x = x.v;
+    a.wq = wq.v;
+    a.wk = wk.v;
+    a.wv = wv.v;
+    a.w_dw = wdw.v;
+    a.w_group = wg.v;
+    a.w_out = wout.v;
+    a.norm_w = nw.v;
+    a.norm_b = nb.v;
+    a.head_dim = d;
+    a.out = out.v;
+    check_case("lite-mla", v, dt, c.name, false, [&] { return cuda::lite_mla(a, v); }, out.v, [&] {
+      Vec m(M * I6);
+      const Vec* w3[3] = {&wq.h, &wk.h, &wv.h};
+      for (int i = 0; i < 3; ++i) {
+        Vec p = selftest::round_all(selftest::gemm(x.h, *w3[i], M, I, C, nullptr, 0, nullptr, 1, nullptr), rnd);
+        for (int64_t r = 0; r < M; ++r)
+          for (int64_t j = 0; j < I; ++j) m[r * I6 + i * I + j] = p[r * I + j];
+      }
+      Vec t = selftest::round_all(dwkxk_ref(m, I6, wdw.h, c.B, c.H, c.W, I3, ks), rnd);
+      for (int64_t r = 0; r < M; ++r)
+        for (int64_t o = 0; o < I3; ++o) {
+          const int64_t g0 = o - o % d;
+          double acc = 0;
+          for (int64_t i = 0; i < d; ++i) acc += wg.h[o * d + i] * t[r * I3 + g0 + i];
+          m[r * I6 + I3 + o] = rnd(acc);
+        }
+      const int64_t heads2 = 2 * I / d;
+      Vec att(M * 2 * I);
+      for (int64_t b = 0; b < c.B; ++b)
+        for (int64_t h = 0; h < heads2; ++h)
+          for (int64_t n = 0; n < N; ++n)
+            for (int64_t i = 0; i < d; ++i) {  // the quadratic and linear forms are the same function
+              double num = 0, den = 0;
+              for (int64_t mm = 0; mm < N; ++mm) {
+                double sc = 0;
+                for (int64_t cc = 0; cc < d; ++cc) {
+                  sc += std::max(0.0, m[(b * N + mm) * I6 + h * 3 * d + d + cc]) * std::max(0.0, m[(b * N + n) * I6 + h * 3 * d + cc]);
+                }
+                num += m[(b * N + mm) * I6 + h * 3 * d + 2 * d + i] * sc;
+                den += sc;
+              }
+              att[(b * N + n) * 2 * I + h * d + i] = rnd(num / (den + 1e-15));
+            }
+      Vec o = selftest::round_all(selftest::gemm(att, wout.h, M, C, 2 * I, nullptr, 0, nullptr, 1, nullptr), rnd);
+      return selftest::rmsnorm(o, M, C, &nw.h, &nb.h, 1e-5, &x.h);
+    });
+  }
+}
+
+// Error paths: shapes and dtypes refused like the CPU entries, out-of-memory, CPU tensors.
+void parity_errors(Rng& rng) {
+  Dev x = randn(DType::kF32, {4, 8}, rng, 1.0), w = randn(DType::kF32, {5, 7}, rng, 1.0), out = poisoned(DType::kF32, {4, 5});
+  GemmArgs a;
+  a.x = x.v;
+  a.w = w.v;
+  a.out = out.v;
+  record_status("gemm", 0, DType::kF32, "refuses w (5, 7) for x (4, 8)", cuda::gemm(a, 0), true);
+  Dev w2 = randn(DType::kF32, {5, 8}, rng, 1.0);
+  a.w = w2.v;
+  a.x.device = Device::kCpu;
+  record_status("gemm", 0, DType::kF32, "refuses a tensor marked as CPU", cuda::gemm(a, 0), true);
+  a.x.device = Device::kCuda;
+  record_status("gemm", 9, DType::kF32, "refuses an unknown version", cuda::gemm(a, 9), true);
+  record_status("gemm", 0, DType::kF32, "runs the fixed arguments", cuda::gemm(a, 0), false);
+  {
+    Dev sq = randn(DType::kF32, {8, 8}, rng, 1.0), xs = randn(DType::kF32, {4, 8}, rng, 1.0);
+    GemmArgs g;
+    g.x = xs.v;
+    g.w = sq.v;
+    g.out = xs.v;
+    record_status("gemm", 0, DType::kF32, "refuses out aliasing x", cuda::gemm(g, 0), true);
+  }
+  Check c;
+  c.op = "runtime";
+  c.dtype = "-";
+  c.name = "alloc of 2^50 bytes returns null";
+  void* p = be()->alloc(int64_t{1} << 50);
+  c.pass = p == nullptr;
+  if (p) be()->free(p);
+  g_checks.push_back(c);
+}
+
+void run_parity(const std::set<std::string>& only, uint64_t seed) {
+  using Fn = void (*)(int, DType, Rng&);
+  const std::vector<std::pair<std::string, Fn>> tests = {
+      {"gemm", parity_gemm},
+      {"linear-attention", parity_linear_attention},
+      {"linear-attention-block", parity_linear_attention_block},
+      {"mix-ffn", parity_mix_ffn},
+      {"cross-attention", parity_cross_attention},
+      {"layernorm-modulate", parity_layernorm_modulate},
+      {"rmsnorm", parity_rmsnorm},
+      {"conv3x3", parity_conv3x3},
+      {"dcae-resblock", parity_dcae_resblock},
+      {"dit-block", parity_dit_block},
+      {"lite-mla", parity_lite_mla},
+  };
+  Rng rng(seed);
+  for (const auto& [op, fn] : tests) {
+    if (!only.empty() && !only.count(op)) continue;
+    int nv = 0;
+    for (const auto& ov : cuda::op_versions()) {
+      if (op == ov.op) nv = static_cast<int>(ov.versions.size());
+    }
+    for (int v = 0; v <= nv; ++v) {
+      for (DType dt : {DType::kF32, DType::kBF16}) {
+        try {
+          fn(v, dt, rng);
+        } catch (const Failure& f) {
+          Check c;
+          c.op = op;
+          c.version = v;
+          c.dtype = dname(dt);
+          c.name = "setup";
+          c.detail = f.st.message();
+          g_checks.push_back(c);
+        }
+        (void)bf16_only;
+      }
+    }
+  }
+  if (only.empty() || only.count("errors")) parity_errors(rng);
+}
+
+// ---------------------------------------------------------------- 64-bit indexing
+void run_big(uint64_t seed) {
+  Rng rng(seed);
+  const DType dt = DType::kBF16;
+  auto fill = [&](Dev& d, float lo, float hi) { ok(cuda::fill_random(d.v.data, dt, d.v.numel(), rng.next(), lo, hi)); };
+  {  // rmsnorm2d on (2, 4096, 4096, 128): 2³² elements
+    const int64_t B = 2, H = 4096, W = 4096, C = 128, rows = B * H * W;
+    Dev x = alloc_dev(dt, {B, H, W, C}), out = alloc_dev(dt, {B, H, W, C});
+    Dev w = randn(dt, {C}, rng, 0.1, 1.0), b = randn(dt, {C}, rng, 0.1);
+    fill(x, -2.0f, 2.0f);
+    for (int v = 1; v <= 2; ++v) {
+      ok(cuda::fill_bytes(out.v.data, 0xFF, out.v.bytes()));
+      RmsNormArgs a;
+      a.x = x.v;
+      a.weight = w.ptr();
+      a.bias = b.ptr();
+      a.out = out.v;
+      Status s = cuda::rmsnorm(a, v);
+      if (!s.ok()) {
+        record_status("rmsnorm", v, dt, "2×4096×4096×128 (2³² elements)", s, false);
+        continue;
+      }
+      Vec got, ref;
+      for (int64_t r0 : {int64_t{0}, rows / 2 - 8, (int64_t{1} << 24) + 3, rows - 16}) {  // element offsets up to 2³² − 1
+        const int64_t n = 16;
+        Vec xs = download(x.v, r0 * C, n * C), os = download(out.v, r0 * C, n * C);
+        Vec rr = selftest::rmsnorm(xs, n, C, &w.h, &b.h, 1e-5, nullptr);
+        got.insert(got.end(), os.begin(), os.end());
+        ref.insert(ref.end(), rr.begin(), rr.end());
+      }
+      record_compare("rmsnorm", v, dt, "2×4096×4096×128 (2³² elements), sampled rows", got, ref);
+    }
+  }
+  {  // conv3x3 v3, input (2, 2048, 2048, 128) upsampled ×2 in place → out (2, 4096, 4096, 128)
+    const int64_t B = 2, H = 2048, W = 2048, Cin = 128, Cout = 128, Ho = 4096, Wo = 4096;
+    Dev x = alloc_dev(dt, {B, H, W, Cin}), out = alloc_dev(dt, {B, Ho, Wo, Cout});
+    Dev w = randn(dt, {Cout, Cin, 3, 3}, rng, 1.0 / std::sqrt(9.0 * Cin)), bias = randn(dt, {Cout}, rng, 0.1);
+    fill(x, -1.0f, 1.0f);
+    ok(cuda::fill_bytes(out.v.data, 0xFF, out.v.bytes()));
+    Conv3x3Args a;
+    a.x = x.v;
+    a.w = w.v;
+    a.bias = bias.ptr();
+    a.out = out.v;
+    Status s = cuda::conv3x3_upsampled(a, 2, 3);
+    if (!s.ok()) {
+      record_status("conv3x3", 3, dt, "upsample2 → 2×4096×4096×128", s, false);
+      return;
+    }
+    Vec got, ref;
+    const int64_t pix[][3] = {{1, Ho - 1, Wo - 1}, {1, Ho - 1, 0}, {1, Ho - 2, Wo / 2 + 1}, {0, 0, 0}, {1, Ho / 2, 7}};
+    for (const auto& p : pix) {
+      const int64_t b = p[0], oy = p[1], ox = p[2];
+      // the (upsampled) neighbourhood, gathered from the source rows
+      const int64_t r0 = std::max<int64_t>(0, (oy - 1) / 2), r1 = std::min<int64_t>(H - 1, (oy + 1) / 2);
+      Vec rows = download(x.v, ((b * H + r0) * W) * Cin, (r1 - r0 + 1) * W * Cin);
+      for (int64_t co = 0; co < Cout; ++co) {
+        double acc = bias.h[co];
+        for (int ky = 0; ky < 3; ++ky)
+          for (int kx = 0; kx < 3; ++kx) {
+            const int64_t iy = oy + ky - 1, ix = ox + kx - 1;
+            if (iy < 0 || iy >= Ho || ix < 0 || ix >= Wo) continue;
+            for (int64_t ci = 0; ci < Cin; ++ci) {
+              acc += rows[((iy / 2 - r0) * W + ix / 2) * Cin + ci] * w.h[((co * Cin + ci) * 3 + ky) * 3 + kx];
+            }
+          }
+        ref.push_back(acc);
+      }
+      Vec o = download(out.v, ((b * Ho + oy) * Wo + ox) * Cout, Cout);
+      got.insert(got.end(), o.begin(), o.end());
+    }
+    record_compare("conv3x3", 3, dt, "upsample2 → 2×4096×4096×128 (2³² elements), sampled pixels", got, ref);
+  }
+}
+
+// ---------------------------------------------------------------- benchmarks
+struct Bench {
+  std::vector<std::string> records;
+  std::string device;
+  std::chrono::steady_clock::time_point deadline;
+  bool out_of_time() const { return std::chrono::steady_clock::now() > deadline; }
+
+  void add(const std::string& op, int version, const std::string& model, int64_t res, int64_t batch, int64_t tokens, const std::string& shape,
+           const std::function<Status()>& fn, double budget_ms = 600) {
+    std::ostringstream r;
+    r << "{\"op\":" << json_str(op) << ",\"backend\":\"cuda\",\"version\":" << version << ",\"model\":" << json_str(model) << ",\"res\":" << res
+      << ",\"tokens\":" << tokens << ",\"batch\":" << batch << ",\"dtype\":\"bf16\",\"shape\":" << shape << ",\"device\":" << json_str(device);
+    if (out_of_time()) {
+      r << ",\"skipped\":\"budget\"}";
+      records.push_back(r.str());
+      return;
+    }
+    cuda::TimingOptions opt;
+    opt.warmup = 2;
+    opt.min_reps = 3;
+    opt.max_reps = 20;
+    opt.budget_ms = budget_ms;
+    cuda::Timing t;
+    Status s = cuda::time_launches(op.c_str(), fn, opt, &t);
+    if (!s.ok()) {
+      r << ",\"skipped\":" << json_str("error: " + s.message()) << "}";
+      std::fprintf(stderr, "  %-22s v%d %-5s %5lld  error: %s\n", op.c_str(), version, model.c_str(), static_cast<long long>(res), s.message().c_str());
+    } else {
+      r << ",\"median_ms\":" << num(t.median_ms) << ",\"p20_ms\":" << num(t.p20_ms) << ",\"p80_ms\":" << num(t.p80_ms) << ",\"mean_ms\":" << num(t.mean_ms)
+        << ",\"reps\":" << t.reps << ",\"l2_flush_bytes\":" << t.flush_bytes << "}";
+      std::fprintf(stderr, "  %-22s v%d %-5s %5lld  %9.3f ms  (p20 %.3f, p80 %.3f, n=%d)\n", op.c_str(), version, model.c_str(),
+                   static_cast<long long>(res), t.median_ms, t.p20_ms, t.p80_ms, t.reps);
+    }
+    records.push_back(r.str());
+  }
+};
+
+std::string shape_json(std::initializer_list<std::pair<const char*, int64_t>> kv) {
+  std::string s = "{";
+  bool first = true;
+  for (const auto& [k, v] : kv) {
+    s += (first ? "\"" : ",\"") + std::string(k) + "\":" + std::to_string(v);
+    first = false;
+  }
+  return s + "}";
+}
+
+int versions_of(const char* op) {
+  for (const auto& ov : cuda::op_versions()) {
+    if (std::string(op) == ov.op) return static_cast<int>(ov.versions.size());
+  }
+  return 0;
+}
+
+std::string run_bench(const std::vector<int64_t>& res_list, int64_t B, double budget_s, uint64_t seed, std::string* ceil_json) {
+  Bench bench;
+  cudaDeviceProp prop;
+  cudaGetDeviceProperties(&prop, 0);
+  bench.device = prop.name;
+  bench.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int64_t>(budget_s * 1000));
+  Rng rng(seed);
+  const DType dt = DType::kBF16;
+  auto rand_dev = [&](std::vector<int64_t> shape, float scale) {
+    Dev d = alloc_dev(dt, shape);
+    ok(cuda::fill_random(d.v.data, dt, d.v.numel(), rng.next(), -scale, scale));
+    return d;
+  };
+  {  // ceilings
+    cuda::CeilingOptions co;
+    co.timing.max_reps = 10;
+    co.timing.budget_ms = 1500;
+    cuda::Ceilings c;
+    Status s = cuda::measure_ceilings(co, &c);
+    std::ostringstream o;
+    if (s.ok()) {
+      o << "{\"device\":" << json_str(c.device) << ",\"cc\":\"" << c.cc_major << "." << c.cc_minor << "\",\"sm_count\":" << c.sm_count
+        << ",\"l2_bytes\":" << c.l2_bytes << ",\"memory_bytes\":" << c.memory_bytes << ",\"sm_clock_khz\":" << c.sm_clock_khz
+        << ",\"mem_clock_khz\":" << c.mem_clock_khz << ",\"mem_bus_bits\":" << c.mem_bus_bits << ",\"copy_GBps\":" << num(c.copy_GBps)
+        << ",\"copy_kernel_GBps\":" << num(c.copy_kernel_GBps) << ",\"copy_bytes\":" << c.copy_bytes << ",\"bf16_gemm_TFLOPs\":" << num(c.gemm_bf16_TFLOPs)
+        << ",\"bf16_gemm_ms\":" << num(c.gemm_ms) << ",\"bf16_gemm_size\":" << c.gemm_size << ",\"gemm_version\":" << c.gemm_version << "}";
+      std::fprintf(stderr, "[ceilings] %s: copy %.0f GB/s (kernel %.0f), bf16 gemm %lld³ %.1f TFLOP/s\n", c.device.c_str(), c.copy_GBps,
+                   c.copy_kernel_GBps, static_cast<long long>(c.gemm_size), c.gemm_bf16_TFLOPs);
+    } else {
+      o << "{\"error\":" << json_str(s.message()) << "}";
+      std::fprintf(stderr, "[ceilings] error: %s\n", s.message().c_str());
+    }
+    *ceil_json = o.str();
+  }
+  struct Model {
+    const char* name;
+    int64_t C, heads_x, ffn;
+  };
+  const Model models[] = {{"0.6b", 1152, 16, 2880}, {"1.6b", 2240, 20, 5600}};
+  const int64_t L = 300;
+  for (int64_t res : res_list) {
+    const int64_t hw = res / 32, N = hw * hw, M = B * N;
+    for (const Model& m : models) {
+      const int64_t C = m.C;
+      std::fprintf(stderr, "[%s %lldx%lld] tokens %lld, batch %lld\n", m.name, static_cast<long long>(res), static_cast<long long>(res),
+                   static_cast<long long>(N), static_cast<long long>(B));
+      try {
+        Dev x = rand_dev({B, N, C}, 1.0f), q = rand_dev({B, N, C}, 1.0f), k = rand_dev({B, N, C}, 1.0f), v = rand_dev({B, N, C}, 1.0f);
+        Dev out = alloc_dev(dt, {B, N, C});
+        {  // gemm: the QKV projection shape of the baseline (M = B·N, N = 3C, K = C)
+          Dev w = rand_dev({3 * C, C}, 0.03f), o3 = alloc_dev(dt, {B, N, 3 * C});
+          GemmArgs a;
+          a.x = x.v;
+          a.w = w.v;
+          a.out = o3.v;
+          for (int ver = 1; ver <= versions_of("gemm"); ++ver) {
+            bench.add("gemm", ver, m.name, res, B, N, shape_json({{"M", M}, {"N", 3 * C}, {"K", C}}), [&] { return cuda::gemm(a, ver); });
+          }
+        }
+        {
+          LinearAttentionArgs a;
+          a.q = q.v;
+          a.k = k.v;
+          a.v = v.v;
+          a.out = out.v;
+          for (int ver = 1; ver <= versions_of("linear-attention"); ++ver) {
+            bench.add("linear-attention", ver, m.name, res, B, N, shape_json({{"B", B}, {"N", N}, {"C", C}}),
+                      [&] { return cuda::linear_attention(a, ver); });
+          }
+        }
+        {  // the cross-attention core alone (the baseline times SDPA on given q, k, v)
+          Dev y = rand_dev({B, L, C}, 1.0f);
+          Dev mask = alloc_dev(dt, {B, L});
+          std::vector<double> mv(B * L);
+          for (int64_t i = 0; i < B * L; ++i) mv[i] = (i % L) < L / 2 ? 0.0 : -10000.0;
+          mask = upload_values(dt, {B, L}, mv);
+          const int64_t d = C / m.heads_x;
+          for (int ver = 1; ver <= versions_of("cross-attention"); ++ver) {
+            bench.add("cross-attention", ver, m.name, res, B, N, shape_json({{"B", B}, {"N", N}, {"C", C}, {"L", L}, {"heads", m.heads_x}}), [&] {
+              cuda::OpScope scope("cross-attention core");
+              SANA_RETURN_IF_ERROR(scope.begin());
+              return scope.finish(cuda::xattn_core("cross-attention core", ver, dt, q.v.data, C, y.v.data, C, y.v.data, C, mask.v.data, L, out.v.data,
+                                                   C, B, N, L, m.heads_x, d));
+            });
+          }
+        }
+        {
+          Dev w_inv = rand_dev({2 * m.ffn, C}, 0.03f), b_inv = rand_dev({2 * m.ffn}, 0.02f), w_dw = rand_dev({2 * m.ffn, 1, 3, 3}, 0.3f);
+          Dev b_dw = rand_dev({2 * m.ffn}, 0.02f), w_pt = rand_dev({C, m.ffn}, 0.02f);
+          MixFfnArgs a;
+          a.x = x.v;
+          a.w_inv = w_inv.v;
+          a.b_inv = b_inv.v;
+          a.w_dw = w_dw.v;
+          a.b_dw = b_dw.v;
+          a.w_point = w_pt.v;
+          a.height = hw;
+          a.width = hw;
+          a.out = out.v;
+          for (int ver = 1; ver <= versions_of("mix-ffn"); ++ver) {
+            bench.add("mix-ffn", ver, m.name, res, B, N, shape_json({{"B", B}, {"H", hw}, {"W", hw}, {"C", C}, {"hidden", m.ffn}}),
+                      [&] { return cuda::mix_ffn(a, ver); });
+          }
+        }
+        {
+          Dev shift = rand_dev({B, 1, C}, 0.1f), scale = rand_dev({B, 1, C}, 0.1f);
+          LayerNormModulateArgs a;
+          a.x = x.v;
+          a.shift = shift.v;
+          a.scale = scale.v;
+          a.out = out.v;
+          for (int ver = 1; ver <= versions_of("layernorm-modulate"); ++ver) {
+            bench.add("layernorm-modulate", ver, m.name, res, B, N, shape_json({{"B", B}, {"N", N}, {"C", C}}),
+                      [&] { return cuda::layernorm_modulate(a, ver); });
+          }
+        }
+        {
+          const float s = 0.03f;
+          Dev wq = rand_dev({C, C}, s), wk = rand_dev({C, C}, s), wv = rand_dev({C, C}, s), wo = rand_dev({C, C}, s), bo = rand_dev({C}, 0.02f);
+          Dev gate = rand_dev({B, 1, C}, 1.0f);
+          LinearAttentionBlockArgs a;
+          a.x = x.v;
+          a.wq = wq.v;
+          a.wk = wk.v;
+          a.wv = wv.v;
+          a.wo = wo.v;
+          a.bo = bo.ptr();
+          a.gate = gate.ptr();
+          a.residual = x.ptr();
+          a.out = out.v;
+          for (int ver = 1; ver <= versions_of("linear-attention-block"); ++ver) {
+            bench.add("linear-attention-block", ver, m.name, res, B, N, shape_json({{"B", B}, {"N", N}, {"C", C}}),
+                      [&] { return cuda::linear_attention_block(a, ver); });
+          }
+        }
+        {  // the whole block (random weights of the real dimensions; y = caption tokens after projection)
+          const float s = 0.03f;
+          Dev y = rand_dev({B, L, C}, 1.0f), t0 = rand_dev({B, 6 * C}, 0.1f), table = rand_dev({6, C}, 0.1f);
+          std::vector<double> mv(B * L);
+          for (int64_t i = 0; i < B * L; ++i) mv[i] = (i % L) < L / 2 ? 0.0 : -10000.0;
+          Dev mask = upload_values(dt, {B, L}, mv);
+          Dev a1q = rand_dev({C, C}, s), a1k = rand_dev({C, C}, s), a1v = rand_dev({C, C}, s), a1o = rand_dev({C, C}, s), a1bo = rand_dev({C}, 0.02f);
+          Dev a2q = rand_dev({C, C}, s), a2k = rand_dev({C, C}, s), a2v = rand_dev({C, C}, s), a2o = rand_dev({C, C}, s);
+          Dev a2bq = rand_dev({C}, 0.02f), a2bk = rand_dev({C}, 0.02f), a2bv = rand_dev({C}, 0.02f), a2bo = rand_dev({C}, 0.02f);
+          Dev winv = rand_dev({2 * m.ffn, C}, s), binv = rand_dev({2 * m.ffn}, 0.02f), wdw = rand_dev({2 * m.ffn, 1, 3, 3}, 0.3f);
+          Dev bdw = rand_dev({2 * m.ffn}, 0.02f), wpt = rand_dev({C, m.ffn}, 0.02f);
+          DitBlockArgs a;
+          a.x = x.v;
+          a.y = y.v;
+          a.t0 = t0.v;
+          a.table = table.v;
+          a.mask_bias = mask.ptr();
+          a.a1_wq = a1q.v;
+          a.a1_wk = a1k.v;
+          a.a1_wv = a1v.v;
+          a.a1_wo = a1o.v;
+          a.a1_bo = a1bo.ptr();
+          a.a2_wq = a2q.v;
+          a.a2_wk = a2k.v;
+          a.a2_wv = a2v.v;
+          a.a2_wo = a2o.v;
+          a.a2_bq = a2bq.ptr();
+          a.a2_bk = a2bk.ptr();
+          a.a2_bv = a2bv.ptr();
+          a.a2_bo = a2bo.ptr();
+          a.ff_w_inv = winv.v;
+          a.ff_b_inv = binv.v;
+          a.ff_w_dw = wdw.v;
+          a.ff_b_dw = bdw.v;
+          a.ff_w_point = wpt.v;
+          a.height = hw;
+          a.width = hw;
+          a.cross_heads = m.heads_x;
+          a.out = out.v;
+          for (int ver = 1; ver <= versions_of("dit-block"); ++ver) {
+            bench.add("dit-block", ver, m.name, res, B, N, shape_json({{"B", B}, {"N", N}, {"C", C}}), [&] { return cuda::dit_block(a, ver); });
+          }
+        }
+      } catch (const Failure& f) {
+        std::fprintf(stderr, "  setup failed: %s\n", f.st.message().c_str());
+      }
+      ok(cuda::release_cached_memory());
+    }
+    // DC-AE decoder EfficientViT stages (batch 1): LiteMLA at 512 ch res/8, 1024 at res/16 and res/32
+    const int64_t evit[][3] = {{3, 512, 8}, {4, 1024, 16}, {5, 1024, 32}};
+    for (const auto& st : evit) {
+      const int64_t C = st[1], hh = res / st[2], I = C, d = 32;
+      try {
+        Dev x = rand_dev({1, hh, hh, C}, 1.0f), out = alloc_dev(dt, {1, hh, hh, C});
+        Dev wq = rand_dev({I, C}, 0.03f), wk = rand_dev({I, C}, 0.03f), wv = rand_dev({I, C}, 0.03f), wdw = rand_dev({3 * I, 1, 5, 5}, 0.2f);
+        Dev wg = rand_dev({3 * I, d, 1, 1}, 0.15f), wout = rand_dev({C, 2 * I}, 0.02f), nw = rand_dev({C}, 1.0f), nb = rand_dev({C}, 0.1f);
+        LiteMlaArgs a;
+        a.x = x.v;
+        a.wq = wq.v;
+        a.wk = wk.v;
+        a.wv = wv.v;
+        a.w_dw = wdw.v;
+        a.w_group = wg.v;
+        a.w_out = wout.v;
+        a.norm_w = nw.v;
+        a.norm_b = nb.v;
+        a.out = out.v;
+        for (int ver = 1; ver <= versions_of("lite-mla"); ++ver) {
+          bench.add("lite-mla", ver, "dcae", res, 1, hh * hh, shape_json({{"stage", st[0]}, {"C", C}, {"H", hh}, {"W", hh}}),
+                    [&] { return cuda::lite_mla(a, ver); });
+        }
+      } catch (const Failure& f) {
+        std::fprintf(stderr, "  setup failed: %s\n", f.st.message().c_str());
+      }
+    }
+    // DC-AE decoder ResBlock stages (batch 1): 128 ch at res, 256 at res/2, 512 at res/4
+    const int64_t stages[][3] = {{0, 128, 1}, {1, 256, 2}, {2, 512, 4}};
+    std::fprintf(stderr, "[dcae %lldx%lld] resblock stages, batch 1\n", static_cast<long long>(res), static_cast<long long>(res));
+    for (const auto& st : stages) {
+      const int64_t C = st[1], hh = res / st[2];
+      try {
+        Dev x = rand_dev({1, hh, hh, C}, 1.0f), out = alloc_dev(dt, {1, hh, hh, C});
+        Dev w1 = rand_dev({C, C, 3, 3}, 0.02f), b1 = rand_dev({C}, 0.02f), w2 = rand_dev({C, C, 3, 3}, 0.02f);
+        Dev nw = rand_dev({C}, 1.0f), nb = rand_dev({C}, 0.1f);
+        const std::string shape = shape_json({{"stage", st[0]}, {"C", C}, {"H", hh}, {"W", hh}});
+        const bool small = hh * hh <= 1024 * 1024;  // the SIMT versions only where they finish in time
+        {
+          Conv3x3Args a;
+          a.x = x.v;
+          a.w = w1.v;
+          a.bias = b1.ptr();
+          a.out = out.v;
+          for (int ver = small ? 2 : 3; ver <= 3; ++ver) {
+            bench.add("conv3x3", ver, "dcae", res, 1, hh * hh, shape, [&] { return cuda::conv3x3(a, ver); });
+          }
+        }
+        {
+          RmsNormArgs a;
+          a.x = x.v;
+          a.weight = nw.ptr();
+          a.bias = nb.ptr();
+          a.out = out.v;
+          for (int ver = 1; ver <= 2; ++ver) bench.add("rmsnorm2d", ver, "dcae", res, 1, hh * hh, shape, [&] { return cuda::rmsnorm(a, ver); });
+        }
+        {
+          DcaeResBlockArgs a;
+          a.x = x.v;
+          a.w1 = w1.v;
+          a.b1 = b1.v;
+          a.w2 = w2.v;
+          a.norm_w = nw.v;
+          a.norm_b = nb.v;
+          a.out = out.v;
+          for (int ver = small ? 2 : 3; ver <= 3; ++ver) {
+            bench.add("dcae-resblock", ver, "dcae", res, 1, hh * hh, shape, [&] { return cuda::dcae_resblock(a, ver); });
+          }
+        }
+      } catch (const Failure& f) {
+        std::fprintf(stderr, "  setup failed: %s\n", f.st.message().c_str());
+      }
+      ok(cuda::release_cached_memory());
+    }
+  }
+  std::string s = "[";
+  for (size_t i = 0; i < bench.records.size(); ++i) s += (i ? ",\n  " : "\n  ") + bench.records[i];
+  return s + "\n ]";
+}
+
+std::vector<int64_t> parse_list(const std::string& s) {
+  std::vector<int64_t> v;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (!item.empty()) v.push_back(std::stoll(item));
+  }
+  return v;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool parity = false, big = false, bench = false;
+  std::string json_path;
+  double budget_s = 90;
+  std::vector<int64_t> res = {1024, 4096};
+  int64_t batch = 2;
+  uint64_t seed = static_cast<uint64_t>(std::time(nullptr));
+  std::set<std::string> only;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "%s needs a value\n", a.c_str());
+        std::exit(3);
+      }
+      return argv[++i];
+    };
+    if (a == "--parity") parity = true;
+    else if (a == "--big") big = true;
+    else if (a == "--bench") bench = true;
+    else if (a == "--json") json_path = next();
+    else if (a == "--budget-s") budget_s = std::stod(next());
+    else if (a == "--res") res = parse_list(next());
+    else if (a == "--batch") batch = std::stoll(next());
+    else if (a == "--seed") seed = std::stoull(next());
+    else if (a == "--only") {
+      std::stringstream ss(next());
+      std::string item;
+      while (std::getline(ss, item, ',')) only.insert(item);
+    } else {
+      std::fprintf(stderr, "usage: cuda-selftest [--parity] [--big] [--bench] [--json FILE] [--budget-s S] [--res 1024,4096] [--batch B] [--only ops] [--seed N]\n");
+      return 3;
+    }
+  }
+  if (!parity && !big && !bench) parity = true;
+  std::string reason;
+  if (!cuda::device_available(&reason)) {
+    std::fprintf(stderr, "cuda-selftest: no usable CUDA device: %s\n", reason.c_str());
+    return 2;
+  }
+  cudaDeviceProp prop;
+  cudaGetDeviceProperties(&prop, 0);
+  std::fprintf(stderr, "cuda-selftest on %s (cc %d.%d, %d SMs), seed %llu\n", prop.name, prop.major, prop.minor, prop.multiProcessorCount,
+               static_cast<unsigned long long>(seed));
+  const auto t0 = std::chrono::steady_clock::now();
+  if (parity) run_parity(only, seed);
+  if (big) {
+    try {
+      run_big(seed + 1);
+    } catch (const Failure& f) {
+      Check c;
+      c.op = "big";
+      c.dtype = "bf16";
+      c.name = "setup";
+      c.detail = f.st.message();
+      g_checks.push_back(c);
+    }
+  }
+  const double parity_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::string bench_json = "[]", ceil_json = "null";
+  if (bench) {
+    try {
+      bench_json = run_bench(res, batch, budget_s, seed + 2, &ceil_json);
+    } catch (const Failure& f) {
+      std::fprintf(stderr, "bench failed: %s\n", f.st.message().c_str());
+    }
+  }
+
+  int failed = 0;
+  if (!g_checks.empty()) {
+    std::printf("%-24s %-3s %-5s %-50s %10s %10s %s\n", "op", "v", "dtype", "case", "rel err", "max abs", "result");
+    for (const Check& c : g_checks) {
+      const bool stats = c.detail.empty() && c.tol > 0;
+      std::printf("%-24s %-3d %-5s %-50.50s %10s %10s %s%s%s\n", c.op.c_str(), c.version, c.dtype.c_str(), c.name.c_str(),
+                  stats ? num(c.stats.rel).c_str() : "-", stats ? num(c.stats.max_abs).c_str() : "-", c.pass ? "ok" : "FAIL",
+                  c.expect_reject ? " (refused as expected)" : "", c.detail.empty() || (c.pass && c.expect_reject) ? "" : (": " + c.detail).c_str());
+      if (c.stats.nonfinite) std::printf("    %lld non-finite outputs (unwritten or NaN)\n", static_cast<long long>(c.stats.nonfinite));
+      if (!c.pass) ++failed;
+    }
+    std::printf("%zu checks, %d failed (%.1f s)\n", g_checks.size(), failed, parity_s);
+  }
+  if (!json_path.empty()) {
+    FILE* f = std::fopen(json_path.c_str(), "w");
+    if (!f) {
+      std::fprintf(stderr, "cannot write %s\n", json_path.c_str());
+      return 1;
+    }
+    char date[32];
+    const std::time_t now = std::time(nullptr);
+    std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+    int driver = 0, runtime = 0;
+    cudaDriverGetVersion(&driver);
+    cudaRuntimeGetVersion(&runtime);
+    std::fprintf(f, "{\"kind\":\"cuda-selftest\",\"environment\":{\"device\":%s,\"cc\":\"%d.%d\",\"sm_count\":%d,\"driver\":%d,\"runtime\":%d,\"date\":\"%s\",\"seed\":%llu},\n",
+                 json_str(prop.name).c_str(), prop.major, prop.minor, prop.multiProcessorCount, driver, runtime, date, static_cast<unsigned long long>(seed));
+    std::fprintf(f, " \"checks\":[");
+    for (size_t i = 0; i < g_checks.size(); ++i) {
+      const Check& c = g_checks[i];
+      std::fprintf(f, "%s\n  {\"op\":%s,\"version\":%d,\"dtype\":%s,\"case\":%s,\"pass\":%s,\"expect_reject\":%s,\"rel\":%s,\"max_abs\":%s,\"nonfinite\":%lld,\"tol\":%s,\"detail\":%s}",
+                   i ? "," : "", json_str(c.op).c_str(), c.version, json_str(c.dtype).c_str(), json_str(c.name).c_str(), c.pass ? "true" : "false",
+                   c.expect_reject ? "true" : "false", num(c.stats.rel).c_str(), num(c.stats.max_abs).c_str(), static_cast<long long>(c.stats.nonfinite),
+                   num(c.tol).c_str(), json_str(c.detail).c_str());
+    }
+    std::fprintf(f, "\n ],\n \"ceilings\":%s,\n \"records\":%s}\n", ceil_json.c_str(), bench_json.c_str());
+    std::fclose(f);
+  }
+  return failed ? 1 : 0;
+}
