@@ -10,3 +10,4 @@ export * from './bindings/index.js';
 export { environment, type Environment } from './cli/environment.js';
 export * as bench from './bench/index.js';
 export * as reports from './reports/index.js';
+export * as models from './bindings/models/index.js';

@@ -25,7 +25,6 @@ import type {
   LayerNormModulateDims,
   LinearAttentionDims,
   MixFfnDims,
-  OpCall,
   ResampleDims,
   RmsNormDims,
 } from './ops.js';
@@ -278,59 +277,4 @@ export function dcaeDownsampleCount(d: ResampleDims): OpCount {
   };
 }
 
-// ---------------------------------------------------------------------------------------------
-
-/** The element counts of one op call. */
-export function opCount(call: OpCall): OpCount {
-  switch (call.op) {
-    case 'gemm':
-      return gemmCount(call.dims);
-    case 'linear-attention':
-      return linearAttentionCount(call.dims);
-    case 'linear-attention-block':
-      return linearAttentionBlockCount(call.dims);
-    case 'mix-ffn':
-      return mixFfnCount(call.dims);
-    case 'cross-attention':
-      return crossAttentionCount(call.dims);
-    case 'layernorm-modulate':
-      return layerNormModulateCount(call.dims);
-    case 'rmsnorm':
-      return rmsNormCount(call.dims);
-    case 'dit-block':
-      return ditBlockCount(call.dims);
-    case 'conv3x3':
-      return conv3x3Count(call.dims);
-    case 'rmsnorm2d':
-      return rmsNorm2dCount(call.dims);
-    case 'lite-mla':
-      return liteMlaCount(call.dims);
-    case 'dcae-resblock':
-      return dcaeResBlockCount(call.dims);
-    case 'dcae-evit-block':
-      return dcaeEvitBlockCount(call.dims);
-    case 'dcae-upsample':
-      return dcaeUpsampleCount(call.dims);
-    case 'dcae-downsample':
-      return dcaeDownsampleCount(call.dims);
-  }
-}
-
-/** FLOPs, minimal bytes and arithmetic intensity of one op call at a storage dtype. */
-export function opCost(call: OpCall, dtype: BenchDType): OpCost {
-  const counts = opCount(call);
-  const bytes = (counts.inElems + counts.weightElems + counts.outElems) * BENCH_DTYPE_BYTES[dtype];
-  return { flops: counts.flops, bytes, intensity: bytes > 0 ? counts.flops / bytes : 0, counts };
-}
-
-/** Total FLOPs and minimal bytes of a plan (each entry as a separate op: bytes are the unfused sum). */
-export function planCost(plan: readonly { shape: OpCall; count: number }[], dtype: BenchDType): { flops: number; bytes: number } {
-  let flops = 0;
-  let bytes = 0;
-  for (const e of plan) {
-    const c = opCost(e.shape, dtype);
-    flops += c.flops * e.count;
-    bytes += c.bytes * e.count;
-  }
-  return { flops, bytes };
-}
+// Which formula counts which op, and opCount / opCost / planCost over op calls: bench/catalogue.ts.

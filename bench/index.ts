@@ -1,6 +1,7 @@
-/** The bench layer's public API: shapes, cost model, roofline, timing, records, runner, backends. */
+/** The bench layer's public API: op catalogue, shapes, cost model, roofline, timing, records, runner, backends, parity. */
 export * from './models.js';
-export * from './ops.js';
+export * from './catalogue.js';
+export type * from './ops.js';
 export * from './shapes.js';
 export * from './cost-model.js';
 export * from './roofline.js';
@@ -12,3 +13,8 @@ export * from './runner.js';
 export type { Availability, BenchBackend, PreparedOp } from './backends/backend.js';
 export { BACKEND_FACTORIES, BACKEND_NAMES, createBackend, UnavailableBackend } from './backends/index.js';
 export { ReferenceBackend } from './backends/reference.js';
+export { NativeBenchBackend, createCpuBackend, createCudaBackend } from './backends/native.js';
+export * from './api-calls.js';
+export * from './parity/rules.js';
+export { runParity, parityPassed, parityTable, selfChecks, WRONG_KERNELS, type ParityOptions, type WrongKernel } from './parity/run.js';
+export { PLAIN_BF16, plainBf16 } from './parity/plain-bf16.js';

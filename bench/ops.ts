@@ -1,37 +1,11 @@
 /**
- * The op names shared by parity, bench and reports (issue 6), and the dimensions each op is described by.
- * A shape is always "one call of the op": every dimension the kernel sees, nothing it does not.
+ * The dimensions each op is described by (bench/catalogue.ts declares the ops themselves). A shape is
+ * always "one call of the op": every dimension the kernel sees, nothing it does not.
  */
 
-export const DIT_OPS = [
-  'gemm',
-  'linear-attention',
-  'linear-attention-block',
-  'mix-ffn',
-  'cross-attention',
-  'layernorm-modulate',
-  'rmsnorm',
-  'dit-block',
-] as const;
-
-export const DCAE_OPS = [
-  'conv3x3',
-  'rmsnorm2d',
-  'lite-mla',
-  'dcae-resblock',
-  'dcae-evit-block',
-  'dcae-upsample',
-  'dcae-downsample',
-] as const;
-
-export type DitOpName = (typeof DIT_OPS)[number];
-export type DcaeOpName = (typeof DCAE_OPS)[number];
-export type OpName = DitOpName | DcaeOpName;
-export const OP_NAMES: readonly OpName[] = [...DIT_OPS, ...DCAE_OPS];
-
-export function isOpName(s: string): s is OpName {
-  return (OP_NAMES as readonly string[]).includes(s);
-}
+// The op names and everything else declared per op live in the catalogue (bench/catalogue.ts);
+// they are re-exported here for the modules that only need the names.
+export { DCAE_OPS, DIT_OPS, isOpName, OP_NAMES, type DcaeOpName, type DitOpName, type OpName } from './catalogue.js';
 
 export type Activation = 'none' | 'relu' | 'silu' | 'gelu-tanh';
 
@@ -148,4 +122,4 @@ export interface OpDimsMap {
 }
 
 /** An op with its dimensions, discriminated on `op` (so `switch (s.op)` narrows `s.dims`). */
-export type OpCall = { [O in OpName]: { op: O; dims: OpDimsMap[O] } }[OpName];
+export type OpCall = { [O in keyof OpDimsMap]: { op: O; dims: OpDimsMap[O] } }[keyof OpDimsMap];

@@ -9,7 +9,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { cpus, arch, platform, totalmem } from 'node:os';
+import { cpus, arch, loadavg, platform, totalmem } from 'node:os';
 import { projectRoot } from '../reference/core/golden.js';
 import type { Ceilings } from './roofline.js';
 
@@ -110,7 +110,8 @@ export function captureEnvironment(command = process.argv.slice(2).join(' ')): B
     git_dirty: status === null ? null : status.length > 0,
     date: new Date().toISOString(),
     command,
-    extra: {},
+    // Other processes compete for the cores: the load when the run started says how quiet it was.
+    extra: { load_average: `${loadavg().map((l) => l.toFixed(2)).join(' ')} (1/5/15 min, at start)` },
   };
 }
 
@@ -157,6 +158,9 @@ function validateCeilings(c: unknown, where: string): Ceilings {
   for (const k of ['device', 'dtype', 'peakSource', 'bandwidthSource', 'measuredAt']) if (typeof c[k] !== 'string') fail(where, `ceilings field "${k}" must be a string`);
   for (const k of ['peakFlops', 'bandwidth']) {
     if (typeof c[k] !== 'number' || !((c[k] as number) > 0)) fail(where, `ceilings field "${k}" must be a positive number`);
+  }
+  if (c.fmaPeakFlops !== undefined && (typeof c.fmaPeakFlops !== 'number' || !(c.fmaPeakFlops > 0) || typeof c.fmaPeakSource !== 'string')) {
+    fail(where, 'ceilings field "fmaPeakFlops" must be a positive number with a "fmaPeakSource" string');
   }
   return c as unknown as Ceilings;
 }

@@ -11,14 +11,17 @@ export interface Ceilings {
   device: string;
   /** Which storage dtypes these ceilings apply to ('any' = all). */
   dtype: 'f32' | 'bf16' | 'any';
-  /** Peak compute, FLOP/s. */
+  /** Peak compute, FLOP/s: the achieved one the roofline uses (CPU: the best native gemm). */
   peakFlops: number;
   /** How the peak was obtained (e.g. "reference linear (pure JS)…", "native gemm v3, 2 threads"). */
   peakSource: string;
+  /** A theoretical-style compute peak recorded beside the achieved one (CPU: the addon's FMA loop). */
+  fmaPeakFlops?: number;
+  fmaPeakSource?: string;
   /** Streaming bandwidth, bytes/s. */
   bandwidth: number;
   bandwidthSource: string;
-  /** ISO date of the measurement. */
+  /** ISO date of the measurement ("A and B" when the better of two measurements was kept). */
   measuredAt: string;
 }
 

@@ -11,7 +11,10 @@
  * model's composite counts both come from them.
  */
 import { DCAE_F32C32, ditDims, type DitDims, type ModelKey } from './models.js';
-import { DCAE_OPS, DIT_OPS, type OpCall, type OpName } from './ops.js';
+import { opsOfModel, type OpName } from './catalogue.js';
+
+export { opsOfModel };
+import type { OpCall } from './ops.js';
 
 /** An image resolution, height × width in pixels (multiples of 32). */
 export interface Resolution {
@@ -196,11 +199,6 @@ function dcaeShapes(r: Resolution, batch: number) {
 
 // ---------------------------------------------------------------------------------------------
 // Catalogue and plans
-
-/** The ops a model is described by: DiT ops for 0.6b/1.6b, DC-AE ops for dcae. */
-export function opsOfModel(model: ModelKey): readonly OpName[] {
-  return model === 'dcae' ? DCAE_OPS : DIT_OPS;
-}
 
 /** Every shape of every op of `model` at one resolution and batch (in op order, then variant). */
 export function catalogue(model: ModelKey, r: Resolution, batch: number): OpShape[] {

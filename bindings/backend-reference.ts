@@ -8,7 +8,7 @@
  * diffusers) and the shared gemm-style epilogue (gate multiply, residual add) that the native ops fuse.
  */
 import { f32ArrayToBf16 } from '../reference/core/dtype.js';
-import { Tensor } from '../reference/core/tensor.js';
+import { shapeStr, Tensor } from '../reference/core/tensor.js';
 import { ParamScope } from '../reference/dcae/params.js';
 import { liteMla } from '../reference/dcae/lite-mla.js';
 import { resBlock } from '../reference/dcae/res-block.js';
@@ -89,7 +89,13 @@ export class ReferenceBackend implements Backend {
     checkDType('empty', dtype);
     checkShape('empty', shape);
     const n = shape.reduce((a, b) => a * b, 1);
-    const data = dtype === 'f32' ? new Float32Array(n) : new Uint16Array(n);
+    let data: Float32Array | Uint16Array;
+    try {
+      data = dtype === 'f32' ? new Float32Array(n) : new Uint16Array(n);
+    } catch (e) {
+      // V8's "Invalid typed array length" / "Array buffer allocation failed": say what did not fit.
+      throw new RangeError(`empty: out of memory: ${dtype}${shapeStr(shape)} (${n * (dtype === 'f32' ? 4 : 2)} bytes) cannot be allocated in JS memory (${(e as Error).message})`, { cause: e });
+    }
     return new BackendTensor('reference', dtype, shape, new JsStorage(data));
   }
 

@@ -4,26 +4,15 @@
  * (validation lives in one place, bindings/validate.ts, so every backend rejects the same inputs with
  * the same messages). `getBackend(name)` returns a cached instance.
  */
+import { API_OP_NAMES, type ApiOpName } from '../bench/catalogue.js';
 import { f32ArrayToBf16 } from '../reference/core/dtype.js';
 import { shapeStr, type Tensor } from '../reference/core/tensor.js';
 import type { BackendName } from './backends.js';
 import type { BackendTensor, TensorDType } from './tensor.js';
 
-/** Op names, as used by parity, bench and reports. */
-export const OP_NAMES = [
-  'gemm',
-  'linear-attention',
-  'linear-attention-block',
-  'mix-ffn',
-  'cross-attention',
-  'layernorm-modulate',
-  'rmsnorm',
-  'conv3x3',
-  'dcae-resblock',
-  'lite-mla',
-  'dit-block',
-] as const;
-export type OpName = (typeof OP_NAMES)[number];
+/** The op API's op names: the catalogue's ops that the op API has under their own name (bench/catalogue.ts). */
+export const OP_NAMES = API_OP_NAMES;
+export type OpName = ApiOpName;
 
 /** Validated arguments of one op: tensors by key (null = absent) and scalar options. */
 export type OpArgs = Record<string, BackendTensor | number | string | null | undefined>;
@@ -54,7 +43,10 @@ export function checkShape(op: string, shape: readonly number[]): void {
   if (shape.length > 8) throw new RangeError(`${op}: ${shape.length} dimensions, at most 8`);
   let n = 1;
   for (const d of shape) {
-    if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) throw new RangeError(`${op}: invalid dimension ${String(d)} in shape ${shapeStr(shape)}`);
+    if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) {
+      const shown = typeof d === 'number' ? String(d) : `${JSON.stringify(d)} (a ${typeof d})`;
+      throw new RangeError(`${op}: invalid dimension ${shown} in shape ${shapeStr(shape)} (want non-negative integers)`);
+    }
     n *= d;
   }
   if (!Number.isSafeInteger(n)) throw new RangeError(`${op}: shape ${shapeStr(shape)} has more than 2^53 elements`);
@@ -66,6 +58,9 @@ export function checkShape(op: string, shape: readonly number[]): void {
  */
 export function storageFor(op: string, data: unknown, shape: readonly number[], dtype?: TensorDType): { dtype: TensorDType; data: Float32Array | Uint16Array } {
   checkShape(op, shape);
+  if ((data instanceof Float32Array || data instanceof Uint16Array) && isDetached(data)) {
+    throw new TypeError(`${op}: the array's ArrayBuffer is detached (transferred or structuredClone'd away); keep a copy of the values before transferring`);
+  }
   let d: TensorDType;
   let arr: Float32Array | Uint16Array;
   if (data instanceof Float32Array) {
@@ -82,6 +77,17 @@ export function storageFor(op: string, data: unknown, shape: readonly number[], 
   const n = shape.reduce((a, b) => a * b, 1);
   if (arr.length !== n) throw new RangeError(`${op}: ${arr.length} values for shape ${shapeStr(shape)} (${n} elements)`);
   return { dtype: d, data: arr };
+}
+
+/** Whether a typed array's buffer was detached (Node 20 has no ArrayBuffer.prototype.detached). */
+function isDetached(a: ArrayBufferView): boolean {
+  if (a.byteLength !== 0) return false;
+  try {
+    new Uint8Array(a.buffer);
+    return false;
+  } catch {
+    return true;
+  }
 }
 
 /** A reference Tensor's values as backend input (f32/bf16 copied as is, other dtypes converted to f32). */

@@ -54,9 +54,19 @@ function start(p: Prepared): { backend: Backend; out: BackendTensor; fresh: bool
   const backend = getBackend(p.check.backend!);
   if (!backend.supports(p.op)) throw new Error(`${p.op}: not implemented on the ${backend.name} backend`);
   const fresh = p.out === null;
-  const out = p.out ?? backend.empty(p.outShape, p.check.dtype!);
+  const out = p.out ?? allocateOutput(backend, p);
   p.args.out = out;
   return { backend, out, fresh };
+}
+
+/** The op's own output; a failed allocation (out of memory) is reported under the op's name and shape. */
+function allocateOutput(backend: Backend, p: Prepared): BackendTensor {
+  try {
+    return backend.empty(p.outShape, p.check.dtype!);
+  } catch (e) {
+    const Err = e instanceof TypeError ? TypeError : RangeError;
+    throw new Err(`${p.op}: cannot allocate the output ${p.check.dtype}${shapeStr(p.outShape)} on ${backend.name}: ${(e as Error).message}`, { cause: e });
+  }
 }
 
 function runSync(p: Prepared): BackendTensor {
@@ -111,6 +121,7 @@ export interface GemmOptions extends GatedResidual, OutOption {
  */
 function prepareGemm(x: BackendTensor, w: BackendTensor, opts: GemmOptions): Prepared {
   const c = new OpCheck('gemm');
+  opts = c.record('options', opts);
   c.tensor('x', x);
   c.tensor('w', w);
   const bias = c.optional('bias', opts.bias);
@@ -156,6 +167,7 @@ export interface LinearAttentionCoreOptions extends LinearAttentionOptions {
 /** linear-attention: the fused ReLU linear-attention core; q (B, N, C), k and v (B, M, C) → (B, N, C). */
 function prepareLinearAttention(q: BackendTensor, k: BackendTensor, v: BackendTensor, opts: LinearAttentionCoreOptions): Prepared {
   const c = new OpCheck('linear-attention');
+  opts = c.record('options', opts);
   c.tensor('q', q);
   c.tensor('k', k);
   c.tensor('v', v);
@@ -198,6 +210,8 @@ export interface LinearAttentionBlockOptions extends LinearAttentionOptions, Gat
 /** linear-attention-block: out = residual + gate ⊙ ((core(x·Wqᵀ, x·Wkᵀ, x·Wvᵀ))·Woᵀ + bo); x (B, N, C). */
 function prepareLinearAttentionBlock(x: BackendTensor, w: LinearAttentionBlockWeights, opts: LinearAttentionBlockOptions): Prepared {
   const c = new OpCheck('linear-attention-block');
+  w = c.record('weights', w, true);
+  opts = c.record('options', opts);
   c.tensor('x', x);
   c.ndim('x', x, 3, '(B, N, C)');
   const C = x.shape[2]!;
@@ -258,6 +272,8 @@ function matrixOf(t: BackendTensor): [number, number] | null {
 /** mix-ffn: out = residual + gate ⊙ GLUMBConv(x) on tokens x (B, H·W, C) (= NHWC). */
 function prepareMixFfn(x: BackendTensor, w: MixFfnWeights, opts: MixFfnOptions): Prepared {
   const c = new OpCheck('mix-ffn');
+  w = c.record('weights', w, true);
+  opts = c.record('options', opts);
   c.tensor('x', x);
   c.ndim('x', x, 3, '(B, H·W, C)');
   const [B, N, C] = x.shape as [number, number, number];
@@ -319,6 +335,8 @@ export interface CrossAttentionOptions extends OutOption {
 /** cross-attention: out = residual + softmax(q·kᵀ/√d + maskBias)·v projected; x (B, N, C), y (B, L, Cy). */
 function prepareCrossAttention(x: BackendTensor, y: BackendTensor, w: CrossAttentionWeights, opts: CrossAttentionOptions): Prepared {
   const c = new OpCheck('cross-attention');
+  w = c.record('weights', w, true);
+  opts = c.record('options', opts);
   c.tensor('x', x);
   c.tensor('y', y);
   c.shape(x.ndim === 3 && y.ndim === 3 && x.shape[0] === y.shape[0], `want x (B, N, C) and y (B, L, Cy) with the same B, got ${shapeStr(x.shape)} and ${shapeStr(y.shape)}`);
@@ -376,6 +394,7 @@ export interface LayerNormModulateOptions extends OutOption {
 /** layernorm-modulate: out = LN(x)·(1 + scale) + shift; x (B, N, C), shift/scale (B, C), (B, 1, C) or (C). */
 function prepareLayerNormModulate(x: BackendTensor, shift: BackendTensor, scale: BackendTensor, opts: LayerNormModulateOptions): Prepared {
   const c = new OpCheck('layernorm-modulate');
+  opts = c.record('options', opts);
   c.tensor('x', x);
   c.tensor('shift', shift);
   c.tensor('scale', scale);
@@ -408,6 +427,7 @@ export interface RmsNormOptions extends OutOption {
 /** rmsnorm: out = residual + x / √(mean(x²) + eps) · weight + bias over the last dim. */
 function prepareRmsNorm(op: 'rmsnorm' | 'rmsnorm2d', x: BackendTensor, opts: RmsNormOptions): Prepared {
   const c = new OpCheck(op);
+  opts = c.record('options', opts);
   c.tensor('x', x);
   if (op === 'rmsnorm2d') c.ndim('x', x, 4, '(B, H, W, C) (NHWC)');
   else c.shape(x.ndim >= 1, `x must have at least one dimension, got ${shapeStr(x.shape)}`);
@@ -449,6 +469,7 @@ export interface Conv3x3Options extends OutOption {
 /** conv3x3 on NHWC: x (B, H, W, Cin), w (Cout, Cin, 3, 3) torch layout, pad 1 → (B, Ho, Wo, Cout). */
 function prepareConv3x3(x: BackendTensor, w: BackendTensor, opts: Conv3x3Options): Prepared {
   const c = new OpCheck('conv3x3');
+  opts = c.record('options', opts);
   c.tensor('x', x);
   c.tensor('w', w);
   c.ndim('x', x, 4, '(B, H, W, Cin) (NHWC)');
@@ -491,6 +512,8 @@ export interface DcaeResBlockWeights {
 /** dcae-resblock on NHWC: out = x + RMSNorm2d(conv3x3(SiLU(conv3x3(x) + b1))). */
 function prepareDcaeResBlock(x: BackendTensor, w: DcaeResBlockWeights, opts: OutOption & { eps?: number }): Prepared {
   const c = new OpCheck('dcae-resblock');
+  w = c.record('weights', w, true);
+  opts = c.record('options', opts);
   c.tensor('x', x);
   c.ndim('x', x, 4, '(B, H, W, C) (NHWC)');
   const C = x.shape[3]!;
@@ -543,6 +566,8 @@ export interface LiteMlaOptions extends OutOption {
 /** lite-mla on NHWC: out = x + RMSNorm2d(LiteMLA(x)); ReLU linear attention when H·W > headDim, else quadratic. */
 function prepareLiteMla(x: BackendTensor, w: LiteMlaWeights, opts: LiteMlaOptions): Prepared {
   const c = new OpCheck('lite-mla');
+  w = c.record('weights', w, true);
+  opts = c.record('options', opts);
   c.tensor('x', x);
   c.ndim('x', x, 4, '(B, H, W, C) (NHWC)');
   const C = x.shape[3]!;
@@ -610,6 +635,8 @@ export interface DitBlockOptions extends OutOption {
 /** dit-block: one Linear-DiT block on tokens x (B, N, C) (see kernels/cpu/dit_block.cpp). */
 function prepareDitBlock(x: BackendTensor, w: DitBlockWeights, opts: DitBlockOptions): Prepared {
   const c = new OpCheck('dit-block');
+  w = c.record('weights', w, true);
+  opts = c.record('options', opts);
   c.tensor('x', x);
   c.ndim('x', x, 3, '(B, N, C)');
   const [B, N, C] = x.shape as [number, number, number];
@@ -680,7 +707,7 @@ function prepareDitBlock(x: BackendTensor, w: DitBlockWeights, opts: DitBlockOpt
   c.shape(C % headDim === 0, `${C} channels are not a multiple of headDim ${headDim}`);
   const crossHeads = c.int('crossHeads', opts.crossHeads);
   c.shape(C % crossHeads === 0, `${C} channels cannot be split into ${crossHeads} cross-attention heads`);
-  const normEps = c.eps(opts.normEps ?? 1e-6);
+  const normEps = c.eps(opts.normEps ?? 1e-6, 'normEps');
   const eps = c.eps(opts.eps ?? 1e-15);
   const out = c.out(opts.out, x.shape);
   Object.assign(args, { ffWInv, ffBInv, ffWDw, ffBDw, ffWPoint, height, width, headDim, crossHeads, normEps, eps });

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // AddressSanitizer + UndefinedBehaviorSanitizer run of the addon's CPU path (issue: reliability).
-//   npm run test:asan [-- test/paths ...]      (default: the native boundary and kernel tests)
+//   npm run test:asan [-- test/paths ...]      (default: the native boundary, kernel and reliability tests)
 // Builds a CPU-only sanitizer addon into build-asan/ (Debug, -O1 -g), then runs vitest with the ASan
 // and UBSan runtimes preloaded into node (node itself is not instrumented, so the runtime must come
 // first) and SANA_LAB_ADDON pointing at the instrumented build. Any ASan report or UB aborts the run.
@@ -27,7 +27,7 @@ if (build.status !== 0 || !existsSync(addon)) {
 const runtime = (name) => execFileSync(process.env.CXX ?? 'g++', [`-print-file-name=${name}`], { encoding: 'utf8' }).trim();
 const preload = [runtime('libasan.so'), runtime('libubsan.so')].join(' ');
 const paths = process.argv.slice(2);
-const targets = paths.length > 0 ? paths : ['test/bindings', 'test/kernels'].filter((p) => existsSync(join(root, p)));
+const targets = paths.length > 0 ? paths : ['test/bindings', 'test/kernels', 'test/reliability'].filter((p) => existsSync(join(root, p)));
 console.error(`[asan] running ${targets.join(' ')} against ${addon}`);
 const r = spawnSync(process.execPath, [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', ...targets], {
   stdio: 'inherit',

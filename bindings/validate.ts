@@ -15,6 +15,11 @@ function describeValue(v: unknown): string {
   return typeof v;
 }
 
+/** An option value as the user wrote it: strings quoted, so that '32' does not read as 32. */
+function showValue(v: unknown): string {
+  return typeof v === 'string' ? `${JSON.stringify(v)} (a string)` : typeof v === 'object' && v !== null ? describeValue(v) : String(v);
+}
+
 export class OpCheck {
   backend: BackendName | null = null;
   dtype: TensorDType | null = null;
@@ -49,6 +54,21 @@ export class OpCheck {
     return v === undefined || v === null ? null : this.tensor(name, v);
   }
 
+  /**
+   * An options or weights argument: a plain object. Optional ones may be null/undefined (→ {}); a
+   * required one (weights) that is missing, or anything that is not an object, is a TypeError.
+   */
+  record<T extends object>(name: string, v: T | null | undefined, required = false): T {
+    if (v === undefined || v === null) {
+      if (required) throw new TypeError(`${this.op}: ${name} must be an object, got ${describeValue(v)}`);
+      return {} as T;
+    }
+    if (typeof v !== 'object' || Array.isArray(v) || v instanceof BackendTensor) {
+      throw new TypeError(`${this.op}: ${name} must be an object, got ${Array.isArray(v) ? 'Array' : describeValue(v)}`);
+    }
+    return v;
+  }
+
   /** Throws a RangeError `<op>: <message>` unless ok. */
   shape(ok: boolean, message: string): void {
     if (!ok) throw new RangeError(`${this.op}: ${message}`);
@@ -68,14 +88,14 @@ export class OpCheck {
   /** A positive integer option. */
   int(name: string, v: unknown, min = 1): number {
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) {
-      throw new RangeError(`${this.op}: option ${name} must be an integer >= ${min}, got ${String(v)}`);
+      throw new RangeError(`${this.op}: option ${name} must be an integer >= ${min}, got ${showValue(v)}`);
     }
     return v;
   }
 
-  /** A finite non-negative number option. */
-  eps(v: unknown): number {
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new RangeError(`${this.op}: eps must be a finite number >= 0, got ${String(v)}`);
+  /** A finite non-negative number option (an eps). */
+  eps(v: unknown, name = 'eps'): number {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new RangeError(`${this.op}: ${name} must be a finite number >= 0, got ${showValue(v)}`);
     return v;
   }
 

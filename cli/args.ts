@@ -47,10 +47,16 @@ export function parseArgs(command: string, argv: string[], spec: Readonly<Record
   return out;
 }
 
-/** Parse a positive integer option or throw a UsageError naming it. */
-export function intOption(command: string, name: string, value: string | undefined, fallback: number, min = 1): number {
+/** Parse an integer option in [min, max] or throw a UsageError naming it. */
+export function intOption(command: string, name: string, value: string | undefined, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`${command}: --${name} must be an integer >= ${min}, got "${value}"`);
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `>= ${min} and <= ${max}`;
+    throw new UsageError(`${command}: --${name} must be an integer ${range}, got "${value}"`);
+  }
   return n;
 }
+
+/** Most sampling steps a command accepts: more is no schedule anyone runs, and 10^9 would look like a hang. */
+export const MAX_STEPS = 10_000;

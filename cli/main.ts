@@ -14,6 +14,15 @@ function topHelp(): string {
   ].join('\n');
 }
 
+/** The message of a failure; V8's own allocation failures are named for what they are. */
+function describeError(e: unknown): string {
+  const message = (e as Error)?.message ?? String(e);
+  if (e instanceof RangeError && /^(Invalid typed array length|Array buffer allocation failed)/.test(message)) {
+    return `out of memory: a tensor of the requested size cannot be allocated (${message}); use a smaller size or batch`;
+  }
+  return message;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
@@ -37,7 +46,7 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     const err = e as Error;
-    console.error(`sana-lab ${name}: ${err?.message ?? String(e)}`);
+    console.error(`sana-lab ${name}: ${describeError(e)}`);
     if (process.env.SANA_LAB_DEBUG) console.error(err?.stack);
     return 1;
   }

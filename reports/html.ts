@@ -154,10 +154,23 @@ export function renderHtml(m: ReportModel, plotly: { source: string; version: st
     add(div(f));
   });
   add('<h3>Ceilings</h3>');
+  add(`<p class="note">The compute ceiling is the best gemm measured for the run — its source says which gemm, how and when (the FMA peak beside it is an upper bound); the bandwidth ceiling is a one-thread streaming copy through DRAM. Points above 100% are real measurements, not errors: working sets that stay in cache beat the DRAM line, and on a machine shared with other work a ceiling measured in a busy moment is low (the load average is in the environment).</p>`);
   add(
     table(
-      ['run', 'device', 'dtype', 'peak', 'how the peak was measured', 'bandwidth', 'how the bandwidth was measured', 'ridge (FLOP/B)', 'measured'],
-      m.ceilings.map((c) => [c.source, c.device, c.dtype, fmtGflops(c.peakFlops), c.peakSource, fmtGBs(c.bandwidth), c.bandwidthSource, fmtNum(ridgeIntensity(c)), c.measuredAt]),
+      ['run', 'device', 'dtype', 'peak (roofline)', 'how the peak was measured', 'FMA peak', 'how the FMA peak was measured', 'bandwidth', 'how the bandwidth was measured', 'ridge (FLOP/B)', 'measured'],
+      m.ceilings.map((c) => [
+        c.source,
+        c.device,
+        c.dtype,
+        fmtGflops(c.peakFlops),
+        c.peakSource,
+        c.fmaPeakFlops === undefined ? '–' : fmtGflops(c.fmaPeakFlops),
+        c.fmaPeakSource ?? '',
+        fmtGBs(c.bandwidth),
+        c.bandwidthSource,
+        fmtNum(ridgeIntensity(c)),
+        c.measuredAt,
+      ]),
     ),
   );
 
@@ -205,13 +218,41 @@ export function renderHtml(m: ReportModel, plotly: { source: string; version: st
   // Parity
   add('<h2>Parity</h2>');
   if (m.parityInputs.length === 0) add('<p class="none">No parity file given (sana-lab parity --json FILE, then pass it to --in).</p>');
-  else
+  else {
+    const fails = m.parity.filter((p) => !p.pass).length;
+    for (const line of m.parityRuns) add(`<p class="note">Run: ${esc(line.replace(/`/g, ''))}</p>`);
+    add(
+      `<p class="note">${m.parity.length - fails} of ${m.parity.length} checks pass. Each op runs at its catalogue test shapes on fresh random inputs with NaN-poisoned outputs, against the reference backend (float64 accumulation). bf16 is held to 2× the error of a plain bf16 computation of the same op.</p>`,
+    );
     add(
       table(
-        ['source', 'op', 'backend', 'dtype', 'shape', 'rel error', 'max abs', 'tolerance', 'result'],
-        m.parity.map((p) => [p.source, p.op, p.backend, p.dtype, p.shape, fmtNum(p.rel), fmtNum(p.max_abs), p.tolerance === null ? '–' : String(p.tolerance), p.pass ? 'pass' : 'FAIL']),
+        ['source', 'op', 'backend', 'dtype', 'shape', 'rel error', 'max abs', 'plain bf16 rel', 'ratio', 'tolerance', 'result', 'note'],
+        m.parity.map((p) => [
+          p.source,
+          p.op,
+          `${p.backend}${p.version ? ` v${p.version}` : ''}`,
+          p.dtype,
+          p.shape,
+          fmtNum(p.rel),
+          fmtNum(p.max_abs),
+          fmtNum(p.plain_rel),
+          p.ratio === undefined ? '–' : `${fmtNum(p.ratio)}×`,
+          p.tolerance === null ? '–' : String(p.tolerance),
+          p.pass ? 'pass' : 'FAIL',
+          p.note ?? '',
+        ]),
       ),
     );
+    add('<h3>The checker checks itself</h3>');
+    add(
+      table(
+        ['source', 'deliberately wrong kernel', 'dtype', 'shape', 'rel error', 'max abs', 'verdict', 'why'],
+        m.paritySelfChecks.map((s) => [s.source, s.kernel, s.dtype, s.shape, fmtNum(s.rel), fmtNum(s.max_abs), s.rejected ? 'rejected (correct)' : 'ACCEPTED (checker broken)', s.reason]),
+      ),
+    );
+    add('<h3>Not checked</h3>');
+    add(table(['source', 'op', 'backend', 'dtype', 'reason'], m.paritySkipped.map((s) => [s.source, s.op, s.backend, s.dtype, s.reason])));
+  }
 
   // All measured records
   add('<h2>All timed records</h2>');

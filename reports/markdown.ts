@@ -1,5 +1,6 @@
 /** The Markdown summary written beside the HTML report: the same findings as tables, no charts. */
 import { ridgeIntensity } from '../bench/roofline.js';
+import { dimsStr } from '../bench/shapes.js';
 import { backendLabel, opLabel } from './analysis.js';
 import { fmtGBs, fmtGflops, fmtMs, fmtNum, fmtPct, fmtSpeedup } from './format.js';
 import type { ReportModel } from './model.js';
@@ -24,32 +25,57 @@ export function renderMarkdown(m: ReportModel, htmlName: string): string {
   out.push('## Environment\n');
   out.push(
     mdTable(
-      ['run', 'CPU', 'node', 'git commit', 'date', 'command'],
+      ['run', 'CPU', 'node', 'git commit', 'date', 'command', 'baselines', 'other facts'],
       m.bench.map((b) => {
         const e = b.file.environment;
-        return [b.name, `${e.cpu_model} (${e.cpu_cores} cores)`, e.node, `${e.git_commit ?? 'unknown'}${e.git_dirty ? ' (dirty)' : ''}`, e.date, e.command];
+        return [
+          b.name,
+          `${e.cpu_model} (${e.cpu_cores} cores)`,
+          e.node,
+          `${e.git_commit ?? 'unknown'}${e.git_dirty ? ' (dirty)' : ''}`,
+          e.date,
+          e.command,
+          b.file.baselines.join(', ') || '–',
+          Object.entries(e.extra).map(([k, v]) => `${k}: ${v}`).join('; '),
+        ];
       }),
     ),
   );
   out.push('### Ceilings\n');
+  out.push('The compute ceiling is the best gemm measured for the run — its source says which gemm, how and when (the FMA peak beside it is an upper bound); the bandwidth ceiling is a one-thread streaming copy through DRAM. Points above 100% are real measurements, not errors: working sets that stay in cache beat the DRAM line, and on a machine shared with other work a ceiling measured in a busy moment is low (the load average is in the environment).\n');
   out.push(
     mdTable(
-      ['run', 'device', 'dtype', 'peak', 'peak source', 'bandwidth', 'bandwidth source', 'ridge FLOP/B'],
-      m.ceilings.map((c) => [c.source, c.device, c.dtype, fmtGflops(c.peakFlops), c.peakSource, fmtGBs(c.bandwidth), c.bandwidthSource, fmtNum(ridgeIntensity(c))]),
+      ['run', 'device', 'dtype', 'peak (roofline)', 'peak source', 'FMA peak', 'FMA peak source', 'bandwidth', 'bandwidth source', 'ridge FLOP/B'],
+      m.ceilings.map((c) => [
+        c.source,
+        c.device,
+        c.dtype,
+        fmtGflops(c.peakFlops),
+        c.peakSource,
+        c.fmaPeakFlops === undefined ? '–' : fmtGflops(c.fmaPeakFlops),
+        c.fmaPeakSource ?? '',
+        fmtGBs(c.bandwidth),
+        c.bandwidthSource,
+        fmtNum(ridgeIntensity(c)),
+      ]),
     ),
   );
 
   out.push('## Timed records\n');
+  const devices = [...new Set(m.measured.map((r) => r.device))];
+  if (devices.length > 0) out.push(`Devices: ${devices.join('; ')}. Times are per call; speed-ups below compare backends measured in the same run.\n`);
   out.push(
     mdTable(
-      ['op', 'model', 'res', 'batch', 'dtype', 'backend', 'median', 'p20–p80 ms', 'GFLOP/s', 'GB/s', 'roofline'],
+      ['op', 'model', 'res', 'batch', 'dims', 'dtype', 'backend', 'threads', 'median', 'p20–p80 ms', 'GFLOP/s', 'GB/s', 'roofline'],
       m.measured.map((r) => [
         opLabel(r.op, r.variant),
         r.model,
         r.res,
         String(r.batch),
+        dimsStr(r.dims),
         r.dtype,
         backendLabel(r),
+        String(r.threads),
         fmtMs(r.median_ms),
         `${fmtNum(r.p20_ms)}–${fmtNum(r.p80_ms)}`,
         fmtNum(r.gflops),
@@ -83,13 +109,32 @@ export function renderMarkdown(m: ReportModel, htmlName: string): string {
   if (m.parityInputs.length === 0) out.push('_No parity file given._\n');
   else {
     const fails = m.parity.filter((p) => !p.pass).length;
-    out.push(`${m.parity.length - fails} of ${m.parity.length} checks pass.\n`);
+    for (const line of m.parityRuns) out.push(`Run: ${line}\n`);
+    out.push(`${m.parity.length - fails} of ${m.parity.length} checks pass (f32: rel ≤ 1e-5 and max-abs ≤ 1e-4·max|ref|; bf16: rel ≤ 2× a plain bf16 computation).\n`);
     out.push(
       mdTable(
-        ['op', 'backend', 'dtype', 'shape', 'rel', 'max abs', 'tolerance', 'result'],
-        m.parity.map((p) => [p.op, p.backend, p.dtype, p.shape, fmtNum(p.rel), fmtNum(p.max_abs), p.tolerance === null ? '–' : String(p.tolerance), p.pass ? 'pass' : 'FAIL']),
+        ['op', 'backend', 'dtype', 'shape', 'rel', 'max abs', 'plain bf16 rel', 'ratio', 'result'],
+        m.parity.map((p) => [
+          p.op,
+          `${p.backend}${p.version ? ` v${p.version}` : ''}`,
+          p.dtype,
+          p.shape,
+          fmtNum(p.rel),
+          fmtNum(p.max_abs),
+          fmtNum(p.plain_rel),
+          p.ratio === undefined ? '–' : `${fmtNum(p.ratio)}×`,
+          p.pass ? 'pass' : `FAIL${p.note ? `: ${p.note}` : ''}`,
+        ]),
       ),
     );
+    if (m.paritySelfChecks.length > 0) {
+      out.push('Deliberately wrong kernels run through the same checker:\n');
+      out.push(mdTable(['kernel', 'dtype', 'verdict', 'why'], m.paritySelfChecks.map((s) => [s.kernel, s.dtype, s.rejected ? 'rejected (correct)' : 'ACCEPTED (checker broken)', s.reason])));
+    }
+    if (m.paritySkipped.length > 0) {
+      out.push('Not checked:\n');
+      out.push(mdTable(['op', 'backend', 'dtype', 'reason'], m.paritySkipped.map((s) => [s.op, s.backend, s.dtype, s.reason])));
+    }
   }
 
   out.push('## What did not run\n');

@@ -16,7 +16,7 @@ import {
   type ThroughputChart,
 } from './analysis.js';
 import type { BenchInput, ParityInput, ReportInput } from './inputs.js';
-import type { ParityRecord } from './parity.js';
+import type { ParityRecord, ParitySelfCheck, ParitySkip } from './parity.js';
 
 export interface ReportModel {
   title: string;
@@ -31,7 +31,27 @@ export interface ReportModel {
   breakdown: { charts: BreakdownChart[]; empty: string[] };
   speedups: SpeedupRow[];
   parity: (ParityRecord & { source: string })[];
+  paritySkipped: (ParitySkip & { source: string })[];
+  paritySelfChecks: (ParitySelfCheck & { source: string })[];
+  /** One line per parity file: where and when it ran. */
+  parityRuns: string[];
   notRun: ReturnType<typeof notRun>;
+}
+
+/** Where and when a parity file was produced, from its environment (any field may be missing). */
+function parityRunLine(p: ParityInput): string {
+  const e = p.file.environment ?? {};
+  const str = (k: string) => (e[k] === undefined || e[k] === null ? '' : String(e[k]));
+  const facts: string[] = [];
+  if (str('cpu_model')) {
+    const counts = [str('cpu_cores') && `${str('cpu_cores')} cores`, str('cpu_threads') && `${str('cpu_threads')} kernel threads`].filter(Boolean);
+    facts.push(`${str('cpu_model')}${counts.length ? ` (${counts.join(', ')})` : ''}`);
+  }
+  if ('backends' in e) facts.push(`backends checked: ${str('backends') || 'none'}`);
+  if (str('git_commit')) facts.push(`commit ${str('git_commit')}${e.git_dirty ? ' (dirty)' : ''}`);
+  if (str('date')) facts.push(str('date'));
+  if (str('command')) facts.push(`\`${str('command')}\``);
+  return `${p.name}: ${facts.length ? facts.join('; ') : 'no environment recorded'}`;
 }
 
 export function buildModel(inputs: readonly ReportInput[], title: string): ReportModel {
@@ -51,6 +71,9 @@ export function buildModel(inputs: readonly ReportInput[], title: string): Repor
     breakdown: breakdowns(bench),
     speedups: speedups(bench),
     parity: parityInputs.flatMap((p) => p.file.records.map((r) => ({ ...r, source: p.name }))),
+    paritySkipped: parityInputs.flatMap((p) => (p.file.skipped ?? []).map((r) => ({ ...r, source: p.name }))),
+    paritySelfChecks: parityInputs.flatMap((p) => (p.file.self_checks ?? []).map((r) => ({ ...r, source: p.name }))),
+    parityRuns: parityInputs.map((p) => parityRunLine(p)),
     notRun: notRun(records),
   };
 }

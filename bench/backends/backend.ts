@@ -1,16 +1,16 @@
 /**
- * What the bench runner needs from a backend. `reference` (pure TS) implements it now; the native
- * `cpu` and `cuda` backends plug in through the same interface once the op API of issue 6 exists.
+ * What the bench runner needs from a backend: `reference` (pure TS, bench/backends/reference.ts) and
+ * the native `cpu` / `cuda` backends over the op API (bench/backends/native.ts).
  *
  * The runner never times allocation: `prepareOp` builds inputs and weights on the backend (random
  * values, never zeros) and returns a call that runs the op once on them; the runner times that call
  * and disposes the prepared op afterwards.
  */
 import type { BenchDType } from '../cost-model.js';
-import type { OpName } from '../ops.js';
+import type { OpName } from '../catalogue.js';
 import type { Ceilings } from '../roofline.js';
 import type { OpShape } from '../shapes.js';
-import type { PeakGemm } from '../ceilings-cpu.js';
+import type { FmaPeak, PeakGemm } from '../ceilings-cpu.js';
 import type { Timing } from '../timing.js';
 
 export interface PreparedOp {
@@ -54,6 +54,8 @@ export interface BenchBackend {
   timeDevice?(op: PreparedOp, opts: { minSamples: number; maxTimeS: number }): Promise<Timing>;
   /** The gemm that measures this backend's FP32 peak (CPU backends), if it has one. */
   peakGemm?(): PeakGemm;
+  /** The FMA peak recorded beside the gemm peak (native CPU backends). */
+  fmaPeak?(): FmaPeak | undefined;
   /** Ceilings the backend measures itself (the GPU check script's numbers). */
   ceilings?(): Promise<Ceilings[]>;
   /** Environment facts to record (GPU name, driver, clocks, thread pool size). */

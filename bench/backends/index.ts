@@ -1,44 +1,18 @@
 /**
- * The bench backends by name. `reference` exists now; `cpu` and `cuda` stand in as unavailable until
- * the native op API (issue 6, bindings/) lands — then their factories return real backends and
- * nothing else in bench/ or reports/ changes.
+ * The bench backends by name: `reference` (the pure-TS spec, budgeted), `cpu` (the native addon) and
+ * `cuda` (the addon's CUDA build on a usable device). A backend that cannot run here still exists, as
+ * an UnavailableBackend whose cases are recorded as 'unavailable' with the reason.
  */
-import { cpuDeviceName } from '../ceilings-cpu.js';
-import type { Availability, BenchBackend, PreparedOp } from './backend.js';
+import type { BenchBackend } from './backend.js';
+import { createCpuBackend, createCudaBackend } from './native.js';
 import { ReferenceBackend } from './reference.js';
 
-/** A named backend that cannot run here, with the reason every one of its records will carry. */
-export class UnavailableBackend implements BenchBackend {
-  readonly budgeted = false;
-  constructor(
-    readonly name: string,
-    private readonly reason: string,
-    private readonly deviceName = 'unknown',
-  ) {}
-  available(): Availability {
-    return { ok: false, reason: this.reason };
-  }
-  supports(): Availability {
-    return { ok: false, reason: this.reason };
-  }
-  versions(): number[] {
-    return [];
-  }
-  device(): string {
-    return this.deviceName;
-  }
-  threads(): number {
-    return 0;
-  }
-  prepareOp(): Promise<PreparedOp> {
-    return Promise.reject(new Error(`${this.name} backend: ${this.reason}`));
-  }
-}
+export { UnavailableBackend } from './unavailable.js';
 
 export const BACKEND_FACTORIES: Readonly<Record<string, () => Promise<BenchBackend>>> = {
   reference: async () => new ReferenceBackend(),
-  cpu: async () => new UnavailableBackend('cpu', 'not available yet: the native CPU op API (issue 6) is not built into bindings/', cpuDeviceName()),
-  cuda: async () => new UnavailableBackend('cuda', 'not available yet: the CUDA backend is not built'),
+  cpu: async () => createCpuBackend(),
+  cuda: async () => createCudaBackend(),
 };
 
 export const BACKEND_NAMES: readonly string[] = Object.keys(BACKEND_FACTORIES);

@@ -11,8 +11,8 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { freemem } from 'node:os';
 import { cpuDeviceName, referenceLinearGemm } from '../ceilings-cpu.js';
-import { opCost, opCount, type BenchDType } from '../cost-model.js';
-import type { OpName } from '../ops.js';
+import { opCost, opCount, type OpName } from '../catalogue.js';
+import type { BenchDType } from '../cost-model.js';
 import type { OpShape } from '../shapes.js';
 import type { Availability, BenchBackend, PreparedOp } from './backend.js';
 import { CALIBRATION, REFERENCE_OPS } from './reference-ops.js';

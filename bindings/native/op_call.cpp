@@ -16,9 +16,10 @@ class OpWorker : public Napi::AsyncWorker {
   void Execute() override { status_ = body_(*st_->backend); }
 
   void OnOK() override {
+    Napi::Value err = status_.ok() ? Env().Undefined() : op_error(Env(), status_, *st_).Value();
     st_.reset();  // release the storages before resolving, so a dispose() in .then() frees at once
     if (status_.ok()) deferred_.Resolve(Env().Undefined());
-    else deferred_.Reject(status_error(Env(), status_).Value());
+    else deferred_.Reject(err);
   }
 
   void OnError(const Napi::Error& e) override {
@@ -36,8 +37,17 @@ class OpWorker : public Napi::AsyncWorker {
 }  // namespace
 
 Napi::Error status_error(Napi::Env env, const Status& s) {
-  if (s.code() == Code::kInvalidArgument) return Napi::RangeError::New(env, s.message());
+  if (s.code() == Code::kInvalidArgument || s.code() == Code::kOutOfMemory) return Napi::RangeError::New(env, s.message());
   return Napi::Error::New(env, s.message());
+}
+
+Napi::Error op_error(Napi::Env env, const Status& s, const OpState& st) {
+  if (s.code() != Code::kOutOfMemory) return status_error(env, s);
+  std::string m = s.message() + " (tensors:";
+  for (size_t i = 0; i < st.views.size() && i < st.names.size(); ++i) {
+    m += (i ? ", " : " ") + st.names[i] + " " + dtype_name(st.views[i].dtype) + st.views[i].shape_str();
+  }
+  return Napi::RangeError::New(env, m + ")");
 }
 
 OpCall::OpCall(const Napi::CallbackInfo& info, std::string op) : env_(info.Env()), op_(std::move(op)), st_(std::make_shared<OpState>()) {
@@ -55,6 +65,7 @@ TensorView& OpCall::add(const Napi::Value& v, const char* key) {
   }
   st_->keep.push_back(h->storage);
   st_->views.push_back(h->view());
+  st_->names.emplace_back(key);
   return st_->views.back();
 }
 
@@ -100,8 +111,12 @@ Napi::Value OpCall::run(std::function<Status(const OpTable&)> body) {
   if (st_->backend == nullptr) throw Napi::TypeError::New(env_, op_ + ": no tensors given");
   if (!async_) {
     Status s = body(*st_->backend);
+    if (!s.ok()) {
+      Napi::Error e = op_error(env_, s, *st_);
+      st_.reset();
+      throw e;
+    }
     st_.reset();
-    if (!s.ok()) throw status_error(env_, s);
     return env_.Undefined();
   }
   auto* w = new OpWorker(env_, op_, st_, std::move(body));

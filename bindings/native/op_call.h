@@ -1,7 +1,8 @@
 // Glue shared by the op bindings: reads an op's argument object ({x, w, bias, ..., out}) into
 // TensorViews, keeps every tensor's storage alive for the op's duration, checks that all tensors live
 // on one backend, and runs the kernel either synchronously or on a libuv worker thread (a Promise).
-// A non-OK Status becomes a JS error naming the op: kInvalidArgument → RangeError, others → Error.
+// A non-OK Status becomes a JS error naming the op: kInvalidArgument and kOutOfMemory → RangeError
+// (out of memory also lists the op's tensors), others → Error.
 #pragma once
 #include <napi.h>
 
@@ -17,6 +18,7 @@ namespace sana::binding {
 
 struct OpState {
   std::deque<TensorView> views;                  // stable addresses for optional-tensor pointers
+  std::vector<std::string> names;                // the argument key of each view (for error messages)
   std::vector<std::shared_ptr<Storage>> keep;    // storages alive until the op finishes
   const OpTable* backend = nullptr;
 };
@@ -48,5 +50,8 @@ class OpCall {
 };
 
 Napi::Error status_error(Napi::Env env, const Status& s);
+
+// status_error for an op's Status; out-of-memory messages also list the op's tensors and shapes.
+Napi::Error op_error(Napi::Env env, const Status& s, const OpState& st);
 
 }  // namespace sana::binding

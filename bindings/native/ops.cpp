@@ -21,9 +21,9 @@ Napi::Value dispatch(OpCall& c, Status (*const OpTable::*entry)(const Args&), co
   });
 }
 
-float eps_of(OpCall& c, double fallback) {
-  double e = c.number("eps", fallback);
-  if (!(e >= 0) || !std::isfinite(e)) throw Napi::RangeError::New(c.env(), c.op() + ": eps must be a finite number >= 0");
+float eps_of(OpCall& c, double fallback, const char* key = "eps") {
+  double e = c.number(key, fallback);
+  if (!(e >= 0) || !std::isfinite(e)) throw Napi::RangeError::New(c.env(), c.op() + ": " + key + " must be a finite number >= 0");
   return static_cast<float>(e);
 }
 
@@ -215,10 +215,67 @@ Napi::Value DitBlock(const Napi::CallbackInfo& info) {
   a.width = c.integer("width", 0);
   a.head_dim = c.integer("headDim", 32);
   a.cross_heads = c.integer("crossHeads", 1);
-  a.norm_eps = static_cast<float>(c.number("normEps", 1e-6));
+  a.norm_eps = eps_of(c, 1e-6, "normEps");
   a.attn_eps = eps_of(c, 1e-15);
   a.out = c.tensor("out");
   return dispatch(c, &OpTable::dit_block, a);
+}
+
+// Appended (issue 9): the DC-AE decoder's up-sampling conv with its shortcut, and its output head.
+Napi::Value DcaeUpsample(const Napi::CallbackInfo& info) {
+  OpCall c(info, "dcae-upsample");
+  DcaeUpsampleArgs a;
+  a.x = c.tensor("x");
+  a.w = c.tensor("w");
+  a.bias = c.optional("bias");
+  Napi::Value mode = info[0].As<Napi::Object>().Get("mode");
+  const std::string m = mode.IsString() ? mode.As<Napi::String>().Utf8Value() : "";
+  if (m == "none") a.mode = DcaeUpsampleMode::kNone;
+  else if (m == "interpolate") a.mode = DcaeUpsampleMode::kInterpolate;
+  else if (m == "pixel-shuffle") a.mode = DcaeUpsampleMode::kPixelShuffle;
+  else throw Napi::TypeError::New(c.env(), "dcae-upsample: mode must be 'none', 'interpolate' or 'pixel-shuffle'");
+  a.shortcut = c.integer("shortcut", 1) != 0;
+  a.out = c.tensor("out");
+  return dispatch(c, &OpTable::dcae_upsample, a);
+}
+
+Napi::Value DcaeHead(const Napi::CallbackInfo& info) {
+  OpCall c(info, "dcae-head");
+  DcaeHeadArgs a;
+  a.x = c.tensor("x");
+  a.norm_w = c.tensor("normWeight");
+  a.norm_b = c.tensor("normBias");
+  a.w = c.tensor("w");
+  a.bias = c.optional("bias");
+  a.eps = eps_of(c, 1e-5);
+  a.act = c.activation("act");
+  a.out = c.tensor("out");
+  return dispatch(c, &OpTable::dcae_head, a);
+}
+
+Napi::Value DcaeEvitBlock(const Napi::CallbackInfo& info) {
+  OpCall c(info, "dcae-evit-block");
+  DcaeEvitBlockArgs a;
+  a.x = c.tensor("x");
+  a.wq = c.tensor("wq");
+  a.wk = c.tensor("wk");
+  a.wv = c.tensor("wv");
+  a.w_dw = c.tensor("wDw");
+  a.w_group = c.tensor("wGroup");
+  a.w_out = c.tensor("wOut");
+  a.attn_norm_w = c.tensor("attnNormWeight");
+  a.attn_norm_b = c.tensor("attnNormBias");
+  a.ff_w_inv = c.tensor("ffWInv");
+  a.ff_b_inv = c.tensor("ffBInv");
+  a.ff_w_dw = c.tensor("ffWDw");
+  a.ff_b_dw = c.tensor("ffBDw");
+  a.ff_w_point = c.tensor("ffWPoint");
+  a.ff_norm_w = c.tensor("ffNormWeight");
+  a.ff_norm_b = c.tensor("ffNormBias");
+  a.head_dim = c.integer("headDim", 32);
+  a.eps = eps_of(c, 1e-15);
+  a.out = c.tensor("out");
+  return dispatch(c, &OpTable::dcae_evit_block, a);
 }
 
 Napi::Value CpuThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), cpu::cpu_threads()); }
@@ -258,6 +315,9 @@ void RegisterOps(Napi::Env env, Napi::Object exports) {
   exports.Set("setCpuThreads", Napi::Function::New(env, SetCpuThreads, "setCpuThreads"));
   exports.Set("gemmKernel", Napi::Function::New(env, GemmKernel, "gemmKernel"));
   exports.Set("measureFmaPeak", Napi::Function::New(env, MeasureFmaPeak, "measureFmaPeak"));
+  exports.Set("dcaeUpsample", Napi::Function::New(env, DcaeUpsample, "dcaeUpsample"));
+  exports.Set("dcaeHead", Napi::Function::New(env, DcaeHead, "dcaeHead"));
+  exports.Set("dcaeEvitBlock", Napi::Function::New(env, DcaeEvitBlock, "dcaeEvitBlock"));
 }
 
 }  // namespace sana::binding

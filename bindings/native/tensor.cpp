@@ -4,6 +4,7 @@
 // dtype is 'f32' (Float32Array) or 'bf16' (Uint16Array of bit patterns). Sizes are checked for
 // overflow before anything is allocated; allocation failure is a JS Error naming the size.
 #include <cmath>
+#include <cstdio>
 #include <string>
 
 #include "registry.h"
@@ -53,7 +54,9 @@ void parse_shape(const Napi::Value& v, TensorHandle& h, const std::string& op) {
   }
   const double bytes = total * static_cast<double>(dtype_bytes(h.dtype));
   if (bytes > static_cast<double>(int64_t{1} << 52)) {
-    throw Napi::RangeError::New(env, op + ": " + h.view().shape_str() + " is too large (" + std::to_string(bytes) + " bytes)");
+    char n[64];
+    std::snprintf(n, sizeof n, "%.4g", bytes);
+    throw Napi::RangeError::New(env, op + ": " + dtype_name(h.dtype) + h.view().shape_str() + " is too large (" + n + " bytes; at most 2^52)");
   }
   h.bytes = static_cast<int64_t>(bytes);
 }
@@ -80,8 +83,9 @@ TensorHandle* allocate(Napi::Env env, const Napi::CallbackInfo& info, const std:
   parse_shape(info[2], *h, op);
   void* p = be->alloc(h->bytes);
   if (p == nullptr) {
-    throw Napi::Error::New(env, op + ": out of memory allocating " + std::to_string(h->bytes) + " bytes for " +
-                                    h->view().shape_str() + " on " + be->name);
+    // A RangeError, like V8's own "Array buffer allocation failed": the size asked for cannot be had.
+    throw Napi::RangeError::New(env, op + ": out of memory allocating " + std::to_string(h->bytes) + " bytes for " +
+                                         dtype_name(h->dtype) + h->view().shape_str() + " on " + be->name);
   }
   h->storage = std::make_shared<Storage>(be, p, h->bytes);
   return h.release();

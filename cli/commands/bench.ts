@@ -4,24 +4,25 @@ import { dirname } from 'node:path';
 import { createBackend, BACKEND_NAMES } from '../../bench/backends/index.js';
 import { isBenchDType, type BenchDType } from '../../bench/cost-model.js';
 import { isModelKey, MODEL_KEYS } from '../../bench/models.js';
-import { isOpName, type OpName } from '../../bench/ops.js';
+import { isOpName, opsOfModel, type OpName } from '../../bench/catalogue.js';
 import { writeResults } from '../../bench/record.js';
 import { runBench, summaryTable } from '../../bench/runner.js';
-import { opsOfModel, parseResolution } from '../../bench/shapes.js';
+import { parseResolution } from '../../bench/shapes.js';
 import { intOption, parseArgs } from '../args.js';
 import { UsageError, type Command } from '../command.js';
 
 const USAGE = `usage: sana-lab bench --json FILE [options]
 
-Times ops at the shapes they take in the model (bench/shapes.ts) and writes one results file with
-median / p20 / p80, achieved GFLOP/s and GB/s and % of the measured roofline for every case. Cases
-that cannot run are recorded with the reason (unavailable, skipped: budget, skipped: memory, error).
+Times the catalogue's ops (bench/catalogue.ts) at the shapes they take in the model (bench/shapes.ts)
+and writes one results file with median / p20 / p80, achieved GFLOP/s and GB/s and % of the measured
+roofline for every case. Cases that cannot run are recorded with the reason (unavailable, skipped:
+budget, skipped: memory, error).
 
   --json FILE          where to write the results (required)
   --model M            ${MODEL_KEYS.join(' | ')} (default 0.6b)
   --ops LIST           comma-separated op names (default: every op of the model)
   --res LIST           resolutions, N or HxW (default 256,512,1024)
-  --backend LIST       ${BACKEND_NAMES.join(', ')} (default reference)
+  --backend LIST       ${BACKEND_NAMES.join(', ')} (default reference,cpu; unavailable ones are recorded as such)
   --dtype LIST         f32 | bf16 (default f32)
   --batch LIST         batch sizes; 2 = one CFG step (default 1)
   --version N          only kernel version N (default: every version)
@@ -87,7 +88,7 @@ export const benchCommand: Command = {
     for (const d of dtypes) if (!isBenchDType(d)) throw new UsageError(`bench: --dtype must be f32 or bf16, got "${d}"`);
     const batches = (a.lists.get('batch') ?? ['1']).map((b) => intOption('bench', 'batch', b, 1));
     const version = a.values.has('version') ? intOption('bench', 'version', a.values.get('version'), 0, 0) : undefined;
-    const backendNames = a.lists.get('backend') ?? ['reference'];
+    const backendNames = a.lists.get('backend') ?? ['reference', 'cpu'];
     for (const b of backendNames) if (!BACKEND_NAMES.includes(b)) throw new UsageError(`bench: unknown backend "${b}" (backends: ${BACKEND_NAMES.join(', ')})`);
     const baselines = a.lists.get('baseline');
     for (const b of baselines ?? []) if (!backendNames.includes(b)) throw new UsageError(`bench: baseline "${b}" is not among --backend ${backendNames.join(',')}`);

@@ -4,7 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { intOption, parseArgs } from '../args.js';
+import { intOption, MAX_STEPS, parseArgs } from '../args.js';
 import { UsageError, type Command } from '../command.js';
 import { loadDcaeConfig, spatialCompressionRatio } from '../../reference/dcae/config.js';
 import { tiling, type TilingOptions } from '../../reference/dcae/tiling.js';
@@ -110,7 +110,7 @@ export const generateCommand: Command = {
     if (missing.length > 0) throw new UsageError(`${CMD}: missing ${missing.map((k) => `--${k}`).join(', ')}`);
     const prompt = values.get('prompt')!;
     const out = values.get('out')!;
-    const steps = intOption(CMD, 'steps', values.get('steps'), 20);
+    const steps = intOption(CMD, 'steps', values.get('steps'), 20, 1, MAX_STEPS);
     const seed = intOption(CMD, 'seed', values.get('seed'), 0, 0);
     const cfgText = values.get('cfg');
     const cfg = cfgText === undefined ? 4.5 : Number(cfgText);

@@ -1,18 +1,22 @@
 /**
  * `sana-lab run dcae-encode` / `sana-lab run dcae-decode`: the DC-AE on safetensors inputs.
  * The lead's `run` command dispatches here with the arguments after the subcommand name.
+ * Decoding also runs on the native `cpu` backend (bindings/models/dcae-runner.ts); encoding is reference only.
  */
 import { performance } from 'node:perf_hooks';
 import { intOption, parseArgs, type OptionSpec } from '../args.js';
 import { UsageError } from '../command.js';
 import { SafetensorsFile, writeSafetensors } from '../../reference/core/safetensors.js';
-import { shapeStr, type Tensor } from '../../reference/core/tensor.js';
+import { shapeStr, Tensor } from '../../reference/core/tensor.js';
 import { AutoencoderDC } from '../../reference/dcae/autoencoder.js';
 import { dcaePreset, DCAE_PRESETS, loadDcaeConfig, spatialCompressionRatio, type DcaeConfig } from '../../reference/dcae/config.js';
 import { formatDecodePlan, planDecode } from '../../reference/dcae/decode-plan.js';
 import { tiling, type TilingOptions } from '../../reference/dcae/tiling.js';
+import { loadDcaeWeights } from '../../reference/dcae/weights.js';
+import { NativeDcaeDecoder } from '../../bindings/models/dcae-runner.js';
 
 const BACKENDS = ['reference'];
+const DECODE_BACKENDS = ['reference', 'cpu'];
 
 export const DCAE_ENCODE_USAGE = `usage: sana-lab run dcae-encode --config FILE --weights FILE --inputs FILE --out FILE [options]
 
@@ -48,7 +52,8 @@ safetensors file and writes the (B, 3, h·f, w·f) image.
   --preset NAME      with --plan, a built-in config instead of --config (${Object.keys(DCAE_PRESETS).join(', ')})
   --height H --width W   with --plan, the image size (instead of reading the latent's shape from --inputs)
   --batch B          with --plan and --height/--width, the batch size (default 1)
-  --backend NAME     reference (default; the pure-TypeScript spec)`;
+  --backend NAME     reference (default; the pure-TypeScript spec) or cpu (the native decoder)
+  --dtype D          cpu: storage dtype of weights and activations, f32 (default) or bf16`;
 
 const COMMON: Record<string, OptionSpec> = {
   config: { type: 'string' },
@@ -70,6 +75,7 @@ const DECODE: Record<string, OptionSpec> = {
   height: { type: 'string' },
   width: { type: 'string' },
   batch: { type: 'string' },
+  dtype: { type: 'string' },
 };
 
 function required(cmd: string, values: Map<string, string>, ...names: string[]): string[] {
@@ -78,9 +84,10 @@ function required(cmd: string, values: Map<string, string>, ...names: string[]):
   return names.map((n) => values.get(n)!);
 }
 
-function checkBackend(cmd: string, values: Map<string, string>): void {
+function checkBackend(cmd: string, values: Map<string, string>, available = BACKENDS): string {
   const b = values.get('backend') ?? 'reference';
-  if (!BACKENDS.includes(b)) throw new UsageError(`${cmd}: --backend ${b} is not available for the DC-AE (available: ${BACKENDS.join(', ')})`);
+  if (!available.includes(b)) throw new UsageError(`${cmd}: --backend ${b} is not available for the DC-AE (available: ${available.join(', ')})`);
+  return b;
 }
 
 function readInput(cmd: string, path: string, name: string): Tensor {
@@ -130,23 +137,51 @@ export async function runDcaeDecode(argv: string[]): Promise<number> {
   const cmd = 'run dcae-decode';
   const { values, flags, positionals } = parseArgs(cmd, argv, DECODE);
   if (positionals.length) throw new UsageError(`${cmd}: unexpected argument "${positionals[0]}"`);
-  checkBackend(cmd, values);
+  const backend = checkBackend(cmd, values, DECODE_BACKENDS);
+  const dtype = values.get('dtype') ?? 'f32';
+  if (values.has('dtype') && backend === 'reference') throw new UsageError(`${cmd}: --dtype applies to native backends only (not reference)`);
+  if (dtype !== 'f32' && dtype !== 'bf16') throw new UsageError(`${cmd}: --dtype must be f32 or bf16, got "${dtype}"`);
   if (flags.has('plan')) return planOnly(cmd, values);
   for (const k of ['preset', 'height', 'width', 'batch']) if (values.has(k)) throw new UsageError(`${cmd}: --${k} is only used with --plan`);
   const [config, weights, inputs, out] = required(cmd, values, 'config', 'weights', 'inputs', 'out');
   const inName = values.get('input') ?? 'latent';
   const outName = values.get('output') ?? 'sample';
-  const model = AutoencoderDC.fromFiles(config!, weights!, { part: 'decoder' });
-  const tilingOpts = tilingFrom(cmd, values, model.spatialCompressionRatio);
+  const cfg = loadDcaeConfig(config!);
+  const tilingOpts = tilingFrom(cmd, values, spatialCompressionRatio(cfg));
+  const params = loadDcaeWeights(weights!, cfg, { part: 'decoder' });
   let z = readInput(cmd, inputs!, inName);
-  if (flags.has('scaled')) z = model.unscaleLatent(z);
+  let decode: (latent: Tensor) => Tensor;
+  let native: NativeDcaeDecoder | null = null;
+  if (backend === 'reference') {
+    const model = new AutoencoderDC(cfg, params, { source: weights!, part: 'decoder' });
+    if (flags.has('scaled')) z = model.unscaleLatent(z);
+    decode = (latent) => model.decode(latent, { tiling: tilingOpts });
+  } else {
+    const n = NativeDcaeDecoder.fromStateDict(cfg, params, { backend: 'cpu', dtype: dtype as 'f32' | 'bf16' }, weights!);
+    native = n;
+    if (flags.has('scaled')) z = unscale(z, cfg.scalingFactor);
+    decode = (latent) => n.decode(latent, { tiling: tilingOpts });
+  }
   const t0 = performance.now();
-  const x = model.decode(z, { tiling: tilingOpts });
+  let x: Tensor;
+  try {
+    x = decode(z);
+  } finally {
+    native?.dispose();
+  }
   const ms = performance.now() - t0;
-  writeSafetensors(out!, new Map([[outName, x]]), { backend: 'reference', command: 'dcae-decode', scaled: String(flags.has('scaled')) });
+  const tag = backend === 'reference' ? 'reference' : `${backend}, ${dtype}`;
+  writeSafetensors(out!, new Map([[outName, x]]), { backend, ...(backend === 'reference' ? {} : { dtype }), command: 'dcae-decode', scaled: String(flags.has('scaled')) });
   const how = tilingOpts ? ` tiled ${tilingOpts.tileHeight}/${tilingOpts.strideHeight}` : '';
-  console.log(`dcae-decode: ${inName} ${shapeStr(z.shape)} → ${outName} ${shapeStr(x.shape)}${how} in ${ms.toFixed(0)} ms [reference] → ${out}`);
+  console.log(`dcae-decode: ${inName} ${shapeStr(z.shape)} → ${outName} ${shapeStr(x.shape)}${how} in ${ms.toFixed(0)} ms [${tag}] → ${out}`);
   return 0;
+}
+
+/** z / scaling_factor in float32, as AutoencoderDC.unscaleLatent (torch) computes it. */
+function unscale(z: Tensor, scalingFactor: number): Tensor {
+  const zs = z.toFloat32();
+  const s = Math.fround(scalingFactor);
+  return new Tensor(z.shape, 'f32', zs.map((v) => v / s));
 }
 
 function planOnly(cmd: string, values: Map<string, string>): number {

@@ -1,7 +1,7 @@
 /**
  * `sana-lab run dit`: one forward pass of SANA's Linear DiT (diffusers SanaTransformer2DModel) on
- * tensors read from a safetensors file, output written to another. Backends plug in via --backend;
- * only the pure-TypeScript `reference` exists so far.
+ * tensors read from a safetensors file, output written to another. --backend picks the pure-TypeScript
+ * `reference` (default) or the native runner (bindings/models/dit-runner.ts) on `cpu`.
  */
 import { existsSync } from 'node:fs';
 import { UsageError } from '../command.js';
@@ -10,11 +10,14 @@ import { SafetensorsFile, writeSafetensors } from '../../reference/core/safetens
 import { shapeStr, type Tensor } from '../../reference/core/tensor.js';
 import { SanaTransformer2DModel } from '../../reference/dit/model.js';
 import { LINEAR_ATTENTION_EPS_DIFFUSERS, LINEAR_ATTENTION_EPS_SANA } from '../../reference/ops/linear-attention.js';
+import { loadSanaTransformerConfig } from '../../reference/dit/config.js';
+import { loadSanaTransformerWeights } from '../../reference/dit/weights.js';
+import { NativeSanaTransformer, type DitBlockMode } from '../../bindings/models/dit-runner.js';
 
 const CMD = 'run dit';
 
 /** Backends `run dit` knows; only these names are accepted. */
-export const RUN_DIT_BACKENDS = ['reference'] as const;
+export const RUN_DIT_BACKENDS = ['reference', 'cpu'] as const;
 
 /** Input roles and the tensor names read by default. */
 const ROLES = ['hidden_states', 'timestep', 'encoder_hidden_states', 'encoder_attention_mask'] as const;
@@ -24,7 +27,8 @@ type Role = (typeof ROLES)[number];
 export const RUN_DIT_SUMMARY = 'one SANA DiT forward pass on tensors from a safetensors file';
 
 export const RUN_DIT_USAGE = `usage: sana-lab run dit --config C.json --weights W.safetensors --inputs I.safetensors --out O.safetensors
-                      [--backend reference] [--input NAME | --input ROLE=NAME ...] [--output NAME]
+                      [--backend reference|cpu] [--dtype f32|bf16] [--block-mode dit-block|ops]
+                      [--input NAME | --input ROLE=NAME ...] [--output NAME]
                       [--accumulate f64|f32] [--eps diffusers|sana|NUMBER]
 
 Runs one forward pass of the SANA Linear DiT (diffusers SanaTransformer2DModel) and writes the
@@ -35,11 +39,14 @@ predicted velocity as F32.
   --inputs PATH     safetensors with hidden_states (B,C,H,W), timestep (B), encoder_hidden_states
                     (B,L,D) and, if present, encoder_attention_mask (B,L) (1 keep, 0 masked)
   --out PATH        where to write the output (B,C_out,H,W), F32
-  --backend NAME    reference (pure TypeScript, default); others are not available yet
+  --backend NAME    reference (pure TypeScript, default) or cpu (the native runner: native ops,
+                    weights uploaded once, reused activation buffers)
+  --dtype D         cpu: storage dtype of weights and activations, f32 (default) or bf16
+  --block-mode M    cpu: dit-block (one native op per block, default) or ops (the block's ops one by one)
   --input NAME      read the latent from tensor NAME instead of hidden_states; ROLE=NAME renames any
                     input (roles: ${ROLES.join(', ')}); repeatable
   --output NAME     name of the written tensor (default output)
-  --accumulate A    reduction accumulator of the reference: f64 (default) or f32
+  --accumulate A    reduction accumulator of the reference backend: f64 (default) or f32
   --eps E           linear-attention eps: diffusers (1e-15, default), sana (1e-8) or a number`;
 
 function parseInputNames(values: string[]): Map<Role, string> {
@@ -75,6 +82,8 @@ export async function runDit(argv: string[]): Promise<number> {
     output: { type: 'string' },
     accumulate: { type: 'string' },
     eps: { type: 'string' },
+    dtype: { type: 'string' },
+    'block-mode': { type: 'string' },
   });
   if (args.positionals.length > 0) throw new UsageError(`${CMD}: unexpected argument "${args.positionals[0]}"`);
   const need = (k: string): string => {
@@ -89,6 +98,13 @@ export async function runDit(argv: string[]): Promise<number> {
   }
   const accumulate = args.values.get('accumulate') ?? 'f64';
   if (accumulate !== 'f64' && accumulate !== 'f32') throw new UsageError(`${CMD}: --accumulate must be f64 or f32, got "${accumulate}"`);
+  const native = backend !== 'reference';
+  if (native && args.values.has('accumulate')) throw new UsageError(`${CMD}: --accumulate applies to the reference backend only (native kernels accumulate in f32)`);
+  for (const k of ['dtype', 'block-mode']) if (!native && args.values.has(k)) throw new UsageError(`${CMD}: --${k} applies to native backends only (not ${backend})`);
+  const dtype = args.values.get('dtype') ?? 'f32';
+  if (dtype !== 'f32' && dtype !== 'bf16') throw new UsageError(`${CMD}: --dtype must be f32 or bf16, got "${dtype}"`);
+  const blockMode = args.values.get('block-mode') ?? 'dit-block';
+  if (blockMode !== 'dit-block' && blockMode !== 'ops') throw new UsageError(`${CMD}: --block-mode must be dit-block or ops, got "${blockMode}"`);
   const eps = parseEps(args.values.get('eps'));
   const names = parseInputNames(args.lists.get('input') ?? []);
   const outputName = args.values.get('output') ?? 'output';
@@ -97,7 +113,6 @@ export async function runDit(argv: string[]): Promise<number> {
     if (!existsSync(p)) throw new UsageError(`${CMD}: --${k} ${p} does not exist`);
   }
 
-  const model = SanaTransformer2DModel.fromFiles(configPath, weightsPath);
   const file = SafetensorsFile.open(inputsPath);
   let inputs: Map<Role, Tensor>;
   try {
@@ -113,24 +128,35 @@ export async function runDit(argv: string[]): Promise<number> {
     file.close();
   }
 
+  let model: { forward(inputs: Parameters<SanaTransformer2DModel['forward']>[0]): Tensor; dispose?(): void };
+  if (native) {
+    const cfg = loadSanaTransformerConfig(configPath);
+    const m = NativeSanaTransformer.fromStateDict(cfg, loadSanaTransformerWeights(cfg, weightsPath), { backend: 'cpu', dtype, blockMode: blockMode as DitBlockMode, linearAttentionEps: eps }, weightsPath);
+    model = { forward: (inputs) => m.forward(inputs), dispose: () => m.dispose() };
+  } else {
+    const m = SanaTransformer2DModel.fromFiles(configPath, weightsPath);
+    model = { forward: (inputs) => m.forward(inputs, { accumulate, linearAttentionEps: eps }) };
+  }
   const started = performance.now();
-  const output = model.forward(
-    {
+  let output: Tensor;
+  try {
+    output = model.forward({
       hiddenStates: inputs.get('hidden_states')!,
       timestep: inputs.get('timestep')!,
       encoderHiddenStates: inputs.get('encoder_hidden_states')!,
       encoderAttentionMask: inputs.get('encoder_attention_mask') ?? null,
-    },
-    { accumulate, linearAttentionEps: eps },
-  );
+    });
+  } finally {
+    model.dispose?.();
+  }
   const seconds = (performance.now() - started) / 1000;
   writeSafetensors(outPath, new Map([[outputName, output]]), {
     backend,
     model: 'SanaTransformer2DModel',
     config: configPath,
-    accumulate,
+    ...(native ? { dtype, block_mode: blockMode } : { accumulate }),
     linear_attention_eps: String(eps),
   });
-  console.log(`run dit: ${backend} backend, ${shapeStr(output.shape)} → ${outPath} (${outputName}) in ${seconds.toFixed(2)} s`);
+  console.log(`run dit: ${backend} backend${native ? ` (${dtype}, ${blockMode})` : ''}, ${shapeStr(output.shape)} → ${outPath} (${outputName}) in ${seconds.toFixed(2)} s`);
   return 0;
 }

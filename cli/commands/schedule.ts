@@ -3,7 +3,7 @@
  * N+1 sigmas — as the reference schedulers compute them (bit-identical to diffusers).
  */
 import { UsageError, type Command } from '../command.js';
-import { intOption, parseArgs } from '../args.js';
+import { intOption, MAX_STEPS, parseArgs } from '../args.js';
 import { loadScheduler } from '../../reference/schedulers/from-config.js';
 import { modelTimestep } from '../../reference/schedulers/guidance.js';
 
@@ -26,7 +26,7 @@ export const scheduleCommand: Command = {
     if (args.positionals.length > 0) throw new UsageError(`schedule: unexpected argument "${args.positionals[0]}"`);
     const path = args.values.get('config');
     if (path === undefined) throw new UsageError('schedule: --config scheduler_config.json is required');
-    const steps = intOption('schedule', 'steps', args.values.get('steps'), 20);
+    const steps = intOption('schedule', 'steps', args.values.get('steps'), 20, 1, MAX_STEPS);
     const scheduler = loadScheduler(path);
     scheduler.setTimesteps(steps);
     const timesteps = scheduler.timesteps;

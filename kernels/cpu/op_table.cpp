@@ -6,6 +6,11 @@
 #include "sana/cpu/ops_cpu.h"
 
 namespace sana {
+namespace cpu {
+Status dcae_upsample(const DcaeUpsampleArgs&);  // dcae_upsample.cpp
+Status dcae_head(const DcaeHeadArgs&);          // dcae_head.cpp
+Status dcae_evit_block(const DcaeEvitBlockArgs&);  // dcae_evit_block.cpp
+}  // namespace cpu
 namespace {
 
 Status host_copy(void* dst, const void* src, int64_t bytes) {
@@ -31,6 +36,9 @@ const OpTable kCpuOps = {
     cpu::dcae_resblock,
     cpu::lite_mla,
     cpu::dit_block,
+    cpu::dcae_upsample,
+    cpu::dcae_head,
+    cpu::dcae_evit_block,
 };
 
 }  // namespace

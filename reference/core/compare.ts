@@ -1,7 +1,10 @@
 /**
  * Parity metrics used by every test, the parity command and the reports:
  * relative error ‖out − ref‖₂ / ‖ref‖₂, max-abs error, max-abs error over max|ref| (the golden
- * README's metric), and whether any NaN/Inf appeared in `out` (NaN never passes).
+ * README's metric), and how many positions hold a NaN/Inf. NaN never passes: a NaN/Inf in `out` is
+ * flagged even where the reference has one too (NaN/Inf inputs are computed through by every op, and a
+ * parity check must show them rather than call two NaNs equal), and so is a reference NaN/Inf that the
+ * output lacks. The error norms are taken over the positions where both are finite.
  */
 
 export interface ErrorStats {
@@ -11,8 +14,10 @@ export interface ErrorStats {
   maxAbs: number;
   /** max |out − ref| / max |ref| */
   maxRel: number;
-  /** Count of non-finite values in `out` where `ref` is finite. */
+  /** Positions where `out` or `ref` is NaN/±Inf (any of them fails parity). */
   nonFinite: number;
+  /** Of those, the positions where `ref` is NaN/±Inf (the input had NaN/Inf, or the reference overflowed). */
+  refNonFinite: number;
   n: number;
 }
 
@@ -23,11 +28,15 @@ export function errorStats(out: ArrayLike<number>, ref: ArrayLike<number>): Erro
   let maxAbs = 0;
   let refMax = 0;
   let nonFinite = 0;
+  let refNonFinite = 0;
   for (let i = 0; i < out.length; i++) {
     const o = out[i]!;
     const r = ref[i]!;
-    if (!Number.isFinite(o)) {
-      if (!(Number.isNaN(r) && Number.isNaN(o)) && o !== r) nonFinite++;
+    const oFinite = Number.isFinite(o);
+    const rFinite = Number.isFinite(r);
+    if (!oFinite || !rFinite) {
+      nonFinite++;
+      if (!rFinite) refNonFinite++;
       continue;
     }
     const d = Math.abs(o - r);
@@ -37,7 +46,7 @@ export function errorStats(out: ArrayLike<number>, ref: ArrayLike<number>): Erro
     if (Math.abs(r) > refMax) refMax = Math.abs(r);
   }
   const rel = ref2 > 0 ? Math.sqrt(diff2 / ref2) : Math.sqrt(diff2);
-  return { rel, maxAbs, maxRel: refMax > 0 ? maxAbs / refMax : maxAbs, nonFinite, n: out.length };
+  return { rel, maxAbs, maxRel: refMax > 0 ? maxAbs / refMax : maxAbs, nonFinite, refNonFinite, n: out.length };
 }
 
 /** True when the stats are within tolerance and nothing became NaN/Inf. */
@@ -50,5 +59,5 @@ export function withinTolerance(s: ErrorStats, tol: { rel?: number; maxAbs?: num
 }
 
 export function formatStats(s: ErrorStats): string {
-  return `rel=${s.rel.toExponential(3)} maxAbs=${s.maxAbs.toExponential(3)} maxRel=${s.maxRel.toExponential(3)}${s.nonFinite ? ` nonFinite=${s.nonFinite}` : ''}`;
+  return `rel=${s.rel.toExponential(3)} maxAbs=${s.maxAbs.toExponential(3)} maxRel=${s.maxRel.toExponential(3)}${s.nonFinite ? ` nonFinite=${s.nonFinite}${s.refNonFinite ? ` (${s.refNonFinite} in the reference)` : ''}` : ''}`;
 }

@@ -5,7 +5,7 @@
  * scheduler configs contain `"lambda_min_clipped": -Infinity`), which JSON.parse rejects. We rewrite
  * those bare tokens (never inside strings) to sentinel strings and turn them back into numbers.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 
 export class ConfigError extends Error {
   constructor(
@@ -57,6 +57,9 @@ export function parsePythonJson(text: string, source = '<string>'): unknown {
 export function loadConfig(path: string): Record<string, unknown> {
   let text: string;
   try {
+    // Only regular files: a FIFO or device would block the read (and a directory says only EISDIR).
+    const st = statSync(path);
+    if (!st.isFile()) throw new Error(`not a regular file (${st.isDirectory() ? 'a directory' : 'a device, FIFO or socket'})`);
     text = readFileSync(path, 'utf8');
   } catch (e) {
     throw new ConfigError(path, `cannot read: ${(e as Error).message}`);

@@ -11,7 +11,7 @@
  * Files are opened lazily: `SafetensorsFile.open` reads only the header; `tensor(name)` reads that
  * tensor's bytes straight into its own buffer, so a checkpoint is never held twice in memory.
  */
-import { closeSync, fstatSync, openSync, readSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { DTYPE_BYTES, viewStorage, type DType } from './dtype.js';
 import { numel, shapeStr, Tensor } from './tensor.js';
@@ -187,6 +187,10 @@ export class SafetensorsFile {
 
   static open(path: string): SafetensorsFile {
     assertLittleEndian();
+    // A directory would fail later with a bare EISDIR, and a FIFO or device would block the open or
+    // the reads: only regular files are safetensors files.
+    const st = statSync(path, { throwIfNoEntry: false });
+    if (st !== undefined && !st.isFile()) throw new SafetensorsError(path, `not a regular file (${st.isDirectory() ? 'a directory' : 'a device, FIFO or socket'})`);
     let fd: number;
     try {
       fd = openSync(path, 'r');

@@ -38,7 +38,7 @@ describe('sana-lab bench', () => {
     await expect(run(['--json', 'x.json', '--res', '1000'])).rejects.toThrow(/multiples of 32/);
     await expect(run(['--json', 'x.json', '--dtype', 'f16'])).rejects.toThrow(/f32 or bf16/);
     await expect(run(['--json', 'x.json', '--backend', 'tpu'])).rejects.toThrow(/unknown backend/);
-    await expect(run(['--json', 'x.json', '--baseline', 'cpu'])).rejects.toThrow(/not among --backend/);
+    await expect(run(['--json', 'x.json', '--backend', 'reference', '--baseline', 'cpu'])).rejects.toThrow(/not among --backend/);
     await expect(run(['--json', 'x.json', '--budget-s', '-1'])).rejects.toThrow(/positive number/);
   });
 });

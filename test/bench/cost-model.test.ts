@@ -10,11 +10,10 @@ import {
   linearAttentionBlockCount,
   linearAttentionCount,
   mixFfnCount,
-  opCost,
-  planCost,
   rmsNorm2dCount,
   rmsNormCount,
 } from '../../bench/cost-model.js';
+import { opCost, planCost } from '../../bench/catalogue.js';
 import { catalogue, dcaeDecodePlan, ditStepPlan, parseResolution } from '../../bench/shapes.js';
 import { randn } from '../../reference/core/random.js';
 import { conv2d } from '../../reference/ops/conv2d.js';

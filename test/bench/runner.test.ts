@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Availability, BenchBackend, PreparedOp } from '../../bench/backends/backend.js';
-import { createBackend, UnavailableBackend } from '../../bench/backends/index.js';
+import { UnavailableBackend } from '../../bench/backends/index.js';
 import { ReferenceBackend } from '../../bench/backends/reference.js';
 import { measureCpuCeilings, measureGemmPeak, measureStreamCopy, referenceLinearGemm } from '../../bench/ceilings-cpu.js';
-import { opCost } from '../../bench/cost-model.js';
+import { opCost } from '../../bench/catalogue.js';
 import { readResults, writeResults } from '../../bench/record.js';
 import type { Ceilings } from '../../bench/roofline.js';
-import { runBench, summaryTable } from '../../bench/runner.js';
+import { bestCeilings, runBench, summaryTable } from '../../bench/runner.js';
 import { parseResolution, type OpShape } from '../../bench/shapes.js';
 
 function busyWait(ms: number): void {
@@ -30,7 +30,7 @@ const CEIL = (device: string): Ceilings => ({ device, dtype: 'any', peakFlops: 1
 describe('a tiny bench run of the reference backend', () => {
   it('writes valid records: timed, skipped by budget, unavailable', async () => {
     const ref = new ReferenceBackend();
-    const cpu = await createBackend('cpu');
+    const cpu = new UnavailableBackend('cpu', 'not available yet: a stand-in for a backend that is not built');
     const overBudget = { ...tinyGemm, variant: 'big', dims: { M: 1024, N: 1024, K: 1024, bias: false, activation: 'none' as const } };
     const file = await runBench(
       {
@@ -186,5 +186,31 @@ describe('CPU ceilings', () => {
     expect(prepared).toBe(1);
     expect(c.label).toBe('stub gemm');
     expect(c.flops).toBeLessThanOrEqual(2000 / 0.002); // 2·10³ FLOPs in ≥ 2 ms
+  });
+});
+
+describe('ceilings measured before and after a run', () => {
+  it('keep the better peak and bandwidth of the two, saying which, and re-place records on them', async () => {
+    const before = { ...CEIL('d'), peakFlops: 2e9, bandwidth: 5e9, peakSource: 'gemm A', bandwidthSource: 'copy A', fmaPeakFlops: 9e9, fmaPeakSource: 'fma A' };
+    const after = { ...CEIL('d'), peakFlops: 3e9, bandwidth: 4e9, peakSource: 'gemm B', bandwidthSource: 'copy B', fmaPeakFlops: 8e9, fmaPeakSource: 'fma B', measuredAt: 'later' };
+    const [c] = bestCeilings([before], [after]);
+    expect([c!.peakFlops, c!.bandwidth, c!.fmaPeakFlops]).toEqual([3e9, 5e9, 9e9]);
+    expect(c!.peakSource).toMatch(/^gemm B .*after the cases/);
+    expect(c!.bandwidthSource).toMatch(/^copy A .*before the cases/);
+    expect(c!.fmaPeakSource).toMatch(/^fma A/);
+    expect(c!.measuredAt).toMatch(/ and later$/);
+    expect(bestCeilings([before], [])).toEqual([before]);
+
+    // A run that measures its own ceilings reports roofline % against the final (best) ones.
+    const ref = new ReferenceBackend();
+    const file = await runBench(
+      { model: '0.6b', ops: ['gemm'], resolutions: [], batches: [1], dtypes: ['f32'], backends: [ref], shapes: [tinyGemm], budgetMs: 2000, minSamples: 2, maxTimeS: 0.01 },
+      { progress: null, ceilingOptions: { copyBytes: 4 * 2 ** 20, gemmSizes: [[16, 16, 16]], repeats: 1 } },
+    );
+    const r = file.records[0]!;
+    const ceil = file.ceilings[0]!;
+    expect(ceil.measuredAt).toMatch(/ and /);
+    const attainable = Math.min(ceil.peakFlops, (r.flops / r.bytes) * ceil.bandwidth);
+    expect(r.roofline_pct!).toBeCloseTo((r.flops / (r.median_ms! / 1e3) / attainable) * 100, 6);
   });
 });

@@ -10,20 +10,16 @@ import { expect } from 'vitest';
 import { getBackend } from '../../bindings/ops.js';
 import type { BackendTensor, TensorDType } from '../../bindings/tensor.js';
 import { errorStats, formatStats, type ErrorStats } from '../../reference/core/compare.js';
-import { f32ArrayToBf16, roundToBf16InPlace } from '../../reference/core/dtype.js';
-import { Rng } from '../../reference/core/random.js';
+import { poisonValues, r16, randData, roundedBf16 } from '../../bench/parity/rules.js';
+import { f32ArrayToBf16 } from '../../reference/core/dtype.js';
 import { Tensor } from '../../reference/core/tensor.js';
 
 export const ref = getBackend('reference');
 export const cpu = getBackend('cpu');
 
-/** Fresh normal(0, std²) values (never zeros), seeded. */
-export function randData(shape: readonly number[], seed: number, std = 1, mean = 0): Float32Array {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const a = new Float32Array(n);
-  new Rng(seed).fillNormal(a, mean, std);
-  return a;
-}
+// The rule helpers shared with `sana-lab parity` (bench/parity/rules.ts): seeded random inputs, NaN
+// poison for outputs, bf16 rounding of reference values.
+export { randData, r16 };
 
 /** One logical input on every backend/dtype the tests use. */
 export class Input {
@@ -39,7 +35,7 @@ export class Input {
     this.ref = ref.fromArray(data, shape);
     this.f32 = cpu.fromArray(data, shape);
     this.bf16 = cpu.fromArray(data, shape, 'bf16');
-    this.bf16Values = roundToBf16InPlace(data.slice());
+    this.bf16Values = roundedBf16(data);
   }
   /** A reference Tensor of the f32 values / of the bf16-rounded values. */
   tensor(bf16 = false): Tensor {
@@ -63,13 +59,7 @@ export function input(shape: readonly number[], seed: number, std = 1, mean = 0)
 export function poisoned(shape: readonly number[], dtype: TensorDType, backend: 'cpu' | 'reference' = 'cpu'): BackendTensor {
   const n = shape.reduce((a, b) => a * b, 1);
   const be = backend === 'cpu' ? cpu : ref;
-  if (dtype === 'f32') return be.fromArray(new Float32Array(n).fill(NaN), shape);
-  return be.fromArray(new Uint16Array(n).fill(0x7fc0), shape, 'bf16');
-}
-
-/** Values rounded to bf16 (a new f32 tensor). */
-export function r16(t: Tensor): Tensor {
-  return new Tensor(t.shape, 'f32', roundToBf16InPlace(t.toFloat32().slice()));
+  return be.fromArray(poisonValues(n, dtype), shape, dtype);
 }
 
 /** bf16 bits of f32 values. */

@@ -2,7 +2,8 @@
  * Synthetic bench and parity files for the report tests. The timings are invented (clearly not
  * measurements); FLOPs and bytes come from the real cost model so derived numbers are consistent.
  */
-import { opCost, type BenchDType } from '../../bench/cost-model.js';
+import { opCost } from '../../bench/catalogue.js';
+import type { BenchDType } from '../../bench/cost-model.js';
 import { RESULTS_FORMAT, type BenchRecord, type BenchResultsFile } from '../../bench/record.js';
 import type { Ceilings } from '../../bench/roofline.js';
 import { ditBlockPlan, parseResolution, shapesFor, type OpShape } from '../../bench/shapes.js';
@@ -18,6 +19,8 @@ export const CEILINGS: Ceilings = {
   bandwidth: 20e9,
   bandwidthSource: 'synthetic',
   measuredAt: '2026-01-01T00:00:00.000Z',
+  fmaPeakFlops: 80e9,
+  fmaPeakSource: 'synthetic FMA loop',
 };
 
 export function rec(shape: OpShape, backend: string, version: number, medianMs: number | null, dtype: BenchDType = 'f32'): BenchRecord {
@@ -95,9 +98,12 @@ export function syntheticBench(): BenchResultsFile {
 export function syntheticParity(): ParityFile {
   return {
     format: PARITY_FORMAT,
+    environment: { cpu_model: 'synthetic test CPU', cpu_cores: 2, cpu_threads: 2, backends: 'cpu', git_commit: 'abc123', git_dirty: false, date: '2026-01-01T00:00:00.000Z', command: 'sana-lab parity (synthetic)' },
     records: [
       { op: 'linear-attention', backend: 'cpu', dtype: 'f32', shape: '[1, 1024, 1152]', rel: 3.2e-7, max_abs: 1.1e-6, tolerance: 1e-5, pass: true },
-      { op: 'mix-ffn', backend: 'cpu', dtype: 'bf16', shape: '[2, 256, 1152]', rel: 9e-2, max_abs: 0.5, tolerance: '≤ 2× plain bf16 (4.0e-3)', pass: false },
+      { op: 'mix-ffn', backend: 'cpu', version: 1, dtype: 'bf16', shape: '[2, 256, 1152]', rel: 9e-2, max_abs: 0.5, plain_rel: 2e-3, ratio: 45, tolerance: '≤ 2× plain bf16 (4.0e-3)', pass: false },
     ],
+    skipped: [{ op: 'dcae-upsample', backend: 'cpu', dtype: 'f32', reason: 'not in the op API (synthetic)' }],
+    self_checks: [{ kernel: 'cpu gemm, off-by-one (synthetic)', op: 'gemm', dtype: 'f32', shape: 'M=37', rel: 1.3, max_abs: 2, rejected: true, reason: 'rel 1.3 > 1e-5' }],
   };
 }

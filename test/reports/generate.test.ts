@@ -105,6 +105,20 @@ describe('the HTML report', () => {
     expect(html).toContain('synthetic test CPU');
   });
 
+  it('shows the parity details: plain bf16 error and ratio, the wrong-kernel checks, what was not checked', () => {
+    expect(md).toMatch(/\| mix-ffn \| cpu v1 \| bf16 \| \[2, 256, 1152\] \| 0\.09 \| 0\.5 \| 0\.002 \| 45× \| FAIL/);
+    expect(md).toMatch(/\| cpu gemm, off-by-one \(synthetic\) \| f32 \| rejected \(correct\) \|/);
+    expect(md).toMatch(/\| dcae-upsample \| cpu \| f32 \| not in the op API \(synthetic\) \|/);
+    expect(md).toContain('Run: parity.json: synthetic test CPU (2 cores, 2 kernel threads); backends checked: cpu; commit abc123; 2026-01-01T00:00:00.000Z; `sana-lab parity (synthetic)`');
+    expect(html).toContain('The checker checks itself');
+    expect(html).toContain('rejected (correct)');
+  });
+
+  it('reports both CPU peaks: the achieved gemm peak (the roofline) and the FMA peak beside it', () => {
+    expect(md).toMatch(/\| 50 GFLOP\/s \| synthetic \| 80 GFLOP\/s \| synthetic FMA loop \|/);
+    expect(html).toContain('<th>FMA peak</th>');
+  });
+
   it('writes the Markdown summary beside the HTML', () => {
     expect(existsSync(join(dir, 'reports', 'synthetic.md'))).toBe(true);
     expect(md).toContain('[synthetic.html](synthetic.html)');

@@ -142,6 +142,44 @@ struct DitBlockArgs {
   TensorView out;
 };
 
+// dcae-upsample (appended, issue 9): a DC-AE decoder 3×3 conv (zero padding 1) with its non-parametric
+// shortcut, on NHWC x (B, H, W, C), w (Nc, C, 3, 3):
+//   kNone (the decoder's conv_in, f = 1):   out (B, H, W, Co)   = conv3×3(x) + bias                       (Nc = Co)
+//   kInterpolate (SANA's up blocks, f = 2): out (B, 2H, 2W, Co) = conv3×3(nearest2×(x)) + bias            (Nc = Co)
+//   kPixelShuffle (f = 2):                  out (B, 2H, 2W, Co) = pixel_shuffle(conv3×3(x) + bias, 2)     (Nc = 4·Co)
+//   shortcut: out += pixel_shuffle(repeat_interleave(x, Co·f²/C), f)   (diffusers DCUpBlock2d / decoder-in shortcut)
+enum class DcaeUpsampleMode : int32_t { kNone = 0, kInterpolate = 1, kPixelShuffle = 2 };
+struct DcaeUpsampleArgs {
+  TensorView x, w;
+  const TensorView* bias = nullptr;
+  DcaeUpsampleMode mode = DcaeUpsampleMode::kInterpolate;
+  bool shortcut = true;
+  TensorView out;
+};
+
+// dcae-head (appended, issue 9): the DC-AE decoder's output head, NHWC in, NCHW out:
+//   out (B, Cout, H, W) = conv3×3(act(RMSNorm2d(x; norm_w, norm_b, eps)); w) + bias,  x (B, H, W, C), w (Cout, C, 3, 3).
+struct DcaeHeadArgs {
+  TensorView x, norm_w, norm_b, w;
+  const TensorView* bias = nullptr;
+  float eps = 1e-5f;
+  Activation act = Activation::kRelu;
+  TensorView out;
+};
+
+// dcae-evit-block (appended, issue 9): one DC-AE EfficientViT block on NHWC x (B, H, W, C):
+//   a = lite-mla(x) (= x + RMSNorm2d(LiteMLA(x)); the LiteMla weights), out = a + RMSNorm2d(GLUMBConv(a))
+//   with GLUMBConv = mix-ffn's u = SiLU(x·w_invᵀ + b_inv), depthwise 3×3 + b_dw, GLU, ·w_pointᵀ (no bias).
+struct DcaeEvitBlockArgs {
+  TensorView x;
+  TensorView wq, wk, wv, w_dw, w_group, w_out, attn_norm_w, attn_norm_b;
+  TensorView ff_w_inv, ff_b_inv, ff_w_dw, ff_b_dw, ff_w_point, ff_norm_w, ff_norm_b;
+  int64_t head_dim = 32;
+  float eps = 1e-15f;
+  float norm_eps = 1e-5f;
+  TensorView out;
+};
+
 // A backend: allocation, host copies, and the ops. Null entries are ops this backend lacks.
 struct OpTable {
   const char* name;
@@ -163,6 +201,10 @@ struct OpTable {
   Status (*dcae_resblock)(const DcaeResBlockArgs&);
   Status (*lite_mla)(const LiteMlaArgs&);
   Status (*dit_block)(const DitBlockArgs&);
+  // Appended (issue 9); backends that do not set them report "not implemented".
+  Status (*dcae_upsample)(const DcaeUpsampleArgs&) = nullptr;
+  Status (*dcae_head)(const DcaeHeadArgs&) = nullptr;
+  Status (*dcae_evit_block)(const DcaeEvitBlockArgs&) = nullptr;
 };
 
 // The CPU backend (kernels/cpu/op_table.cpp). A CUDA backend adds `const OpTable* cuda_ops();`.

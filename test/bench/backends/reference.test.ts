@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ReferenceBackend } from '../../../bench/backends/reference.js';
 import { CALIBRATION, REFERENCE_OPS } from '../../../bench/backends/reference-ops.js';
-import { OP_NAMES } from '../../../bench/ops.js';
-import { opCount } from '../../../bench/cost-model.js';
+import { OP_NAMES, opCount } from '../../../bench/catalogue.js';
 import type { OpShape } from '../../../bench/shapes.js';
 import { DCAE_F32C32, SANA_0_6B, SANA_1_6B } from '../../../bench/models.js';
 import { dcaePreset } from '../../../reference/dcae/config.js';

@@ -1,0 +1,326 @@
+/**
+ * Whole-image profiling of the native runners (what `sana-lab profile` prints and writes):
+ *   - the DiT step (batch 2 for CFG, one condition encoded once per image), timed over `repeat` steps
+ *     after `warmup` steps, with a per-op breakdown per step;
+ *   - optionally K < depth blocks only (`blocks`), extrapolated to the full depth: step = non-block
+ *     ops + depth · (measured block time / K); every extrapolated number is labelled as such;
+ *   - host dispatch overhead per step: the host-side work (TS layout/uploads/read-back, the CFG combine
+ *     and the Euler update), the JS glue between calls, and the op calls × a calibrated per-call cost;
+ *   - optionally the DC-AE decode of one image (batch 1, tiled when asked), with its own breakdown;
+ *   - images/s = 1000 / (steps · step_ms + caption_ms + decode_ms), peak memory (planned bytes and the
+ *     process's max RSS), and the machine.
+ */
+import { availableParallelism, loadavg } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { Rng } from '../../reference/core/random.js';
+import { Tensor } from '../../reference/core/tensor.js';
+import type { DcaeConfig } from '../../reference/dcae/config.js';
+import type { TilingOptions } from '../../reference/dcae/tiling.js';
+import type { SanaTransformerConfig } from '../../reference/dit/config.js';
+import { SanaTransformer2DModel } from '../../reference/dit/model.js';
+import { countParameters, sanaTransformerWeightShapes } from '../../reference/dit/weights.js';
+import { loadAddon } from '../addon.js';
+import * as ops from '../ops.js';
+import type { BackendName } from '../backends.js';
+import type { TensorDType } from '../tensor.js';
+import { NativeDcaeDecoder, planNativeDecode } from './dcae-runner.js';
+import { NativeSanaTransformer, type DitBlockMode } from './dit-runner.js';
+import { OpProfiler, type OpTiming } from './profiler.js';
+import { randomSource, type WeightSource } from './weights.js';
+
+export interface BreakdownEntry {
+  name: string;
+  kind: 'op' | 'host';
+  /** Calls per step (per image for the decode). */
+  calls: number;
+  ms: number;
+  /** Share of the step (of the decode). */
+  share: number;
+  /** Scaled from K measured blocks to the full depth. */
+  extrapolated: boolean;
+}
+
+export interface DitProfileOptions {
+  config: SanaTransformerConfig;
+  /** Weights: a source (random or a state dict) — must cover `config` (its numLayers blocks). */
+  source?: WeightSource;
+  /** Depth of the real model (for extrapolation when config.numLayers < depth). */
+  depth: number;
+  backend: BackendName;
+  dtype: TensorDType;
+  blockMode: DitBlockMode;
+  width: number;
+  height: number;
+  textTokens: number;
+  /** CFG scale; > 1 runs batch 2 (uncond + cond). */
+  cfg: number;
+  warmup: number;
+  repeat: number;
+  seed?: number;
+}
+
+export interface DitProfile {
+  batch: number;
+  latentShape: number[];
+  blocksRun: number;
+  depth: number;
+  extrapolated: boolean;
+  /** Full-depth step (extrapolated when blocksRun < depth). */
+  stepMs: number;
+  /** The measured step (blocksRun blocks): median, fastest and all samples; the breakdown is the median step's. */
+  stepMsMeasured: number;
+  stepMsMin: number;
+  stepSamplesMs: number[];
+  captionMs: number;
+  breakdown: BreakdownEntry[];
+  host: {
+    opCallsPerStep: number;
+    perCallUs: number;
+    hostWorkMs: number;
+    jsGlueMs: number;
+    dispatchMs: number;
+    totalMs: number;
+    share: number;
+  };
+  memory: ReturnType<NativeSanaTransformer['memory']> & { extrapolatedWeightsBytes: number };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Per-call fixed cost of the op API (µs): validation + N-API + kernel entry of a 1×8·8×8 gemm, median of 5 × 200 calls. */
+export function calibrateCallCostUs(backend: BackendName, dtype: TensorDType): number {
+  const be = ops.getBackend(backend);
+  const x = be.fromArray(new Float32Array(8).fill(0.5), [1, 8], dtype);
+  const w = be.fromArray(new Float32Array(64).fill(0.25), [8, 8], dtype);
+  const out = be.empty([1, 8], dtype);
+  const samples: number[] = [];
+  for (let r = 0; r < 6; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < 200; i++) ops.gemmSync(x, w, { out });
+    if (r > 0) samples.push(((performance.now() - t0) / 200) * 1000);
+  }
+  for (const t of [x, w, out]) t.dispose();
+  return median(samples);
+}
+
+function randomTensor(shape: number[], rng: Rng): Tensor {
+  const a = new Float32Array(shape.reduce((p, d) => p * d, 1));
+  rng.fillNormal(a);
+  return new Tensor(shape, 'f32', a);
+}
+
+/** Per-step entries: block entries scaled by depth / K; shares of the (extrapolated) step. */
+function stepBreakdown(t: OpTiming[], steps: number, scale: number): { entries: BreakdownEntry[]; stepMs: number } {
+  const entries = t.map((e) => {
+    const blockOp = e.name.startsWith('block.');
+    const k = blockOp ? scale : 1;
+    return { name: e.name, kind: e.kind, calls: (e.calls / steps) * k, ms: (e.ms / steps) * k, share: 0, extrapolated: blockOp && scale !== 1 };
+  });
+  const stepMs = entries.reduce((s, e) => s + e.ms, 0);
+  for (const e of entries) e.share = stepMs > 0 ? e.ms / stepMs : 0;
+  return { entries: entries.sort((a, b) => b.ms - a.ms), stepMs };
+}
+
+export function profileDit(o: DitProfileOptions): DitProfile {
+  const profiler = new OpProfiler(true);
+  const K = o.config.numLayers;
+  const model = new NativeSanaTransformer(o.config, o.source ?? randomSource(o.seed ?? 1), { backend: o.backend, dtype: o.dtype, blockMode: o.blockMode, profiler });
+  try {
+    // latent = image / 32 (the DC-AE f32c32); the runner handles the patch size
+    const lh = o.height / 32;
+    const lw = o.width / 32;
+    const B = o.cfg > 1 ? 2 : 1;
+    const rng = new Rng(o.seed ?? 7);
+    const text = randomTensor([B, o.textTokens, o.config.captionChannels], rng);
+    let latent = randomTensor([1, o.config.inChannels, lh, lw], rng);
+    const F = o.config.inChannels * lh * lw;
+
+    // The condition (caption projection + norm) is computed once per image.
+    profiler.reset();
+    const t0 = performance.now();
+    const cond = model.encodeCondition(text, null);
+    const captionMs = performance.now() - t0;
+
+    // One denoising iteration: DiT on [uncond; cond], CFG combine and an Euler update on the host.
+    const iterate = (step: number, total: number) => {
+      const sigma = 1 - step / Math.max(total, 1);
+      const tval = 1000 * sigma;
+      const xs = latent.toFloat32();
+      const batched = profiler.host('host.cfg', () => {
+        const x = new Float32Array(B * F);
+        for (let b = 0; b < B; b++) x.set(xs, b * F);
+        return new Tensor([B, o.config.inChannels, lh, lw], 'f32', x);
+      });
+      const v = model.step(batched, new Array<number>(B).fill(tval), cond).toFloat32();
+      latent = profiler.host('host.cfg', () => {
+        const dt = -1 / Math.max(total, 1);
+        const next = new Float32Array(F);
+        for (let i = 0; i < F; i++) {
+          const g = B === 2 ? v[i]! + o.cfg * (v[F + i]! - v[i]!) : v[i]!;
+          next[i] = xs[i]! + dt * g;
+        }
+        return new Tensor(latent.shape, 'f32', next);
+      });
+      profiler.endRun();
+    };
+    for (let i = 0; i < o.warmup; i++) iterate(i, o.warmup + o.repeat);
+    // Each timed step is profiled on its own; the breakdown is that of the median step (so one slow
+    // step on a shared machine moves neither the step time nor the breakdown).
+    const runs: { ms: number; timings: OpTiming[]; gapMs: number; opCalls: number }[] = [];
+    for (let i = 0; i < o.repeat; i++) {
+      profiler.reset();
+      const s0 = performance.now();
+      iterate(o.warmup + i, o.warmup + o.repeat);
+      runs.push({ ms: performance.now() - s0, timings: profiler.timings(), gapMs: profiler.gapMs, opCalls: profiler.opCalls });
+    }
+    const samples = runs.map((r) => r.ms);
+    const med = [...runs].sort((a, b) => a.ms - b.ms)[(runs.length - 1) >> 1]!;
+    const timings = med.timings;
+    const scale = o.depth / Math.max(K, 1);
+    const measured = stepBreakdown(timings, 1, 1);
+    const full = stepBreakdown(timings, 1, scale);
+    const stepMsMeasured = med.ms;
+    // The step's wall time also holds the JS glue between profiled calls: its block part scales like the block ops.
+    const share = blockShare(timings);
+    const stepMs = K === o.depth ? stepMsMeasured : stepMsMeasured + (full.stepMs - measured.stepMs) + med.gapMs * (scale - 1) * share;
+    const blockCalls = timings.filter((t) => t.name.startsWith('block.')).reduce((s, t) => s + t.calls, 0);
+    const opCallsPerStep = med.opCalls + blockCalls * (scale - 1);
+    const perCallUs = calibrateCallCostUs(o.backend, o.dtype);
+    const hostWorkMs = full.entries.filter((e) => e.kind === 'host').reduce((s, e) => s + e.ms, 0);
+    const jsGlueMs = med.gapMs * (1 + (scale - 1) * share);
+    const dispatchMs = (opCallsPerStep * perCallUs) / 1000;
+    const totalMs = hostWorkMs + jsGlueMs + dispatchMs;
+    const mem = model.memory();
+    const perBlockWeights = K > 0 ? (mem.weightsBytes - nonBlockWeights(o.config, o.dtype)) / K : 0;
+    cond.dispose();
+    return {
+      batch: B,
+      latentShape: [B, o.config.inChannels, lh, lw],
+      blocksRun: K,
+      depth: o.depth,
+      extrapolated: K !== o.depth,
+      stepMs,
+      stepMsMeasured,
+      stepMsMin: Math.min(...samples),
+      stepSamplesMs: samples,
+      captionMs,
+      breakdown: full.entries,
+      host: { opCallsPerStep, perCallUs, hostWorkMs, jsGlueMs, dispatchMs, totalMs, share: totalMs / stepMs },
+      memory: { ...mem, extrapolatedWeightsBytes: mem.weightsBytes + perBlockWeights * (o.depth - K) },
+    };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Fraction of the profiled calls that are block ops (to scale the JS glue between calls). */
+function blockShare(t: OpTiming[]): number {
+  const all = t.reduce((s, e) => s + e.calls, 0);
+  return all > 0 ? t.filter((e) => e.name.startsWith('block.')).reduce((s, e) => s + e.calls, 0) / all : 0;
+}
+
+function nonBlockWeights(cfg: SanaTransformerConfig, dtype: TensorDType): number {
+  const bytes = dtype === 'bf16' ? 2 : 4;
+  let n = 0;
+  for (const [k, s] of sanaTransformerWeightShapes({ ...cfg, numLayers: 0 })) if (!k.startsWith('transformer_blocks.')) n += s.reduce((a, b) => a * b, 1);
+  return n * bytes;
+}
+
+export interface DecodeProfile {
+  ms: number;
+  tiled: boolean;
+  tiles: number;
+  breakdown: BreakdownEntry[];
+  memory: ReturnType<NativeDcaeDecoder['memory']>;
+  plan: ReturnType<typeof planNativeDecode>;
+}
+
+/** One decode of a (1, latent, H/f, W/f) random latent (single timed run, after nothing: cold weights, warm code). */
+export function profileDecode(o: { config: DcaeConfig; source?: WeightSource; backend: BackendName; dtype: TensorDType; width: number; height: number; tiling?: TilingOptions; seed?: number }): DecodeProfile {
+  const profiler = new OpProfiler(true);
+  const model = new NativeDcaeDecoder(o.config, o.source ?? randomSource(o.seed ?? 2), { backend: o.backend, dtype: o.dtype, profiler });
+  try {
+    const f = model.f;
+    const z = randomTensor([1, o.config.latentChannels, o.height / f, o.width / f], new Rng(o.seed ?? 11));
+    let tiles = 0;
+    const t0 = performance.now();
+    model.decode(z, { tiling: o.tiling, onTile: () => tiles++ });
+    const ms = performance.now() - t0;
+    const t = stepBreakdown(profiler.timings(), 1, 1).entries;
+    for (const e of t) e.share = e.ms / ms;
+    return {
+      ms,
+      tiled: tiles > 0,
+      tiles: Math.max(tiles, 1),
+      breakdown: t,
+      memory: model.memory(),
+      plan: planNativeDecode(o.config, { height: o.height, width: o.width, batch: 1, dtype: o.dtype, tiling: o.tiling }),
+    };
+  } finally {
+    model.dispose();
+  }
+}
+
+export interface ReferenceComparison {
+  /** Blocks of both models (the reduced-depth model the TS reference runs). */
+  blocks: number;
+  /** TS reference forward (caption + step; the reference recomputes the caption every call). */
+  referenceMs: number;
+  /** Native caption + step on the same shapes (median of `repeat`). */
+  nativeMs: number;
+  speedup: number;
+}
+
+/**
+ * The TS reference forward vs the native runner on the same reduced-depth model and random weights:
+ * one reference forward (f64 accumulation, as the spec runs) against the native caption + step.
+ */
+export function compareWithReference(o: { config: SanaTransformerConfig; backend: BackendName; dtype: TensorDType; blockMode: DitBlockMode; width: number; height: number; textTokens: number; cfg: number; repeat: number; seed?: number }): ReferenceComparison {
+  const src = randomSource(o.seed ?? 3);
+  const weights = new Map<string, Tensor>();
+  for (const [k, s] of sanaTransformerWeightShapes(o.config)) weights.set(k, new Tensor(s, 'f32', src(k, s)));
+  const B = o.cfg > 1 ? 2 : 1;
+  const rng = new Rng(o.seed ?? 5);
+  const inputs = {
+    hiddenStates: randomTensor([B, o.config.inChannels, o.height / 32, o.width / 32], rng),
+    timestep: Tensor.f32([B], new Array<number>(B).fill(500)),
+    encoderHiddenStates: randomTensor([B, o.textTokens, o.config.captionChannels], rng),
+  };
+  const native = NativeSanaTransformer.fromStateDict(o.config, weights, { backend: o.backend, dtype: o.dtype, blockMode: o.blockMode });
+  const samples: number[] = [];
+  try {
+    native.forward(inputs);
+    for (let i = 0; i < o.repeat; i++) {
+      const t0 = performance.now();
+      native.forward(inputs);
+      samples.push(performance.now() - t0);
+    }
+  } finally {
+    native.dispose();
+  }
+  const reference = new SanaTransformer2DModel(o.config, weights);
+  const t0 = performance.now();
+  reference.forward(inputs);
+  const referenceMs = performance.now() - t0;
+  const nativeMs = median(samples);
+  return { blocks: o.config.numLayers, referenceMs, nativeMs, speedup: referenceMs / nativeMs };
+}
+
+/** The machine the numbers come from. */
+export function machineInfo(backend: BackendName): { cpu: string; threads: number; hardwareThreads: number; loadAverage1m: number; gemmKernel: string; node: string; backend: BackendName } {
+  const addon = loadAddon();
+  const info = addon.cpuInfo();
+  const be = ops.getBackend('cpu') as unknown as { threads?: number };
+  // The 1-minute load average at the start: on a shared machine, a load above the thread count means
+  // other processes competed for the cores during the measurement.
+  return { cpu: info.model, threads: be.threads ?? info.threads, hardwareThreads: availableParallelism(), loadAverage1m: loadavg()[0]!, gemmKernel: addon.gemmKernel(), node: process.version, backend };
+}
+
+/** Parameters of the full-depth model (shapes only). */
+export function fullParameterCount(cfg: SanaTransformerConfig, depth: number): number {
+  return countParameters({ ...cfg, numLayers: depth });
+}

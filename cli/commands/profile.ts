@@ -1,0 +1,211 @@
+/**
+ * `sana-lab profile`: whole-image timing of the native runners — a DiT step (CFG batch of 2), the
+ * per-op breakdown, images/s for `--steps` steps (+ the DC-AE decode with --decode), host dispatch
+ * overhead and peak memory — with random weights of the real dimensions unless --model-dir is given.
+ * The measurement itself lives in bindings/models/profile-run.ts.
+ */
+import { writeFileSync } from 'node:fs';
+import { intOption, parseArgs } from '../args.js';
+import { UsageError, type Command } from '../command.js';
+import { stateDictSource } from '../../bindings/models/weights.js';
+import { componentFiles, readComponentWeights } from '../../bindings/models/model-dir.js';
+import { compareWithReference, fullParameterCount, machineInfo, profileDecode, profileDit, type BreakdownEntry, type DecodeProfile, type ReferenceComparison } from '../../bindings/models/profile-run.js';
+import type { DitBlockMode } from '../../bindings/models/dit-runner.js';
+import { getBackend } from '../../bindings/ops.js';
+import { dcaePreset, loadDcaeConfig, type DcaeConfig } from '../../reference/dcae/config.js';
+import { formatBytes } from '../../reference/dcae/decode-plan.js';
+import { tiling as tilingOf } from '../../reference/dcae/tiling.js';
+import { checkDcaeWeights } from '../../reference/dcae/weights.js';
+import { decoderParamShapes } from '../../reference/dcae/param-shapes.js';
+import { loadSanaTransformerConfig, type SanaTransformerConfig } from '../../reference/dit/config.js';
+import { ditPreset } from '../../reference/dit/presets.js';
+import { checkWeightKeys } from '../../reference/dit/weights.js';
+
+const CMD = 'profile';
+
+export const PROFILE_USAGE = `usage: sana-lab profile --model 0.6b|1.6b --res N [--width W --height H] [--steps 20] [--cfg 4.5] [--decode]
+                      [--backend cpu] [--dtype f32|bf16] [--model-dir DIR] [--blocks K] [--block-mode ops|dit-block]
+                      [--text-len 300] [--warmup 1] [--repeat 3] [--tile SIZE] [--threads T] [--compare-reference]
+                      [--json FILE]
+
+Times whole images on a native backend: one DiT step on the CFG batch (uncond + cond), its per-op
+breakdown, --steps steps + the caption projection (+ the DC-AE decode with --decode) as images/s,
+the host dispatch overhead per step and the peak memory. Without --model-dir the weights are random
+with the model's real dimensions (timings do not depend on the values).
+
+  --model M          0.6b (Sana-0.6B: 28 blocks, C 1152) or 1.6b (Sana-1.6B: 20 blocks, C 2240)
+  --res N            square image side in pixels (multiple of 32); or --width W --height H
+  --steps S          sampling steps per image (default 20); --cfg G guidance scale (default 4.5; 1 = no CFG, batch 1)
+  --decode           also decode one image with the DC-AE f32c32 (batch 1); --tile SIZE tiles it
+                     like diffusers enable_tiling (stride 7/8 of the tile)
+  --backend B        cpu (default)
+  --dtype D          f32 (default) or bf16 storage of weights and activations
+  --model-dir DIR    a diffusers folder (transformer/, vae/) instead of random weights
+  --blocks K         run only K of the model's blocks and extrapolate the step to the full depth
+                     (labelled "extrapolated" in the output); default: every block
+  --block-mode M     ops (default: each block op timed on its own) or dit-block (one op per block)
+  --text-len L       text tokens (default 300, SANA's max_sequence_length)
+  --warmup W / --repeat R   untimed / timed denoising iterations (defaults 1 / 3; the step is the median)
+  --threads T        CPU threads (default: SANA_LAB_THREADS or all hardware threads)
+  --compare-reference  also time the TS reference forward on the same K-block model (slow: minutes at 512²)
+  --json FILE        write the report as JSON`;
+
+function fmtMs(ms: number): string {
+  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(ms < 10 ? 3 : 1)} ms`;
+}
+
+function table(entries: BreakdownEntry[], unit: string): string[] {
+  const w = Math.max(12, ...entries.map((e) => e.name.length));
+  const lines = [`  ${'op'.padEnd(w)}  ${'calls'.padStart(7)}  ${`ms/${unit}`.padStart(11)}  share`];
+  for (const e of entries) {
+    lines.push(`  ${e.name.padEnd(w)}  ${e.calls.toFixed(e.calls % 1 ? 1 : 0).padStart(7)}  ${e.ms.toFixed(2).padStart(11)}  ${(100 * e.share).toFixed(1).padStart(5)}%${e.extrapolated ? '  (extrapolated)' : ''}`);
+  }
+  return lines;
+}
+
+export async function runProfile(argv: string[]): Promise<number> {
+  const { values, flags, positionals } = parseArgs(CMD, argv, {
+    model: { type: 'string' }, res: { type: 'string' }, width: { type: 'string' }, height: { type: 'string' },
+    steps: { type: 'string' }, cfg: { type: 'string' }, decode: { type: 'flag' }, backend: { type: 'string' },
+    dtype: { type: 'string' }, 'model-dir': { type: 'string' }, blocks: { type: 'string' }, 'block-mode': { type: 'string' },
+    'text-len': { type: 'string' }, warmup: { type: 'string' }, repeat: { type: 'string' }, tile: { type: 'string' },
+    threads: { type: 'string' }, 'compare-reference': { type: 'flag' }, json: { type: 'string' },
+  });
+  if (positionals.length) throw new UsageError(`${CMD}: unexpected argument "${positionals[0]}"`);
+  const modelKey = values.get('model');
+  if (modelKey !== '0.6b' && modelKey !== '1.6b') throw new UsageError(`${CMD}: --model must be 0.6b or 1.6b, got ${modelKey === undefined ? 'nothing' : `"${modelKey}"`}`);
+  const res = values.has('res') ? intOption(CMD, 'res', values.get('res'), 0) : undefined;
+  const width = values.has('width') ? intOption(CMD, 'width', values.get('width'), 0) : res;
+  const height = values.has('height') ? intOption(CMD, 'height', values.get('height'), 0) : res;
+  if (width === undefined || height === undefined) throw new UsageError(`${CMD}: give --res N or both --width and --height`);
+  if (width % 32 !== 0 || height % 32 !== 0) throw new UsageError(`${CMD}: the image ${width}×${height} must be a multiple of 32 (the DC-AE's compression)`);
+  const steps = intOption(CMD, 'steps', values.get('steps'), 20);
+  const cfg = values.has('cfg') ? Number(values.get('cfg')) : 4.5;
+  if (!(cfg >= 1) || !Number.isFinite(cfg)) throw new UsageError(`${CMD}: --cfg must be a number >= 1, got "${values.get('cfg')}"`);
+  const backend = values.get('backend') ?? 'cpu';
+  if (backend !== 'cpu') throw new UsageError(`${CMD}: --backend ${backend} is not available (available: cpu)`);
+  const dtype = values.get('dtype') ?? 'f32';
+  if (dtype !== 'f32' && dtype !== 'bf16') throw new UsageError(`${CMD}: --dtype must be f32 or bf16, got "${dtype}"`);
+  const blockMode = (values.get('block-mode') ?? 'ops') as DitBlockMode;
+  if (blockMode !== 'ops' && blockMode !== 'dit-block') throw new UsageError(`${CMD}: --block-mode must be ops or dit-block, got "${blockMode}"`);
+  const textTokens = intOption(CMD, 'text-len', values.get('text-len'), 300);
+  const warmup = intOption(CMD, 'warmup', values.get('warmup'), 1, 0);
+  const repeat = intOption(CMD, 'repeat', values.get('repeat'), 3);
+  if (values.has('tile') && !flags.has('decode')) throw new UsageError(`${CMD}: --tile needs --decode`);
+  const tile = values.has('tile') ? tilingOf(intOption(CMD, 'tile', values.get('tile'), 0), undefined, 32) : undefined;
+  if (values.has('threads')) (getBackend('cpu') as unknown as { setThreads(n: number): void }).setThreads(intOption(CMD, 'threads', values.get('threads'), 1));
+  const modelDir = values.get('model-dir');
+
+  // The DiT: config (preset or model dir), K blocks, weights (random or the checkpoint's first K blocks).
+  let full: SanaTransformerConfig;
+  let dit: { source?: ReturnType<typeof stateDictSource> } = {};
+  const preset = ditPreset(modelKey);
+  if (modelDir !== undefined) {
+    const files = componentFiles(modelDir, 'transformer');
+    full = loadSanaTransformerConfig(files.config);
+  } else full = preset.config;
+  const depth = full.numLayers;
+  const K = values.has('blocks') ? intOption(CMD, 'blocks', values.get('blocks'), depth) : depth;
+  if (K > depth) throw new UsageError(`${CMD}: --blocks ${K} exceeds the model's ${depth} blocks`);
+  const config: SanaTransformerConfig = { ...full, numLayers: K };
+  if (modelDir !== undefined) {
+    const files = componentFiles(modelDir, 'transformer');
+    const keep = (k: string) => { const m = /^transformer_blocks\.(\d+)\./.exec(k); return m === null || Number(m[1]) < K; };
+    const w = readComponentWeights(files, keep);
+    checkWeightKeys(config, [...w].map(([name, t]) => ({ name, shape: t.shape, dtype: t.dtype })), files.weights.join(', '));
+    dit = { source: stateDictSource(w) };
+  }
+
+  const machine = machineInfo('cpu');
+  const label = `${preset.name}${modelDir ? ` (${modelDir})` : ' (random weights)'}`;
+  console.log(`profile: ${label}, ${width}×${height}, ${dtype}, ${backend} — ${machine.cpu}, ${machine.threads} threads, gemm ${machine.gemmKernel}, load ${machine.loadAverage1m.toFixed(2)}`);
+  console.log(`  DiT: ${K === depth ? `all ${depth}` : `${K} of ${depth}`} blocks, block mode ${blockMode}, CFG ${cfg > 1 ? 'batch 2' : 'off (batch 1)'}, ${textTokens} text tokens; warmup ${warmup}, timed ${repeat}`);
+  const d = profileDit({ config, ...dit, depth, backend: 'cpu', dtype, blockMode, width, height, textTokens, cfg, warmup, repeat });
+  const x = d.extrapolated ? ' (extrapolated)' : '';
+  console.log(`  step: ${fmtMs(d.stepMs)}${x}; measured with ${K} blocks ${fmtMs(d.stepMsMeasured)} (samples ${d.stepSamplesMs.map((s) => s.toFixed(1)).join(', ')} ms); caption (once per image) ${fmtMs(d.captionMs)}`);
+  console.log(`  breakdown per step${x}:`);
+  for (const l of table(d.breakdown, 'step')) console.log(l);
+  const h = d.host;
+  console.log(`  host overhead per step${x}: ${fmtMs(h.totalMs)} = ${(100 * h.share).toFixed(2)}% of the step (host work ${fmtMs(h.hostWorkMs)}, JS glue ${fmtMs(h.jsGlueMs)}, ${h.opCallsPerStep.toFixed(0)} op calls × ${h.perCallUs.toFixed(1)} µs calibrated)`);
+
+  let decode: DecodeProfile | null = null;
+  if (flags.has('decode')) {
+    let dcae: DcaeConfig;
+    let source;
+    if (modelDir !== undefined) {
+      const files = componentFiles(modelDir, 'vae');
+      dcae = loadDcaeConfig(files.config);
+      const w = readComponentWeights(files, (k) => k.startsWith('decoder.'));
+      checkDcaeWeights(decoderParamShapes(dcae), w, files.weights.join(', '));
+      source = stateDictSource(w);
+    } else dcae = dcaePreset('dc-ae-f32c32-sana-1.0');
+    decode = profileDecode({ config: dcae, source, backend: 'cpu', dtype, width, height, tiling: tile });
+    console.log(`  decode (batch 1${decode.tiled ? `, ${decode.tiles} tiles of ${tile!.tileHeight}/${tile!.strideHeight}` : ''}): ${fmtMs(decode.ms)} (single run)`);
+    for (const l of table(decode.breakdown.slice(0, 12), 'image')) console.log(l);
+  }
+
+  const imageMs = steps * d.stepMs + d.captionMs + (decode?.ms ?? 0);
+  const imagesPerS = 1000 / imageMs;
+  const rss = process.resourceUsage().maxRSS * 1024;
+  const ditMem = d.memory;
+  const peakBytes = Math.max(ditMem.extrapolatedWeightsBytes + ditMem.activationBytes + ditMem.scratchBytes + ditMem.conditionBytes, decode ? decode.memory.totalBytes : 0);
+  console.log(`  image: ${steps} steps × ${fmtMs(d.stepMs)} + caption${decode ? ' + decode' : ''} = ${fmtMs(imageMs)} → ${imagesPerS.toFixed(4)} images/s${x}`);
+  console.log(`  memory: DiT weights ${formatBytes(ditMem.extrapolatedWeightsBytes)}${d.extrapolated ? ` at full depth (${formatBytes(ditMem.weightsBytes)} loaded)` : ''}, activations ${formatBytes(ditMem.activationBytes)}, op scratch ≤ ${formatBytes(ditMem.scratchBytes)} (estimate)${decode ? `; decoder total ${formatBytes(decode.memory.totalBytes)} (activations ${formatBytes(decode.memory.activationBytes)}, scratch ≤ ${formatBytes(decode.memory.scratchBytes)})` : ''}; process max RSS ${formatBytes(rss)}`);
+
+  let comparison: ReferenceComparison | null = null;
+  if (flags.has('compare-reference')) {
+    console.log(`  comparing with the TS reference on the ${K}-block model (one reference forward)…`);
+    comparison = compareWithReference({ config, backend: 'cpu', dtype, blockMode, width, height, textTokens, cfg, repeat });
+    console.log(`  TS reference forward ${fmtMs(comparison.referenceMs)} vs native (caption + step) ${fmtMs(comparison.nativeMs)}: ${comparison.speedup.toFixed(1)}× (${comparison.blocks} blocks)`);
+  }
+
+  if (values.has('json')) {
+    const report = {
+      command: 'profile',
+      model: preset.name,
+      weights: modelDir ?? 'random',
+      parameters: fullParameterCount(config, depth),
+      backend,
+      dtype,
+      blockMode,
+      machine,
+      width,
+      height,
+      latentShape: d.latentShape,
+      batch: d.batch,
+      textTokens,
+      steps,
+      cfg,
+      blocks: { run: K, depth, extrapolated: d.extrapolated },
+      step_ms: d.stepMs,
+      step_ms_measured: d.stepMsMeasured,
+      step_ms_measured_min: d.stepMsMin,
+      step_samples_ms: d.stepSamplesMs,
+      caption_ms: d.captionMs,
+      breakdown: d.breakdown,
+      host_overhead: { per_step_ms: h.totalMs, share: h.share, host_work_ms: h.hostWorkMs, js_glue_ms: h.jsGlueMs, op_calls_per_step: h.opCallsPerStep, per_call_us: h.perCallUs, dispatch_ms: h.dispatchMs },
+      decode: decode && { ms: decode.ms, tiled: decode.tiled, tiles: decode.tiles, tile: tile ?? null, breakdown: decode.breakdown, memory: decode.memory, plan: decode.plan },
+      image_ms: imageMs,
+      images_per_s: imagesPerS,
+      memory: { dit: ditMem, decoder: decode?.memory ?? null, peak_bytes: peakBytes, process_max_rss_bytes: rss },
+      reference_comparison: comparison,
+      notes: [
+        'step_ms: one DiT evaluation on the CFG batch; the caption projection is computed once per image (caption_ms).',
+        'Per-op times are host wall times around synchronous cpu op calls (kernel + dispatch).',
+        ...(d.extrapolated ? [`Extrapolated: ${K} of ${depth} blocks were run; block ops are scaled by ${depth}/${K}.`] : []),
+        'host_overhead: host work (layouts, uploads, read-back, CFG/Euler update) + JS glue between calls + op calls × a calibrated per-call cost.',
+      ],
+      timestamp: new Date().toISOString(),
+    };
+    writeFileSync(values.get('json')!, `${JSON.stringify(report, null, 2)}\n`);
+    console.log(`  → ${values.get('json')}`);
+  }
+  return 0;
+}
+
+export const profileCommand: Command = {
+  name: 'profile',
+  summary: 'whole-image timing on a native backend: DiT step breakdown, images/s, host overhead, memory',
+  usage: PROFILE_USAGE,
+  run: runProfile,
+};

@@ -1,0 +1,108 @@
+/** `run dit` / `run dcae-decode` with --backend cpu, and `profile` (cli/commands/profile.ts). */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { UsageError } from '../../../cli/command.js';
+import { runDcaeDecode } from '../../../cli/commands/run-dcae.js';
+import { runDit } from '../../../cli/commands/run-dit.js';
+import { profileCommand, runProfile } from '../../../cli/commands/profile.js';
+import { errorStats, formatStats } from '../../../reference/core/compare.js';
+import { goldenAvailable, goldenPath } from '../../../reference/core/golden.js';
+import { readSafetensors, writeSafetensors } from '../../../reference/core/safetensors.js';
+import type { Tensor } from '../../../reference/core/tensor.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'sana-models-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function quiet<T>(f: () => Promise<T>): Promise<{ value: T; out: string }> {
+  const lines: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
+  try {
+    return { value: await f(), out: lines.join('\n') };
+  } finally {
+    log.mockRestore();
+  }
+}
+
+function rel(label: string, a: Tensor, e: Tensor): number {
+  const s = errorStats(a.toFloat32(), e.toFloat32());
+  console.log(`[models cli] ${label}: ${formatStats(s)}`);
+  return s.nonFinite > 0 ? Infinity : s.maxRel;
+}
+
+describe.skipIf(!goldenAvailable())('run dit / run dcae-decode --backend cpu on the golden files', () => {
+  const dit = (f: string) => goldenPath(`sana_transformer_public.${f}`);
+
+  it('run dit --backend cpu (f32 ≤ 1e-4 of diffusers; bf16 ≤ 5e-2), metadata, option errors', async () => {
+    const base = ['--config', dit('config.json'), '--weights', dit('weights.safetensors'), '--inputs', dit('io.safetensors')];
+    const golden = readSafetensors(dit('io.safetensors')).tensors.get('output')!;
+    const out32 = join(dir, 'dit32.safetensors');
+    const r = await quiet(() => runDit([...base, '--out', out32, '--backend', 'cpu']));
+    expect(r.value).toBe(0);
+    expect(r.out).toMatch(/run dit: cpu backend \(f32, dit-block\)/);
+    const w32 = readSafetensors(out32);
+    expect(w32.metadata).toMatchObject({ backend: 'cpu', dtype: 'f32', block_mode: 'dit-block' });
+    expect(rel('run dit cpu f32', w32.tensors.get('output')!, golden)).toBeLessThanOrEqual(1e-4);
+    const out16 = join(dir, 'dit16.safetensors');
+    await quiet(() => runDit([...base, '--out', out16, '--backend', 'cpu', '--dtype', 'bf16', '--block-mode', 'ops']));
+    expect(rel('run dit cpu bf16 ops', readSafetensors(out16).tensors.get('output')!, golden)).toBeLessThanOrEqual(5e-2);
+    await expect(runDit([...base, '--out', out32, '--backend', 'cpu', '--accumulate', 'f32'])).rejects.toThrow(/--accumulate applies to the reference backend only/);
+    await expect(runDit([...base, '--out', out32, '--dtype', 'bf16'])).rejects.toThrow(/--dtype applies to native backends only/);
+    await expect(runDit([...base, '--out', out32, '--backend', 'cpu', '--dtype', 'f16'])).rejects.toThrow(UsageError);
+    await expect(runDit([...base, '--out', out32, '--backend', 'cpu', '--block-mode', 'fused'])).rejects.toThrow(/--block-mode must be dit-block or ops/);
+  });
+
+  it('run dcae-decode --backend cpu, whole and tiled, ≤ 1e-4 of the reference backend', async () => {
+    const cfg = goldenPath('dcae_public.config.json');
+    const wts = goldenPath('dcae_public.weights.safetensors');
+    const io = readSafetensors(goldenPath('dcae_public.io.safetensors')).tensors;
+    const inputs = join(dir, 'latent.safetensors');
+    writeSafetensors(inputs, new Map([['latent', io.get('decode_input')!]]));
+    const base = ['--config', cfg, '--weights', wts, '--inputs', inputs];
+    const cpuOut = join(dir, 'cpu.safetensors');
+    const r = await quiet(() => runDcaeDecode([...base, '--out', cpuOut, '--backend', 'cpu']));
+    expect(r.out).toMatch(/\[cpu, f32\]/);
+    const got = readSafetensors(cpuOut);
+    expect(got.metadata).toMatchObject({ backend: 'cpu', dtype: 'f32' });
+    expect(rel('dcae-decode cpu', got.tensors.get('sample')!, io.get('decode_output')!)).toBeLessThanOrEqual(1e-4);
+    const tiledCpu = join(dir, 'tiled-cpu.safetensors');
+    const tiledRef = join(dir, 'tiled-ref.safetensors');
+    await quiet(() => runDcaeDecode([...base, '--out', tiledCpu, '--backend', 'cpu', '--tile', '16', '--tile-stride', '8', '--scaled']));
+    await quiet(() => runDcaeDecode([...base, '--out', tiledRef, '--tile', '16', '--tile-stride', '8', '--scaled']));
+    expect(rel('dcae-decode cpu tiled --scaled vs reference', readSafetensors(tiledCpu).tensors.get('sample')!, readSafetensors(tiledRef).tensors.get('sample')!)).toBeLessThanOrEqual(1e-4);
+    await expect(runDcaeDecode([...base, '--out', cpuOut, '--dtype', 'bf16'])).rejects.toThrow(/--dtype applies to native backends only/);
+    await expect(runDcaeDecode([...base, '--out', cpuOut, '--backend', 'cuda'])).rejects.toThrow(/available: reference, cpu/);
+  });
+});
+
+describe('sana-lab profile', () => {
+  it('0.6b, 1 of 28 blocks at 64² with 8 text tokens: report fields, extrapolation label, JSON file', async () => {
+    const json = join(dir, 'profile.json');
+    const r = await quiet(() => runProfile(['--model', '0.6b', '--res', '64', '--blocks', '1', '--text-len', '8', '--warmup', '0', '--repeat', '2', '--steps', '4', '--json', json]));
+    expect(r.value).toBe(0);
+    expect(r.out).toMatch(/step: .* \(extrapolated\)/);
+    expect(r.out).toMatch(/block\.mix-ffn .*\(extrapolated\)/);
+    const rep = JSON.parse(readFileSync(json, 'utf8')) as Record<string, any>;
+    expect(rep).toMatchObject({ command: 'profile', model: 'sana-0.6b', dtype: 'f32', batch: 2, steps: 4, blocks: { run: 1, depth: 28, extrapolated: true } });
+    expect(rep.latentShape).toEqual([2, 32, 2, 2]);
+    expect(rep.step_ms).toBeGreaterThan(rep.step_ms_measured);
+    expect(rep.images_per_s).toBeCloseTo(1000 / (4 * rep.step_ms + rep.caption_ms), 6);
+    const names = (rep.breakdown as { name: string; calls: number }[]).map((e) => e.name);
+    expect(names).toEqual(expect.arrayContaining(['block.linear-attention-block', 'block.cross-attention', 'block.mix-ffn', 'block.layernorm-modulate', 'adaln.gemm', 'final.gemm']));
+    expect((rep.breakdown as { name: string; calls: number }[]).find((e) => e.name === 'block.mix-ffn')!.calls).toBe(28);
+    expect(rep.host_overhead.op_calls_per_step).toBeGreaterThan(28 * 11);
+    expect(rep.memory.peak_bytes).toBeGreaterThan(0.6e9 * 4 * 0.9);
+    expect(rep.machine.threads).toBeGreaterThanOrEqual(1);
+    expect(typeof rep.machine.cpu).toBe('string');
+  });
+
+  it('usage errors', async () => {
+    await expect(runProfile(['--res', '256'])).rejects.toThrow(/--model must be 0\.6b or 1\.6b/);
+    await expect(runProfile(['--model', '0.6b', '--res', '250'])).rejects.toThrow(/multiple of 32/);
+    await expect(runProfile(['--model', '0.6b', '--res', '256', '--backend', 'cuda'])).rejects.toThrow(/available: cpu/);
+    await expect(runProfile(['--model', '0.6b', '--res', '256', '--blocks', '40'])).rejects.toThrow(/exceeds the model's 28 blocks/);
+    await expect(runProfile(['--model', '0.6b', '--res', '256', '--tile', '512'])).rejects.toThrow(/--tile needs --decode/);
+    expect(profileCommand.name).toBe('profile');
+  });
+});

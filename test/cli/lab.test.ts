@@ -1,0 +1,49 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { labCommand } from '../../cli/commands/lab.js';
+import { readResults } from '../../bench/record.js';
+import { readParity } from '../../reports/parity.js';
+
+afterEach(() => vi.restoreAllMocks());
+
+describe('sana-lab lab --quick (end to end)', () => {
+  it('runs every step — environment, golden, conversion, parity, bench, report — and writes the report and its JSON', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'sana-lab-quick-'));
+    const err = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+    const t0 = performance.now();
+    const code = await labCommand.run(['--quick', '--out', out, '--json']);
+    const seconds = (performance.now() - t0) / 1e3;
+    const progress = err.mock.calls.flat().join('\n');
+    expect(code, progress).toBe(0);
+    expect(seconds).toBeLessThan(45);
+
+    for (const step of ['environment', 'golden files', 'native bf16 conversion', 'parity', 'bench', 'report']) expect(progress).toMatch(new RegExp(`\\[lab \\d/6\\] (ok|skipped) +${step}`));
+    const steps = (JSON.parse(log.mock.calls.flat().join('\n')) as { steps: { step: string; status: string }[] }).steps;
+    expect(steps.map((s) => s.step)).toEqual(['golden files', 'native bf16 conversion', 'parity', 'bench', 'report']);
+
+    const parity = readParity(join(out, 'lab-parity.json'));
+    expect(parity.records.length).toBeGreaterThan(10);
+    expect(parity.records.every((r) => r.pass)).toBe(true);
+    const bench = readResults(join(out, 'lab-bench.json'));
+    const timed = bench.records.filter((r) => r.status === 'ok');
+    expect(new Set(timed.map((r) => r.backend))).toEqual(new Set(['reference', 'cpu']));
+    expect(bench.baselines).toEqual(['reference']);
+    expect(bench.ceilings[0]!.fmaPeakFlops!).toBeGreaterThan(0);
+    expect(bench.ceilings[0]!.peakSource).toMatch(/native cpu gemm/);
+
+    const md = readFileSync(join(out, 'lab.md'), 'utf8');
+    expect(md).toMatch(/## Speed-ups against the baselines of the same run/);
+    expect(md).toMatch(/\| lab-bench\.json \| linear-attention \| 0\.6b \| 256 \| 2 \| f32 \| reference \(.+\) \| cpu v2 \(.+\) \|/);
+    expect(md).toMatch(/checks pass/);
+    expect(existsSync(join(out, 'lab.html'))).toBe(true);
+    expect(progress).toMatch(/\[lab\] report: .*lab\.html/);
+  }, 60_000);
+
+  it('rejects unknown options', async () => {
+    await expect(labCommand.run(['--fast'])).rejects.toThrow(/unknown option --fast/);
+    await expect(labCommand.run(['--budget-s', '-3'])).rejects.toThrow(/positive number/);
+  });
+});
