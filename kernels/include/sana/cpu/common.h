@@ -13,6 +13,7 @@
 
 #include "sana/bf16.h"
 #include "sana/cpu/host_memory.h"
+#include "sana/arg_checks.h"
 #include "sana/ops.h"
 #include "sana/status.h"
 #include "sana/tensor_view.h"
@@ -99,44 +100,13 @@ template <typename T> Buffer<T> alloc_buffer(int64_t n) {
 }
 
 // ---- shape checks at kernel entries ----
-inline std::string shp(const TensorView& t) { return t.shape_str(); }
+using sana::is_shape;
+using sana::is_vector;
+using sana::same_shape;
+using sana::shp;
 
 inline Status check_float(const char* op, const char* what, const TensorView& t, DType dt) {
-  if (t.data == nullptr && t.numel() != 0) return InvalidArgument(std::string(op) + ": " + what + " has no storage");
-  if (t.dtype != dt) {
-    return InvalidArgument(std::string(op) + ": " + what + " is " + dtype_name(t.dtype) + ", expected " + dtype_name(dt));
-  }
-  if (t.device != Device::kCpu) return InvalidArgument(std::string(op) + ": " + what + " is not on the CPU");
-  for (int i = 0; i < t.ndim; ++i) {
-    if (t.shape[i] <= 0) return InvalidArgument(std::string(op) + ": " + what + " " + shp(t) + " has an empty dimension");
-  }
-  return Status::Ok();
-}
-
-inline bool is_shape(const TensorView& t, std::initializer_list<int64_t> s) {
-  if (t.ndim != static_cast<int>(s.size())) return false;
-  int i = 0;
-  for (int64_t d : s) {
-    if (t.shape[i++] != d) return false;
-  }
-  return true;
-}
-
-// A vector of n elements: shape (n), or (1, n) / (1, 1, n).
-inline bool is_vector(const TensorView& t, int64_t n) {
-  if (t.ndim < 1 || t.shape[t.ndim - 1] != n) return false;
-  for (int i = 0; i + 1 < t.ndim; ++i) {
-    if (t.shape[i] != 1) return false;
-  }
-  return true;
-}
-
-inline bool same_shape(const TensorView& a, const TensorView& b) {
-  if (a.ndim != b.ndim) return false;
-  for (int i = 0; i < a.ndim; ++i) {
-    if (a.shape[i] != b.shape[i]) return false;
-  }
-  return true;
+  return check_float_on(Device::kCpu, op, what, t, dt);
 }
 
 // Runs an op body, turning std::bad_alloc into kOutOfMemory (kernels never throw across the boundary).
