@@ -7,7 +7,8 @@
  * - Peak: the best 2·M·N·K / time of a pluggable gemm — the native CPU gemm (bench/backends/native.ts)
  *   when the addon is built, else the TS reference `linear`, labelled as a pure-JS baseline. This
  *   achieved gemm peak is the roofline's compute ceiling. Beside it the record keeps the FMA peak the
- *   addon measures (register-resident FMAs on one thread × threads), the upper bound a gemm approaches.
+ *   addon measures (register-resident FMA loops on every pool thread at once), the machine's FP32 peak
+ *   that a gemm approaches from below.
  */
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';

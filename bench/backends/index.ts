@@ -1,11 +1,13 @@
 /**
- * The bench backends by name: `reference` (the pure-TS spec, budgeted), `cpu` (the native addon) and
- * `cuda` (the addon's CUDA build on a usable device). A backend that cannot run here still exists, as
+ * The bench backends by name: `reference` (the pure-TS spec, budgeted), `cpu` (the native addon),
+ * `cuda` (the addon's CUDA build on a usable device) and `torch` (PyTorch eager in a Python worker, the
+ * baseline people use). A backend that cannot run here still exists, as
  * an UnavailableBackend whose cases are recorded as 'unavailable' with the reason.
  */
 import type { BenchBackend } from './backend.js';
 import { createCpuBackend, createCudaBackend } from './native.js';
 import { ReferenceBackend } from './reference.js';
+import { createTorchBackend } from './torch.js';
 
 export { UnavailableBackend } from './unavailable.js';
 
@@ -13,6 +15,7 @@ export const BACKEND_FACTORIES: Readonly<Record<string, () => Promise<BenchBacke
   reference: async () => new ReferenceBackend(),
   cpu: async () => createCpuBackend(),
   cuda: async () => createCudaBackend(),
+  torch: async () => createTorchBackend(),
 };
 
 export const BACKEND_NAMES: readonly string[] = Object.keys(BACKEND_FACTORIES);

@@ -4,6 +4,7 @@
 //   2. Ṽ  = pad(Vᵀ, ones row) per head               (B, H, M, d+1) f32
 //   3. VK = Ṽᵀ · φK_h                                 one small gemm per (batch, head) → (d+1) × d
 //   4. O  = VK · φQ_hᵀ                                one gemm per (batch, head) → (d+1) × N materialised
+//      (steps 3–4 as a batched matmul: (batch, head) pairs in parallel, our packed gemm in each)
 //   5. out = O[:d] / (O[d] + eps)                     a final pass, transposed back to (B, N, C)
 // It exists as the baseline the fused kernel is measured against (bench), and is parity-tested like
 // any other variant. FLOPs as the fused core; bytes ≈ (6 + 2·(d+1)/d)·B·N·C·4 plus per-step launches.
@@ -41,7 +42,9 @@ void run(const LinearAttentionArgs& a, int64_t B, int64_t N, int64_t M, int64_t 
       dst[d] = 1.0f;
     }
   });
-  for (int64_t bh = 0; bh < B * H; ++bh) {
+  // The per-head products run as one batched matmul does: (batch, head) pairs spread over the pool,
+  // each a single-threaded gemm (a parallel_for inside a pool task runs serially).
+  parallel_for(B * H, [&](int64_t bh) {
     const int64_t b = bh / H, h = bh % H;
     {  // VK (d+1 × d) = Ṽᵀ (d+1 × M) · φK_h (M × d)
       TransposedA<float> A(vpad.get() + bh * M * d1, d1, M, d1);
@@ -59,7 +62,7 @@ void run(const LinearAttentionArgs& a, int64_t B, int64_t N, int64_t M, int64_t 
       ep.ldo = N;
       gemm_run<float, float>(A, Bq, ep);
     }
-  }
+  });
   T* out = a.out.as<T>();
   parallel_for(B * N, [&](int64_t r) {
     const int64_t b = r / N, n = r % N;

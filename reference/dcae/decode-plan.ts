@@ -76,6 +76,14 @@ export function planDecode(config: DcaeConfig, opts: DecodePlanOptions): DecodeP
   const outputBytes = B * out * H * W * F32;
   const whole = estimateDecoderMemory(config, B, lh, lw);
   const untiledTotalBytes = weightsBytes + whole.peakBytes;
+  // Every count below is a sum of products of integers no larger than this one: when it is a safe
+  // integer (< 2^53), all of them are exact; beyond, doubles would round them silently.
+  if (!Number.isSafeInteger(untiledTotalBytes + latentBytes + outputBytes)) {
+    throw new RangeError(
+      `planDecode: a ${H}×${W} decode at batch ${B} needs about ${(untiledTotalBytes + latentBytes + outputBytes).toExponential(3)} bytes, ` +
+        `beyond 2^53 where byte counts are no longer exact; plan a smaller image or batch`,
+    );
+  }
 
   const tiled = opts.tiling !== undefined && needsTiling(lh, lw, f, opts.tiling);
   if (!tiled) {

@@ -73,3 +73,15 @@ describe.skipIf(!GOLDEN)('the memory walk follows the real decoder', () => {
     expect(walk).toEqual(recorded);
   });
 });
+
+describe('planDecode byte counts stay exact', () => {
+  it('plans a 2^20-pixel-wide decode exactly and refuses one whose bytes pass 2^53', () => {
+    // 1,048,576² f32c32: the whole-image activation peak alone is ~448·H·W·4 ≈ 2.0e15 bytes < 2^53 ≈ 9.0e15.
+    const big = planDecode(real, { height: 2 ** 20, width: 2 ** 20 });
+    expect(Number.isSafeInteger(big.memory.totalBytes)).toBe(true);
+    expect(big.memory.outputBytes).toBe(3 * 2 ** 40 * 4);
+    // Eight times the pixels: ≈ 1.6e16 activation bytes → past 2^53.
+    expect(() => planDecode(real, { height: 2 ** 21, width: 2 ** 22 })).toThrow(/planDecode: a 2097152×4194304 decode at batch 1 needs about .* bytes, beyond 2\^53/);
+    expect(() => planDecode(real, { height: 2 ** 20, width: 2 ** 20, batch: 8 })).toThrow(/beyond 2\^53/);
+  });
+});

@@ -101,8 +101,10 @@ template <typename TIn, typename TOut> void gemm_run(const ASource& a, const BSo
 // The micro-kernel the running machine uses: "avx512 8x32", "avx2 6x16" or "generic 4x16".
 const char* gemm_kernel_name();
 
-// Measures this machine's FP32 FMA peak on one thread (GFLOP/s), with the ISA the gemm uses:
-// independent FMA chains over registers, no memory traffic. Used by the benchmark's roofline.
-double measure_fma_peak_gflops(double seconds);
+// Measures this machine's FP32 FMA peak (GFLOP/s), with the ISA the gemm uses: independent FMA
+// chains over registers, no memory traffic. One thread, or (all_threads) every thread of the CPU pool
+// at once, started together, the sum of their rates — the peak a multi-threaded gemm can approach
+// (on SMT siblings or a throttled package it is less than threads × one thread). Used by the roofline.
+double measure_fma_peak_gflops(double seconds, bool all_threads = false);
 
 }  // namespace sana::cpu
