@@ -39,11 +39,76 @@ export type Family = 'dit' | 'dcae';
 /** One numbered native implementation of an op (llm.c style v1…vN). */
 export interface NativeVersion {
   version: number;
-  /** How it differs from the other versions. */
+  /** How it differs from the other versions (cuda: the summary of its kernel file header). */
   description: string;
   /** Extra op-API options that select it (e.g. { variant: 'unfused' }). */
   options?: Readonly<Record<string, string>>;
+  /** What it needs beyond the op's rules (cuda: the kernel's own list, e.g. "bf16; K % 8 == 0"). */
+  needs?: string;
+  /** Storage dtypes it runs (absent: f32 and bf16); bench and parity skip the others. */
+  dtypes?: readonly ('f32' | 'bf16')[];
 }
+
+const BF16: readonly ('f32' | 'bf16')[] = ['bf16'];
+
+/**
+ * The cuda backend's versions, as kernels/cuda/runtime.cu op_versions() lists them from each
+ * kernels/cuda/<op>.cu header (a test keeps the two in step; addon.runtime.opVersions('cuda')).
+ */
+const CUDA = {
+  gemm: [
+    { version: 1, description: 'SIMT tiles: 64×64 outputs per block, K slices of 16 in shared memory, 4×4 outputs per thread' },
+    { version: 2, description: 'tensor cores: mma.sync m16n8k16 bf16→f32, 128×128×32 tiles, 4-stage cp.async, swizzled ldmatrix', needs: 'bf16; K % 8 == 0', dtypes: BF16 },
+  ],
+  'linear-attention': [
+    { version: 1, description: 'state by token chunks staged in shared memory + atomics; apply one thread per (token, channel)', needs: 'head_dim ≤ 64' },
+    { version: 2, description: '4×4 register-blocked state (float4 smem), apply 4 threads per token with quad shuffles, 16-byte loads', needs: 'head_dim 32' },
+  ],
+  'linear-attention-block': [
+    { version: 1, description: '3 gemms → core v1 → gemm with bias/gate/residual epilogue', needs: 'head_dim ≤ 64' },
+    { version: 2, description: '3 gemms → core v2 → gemm with bias/gate/residual epilogue', needs: 'head_dim 32' },
+    {
+      version: 3,
+      description: 'q gemm; k/v tensor-core gemm with the state reduction in its epilogue (K, V never in HBM); apply v2; out gemm',
+      needs: 'bf16; head_dim 32; C % 64 == 0; N % 128 == 0',
+      dtypes: BF16,
+    },
+  ],
+  'mix-ffn': [
+    { version: 1, description: 'gemm+SiLU → depthwise 3×3+GLU one thread per (pixel, channel) → gemm' },
+    { version: 2, description: 'gemm+SiLU → depthwise 3×3+GLU 8 channels × 4 pixels per thread, column reuse → gemm', needs: 'hidden % 8 == 0' },
+  ],
+  'cross-attention': [
+    { version: 1, description: 'projections → SIMT core: one warp per query, online softmax → projection', needs: 'head dim ≤ 128' },
+    { version: 2, description: 'projections → flash-style core on tensor cores (mma.sync, P kept in registers) → projection', needs: 'bf16; head dim % 8 == 0, ≤ 128', dtypes: BF16 },
+  ],
+  'layernorm-modulate': [
+    { version: 1, description: 'one block per row, two passes re-read from L1/L2' },
+    { version: 2, description: 'a lane group per row, the row in registers, 16-byte loads', needs: 'C % 8 == 0, C ≤ 3072' },
+  ],
+  rmsnorm: [
+    { version: 1, description: 'one block per row' },
+    { version: 2, description: 'a lane group per row, the row in registers, 16-byte loads', needs: 'C % 8 == 0, C ≤ 3072' },
+  ],
+  conv3x3: [
+    { version: 1, description: 'direct: one thread per output element' },
+    { version: 2, description: 'implicit gemm on the SIMT engine (im2col on the fly)' },
+    { version: 3, description: 'implicit gemm on tensor cores (weights reordered, 16-byte zero-filled tap chunks)', needs: 'bf16; Cin % 8 == 0', dtypes: BF16 },
+  ],
+  'dcae-resblock': [
+    { version: 1, description: 'conv v1 → conv v1 → rmsnorm v1 (+ residual)' },
+    { version: 2, description: 'conv v2 → conv v2 → rmsnorm (+ residual)' },
+    { version: 3, description: 'conv v3 → conv v3 → rmsnorm (+ residual)', needs: 'bf16; C % 8 == 0', dtypes: BF16 },
+  ],
+  'dit-block': [
+    { version: 1, description: 'LN-modulate → linear-attention-block → cross-attention → LN-modulate → mix-ffn, each at v1', needs: 'head_dim ≤ 64' },
+    { version: 2, description: 'the same composition, each op at its default (fastest) version' },
+  ],
+  'lite-mla': [
+    { version: 1, description: '3 gemms → depthwise k×k → grouped 1×1 → core v1 (or quadratic form) → gemm → rmsnorm v1 + residual', needs: 'head_dim ≤ 64' },
+    { version: 2, description: "the same with the core's and rmsnorm's default versions" },
+  ],
+} as const satisfies Readonly<Record<string, readonly NativeVersion[]>>;
 
 /**
  * The parity rule (the same for every op unless an entry says otherwise):
@@ -135,7 +200,7 @@ export const OP_CATALOGUE = {
     ],
     parity: DEFAULT_PARITY,
     apiOp: 'gemm',
-    native: { cpu: [{ version: 1, description: 'blocked AVX-512/AVX2 gemm, fused epilogue' }], cuda: NONE },
+    native: { cpu: [{ version: 1, description: 'blocked AVX-512/AVX2 gemm, fused epilogue' }], cuda: CUDA.gemm },
   }),
   'linear-attention': def({
     op: 'linear-attention',
@@ -157,7 +222,7 @@ export const OP_CATALOGUE = {
         { version: 1, description: 'unfused composition: ReLU → pad → matmul → matmul → divide, intermediates materialised', options: { variant: 'unfused' } },
         { version: 2, description: 'fused one-pass kernel ((d+1)×d state per head, f32)', options: { variant: 'fused' } },
       ],
-      cuda: NONE,
+      cuda: CUDA['linear-attention'],
     },
   }),
   'linear-attention-block': def({
@@ -172,7 +237,7 @@ export const OP_CATALOGUE = {
     testShapes: [{ B: 2, N: 35, C: 64, heads: 2, headDim: 32 }],
     parity: DEFAULT_PARITY,
     apiOp: 'linear-attention-block',
-    native: { cpu: V1, cuda: NONE },
+    native: { cpu: V1, cuda: CUDA['linear-attention-block'] },
   }),
   'mix-ffn': def({
     op: 'mix-ffn',
@@ -186,7 +251,7 @@ export const OP_CATALOGUE = {
     testShapes: [{ B: 2, N: 35, C: 32, h: 5, w: 7, hidden: 80 }],
     parity: DEFAULT_PARITY,
     apiOp: 'mix-ffn',
-    native: { cpu: V1, cuda: NONE },
+    native: { cpu: V1, cuda: CUDA['mix-ffn'] },
   }),
   'cross-attention': def({
     op: 'cross-attention',
@@ -200,7 +265,7 @@ export const OP_CATALOGUE = {
     testShapes: [{ B: 2, N: 35, C: 64, L: 7, heads: 4, headDim: 16 }],
     parity: DEFAULT_PARITY,
     apiOp: 'cross-attention',
-    native: { cpu: V1, cuda: NONE },
+    native: { cpu: V1, cuda: CUDA['cross-attention'] },
   }),
   'layernorm-modulate': def({
     op: 'layernorm-modulate',
@@ -214,7 +279,7 @@ export const OP_CATALOGUE = {
     testShapes: [{ B: 2, N: 37, C: 96 }],
     parity: DEFAULT_PARITY,
     apiOp: 'layernorm-modulate',
-    native: { cpu: V1, cuda: NONE },
+    native: { cpu: V1, cuda: CUDA['layernorm-modulate'] },
   }),
   rmsnorm: def({
     op: 'rmsnorm',
@@ -231,7 +296,7 @@ export const OP_CATALOGUE = {
     ],
     parity: DEFAULT_PARITY,
     apiOp: 'rmsnorm',
-    native: { cpu: V1, cuda: NONE },
+    native: { cpu: V1, cuda: CUDA.rmsnorm },
   }),
   'dit-block': def({
     op: 'dit-block',
@@ -245,7 +310,7 @@ export const OP_CATALOGUE = {
     testShapes: [{ B: 2, N: 30, C: 64, h: 5, w: 6, heads: 2, headDim: 32, hidden: 160, L: 7, crossHeads: 4, crossHeadDim: 16 }],
     parity: DEFAULT_PARITY,
     apiOp: 'dit-block',
-    native: { cpu: V1, cuda: NONE },
+    native: { cpu: V1, cuda: CUDA['dit-block'] },
   }),
   // ---- DC-AE ----
   conv3x3: def({
@@ -263,7 +328,7 @@ export const OP_CATALOGUE = {
     ],
     parity: DEFAULT_PARITY,
     apiOp: 'conv3x3',
-    native: { cpu: V1, cuda: NONE },
+    native: { cpu: V1, cuda: CUDA.conv3x3 },
   }),
   rmsnorm2d: def({
     op: 'rmsnorm2d',
@@ -277,7 +342,7 @@ export const OP_CATALOGUE = {
     testShapes: [{ B: 2, C: 40, H: 5, W: 3 }],
     parity: DEFAULT_PARITY,
     apiOp: 'rmsnorm',
-    native: { cpu: [{ version: 1, description: 'the rmsnorm kernel over NHWC rows' }], cuda: NONE },
+    native: { cpu: [{ version: 1, description: 'the rmsnorm kernel over NHWC rows' }], cuda: CUDA.rmsnorm },
   }),
   'lite-mla': def({
     op: 'lite-mla',
@@ -291,7 +356,7 @@ export const OP_CATALOGUE = {
     testShapes: [{ B: 2, C: 64, H: 5, W: 7 }],
     parity: DEFAULT_PARITY,
     apiOp: 'lite-mla',
-    native: { cpu: V1, cuda: NONE },
+    native: { cpu: V1, cuda: CUDA['lite-mla'] },
   }),
   'dcae-resblock': def({
     op: 'dcae-resblock',
@@ -305,7 +370,7 @@ export const OP_CATALOGUE = {
     testShapes: [{ B: 2, C: 16, H: 6, W: 7 }],
     parity: DEFAULT_PARITY,
     apiOp: 'dcae-resblock',
-    native: { cpu: V1, cuda: NONE },
+    native: { cpu: V1, cuda: CUDA['dcae-resblock'] },
   }),
   'dcae-evit-block': def({
     op: 'dcae-evit-block',

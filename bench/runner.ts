@@ -90,7 +90,7 @@ function expandCases(plan: BenchPlan): Case[] {
           cases.push({ shape, dtype, backend, version: plan.version ?? 0, unavailable: sup.reason });
           continue;
         }
-        const versions = backend.versions(shape.op);
+        const versions = backend.versions(shape.op, dtype);
         const chosen = plan.version === undefined ? versions : versions.filter((v) => v === plan.version);
         if (chosen.length === 0) {
           cases.push({

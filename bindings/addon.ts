@@ -41,6 +41,99 @@ export interface NativeOp {
   (args: NativeOpArgs, async?: false): undefined;
 }
 
+/** One numbered kernel version of an op (bindings/native/versions.h). */
+export interface NativeVersionInfo {
+  version: number;
+  /** The idea, one line (the kernel file's header has FLOP and byte counts). */
+  summary: string;
+  /** What it supports beyond the op's own rules, e.g. "bf16; K % 8 == 0" ("" = everything). */
+  needs: string;
+}
+
+export interface NativeOpVersions {
+  /** The catalogue / CLI op name, e.g. "linear-attention". */
+  op: string;
+  versions: NativeVersionInfo[];
+}
+
+/** How runtime.timeOp / measureCeilings time on the device (defaults: 3, 5, 100, 2000 ms, true). */
+export interface NativeTimingOptions {
+  /** Untimed runs first. */
+  warmup?: number;
+  /** At least this many timed runs … */
+  minReps?: number;
+  /** … at most this many, stopping once budgetMs of wall time is spent (after minReps). */
+  maxReps?: number;
+  budgetMs?: number;
+  /** Write a buffer of max(2 × L2, 64 MiB) before every timed run (outside the events). */
+  flushL2?: boolean;
+}
+
+/** CUDA-event timing of one op call, ms (percentiles at index round(p·(n − 1)) of the sorted runs). */
+export interface NativeDeviceTiming {
+  medianMs: number;
+  p20Ms: number;
+  p80Ms: number;
+  meanMs: number;
+  minMs: number;
+  maxMs: number;
+  stderrMs: number;
+  reps: number;
+  warmup: number;
+  /** Bytes written by each L2 flush (0 when off). */
+  flushBytes: number;
+  /** Every timed run, in run order. */
+  samplesMs: number[];
+}
+
+export interface NativeCeilingOptions extends NativeTimingOptions {
+  /** Bytes per copy (read once + written once; default 1 GiB). */
+  copyBytes?: number;
+  /** M = N = K of the bf16 gemm (default 8192). */
+  gemmSize?: number;
+  /** The gemm version (0 = the default, fastest). */
+  gemmVersion?: number;
+}
+
+/** The device ceilings (kernels/cuda/timing.cu measure_ceilings). */
+export interface NativeDeviceCeilings {
+  device: string;
+  computeCapability: string;
+  smCount: number;
+  l2Bytes: number;
+  memoryBytes: number;
+  smClockKHz: number;
+  memClockKHz: number;
+  memBusBits: number;
+  /** cudaMemcpyAsync device→device, (read + written) / median time. */
+  copyGBps: number;
+  /** This library's 16-byte vector copy kernel, same counting. */
+  copyKernelGBps: number;
+  copyBytes: number;
+  /** 2·S³ / median time of this library's bf16 gemm (random inputs, f32 accumulation). */
+  gemmBf16TFLOPs: number;
+  gemmMs: number;
+  gemmSize: number;
+  gemmVersion: number;
+}
+
+/** addon.runtime (bindings/native/runtime.cpp): versions, device timing and ceilings, fills. */
+export interface NativeRuntime {
+  /** Every op's numbered versions on a backend (static data: works without a GPU in a CUDA build). */
+  opVersions(backend: 'cpu' | 'cuda'): NativeOpVersions[];
+  /** Times one call of the op function `op` (e.g. 'gemm') on `args` with CUDA events; cuda tensors only. */
+  timeOp(op: string, args: NativeOpArgs, opts?: NativeTimingOptions): Promise<NativeDeviceTiming>;
+  measureCeilings(opts?: NativeCeilingOptions): Promise<NativeDeviceCeilings>;
+  /** Waits for queued device work; throws a pending asynchronous fault (no-op without CUDA). */
+  synchronize(): void;
+  /** Returns cached device scratch memory to the driver. */
+  releaseCachedMemory(): void;
+  /** Sets every byte of a tensor's storage (0xFF: NaN in f32 and bf16, the parity poison). */
+  fillBytes(t: NativeTensorHandle, byte: number): void;
+  /** Seeded uniform values in [lo, hi) (benchmark inputs generated on the device). */
+  fillRandom(t: NativeTensorHandle, seed: number, lo: number, hi: number): void;
+}
+
 /** The functions the addon exports (kept in step with bindings/native/*.cpp). */
 export interface NativeAddon {
   tensorEmpty(backend: string, dtype: NativeDType, shape: readonly number[]): NativeTensorHandle;
@@ -64,13 +157,17 @@ export interface NativeAddon {
   setCpuThreads(n: number): void;
   /** The gemm micro-kernel picked for this CPU, e.g. "avx512 8x32". */
   gemmKernel(): string;
-  /** One thread's FP32 FMA peak in GFLOP/s, measured for `seconds` (default 0.2). */
-  measureFmaPeak(seconds?: number): number;
+  /**
+   * FP32 FMA peak in GFLOP/s, measured for `seconds` (default 0.2): one thread, or with `allThreads`
+   * every CPU-pool thread at once (the sum of their concurrent rates).
+   */
+  measureFmaPeak(seconds?: number, allThreads?: boolean): number;
   cpuInfo(): { threads: number; model: string };
   cudaInfo(): NativeCudaInfo;
   buildInfo(): { cuda: boolean; sanitize: boolean; compiler: string; napiVersion: number };
   f32ToBf16(src: Float32Array): Uint16Array;
   bf16ToF32(src: Uint16Array): Float32Array;
+  runtime: NativeRuntime;
 }
 
 export class AddonLoadError extends Error {

@@ -3,10 +3,11 @@
  * the N-API finalizer), ops in the addon's C++ kernels (kernels/cpu/), run synchronously or on a libuv
  * worker thread (async: the JS event loop keeps running). Threads: SANA_LAB_THREADS or the hardware
  * threads; `setThreads(n)` changes the pool at run time. `cuda`: the same class over the addon's CUDA
- * OpTable (device memory; ops it lacks report "not implemented on the cuda backend").
+ * OpTable (device memory; ops it lacks report "not implemented on the cuda backend"), with numbered
+ * kernel versions (the `version` op option), CUDA-event timing (`time`) and device fills.
  */
 import { loadAddon, type NativeAddon, type NativeOp, type NativeOpArgs, type NativeTensorHandle } from './addon.js';
-import { checkDType, checkShape, storageFor, type Backend, type OpArgs, type OpName } from './backend.js';
+import { checkDType, checkShape, storageFor, type Backend, type DeviceTiming, type DeviceTimingOptions, type OpArgs, type OpName, type OpVersion } from './backend.js';
 import { BackendTensor, type TensorDType, type TensorStorage } from './tensor.js';
 
 /** The addon function of each op. */
@@ -39,6 +40,7 @@ class NativeStorage implements TensorStorage {
 
 export class NativeBackend implements Backend {
   protected readonly addon: NativeAddon;
+  private versionTable: ReadonlyMap<string, readonly OpVersion[]> | null = null;
 
   constructor(readonly name: 'cpu' | 'cuda') {
     this.addon = loadAddon();
@@ -65,9 +67,41 @@ export class NativeBackend implements Backend {
     return NATIVE_OP[op] !== undefined;
   }
 
+  /** The kernel versions of `op` (addon.runtime.opVersions: cuda from the kernels' file headers). */
+  versions(op: OpName): readonly OpVersion[] {
+    if (this.versionTable === null) this.versionTable = new Map(this.addon.runtime.opVersions(this.name).map((o) => [o.op, o.versions]));
+    return this.versionTable.get(op) ?? [];
+  }
+
   run(op: OpName, args: OpArgs, mode: 'sync'): void;
   run(op: OpName, args: OpArgs, mode: 'async'): Promise<void>;
   run(op: OpName, args: OpArgs, mode: 'sync' | 'async'): void | Promise<void> {
+    const native = this.nativeArgs(op, args);
+    const fn = this.addon[NATIVE_OP[op]] as NativeOp;
+    if (mode === 'async') return fn(native, true);
+    fn(native, false);
+  }
+
+  /** CUDA-event timing of one call (addon.runtime.timeOp); the cpu backend rejects with a TypeError. */
+  time(op: OpName, args: OpArgs, opts: DeviceTimingOptions = {}): Promise<DeviceTiming> {
+    return this.addon.runtime.timeOp(NATIVE_OP[op], this.nativeArgs(op, args), opts);
+  }
+
+  fillBytes(t: BackendTensor, byte: number): void {
+    this.addon.runtime.fillBytes(this.handle(t, 'fillBytes'), byte);
+  }
+
+  fillRandom(t: BackendTensor, seed: number, lo: number, hi: number): void {
+    this.addon.runtime.fillRandom(this.handle(t, 'fillRandom'), seed, lo, hi);
+  }
+
+  private handle(t: BackendTensor, fn: string): NativeTensorHandle {
+    const st = t.storage(fn);
+    if (!(st instanceof NativeStorage)) throw new TypeError(`${fn}: ${t.describe()} is not a ${this.name} tensor`);
+    return st.handle;
+  }
+
+  private nativeArgs(op: OpName, args: OpArgs): NativeOpArgs {
     const native: NativeOpArgs = {};
     for (const [k, v] of Object.entries(args)) {
       if (v instanceof BackendTensor) {
@@ -78,9 +112,7 @@ export class NativeBackend implements Backend {
         native[k] = v;
       }
     }
-    const fn = this.addon[NATIVE_OP[op]] as NativeOp;
-    if (mode === 'async') return fn(native, true);
-    fn(native, false);
+    return native;
   }
 
 }

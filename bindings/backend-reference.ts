@@ -16,13 +16,13 @@ import { sanaTransformerBlock } from '../reference/dit/block.js';
 import { modulate } from '../reference/dit/modulation.js';
 import { geluTanhScalar, mapElements, reluScalar, siluScalar } from '../reference/ops/activations.js';
 import { conv2d } from '../reference/ops/conv2d.js';
-import { crossAttentionModule } from '../reference/ops/cross-attention.js';
+import { crossAttentionModule, crossAttentionWithKv } from '../reference/ops/cross-attention.js';
 import { nchwToTokens, tokensToNchw } from '../reference/ops/layout.js';
 import { linearAttentionModule, reluLinearAttention } from '../reference/ops/linear-attention.js';
 import { linear } from '../reference/ops/linear.js';
 import { mixFfnTokens } from '../reference/ops/mix-ffn.js';
 import { layerNorm, rmsNorm } from '../reference/ops/norms.js';
-import { checkDType, checkShape, storageFor, type Backend, type OpArgs, type OpName } from './backend.js';
+import { checkDType, checkShape, storageFor, type Backend, type OpArgs, type OpName, type OpVersion } from './backend.js';
 import { BackendTensor, type TensorDType, type TensorStorage } from './tensor.js';
 
 class JsStorage implements TensorStorage {
@@ -108,6 +108,11 @@ export class ReferenceBackend implements Backend {
     return op in this.impl;
   }
 
+  /** The reference is one implementation per op: only version 0. */
+  versions(): readonly OpVersion[] {
+    return [];
+  }
+
   run(op: OpName, args: OpArgs, mode: 'sync'): void;
   run(op: OpName, args: OpArgs, mode: 'async'): Promise<void>;
   run(op: OpName, args: OpArgs, mode: 'sync' | 'async'): void | Promise<void> {
@@ -174,11 +179,14 @@ export class ReferenceBackend implements Backend {
     },
     'cross-attention': (t, opt, num) => {
       const wo = t('wo');
-      const y = crossAttentionModule(
-        t('x'),
-        t('y'),
-        { toQ: t('wq'), toQBias: opt('bq'), toK: t('wk'), toKBias: opt('bk'), toV: t('wv'), toVBias: opt('bv'), toOut: wo, toOutBias: opt('bo') },
-        { heads: num('heads'), bias: opt('maskBias') },
+      const attn = { heads: num('heads'), bias: opt('maskBias') };
+      const qo = { toQ: t('wq'), toQBias: opt('bq'), toOut: wo, toOutBias: opt('bo') };
+      // Precomputed text keys/values (k, v) or the text y projected here.
+      const k = opt('k');
+      const y = (
+        k !== null
+          ? crossAttentionWithKv(t('x'), { k, v: t('v') }, qo, attn)
+          : crossAttentionModule(t('x'), t('y'), { ...qo, toK: t('wk'), toKBias: opt('bk'), toV: t('wv'), toVBias: opt('bv') }, attn)
       ).data as Float32Array;
       gateResidual(y, wo.shape[0]!, null, opt('residual'));
       return y;

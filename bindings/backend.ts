@@ -7,6 +7,7 @@
 import { API_OP_NAMES, type ApiOpName } from '../bench/catalogue.js';
 import { f32ArrayToBf16 } from '../reference/core/dtype.js';
 import { shapeStr, type Tensor } from '../reference/core/tensor.js';
+import type { NativeDeviceTiming as DeviceTiming, NativeTimingOptions as DeviceTimingOptions } from './addon.js';
 import type { BackendName } from './backends.js';
 import type { BackendTensor, TensorDType } from './tensor.js';
 
@@ -16,6 +17,18 @@ export type OpName = ApiOpName;
 
 /** Validated arguments of one op: tensors by key (null = absent) and scalar options. */
 export type OpArgs = Record<string, BackendTensor | number | string | null | undefined>;
+
+/** One numbered kernel version of an op on a backend (the op option `version`; 0 = the default). */
+export interface OpVersion {
+  version: number;
+  /** The idea, one line. */
+  summary: string;
+  /** What it supports beyond the op's own rules, e.g. "bf16; K % 8 == 0" ("" = everything). */
+  needs: string;
+}
+
+/** CUDA-event timing options and results (bindings/addon.ts NativeTimingOptions / NativeDeviceTiming). */
+export type { DeviceTiming, DeviceTimingOptions };
 
 export interface Backend {
   readonly name: BackendName;
@@ -31,6 +44,14 @@ export interface Backend {
   run(op: OpName, args: OpArgs, mode: 'async'): Promise<void>;
   /** Whether this backend implements `op`. */
   supports(op: OpName): boolean;
+  /** The numbered kernel versions of `op` here (empty: only the default, version 0). */
+  versions(op: OpName): readonly OpVersion[];
+  /** Device timing of one validated op call (cuda; CUDA events, warm-up, L2 flush). */
+  time?(op: OpName, args: OpArgs, opts?: DeviceTimingOptions): Promise<DeviceTiming>;
+  /** Sets every byte of a tensor's storage (0xFF = NaN in f32 and bf16: poisoned outputs). */
+  fillBytes?(t: BackendTensor, byte: number): void;
+  /** Seeded uniform values in [lo, hi), generated where the tensor lives. */
+  fillRandom?(t: BackendTensor, seed: number, lo: number, hi: number): void;
 }
 
 export function checkDType(op: string, dtype: unknown): asserts dtype is TensorDType {

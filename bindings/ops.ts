@@ -12,11 +12,18 @@
  * `residual` tensor for an in-place residual update — and, for the block ops that read x completely
  * before writing (linear-attention-block, mix-ffn, cross-attention, the norms), x itself — never
  * another input).
+ *
+ * Kernel versions: every op takes `opts.version` (0 = the backend's default; the numbered versions of
+ * `backend.versions(op)`: cuda's from its kernel files, cpu 1, linear-attention 1 = unfused and 2 =
+ * fused). An unknown version is a RangeError listing the versions; a version that cannot run the
+ * arguments (e.g. a bf16-only tensor-core kernel given f32) is the kernel's own RangeError.
+ * Device timing: `timeOnDevice(() => ops.gemmSync(x, w, { out }))` validates the call, does not run
+ * it, and times it with CUDA events (cuda backend).
  */
 import { shapeStr } from '../reference/core/tensor.js';
 import { CpuBackend, NativeBackend } from './backend-cpu.js';
 import { ReferenceBackend } from './backend-reference.js';
-import type { Backend, OpArgs, OpName } from './backend.js';
+import type { Backend, DeviceTiming, DeviceTimingOptions, OpArgs, OpName } from './backend.js';
 import type { BackendName } from './backends.js';
 import type { BackendTensor } from './tensor.js';
 import { OpCheck } from './validate.js';
@@ -50,13 +57,97 @@ interface Prepared {
   outShape: readonly number[];
 }
 
-function start(p: Prepared): { backend: Backend; out: BackendTensor; fresh: boolean } {
+// ---- call scopes: a default version, and capturing calls instead of running them ----
+
+/** One validated op call, as the backend would run it (captureCall). */
+export interface CapturedCall {
+  op: OpName;
+  backend: Backend;
+  args: OpArgs;
+  out: BackendTensor;
+  /** The op allocated `out` (the call gave none): the caller disposes it. */
+  fresh: boolean;
+}
+
+const scope: { version: number | undefined; capture: CapturedCall[] | null } = { version: undefined, capture: null };
+
+/**
+ * Runs `fn` with `version` as the kernel version of the op calls it makes that do not give their own
+ * (bench and parity drive the catalogue's calls, bench/api-calls.ts, at each version this way). The
+ * version applies to calls made synchronously inside `fn` — the async op forms read it before their
+ * first await — and is checked against the backend like `opts.version`.
+ */
+export function withVersion<T>(version: number, fn: () => T): T {
+  if (!Number.isSafeInteger(version) || version < 0) throw new RangeError(`withVersion: version must be an integer >= 0, got ${String(version)}`);
+  const saved = scope.version;
+  scope.version = version;
+  try {
+    return fn();
+  } finally {
+    scope.version = saved;
+  }
+}
+
+/**
+ * Validates the one op call `fn` makes (sync or async form) without running it, and returns it. Inputs
+ * are checked and a missing output is allocated, exactly as for a real call; nothing is computed.
+ */
+export async function captureCall(fn: () => unknown): Promise<CapturedCall> {
+  const saved = scope.capture;
+  const calls: CapturedCall[] = [];
+  scope.capture = calls;
+  let r: unknown;
+  try {
+    r = fn();
+  } finally {
+    scope.capture = saved;
+  }
+  if (r !== null && typeof r === 'object' && typeof (r as Promise<unknown>).then === 'function') await r;
+  if (calls.length !== 1) {
+    for (const c of calls) if (c.fresh) c.out.dispose();
+    throw new TypeError(`captureCall: expected exactly one op call, the function made ${calls.length}`);
+  }
+  return calls[0]!;
+}
+
+/**
+ * Device time of one op call: `fn` (e.g. `() => ops.gemmSync(x, w, { out })`) is captured, not run,
+ * and its kernel is launched `warmup` + up to `maxReps` times with CUDA events around each timed run
+ * and an L2 flush before it (cuda backend; other backends reject with a TypeError naming the op).
+ */
+export async function timeOnDevice(fn: () => unknown, opts: DeviceTimingOptions = {}): Promise<DeviceTiming> {
+  const c = await captureCall(fn);
+  try {
+    if (c.backend.time === undefined) throw new TypeError(`${c.op}: device timing needs the cuda backend, these tensors are on ${c.backend.name}`);
+    return await c.backend.time(c.op, c.args, opts);
+  } finally {
+    if (c.fresh) c.out.dispose();
+  }
+}
+
+/** RangeError unless `version` is 0 (the default) or one of the backend's versions of `op`. */
+function checkVersion(backend: Backend, op: OpName, version: number): void {
+  if (version === 0) return;
+  const versions = backend.versions(op);
+  if (versions.some((v) => v.version === version)) return;
+  const listed = versions.map((v) => `${v.version} = ${v.summary}${v.needs ? ` [needs ${v.needs}]` : ''}`).join('; ');
+  throw new RangeError(`${op}: no version ${version} on the ${backend.name} backend (${listed ? `versions: ${listed}` : 'it has no numbered versions'}; 0 = the default)`);
+}
+
+function start(p: Prepared): { backend: Backend; out: BackendTensor; fresh: boolean; captured: boolean } {
   const backend = getBackend(p.check.backend!);
   if (!backend.supports(p.op)) throw new Error(`${p.op}: not implemented on the ${backend.name} backend`);
+  const version = p.check.version ?? scope.version ?? 0;
+  checkVersion(backend, p.op, version);
+  if (version !== 0) p.args.version = version;
   const fresh = p.out === null;
   const out = p.out ?? allocateOutput(backend, p);
   p.args.out = out;
-  return { backend, out, fresh };
+  if (scope.capture !== null) {
+    scope.capture.push({ op: p.op, backend, args: p.args, out, fresh });
+    return { backend, out, fresh, captured: true };
+  }
+  return { backend, out, fresh, captured: false };
 }
 
 /** The op's own output; a failed allocation (out of memory) is reported under the op's name and shape. */
@@ -70,7 +161,8 @@ function allocateOutput(backend: Backend, p: Prepared): BackendTensor {
 }
 
 function runSync(p: Prepared): BackendTensor {
-  const { backend, out, fresh } = start(p);
+  const { backend, out, fresh, captured } = start(p);
+  if (captured) return out;
   try {
     backend.run(p.op, p.args, 'sync');
   } catch (e) {
@@ -81,7 +173,8 @@ function runSync(p: Prepared): BackendTensor {
 }
 
 async function runAsync(p: Prepared): Promise<BackendTensor> {
-  const { backend, out, fresh } = start(p);
+  const { backend, out, fresh, captured } = start(p);
+  if (captured) return out;
   out.beginWrite();
   try {
     await backend.run(p.op, p.args, 'async');
@@ -108,6 +201,8 @@ export interface GatedResidual {
 
 export interface OutOption {
   out?: BackendTensor | null;
+  /** Kernel version: 0 (default) = the backend's choice for the arguments; N = numbered version N (backend.versions(op)). */
+  version?: number;
 }
 
 export interface GemmOptions extends GatedResidual, OutOption {
@@ -181,10 +276,11 @@ function prepareLinearAttention(q: BackendTensor, k: BackendTensor, v: BackendTe
   const headDim = c.int('headDim', opts.headDim ?? 32);
   c.shape(C % headDim === 0, `${C} channels of q ${shapeStr(q.shape)} are not a multiple of headDim ${headDim}`);
   const eps = c.eps(opts.eps ?? 1e-15);
-  const variant = opts.variant ?? 'fused';
-  if (variant !== 'fused' && variant !== 'unfused') throw new TypeError(`linear-attention: variant must be 'fused' or 'unfused', got ${String(variant)}`);
+  const variant = opts.variant;
+  if (variant !== undefined && variant !== 'fused' && variant !== 'unfused') throw new TypeError(`linear-attention: variant must be 'fused' or 'unfused', got ${String(variant)}`);
   const out = c.out(opts.out, q.shape);
-  return { op: 'linear-attention', check: c, args: { q, k, v, headDim, eps, variant }, out, outShape: q.shape };
+  // variant absent = the version decides (cpu: 1 unfused, 2 fused; default fused).
+  return { op: 'linear-attention', check: c, args: { q, k, v, headDim, eps, ...(variant !== undefined ? { variant } : {}) }, out, outShape: q.shape };
 }
 
 export async function linearAttention(q: BackendTensor, k: BackendTensor, v: BackendTensor, opts: LinearAttentionCoreOptions = {}): Promise<BackendTensor> {
@@ -325,37 +421,77 @@ export interface CrossAttentionWeights {
   bo?: BackendTensor | null;
 }
 
+/** Precomputed text keys and values of a cross-attention, (B, L, C) each: k = y·wkᵀ + bk, v = y·wvᵀ + bv. */
+export interface CrossAttentionKv {
+  k: BackendTensor;
+  v: BackendTensor;
+}
+
+/** The weights a cross-attention with precomputed `kv` uses: the query and output projections. */
+export type CrossAttentionQueryWeights = Pick<CrossAttentionWeights, 'wq' | 'bq' | 'wo' | 'bo'>;
+
 export interface CrossAttentionOptions extends OutOption {
   heads: number;
   /** Additive key bias (B, L) or (B, 1, L): 0 keep, −10000 drop (diffusers' mask form). */
   maskBias?: BackendTensor | null;
   residual?: BackendTensor | null;
+  /**
+   * Precomputed text keys/values (the text is the same at every sampling step, so a runner projects it
+   * once per prompt). Then y must be null and the weights hold only wq, bq, wo, bo.
+   */
+  kv?: CrossAttentionKv | null;
 }
 
-/** cross-attention: out = residual + softmax(q·kᵀ/√d + maskBias)·v projected; x (B, N, C), y (B, L, Cy). */
-function prepareCrossAttention(x: BackendTensor, y: BackendTensor, w: CrossAttentionWeights, opts: CrossAttentionOptions): Prepared {
+/**
+ * cross-attention: out = residual + softmax(q·kᵀ/√d + maskBias)·v projected; x (B, N, C), and either
+ * y (B, L, Cy) projected by wk, wv (bk, bv) or precomputed `opts.kv` (B, L, C) — exactly one of the two.
+ */
+function prepareCrossAttention(x: BackendTensor, y: BackendTensor | null, w: CrossAttentionWeights | CrossAttentionQueryWeights, opts: CrossAttentionOptions): Prepared {
   const c = new OpCheck('cross-attention');
-  w = c.record('weights', w, true);
+  const wAll = c.record('weights', w, true) as Partial<CrossAttentionWeights>;
   opts = c.record('options', opts);
   c.tensor('x', x);
-  c.tensor('y', y);
-  c.shape(x.ndim === 3 && y.ndim === 3 && x.shape[0] === y.shape[0], `want x (B, N, C) and y (B, L, Cy) with the same B, got ${shapeStr(x.shape)} and ${shapeStr(y.shape)}`);
   const [B, N, C] = x.shape as [number, number, number];
-  const [, L, Cy] = y.shape as [number, number, number];
-  const wq = c.tensor('wq', w?.wq);
-  const wk = c.tensor('wk', w?.wk);
-  const wv = c.tensor('wv', w?.wv);
-  const wo = c.tensor('wo', w?.wo);
+  // The text side: y (B, L, Cy) with wk, wv (bk, bv), or precomputed k, v (B, L, C) — exactly one.
+  const kvGiven = opts.kv !== undefined && opts.kv !== null;
+  let k: BackendTensor | null = null;
+  let v: BackendTensor | null = null;
+  if (kvGiven) {
+    const kv = c.record('kv', opts.kv);
+    if (y !== null && y !== undefined) throw new TypeError('cross-attention: give either y (projected by wk, wv) or precomputed opts.kv, not both (pass y = null with kv)');
+    const extra = (['wk', 'bk', 'wv', 'bv'] as const).filter((n) => wAll[n] !== undefined && wAll[n] !== null);
+    if (extra.length > 0) throw new TypeError(`cross-attention: with precomputed kv the weights ${extra.join(', ')} are not used; leave them out`);
+    k = c.tensor('k', kv.k);
+    v = c.tensor('v', kv.v);
+    c.shape(
+      x.ndim === 3 && k.ndim === 3 && k.shape.every((d, i) => d === v!.shape[i]) && k.shape[0] === B && k.shape[2] === C,
+      `want x (B, N, C) and precomputed k, v (B, L, C), got x ${shapeStr(x.shape)}, k ${shapeStr(k.shape)}, v ${shapeStr(v.shape)}`,
+    );
+  } else {
+    if (y === null || y === undefined) throw new TypeError(`cross-attention: y must be a BackendTensor, got ${y === null ? 'null' : 'undefined'} (or give precomputed opts.kv with y = null)`);
+    c.tensor('y', y);
+    c.shape(x.ndim === 3 && y.ndim === 3 && x.shape[0] === y.shape[0], `want x (B, N, C) and y (B, L, Cy) with the same B, got ${shapeStr(x.shape)} and ${shapeStr(y.shape)}`);
+  }
+  const L = (k ?? y!).shape[1]!;
+  const wq = c.tensor('wq', wAll.wq);
+  const wk = kvGiven ? null : c.tensor('wk', wAll.wk);
+  const wv = kvGiven ? null : c.tensor('wv', wAll.wv);
+  const wo = c.tensor('wo', wAll.wo);
   const is = (t: BackendTensor, a: number, b: number) => t.ndim === 2 && t.shape[0] === a && t.shape[1] === b;
-  c.shape(
-    is(wq, C, C) && is(wk, C, Cy) && is(wv, C, Cy) && wo.ndim === 2 && wo.shape[1] === C,
-    `weights wq ${shapeStr(wq.shape)}, wk ${shapeStr(wk.shape)}, wv ${shapeStr(wv.shape)}, wo ${shapeStr(wo.shape)} do not fit x ${shapeStr(x.shape)} and y ${shapeStr(y.shape)}`,
-  );
+  const qoFit = is(wq, C, C) && wo.ndim === 2 && wo.shape[1] === C;
+  if (wk === null || wv === null) c.shape(qoFit, `weights wq ${shapeStr(wq.shape)}, wo ${shapeStr(wo.shape)} do not fit x ${shapeStr(x.shape)}`);
+  else {
+    const Cy = y!.shape[2]!;
+    c.shape(
+      qoFit && is(wk, C, Cy) && is(wv, C, Cy),
+      `weights wq ${shapeStr(wq.shape)}, wk ${shapeStr(wk.shape)}, wv ${shapeStr(wv.shape)}, wo ${shapeStr(wo.shape)} do not fit x ${shapeStr(x.shape)} and y ${shapeStr(y!.shape)}`,
+    );
+  }
   const Cout = wo.shape[0]!;
-  const bq = c.optional('bq', w.bq);
-  const bk = c.optional('bk', w.bk);
-  const bv = c.optional('bv', w.bv);
-  const bo = c.optional('bo', w.bo);
+  const bq = c.optional('bq', wAll.bq);
+  const bk = kvGiven ? null : c.optional('bk', wAll.bk);
+  const bv = kvGiven ? null : c.optional('bv', wAll.bv);
+  const bo = c.optional('bo', wAll.bo);
   c.vector('bq', bq, C);
   c.vector('bk', bk, C);
   c.vector('bv', bv, C);
@@ -367,20 +503,21 @@ function prepareCrossAttention(x: BackendTensor, y: BackendTensor, w: CrossAtten
     const s = maskBias.shape;
     c.shape(
       (s.length === 2 && s[0] === B && s[1] === L) || (s.length === 3 && s[0] === B && s[1] === 1 && s[2] === L),
-      `maskBias ${shapeStr(s)} is not (B, L) or (B, 1, L) for y ${shapeStr(y.shape)}`,
+      `maskBias ${shapeStr(s)} is not (B, L) or (B, 1, L) for ${k ? `k ${shapeStr(k.shape)}` : `y ${shapeStr(y!.shape)}`}`,
     );
   }
   const outShape = [B, N, Cout];
   const residual = c.optional('residual', opts.residual);
   c.same('residual', residual, outShape, 'the output');
   const out = c.out(opts.out, outShape, ['residual', 'x']);
-  return { op: 'cross-attention', check: c, args: { x, y, wq, bq, wk, bk, wv, bv, wo, bo, maskBias, heads, residual }, out, outShape };
+  return { op: 'cross-attention', check: c, args: { x, y: kvGiven ? null : y, k, v, wq, bq, wk, bk, wv, bv, wo, bo, maskBias, heads, residual }, out, outShape };
 }
 
-export async function crossAttention(x: BackendTensor, y: BackendTensor, w: CrossAttentionWeights, opts: CrossAttentionOptions): Promise<BackendTensor> {
+/** See prepareCrossAttention; with `opts.kv`, pass y = null and only wq, bq, wo, bo. */
+export async function crossAttention(x: BackendTensor, y: BackendTensor | null, w: CrossAttentionWeights | CrossAttentionQueryWeights, opts: CrossAttentionOptions): Promise<BackendTensor> {
   return runAsync(prepareCrossAttention(x, y, w, opts));
 }
-export function crossAttentionSync(x: BackendTensor, y: BackendTensor, w: CrossAttentionWeights, opts: CrossAttentionOptions): BackendTensor {
+export function crossAttentionSync(x: BackendTensor, y: BackendTensor | null, w: CrossAttentionWeights | CrossAttentionQueryWeights, opts: CrossAttentionOptions): BackendTensor {
   return runSync(prepareCrossAttention(x, y, w, opts));
 }
 

@@ -25,6 +25,8 @@ export class OpCheck {
   dtype: TensorDType | null = null;
   private first = '';
   readonly tensors = new Map<string, BackendTensor>();
+  /** The `version` option of the options argument (undefined: not given; checked against the backend when the op starts). */
+  version: number | undefined = undefined;
 
   constructor(readonly op: string) {}
 
@@ -57,6 +59,7 @@ export class OpCheck {
   /**
    * An options or weights argument: a plain object. Optional ones may be null/undefined (→ {}); a
    * required one (weights) that is missing, or anything that is not an object, is a TypeError.
+   * The one named 'options' also carries the kernel `version` every op takes (an integer ≥ 0).
    */
   record<T extends object>(name: string, v: T | null | undefined, required = false): T {
     if (v === undefined || v === null) {
@@ -65,6 +68,10 @@ export class OpCheck {
     }
     if (typeof v !== 'object' || Array.isArray(v) || v instanceof BackendTensor) {
       throw new TypeError(`${this.op}: ${name} must be an object, got ${Array.isArray(v) ? 'Array' : describeValue(v)}`);
+    }
+    if (name === 'options') {
+      const version = (v as { version?: unknown }).version;
+      if (version !== undefined) this.version = this.int('version', version, 0);
     }
     return v;
   }

@@ -21,8 +21,15 @@ function table(head: string[], rows: string[][], cls = ''): string {
     .join('')}</tbody></table>`;
 }
 
-interface Figure {
+/** What a chart shows; the report check (reports/check.ts) wants one of each with data. */
+export type ChartKind = 'throughput' | 'roofline' | 'DiT block' | 'DiT step' | 'DC-AE decode';
+
+export const BREAKDOWN_UNITS = ['DiT block', 'DiT step', 'DC-AE decode'] as const;
+
+/** One plotly figure as embedded in the report (the page passes `data` and `layout` to Plotly.newPlot). */
+export interface Figure {
   id: string;
+  kind: ChartKind;
   data: unknown[];
   layout: Record<string, unknown>;
 }
@@ -35,6 +42,7 @@ const LOG_LOG = (xTitle: string, yTitle: string) => ({
 function throughputFigure(c: ThroughputChart, id: string): Figure {
   return {
     id,
+    kind: 'throughput',
     data: c.series.map((s) => ({
       type: 'scatter',
       mode: 'lines+markers',
@@ -82,6 +90,7 @@ function rooflineFigure(c: RooflineChart, id: string): Figure {
   }));
   return {
     id,
+    kind: 'roofline',
     data: [...curves, ...points],
     layout: { title: { text: `Roofline — ${c.device} (${c.source})` }, ...LOG_LOG('arithmetic intensity (FLOP per minimal byte, log)', 'GFLOP/s (log)'), margin: { t: 50 } },
   };
@@ -90,6 +99,7 @@ function rooflineFigure(c: RooflineChart, id: string): Figure {
 function breakdownFigure(c: BreakdownChart, id: string): Figure {
   return {
     id,
+    kind: c.unit,
     data: c.components
       .filter((comp) => comp.ms.some((v) => v !== null))
       .map((comp) => ({
@@ -110,6 +120,20 @@ function breakdownFigure(c: BreakdownChart, id: string): Figure {
   };
 }
 
+const breakdownId = (unit: BreakdownChart['unit'], i: number) => `bd-${unit.replace(/\W+/g, '')}-${i}`;
+
+/**
+ * Every figure the report draws, in page order: throughput per op, the roofline of each run with timed
+ * records, the breakdowns per unit. Charts without data get no figure (the page says so instead).
+ */
+export function reportFigures(m: ReportModel): Figure[] {
+  return [
+    ...m.throughput.map((c, i) => throughputFigure(c, `thr${i}`)),
+    ...m.roofline.flatMap((c, i) => (c.series.length === 0 ? [] : [rooflineFigure(c, `roof${i}`)])),
+    ...BREAKDOWN_UNITS.flatMap((unit) => m.breakdown.charts.filter((c) => c.unit === unit).map((c, i) => breakdownFigure(c, breakdownId(unit, i)))),
+  ];
+}
+
 function div(fig: Figure): string {
   return `<div class="chart" id="${fig.id}"></div>`;
 }
@@ -121,7 +145,14 @@ th{background:#f4f4f4}tr:nth-child(even) td{background:#fafafa}.chart{width:100%
 .note{color:#555;font-size:.9rem}code{background:#f4f4f4;padding:0 .2rem}`;
 
 export function renderHtml(m: ReportModel, plotly: { source: string; version: string }): string {
+  const all = new Map(reportFigures(m).map((f) => [f.id, f]));
   const figs: Figure[] = [];
+  const figure = (id: string): Figure => {
+    const f = all.get(id);
+    if (f === undefined) throw new Error(`report: internal error: no figure "${id}"`);
+    figs.push(f);
+    return f;
+  };
   const parts: string[] = [];
   const add = (s: string) => parts.push(s);
 
@@ -136,9 +167,7 @@ export function renderHtml(m: ReportModel, plotly: { source: string; version: st
   add('<h2>Throughput vs resolution</h2>');
   if (m.throughput.length === 0) add('<p class="none">No timed records: no throughput to plot.</p>');
   m.throughput.forEach((c, i) => {
-    const f = throughputFigure(c, `thr${i}`);
-    figs.push(f);
-    add(div(f));
+    add(div(figure(`thr${i}`)));
   });
 
   // Roofline
@@ -149,9 +178,7 @@ export function renderHtml(m: ReportModel, plotly: { source: string; version: st
       add(`<p class="none">${esc(c.source)}, ${esc(c.device)}: ceilings measured but no timed records on this device.</p>`);
       return;
     }
-    const f = rooflineFigure(c, `roof${i}`);
-    figs.push(f);
-    add(div(f));
+    add(div(figure(`roof${i}`)));
   });
   add('<h3>Ceilings</h3>');
   add(`<p class="note">The compute ceiling is the best gemm measured for the run — its source says which gemm, how and when (the FMA peak beside it is an upper bound); the bandwidth ceiling is a one-thread streaming copy through DRAM. Points above 100% are real measurements, not errors: working sets that stay in cache beat the DRAM line, and on a machine shared with other work a ceiling measured in a busy moment is low (the load average is in the environment).</p>`);
@@ -179,7 +206,7 @@ export function renderHtml(m: ReportModel, plotly: { source: string; version: st
   add(
     '<p class="note">Each bar stacks the measured ops of one unit (median × how often the op runs in it). Components without a timed record are missing from the sum; the table says which.</p>',
   );
-  for (const unit of ['DiT block', 'DiT step', 'DC-AE decode'] as const) {
+  for (const unit of BREAKDOWN_UNITS) {
     add(`<h3>${unit}</h3>`);
     const charts = m.breakdown.charts.filter((c) => c.unit === unit);
     if (charts.length === 0) {
@@ -188,9 +215,7 @@ export function renderHtml(m: ReportModel, plotly: { source: string; version: st
       continue;
     }
     charts.forEach((c, i) => {
-      const f = breakdownFigure(c, `bd-${unit.replace(/\W+/g, '')}-${i}`);
-      figs.push(f);
-      add(div(f));
+      add(div(figure(breakdownId(unit, i))));
       const head = ['resolution', 'sum of measured', 'components measured', 'missing'];
       if (c.fused) head.splice(2, 0, 'fused dit-block');
       add(

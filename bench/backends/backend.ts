@@ -31,8 +31,11 @@ export interface BenchBackend {
   available(): Availability;
   /** Whether it implements `op` at `dtype`; the reason is recorded for unavailable cases. */
   supports(op: OpName, dtype: BenchDType): Availability;
-  /** Kernel versions of `op` (numbered v1…vN natively; the reference has only version 0). */
-  versions(op: OpName): number[];
+  /**
+   * Kernel versions of `op` (numbered v1…vN natively; the reference and torch have only version 0);
+   * with `dtype`, only the versions that run that dtype (cuda's tensor-core versions are bf16-only).
+   */
+  versions(op: OpName, dtype?: BenchDType): number[];
   /** The device string records carry; ceilings are matched on it. */
   device(): string;
   threads(): number;

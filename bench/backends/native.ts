@@ -5,34 +5,58 @@
  * plus a preallocated output — and the timed call is the op's sync form on those tensors, so the
  * timing is the kernel plus the op API's validation (microseconds), never allocation or copies.
  *
- * CUDA: `cuda` is only created when the addon reports a usable device; device timing (CUDA events,
- * L2 flush) plugs in through BenchBackend.timeDevice — until it does, cuda cases are host-timed.
+ * Versions: each case runs at a catalogue version (bench/catalogue.ts native.cpu / native.cuda) through
+ * the op API's `version` option; versions whose catalogue entry lists dtypes are offered only at those.
+ *
+ * CUDA: `cuda` is only created when the addon reports a usable device. Its cases are built on the
+ * device and timed with CUDA events, and its ceilings are the device's (bench/backends/cuda-device.ts).
  */
 import { constants as bufferConstants } from 'node:buffer';
 import { freemem } from 'node:os';
 import { tryLoadAddon, type NativeAddon } from '../../bindings/addon.js';
 import type { Backend } from '../../bindings/backend.js';
-import { gemmSync, getBackend } from '../../bindings/ops.js';
+import { gemmSync, getBackend, withVersion } from '../../bindings/ops.js';
 import type { BackendTensor } from '../../bindings/tensor.js';
 import { apiCall, inputSeeds, inputValues } from '../api-calls.js';
 import { nativeVersions, opEntry, type OpName } from '../catalogue.js';
 import { cpuDeviceName, type FmaPeak, type PeakGemm } from '../ceilings-cpu.js';
 import { BENCH_DTYPE_BYTES, type BenchDType } from '../cost-model.js';
+import type { Ceilings } from '../roofline.js';
 import type { OpShape } from '../shapes.js';
+import type { Timing } from '../timing.js';
 import type { Availability, BenchBackend, PreparedOp } from './backend.js';
+import { CudaDeviceTools } from './cuda-device.js';
 import { UnavailableBackend } from './unavailable.js';
 
 const gib = (b: number) => (b / 2 ** 30).toFixed(1);
 
+/** The catalogue versions of `op` on a native backend; with a dtype, only those that run it (catalogue `dtypes`). */
+export function benchVersions(op: OpName, backend: 'cpu' | 'cuda', dtype?: BenchDType): number[] {
+  return nativeVersions(op, backend)
+    .filter((v) => dtype === undefined || v.dtypes === undefined || v.dtypes.includes(dtype as 'f32' | 'bf16'))
+    .map((v) => v.version);
+}
+
 export class NativeBenchBackend implements BenchBackend {
   readonly budgeted = false;
   private readonly backend: Backend;
+  /** The cuda backend's device side (null for cpu). */
+  private readonly cuda: CudaDeviceTools | null;
+  /** CUDA-event timing and the device ceilings (cuda only; the runner times cpu cases on the host). */
+  readonly timeDevice?: (op: PreparedOp, opts: { minSamples: number; maxTimeS: number }) => Promise<Timing>;
+  readonly ceilings?: () => Promise<Ceilings[]>;
 
   constructor(
     readonly name: 'cpu' | 'cuda',
     private readonly addon: NativeAddon,
   ) {
     this.backend = getBackend(name);
+    this.cuda = name === 'cuda' ? new CudaDeviceTools(addon, this.backend) : null;
+    if (this.cuda !== null) {
+      const cuda = this.cuda;
+      this.timeDevice = (op, opts) => cuda.time(op, opts);
+      this.ceilings = () => cuda.ceilings();
+    }
   }
 
   available(): Availability {
@@ -46,14 +70,13 @@ export class NativeBenchBackend implements BenchBackend {
     return { ok: true };
   }
 
-  versions(op: OpName): number[] {
-    return nativeVersions(op, this.name).map((v) => v.version);
+  /** The catalogue's versions of `op`; with a dtype, only those that run it (a catalogue entry may list dtypes). */
+  versions(op: OpName, dtype?: BenchDType): number[] {
+    return benchVersions(op, this.name, dtype);
   }
 
   device(): string {
-    if (this.name === 'cpu') return cpuDeviceName();
-    const d = this.addon.cudaInfo().devices[0];
-    return `cuda: ${d?.name ?? 'unknown device'}`;
+    return this.cuda !== null ? this.cuda.deviceName() : cpuDeviceName();
   }
 
   threads(): number {
@@ -65,6 +88,12 @@ export class NativeBenchBackend implements BenchBackend {
     if (call === null) throw new RangeError(`${this.name} backend: "${shape.op}" is not in the op API`);
     const v = nativeVersions(shape.op, this.name).find((x) => x.version === version);
     if (v === undefined) throw new RangeError(`${this.name} backend: "${shape.op}" has no version ${version}`);
+    if (v.dtypes !== undefined && !v.dtypes.includes(dtype as 'f32' | 'bf16')) {
+      throw new RangeError(`${this.name} backend: "${shape.op}" version ${version} runs ${v.dtypes.join(', ')} only, not ${dtype}`);
+    }
+    const layout = opEntry(shape.op).family === 'dcae' ? ', NHWC' : '';
+    const note = `op API call at version ${version} on preallocated inputs/output${layout}${v.options ? `; ${v.description}` : ''}`;
+    if (this.cuda !== null) return this.cuda.prepare(call, dtype, version, v.options, note);
     const seeds = inputSeeds(call, 1);
     const tensors: Record<string, BackendTensor> = {};
     const free = () => {
@@ -78,11 +107,10 @@ export class NativeBenchBackend implements BenchBackend {
       throw e;
     }
     const out = tensors['@out'];
-    const layout = opEntry(shape.op).family === 'dcae' ? ', NHWC' : '';
     return {
-      run: () => void call.run(tensors, out, 'sync', v.options),
+      run: () => void withVersion(version, () => call.run(tensors, out, 'sync', v.options)),
       dispose: free,
-      note: `op API sync call on preallocated inputs/output${layout}${v.options ? `; ${v.description}` : ''}`,
+      note,
     };
   }
 
@@ -93,6 +121,7 @@ export class NativeBenchBackend implements BenchBackend {
   fits(shape: OpShape, dtype: BenchDType): Availability {
     const call = apiCall(shape.op, shape.dims as never);
     if (call === null) return { ok: true };
+    if (this.cuda !== null) return this.cuda.fits(call, dtype);
     const sizes = [...Object.values(call.inputs).map((s) => s.shape), call.outShape].map((s) => s.reduce((a, b) => a * b, 1));
     const largest = Math.max(...sizes) * 4;
     if (largest > bufferConstants.MAX_LENGTH) {
@@ -131,10 +160,11 @@ export class NativeBenchBackend implements BenchBackend {
   fmaPeak(): FmaPeak | undefined {
     if (this.name !== 'cpu') return undefined;
     const one = this.addon.measureFmaPeak(0.2) * 1e9;
+    const all = this.addon.measureFmaPeak(0.3, true) * 1e9;
     const n = this.addon.cpuThreads();
     return {
-      flops: one * n,
-      source: `addon.measureFmaPeak: one thread's FP32 FMA loop (register-resident, ${(one / 1e9).toFixed(1)} GFLOP/s) × ${n} threads — an upper bound, not measured on all threads at once`,
+      flops: all,
+      source: `addon.measureFmaPeak: register-resident FP32 FMA loops on all ${n} threads at once (one thread alone: ${(one / 1e9).toFixed(1)} GFLOP/s)`,
     };
   }
 
@@ -142,7 +172,7 @@ export class NativeBenchBackend implements BenchBackend {
     const b = this.addon.buildInfo();
     const env: Record<string, string> = { compiler: b.compiler, sanitize: String(b.sanitize) };
     if (this.name === 'cpu') Object.assign(env, { threads: String(this.addon.cpuThreads()), gemm_kernel: this.addon.gemmKernel() });
-    else Object.assign(env, { timer: 'host (benchmark.js) until CUDA-event timing lands', device: this.device() });
+    else Object.assign(env, this.cuda!.environment());
     return env;
   }
 }

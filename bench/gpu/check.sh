@@ -10,18 +10,23 @@
 #
 # Steps, each with its own time limit, clipped so the whole script ends within ~7.5 minutes; a failed
 # or timed-out step never stops the next one. Logs go to a work folder that is tarred into
-# $OUT/logs.tar.gz at the end (the device tool returns at most 8 files from $OUT):
+# $OUT/logs.tar.gz at the end (the device tool returns at most 8 files from $OUT; all 8 are used):
 #   env          nvidia-smi (+ $OUT/nvidia-smi.txt)
 #   node         unpack build-gpu/node.xz (xz, or python3's lzma) → build-gpu/node-bin/node
 #   selftest     build-gpu/cuda-selftest (rebuilt here with nvcc only if missing)
 #   parity       cuda-selftest --parity: every op × version × dtype vs float64 (→ $OUT/cuda_parity.json)
+#   node-parity  sana-lab parity --backend cuda: every op × version × dtype through the JS op API vs the
+#                TS reference, outputs poisoned with 0xFF (→ $OUT/parity.json)
+#   node-oom     bench/gpu/node-oom.mjs: device out of memory is a clear JS error, the backend survives
 #   big          cuda-selftest --big: 2³²-element tensors, 64-bit indexing
 #   memcheck     compute-sanitizer --tool memcheck over cuda-selftest --parity
 #   bench        cuda-selftest --bench: ceilings + ops × versions at SANA shapes (→ $OUT/cuda_bench.json)
+#   node-bench   sana-lab bench --backend cuda,torch (torch = the baseline, same run), Sana-0.6B at
+#                1024² and 4096², bf16, batch 1 and 2, CUDA-event timing, device ceilings (→ $OUT/node_bench.json)
 #   baselines    python3 bench/gpu/pytorch_baselines.py (→ $OUT/baselines.json)
 #   racecheck    compute-sanitizer --tool racecheck over cuda-selftest --parity
-#   node-parity  the lab's Node-side parity on the cuda backend (→ $OUT/parity.json), when wired
-#   node-memcheck compute-sanitizer memcheck over a small Node run, when wired
+#   node-memcheck compute-sanitizer memcheck over a small sana-lab parity run on the cuda backend
+# Node runs with SANA_LAB_ADDON unset (the addon is build/Release/sana_lab.node, JS from dist/).
 # Then $OUT/summary.txt: the step table and the CUDA-vs-torch comparison (bench/gpu/compare.py).
 set -u
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -35,6 +40,7 @@ DEADLINE=$((START + TOTAL_S))
 SELFTEST="$ROOT/build-gpu/cuda-selftest"
 NODE="$ROOT/build-gpu/node-bin/node"
 export PYTHONUNBUFFERED=1
+unset SANA_LAB_ADDON  # Node loads build/Release/sana_lab.node (carried)
 
 NAMES=() STATES=() SECS=() NOTES=()
 # note TEXT: the note of the last step (kept when that step was skipped)
@@ -74,6 +80,14 @@ run_step() {
 # checks line of a cuda-selftest log: "N checks, F failed (…)"
 checks_note() { grep -Eo '[0-9]+ checks, [0-9]+ failed' "$WORK/$1.log" | tail -1; }
 
+# node_ready: the unpacked node, the built JS and the addon are here (else the Node steps are skipped).
+node_ready() { [ -x "$NODE" ] && [ -f dist/cli/main.js ] && [ -f build/Release/sana_lab.node ]; }
+node_missing() {
+  NAMES+=("$1") STATES+=(skipped) SECS+=(0)
+  NOTES+=("needs build-gpu/node-bin/node (node.xz), dist/cli/main.js and build/Release/sana_lab.node (carry them)")
+}
+LAB=("$NODE" dist/cli/main.js)
+
 # ---------------------------------------------------------------- env
 run_step env 20 bash -c 'nvidia-smi; echo; nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm,clocks.mem,power.limit,temperature.gpu --format=csv; echo; nvcc --version | tail -2; python3 -c "import torch; print(\"torch\", torch.__version__, torch.version.cuda)"; command -v compute-sanitizer'
 cp "$WORK/env.log" "$OUT/nvidia-smi.txt" 2>/dev/null
@@ -99,20 +113,46 @@ fi
 if [ -x "$SELFTEST" ]; then
   run_step parity 90 "$SELFTEST" --parity --json "$OUT/cuda_parity.json"
   note "$(checks_note parity)"
+else
+  NAMES+=(selftest) STATES+=(missing) SECS+=(0) NOTES+=("no build-gpu/cuda-selftest and no nvcc to build it")
+fi
+
+# ---------------------------------------------------------------- the lab's parity through Node
+# Every cuda op × version × dtype through the op API (the addon the lab ships), vs the TS reference.
+if node_ready; then
+  run_step node-parity 90 "${LAB[@]}" parity --backend cuda --quiet --json "$OUT/parity.json"
+  note "$(grep -Eo '[0-9]+ of [0-9]+ checks pass.*skipped' "$WORK/node-parity.log" | tail -1)"
+  run_step node-oom 40 "$NODE" bench/gpu/node-oom.mjs
+  note "$(tail -1 "$WORK/node-oom.log" | cut -c1-160)"
+else
+  node_missing node-parity
+fi
+
+if [ -x "$SELFTEST" ]; then
   run_step big 90 "$SELFTEST" --big --json "$WORK/cuda_big.json"
   note "$(checks_note big)"
   if command -v compute-sanitizer >/dev/null; then
     run_step memcheck 120 compute-sanitizer --tool memcheck --leak-check no --report-api-errors no --error-exitcode 9 "$SELFTEST" --parity --seed 11
     note "$(grep -Eo 'ERROR SUMMARY: [0-9]+ errors?' "$WORK/memcheck.log" | tail -1) $(checks_note memcheck)"
   fi
-  run_step bench 100 "$SELFTEST" --bench --budget-s 70 --res 4096,1024 --batch 2 --json "$OUT/cuda_bench.json"
+  run_step bench 80 "$SELFTEST" --bench --budget-s 50 --res 4096,1024 --batch 2 --json "$OUT/cuda_bench.json"
   note "$(grep -c '"median_ms"' "$OUT/cuda_bench.json" 2>/dev/null || echo 0) timed records"
+fi
+
+# ---------------------------------------------------------------- the lab's benchmarks through Node
+# bench records (sana-lab-bench/1) with CUDA-event medians, every cuda version, roofline % on the
+# device ceilings; short sampling (≥ 8 timed runs or 0.1 s per case) to fit the time limit. The torch
+# backend (PyTorch eager in a Python worker, CUDA events + L2 flush too) is the baseline of the same run.
+if node_ready; then
+  run_step node-bench 140 "${LAB[@]}" bench --backend cuda,torch --baseline torch --model 0.6b --res 1024,4096 --batch 1,2 --dtype bf16 \
+    --min-samples 8 --max-time-s 0.1 --quiet --json "$OUT/node_bench.json"
+  note "$(grep -Eo 'wrote [0-9]+ records.*' "$WORK/node-bench.log" | tail -1)"
 else
-  NAMES+=(selftest) STATES+=(missing) SECS+=(0) NOTES+=("no build-gpu/cuda-selftest and no nvcc to build it")
+  node_missing node-bench
 fi
 
 # ---------------------------------------------------------------- PyTorch baselines
-left=$((DEADLINE - $(date +%s) - 110))  # keep ~110 s for racecheck and the Node hooks
+left=$((DEADLINE - $(date +%s) - 150))  # keep ~150 s for racecheck and node-memcheck
 budget=150
 [ "$left" -lt "$budget" ] && budget=$left
 if [ "$budget" -ge 30 ]; then
@@ -128,25 +168,16 @@ if [ -x "$SELFTEST" ] && command -v compute-sanitizer >/dev/null; then
   note "$(grep -Eo 'RACECHECK SUMMARY: [0-9]+ hazards?[^)]*' "$WORK/racecheck.log" | tail -1)$(grep -Eo 'ERROR SUMMARY: [0-9]+ errors?' "$WORK/racecheck.log" | tail -1)"
 fi
 
-# ---------------------------------------------------------------- the lab's Node-side checks (hooks)
-# TODO(lead): wire the lab's GPU parity entry. Defaults assume a `parity` command with --backend cuda
-# and --json; override with SANA_GPU_NODE_PARITY / SANA_GPU_NODE_SMALL (full commands, run with the
-# unpacked node first on PATH). A missing command is reported as "not wired", not as a failure.
-if [ -x "$NODE" ] && [ -f dist/cli/main.js ]; then
-  export PATH="$ROOT/build-gpu/node-bin:$PATH"
-  PARITY_CMD="${SANA_GPU_NODE_PARITY:-node dist/cli/main.js parity --backend cuda --json $OUT/parity.json}"
-  SMALL_CMD="${SANA_GPU_NODE_SMALL:-node dist/cli/main.js parity --backend cuda --small}"
-  if [ -n "${SANA_GPU_NODE_PARITY:-}" ] || node dist/cli/main.js parity --help >/dev/null 2>&1; then
-    run_step node-parity 90 bash -c "$PARITY_CMD"
-    if command -v compute-sanitizer >/dev/null; then
-      run_step node-memcheck 90 compute-sanitizer --tool memcheck --leak-check no --report-api-errors no --error-exitcode 9 bash -c "$SMALL_CMD"
-      note "$(grep -Eo 'ERROR SUMMARY: [0-9]+ errors?' "$WORK/node-memcheck.log" | tail -1)"
-    fi
-  else
-    NAMES+=(node-parity) STATES+=("not wired") SECS+=(0) NOTES+=("dist/cli/main.js has no 'parity' command yet (TODO lead)")
-  fi
-else
-  NAMES+=(node-parity) STATES+=(skipped) SECS+=(0) NOTES+=("needs build-gpu/node-bin/node and dist/cli/main.js")
+# ---------------------------------------------------------------- memcheck through Node
+# The binding path (device allocation, host copies, 0xFF poisoning, the versioned entries) under
+# compute-sanitizer: a small parity run, one shape per op, both dtypes. node is the target process.
+if node_ready && command -v compute-sanitizer >/dev/null; then
+  run_step node-memcheck 90 compute-sanitizer --tool memcheck --target-processes all --leak-check no --report-api-errors no --error-exitcode 9 \
+    "${LAB[@]}" parity --backend cuda --ops gemm,linear-attention,linear-attention-block,mix-ffn,layernorm-modulate,rmsnorm,conv3x3 \
+    --max-shapes 1 --no-self-check --quiet --json "$WORK/node_memcheck_parity.json"
+  note "$(grep -Eo 'ERROR SUMMARY: [0-9]+ errors?' "$WORK/node-memcheck.log" | tail -1) $(grep -Eo '[0-9]+ of [0-9]+ checks pass' "$WORK/node-memcheck.log" | tail -1)"
+elif ! node_ready; then
+  node_missing node-memcheck
 fi
 
 # ---------------------------------------------------------------- summary
@@ -163,6 +194,18 @@ d = json.load(open('$OUT/cuda_parity.json'))
 bad = [c for c in d['checks'] if not c['pass']]
 for c in bad[:25]: print('  %-22s v%d %-4s %-44s rel=%s %s' % (c['op'], c['version'], c['dtype'], c['case'][:44], c['rel'], c['detail'][:100]))
 print('  (none)' if not bad else '  %d in all' % len(bad))
+" 2>&1
+  fi
+  if [ -f "$OUT/parity.json" ]; then
+    echo
+    echo "failed or skipped Node parity checks (sana-lab parity --backend cuda):"
+    python3 -c "
+import json
+d = json.load(open('$OUT/parity.json'))
+bad = [r for r in d['records'] if not r['pass']]
+for r in bad[:25]: print('  FAIL %-22s v%s %-4s %-30s rel=%s %s' % (r['op'], r.get('version'), r['dtype'], r['shape'][:30], r['rel'], (r.get('note') or '')[:100]))
+for s in d.get('skipped', [])[:25]: print('  skip %-22s %-4s %s' % (s['op'], s['dtype'], s['reason'][:120]))
+print('  %d checks, %d failed, %d skipped' % (len(d['records']), len(bad), len(d.get('skipped', []))))
 " 2>&1
   fi
   if [ -f "$OUT/cuda_bench.json" ]; then

@@ -16,14 +16,13 @@ CUDA events around the call, the median and p20/p80 of the repetitions. Inputs a
 """
 import argparse
 import json
-import math
+import os
 import platform
 import statistics
 import sys
 import time
 
 import torch
-import torch.nn.functional as F
 
 # Model dimensions (shared/notes/sana-architecture.md; NVlabs/Sana configs).
 DIT = {
@@ -89,123 +88,10 @@ def randn(*shape, dtype, device, std=1.0):
     return (torch.randn(*shape, device=device, dtype=torch.float32) * std).to(dtype)
 
 
-# ---------------------------------------------------------------- ops, as diffusers computes them
-def linear_attention(q, k, v, eps=1e-15):
-    """SANA ReLU linear attention on token-major (B, N, C), heads of 32, fp32 state (diffusers)."""
-    B, N, C = q.shape
-    h = C // 32
-    q = F.relu(q).view(B, N, h, 32).permute(0, 2, 3, 1).float()  # B h d N
-    k = F.relu(k).view(B, N, h, 32).permute(0, 2, 1, 3).float()  # B h N d
-    v = v.view(B, N, h, 32).permute(0, 2, 3, 1).float()
-    v = F.pad(v, (0, 0, 0, 1), value=1.0)  # B h (d+1) N : the ones row yields the denominator
-    vk = torch.matmul(v, k)  # B h (d+1) d
-    o = torch.matmul(vk, q)  # B h (d+1) N
-    o = o[:, :, :-1] / (o[:, :, -1:] + eps)
-    return o.permute(0, 3, 1, 2).reshape(B, N, C)
-
-
-def cross_attention(q, k, v, mask_bias, heads):
-    B, N, C = q.shape
-    L = k.shape[1]
-    d = C // heads
-    qh = q.view(B, N, heads, d).transpose(1, 2)
-    kh = k.view(B, L, heads, d).transpose(1, 2)
-    vh = v.view(B, L, heads, d).transpose(1, 2)
-    if hasattr(F, "scaled_dot_product_attention"):
-        o = F.scaled_dot_product_attention(qh, kh, vh, attn_mask=mask_bias)
-    else:
-        a = torch.softmax((qh @ kh.transpose(-1, -2)) / math.sqrt(d) + mask_bias, dim=-1)
-        o = a @ vh
-    return o.transpose(1, 2).reshape(B, N, C)
-
-
-def mix_ffn(x, hw, w):
-    """GLUMBConv on (B, N, C) tokens as diffusers: NCHW 1x1 conv + SiLU, depthwise 3x3, GLU, 1x1 conv."""
-    B, N, C = x.shape
-    H, W = hw
-    y = x.transpose(1, 2).reshape(B, C, H, W)
-    y = F.silu(F.conv2d(y, w["inv"], w["inv_b"]))
-    y = F.conv2d(y, w["dw"], w["dw_b"], padding=1, groups=y.shape[1])
-    y, gate = y.chunk(2, dim=1)
-    y = y * F.silu(gate)
-    y = F.conv2d(y, w["pt"])
-    return y.flatten(2).transpose(1, 2)
-
-
-def layernorm_modulate(x, shift, scale):
-    return F.layer_norm(x, (x.shape[-1],), eps=1e-6) * (1 + scale) + shift
-
-
-def dit_block(x, y, mask_bias, hw, w, heads_x):
-    B, N, C = x.shape
-    mod = (w["sst"][None] + w["t"].view(B, 6, C)).chunk(6, dim=1)
-    shift_msa, scale_msa, gate_msa, shift_mlp, scale_mlp, gate_mlp = mod
-    h = layernorm_modulate(x, shift_msa, scale_msa)
-    q, k, v = F.linear(h, w["qkv"]).chunk(3, dim=-1)
-    a = linear_attention(q, k, v).to(x.dtype)
-    x = x + gate_msa * F.linear(a, w["o"], w["o_b"])
-    q = F.linear(x, w["xq"], w["xq_b"])
-    k, v = F.linear(y, w["xkv"], w["xkv_b"]).chunk(2, dim=-1)
-    x = x + F.linear(cross_attention(q, k, v, mask_bias, heads_x), w["xo"], w["xo_b"])
-    h = layernorm_modulate(x, shift_mlp, scale_mlp)
-    return x + gate_mlp * mix_ffn(h, hw, w)
-
-
-def rmsnorm2d(x, weight, bias, eps=1e-5):
-    xf = x.float()
-    r = torch.rsqrt(xf.pow(2).mean(dim=1, keepdim=True) + eps)
-    return (xf * r * weight[None, :, None, None] + bias[None, :, None, None]).to(x.dtype)
-
-
-def lite_mla(x, w, eps=1e-15):
-    B, c, H, W = x.shape
-    heads = c // 32
-    qkv = F.conv2d(x, w["qkv"])
-    agg = F.conv2d(F.conv2d(qkv, w["dw5"], padding=2, groups=3 * c), w["grp"], groups=3 * heads)
-    m = torch.cat([qkv, agg], dim=1).view(B, -1, 96, H * W)  # 2*heads heads of [q k v] (head-major)
-    q, k, v = m[:, :, 0:32], m[:, :, 32:64], m[:, :, 64:96]
-    q, k = F.relu(q).float(), F.relu(k).float()
-    v = F.pad(v.float(), (0, 0, 0, 1), value=1.0)
-    o = torch.matmul(torch.matmul(v, k.transpose(-1, -2)), q)
-    o = (o[:, :, :-1] / (o[:, :, -1:] + eps)).to(x.dtype).reshape(B, 2 * c, H, W)
-    return rmsnorm2d(F.conv2d(o, w["proj"]), w["nw"], w["nb"])
-
-
-def dcae_resblock(x, w):
-    y = F.silu(F.conv2d(x, w["c1"], w["c1_b"], padding=1))
-    return x + rmsnorm2d(F.conv2d(y, w["c2"], padding=1), w["nw"], w["nb"])
-
-
-# ---------------------------------------------------------------- weights (random, real dimensions)
-def dit_weights(m, B, dtype, dev):
-    C, ffn, cap = m["C"], m["ffn"], m["caption"]
-    s = lambda fan: 1.0 / math.sqrt(fan)
-    return dict(
-        sst=randn(6, C, dtype=dtype, device=dev, std=0.1), t=randn(B, 6 * C, dtype=dtype, device=dev, std=0.1),
-        qkv=randn(3 * C, C, dtype=dtype, device=dev, std=s(C)),
-        o=randn(C, C, dtype=dtype, device=dev, std=s(C)), o_b=randn(C, dtype=dtype, device=dev, std=0.02),
-        xq=randn(C, C, dtype=dtype, device=dev, std=s(C)), xq_b=randn(C, dtype=dtype, device=dev, std=0.02),
-        xkv=randn(2 * C, C, dtype=dtype, device=dev, std=s(C)), xkv_b=randn(2 * C, dtype=dtype, device=dev, std=0.02),
-        xo=randn(C, C, dtype=dtype, device=dev, std=s(C)), xo_b=randn(C, dtype=dtype, device=dev, std=0.02),
-        inv=randn(2 * ffn, C, 1, 1, dtype=dtype, device=dev, std=s(C)), inv_b=randn(2 * ffn, dtype=dtype, device=dev, std=0.02),
-        dw=randn(2 * ffn, 1, 3, 3, dtype=dtype, device=dev, std=1 / 3), dw_b=randn(2 * ffn, dtype=dtype, device=dev, std=0.02),
-        pt=randn(C, ffn, 1, 1, dtype=dtype, device=dev, std=s(ffn)),
-    )
-
-
-def dcae_weights(c, dtype, dev):
-    s = lambda fan: 1.0 / math.sqrt(fan)
-    heads = c // 32
-    return dict(
-        c1=randn(c, c, 3, 3, dtype=dtype, device=dev, std=s(9 * c)), c1_b=randn(c, dtype=dtype, device=dev, std=0.02),
-        c2=randn(c, c, 3, 3, dtype=dtype, device=dev, std=s(9 * c)),
-        nw=1 + randn(c, dtype=torch.float32, device=dev, std=0.1), nb=randn(c, dtype=torch.float32, device=dev, std=0.1),
-        qkv=randn(3 * c, c, 1, 1, dtype=dtype, device=dev, std=s(c)),
-        dw5=randn(3 * c, 1, 5, 5, dtype=dtype, device=dev, std=0.2),
-        grp=randn(3 * c, 32, 1, 1, dtype=dtype, device=dev, std=s(32)),
-        proj=randn(c, 2 * c, 1, 1, dtype=dtype, device=dev, std=s(2 * c)),
-        _heads=heads,
-    )
+# The ops, written the way diffusers runs them, and their input builders live in one module shared
+# with the lab's `torch` bench backend (bench/torch/sana_torch_ops.py): one definition of the baseline.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "torch"))
+import sana_torch_ops as T  # noqa: E402
 
 
 # ---------------------------------------------------------------- ceilings
@@ -268,42 +154,32 @@ def sweep(args, dev, dtype, timer):
         N = h * w_
         for model in [m for m in args.models if m in DIT]:
             m = DIT[model]
-            C = m["C"]
+            C, heads_x = m["C"], m["heads_x"]
             log(f"[{model} {res}x{res}] tokens {N}, batch {B}")
-            wts = dit_weights(m, B, dtype, dev)
-            x = randn(B, N, C, dtype=dtype, device=dev)
-            y = randn(B, TEXT_TOKENS, C, dtype=dtype, device=dev)
-            mask = torch.ones(B, TEXT_TOKENS, device=dev)
-            mask[:, TEXT_TOKENS // 2:] = 0  # half the caption masked, as short prompts are
-            mask_bias = ((1 - mask) * -10000.0).to(dtype)[:, None, None, :]
-            q, k, v = (randn(B, N, C, dtype=dtype, device=dev) for _ in range(3))
-            record("gemm", model, res, B, N, lambda: F.linear(x, wts["qkv"]), dict(M=B * N, N=3 * C, K=C))
-            record("linear-attention", model, res, B, N, lambda: linear_attention(q, k, v), dict(B=B, N=N, C=C))
-            record("cross-attention", model, res, B, N, lambda: cross_attention(q, y, y, mask_bias, m["heads_x"]),
-                   dict(B=B, N=N, C=C, L=TEXT_TOKENS, heads=m["heads_x"]))
-            record("mix-ffn", model, res, B, N, lambda: mix_ffn(x, (h, w_), wts), dict(B=B, H=h, W=w_, C=C, hidden=m["ffn"]))
-            shift, scale = (randn(B, 1, C, dtype=dtype, device=dev, std=0.1) for _ in range(2))
-            record("layernorm-modulate", model, res, B, N, lambda: layernorm_modulate(x, shift, scale), dict(B=B, N=N, C=C))
-            record("dit-block", model, res, B, N, lambda: dit_block(x, y, mask_bias, (h, w_), wts, m["heads_x"]),
-                   dict(B=B, N=N, C=C, layers=m["layers"]))
-            del wts, x, y, q, k, v
+            cases = [
+                ("gemm", dict(M=B * N, N=3 * C, K=C, bias=False, activation="none")),
+                ("linear-attention", dict(B=B, N=N, C=C, heads=C // 32, headDim=32)),
+                ("cross-attention", dict(B=B, N=N, C=C, L=TEXT_TOKENS, heads=heads_x, headDim=C // heads_x)),
+                ("mix-ffn", dict(B=B, N=N, C=C, h=h, w=w_, hidden=m["ffn"])),
+                ("layernorm-modulate", dict(B=B, N=N, C=C)),
+                ("dit-block", dict(B=B, N=N, C=C, h=h, w=w_, heads=C // 32, headDim=32, hidden=m["ffn"], L=TEXT_TOKENS,
+                                   crossHeads=heads_x, crossHeadDim=C // heads_x)),
+            ]
+            for op, dims in cases:
+                fn = T.BUILDERS[op](dims, dtype, dev)
+                record(op, model, res, B, N, fn, dict(dims, layers=m["layers"]) if op == "dit-block" else dims)
+                del fn
         if "dcae" in args.models:
             log(f"[dcae {res}x{res}] decoder stages, batch 1")
             for stage, c, down, kind in DCAE_STAGES:
                 hh = res // down
-                wts = dcae_weights(c, dtype, dev)
-                xs = randn(1, c, hh, hh, dtype=dtype, device=dev)
-                tag = f"{res}"
-                record("conv3x3", "dcae", res, 1, hh * hh, lambda: F.conv2d(xs, wts["c1"], wts["c1_b"], padding=1),
-                       dict(stage=stage, C=c, H=hh, W=hh), reps=10)
-                record("rmsnorm2d", "dcae", res, 1, hh * hh, lambda: rmsnorm2d(xs, wts["nw"], wts["nb"]),
-                       dict(stage=stage, C=c, H=hh, W=hh), reps=10)
-                if kind == "evit":
-                    record("lite-mla", "dcae", res, 1, hh * hh, lambda: lite_mla(xs, wts), dict(stage=stage, C=c, H=hh, W=hh), reps=10)
-                else:
-                    record("dcae-resblock", "dcae", res, 1, hh * hh, lambda: dcae_resblock(xs, wts),
-                           dict(stage=stage, C=c, H=hh, W=hh), reps=10)
-                del wts, xs, tag
+                fm = dict(B=1, C=c, H=hh, W=hh)
+                cases = [("conv3x3", dict(B=1, Cin=c, Cout=c, H=hh, W=hh, stride=1, bias=True)), ("rmsnorm2d", fm),
+                         ("lite-mla" if kind == "evit" else "dcae-resblock", fm)]
+                for op, dims in cases:
+                    fn = T.BUILDERS[op](dims, dtype, dev)
+                    record(op, "dcae", res, 1, hh * hh, fn, dict(dims, stage=stage), reps=10)
+                    del fn
     return records
 
 

@@ -1,14 +1,20 @@
 /**
  * The parity suite: every catalogue op at its test shapes (bench/catalogue.ts), on every requested
  * backend and native version, at f32 and bf16, against the reference backend (the TS spec, float64
- * accumulation) on the same random inputs. Outputs are poisoned with NaN before each run, so an element
- * a kernel never writes fails as non-finite. Results are `sana-lab-parity/1` records (reports/parity.ts).
+ * accumulation) on the same random inputs. Outputs are poisoned with NaN before each run (on native
+ * backends every byte set to 0xFF where the tensor lives, which is NaN in f32 and bf16), so an element a
+ * kernel never writes fails as non-finite. Results are `sana-lab-parity/1` records (reports/parity.ts).
+ *
+ * Versions run through the op API's `version` option. A version that does not run a dtype (catalogue
+ * `dtypes`) or refuses a shape by design (the kernel's "<op>: version N …" RangeError, e.g. a
+ * tensor-core version given K % 8 ≠ 0) is listed under `skipped` with the reason, not failed; the
+ * cuda backend also checks aligned shapes those versions accept (bench/parity/cuda-shapes.ts).
  *
  * The suite also checks itself: deliberately wrong kernels (an off-by-one output, an element left
  * unwritten) go through the same checker and must be rejected, or the run fails.
  */
 import { tryLoadAddon } from '../../bindings/addon.js';
-import { getBackend } from '../../bindings/ops.js';
+import { getBackend, withVersion } from '../../bindings/ops.js';
 import type { BackendName } from '../../bindings/backends.js';
 import type { Backend } from '../../bindings/backend.js';
 import type { BackendTensor } from '../../bindings/tensor.js';
@@ -19,6 +25,7 @@ import { nativeVersions, OP_CATALOGUE, OP_NAMES, opEntry, type NativeVersion, ty
 import type { OpDimsMap } from '../ops.js';
 import { captureEnvironment } from '../record.js';
 import { dimsStr } from '../shapes.js';
+import { CUDA_EXTRA_SHAPES } from './cuda-shapes.js';
 import { plainBf16 } from './plain-bf16.js';
 import { judgeBf16, judgeF32, poisonValues, roundedBf16, type Verdict } from './rules.js';
 
@@ -29,8 +36,10 @@ export interface ParityOptions {
   backends: readonly ParityBackend[];
   ops: readonly OpName[];
   dtypes: readonly ParityDType[];
-  /** Only the first N test shapes of each op (CI-sized runs). */
+  /** Only the first N test shapes of each op (CI-sized runs; the cuda backend's extra aligned shapes come after them). */
   maxShapes?: number;
+  /** Only this native version (catalogue numbering); default every version. */
+  version?: number;
   /** Called after each check (progress lines). */
   onRecord?: (r: ParityRecord) => void;
   /** Run the deliberately wrong kernels through the checker (default true). */
@@ -85,18 +94,38 @@ class ShapeCase {
   }
 }
 
-/** Runs the case on a backend into a NaN-poisoned output and returns the output as f32. */
+/** A NaN-poisoned output: 0xFF bytes written where the tensor lives, or NaN values copied in. */
+function poisonedOutput(b: Backend, shape: readonly number[], dtype: ParityDType): BackendTensor {
+  if (b.fillBytes === undefined) return b.fromArray(poisonValues(shape.reduce((x, y) => x * y, 1), dtype), shape, dtype);
+  const out = b.empty(shape, dtype);
+  try {
+    b.fillBytes(out, 0xff);
+  } catch (e) {
+    out.dispose();
+    throw e;
+  }
+  return out;
+}
+
+/** Runs the case on a backend (at a native version: the op API's `version`) into a poisoned output; returns it as f32. */
 async function runOn(c: ShapeCase, b: Backend, dtype: ParityDType, version: NativeVersion | undefined): Promise<Float32Array> {
   const t = c.tensors(b, dtype);
-  const n = c.outShape.reduce((x, y) => x * y, 1);
-  const out = b.fromArray(poisonValues(n, dtype), c.outShape, dtype);
+  let out: BackendTensor | null = null;
   try {
-    await c.call.run(t, out, 'async', version?.options);
+    out = poisonedOutput(b, c.outShape, dtype);
+    const o = out;
+    const call = () => c.call.run(t, o, 'async', version?.options);
+    await (version === undefined ? call() : withVersion(version.version, call));
     return out.toFloat32();
   } finally {
-    out.dispose();
+    out?.dispose();
     for (const x of Object.values(t)) x.dispose();
   }
+}
+
+/** A kernel's by-design refusal of these arguments ("<op>: version N needs …"), as opposed to a failure. */
+function versionRefusal(e: unknown, version: number): boolean {
+  return e instanceof RangeError && new RegExp(`^[\\w-]+: version ${version} `).test(e.message);
 }
 
 function judge(c: ShapeCase, dtype: ParityDType, out: Float32Array, reference: Float32Array): Verdict {
@@ -129,9 +158,10 @@ function record(c: ShapeCase, backend: string, version: number, dtype: ParityDTy
   return r;
 }
 
-/** The test-shape cases of an op (null when the op API lacks it). */
-function casesOf(op: OpName, maxShapes: number): ShapeCase[] | null {
+/** The test-shape cases of an op (null when the op API lacks it); `extra` adds the cuda backend's aligned shapes. */
+function casesOf(op: OpName, maxShapes: number, extra = false): ShapeCase[] | null {
   const shapes = (OP_CATALOGUE[op].testShapes as readonly OpDimsMap[OpName][]).slice(0, maxShapes);
+  if (extra) shapes.push(...((CUDA_EXTRA_SHAPES[op] ?? []) as readonly OpDimsMap[OpName][]));
   const cases: ShapeCase[] = [];
   for (const [i, dims] of shapes.entries()) {
     const call = apiCall(op, dims as never);
@@ -162,7 +192,9 @@ export async function runParity(opts: ParityOptions): Promise<ParityFile> {
     return why === null;
   });
   for (const op of opts.ops) {
-    const cases = casesOf(op, maxShapes);
+    // The cuda backend also checks the aligned extra shapes; other backends the catalogue's only.
+    const allCases = casesOf(op, maxShapes, usable.includes('cuda'));
+    const cases = allCases?.slice(0, Math.min(maxShapes, OP_CATALOGUE[op].testShapes.length)) ?? null;
     if (cases === null) {
       for (const b of usable) for (const dtype of opts.dtypes) skipped.push({ op, backend: b, dtype, reason: 'not in the op API (only the pure-TS bench reference implements it)' });
       continue;
@@ -170,19 +202,33 @@ export async function runParity(opts: ParityOptions): Promise<ParityFile> {
     for (const b of usable) {
       const backend = getBackend(b);
       const apiOp = opEntry(op).apiOp!;
-      const versions = nativeVersions(op, b);
-      if (!backend.supports(apiOp as never) || versions.length === 0) {
+      const declared = nativeVersions(op, b);
+      const versions = opts.version === undefined ? declared : declared.filter((v) => v.version === opts.version);
+      if (!backend.supports(apiOp as never) || declared.length === 0) {
         for (const dtype of opts.dtypes) skipped.push({ op, backend: b, dtype, reason: `no ${b} kernel declared in the catalogue` });
         continue;
       }
-      for (const c of cases) {
+      if (versions.length === 0) {
+        const have = declared.map((v) => v.version).join(', ');
+        for (const dtype of opts.dtypes) skipped.push({ op, backend: b, dtype, reason: `no version ${String(opts.version)} on ${b} (versions: ${have})` });
+        continue;
+      }
+      for (const [i, c] of (b === 'cuda' ? allCases! : cases).entries()) {
         for (const version of versions) {
           for (const dtype of opts.dtypes) {
+            if (version.dtypes !== undefined && !version.dtypes.includes(dtype)) {
+              if (i === 0) skipped.push({ op, backend: b, dtype, reason: `v${version.version} runs ${version.dtypes.join(', ')} only` });
+              continue;
+            }
             let r: ParityRecord;
             try {
               const out = await runOn(c, backend, dtype, version);
               r = record(c, b, version.version, dtype, judge(c, dtype, out, await c.reference()));
             } catch (e) {
+              if (versionRefusal(e, version.version)) {
+                skipped.push({ op, backend: b, dtype, reason: `v${version.version} at ${c.label}: ${(e as Error).message}` });
+                continue;
+              }
               r = { op, backend: b, version: version.version, dtype, shape: c.label, rel: null, max_abs: null, tolerance: null, pass: false, note: `error: ${(e as Error).message}` };
             }
             records.push(r);
@@ -195,9 +241,17 @@ export async function runParity(opts: ParityOptions): Promise<ParityFile> {
   const self_checks = opts.selfCheck === false ? [] : await selfChecks(usable[0] ?? null);
   const env = captureEnvironment(opts.command);
   const { addon } = tryLoadAddon();
+  const cuda = usable.includes('cuda') && addon ? addon.cudaInfo() : null;
+  const device = cuda?.devices[0];
   return {
     format: PARITY_FORMAT,
-    environment: { ...env, backends: usable.join(', '), ...(addon ? { cpu_threads: addon.cpuThreads() } : {}) },
+    environment: {
+      ...env,
+      backends: usable.join(', '),
+      ...(addon ? { cpu_threads: addon.cpuThreads() } : {}),
+      ...(device ? { cuda_device: `${device.name} (sm_${device.computeCapability.replace('.', '')})`, cuda_driver: cuda!.driverVersion, cuda_runtime: cuda!.runtimeVersion } : {}),
+      ...(opts.version !== undefined ? { version: opts.version } : {}),
+    },
     records,
     skipped,
     self_checks,
@@ -238,7 +292,7 @@ export async function selfChecks(backend: ParityBackend | null): Promise<ParityS
   const out: ParitySelfCheck[] = [];
   for (const k of WRONG_KERNELS) {
     for (const dtype of ['f32', 'bf16'] as const) {
-      const values = await runOn(c!, b, dtype, nativeVersions('gemm', 'cpu')[0]);
+      const values = await runOn(c!, b, dtype, undefined);
       k.corrupt(values);
       const v = judge(c!, dtype, values, await c!.reference());
       out.push({

@@ -5,6 +5,9 @@
  *
  *   condition (once per prompt batch, reused by every step — its output does not depend on t):
  *     y = RMSNorm(W₂·GELU_tanh(W₁·text + b₁) + b₂)              gemm(gelu-tanh) → gemm → rmsnorm (in place)
+ *     ops mode: each block's text keys/values                     2 gemms per block, kept for the run
+ *       k_i = W_k,i·y + b_k,i,  v_i = W_v,i·y + b_v,i             (B, L, C) each: the cross-attention
+ *                                                                 then projects only the image queries
  *   step:
  *     tokens = patchify(latent)                                   host: NCHW → (B, N, C_in·p²)
  *     h_t = SiLU(W₁·sinusoidal(t) + b₁)                           host: sinusoid (B × 256); gemm(silu)
@@ -16,7 +19,7 @@
  *       m_j = u_j + table_j                                       6 adds per block: gemm epilogues
  *                                                                 (bias = table_j, residual = u_j, K = 1 zero operands)
  *       x  += m₂ ⊙ LinearAttn(LN(x)·(1 + m₁) + m₀)                layernorm-modulate, linear-attention-block
- *       x  += CrossAttn(x, y, mask)                               cross-attention (in place)
+ *       x  += CrossAttn(x, k_i, v_i, mask)                        cross-attention with precomputed kv (in place)
  *       x  += m₅ ⊙ MixFFN(LN(x)·(1 + m₄) + m₃)                    layernorm-modulate, mix-ffn (in place)
  *     shift/scale = t̂ + table_{0/1},  t̂ = W₂·h_t + b₂             gemm, 2 adds (gemm epilogues)
  *     out = unpatchify(W_o·(LN(x)·(1 + scale) + shift) + b_o)     layernorm-modulate, gemm; host: unpatchify
@@ -65,25 +68,39 @@ export interface DitStepOptions {
 
 interface BlockWeights {
   w: ops.DitBlockWeights;
+  /** The cross-attention's query/output projections (its text side comes precomputed from the condition). */
+  attn2Qo: ops.CrossAttentionQueryWeights;
   /** ops mode: the rows j = 0…5 of the block's scale_shift_table (shift₁, scale₁, gate₁, shift₂, scale₂, gate₂). */
   tableRows: BackendTensor[] | null;
 }
 
-/** The text condition on the backend: caption projection + norm, and the mask bias. */
+/**
+ * The text condition on the backend: caption projection + norm, the mask bias, and (ops mode) every
+ * block's cross-attention keys/values — all constant over the sampling steps of one prompt batch.
+ */
 export class DitCondition {
   constructor(
     readonly y: BackendTensor,
     readonly maskBias: BackendTensor | null,
+    /** Per block: the cross-attention's text keys and values (B, L, C); null in dit-block mode. */
+    readonly kv: ops.CrossAttentionKv[] | null = null,
+    /** The model whose weights projected `kv` (only it may use them). */
+    readonly encodedBy: object | null = null,
   ) {}
   get batch(): number {
     return this.y.shape[0]!;
   }
   get bytes(): number {
-    return tensorBytes(this.y.shape, this.y.dtype) + (this.maskBias ? tensorBytes(this.maskBias.shape, this.maskBias.dtype) : 0);
+    const t = (x: BackendTensor) => tensorBytes(x.shape, x.dtype);
+    return t(this.y) + (this.maskBias ? t(this.maskBias) : 0) + (this.kv ?? []).reduce((s, kv) => s + t(kv.k) + t(kv.v), 0);
   }
   dispose(): void {
     this.y.dispose();
     this.maskBias?.dispose();
+    for (const kv of this.kv ?? []) {
+      kv.k.dispose();
+      kv.v.dispose();
+    }
   }
 }
 
@@ -94,7 +111,7 @@ export interface DitMemory {
   activationBytes: number;
   /** The largest op-internal scratch (estimated from the kernels' documented buffers). */
   scratchBytes: number;
-  /** A condition (y + mask) of the last `encodeCondition`. */
+  /** A condition (y + mask + the blocks' text keys/values) of the last `encodeCondition`. */
   conditionBytes: number;
   totalBytes: number;
 }
@@ -185,15 +202,16 @@ export class NativeSanaTransformer {
         const k = (s: string) => `transformer_blocks.${i}.${s}`;
         const g = (s: string, shape: number[]) => up.get(k(s), shape);
         const tab = source(k('scale_shift_table'), [6, C]);
+        const attn2Qo = { wq: g('attn2.to_q.weight', [C, C]), bq: g('attn2.to_q.bias', [C]), wo: g('attn2.to_out.0.weight', [C, C]), bo: g('attn2.to_out.0.bias', [C]) };
         this.w.blocks.push({
+          attn2Qo,
           w: {
             table: up.values(tab, [6, C]),
             attn1: { wq: g('attn1.to_q.weight', [C, C]), wk: g('attn1.to_k.weight', [C, C]), wv: g('attn1.to_v.weight', [C, C]), wo: g('attn1.to_out.0.weight', [C, C]), bo: g('attn1.to_out.0.bias', [C]) },
             attn2: {
-              wq: g('attn2.to_q.weight', [C, C]), bq: g('attn2.to_q.bias', [C]),
+              ...attn2Qo,
               wk: g('attn2.to_k.weight', [C, C]), bk: g('attn2.to_k.bias', [C]),
               wv: g('attn2.to_v.weight', [C, C]), bv: g('attn2.to_v.bias', [C]),
-              wo: g('attn2.to_out.0.weight', [C, C]), bo: g('attn2.to_out.0.bias', [C]),
             },
             ff: {
               wInv: g('ff.conv_inverted.weight', [2 * hid, C, 1, 1]), bInv: g('ff.conv_inverted.bias', [2 * hid]),
@@ -219,7 +237,11 @@ export class NativeSanaTransformer {
     return this.profiler.host('host.upload', () => this.backend.fromArray(data, shape, this.dtype));
   }
 
-  /** The text condition: caption projection + RMSNorm (and the mask's additive bias), on the backend. */
+  /**
+   * The text condition: caption projection + RMSNorm (and the mask's additive bias), on the backend; in
+   * ops mode also every block's cross-attention keys/values (2 gemms per block), so the steps project
+   * the text never again. Call once per prompt batch and reuse the result for all steps.
+   */
   encodeCondition(encoderHiddenStates: Tensor, mask: Tensor | null = null): DitCondition {
     const cfg = this.config;
     const C = this.dims.inner;
@@ -241,9 +263,35 @@ export class NativeSanaTransformer {
     if (y !== yp) yp.dispose();
     const maskBias = mask === null ? null : this.upload(maskToBias(mask).toFloat32(), [B, 1, L]);
     this.plan.scratch(gemmScratch(B * L, C, cfg.captionChannels));
-    const cond = new DitCondition(y, maskBias);
+    // The dit-block op takes y and projects it itself; the one-by-one ops take precomputed keys/values.
+    let kv: ops.CrossAttentionKv[] | null = null;
+    try {
+      if (this.blockMode === 'ops') kv = this.textKeysValues(y);
+    } catch (e) {
+      new DitCondition(y, maskBias).dispose();
+      throw e;
+    }
+    const cond = new DitCondition(y, maskBias, kv, this);
     this.conditionBytes = cond.bytes;
     return cond;
+  }
+
+  /** Every block's cross-attention text keys/values: k_i = W_k,i·y + b_k,i, v_i = W_v,i·y + b_v,i (B, L, C). */
+  private textKeysValues(y: BackendTensor): ops.CrossAttentionKv[] {
+    const made: BackendTensor[] = [];
+    const project = (w: BackendTensor, b: BackendTensor | null | undefined) => {
+      const t = this.profiler.op('caption.text-kv', () => ops.gemmSync(y, w, { bias: b }));
+      made.push(t);
+      return t;
+    };
+    try {
+      const kv = this.w.blocks.map(({ w: { attn2: a } }) => ({ k: project(a.wk, a.bk), v: project(a.wv, a.bv) }));
+      this.plan.scratch(gemmScratch(y.shape[0]! * y.shape[1]!, this.dims.inner, this.dims.inner));
+      return kv;
+    } catch (e) {
+      for (const t of made) t.dispose();
+      throw e;
+    }
   }
 
   /** A (B, 1) zero operand for the modulation adds (cached per batch size). */
@@ -286,6 +334,9 @@ export class NativeSanaTransformer {
     const t = timestep instanceof Tensor ? timestep : Tensor.f32([timestep.length], [...timestep]);
     if (t.ndim !== 1 || t.shape[0] !== B) throw new RangeError(`NativeSanaTransformer: timestep ${shapeStr(t.shape)} must have one value per sample, shape [${B}]`);
     if (cond.batch !== B) throw new RangeError(`NativeSanaTransformer: the condition has batch ${cond.batch}, the latent ${B}`);
+    if (this.blockMode === 'ops' && (cond.kv === null || cond.encodedBy !== this)) {
+      throw new TypeError(`NativeSanaTransformer: the condition ${cond.kv === null ? 'has no text keys/values' : 'holds another model\'s text keys/values'} (encode it with this model's encodeCondition)`);
+    }
     const h = H / p;
     const w = W / p;
     const N = h * w;
@@ -339,8 +390,9 @@ export class NativeSanaTransformer {
           ops.linearAttentionBlockSync(h1, bw.w.attn1, { headDim: cfg.attentionHeadDim, eps: this.eps, gate: m[2], residual: xs, out: native ? xs : null }),
         );
         const x1 = x;
+        const kv = cond.kv![i]!;
         x = prof.op('block.cross-attention', () =>
-          ops.crossAttentionSync(x1, cond.y, bw.w.attn2, { heads: cfg.numCrossAttentionHeads, maskBias: cond.maskBias, residual: x1, out: native ? x1 : null }),
+          ops.crossAttentionSync(x1, null, bw.attn2Qo, { kv, heads: cfg.numCrossAttentionHeads, maskBias: cond.maskBias, residual: x1, out: native ? x1 : null }),
         );
         const x2 = x;
         const h2 = prof.op('block.layernorm-modulate', () => ops.layerNormModulateSync(x2, m[3]!, m[4]!, { eps: cfg.normEps, out: plan.slot('h', [B, N, C]) }));
@@ -415,11 +467,16 @@ export function gemmScratch(M: number, N: number, K: number): number {
   return 4 * (Math.ceil(N / 32) * 32 * K + Math.min(Math.ceil(M / 8) * 8 * K, 32 * 2 ** 20));
 }
 
-/** The largest op scratch of one step (linear-attention-block: 4·M·4C; cross-attention: 4·(2M·C + 2B·L·C); mix-ffn: 4·M·3h; plus packing). */
+/**
+ * The largest op scratch of one step (linear-attention-block: 4·M·4C; cross-attention: 4·(2M·C + 2B·L·C)
+ * — its k, v: projected in dit-block mode, precomputed in ops mode (f32 as is, bf16 widened); mix-ffn:
+ * 4·M·3h; plus packing).
+ */
 export function ditScratch(mode: DitBlockMode, dtype: TensorDType, B: number, N: number, L: number, C: number, hid: number, captionChannels: number): number {
   const M = B * N;
   const lab = 4 * M * 4 * C + gemmScratch(M, 3 * C, C);
-  const xattn = 4 * (2 * M * C + 2 * B * L * C) + gemmScratch(B * L, C, C);
+  const kvScratch = mode === 'ops' && dtype === 'f32' ? 0 : 4 * 2 * B * L * C;
+  const xattn = 4 * 2 * M * C + kvScratch + gemmScratch(mode === 'ops' ? M : Math.max(M, B * L), C, C);
   const ffn = 4 * M * 3 * hid + gemmScratch(M, 2 * hid, C);
   const inner = Math.max(lab, xattn, ffn);
   const block = mode === 'dit-block' ? tensorBytes([M + 6 * B, C], dtype) + inner : inner;

@@ -9,6 +9,7 @@ export * from './dcae-runner.js';
 export * from './dit-runner.js';
 export * from './layout.js';
 export * from './model-dir.js';
+export * from './pipeline-models.js';
 export * from './profile-run.js';
 export * from './profiler.js';
 export * from './weights.js';

@@ -6,6 +6,7 @@
  *     ops + depth · (measured block time / K); every extrapolated number is labelled as such;
  *   - host dispatch overhead per step: the host-side work (TS layout/uploads/read-back, the CFG combine
  *     and the Euler update), the JS glue between calls, and the op calls × a calibrated per-call cost;
+ *     and, measured directly, the step wall time minus the summed op-call times (host work + glue);
  *   - optionally the DC-AE decode of one image (batch 1, tiled when asked), with its own breakdown;
  *   - images/s = 1000 / (steps · step_ms + caption_ms + decode_ms), peak memory (planned bytes and the
  *     process's max RSS), and the machine.
@@ -71,9 +72,12 @@ export interface DitProfile {
   stepMsMeasured: number;
   stepMsMin: number;
   stepSamplesMs: number[];
+  /** Caption projection + (ops mode) the blocks' text keys/values, once per image (extrapolated like the step). */
   captionMs: number;
   breakdown: BreakdownEntry[];
   host: {
+    /** Step wall time minus the summed wall times of the op calls (host work + JS glue; op times include their dispatch). */
+    wallMinusOpsMs: number;
     opCallsPerStep: number;
     perCallUs: number;
     hostWorkMs: number;
@@ -143,7 +147,10 @@ export function profileDit(o: DitProfileOptions): DitProfile {
     profiler.reset();
     const t0 = performance.now();
     const cond = model.encodeCondition(text, null);
-    const captionMs = performance.now() - t0;
+    const captionMeasuredMs = performance.now() - t0;
+    // The blocks' text keys/values (ops mode) scale with the depth like the block ops.
+    const textKvMs = profiler.timings().find((e) => e.name === 'caption.text-kv')?.ms ?? 0;
+    const captionMs = captionMeasuredMs + textKvMs * (o.depth / Math.max(K, 1) - 1);
 
     // One denoising iteration: DiT on [uncond; cond], CFG combine and an Euler update on the host.
     const iterate = (step: number, total: number) => {
@@ -194,6 +201,8 @@ export function profileDit(o: DitProfileOptions): DitProfile {
     const jsGlueMs = med.gapMs * (1 + (scale - 1) * share);
     const dispatchMs = (opCallsPerStep * perCallUs) / 1000;
     const totalMs = hostWorkMs + jsGlueMs + dispatchMs;
+    const opMs = full.entries.filter((e) => e.kind === 'op').reduce((s, e) => s + e.ms, 0);
+    const wallMinusOpsMs = stepMs - opMs;
     const mem = model.memory();
     const perBlockWeights = K > 0 ? (mem.weightsBytes - nonBlockWeights(o.config, o.dtype)) / K : 0;
     cond.dispose();
@@ -209,7 +218,7 @@ export function profileDit(o: DitProfileOptions): DitProfile {
       stepSamplesMs: samples,
       captionMs,
       breakdown: full.entries,
-      host: { opCallsPerStep, perCallUs, hostWorkMs, jsGlueMs, dispatchMs, totalMs, share: totalMs / stepMs },
+      host: { wallMinusOpsMs, opCallsPerStep, perCallUs, hostWorkMs, jsGlueMs, dispatchMs, totalMs, share: totalMs / stepMs },
       memory: { ...mem, extrapolatedWeightsBytes: mem.weightsBytes + perBlockWeights * (o.depth - K) },
     };
   } finally {

@@ -10,6 +10,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   sana::binding::RegisterConvert(env, exports);
   sana::binding::RegisterTensor(env, exports);
   sana::binding::RegisterOps(env, exports);
+  sana::binding::RegisterRuntime(env, exports);
   return exports;
 }
 

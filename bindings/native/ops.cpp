@@ -1,19 +1,58 @@
 // The op bindings: each reads its argument object, fills the op's argument struct and runs the
 // backend's entry point (sync, or async with a Promise when the second argument is true).
-// JS: addon.gemm({ x, w, bias?, act?, gate?, residual?, out }, async) etc.; see bindings/native-ops.ts.
+// JS: addon.gemm({ x, w, bias?, act?, gate?, residual?, version?, out }, async) etc.; see bindings/addon.ts.
+// `version` picks a numbered kernel version (0 = the backend's default; bindings/native/versions.h):
+// on the cuda backend through cuda::versioned_ops(), on the cpu backend 0 or 1 (linear-attention: 1 =
+// the unfused composition, 2 = the fused kernel).
 #include <cmath>
+#include <type_traits>
 
 #include "op_call.h"
 #include "registry.h"
 #include "sana/cpu/gemm.h"
 #include "sana/cpu/ops_cpu.h"
 #include "sana/thread_pool.h"
+#include "versions.h"
+
+#ifdef SANA_LAB_WITH_CUDA
+#include "sana/cuda/ops_cuda.h"
+#endif
 
 namespace sana::binding {
 namespace {
 
+#ifdef SANA_LAB_WITH_CUDA
+// The cuda backend's versioned entry of each argument struct (nullptr: the op has no cuda versions).
+inline auto cuda_entry(const GemmArgs*) { return &cuda::VersionedOps::gemm; }
+inline auto cuda_entry(const LinearAttentionArgs*) { return &cuda::VersionedOps::linear_attention; }
+inline auto cuda_entry(const LinearAttentionBlockArgs*) { return &cuda::VersionedOps::linear_attention_block; }
+inline auto cuda_entry(const MixFfnArgs*) { return &cuda::VersionedOps::mix_ffn; }
+inline auto cuda_entry(const CrossAttentionArgs*) { return &cuda::VersionedOps::cross_attention; }
+inline auto cuda_entry(const LayerNormModulateArgs*) { return &cuda::VersionedOps::layernorm_modulate; }
+inline auto cuda_entry(const RmsNormArgs*) { return &cuda::VersionedOps::rmsnorm; }
+inline auto cuda_entry(const Conv3x3Args*) { return &cuda::VersionedOps::conv3x3; }
+inline auto cuda_entry(const DcaeResBlockArgs*) { return &cuda::VersionedOps::dcae_resblock; }
+inline auto cuda_entry(const DitBlockArgs*) { return &cuda::VersionedOps::dit_block; }
+inline auto cuda_entry(const LiteMlaArgs*) { return &cuda::VersionedOps::lite_mla; }
+inline std::nullptr_t cuda_entry(const void*) { return nullptr; }
+#endif
+
+// Runs the op on its tensors' backend at the `version` option (checked against the backend's list).
 template <typename Args>
 Napi::Value dispatch(OpCall& c, Status (*const OpTable::*entry)(const Args&), const Args& args) {
+  if (c.backend() != nullptr) {
+    const int version = c.version();
+    check_version(c.env(), c.op(), *c.backend(), version);
+#ifdef SANA_LAB_WITH_CUDA
+    auto member = cuda_entry(static_cast<const Args*>(nullptr));
+    if constexpr (!std::is_same_v<decltype(member), std::nullptr_t>) {
+      if (c.backend()->device == Device::kCuda) {
+        auto fn = cuda::versioned_ops()->*member;
+        return c.run([args, fn, version](const OpTable&) -> Status { return fn(args, version); });
+      }
+    }
+#endif
+  }
   return c.run([args, entry, op = c.op()](const OpTable& be) -> Status {
     auto fn = be.*entry;
     if (fn == nullptr) return Unavailable(op + ": not implemented on the " + be.name + " backend");
@@ -50,14 +89,22 @@ Napi::Value LinearAttention(const Napi::CallbackInfo& info) {
   a.eps = eps_of(c, 1e-15);
   a.out = c.tensor("out");
   Napi::Value variant = info[0].As<Napi::Object>().Get("variant");
-  if (variant.IsString() && variant.As<Napi::String>().Utf8Value() == "unfused") {
+  const std::string vs = variant.IsString() ? variant.As<Napi::String>().Utf8Value() : "";
+  // On the cpu backend the unfused variant is version 1 and the fused kernel version 2 (catalogue numbering).
+  const bool cpu = c.backend() != nullptr && c.backend()->device == Device::kCpu;
+  const int version = c.backend() != nullptr ? c.version() : 0;
+  if (cpu && ((vs == "unfused" && version == 2) || (vs == "fused" && version == 1))) {
+    throw Napi::RangeError::New(c.env(), "linear-attention: variant '" + vs + "' contradicts version " + std::to_string(version) +
+                                             " (on the cpu backend version 1 is the unfused variant, version 2 the fused kernel)");
+  }
+  if (vs == "unfused" || (cpu && version == 1)) {
     // CPU-only baseline variant: not an OpTable entry (other backends have their own numbered versions).
     return c.run([a](const OpTable& be) -> Status {
       if (be.device != Device::kCpu) return Unavailable("linear-attention: the unfused variant exists on the cpu backend only");
       return cpu::linear_attention_unfused(a);
     });
   }
-  if (!variant.IsUndefined() && !(variant.IsString() && variant.As<Napi::String>().Utf8Value() == "fused")) {
+  if (!variant.IsUndefined() && vs != "fused") {
     throw Napi::TypeError::New(c.env(), "linear-attention: variant must be 'fused' or 'unfused'");
   }
   return dispatch(c, &OpTable::linear_attention, a);
@@ -101,12 +148,21 @@ Napi::Value CrossAttention(const Napi::CallbackInfo& info) {
   OpCall c(info, "cross-attention");
   CrossAttentionArgs a;
   a.x = c.tensor("x");
-  a.y = c.tensor("y");
+  // Precomputed text keys/values (k, v) replace y, wk, wv, bk, bv; the kernel rejects a mix of both forms.
+  a.k = c.optional("k");
+  a.v = c.optional("v");
+  const bool kv = a.k != nullptr || a.v != nullptr;
+  auto text_tensor = [&](const char* key) {
+    if (!kv) return c.tensor(key);
+    const TensorView* t = c.optional(key);
+    return t ? *t : TensorView{};
+  };
+  a.y = text_tensor("y");
   a.wq = c.tensor("wq");
   a.bq = c.optional("bq");
-  a.wk = c.tensor("wk");
+  a.wk = text_tensor("wk");
   a.bk = c.optional("bk");
-  a.wv = c.tensor("wv");
+  a.wv = text_tensor("wv");
   a.bv = c.optional("bv");
   a.wo = c.tensor("wo");
   a.bo = c.optional("bo");
@@ -294,30 +350,53 @@ Napi::Value GemmKernel(const Napi::CallbackInfo& info) { return Napi::String::Ne
 Napi::Value MeasureFmaPeak(const Napi::CallbackInfo& info) {
   double secs = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : 0.2;
   if (!(secs > 0 && secs <= 10)) throw Napi::RangeError::New(info.Env(), "measureFmaPeak: seconds must be in (0, 10]");
-  return Napi::Number::New(info.Env(), cpu::measure_fma_peak_gflops(secs));
+  const bool all_threads = info.Length() > 1 && info[1].ToBoolean().Value();
+  return Napi::Number::New(info.Env(), cpu::measure_fma_peak_gflops(secs, all_threads));
 }
+
+// The op functions by their JS export name (also what runtime.timeOp looks up).
+struct OpExport {
+  const char* name;
+  Napi::Value (*fn)(const Napi::CallbackInfo&);
+};
+constexpr OpExport kOpExports[] = {
+    {"gemm", Gemm},
+    {"linearAttention", LinearAttention},
+    {"linearAttentionBlock", LinearAttentionBlock},
+    {"mixFfn", MixFfn},
+    {"crossAttention", CrossAttention},
+    {"layerNormModulate", LayerNormModulate},
+    {"rmsNorm", RmsNorm},
+    {"conv3x3", Conv3x3},
+    {"dcaeResBlock", DcaeResBlock},
+    {"liteMla", LiteMla},
+    {"ditBlock", DitBlock},
+    {"dcaeUpsample", DcaeUpsample},
+    {"dcaeHead", DcaeHead},
+    {"dcaeEvitBlock", DcaeEvitBlock},
+};
 
 }  // namespace
 
+OpFunction op_function(const std::string& name) {
+  for (const OpExport& e : kOpExports) {
+    if (name == e.name) return e.fn;
+  }
+  return nullptr;
+}
+
+std::string op_function_names() {
+  std::string s;
+  for (const OpExport& e : kOpExports) s += (s.empty() ? "" : ", ") + std::string(e.name);
+  return s;
+}
+
 void RegisterOps(Napi::Env env, Napi::Object exports) {
-  exports.Set("gemm", Napi::Function::New(env, Gemm, "gemm"));
-  exports.Set("linearAttention", Napi::Function::New(env, LinearAttention, "linearAttention"));
-  exports.Set("linearAttentionBlock", Napi::Function::New(env, LinearAttentionBlock, "linearAttentionBlock"));
-  exports.Set("mixFfn", Napi::Function::New(env, MixFfn, "mixFfn"));
-  exports.Set("crossAttention", Napi::Function::New(env, CrossAttention, "crossAttention"));
-  exports.Set("layerNormModulate", Napi::Function::New(env, LayerNormModulate, "layerNormModulate"));
-  exports.Set("rmsNorm", Napi::Function::New(env, RmsNorm, "rmsNorm"));
-  exports.Set("conv3x3", Napi::Function::New(env, Conv3x3, "conv3x3"));
-  exports.Set("dcaeResBlock", Napi::Function::New(env, DcaeResBlock, "dcaeResBlock"));
-  exports.Set("liteMla", Napi::Function::New(env, LiteMla, "liteMla"));
-  exports.Set("ditBlock", Napi::Function::New(env, DitBlock, "ditBlock"));
+  for (const OpExport& e : kOpExports) exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));
   exports.Set("cpuThreads", Napi::Function::New(env, CpuThreads, "cpuThreads"));
   exports.Set("setCpuThreads", Napi::Function::New(env, SetCpuThreads, "setCpuThreads"));
   exports.Set("gemmKernel", Napi::Function::New(env, GemmKernel, "gemmKernel"));
   exports.Set("measureFmaPeak", Napi::Function::New(env, MeasureFmaPeak, "measureFmaPeak"));
-  exports.Set("dcaeUpsample", Napi::Function::New(env, DcaeUpsample, "dcaeUpsample"));
-  exports.Set("dcaeHead", Napi::Function::New(env, DcaeHead, "dcaeHead"));
-  exports.Set("dcaeEvitBlock", Napi::Function::New(env, DcaeEvitBlock, "dcaeEvitBlock"));
 }
 
 }  // namespace sana::binding

@@ -11,9 +11,7 @@
 #include "tensor_handle.h"
 
 #ifdef SANA_LAB_WITH_CUDA
-namespace sana {
-const OpTable* cuda_op_table();  // kernels/cuda/runtime.cu
-}
+#include "sana/cuda/ops_cuda.h"  // cuda_op_table(), cuda::device_available()
 #endif
 
 namespace sana::binding {
@@ -82,6 +80,13 @@ TensorHandle* allocate(Napi::Env env, const Napi::CallbackInfo& info, const std:
   h->dtype = parse_dtype(info[1], op);
   parse_shape(info[2], *h, op);
   void* p = be->alloc(h->bytes);
+#ifdef SANA_LAB_WITH_CUDA
+  std::string reason;
+  if (p == nullptr && be->device == Device::kCuda && !cuda::device_available(&reason)) {
+    // No device or driver: say so, instead of blaming the size.
+    throw Napi::Error::New(env, op + ": the cuda backend is unavailable (" + reason + ")");
+  }
+#endif
   if (p == nullptr) {
     // A RangeError, like V8's own "Array buffer allocation failed": the size asked for cannot be had.
     throw Napi::RangeError::New(env, op + ": out of memory allocating " + std::to_string(h->bytes) + " bytes for " +

@@ -16,7 +16,9 @@ const USAGE = `usage: sana-lab bench --json FILE [options]
 Times the catalogue's ops (bench/catalogue.ts) at the shapes they take in the model (bench/shapes.ts)
 and writes one results file with median / p20 / p80, achieved GFLOP/s and GB/s and % of the measured
 roofline for every case. Cases that cannot run are recorded with the reason (unavailable, skipped:
-budget, skipped: memory, error).
+budget, skipped: memory, error). The cpu and reference backends are timed on the host (benchmark.js);
+the cuda backend on the device (CUDA events, warm-up, an L2 flush before each timed run), every
+catalogue version of each op (or --version N), against the device's measured ceilings (bf16).
 
   --json FILE          where to write the results (required)
   --model M            ${MODEL_KEYS.join(' | ')} (default 0.6b)
@@ -25,7 +27,7 @@ budget, skipped: memory, error).
   --backend LIST       ${BACKEND_NAMES.join(', ')} (default reference,cpu; unavailable ones are recorded as such)
   --dtype LIST         f32 | bf16 (default f32)
   --batch LIST         batch sizes; 2 = one CFG step (default 1)
-  --version N          only kernel version N (default: every version)
+  --version N          only kernel version N (default: every version; see bench/catalogue.ts native)
   --variant LIST       only these instances of multi-instance ops (e.g. qkv,ffn-in or s3,up-s0)
   --budget-s S         per-case time budget for the slow reference backend (default 20)
   --min-samples N      benchmark.js minimum samples (default 5)

@@ -1,26 +1,39 @@
 /**
- * `sana-lab lab` (npm run lab): the lab's main job — everything that exists, in order, with progress:
- * environment, golden-file integrity, native ↔ reference bf16 conversion, the parity suite of every
- * available backend, a short benchmark (the cpu backend against the reference at 256², the cpu backend
- * alone at 512², the DiT ops of Sana-0.6B, f32, batch 2), and the report (HTML + Markdown + JSON).
+ * `sana-lab lab` (npm run lab): the lab's main job — everything that exists, in order, with progress on
+ * stderr: environment, golden-file integrity, native ↔ reference bf16 conversion, the parity suite of
+ * every available backend, the benchmark of every available bench backend at four resolutions (what
+ * runs where: ./lab-plan.ts), and the report (HTML + Markdown + PNG), checked for an empty chart.
  */
 import { readdirSync, statSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { tryLoadAddon } from '../../bindings/addon.js';
-import { createBackend } from '../../bench/backends/index.js';
-import type { BenchBackend } from '../../bench/backends/backend.js';
-import { DIT_OPS, type OpName } from '../../bench/catalogue.js';
+import { BACKEND_NAMES } from '../../bench/backends/index.js';
 import { writeResults, type BenchResultsFile } from '../../bench/record.js';
-import { runBench, summaryTable, type BenchPlan, type RunOptions } from '../../bench/runner.js';
+import { runBench, summaryTable, type RunOptions } from '../../bench/runner.js';
 import { parseResolution } from '../../bench/shapes.js';
 import { f32ToBf16Bits } from '../../reference/core/dtype.js';
 import { goldenAvailable, goldenDir, goldenPath } from '../../reference/core/golden.js';
 import { Rng } from '../../reference/core/random.js';
 import { SafetensorsFile } from '../../reference/core/safetensors.js';
+import { checkReport, checkSummary, type ReportExpectations } from '../../reports/check.js';
 import { generateReport } from '../../reports/generate.js';
-import { parseArgs } from '../args.js';
+import type { ChartKind } from '../../reports/html.js';
+import type { ReportModel } from '../../reports/model.js';
+import { intOption, parseArgs } from '../args.js';
 import { UsageError, type Command } from '../command.js';
 import { environment } from '../environment.js';
+import {
+  baselineNames,
+  closeBackend,
+  DEFAULT_SCOPE,
+  discoverBackends,
+  labBenchParts,
+  QUICK_SCOPE,
+  scopeResolutions,
+  type BackendDiscovery,
+  type LabScope,
+} from './lab-plan.js';
 import { parityRun } from './parity.js';
 
 interface StepResult {
@@ -37,6 +50,10 @@ interface LabOptions {
   bench: boolean;
   report: boolean;
   budgetS: number;
+  scope: LabScope;
+  /** Only these bench backends (default: every available one). */
+  backends?: string[];
+  png: 'no' | 'if-available' | 'required';
   command: string;
 }
 
@@ -90,162 +107,283 @@ async function parityStep(o: LabOptions): Promise<StepResult> {
   return { step: 'parity', status: passed ? 'ok' : 'FAIL', detail, files: [json] };
 }
 
-/** The bench scope: the full lab run, or a CI-sized one (--quick). */
-function benchScope(o: LabOptions): {
-  plans: { backends: string[]; res: string; ops: OpName[]; variants?: string[] }[];
-  plan: Required<Pick<BenchPlan, 'minSamples' | 'maxTimeS' | 'budgetMs'>>;
-  run: RunOptions;
-} {
-  if (o.quick) {
-    return {
-      plans: [{ backends: ['reference', 'cpu'], res: '256', ops: ['gemm', 'linear-attention', 'layernorm-modulate'], variants: ['t-embed-2'] }],
-      plan: { minSamples: 2, maxTimeS: 0.05, budgetMs: Math.min(o.budgetS, 2) * 1e3 },
-      run: { ceilingOptions: { copyBytes: 16 * 2 ** 20, gemmSizes: [[256, 256, 256]], repeats: 2 } },
-    };
-  }
-  return {
-    plans: [
-      { backends: ['reference', 'cpu'], res: '256', ops: [...DIT_OPS] },
-      { backends: ['cpu'], res: '512', ops: [...DIT_OPS] },
-    ],
-    plan: { minSamples: 3, maxTimeS: 0.5, budgetMs: o.budgetS * 1e3 },
-    run: {},
-  };
+/** Timing options of the ceilings: full by default, tiny for --quick. */
+function runOptions(o: LabOptions): RunOptions {
+  return o.quick ? { ceilingOptions: { copyBytes: 16 * 2 ** 20, gemmSizes: [[256, 256, 256]], repeats: 2 } } : {};
 }
 
-async function benchStep(o: LabOptions): Promise<StepResult> {
+async function benchStep(o: LabOptions, found: BackendDiscovery): Promise<StepResult> {
   const json = join(o.out, 'lab-bench.json');
-  const scope = benchScope(o);
-  const cache = new Map<string, BenchBackend>();
-  const backend = async (n: string) => cache.get(n) ?? cache.set(n, await createBackend(n)).get(n)!;
+  const byName = new Map(found.available.map((b) => [b.name, b]));
+  const names = o.backends ?? [...byName.keys()];
+  const missing = names.filter((n) => !byName.has(n));
+  if (missing.length > 0) {
+    const why = missing.map((n) => `${n} (${found.unavailable.find((u) => u.name === n)?.reason ?? 'unknown backend'})`);
+    return { step: 'bench', status: 'FAIL', detail: `asked for backend(s) that cannot run here: ${why.join('; ')}` };
+  }
+  const budgeted = names.filter((n) => byName.get(n)!.budgeted);
+  const parts = labBenchParts(o.scope, names, budgeted);
+  const baselines = baselineNames([...new Set(parts.flatMap((p) => p.backends))]);
+  if (parts.length === 0) return { step: 'bench', status: 'skipped', detail: 'nothing to run: no backend at the chosen resolutions' };
   const files: BenchResultsFile[] = [];
-  // Every backend present joins the native runs: cuda when the addon reports a usable device.
-  const cuda = (await backend('cuda')).available().ok;
-  for (const p of scope.plans) {
-    const backends = await Promise.all([...p.backends, ...(cuda ? ['cuda'] : [])].map(backend));
-    for (const b of backends) {
-      const av = b.available();
-      if (!av.ok) console.error(`[lab] bench: backend ${b.name}: ${av.reason} (its cases are recorded as unavailable)`);
-    }
+  let merged: BenchResultsFile | undefined;
+  const t0 = performance.now();
+  for (const [i, p] of parts.entries()) {
+    console.error(
+      `[lab] bench part ${i + 1}/${parts.length}: ${p.label} — ${p.backends.join(', ')}; ≥${p.minSamples} samples, ${p.maxTimeS} s max per case (${((performance.now() - t0) / 1e3).toFixed(0)} s into the bench)`,
+    );
     const file = await runBench(
       {
-        model: '0.6b',
+        model: p.model,
         ops: p.ops,
         resolutions: [parseResolution(p.res)],
-        batches: [2],
+        batches: [p.batch],
         dtypes: ['f32'],
-        backends,
+        backends: p.backends.map((n) => byName.get(n)!),
         ...(p.variants ? { variants: p.variants } : {}),
-        baselines: ['reference'],
-        ...scope.plan,
+        ...(p.shapes ? { shapes: p.shapes } : {}),
+        baselines,
+        minSamples: p.minSamples,
+        maxTimeS: p.maxTimeS,
+        budgetMs: o.budgetS * 1e3,
       },
-      // Later runs reuse the first run's ceilings: one roofline for the whole lab run.
-      { ...scope.run, ...(files[0] ? { ceilings: files[0].ceilings } : {}), command: o.command },
+      // Later parts reuse the first part's ceilings (measured before and after it): one roofline per lab run.
+      { ...runOptions(o), ...(files[0] ? { ceilings: files[0].ceilings } : {}), command: o.command },
     );
     files.push(file);
+    merged = mergeBench(files, found);
+    writeResults(json, merged); // after every part: an interrupted lab keeps what it measured
   }
-  const merged: BenchResultsFile = { ...files[0]!, records: files.flatMap((f) => f.records) };
-  writeResults(json, merged);
-  console.error(summaryTable(merged));
-  const recs = merged.records;
+  console.error(summaryTable(merged!));
+  const recs = merged!.records;
   const count = (s: string) => recs.filter((r) => r.status === s).length;
   const errors = count('error');
+  const res = [...new Set(recs.filter((r) => r.status === 'ok').map((r) => r.res))];
   return {
     step: 'bench',
     status: errors > 0 ? 'FAIL' : 'ok',
-    detail: `${recs.length} cases: ${count('ok')} timed, ${count('skipped: budget')} over the reference budget, ${count('unavailable')} unavailable, ${errors} errors`,
+    detail:
+      `${recs.length} cases in ${parts.length} part(s), ${((performance.now() - t0) / 1e3).toFixed(0)} s: ${count('ok')} timed at ${res.join(', ')}, ` +
+      `${count('skipped: budget')} over the ${o.budgetS} s budget, ${count('skipped: memory')} over memory, ${count('unavailable')} unavailable, ${errors} errors; ` +
+      `backends ${names.join(', ')} (baselines: ${baselines.join(', ') || 'none'})`,
     files: [json],
   };
 }
 
-function reportStep(o: LabOptions, inputs: string[]): StepResult {
-  if (inputs.length === 0) return { step: 'report', status: 'skipped', detail: 'no parity or bench results to report' };
-  const html = join(o.out, 'lab.html');
-  const r = generateReport({ inputs, out: html, title: 'SANA kernel lab — lab run' });
-  const m = r.model;
+/** One results file for the whole lab: every part's records, the first part's ceilings and environment. */
+function mergeBench(files: readonly BenchResultsFile[], found: BackendDiscovery): BenchResultsFile {
+  const first = files[0]!;
+  const extra = { ...first.environment.extra };
+  extra.load_average_end = `${loadavg().map((l) => l.toFixed(2)).join(' ')} (1/5/15 min, after the last part)`;
+  if (found.unavailable.length > 0) extra['lab.unavailable_backends'] = found.unavailable.map((u) => `${u.name}: ${u.reason}`).join('; ');
   return {
-    step: 'report',
-    status: 'ok',
-    detail: `${m.measured.length} timed records, ${m.throughput.length} throughput chart(s), ${m.roofline.length} roofline(s), ${m.breakdown.charts.length} breakdown(s), ${m.parity.length} parity rows`,
-    files: [r.html, r.markdown],
+    ...first,
+    environment: { ...first.environment, extra },
+    baselines: [...new Set(files.flatMap((f) => f.baselines))],
+    records: files.flatMap((f) => f.records),
   };
 }
 
-const USAGE = `usage: sana-lab lab [--quick] [--out DIR] [--no-bench] [--no-report] [--budget-s S] [--json]
+function reportStep(o: LabOptions, inputs: string[], ranBench: boolean, ranParity: boolean): StepResult {
+  if (inputs.length === 0) return { step: 'report', status: 'skipped', detail: 'no parity or bench results to report' };
+  const html = join(o.out, 'lab.html');
+  const r = generateReport({ inputs, out: html, title: 'SANA kernel lab — lab run', png: o.png, pngPath: join(o.out, 'lab.png') });
+  const check = checkReport(r.model, r.figures, labExpectations(o, r.model, ranBench, ranParity));
+  const files = [r.html, r.markdown];
+  let png = '';
+  if (r.png !== undefined && 'path' in r.png) {
+    files.push(r.png.path);
+    png = `; PNG of ${r.png.charts.length} charts (${(r.png.bytes / 1024).toFixed(0)} KiB)`;
+  } else if (r.png !== undefined) png = `; no PNG: ${r.png.skipped}`;
+  return { step: 'report', status: check.ok ? 'ok' : 'FAIL', detail: `${checkSummary(check)}; ${r.model.speedups.length} speed-ups, ${r.model.parity.length} parity rows${png}`, files };
+}
 
-Runs every lab step that exists, printing progress; exits non-zero when a step fails:
-  1. environment          machine, Node, backends
+/** What the lab's report must hold: the charts and resolutions the bench scope asked for. */
+function labExpectations(o: LabOptions, m: ReportModel, ranBench: boolean, ranParity: boolean): ReportExpectations {
+  if (!ranBench) return { minResolutions: 0, charts: [], sections: ranParity ? ['parity'] : [] };
+  const charts: ChartKind[] = ['throughput', 'roofline'];
+  const dit = o.scope.ditOps;
+  if (o.scope.ditRes.length > 0 && dit.includes('layernorm-modulate')) charts.push('DiT block', 'DiT step');
+  if (o.scope.dcaeRes.length > 0) charts.push('DC-AE decode');
+  const sections: ('parity' | 'speedups' | 'environment')[] = ['environment'];
+  if (ranParity && m.parityInputs.some((p) => p.file.records.length > 0)) sections.push('parity');
+  if (m.bench.some((b) => b.file.baselines.length > 0)) sections.push('speedups');
+  return { minResolutions: scopeResolutions(o.scope), charts, sections };
+}
+
+const USAGE = `usage: sana-lab lab [--quick] [--out DIR] [--res LIST] [--dcae-res LIST] [--ref-res LIST]
+                    [--baseline-res LIST] [--dcae-baseline-res LIST] [--backends LIST] [--min-samples N] [--max-time-s S]
+                    [--budget-s S] [--png | --no-png] [--no-bench] [--no-report] [--json]
+
+Runs every lab step that exists, printing progress on stderr; exits non-zero when a step fails:
+  1. environment          machine, Node, the bench backends available here
   2. golden files         every tensor of the golden safetensors files parses (skipped when absent)
   3. bf16 conversion      the addon's f32 → bf16 rounding equals the reference's, bit for bit
   4. parity               every catalogue op on every available backend vs the TS reference (f32, bf16)
-  5. bench                the cpu backend vs the reference at 256², the cpu backend alone at 512²
-                          (cuda too where a device is present): the Sana-0.6B DiT ops, f32,
-                          batch 2 (a few minutes on 2 cores)
-  6. report               DIR/lab.html (offline, plotly inlined, ≈10 MB) and DIR/lab.md
+  5. bench                every available bench backend (cpu, cuda, torch, reference — the native ones
+                          are the lab's kernels, the others its baselines), f32: the Sana-0.6B DiT ops
+                          at batch 2 (one CFG step) at 256, 512, 1024, 2048 and the DC-AE decoder's
+                          ops at batch 1 at 256, 512, 1024; the slow pure-TS reference only at 256,
+                          torch (2–4× slower than the native kernels on the big ops) on the DiT ops up
+                          to 1024 and on the DC-AE ops at 256 (about 10 minutes on 2 idle cores)
+  6. report               DIR/lab.html (offline, plotly inlined, ≈10 MB), DIR/lab.md, and DIR/lab.png
+                          (its key charts, when Chromium is installed); then checks that the report
+                          covers every resolution and that every chart has data
 The JSON results go to DIR/lab-parity.json and DIR/lab-bench.json.
 
-  --quick        CI-sized: one test shape per op, three small bench cases at 256², short timings
-  --out DIR      where results and the report go (default reports)
-  --no-bench     skip the benchmark (and its charts)
-  --no-report    skip the report
-  --budget-s S   time budget per reference-backend case (default 12; --quick caps it at 2)
-  --json         print the step results as JSON at the end`;
+  --quick          CI-sized: one test shape per op, three small bench cases at 256² (reference and
+                   cpu only), short timings
+  --out DIR        where results and the report go (default reports)
+  --res LIST       DiT resolutions (default 256,512,1024,2048)
+  --dcae-res LIST  DC-AE decode resolutions (default 256,512; "none" for none)
+  --ref-res LIST   resolutions at which budgeted backends (the pure-TS reference) run (default 256)
+  --baseline-res LIST
+                   resolutions at which the other baselines (torch) run the DiT ops (default 256,512,1024)
+  --dcae-baseline-res LIST
+                   the same for the DC-AE ops (default 256)
+  --backends LIST  only these bench backends (default: every one available here)
+  --min-samples N  benchmark.js minimum samples per case (default 3 up to 512², 2 above)
+  --max-time-s S   benchmark.js sampling time per case once the minimum is in (default 0.5)
+  --budget-s S     time budget per reference-backend case (default 12; --quick caps it at 2)
+  --png            require the PNG (fail without Chromium); default: write it when Chromium is found
+  --no-png         no PNG
+  --no-bench       skip the benchmark (and its charts)
+  --no-report      skip the report
+  --json           print the step results as JSON at the end`;
+
+const SPEC = {
+  json: { type: 'flag' },
+  quick: { type: 'flag' },
+  out: { type: 'string' },
+  res: { type: 'list' },
+  'dcae-res': { type: 'list' },
+  'ref-res': { type: 'list' },
+  'baseline-res': { type: 'list' },
+  'dcae-baseline-res': { type: 'list' },
+  backends: { type: 'list' },
+  'min-samples': { type: 'string' },
+  'max-time-s': { type: 'string' },
+  'budget-s': { type: 'string' },
+  png: { type: 'flag' },
+  'no-png': { type: 'flag' },
+  'no-bench': { type: 'flag' },
+  'no-report': { type: 'flag' },
+} as const;
+
+function resList(name: string, values: string[] | undefined, fallback: string[]): string[] {
+  if (values === undefined) return fallback;
+  if (values.length === 1 && values[0] === 'none') return [];
+  for (const v of values) {
+    try {
+      parseResolution(v);
+    } catch (e) {
+      throw new UsageError(`lab: --${name}: ${(e as Error).message}`);
+    }
+  }
+  return values;
+}
+
+function positive(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!(n > 0) || !Number.isFinite(n)) throw new UsageError(`lab: --${name} must be a positive number, got "${value}"`);
+  return n;
+}
+
+/** Options → what the lab runs (usage errors before anything starts). */
+function labOptions(argv: string[]): LabOptions & { json: boolean } {
+  const a = parseArgs('lab', argv, SPEC);
+  if (a.positionals.length > 0) throw new UsageError(`lab: unexpected argument "${a.positionals[0]}"`);
+  if (a.flags.has('png') && a.flags.has('no-png')) throw new UsageError('lab: --png and --no-png contradict each other');
+  const quick = a.flags.has('quick');
+  const base = quick ? QUICK_SCOPE : DEFAULT_SCOPE;
+  const minSamples = a.values.has('min-samples') ? intOption('lab', 'min-samples', a.values.get('min-samples'), 1, 1, 1000) : base.minSamples;
+  const scope: LabScope = {
+    ...base,
+    ditRes: resList('res', a.lists.get('res'), base.ditRes),
+    dcaeRes: resList('dcae-res', a.lists.get('dcae-res'), base.dcaeRes),
+    budgetedRes: resList('ref-res', a.lists.get('ref-res'), base.budgetedRes),
+    ditBaselineRes: resList('baseline-res', a.lists.get('baseline-res'), base.ditBaselineRes),
+    dcaeBaselineRes: resList('dcae-baseline-res', a.lists.get('dcae-baseline-res'), base.dcaeBaselineRes),
+    maxTimeS: positive('max-time-s', a.values.get('max-time-s'), base.maxTimeS),
+    ...(minSamples !== undefined ? { minSamples } : {}),
+  };
+  const backends = a.lists.get('backends');
+  for (const b of backends ?? []) {
+    if (!BACKEND_NAMES.includes(b)) throw new UsageError(`lab: --backends: unknown backend "${b}" (backends: ${BACKEND_NAMES.join(', ')})`);
+  }
+  const budgetS = positive('budget-s', a.values.get('budget-s'), 12);
+  return {
+    out: a.values.get('out') ?? 'reports',
+    quick,
+    bench: !a.flags.has('no-bench'),
+    report: !a.flags.has('no-report'),
+    budgetS: quick ? Math.min(budgetS, 2) : budgetS,
+    scope,
+    // --quick keeps to the reference and cpu backends unless told otherwise (a Python worker's start-up
+    // would dominate a CI-sized run).
+    ...(backends !== undefined ? { backends } : quick ? { backends: ['reference', 'cpu'] } : {}),
+    png: a.flags.has('png') ? 'required' : a.flags.has('no-png') || quick ? 'no' : 'if-available',
+    json: a.flags.has('json'),
+    command: `sana-lab lab ${argv.join(' ')}`.trim(),
+  };
+}
 
 export const labCommand: Command = {
   name: 'lab',
-  summary: 'the main job: environment, integrity, parity of every backend, a short benchmark, the report',
+  summary: 'the main job: environment, integrity, parity of every backend, benchmarks at four resolutions, the report',
   usage: USAGE,
   async run(argv) {
-    const a = parseArgs('lab', argv, {
-      json: { type: 'flag' },
-      quick: { type: 'flag' },
-      out: { type: 'string' },
-      'no-bench': { type: 'flag' },
-      'no-report': { type: 'flag' },
-      'budget-s': { type: 'string' },
-    });
-    if (a.positionals.length > 0) throw new UsageError(`lab: unexpected argument "${a.positionals[0]}"`);
-    const budgetS = Number(a.values.get('budget-s') ?? 12);
-    if (!(budgetS > 0)) throw new UsageError(`lab: --budget-s must be a positive number, got "${a.values.get('budget-s')}"`);
-    const o: LabOptions = {
-      out: a.values.get('out') ?? 'reports',
-      quick: a.flags.has('quick'),
-      bench: !a.flags.has('no-bench'),
-      report: !a.flags.has('no-report'),
-      budgetS,
-      command: `sana-lab lab ${argv.join(' ')}`.trim(),
-    };
+    const o = labOptions(argv);
+    const t0 = performance.now();
+    const elapsed = () => `${((performance.now() - t0) / 1e3).toFixed(1)} s`;
     const env = environment();
     const available = env.backends.filter((b) => b.available).map((b) => b.name);
+    const found: BackendDiscovery = o.bench ? await discoverBackends(o.backends ?? BACKEND_NAMES) : { available: [], unavailable: [] };
+    const total = 2 + 2 + (o.bench ? 1 : 0) + (o.report ? 1 : 0);
+    console.error(
+      `[lab 1/${total}] ok   environment: sana-kernel-lab ${env.version} on ${env.machine.cpuModel} (${env.machine.threads} threads), ${env.node}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; addon backends available: ${available.join(', ') || 'none'}` +
+        (env.backends.some((b) => !b.available) ? `; not available: ${env.backends.filter((b) => !b.available).map((b) => `${b.name} (${b.reason ?? 'unknown'})`).join(', ')}` : '') +
+        (o.bench
+          ? `; bench backends: ${found.available.map((b) => b.name).join(', ') || 'none'}` +
+            (found.unavailable.length ? ` (not here: ${found.unavailable.map((u) => `${u.name} — ${u.reason}`).join('; ')})` : '')
+          : ''),
+    );
+    const results: StepResult[] = [];
+    const produced = (step: string) => results.find((r) => r.step === step && r.status !== 'skipped')?.files ?? [];
     const steps: { name: string; run: () => StepResult | Promise<StepResult> }[] = [
       { name: 'golden files', run: goldenStep },
       { name: 'native bf16 conversion', run: conversionStep },
       { name: 'parity', run: () => parityStep(o) },
-      ...(o.bench ? [{ name: 'bench', run: () => benchStep(o) }] : []),
-      ...(o.report ? [{ name: 'report', run: () => reportStep(o, results.flatMap((r) => (r.step === 'parity' || r.step === 'bench' ? (r.files ?? []) : []))) }] : []),
+      ...(o.bench ? [{ name: 'bench', run: () => benchStep(o, found) }] : []),
+      ...(o.report
+        ? [{ name: 'report', run: () => reportStep(o, [...produced('parity'), ...produced('bench')], produced('bench').length > 0, produced('parity').length > 0) }]
+        : []),
     ];
-    const total = steps.length + 1;
-    const t0 = performance.now();
-    const elapsed = () => `${((performance.now() - t0) / 1e3).toFixed(1)} s`;
-    console.error(
-      `[lab 1/${total}] ok   environment: sana-kernel-lab ${env.version} on ${env.machine.cpuModel} (${env.machine.threads} threads), ${env.node}; backends available: ${available.join(', ')}` +
-        (env.backends.some((b) => !b.available) ? `; not available: ${env.backends.filter((b) => !b.available).map((b) => `${b.name} (${b.reason ?? 'unknown'})`).join(', ')}` : ''),
-    );
-    const results: StepResult[] = [];
-    for (const [i, step] of steps.entries()) {
-      console.error(`[lab ${i + 2}/${total}] ${step.name} … (${elapsed()})`);
-      let r: StepResult;
-      try {
-        r = await step.run();
-      } catch (e) {
-        r = { step: step.name, status: 'FAIL', detail: `error: ${(e as Error).message}` };
+    try {
+      for (const [i, step] of steps.entries()) {
+        console.error(`[lab ${i + 2}/${total}] ${step.name} … (${elapsed()})`);
+        let r: StepResult;
+        try {
+          r = await step.run();
+        } catch (e) {
+          r = { step: step.name, status: 'FAIL', detail: `error: ${(e as Error).message}` };
+        }
+        results.push(r);
+        console.error(`[lab ${i + 2}/${total}] ${r.status.padEnd(4)} ${r.step}: ${r.detail}${r.files ? ` → ${r.files.join(', ')}` : ''} (${elapsed()})`);
       }
-      results.push(r);
-      console.error(`[lab ${i + 2}/${total}] ${r.status.padEnd(4)} ${r.step}: ${r.detail}${r.files ? ` → ${r.files.join(', ')}` : ''} (${elapsed()})`);
+    } finally {
+      for (const b of found.available) closeBackend(b);
     }
-    const html = results.find((r) => r.step === 'report' && r.status === 'ok')?.files?.[0];
-    if (html) console.error(`[lab] report: ${html} (open it in a browser; ${(statSync(html).size / 2 ** 20).toFixed(1)} MiB, works offline)`);
-    if (a.flags.has('json')) console.log(JSON.stringify({ environment: env, steps: results }, null, 2));
+    const report = results.find((r) => r.step === 'report' && r.status !== 'skipped');
+    const html = report?.files?.[0];
+    if (html) {
+      console.error(`[lab] report: ${html} (open it in a browser; ${(statSync(html).size / 2 ** 20).toFixed(1)} MiB, works offline); summary: ${report.files![1]}`);
+      const png = report.files!.find((f) => f.endsWith('.png'));
+      if (png) console.error(`[lab] screenshot: ${png}`);
+    }
+    console.error(`[lab] done in ${elapsed()}: ${results.filter((r) => r.status === 'FAIL').length} step(s) failed`);
+    if (o.json) console.log(JSON.stringify({ environment: env, steps: results }, null, 2));
     return results.every((r) => r.status !== 'FAIL') ? 0 : 1;
   },
 };

@@ -18,17 +18,22 @@ float64 accumulation), and writes a "sana-lab-parity/1" JSON file:
   bf16  relative error ≤ 2× that of a plain bf16 computation of the same op, no NaN/Inf.
 Deliberately wrong kernels (an off-by-one output, an unwritten element) are run through the same
 checker and must be rejected. Exits 1 when any check fails; backends that are not available here are
-listed as skipped.
+listed as skipped (cuda: no GPU or driver, or an addon built without CUDA), as are versions that do
+not run a dtype or refuse a shape by design (e.g. a bf16-only tensor-core kernel at f32). The cuda
+backend also runs aligned shapes its tensor-core versions accept (bench/parity/cuda-shapes.ts).
 
   --json FILE        where to write the results (required)
-  --backend LIST     ${PARITY_BACKENDS.join(', ')} (default: all of them; unavailable ones are skipped)
+  --backend LIST     ${PARITY_BACKENDS.join(', ')} (default: all of them; unavailable ones are skipped;
+                     a backend named here that is unavailable makes the exit code 1)
   --ops LIST         op names (default: every op of the catalogue)
   --dtype LIST       f32, bf16 (default both)
   --max-shapes N     only the first N test shapes of each op
+  --version N        only native version N (catalogue numbering, e.g. cuda gemm 2 = tensor cores)
   --no-self-check    skip the wrong-kernel checks
   --quiet            no per-check progress lines
 
-example: sana-lab parity --backend cpu --ops gemm,mix-ffn --json reports/parity.json`;
+example: sana-lab parity --backend cpu --ops gemm,mix-ffn --json reports/parity.json
+         sana-lab parity --backend cuda --version 2 --json parity-cuda-v2.json`;
 
 const SPEC = {
   json: { type: 'string' },
@@ -36,6 +41,7 @@ const SPEC = {
   ops: { type: 'list' },
   dtype: { type: 'list' },
   'max-shapes': { type: 'string' },
+  version: { type: 'string' },
   'no-self-check': { type: 'flag' },
   quiet: { type: 'flag' },
 } as const;
@@ -57,6 +63,7 @@ export async function parityRun(opts: {
   ops?: readonly OpName[];
   dtypes?: readonly ParityDType[];
   maxShapes?: number;
+  version?: number;
   selfCheck?: boolean;
   quiet?: boolean;
   command?: string;
@@ -66,6 +73,7 @@ export async function parityRun(opts: {
     ops: opts.ops ?? OP_NAMES,
     dtypes: opts.dtypes ?? ['f32', 'bf16'],
     ...(opts.maxShapes !== undefined ? { maxShapes: opts.maxShapes } : {}),
+    ...(opts.version !== undefined ? { version: opts.version } : {}),
     selfCheck: opts.selfCheck ?? true,
     ...(opts.quiet ? {} : { onRecord: (r: ParityRecord) => console.error(progressLine(r)) }),
     ...(opts.command !== undefined ? { command: opts.command } : {}),
@@ -96,12 +104,14 @@ export const parityCommand: Command = {
     const dtypes = a.lists.get('dtype') ?? ['f32', 'bf16'];
     for (const d of dtypes) if (d !== 'f32' && d !== 'bf16') throw new UsageError(`parity: --dtype must be f32 or bf16, got "${d}"`);
     const maxShapes = a.values.has('max-shapes') ? intOption('parity', 'max-shapes', a.values.get('max-shapes'), 1) : undefined;
+    const version = a.values.has('version') ? intOption('parity', 'version', a.values.get('version'), 1) : undefined;
     const { file, passed } = await parityRun({
       json,
       backends: backends as ParityBackend[],
       ops: ops as OpName[],
       dtypes: dtypes as ParityDType[],
       ...(maxShapes !== undefined ? { maxShapes } : {}),
+      ...(version !== undefined ? { version } : {}),
       selfCheck: !a.flags.has('no-self-check'),
       quiet: a.flags.has('quiet'),
       command: `sana-lab parity ${argv.join(' ')}`,
@@ -113,6 +123,9 @@ export const parityCommand: Command = {
       `\n${file.records.length - fails} of ${file.records.length} checks pass${accepted ? `; ${accepted} wrong kernel(s) ACCEPTED by the checker` : ''}; ` +
         `${(file.skipped ?? []).length} skipped; wrote ${json}`,
     );
-    return passed ? 0 : 1;
+    // Asked for by name but not checked at all (no device, no CUDA build): not a pass.
+    const missing = a.lists.has('backend') ? backends.filter((b) => (file.skipped ?? []).some((s) => s.op === '*' && s.backend === b)) : [];
+    if (missing.length > 0) console.log(`parity: backend ${missing.join(', ')} was asked for but is unavailable here (see skipped): exit code 1`);
+    return passed && missing.length === 0 ? 0 : 1;
   },
 };

@@ -122,11 +122,12 @@ export async function runProfile(argv: string[]): Promise<number> {
   console.log(`  DiT: ${K === depth ? `all ${depth}` : `${K} of ${depth}`} blocks, block mode ${blockMode}, CFG ${cfg > 1 ? 'batch 2' : 'off (batch 1)'}, ${textTokens} text tokens; warmup ${warmup}, timed ${repeat}`);
   const d = profileDit({ config, ...dit, depth, backend: 'cpu', dtype, blockMode, width, height, textTokens, cfg, warmup, repeat });
   const x = d.extrapolated ? ' (extrapolated)' : '';
-  console.log(`  step: ${fmtMs(d.stepMs)}${x}; measured with ${K} blocks ${fmtMs(d.stepMsMeasured)} (samples ${d.stepSamplesMs.map((s) => s.toFixed(1)).join(', ')} ms); caption (once per image) ${fmtMs(d.captionMs)}`);
+  console.log(`  step: ${fmtMs(d.stepMs)}${x}; measured with ${K} blocks ${fmtMs(d.stepMsMeasured)} (samples ${d.stepSamplesMs.map((s) => s.toFixed(1)).join(', ')} ms); caption${blockMode === 'ops' ? ' + text K/V' : ''} (once per image) ${fmtMs(d.captionMs)}`);
   console.log(`  breakdown per step${x}:`);
   for (const l of table(d.breakdown, 'step')) console.log(l);
   const h = d.host;
   console.log(`  host overhead per step${x}: ${fmtMs(h.totalMs)} = ${(100 * h.share).toFixed(2)}% of the step (host work ${fmtMs(h.hostWorkMs)}, JS glue ${fmtMs(h.jsGlueMs)}, ${h.opCallsPerStep.toFixed(0)} op calls × ${h.perCallUs.toFixed(1)} µs calibrated)`);
+  console.log(`  step wall − native op time${x}: ${fmtMs(h.wallMinusOpsMs)} = ${((100 * h.wallMinusOpsMs) / d.stepMs).toFixed(2)}% of the step (host work + glue; the op times include their dispatch)`);
 
   let decode: DecodeProfile | null = null;
   if (flags.has('decode')) {
@@ -183,17 +184,17 @@ export async function runProfile(argv: string[]): Promise<number> {
       step_samples_ms: d.stepSamplesMs,
       caption_ms: d.captionMs,
       breakdown: d.breakdown,
-      host_overhead: { per_step_ms: h.totalMs, share: h.share, host_work_ms: h.hostWorkMs, js_glue_ms: h.jsGlueMs, op_calls_per_step: h.opCallsPerStep, per_call_us: h.perCallUs, dispatch_ms: h.dispatchMs },
+      host_overhead: { per_step_ms: h.totalMs, share: h.share, wall_minus_ops_ms: h.wallMinusOpsMs, host_work_ms: h.hostWorkMs, js_glue_ms: h.jsGlueMs, op_calls_per_step: h.opCallsPerStep, per_call_us: h.perCallUs, dispatch_ms: h.dispatchMs },
       decode: decode && { ms: decode.ms, tiled: decode.tiled, tiles: decode.tiles, tile: tile ?? null, breakdown: decode.breakdown, memory: decode.memory, plan: decode.plan },
       image_ms: imageMs,
       images_per_s: imagesPerS,
       memory: { dit: ditMem, decoder: decode?.memory ?? null, peak_bytes: peakBytes, process_max_rss_bytes: rss },
       reference_comparison: comparison,
       notes: [
-        'step_ms: one DiT evaluation on the CFG batch; the caption projection is computed once per image (caption_ms).',
+        `step_ms: one DiT evaluation on the CFG batch; the caption projection${blockMode === 'ops' ? ' and every block\'s cross-attention text keys/values are' : ' is'} computed once per image (caption_ms).`,
         'Per-op times are host wall times around synchronous cpu op calls (kernel + dispatch).',
         ...(d.extrapolated ? [`Extrapolated: ${K} of ${depth} blocks were run; block ops are scaled by ${depth}/${K}.`] : []),
-        'host_overhead: host work (layouts, uploads, read-back, CFG/Euler update) + JS glue between calls + op calls × a calibrated per-call cost.',
+        'host_overhead: host work (layouts, uploads, read-back, CFG/Euler update) + JS glue between calls + op calls × a calibrated per-call cost; wall_minus_ops_ms: the step wall time minus the summed op-call wall times (measured).',
       ],
       timestamp: new Date().toISOString(),
     };

@@ -54,52 +54,22 @@ template <typename T> void run_resblock(const DcaeResBlockArgs& a, int64_t B, in
 
 Status conv3x3(const Conv3x3Args& a) {
   const char* op = "conv3x3";
-  const DType dt = a.x.dtype;
-  if (dt != DType::kF32 && dt != DType::kBF16) return InvalidArgument("conv3x3: x must be f32 or bf16");
-  SANA_RETURN_IF_ERROR(check_float(op, "x", a.x, dt));
-  SANA_RETURN_IF_ERROR(check_float(op, "w", a.w, dt));
-  SANA_RETURN_IF_ERROR(check_float(op, "out", a.out, dt));
-  if (a.x.ndim != 4) return InvalidArgument("conv3x3: want x (B, H, W, Cin) NHWC, got " + shp(a.x));
-  const int64_t B = a.x.shape[0], H = a.x.shape[1], W = a.x.shape[2], Cin = a.x.shape[3];
-  if (a.w.ndim != 4 || a.w.shape[1] != Cin || a.w.shape[2] != 3 || a.w.shape[3] != 3) {
-    return InvalidArgument("conv3x3: w " + shp(a.w) + " is not (Cout, " + std::to_string(Cin) + ", 3, 3) for x " + shp(a.x));
-  }
-  if (a.stride != 1 && a.stride != 2) return InvalidArgument("conv3x3: stride must be 1 or 2");
-  const int64_t Cout = a.w.shape[0], Ho = (H - 1) / a.stride + 1, Wo = (W - 1) / a.stride + 1;
-  if (!is_shape(a.out, {B, Ho, Wo, Cout})) return InvalidArgument("conv3x3: out " + shp(a.out) + " is not (B, Ho, Wo, Cout)");
-  if (a.bias) {
-    SANA_RETURN_IF_ERROR(check_float(op, "bias", *a.bias, dt));
-    if (!is_vector(*a.bias, Cout)) return InvalidArgument("conv3x3: bias " + shp(*a.bias) + " is not a vector of " + std::to_string(Cout));
-  }
-  if (a.residual) {
-    SANA_RETURN_IF_ERROR(check_float(op, "residual", *a.residual, dt));
-    if (!same_shape(*a.residual, a.out)) return InvalidArgument("conv3x3: residual " + shp(*a.residual) + " differs from out " + shp(a.out));
-  }
-  if (a.out.data == a.x.data) return InvalidArgument("conv3x3: out must not be x (the patches are read while out is written)");
+  Conv3x3Sizes z;
+  SANA_RETURN_IF_ERROR(check_conv3x3_args(Device::kCpu, a, &z));
   return guarded(op, [&] {
-    if (dt == DType::kF32) run_conv<float>(a, B, H, W, Cin, Cout);
-    else run_conv<bf16_t>(a, B, H, W, Cin, Cout);
+    if (a.x.dtype == DType::kF32) run_conv<float>(a, z.B, z.H, z.W, z.Cin, z.Cout);
+    else run_conv<bf16_t>(a, z.B, z.H, z.W, z.Cin, z.Cout);
     return Status::Ok();
   });
 }
 
 Status dcae_resblock(const DcaeResBlockArgs& a) {
   const char* op = "dcae-resblock";
-  const DType dt = a.x.dtype;
-  if (dt != DType::kF32 && dt != DType::kBF16) return InvalidArgument("dcae-resblock: x must be f32 or bf16");
-  for (auto [t, name] : {std::pair{&a.x, "x"}, {&a.w1, "w1"}, {&a.b1, "b1"}, {&a.w2, "w2"}, {&a.norm_w, "normWeight"}, {&a.norm_b, "normBias"},
-                         {&a.out, "out"}}) {
-    SANA_RETURN_IF_ERROR(check_float(op, name, *t, dt));
-  }
-  if (a.x.ndim != 4 || !same_shape(a.x, a.out)) return InvalidArgument("dcae-resblock: want x and out (B, H, W, C) NHWC, got " + shp(a.x) + ", " + shp(a.out));
-  const int64_t B = a.x.shape[0], H = a.x.shape[1], W = a.x.shape[2], C = a.x.shape[3];
-  if (!is_shape(a.w1, {C, C, 3, 3}) || !is_shape(a.w2, {C, C, 3, 3}) || !is_vector(a.b1, C) || !is_vector(a.norm_w, C) || !is_vector(a.norm_b, C)) {
-    return InvalidArgument("dcae-resblock: weights w1 " + shp(a.w1) + ", b1 " + shp(a.b1) + ", w2 " + shp(a.w2) + ", norm " + shp(a.norm_w) + "/" +
-                           shp(a.norm_b) + " do not fit x " + shp(a.x));
-  }
+  DcaeResBlockSizes z;
+  SANA_RETURN_IF_ERROR(check_dcae_resblock_args(Device::kCpu, a, &z));
   return guarded(op, [&] {
-    if (dt == DType::kF32) run_resblock<float>(a, B, H, W, C);
-    else run_resblock<bf16_t>(a, B, H, W, C);
+    if (a.x.dtype == DType::kF32) run_resblock<float>(a, z.B, z.H, z.W, z.C);
+    else run_resblock<bf16_t>(a, z.B, z.H, z.W, z.C);
     return Status::Ok();
   });
 }

@@ -13,9 +13,8 @@ namespace sana::cpu {
 Status dcae_evit_block(const DcaeEvitBlockArgs& a) {
   const char* op = "dcae-evit-block";
   const DType dt = a.x.dtype;
-  if (dt != DType::kF32 && dt != DType::kBF16) return InvalidArgument("dcae-evit-block: x must be f32 or bf16");
-  SANA_RETURN_IF_ERROR(check_float(op, "x", a.x, dt));
-  SANA_RETURN_IF_ERROR(check_float(op, "out", a.out, dt));
+  SANA_RETURN_IF_ERROR(check_float_dtype(op, "x", dt));
+  SANA_RETURN_IF_ERROR(check_floats_on(Device::kCpu, op, dt, {{&a.x, "x"}, {&a.out, "out"}}));
   if (a.x.ndim != 4 || !same_shape(a.x, a.out)) return InvalidArgument("dcae-evit-block: want x and out (B, H, W, C) NHWC, got " + shp(a.x) + ", " + shp(a.out));
   if (a.out.data == a.x.data) return InvalidArgument("dcae-evit-block: out must not be x");
   const int64_t H = a.x.shape[1], W = a.x.shape[2], C = a.x.shape[3];

@@ -113,10 +113,8 @@ template <typename T> void run(const DcaeHeadArgs& a, int64_t B, int64_t H, int6
 Status dcae_head(const DcaeHeadArgs& a) {
   const char* op = "dcae-head";
   const DType dt = a.x.dtype;
-  if (dt != DType::kF32 && dt != DType::kBF16) return InvalidArgument("dcae-head: x must be f32 or bf16");
-  for (auto [t, name] : {std::pair{&a.x, "x"}, {&a.norm_w, "normWeight"}, {&a.norm_b, "normBias"}, {&a.w, "w"}, {&a.out, "out"}}) {
-    SANA_RETURN_IF_ERROR(check_float(op, name, *t, dt));
-  }
+  SANA_RETURN_IF_ERROR(check_float_dtype(op, "x", dt));
+  SANA_RETURN_IF_ERROR(check_floats_on(Device::kCpu, op, dt, {{&a.x, "x"}, {&a.norm_w, "normWeight"}, {&a.norm_b, "normBias"}, {&a.w, "w"}, {&a.out, "out"}}));
   if (a.x.ndim != 4) return InvalidArgument("dcae-head: want x (B, H, W, C) NHWC, got " + shp(a.x));
   const int64_t B = a.x.shape[0], H = a.x.shape[1], W = a.x.shape[2], C = a.x.shape[3];
   if (a.w.ndim != 4 || a.w.shape[1] != C || a.w.shape[2] != 3 || a.w.shape[3] != 3) {
@@ -127,10 +125,7 @@ Status dcae_head(const DcaeHeadArgs& a) {
     return InvalidArgument("dcae-head: norm weight " + shp(a.norm_w) + " / bias " + shp(a.norm_b) + " are not vectors of " + std::to_string(C));
   }
   if (!is_shape(a.out, {B, Cout, H, W})) return InvalidArgument("dcae-head: out " + shp(a.out) + " is not (B, Cout, H, W) NCHW for x " + shp(a.x));
-  if (a.bias) {
-    SANA_RETURN_IF_ERROR(check_float(op, "bias", *a.bias, dt));
-    if (!is_vector(*a.bias, Cout)) return InvalidArgument("dcae-head: bias " + shp(*a.bias) + " is not a vector of " + std::to_string(Cout));
-  }
+  SANA_RETURN_IF_ERROR(check_opt_vector_on(Device::kCpu, op, "bias", a.bias, Cout, dt));
   if (!(a.eps >= 0.0f) || !std::isfinite(a.eps)) return InvalidArgument("dcae-head: eps must be a finite number >= 0");
   if (a.out.data == a.x.data) return InvalidArgument("dcae-head: out must not be x");
   return guarded(op, [&] {

@@ -227,10 +227,8 @@ template <typename T> void run(const DcaeUpsampleArgs& a, const Dims& d) {
 Status dcae_upsample(const DcaeUpsampleArgs& a) {
   const char* op = "dcae-upsample";
   const DType dt = a.x.dtype;
-  if (dt != DType::kF32 && dt != DType::kBF16) return InvalidArgument("dcae-upsample: x must be f32 or bf16");
-  SANA_RETURN_IF_ERROR(check_float(op, "x", a.x, dt));
-  SANA_RETURN_IF_ERROR(check_float(op, "w", a.w, dt));
-  SANA_RETURN_IF_ERROR(check_float(op, "out", a.out, dt));
+  SANA_RETURN_IF_ERROR(check_float_dtype(op, "x", dt));
+  SANA_RETURN_IF_ERROR(check_floats_on(Device::kCpu, op, dt, {{&a.x, "x"}, {&a.w, "w"}, {&a.out, "out"}}));
   if (a.x.ndim != 4) return InvalidArgument("dcae-upsample: want x (B, H, W, C) NHWC, got " + shp(a.x));
   Dims d;
   d.B = a.x.shape[0];
@@ -259,10 +257,7 @@ Status dcae_upsample(const DcaeUpsampleArgs& a) {
     return InvalidArgument("dcae-upsample: the shortcut cannot repeat " + std::to_string(d.C) + " channels into " + std::to_string(d.Co) + "·" +
                            std::to_string(d.f * d.f));
   }
-  if (a.bias) {
-    SANA_RETURN_IF_ERROR(check_float(op, "bias", *a.bias, dt));
-    if (!is_vector(*a.bias, d.Nc)) return InvalidArgument("dcae-upsample: bias " + shp(*a.bias) + " is not a vector of " + std::to_string(d.Nc));
-  }
+  SANA_RETURN_IF_ERROR(check_opt_vector_on(Device::kCpu, op, "bias", a.bias, d.Nc, dt));
   if (a.out.data == a.x.data) return InvalidArgument("dcae-upsample: out must not be x");
   return guarded(op, [&] {
     if (dt == DType::kF32) run<float>(a, d);

@@ -31,38 +31,11 @@ template <typename T> void run(const GemmArgs& a, int64_t M, int64_t N, int64_t 
 
 Status gemm(const GemmArgs& a) {
   const char* op = "gemm";
-  const DType dt = a.x.dtype;
-  if (dt != DType::kF32 && dt != DType::kBF16) return InvalidArgument("gemm: x must be f32 or bf16");
-  SANA_RETURN_IF_ERROR(check_float(op, "x", a.x, dt));
-  SANA_RETURN_IF_ERROR(check_float(op, "w", a.w, dt));
-  SANA_RETURN_IF_ERROR(check_float(op, "out", a.out, dt));
-  if (a.x.ndim < 1 || a.w.ndim != 2 || a.w.shape[1] != a.x.dim(-1)) {
-    return InvalidArgument("gemm: w " + shp(a.w) + " does not match x " + shp(a.x) + " (want w (N, K))");
-  }
-  const int64_t K = a.x.dim(-1), N = a.w.shape[0], M = a.x.numel() / K;
-  if (a.out.ndim != a.x.ndim || a.out.dim(-1) != N || a.out.numel() != M * N) {
-    return InvalidArgument("gemm: out " + shp(a.out) + " does not match x " + shp(a.x) + " and w " + shp(a.w));
-  }
-  if (a.bias) {
-    SANA_RETURN_IF_ERROR(check_float(op, "bias", *a.bias, dt));
-    if (!is_vector(*a.bias, N)) return InvalidArgument("gemm: bias " + shp(*a.bias) + " is not a vector of " + std::to_string(N));
-  }
-  int64_t gate_rows = 1;
-  if (a.gate) {
-    SANA_RETURN_IF_ERROR(check_float(op, "gate", *a.gate, dt));
-    const int64_t G = a.gate->numel() / N;
-    if (a.gate->dim(-1) != N || G < 1 || M % G != 0) {
-      return InvalidArgument("gemm: gate " + shp(*a.gate) + " does not broadcast over out " + shp(a.out));
-    }
-    gate_rows = M / G;
-  }
-  if (a.residual) {
-    SANA_RETURN_IF_ERROR(check_float(op, "residual", *a.residual, dt));
-    if (!same_shape(*a.residual, a.out)) return InvalidArgument("gemm: residual " + shp(*a.residual) + " differs from out " + shp(a.out));
-  }
+  GemmSizes z;
+  SANA_RETURN_IF_ERROR(check_gemm_args(Device::kCpu, a, &z));
   return guarded(op, [&] {
-    if (dt == DType::kF32) run<float>(a, M, N, K, gate_rows);
-    else run<bf16_t>(a, M, N, K, gate_rows);
+    if (a.x.dtype == DType::kF32) run<float>(a, z.M, z.N, z.K, z.gate_rows);
+    else run<bf16_t>(a, z.M, z.N, z.K, z.gate_rows);
     return Status::Ok();
   });
 }

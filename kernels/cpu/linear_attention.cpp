@@ -7,7 +7,12 @@
 // FLOPs 2·B·H·(M + N)·d·(d+1) ≈ 4·B·N·C·(d+1) for M = N; minimal bytes (2·B·M·C + 2·B·N·C)·sizeof(T)
 // (read q, k, v, write out) — at SANA shapes this op is bandwidth-bound (≈ 33 FLOP/element).
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <type_traits>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include "sana/cpu/fused.h"
 #include "sana/cpu/ops_cpu.h"
@@ -103,14 +108,104 @@ SANA_LA_FIXED(16)
 SANA_LA_FIXED(32)
 #undef SANA_LA_FIXED
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+// SANA's d = 32 with AVX-512 intrinsics: a row of S is two zmm registers, so 8 rows of S (16
+// accumulators) stay in registers over the whole token block and each V row is loaded once per 8 rows
+// (the auto-vectorised acc[4][D] above may live on the stack). Both apply the ReLU to k and q
+// themselves (idempotent on blocks that are already ReLU'd), so f32 tensors are read in place, with
+// no staging copy (linear_attention_core). Per token and head: 2·32·32 FLOPs each.
+__attribute__((target("avx512f"))) void accumulate_state_32_avx512(const float* __restrict k, int64_t ldk, const float* __restrict v,
+                                                                  int64_t ldv, int64_t tb, float* __restrict S, float* __restrict ksum) {
+  const __m256 zero = _mm256_setzero_ps();
+  for (int j0 = 0; j0 < 32; j0 += 8) {
+    __m512 acc[8][2];
+    for (int r = 0; r < 8; ++r) {
+      acc[r][0] = _mm512_loadu_ps(S + (j0 + r) * 32);
+      acc[r][1] = _mm512_loadu_ps(S + (j0 + r) * 32 + 16);
+    }
+    __m256 ks = _mm256_setzero_ps();
+    for (int64_t t = 0; t < tb; ++t) {
+      const float* vt = v + t * ldv;
+      const __m512 v0 = _mm512_loadu_ps(vt), v1 = _mm512_loadu_ps(vt + 16);
+      const __m256 k8 = _mm256_max_ps(zero, _mm256_loadu_ps(k + t * ldk + j0));  // φ(k) = ReLU(k); max(0, NaN) = NaN
+      ks = _mm256_add_ps(ks, k8);
+      alignas(32) float kk[8];
+      _mm256_store_ps(kk, k8);
+      for (int r = 0; r < 8; ++r) {
+        const __m512 kb = _mm512_set1_ps(kk[r]);
+        acc[r][0] = _mm512_fmadd_ps(kb, v0, acc[r][0]);
+        acc[r][1] = _mm512_fmadd_ps(kb, v1, acc[r][1]);
+      }
+    }
+    for (int r = 0; r < 8; ++r) {
+      _mm512_storeu_ps(S + (j0 + r) * 32, acc[r][0]);
+      _mm512_storeu_ps(S + (j0 + r) * 32 + 16, acc[r][1]);
+    }
+    _mm256_storeu_ps(ksum + j0, _mm256_add_ps(_mm256_loadu_ps(ksum + j0), ks));
+  }
+}
+
+// R tokens: o[t] = φq[t]·S / (φq[t]·ksum + eps); 2R accumulators, each S row (two zmm) loaded once per R tokens.
+template <int R>
+__attribute__((target("avx512f"))) inline void apply_rows_32_avx512(const float* __restrict q, int64_t ldq, const float* __restrict S,
+                                                                   __m512 k0, __m512 k1, float eps, float* __restrict o, int64_t ldo) {
+  __m512 acc[R][2];
+  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+  for (int j = 0; j < 32; ++j) {
+    const __m512 s0 = _mm512_loadu_ps(S + j * 32), s1 = _mm512_loadu_ps(S + j * 32 + 16);
+    for (int r = 0; r < R; ++r) {
+      const float qj = q[r * ldq + j];
+      const __m512 qb = _mm512_set1_ps(qj < 0.0f ? 0.0f : qj);  // NaN propagates, as relu_f
+      acc[r][0] = _mm512_fmadd_ps(qb, s0, acc[r][0]);
+      acc[r][1] = _mm512_fmadd_ps(qb, s1, acc[r][1]);
+    }
+  }
+  const __m512 zero = _mm512_setzero_ps();
+  for (int r = 0; r < R; ++r) {
+    const float* qr = q + r * ldq;
+    alignas(64) float d[16];  // (a plain sum: GCC 12 warns inside _mm512_reduce_add_ps)
+    _mm512_store_ps(d, _mm512_fmadd_ps(_mm512_maskz_max_ps(0xFFFF, zero, _mm512_loadu_ps(qr)), k0,
+                                       _mm512_mul_ps(_mm512_maskz_max_ps(0xFFFF, zero, _mm512_loadu_ps(qr + 16)), k1)));
+    float den = 0.0f;
+    for (int i = 0; i < 16; ++i) den += d[i];
+    const __m512 inv = _mm512_set1_ps(1.0f / (den + eps));
+    _mm512_storeu_ps(o + r * ldo, _mm512_mul_ps(acc[r][0], inv));
+    _mm512_storeu_ps(o + r * ldo + 16, _mm512_mul_ps(acc[r][1], inv));
+  }
+}
+
+__attribute__((target("avx512f"))) void apply_state_32_avx512(const float* __restrict q, int64_t ldq, int64_t tb, const float* __restrict S,
+                                                             const float* __restrict ksum, float eps, float* __restrict o, int64_t ldo) {
+  const __m512 k0 = _mm512_loadu_ps(ksum), k1 = _mm512_loadu_ps(ksum + 16);
+  int64_t t = 0;
+  for (; t + 8 <= tb; t += 8) apply_rows_32_avx512<8>(q + t * ldq, ldq, S, k0, k1, eps, o + t * ldo, ldo);
+  for (; t < tb; ++t) apply_rows_32_avx512<1>(q + t * ldq, ldq, S, k0, k1, eps, o + t * ldo, ldo);
+}
+
+bool have_avx512() {
+  static const bool yes = [] {
+    __builtin_cpu_init();
+    const char* force = std::getenv("SANA_LAB_GEMM_KERNEL");  // "generic"/"avx2" also test these fallbacks
+    return __builtin_cpu_supports("avx512f") && (force == nullptr || *force == 0);
+  }();
+  return yes;
+}
+#else
+bool have_avx512() { return false; }
+void accumulate_state_32_avx512(const float*, int64_t, const float*, int64_t, int64_t, float*, float*) {}
+void apply_state_32_avx512(const float*, int64_t, int64_t, const float*, const float*, float, float*, int64_t) {}
+#endif
+
 void accumulate(const float* kr, const float* vb, int64_t ld, int64_t tb, int64_t d, float* S, float* ksum) {
-  if (d == 32) accumulate_state_32(kr, vb, ld, tb, S, ksum);
+  if (d == 32 && have_avx512()) accumulate_state_32_avx512(kr, ld, vb, ld, tb, S, ksum);
+  else if (d == 32) accumulate_state_32(kr, vb, ld, tb, S, ksum);
   else if (d == 16) accumulate_state_16(kr, vb, ld, tb, S, ksum);
   else accumulate_state(kr, vb, ld, tb, d, S, ksum);
 }
 
 void apply(const float* qr, int64_t ld, int64_t tb, int64_t d, const float* S, const float* ksum, float eps, float* o) {
-  if (d == 32) apply_state_32(qr, ld, tb, S, ksum, eps, o);
+  if (d == 32 && have_avx512()) apply_state_32_avx512(qr, ld, tb, S, ksum, eps, o, ld);
+  else if (d == 32) apply_state_32(qr, ld, tb, S, ksum, eps, o);
   else if (d == 16) apply_state_16(qr, ld, tb, S, ksum, eps, o);
   else apply_state(qr, ld, tb, d, S, ksum, eps, o);
 }
@@ -179,14 +274,33 @@ void linear_attention_core(const TI* q, int64_t ldq, const TI* k, int64_t ldk, c
     std::fill(S, S + gh * (d * d + d), 0.0f);
     const TI* kb = k + b * M * ldk + h0 * hs_in;
     const TI* vb = v + b * M * ldv + h0 * hs_in;
+    const TI* qb = q + b * N * ldq + h0 * hs_in;
+    TO* ob = out + b * N * ldo + h0 * hs_out;
+    if constexpr (std::is_same_v<TI, float> && std::is_same_v<TO, float>) {
+      // f32, d = 32, AVX-512: q, k, v are read and out written in place (the kernels apply the ReLU),
+      // token blocks of 64 × the group's heads, so each token row's G·d values are used together.
+      if (d == 32 && have_avx512()) {
+        for (int64_t m0 = 0; m0 < M; m0 += kTokenBlock) {
+          const int64_t tb = std::min(kTokenBlock, M - m0);
+          for (int64_t g = 0; g < gh; ++g) {
+            accumulate_state_32_avx512(kb + m0 * ldk + g * hs_in, ldk, vb + m0 * ldv + g * hs_in, ldv, tb, S + g * d * d, ksum + g * d);
+          }
+        }
+        for (int64_t n0 = 0; n0 < N; n0 += kTokenBlock) {
+          const int64_t tb = std::min(kTokenBlock, N - n0);
+          for (int64_t g = 0; g < gh; ++g) {
+            apply_state_32_avx512(qb + n0 * ldq + g * hs_in, ldq, tb, S + g * d * d, ksum + g * d, eps, ob + n0 * ldo + g * hs_out, ldo);
+          }
+        }
+        return;
+      }
+    }
     for (int64_t m0 = 0; m0 < M; m0 += kTokenBlock) {
       const int64_t tb = std::min(kTokenBlock, M - m0);
       load_block(kb + m0 * ldk, ldk, hs_in, gh, tb, d, true, blk0);
       load_block(vb + m0 * ldv, ldv, hs_in, gh, tb, d, false, blk1);
       for (int64_t g = 0; g < gh; ++g) accumulate(blk0 + g * d, blk1 + g * d, w, tb, d, S + g * d * d, ksum + g * d);
     }
-    const TI* qb = q + b * N * ldq + h0 * hs_in;
-    TO* ob = out + b * N * ldo + h0 * hs_out;
     for (int64_t n0 = 0; n0 < N; n0 += kTokenBlock) {
       const int64_t tb = std::min(kTokenBlock, N - n0);
       load_block(qb + n0 * ldq, ldq, hs_in, gh, tb, d, true, blk0);
@@ -209,26 +323,11 @@ template void linear_attention_core<bf16_t, bf16_t>(const bf16_t*, int64_t, cons
 
 Status linear_attention(const LinearAttentionArgs& a) {
   const char* op = "linear-attention";
-  const DType dt = a.q.dtype;
-  if (dt != DType::kF32 && dt != DType::kBF16) return InvalidArgument("linear-attention: q must be f32 or bf16");
-  SANA_RETURN_IF_ERROR(check_float(op, "q", a.q, dt));
-  SANA_RETURN_IF_ERROR(check_float(op, "k", a.k, dt));
-  SANA_RETURN_IF_ERROR(check_float(op, "v", a.v, dt));
-  SANA_RETURN_IF_ERROR(check_float(op, "out", a.out, dt));
-  if (a.q.ndim != 3 || a.k.ndim != 3 || a.v.ndim != 3) {
-    return InvalidArgument("linear-attention: want q, k, v (B, N, C), got " + shp(a.q) + ", " + shp(a.k) + ", " + shp(a.v));
-  }
-  const int64_t B = a.q.shape[0], N = a.q.shape[1], C = a.q.shape[2], M = a.k.shape[1];
-  if (!is_shape(a.k, {B, M, C}) || !is_shape(a.v, {B, M, C}) || !is_shape(a.out, {B, N, C})) {
-    return InvalidArgument("linear-attention: q " + shp(a.q) + ", k " + shp(a.k) + ", v " + shp(a.v) + ", out " + shp(a.out) +
-                           " do not agree");
-  }
-  if (a.head_dim < 1 || C % a.head_dim != 0) {
-    return InvalidArgument("linear-attention: " + std::to_string(C) + " channels are not a multiple of head_dim " + std::to_string(a.head_dim));
-  }
-  const int64_t H = C / a.head_dim;
+  LinearAttentionSizes z;
+  SANA_RETURN_IF_ERROR(check_linear_attention_args(Device::kCpu, a, &z));
+  const int64_t B = z.B, N = z.N, C = z.C, M = z.M, H = z.H;
   return guarded(op, [&] {
-    if (dt == DType::kF32) {
+    if (a.q.dtype == DType::kF32) {
       linear_attention_core<float, float>(a.q.as<float>(), C, a.k.as<float>(), C, a.v.as<float>(), C, a.head_dim, a.out.as<float>(), C,
                                           a.head_dim, B, N, M, H, a.head_dim, a.eps);
     } else {

@@ -53,42 +53,11 @@ template <typename T> void run(const LinearAttentionBlockArgs& a, int64_t B, int
 
 Status linear_attention_block(const LinearAttentionBlockArgs& a) {
   const char* op = "linear-attention-block";
-  const DType dt = a.x.dtype;
-  if (dt != DType::kF32 && dt != DType::kBF16) return InvalidArgument("linear-attention-block: x must be f32 or bf16");
-  for (auto [t, name] : {std::pair{&a.x, "x"}, {&a.wq, "wq"}, {&a.wk, "wk"}, {&a.wv, "wv"}, {&a.wo, "wo"}, {&a.out, "out"}}) {
-    SANA_RETURN_IF_ERROR(check_float(op, name, *t, dt));
-  }
-  if (a.x.ndim != 3) return InvalidArgument("linear-attention-block: want x (B, N, C), got " + shp(a.x));
-  const int64_t B = a.x.shape[0], N = a.x.shape[1], C = a.x.shape[2];
-  if (!is_shape(a.wq, {C, C}) || !is_shape(a.wk, {C, C}) || !is_shape(a.wv, {C, C}) || a.wo.ndim != 2 || a.wo.shape[1] != C) {
-    return InvalidArgument("linear-attention-block: weights wq " + shp(a.wq) + ", wk " + shp(a.wk) + ", wv " + shp(a.wv) + ", wo " +
-                           shp(a.wo) + " do not fit x " + shp(a.x));
-  }
-  const int64_t Cout = a.wo.shape[0];
-  if (a.head_dim < 1 || C % a.head_dim != 0) {
-    return InvalidArgument("linear-attention-block: " + std::to_string(C) + " channels are not a multiple of head_dim " + std::to_string(a.head_dim));
-  }
-  if (!is_shape(a.out, {B, N, Cout})) return InvalidArgument("linear-attention-block: out " + shp(a.out) + " is not (B, N, Cout)");
-  if (a.bo) {
-    SANA_RETURN_IF_ERROR(check_float(op, "bo", *a.bo, dt));
-    if (!is_vector(*a.bo, Cout)) return InvalidArgument("linear-attention-block: bo " + shp(*a.bo) + " is not a vector of " + std::to_string(Cout));
-  }
-  int64_t gate_rows = 1;
-  if (a.gate) {
-    SANA_RETURN_IF_ERROR(check_float(op, "gate", *a.gate, dt));
-    const int64_t G = a.gate->numel() / Cout;
-    if (a.gate->dim(-1) != Cout || G < 1 || (B * N) % G != 0) {
-      return InvalidArgument("linear-attention-block: gate " + shp(*a.gate) + " does not broadcast over out " + shp(a.out));
-    }
-    gate_rows = B * N / G;
-  }
-  if (a.residual) {
-    SANA_RETURN_IF_ERROR(check_float(op, "residual", *a.residual, dt));
-    if (!same_shape(*a.residual, a.out)) return InvalidArgument("linear-attention-block: residual " + shp(*a.residual) + " differs from out " + shp(a.out));
-  }
+  LinearAttentionBlockSizes z;
+  SANA_RETURN_IF_ERROR(check_linear_attention_block_args(Device::kCpu, a, &z));
   return guarded(op, [&] {
-    if (dt == DType::kF32) run<float>(a, B, N, C, Cout, gate_rows);
-    else run<bf16_t>(a, B, N, C, Cout, gate_rows);
+    if (a.x.dtype == DType::kF32) run<float>(a, z.B, z.N, z.C, z.Cout, z.gate_rows);
+    else run<bf16_t>(a, z.B, z.N, z.C, z.Cout, z.gate_rows);
     return Status::Ok();
   });
 }

@@ -77,21 +77,11 @@ void run(const LinearAttentionArgs& a, int64_t B, int64_t N, int64_t M, int64_t 
 }  // namespace
 
 Status linear_attention_unfused(const LinearAttentionArgs& a) {
-  // Same checks as the fused entry (which also validates storage and device).
-  const DType dt = a.q.dtype;
-  if (a.q.ndim != 3 || a.k.ndim != 3 || !same_shape(a.q, a.out) || !same_shape(a.k, a.v) || a.k.shape[0] != a.q.shape[0] ||
-      a.k.shape[2] != a.q.shape[2] || a.head_dim < 1 || a.q.shape[2] % a.head_dim != 0) {
-    return InvalidArgument("linear-attention (unfused): q " + shp(a.q) + ", k " + shp(a.k) + ", v " + shp(a.v) + ", out " + shp(a.out) +
-                           " do not agree");
-  }
-  for (auto [t, name] : {std::pair{&a.q, "q"}, {&a.k, "k"}, {&a.v, "v"}, {&a.out, "out"}}) {
-    SANA_RETURN_IF_ERROR(check_float("linear-attention (unfused)", name, *t, dt));
-  }
-  const int64_t B = a.q.shape[0], N = a.q.shape[1], C = a.q.shape[2], M = a.k.shape[1];
+  LinearAttentionSizes z;  // the fused entry's checks and messages: the same op
+  SANA_RETURN_IF_ERROR(check_linear_attention_args(Device::kCpu, a, &z));
   return guarded("linear-attention (unfused)", [&] {
-    if (dt == DType::kF32) run<float>(a, B, N, M, C, a.head_dim);
-    else if (dt == DType::kBF16) run<bf16_t>(a, B, N, M, C, a.head_dim);
-    else return InvalidArgument("linear-attention (unfused): q must be f32 or bf16");
+    if (a.q.dtype == DType::kF32) run<float>(a, z.B, z.N, z.M, z.C, a.head_dim);
+    else run<bf16_t>(a, z.B, z.N, z.M, z.C, a.head_dim);
     return Status::Ok();
   });
 }

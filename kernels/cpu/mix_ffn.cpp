@@ -96,45 +96,11 @@ template <typename T> void run(const MixFfnArgs& a, int64_t B, int64_t Hh, int64
 
 Status mix_ffn(const MixFfnArgs& a) {
   const char* op = "mix-ffn";
-  const DType dt = a.x.dtype;
-  if (dt != DType::kF32 && dt != DType::kBF16) return InvalidArgument("mix-ffn: x must be f32 or bf16");
-  for (auto [t, name] : {std::pair{&a.x, "x"}, {&a.w_inv, "wInv"}, {&a.b_inv, "bInv"}, {&a.w_dw, "wDw"}, {&a.b_dw, "bDw"},
-                         {&a.w_point, "wPoint"}, {&a.out, "out"}}) {
-    SANA_RETURN_IF_ERROR(check_float(op, name, *t, dt));
-  }
-  if (a.x.ndim != 3) return InvalidArgument("mix-ffn: want x (B, H·W, C), got " + shp(a.x));
-  const int64_t B = a.x.shape[0], N = a.x.shape[1], C = a.x.shape[2];
-  if (a.height < 1 || a.width < 1 || a.height * a.width != N) {
-    return InvalidArgument("mix-ffn: grid " + std::to_string(a.height) + "×" + std::to_string(a.width) + " does not match " +
-                           std::to_string(N) + " tokens of x " + shp(a.x));
-  }
-  // 1×1 conv weights as (out, in) or (out, in, 1, 1)
-  auto is_matrix = [](const TensorView& t) { return t.ndim == 2 || (t.ndim == 4 && t.shape[2] == 1 && t.shape[3] == 1); };
-  if (!is_matrix(a.w_inv) || a.w_inv.shape[1] != C || a.w_inv.shape[0] % 2 != 0) {
-    return InvalidArgument("mix-ffn: wInv " + shp(a.w_inv) + " is not (2h, " + std::to_string(C) + ")");
-  }
-  const int64_t two = a.w_inv.shape[0], h = two / 2;
-  if (!is_vector(a.b_inv, two) || !is_vector(a.b_dw, two) ||
-      !(is_shape(a.w_dw, {two, 1, 3, 3}) || is_shape(a.w_dw, {two, 3, 3})) || !is_matrix(a.w_point) || a.w_point.shape[1] != h) {
-    return InvalidArgument("mix-ffn: inconsistent weights wInv " + shp(a.w_inv) + ", bInv " + shp(a.b_inv) + ", wDw " + shp(a.w_dw) +
-                           ", bDw " + shp(a.b_dw) + ", wPoint " + shp(a.w_point));
-  }
-  const int64_t Cout = a.w_point.shape[0];
-  if (!is_shape(a.out, {B, N, Cout})) return InvalidArgument("mix-ffn: out " + shp(a.out) + " is not (B, N, Cout) = [" + std::to_string(B) + ", " + std::to_string(N) + ", " + std::to_string(Cout) + "]");
-  int64_t gate_rows = 1;
-  if (a.gate) {
-    SANA_RETURN_IF_ERROR(check_float(op, "gate", *a.gate, dt));
-    const int64_t G = a.gate->numel() / Cout;
-    if (a.gate->dim(-1) != Cout || G < 1 || (B * N) % G != 0) return InvalidArgument("mix-ffn: gate " + shp(*a.gate) + " does not broadcast over out " + shp(a.out));
-    gate_rows = B * N / G;
-  }
-  if (a.residual) {
-    SANA_RETURN_IF_ERROR(check_float(op, "residual", *a.residual, dt));
-    if (!same_shape(*a.residual, a.out)) return InvalidArgument("mix-ffn: residual " + shp(*a.residual) + " differs from out " + shp(a.out));
-  }
+  MixFfnSizes z;
+  SANA_RETURN_IF_ERROR(check_mix_ffn_args(Device::kCpu, a, &z));
   return guarded(op, [&] {
-    if (dt == DType::kF32) run<float>(a, B, a.height, a.width, C, h, Cout, gate_rows);
-    else run<bf16_t>(a, B, a.height, a.width, C, h, Cout, gate_rows);
+    if (a.x.dtype == DType::kF32) run<float>(a, z.B, a.height, a.width, z.C, z.h, z.Cout, z.gate_rows);
+    else run<bf16_t>(a, z.B, a.height, a.width, z.C, z.h, z.Cout, z.gate_rows);
     return Status::Ok();
   });
 }

@@ -76,23 +76,11 @@ template void rmsnorm_rows<float, bf16_t, bf16_t>(const float*, int64_t, int64_t
 
 Status rmsnorm(const RmsNormArgs& a) {
   const char* op = "rmsnorm";
-  const DType dt = a.x.dtype;
-  if (dt != DType::kF32 && dt != DType::kBF16) return InvalidArgument("rmsnorm: x must be f32 or bf16");
-  SANA_RETURN_IF_ERROR(check_float(op, "x", a.x, dt));
-  SANA_RETURN_IF_ERROR(check_float(op, "out", a.out, dt));
-  if (a.x.ndim < 1 || !same_shape(a.x, a.out)) return InvalidArgument("rmsnorm: out " + shp(a.out) + " differs from x " + shp(a.x));
-  const int64_t C = a.x.dim(-1), rows = a.x.numel() / C;
-  for (auto [t, name] : {std::pair{a.weight, "weight"}, std::pair{a.bias, "bias"}}) {
-    if (!t) continue;
-    SANA_RETURN_IF_ERROR(check_float(op, name, *t, dt));
-    if (!is_vector(*t, C)) return InvalidArgument(std::string("rmsnorm: ") + name + " " + shp(*t) + " is not a vector of " + std::to_string(C));
-  }
-  if (a.residual) {
-    SANA_RETURN_IF_ERROR(check_float(op, "residual", *a.residual, dt));
-    if (!same_shape(*a.residual, a.x)) return InvalidArgument("rmsnorm: residual " + shp(*a.residual) + " differs from x " + shp(a.x));
-  }
+  RmsNormSizes z;
+  SANA_RETURN_IF_ERROR(check_rmsnorm_args(Device::kCpu, a, &z));
+  const int64_t C = z.C, rows = z.rows;
   return guarded(op, [&] {
-    if (dt == DType::kF32) {
+    if (a.x.dtype == DType::kF32) {
       rmsnorm_rows<float, float, float>(a.x.as<float>(), rows, C, a.weight ? a.weight->as<float>() : nullptr,
                                         a.bias ? a.bias->as<float>() : nullptr, a.eps, a.residual ? a.residual->as<float>() : nullptr,
                                         a.out.as<float>());
@@ -129,25 +117,14 @@ void layernorm_modulate_rows(const T* x, int64_t rows, int64_t C, const T* shift
 
 Status layernorm_modulate(const LayerNormModulateArgs& a) {
   const char* op = "layernorm-modulate";
-  const DType dt = a.x.dtype;
-  if (dt != DType::kF32 && dt != DType::kBF16) return InvalidArgument("layernorm-modulate: x must be f32 or bf16");
-  SANA_RETURN_IF_ERROR(check_float(op, "x", a.x, dt));
-  SANA_RETURN_IF_ERROR(check_float(op, "shift", a.shift, dt));
-  SANA_RETURN_IF_ERROR(check_float(op, "scale", a.scale, dt));
-  SANA_RETURN_IF_ERROR(check_float(op, "out", a.out, dt));
-  if (a.x.ndim != 3 || !same_shape(a.x, a.out)) return InvalidArgument("layernorm-modulate: want x and out (B, N, C), got " + shp(a.x) + ", " + shp(a.out));
-  const int64_t B = a.x.shape[0], N = a.x.shape[1], C = a.x.shape[2];
-  if (!same_shape(a.shift, a.scale) || a.shift.dim(-1) != C) {
-    return InvalidArgument("layernorm-modulate: shift " + shp(a.shift) + " and scale " + shp(a.scale) + " must both be (B, C) for x " + shp(a.x));
-  }
-  const int64_t G = a.shift.numel() / C;
-  if (G != 1 && G != B) return InvalidArgument("layernorm-modulate: shift " + shp(a.shift) + " has " + std::to_string(G) + " rows, want 1 or B = " + std::to_string(B));
-  const int64_t rows_per_mod = B * N / G;
+  LayerNormModulateSizes z;
+  SANA_RETURN_IF_ERROR(check_layernorm_modulate_args(Device::kCpu, a, &z));
+  const int64_t rows = z.B * z.N, C = z.C;
   return guarded(op, [&] {
-    if (dt == DType::kF32) {
-      layernorm_modulate_rows<float>(a.x.as<float>(), B * N, C, a.shift.as<float>(), a.scale.as<float>(), rows_per_mod, a.eps, a.out.as<float>());
+    if (a.x.dtype == DType::kF32) {
+      layernorm_modulate_rows<float>(a.x.as<float>(), rows, C, a.shift.as<float>(), a.scale.as<float>(), z.rows_per_mod, a.eps, a.out.as<float>());
     } else {
-      layernorm_modulate_rows<bf16_t>(a.x.as<bf16_t>(), B * N, C, a.shift.as<bf16_t>(), a.scale.as<bf16_t>(), rows_per_mod, a.eps,
+      layernorm_modulate_rows<bf16_t>(a.x.as<bf16_t>(), rows, C, a.shift.as<bf16_t>(), a.scale.as<bf16_t>(), z.rows_per_mod, a.eps,
                                       a.out.as<bf16_t>());
     }
     return Status::Ok();

@@ -137,36 +137,11 @@ constexpr int64_t kMaxSide = int64_t{1} << 29;  // H·upsample, W·upsample fit 
 
 Status conv3x3_upsampled(const Conv3x3Args& a, int upsample, int version) {
   const char* op = "conv3x3";
-  const DType dt = a.x.dtype;
-  if (dt != DType::kF32 && dt != DType::kBF16) return InvalidArgument("conv3x3: x must be f32 or bf16");
-  SANA_RETURN_IF_ERROR(check_float(op, "x", a.x, dt));
-  SANA_RETURN_IF_ERROR(check_float(op, "w", a.w, dt));
-  SANA_RETURN_IF_ERROR(check_float(op, "out", a.out, dt));
-  if (a.x.ndim != 4) return InvalidArgument("conv3x3: want x (B, H, W, Cin) (NHWC), got " + shp(a.x));
-  const int64_t B = a.x.shape[0], H = a.x.shape[1], W = a.x.shape[2], Cin = a.x.shape[3];
-  if (a.w.ndim != 4 || a.w.shape[1] != Cin || a.w.shape[2] != 3 || a.w.shape[3] != 3) {
-    return InvalidArgument("conv3x3: w " + shp(a.w) + " is not (Cout, " + std::to_string(Cin) + ", 3, 3) for x " + shp(a.x));
-  }
-  const int64_t Cout = a.w.shape[0];
-  if (a.stride != 1 && a.stride != 2) return InvalidArgument("conv3x3: stride must be 1 or 2, got " + std::to_string(a.stride));
-  if (upsample != 1 && upsample != 2) return InvalidArgument("conv3x3: upsample must be 1 or 2, got " + std::to_string(upsample));
-  if (H * upsample > kMaxSide || W * upsample > kMaxSide) return InvalidArgument("conv3x3: image " + shp(a.x) + " is too large");
-  const int64_t Ho = plan::conv_out(H, a.stride, upsample), Wo = plan::conv_out(W, a.stride, upsample);
-  if (!is_shape(a.out, {B, Ho, Wo, Cout})) {
-    return InvalidArgument("conv3x3: out " + shp(a.out) + " is not (B, Ho, Wo, Cout) = [" + std::to_string(B) + ", " + std::to_string(Ho) + ", " +
-                           std::to_string(Wo) + ", " + std::to_string(Cout) + "]");
-  }
-  if (a.bias) {
-    SANA_RETURN_IF_ERROR(check_float(op, "bias", *a.bias, dt));
-    if (!is_vector(*a.bias, Cout)) return InvalidArgument("conv3x3: bias " + shp(*a.bias) + " is not a vector of " + std::to_string(Cout));
-  }
-  if (a.residual) {
-    SANA_RETURN_IF_ERROR(check_float(op, "residual", *a.residual, dt));
-    if (!same_shape(*a.residual, a.out)) return InvalidArgument("conv3x3: residual " + shp(*a.residual) + " differs from out " + shp(a.out));
-  }
-  if (a.out.data == a.x.data) return InvalidArgument("conv3x3: out must not be x (the patches are read while out is written)");
-  ConvCall c{dt, a.x.data, a.w.data, a.bias ? a.bias->data : nullptr, a.act, a.residual ? a.residual->data : nullptr, a.out.data,
-             B, H, W, Cin, Cout, Ho, Wo, a.stride, upsample};
+  Conv3x3Sizes sz;
+  SANA_RETURN_IF_ERROR(check_conv3x3_args(Device::kCuda, a, &sz, upsample));
+  if (sz.H * upsample > kMaxSide || sz.W * upsample > kMaxSide) return InvalidArgument("conv3x3: image " + shp(a.x) + " is too large");
+  ConvCall c{a.x.dtype, a.x.data, a.w.data, a.bias ? a.bias->data : nullptr, a.act, a.residual ? a.residual->data : nullptr, a.out.data,
+             sz.B, sz.H, sz.W, sz.Cin, sz.Cout, sz.Ho, sz.Wo, a.stride, upsample};
   SANA_RETURN_IF_ERROR(conv_check_version(op, version, c));
   OpScope scope(op);
   SANA_RETURN_IF_ERROR(scope.begin());
@@ -191,22 +166,10 @@ Status conv3x3(const Conv3x3Args& a, int version) { return conv3x3_upsampled(a, 
 // implicit gemm) + default rmsnorm; v3 = conv v3 (tensor cores, bf16, C % 8 == 0) + default rmsnorm.
 Status dcae_resblock(const DcaeResBlockArgs& a, int version) {
   const char* op = "dcae-resblock";
+  DcaeResBlockSizes sz;
+  SANA_RETURN_IF_ERROR(check_dcae_resblock_args(Device::kCuda, a, &sz));
   const DType dt = a.x.dtype;
-  if (dt != DType::kF32 && dt != DType::kBF16) return InvalidArgument("dcae-resblock: x must be f32 or bf16");
-  for (auto [t, name] : {std::pair{&a.x, "x"}, {&a.w1, "w1"}, {&a.b1, "b1"}, {&a.w2, "w2"}, {&a.norm_w, "normWeight"}, {&a.norm_b, "normBias"},
-                         {&a.out, "out"}}) {
-    SANA_RETURN_IF_ERROR(check_float(op, name, *t, dt));
-  }
-  if (a.x.ndim != 4) return InvalidArgument("dcae-resblock: want x (B, H, W, C) (NHWC), got " + shp(a.x));
-  const int64_t B = a.x.shape[0], H = a.x.shape[1], W = a.x.shape[2], C = a.x.shape[3];
-  if (!is_shape(a.w1, {C, C, 3, 3}) || !is_shape(a.w2, {C, C, 3, 3})) {
-    return InvalidArgument("dcae-resblock: w1 " + shp(a.w1) + " and w2 " + shp(a.w2) + " must be (" + std::to_string(C) + ", " + std::to_string(C) +
-                           ", 3, 3) for x " + shp(a.x));
-  }
-  for (auto [t, name] : {std::pair{&a.b1, "b1"}, {&a.norm_w, "normWeight"}, {&a.norm_b, "normBias"}}) {
-    if (!is_vector(*t, C)) return InvalidArgument(std::string("dcae-resblock: ") + name + " " + shp(*t) + " is not a vector of " + std::to_string(C));
-  }
-  if (!same_shape(a.out, a.x)) return InvalidArgument("dcae-resblock: out " + shp(a.out) + " differs from x " + shp(a.x));
+  const int64_t B = sz.B, H = sz.H, W = sz.W, C = sz.C;
   if (H > kMaxSide || W > kMaxSide) return InvalidArgument("dcae-resblock: image " + shp(a.x) + " is too large");
   const int64_t M = B * H * W;
   ConvCall c1{dt, a.x.data, a.w1.data, a.b1.data, Activation::kSilu, nullptr, nullptr, B, H, W, C, C, H, W, 1, 1};

@@ -3,6 +3,8 @@
 //   o_n = Σ_m softmax_m(q_n·k_m / √d + mask_bias[b, m]) v_m   per head         the core (versions below)
 //   out = residual + o·Woᵀ + bo                                                 gemm, residual fused
 // L ≤ 300 text tokens in SANA (d = 72 for 0.6B, 112 for 1.6B). Intermediates in the op's dtype.
+// Precomputed k, v (B, L, C) (a runner projects the text once per prompt) skip the two text gemms; the
+// core reads them in place (every version; v2 needs them 16-byte aligned, as the scratch rows are).
 // FLOPs 2·B·(N·C·C·2 + L·Cy·C·2) + 4·B·N·L·C; minimal bytes (B·N·C·2 + B·L·Cy)·sizeof(T) + weights;
 // the core alone: 4·B·N·L·C FLOPs over (2·B·N·C + 2·B·L·C)·sizeof(T) bytes ≈ L FLOP/B in bf16:
 // compute-bound on tensor cores for L ≈ 300.
@@ -18,6 +20,7 @@
 //       into the A operand (the FlashAttention-2 layout identity), V read with ldmatrix.trans.
 #include <cmath>
 
+#include "sana/cross_attention_checks.h"
 #include "sana/cuda/common.cuh"
 #include "sana/cuda/gemm_launch.h"
 #include "sana/cuda/internal.h"
@@ -296,42 +299,14 @@ Status xattn_core(const char* op, int version, DType dt, const void* q, int64_t 
 
 Status cross_attention(const CrossAttentionArgs& a, int version) {
   const char* op = "cross-attention";
+  CrossAttentionDims dims;
+  SANA_RETURN_IF_ERROR(check_cross_attention(Device::kCuda, a, &dims));
   const DType dt = a.x.dtype;
-  if (dt != DType::kF32 && dt != DType::kBF16) return InvalidArgument("cross-attention: x must be f32 or bf16");
-  for (auto [t, name] : {std::pair{&a.x, "x"}, {&a.y, "y"}, {&a.wq, "wq"}, {&a.wk, "wk"}, {&a.wv, "wv"}, {&a.wo, "wo"}, {&a.out, "out"}}) {
-    SANA_RETURN_IF_ERROR(check_float(op, name, *t, dt));
-  }
-  if (a.x.ndim != 3 || a.y.ndim != 3 || a.y.shape[0] != a.x.shape[0]) {
-    return InvalidArgument("cross-attention: want x (B, N, C) and y (B, L, Cy), got " + shp(a.x) + " and " + shp(a.y));
-  }
-  const int64_t B = a.x.shape[0], N = a.x.shape[1], C = a.x.shape[2], L = a.y.shape[1], Cy = a.y.shape[2];
-  if (!is_shape(a.wq, {C, C}) || !is_shape(a.wk, {C, Cy}) || !is_shape(a.wv, {C, Cy}) || a.wo.ndim != 2 || a.wo.shape[1] != C) {
-    return InvalidArgument("cross-attention: weights wq " + shp(a.wq) + ", wk " + shp(a.wk) + ", wv " + shp(a.wv) + ", wo " + shp(a.wo) +
-                           " do not fit x " + shp(a.x) + " and y " + shp(a.y));
-  }
-  const int64_t Cout = a.wo.shape[0];
-  for (auto [t, n, name] : {std::tuple{a.bq, C, "bq"}, {a.bk, C, "bk"}, {a.bv, C, "bv"}, {a.bo, Cout, "bo"}}) {
-    if (!t) continue;
-    SANA_RETURN_IF_ERROR(check_float(op, name, *t, dt));
-    if (!is_vector(*t, n)) return InvalidArgument(std::string("cross-attention: ") + name + " " + shp(*t) + " is not a vector of " + std::to_string(n));
-  }
-  if (a.heads < 1 || C % a.heads != 0) {
-    return InvalidArgument("cross-attention: " + std::to_string(C) + " channels cannot be split into " + std::to_string(a.heads) + " heads");
-  }
-  if (!is_shape(a.out, {B, N, Cout})) return InvalidArgument("cross-attention: out " + shp(a.out) + " is not (B, N, Cout)");
-  if (a.mask_bias) {
-    SANA_RETURN_IF_ERROR(check_float(op, "maskBias", *a.mask_bias, dt));
-    if (!is_shape(*a.mask_bias, {B, L}) && !is_shape(*a.mask_bias, {B, 1, L})) {
-      return InvalidArgument("cross-attention: maskBias " + shp(*a.mask_bias) + " is not (B, L) or (B, 1, L) for y " + shp(a.y));
-    }
-  }
-  if (a.residual) {
-    SANA_RETURN_IF_ERROR(check_float(op, "residual", *a.residual, dt));
-    if (!same_shape(*a.residual, a.out)) return InvalidArgument("cross-attention: residual " + shp(*a.residual) + " differs from out " + shp(a.out));
-  }
-  const int64_t H = a.heads, d = C / H;
-  // Scratch rows are C elements from 256-byte aligned allocations: aligned when C % 8 == 0.
-  SANA_RETURN_IF_ERROR(xattn_check_version(op, version, dt, d, C % 8 == 0 && d % 8 == 0));
+  const int64_t B = dims.B, N = dims.N, C = dims.C, L = dims.L, Cy = dims.Cy, Cout = dims.Cout, H = dims.H, d = dims.d;
+  const bool kv = dims.precomputed_kv;
+  // Scratch rows are C elements from 256-byte aligned allocations: aligned when C % 8 == 0; given k, v must be too.
+  const bool aligned = C % 8 == 0 && d % 8 == 0 && (!kv || (aligned16(a.k->data) && aligned16(a.v->data)));
+  SANA_RETURN_IF_ERROR(xattn_check_version(op, version, dt, d, aligned));
 
   OpScope scope(op);
   SANA_RETURN_IF_ERROR(scope.begin());
@@ -340,8 +315,10 @@ Status cross_attention(const CrossAttentionArgs& a, int version) {
     const int64_t es = dt == DType::kF32 ? 4 : 2;
     uint8_t *q = nullptr, *k = nullptr, *v = nullptr, *o = nullptr;
     SANA_RETURN_IF_ERROR(scratch.alloc_n(B * N * C * es, &q));
-    SANA_RETURN_IF_ERROR(scratch.alloc_n(B * L * C * es, &k));
-    SANA_RETURN_IF_ERROR(scratch.alloc_n(B * L * C * es, &v));
+    if (!kv) {
+      SANA_RETURN_IF_ERROR(scratch.alloc_n(B * L * C * es, &k));
+      SANA_RETURN_IF_ERROR(scratch.alloc_n(B * L * C * es, &v));
+    }
     SANA_RETURN_IF_ERROR(scratch.alloc_n(B * N * C * es, &o));
     auto project = [&](const TensorView& src, int64_t rows, int64_t K, const TensorView& w, const TensorView* bias, void* dst) {
       GemmProblem p;
@@ -359,9 +336,16 @@ Status cross_attention(const CrossAttentionArgs& a, int version) {
       return launch_gemm(op, p, 0);
     };
     SANA_RETURN_IF_ERROR(project(a.x, B * N, C, a.wq, a.bq, q));
-    SANA_RETURN_IF_ERROR(project(a.y, B * L, Cy, a.wk, a.bk, k));
-    SANA_RETURN_IF_ERROR(project(a.y, B * L, Cy, a.wv, a.bv, v));
-    SANA_RETURN_IF_ERROR(xattn_core(op, version, dt, q, C, k, C, v, C, a.mask_bias ? a.mask_bias->data : nullptr, L, o, C, B, N, L, H, d));
+    const void* kp = k;
+    const void* vp = v;
+    if (kv) {
+      kp = a.k->data;
+      vp = a.v->data;
+    } else {
+      SANA_RETURN_IF_ERROR(project(a.y, B * L, Cy, a.wk, a.bk, k));
+      SANA_RETURN_IF_ERROR(project(a.y, B * L, Cy, a.wv, a.bv, v));
+    }
+    SANA_RETURN_IF_ERROR(xattn_core(op, version, dt, q, C, kp, C, vp, C, a.mask_bias ? a.mask_bias->data : nullptr, L, o, C, B, N, L, H, d));
     GemmProblem p;
     p.dtype = dt;
     p.M = B * N;

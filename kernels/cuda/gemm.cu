@@ -186,28 +186,10 @@ Status reorder_conv_weight(const char* op, DType dt, const void* w, int64_t cout
 // ---- the op entry ----
 Status gemm(const GemmArgs& a, int version) {
   const char* op = "gemm";
+  GemmSizes z;
+  SANA_RETURN_IF_ERROR(check_gemm_args(Device::kCuda, a, &z));
   const DType dt = a.x.dtype;
-  if (dt != DType::kF32 && dt != DType::kBF16) return InvalidArgument("gemm: x must be f32 or bf16");
-  SANA_RETURN_IF_ERROR(check_float(op, "x", a.x, dt));
-  SANA_RETURN_IF_ERROR(check_float(op, "w", a.w, dt));
-  SANA_RETURN_IF_ERROR(check_float(op, "out", a.out, dt));
-  if (a.x.ndim < 1 || a.w.ndim != 2 || a.w.shape[1] != a.x.dim(-1)) {
-    return InvalidArgument("gemm: w " + shp(a.w) + " does not match x " + shp(a.x) + " (want w (N, K))");
-  }
-  const int64_t K = a.x.dim(-1), N = a.w.shape[0], M = a.x.numel() / K;
-  if (a.out.ndim != a.x.ndim || a.out.dim(-1) != N || a.out.numel() != M * N) {
-    return InvalidArgument("gemm: out " + shp(a.out) + " does not match x " + shp(a.x) + " and w " + shp(a.w));
-  }
-  if (a.bias) {
-    SANA_RETURN_IF_ERROR(check_float(op, "bias", *a.bias, dt));
-    if (!is_vector(*a.bias, N)) return InvalidArgument("gemm: bias " + shp(*a.bias) + " is not a vector of " + std::to_string(N));
-  }
-  int64_t gate_rows = 1;
-  SANA_RETURN_IF_ERROR(gate_rows_of(op, a.gate, M, N, a.out, &gate_rows, dt));
-  if (a.residual) {
-    SANA_RETURN_IF_ERROR(check_float(op, "residual", *a.residual, dt));
-    if (!same_shape(*a.residual, a.out)) return InvalidArgument("gemm: residual " + shp(*a.residual) + " differs from out " + shp(a.out));
-  }
+  const int64_t M = z.M, N = z.N, K = z.K;
   // (the CPU entry allows it; here blocks of other n-tiles would still be reading x's rows)
   if (a.out.data == a.x.data) return InvalidArgument("gemm: out must not be x (x's rows are read while out is written)");
   if (version < 0 || version > 2) return unknown_version(op, version, 2);
@@ -227,7 +209,7 @@ Status gemm(const GemmArgs& a, int version) {
   p.act = a.act;
   p.gate = a.gate ? a.gate->data : nullptr;
   p.gate_ld = N;
-  p.gate_rows = gate_rows;
+  p.gate_rows = z.gate_rows;
   p.residual = a.residual ? a.residual->data : nullptr;
   p.res_ld = N;
   if (version == 2) {

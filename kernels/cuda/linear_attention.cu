@@ -292,30 +292,15 @@ Status la_core(const char* op, int version, DType dt, const void* q, int64_t ldq
 
 Status linear_attention(const LinearAttentionArgs& a, int version) {
   const char* op = "linear-attention";
-  const DType dt = a.q.dtype;
-  if (dt != DType::kF32 && dt != DType::kBF16) return InvalidArgument("linear-attention: q must be f32 or bf16");
-  SANA_RETURN_IF_ERROR(check_float(op, "q", a.q, dt));
-  SANA_RETURN_IF_ERROR(check_float(op, "k", a.k, dt));
-  SANA_RETURN_IF_ERROR(check_float(op, "v", a.v, dt));
-  SANA_RETURN_IF_ERROR(check_float(op, "out", a.out, dt));
-  if (a.q.ndim != 3 || a.k.ndim != 3 || a.v.ndim != 3) {
-    return InvalidArgument("linear-attention: want q, k, v (B, N, C), got " + shp(a.q) + ", " + shp(a.k) + ", " + shp(a.v));
-  }
-  const int64_t B = a.q.shape[0], N = a.q.shape[1], C = a.q.shape[2], M = a.k.shape[1];
-  if (!is_shape(a.k, {B, M, C}) || !is_shape(a.v, {B, M, C}) || !is_shape(a.out, {B, N, C})) {
-    return InvalidArgument("linear-attention: q " + shp(a.q) + ", k " + shp(a.k) + ", v " + shp(a.v) + ", out " + shp(a.out) +
-                           " do not agree");
-  }
-  if (a.head_dim < 1 || C % a.head_dim != 0) {
-    return InvalidArgument("linear-attention: " + std::to_string(C) + " channels are not a multiple of head_dim " + std::to_string(a.head_dim));
-  }
-  const int64_t H = C / a.head_dim;
+  LinearAttentionSizes z;
+  SANA_RETURN_IF_ERROR(check_linear_attention_args(Device::kCuda, a, &z));
+  const int64_t B = z.B, N = z.N, C = z.C, M = z.M, H = z.H;
   OpScope scope(op);
   SANA_RETURN_IF_ERROR(scope.begin());
   Status s;
   {
     Scratch scratch(op);
-    s = la_core(op, version, dt, a.q.data, C, a.k.data, C, a.v.data, C, a.out.data, C, B, N, M, H, a.head_dim, a.eps, scratch);
+    s = la_core(op, version, a.q.dtype, a.q.data, C, a.k.data, C, a.v.data, C, a.out.data, C, B, N, M, H, a.head_dim, a.eps, scratch);
   }
   return scope.finish(s);
 }
@@ -342,39 +327,11 @@ Status linear_attention(const LinearAttentionArgs& a, int version) {
 // v3 is not the default until it has passed parity on a GPU (bench/gpu/check.sh).
 Status linear_attention_block(const LinearAttentionBlockArgs& a, int version) {
   const char* op = "linear-attention-block";
+  LinearAttentionBlockSizes z;
+  SANA_RETURN_IF_ERROR(check_linear_attention_block_args(Device::kCuda, a, &z));
   const DType dt = a.x.dtype;
-  if (dt != DType::kF32 && dt != DType::kBF16) return InvalidArgument("linear-attention-block: x must be f32 or bf16");
-  for (auto [t, name] : {std::pair{&a.x, "x"}, {&a.wq, "wq"}, {&a.wk, "wk"}, {&a.wv, "wv"}, {&a.wo, "wo"}, {&a.out, "out"}}) {
-    SANA_RETURN_IF_ERROR(check_float(op, name, *t, dt));
-  }
-  if (a.x.ndim != 3) return InvalidArgument("linear-attention-block: want x (B, N, C), got " + shp(a.x));
-  const int64_t B = a.x.shape[0], N = a.x.shape[1], C = a.x.shape[2];
-  if (!is_shape(a.wq, {C, C}) || !is_shape(a.wk, {C, C}) || !is_shape(a.wv, {C, C}) || a.wo.ndim != 2 || a.wo.shape[1] != C) {
-    return InvalidArgument("linear-attention-block: weights wq " + shp(a.wq) + ", wk " + shp(a.wk) + ", wv " + shp(a.wv) + ", wo " +
-                           shp(a.wo) + " do not fit x " + shp(a.x));
-  }
-  const int64_t Cout = a.wo.shape[0];
-  if (a.head_dim < 1 || C % a.head_dim != 0) {
-    return InvalidArgument("linear-attention-block: " + std::to_string(C) + " channels are not a multiple of head_dim " +
-                           std::to_string(a.head_dim));
-  }
-  if (!is_shape(a.out, {B, N, Cout})) return InvalidArgument("linear-attention-block: out " + shp(a.out) + " is not (B, N, Cout)");
-  if (a.bo) {
-    SANA_RETURN_IF_ERROR(check_float(op, "bo", *a.bo, dt));
-    if (!is_vector(*a.bo, Cout)) {
-      return InvalidArgument("linear-attention-block: bo " + shp(*a.bo) + " is not a vector of " + std::to_string(Cout));
-    }
-  }
-  const int64_t M = B * N;
-  int64_t gate_rows = 1;
-  SANA_RETURN_IF_ERROR(gate_rows_of(op, a.gate, M, Cout, a.out, &gate_rows, dt));
-  if (a.residual) {
-    SANA_RETURN_IF_ERROR(check_float(op, "residual", *a.residual, dt));
-    if (!same_shape(*a.residual, a.out)) {
-      return InvalidArgument("linear-attention-block: residual " + shp(*a.residual) + " differs from out " + shp(a.out));
-    }
-  }
-  const int64_t d = a.head_dim, H = C / d;
+  const int64_t B = z.B, N = z.N, C = z.C, Cout = z.Cout, M = B * N;
+  const int64_t d = a.head_dim, H = z.H;
   if (version == 3) {
     if (dt != DType::kBF16) return bad_version(op, 3, "(fused k/v-state gemm) needs bf16");
     if (d != 32 || C % 64 != 0 || N % 128 != 0) {
@@ -406,7 +363,7 @@ Status linear_attention_block(const LinearAttentionBlockArgs& a, int version) {
     po.bias = a.bo ? a.bo->data : nullptr;
     po.gate = a.gate ? a.gate->data : nullptr;
     po.gate_ld = Cout;
-    po.gate_rows = gate_rows;
+    po.gate_rows = z.gate_rows;
     po.residual = a.residual ? a.residual->data : nullptr;
     po.res_ld = Cout;
     if (version == 3) {

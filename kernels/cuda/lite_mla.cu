@@ -97,25 +97,11 @@ Status run_steps23_quad(const char* op, const LiteMlaArgs& a, T* m, T* t, T* att
 
 Status lite_mla(const LiteMlaArgs& a, int version) {
   const char* op = "lite-mla";
+  LiteMlaSizes sz;
+  SANA_RETURN_IF_ERROR(check_lite_mla_args(Device::kCuda, a, &sz));
   const DType dt = a.x.dtype;
-  if (dt != DType::kF32 && dt != DType::kBF16) return InvalidArgument("lite-mla: x must be f32 or bf16");
-  for (auto [t, name] : {std::pair{&a.x, "x"}, {&a.wq, "wq"}, {&a.wk, "wk"}, {&a.wv, "wv"}, {&a.w_dw, "wDw"}, {&a.w_group, "wGroup"},
-                         {&a.w_out, "wOut"}, {&a.norm_w, "normWeight"}, {&a.norm_b, "normBias"}, {&a.out, "out"}}) {
-    SANA_RETURN_IF_ERROR(check_float(op, name, *t, dt));
-  }
-  if (a.x.ndim != 4 || !same_shape(a.x, a.out)) return InvalidArgument("lite-mla: want x and out (B, H, W, C) NHWC, got " + shp(a.x) + ", " + shp(a.out));
-  const int64_t B = a.x.shape[0], H = a.x.shape[1], W = a.x.shape[2], C = a.x.shape[3], d = a.head_dim;
-  if (d < 1 || a.wq.ndim != 2 || a.wq.shape[1] != C || a.wq.shape[0] % d != 0) {
-    return InvalidArgument("lite-mla: wq " + shp(a.wq) + " is not (I, " + std::to_string(C) + ") with I a multiple of head_dim " + std::to_string(d));
-  }
-  const int64_t I = a.wq.shape[0], I3 = 3 * I;
-  const int ks = a.w_dw.ndim == 4 ? static_cast<int>(a.w_dw.shape[2]) : 0;
-  const bool group_ok = is_shape(a.w_group, {I3, d, 1, 1}) || is_shape(a.w_group, {I3, d});
-  if (!is_shape(a.wk, {I, C}) || !is_shape(a.wv, {I, C}) || ks < 1 || ks % 2 == 0 || !is_shape(a.w_dw, {I3, 1, ks, ks}) || !group_ok ||
-      !is_shape(a.w_out, {C, 2 * I}) || !is_vector(a.norm_w, C) || !is_vector(a.norm_b, C)) {
-    return InvalidArgument("lite-mla: weights wq " + shp(a.wq) + ", wk " + shp(a.wk) + ", wv " + shp(a.wv) + ", wDw " + shp(a.w_dw) + ", wGroup " +
-                           shp(a.w_group) + ", wOut " + shp(a.w_out) + ", norm " + shp(a.norm_w) + "/" + shp(a.norm_b) + " do not fit x " + shp(a.x));
-  }
+  const int64_t B = sz.B, H = sz.H, W = sz.W, C = sz.C, d = sz.d, I = sz.I, I3 = 3 * I;
+  const int ks = sz.ks;
   if (version < 0 || version > 2) return unknown_version(op, version, 2);
   const int64_t M = B * H * W, N = H * W, I6 = 6 * I, heads2 = 2 * I / d;
   const bool quad = N <= d;

@@ -158,40 +158,10 @@ Status dw_glu(const char* op, int version, DType dt, const void* u, const void* 
 
 Status mix_ffn(const MixFfnArgs& a, int version) {
   const char* op = "mix-ffn";
+  MixFfnSizes sz;
+  SANA_RETURN_IF_ERROR(check_mix_ffn_args(Device::kCuda, a, &sz));
   const DType dt = a.x.dtype;
-  if (dt != DType::kF32 && dt != DType::kBF16) return InvalidArgument("mix-ffn: x must be f32 or bf16");
-  for (auto [t, name] : {std::pair{&a.x, "x"}, {&a.w_inv, "wInv"}, {&a.b_inv, "bInv"}, {&a.w_dw, "wDw"}, {&a.b_dw, "bDw"},
-                         {&a.w_point, "wPoint"}, {&a.out, "out"}}) {
-    SANA_RETURN_IF_ERROR(check_float(op, name, *t, dt));
-  }
-  if (a.x.ndim != 3) return InvalidArgument("mix-ffn: want x (B, H·W, C), got " + shp(a.x));
-  const int64_t B = a.x.shape[0], N = a.x.shape[1], C = a.x.shape[2];
-  if (a.height < 1 || a.width < 1 || a.height * a.width != N) {
-    return InvalidArgument("mix-ffn: grid " + std::to_string(a.height) + "×" + std::to_string(a.width) + " does not match " +
-                           std::to_string(N) + " tokens of x " + shp(a.x));
-  }
-  auto is_matrix = [](const TensorView& t) { return t.ndim == 2 || (t.ndim == 4 && t.shape[2] == 1 && t.shape[3] == 1); };
-  if (!is_matrix(a.w_inv) || a.w_inv.shape[1] != C || a.w_inv.shape[0] % 2 != 0) {
-    return InvalidArgument("mix-ffn: wInv " + shp(a.w_inv) + " is not (2h, " + std::to_string(C) + ")");
-  }
-  const int64_t two = a.w_inv.shape[0], h = two / 2;
-  if (!is_vector(a.b_inv, two) || !is_vector(a.b_dw, two) || !(is_shape(a.w_dw, {two, 1, 3, 3}) || is_shape(a.w_dw, {two, 3, 3})) ||
-      !is_matrix(a.w_point) || a.w_point.shape[1] != h) {
-    return InvalidArgument("mix-ffn: inconsistent weights wInv " + shp(a.w_inv) + ", bInv " + shp(a.b_inv) + ", wDw " + shp(a.w_dw) +
-                           ", bDw " + shp(a.b_dw) + ", wPoint " + shp(a.w_point));
-  }
-  const int64_t Cout = a.w_point.shape[0];
-  if (!is_shape(a.out, {B, N, Cout})) {
-    return InvalidArgument("mix-ffn: out " + shp(a.out) + " is not (B, N, Cout) = [" + std::to_string(B) + ", " + std::to_string(N) + ", " +
-                           std::to_string(Cout) + "]");
-  }
-  const int64_t M = B * N;
-  int64_t gate_rows = 1;
-  SANA_RETURN_IF_ERROR(gate_rows_of(op, a.gate, M, Cout, a.out, &gate_rows, dt));
-  if (a.residual) {
-    SANA_RETURN_IF_ERROR(check_float(op, "residual", *a.residual, dt));
-    if (!same_shape(*a.residual, a.out)) return InvalidArgument("mix-ffn: residual " + shp(*a.residual) + " differs from out " + shp(a.out));
-  }
+  const int64_t B = sz.B, C = sz.C, h = sz.h, two = 2 * h, Cout = sz.Cout, M = B * sz.N;
   SANA_RETURN_IF_ERROR(dw_check_version(op, version, h));
 
   OpScope scope(op);
@@ -230,7 +200,7 @@ Status mix_ffn(const MixFfnArgs& a, int version) {
     p2.ldc = Cout;
     p2.gate = a.gate ? a.gate->data : nullptr;
     p2.gate_ld = Cout;
-    p2.gate_rows = gate_rows;
+    p2.gate_rows = sz.gate_rows;
     p2.residual = a.residual ? a.residual->data : nullptr;
     p2.res_ld = Cout;
     return launch_gemm(op, p2, 0);

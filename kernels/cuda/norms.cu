@@ -255,50 +255,24 @@ Status rms_rows(const char* op, int version, DType dt, const void* x, int64_t ro
 
 Status rmsnorm(const RmsNormArgs& a, int version) {
   const char* op = "rmsnorm";
-  const DType dt = a.x.dtype;
-  if (dt != DType::kF32 && dt != DType::kBF16) return InvalidArgument("rmsnorm: x must be f32 or bf16");
-  SANA_RETURN_IF_ERROR(check_float(op, "x", a.x, dt));
-  SANA_RETURN_IF_ERROR(check_float(op, "out", a.out, dt));
-  if (a.x.ndim < 1 || !same_shape(a.x, a.out)) return InvalidArgument("rmsnorm: out " + shp(a.out) + " differs from x " + shp(a.x));
-  const int64_t C = a.x.dim(-1), rows = a.x.numel() / C;
-  for (auto [t, name] : {std::pair{a.weight, "weight"}, std::pair{a.bias, "bias"}}) {
-    if (!t) continue;
-    SANA_RETURN_IF_ERROR(check_float(op, name, *t, dt));
-    if (!is_vector(*t, C)) return InvalidArgument(std::string("rmsnorm: ") + name + " " + shp(*t) + " is not a vector of " + std::to_string(C));
-  }
-  if (a.residual) {
-    SANA_RETURN_IF_ERROR(check_float(op, "residual", *a.residual, dt));
-    if (!same_shape(*a.residual, a.x)) return InvalidArgument("rmsnorm: residual " + shp(*a.residual) + " differs from x " + shp(a.x));
-  }
+  RmsNormSizes sz;
+  SANA_RETURN_IF_ERROR(check_rmsnorm_args(Device::kCuda, a, &sz));
+  const int64_t C = sz.C, rows = sz.rows;
   const void* w = a.weight ? a.weight->data : nullptr;
   const void* b = a.bias ? a.bias->data : nullptr;
   const void* res = a.residual ? a.residual->data : nullptr;
   SANA_RETURN_IF_ERROR(rows_check_version(op, version, C, all_aligned({a.x.data, w, b, res, a.out.data})));
   OpScope scope(op);
   SANA_RETURN_IF_ERROR(scope.begin());
-  return scope.finish(rms_rows(op, version, dt, a.x.data, rows, C, w, b, a.eps, res, a.out.data));
+  return scope.finish(rms_rows(op, version, a.x.dtype, a.x.data, rows, C, w, b, a.eps, res, a.out.data));
 }
 
 Status layernorm_modulate(const LayerNormModulateArgs& a, int version) {
   const char* op = "layernorm-modulate";
+  LayerNormModulateSizes sz;
+  SANA_RETURN_IF_ERROR(check_layernorm_modulate_args(Device::kCuda, a, &sz));
   const DType dt = a.x.dtype;
-  if (dt != DType::kF32 && dt != DType::kBF16) return InvalidArgument("layernorm-modulate: x must be f32 or bf16");
-  SANA_RETURN_IF_ERROR(check_float(op, "x", a.x, dt));
-  SANA_RETURN_IF_ERROR(check_float(op, "shift", a.shift, dt));
-  SANA_RETURN_IF_ERROR(check_float(op, "scale", a.scale, dt));
-  SANA_RETURN_IF_ERROR(check_float(op, "out", a.out, dt));
-  if (a.x.ndim != 3 || !same_shape(a.x, a.out)) {
-    return InvalidArgument("layernorm-modulate: want x and out (B, N, C), got " + shp(a.x) + ", " + shp(a.out));
-  }
-  const int64_t B = a.x.shape[0], N = a.x.shape[1], C = a.x.shape[2];
-  if (!same_shape(a.shift, a.scale) || a.shift.dim(-1) != C) {
-    return InvalidArgument("layernorm-modulate: shift " + shp(a.shift) + " and scale " + shp(a.scale) + " must both be (B, C) for x " + shp(a.x));
-  }
-  const int64_t G = a.shift.numel() / C;
-  if (G != 1 && G != B) {
-    return InvalidArgument("layernorm-modulate: shift " + shp(a.shift) + " has " + std::to_string(G) + " rows, want 1 or B = " + std::to_string(B));
-  }
-  const int64_t rows = B * N, rows_per_mod = rows / G;
+  const int64_t C = sz.C, rows = sz.B * sz.N, rows_per_mod = sz.rows_per_mod;
   const bool aligned = all_aligned({a.x.data, a.shift.data, a.scale.data, a.out.data});
   SANA_RETURN_IF_ERROR(rows_check_version(op, version, C, aligned));
   if (version == 0) version = plan::rows_v2_ok(C) && aligned ? 2 : 1;

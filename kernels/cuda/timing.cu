@@ -113,6 +113,7 @@ Status time_launches(const char* what, const std::function<Status()>& launch, co
     const double spent = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     if (static_cast<int>(times.size()) >= opts.min_reps && spent > opts.budget_ms) break;
   }
+  out->samples_ms = times;
   std::sort(times.begin(), times.end());
   const size_t n = times.size();
   auto q = [&](double p) { return times[std::min(n - 1, static_cast<size_t>(std::llround(p * static_cast<double>(n - 1))))]; };

@@ -114,6 +114,38 @@ export interface CrossAttentionWeights {
   toOutBias: Tensor | null;
 }
 
+/** The text side of a cross-attention module: keys and values (B, L, C) of the text tokens. */
+export interface CrossAttentionKv {
+  k: Tensor;
+  v: Tensor;
+}
+
+/**
+ * The module's text keys and values: k = y·W_kᵀ + b_k, v = y·W_vᵀ + b_v, y (B, L, Cy) → (B, L, C) each.
+ * They depend on the text only, so a sampler computes them once per prompt and reuses them at every
+ * step (`crossAttentionWithKv`). FLOPs 4·B·L·Cy·C.
+ */
+export function crossAttentionKv(y: Tensor, w: Pick<CrossAttentionWeights, 'toK' | 'toKBias' | 'toV' | 'toVBias'>, opts: AccumulateOption = {}): CrossAttentionKv {
+  if (y.ndim !== 3) throw new RangeError(`crossAttentionKv: want y (B, L, Cy), got ${shapeStr(y.shape)}`);
+  const acc = { accumulate: opts.accumulate };
+  return { k: linear(y, w.toK, w.toKBias, acc), v: linear(y, w.toV, w.toVBias, acc) };
+}
+
+/**
+ * The cross-attention module with precomputed text keys and values (`crossAttentionKv`):
+ *   out = W_o · softmaxAttention(x·W_qᵀ + b_q, k, v) + b_o
+ * FLOPs 4·B·N·C² + 4·B·N·L·C (the text projections are not part of it).
+ */
+export function crossAttentionWithKv(x: Tensor, kv: CrossAttentionKv, w: Pick<CrossAttentionWeights, 'toQ' | 'toQBias' | 'toOut' | 'toOutBias'>, opts: SoftmaxAttentionOptions): Tensor {
+  const { k, v } = kv;
+  if (x.ndim !== 3 || k.ndim !== 3 || v.ndim !== 3 || k.shape[0] !== x.shape[0] || !k.shape.every((d, i) => d === v.shape[i])) {
+    throw new RangeError(`crossAttentionWithKv: want x (B, N, C), k and v (B, L, C) with the same B, got ${shapeStr(x.shape)}, ${shapeStr(k.shape)} and ${shapeStr(v.shape)}`);
+  }
+  const acc = { accumulate: opts.accumulate };
+  const q = linear(x, w.toQ, w.toQBias, acc);
+  return linear(softmaxAttention(q, k, v, opts), w.toOut, w.toOutBias, acc);
+}
+
 /**
  * The cross-attention module of a SANA block (attn2): queries from the image tokens x (B, N, C),
  * keys and values from the text tokens y (B, L, Cy); softmax attention with the mask bias; output
@@ -123,9 +155,5 @@ export function crossAttentionModule(x: Tensor, y: Tensor, w: CrossAttentionWeig
   if (x.ndim !== 3 || y.ndim !== 3 || x.shape[0] !== y.shape[0]) {
     throw new RangeError(`crossAttentionModule: want x (B, N, C) and y (B, L, Cy) with the same B, got ${shapeStr(x.shape)} and ${shapeStr(y.shape)}`);
   }
-  const acc = { accumulate: opts.accumulate };
-  const q = linear(x, w.toQ, w.toQBias, acc);
-  const k = linear(y, w.toK, w.toKBias, acc);
-  const v = linear(y, w.toV, w.toVBias, acc);
-  return linear(softmaxAttention(q, k, v, opts), w.toOut, w.toOutBias, acc);
+  return crossAttentionWithKv(x, crossAttentionKv(y, w, opts), w, opts);
 }

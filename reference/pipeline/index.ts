@@ -2,6 +2,7 @@
 export * from './component-weights.js';
 export * from './model-dir.js';
 export * from './load.js';
+export * from './models.js';
 export * from './sampler.js';
 export * from './sana-pipeline.js';
 export * from './postprocess.js';

@@ -13,15 +13,17 @@
  *   5. image     clamp(x/2 + 0.5, 0, 1) → round(255·v) → uint8 RGB
  *
  * Cost: 2 Gemma passes (L_all ≈ n_chi + 298 and 300 tokens), N DiT passes at batch 2 (1 without
- * CFG), one DC-AE decode. Differences from diffusers: the noise comes from this project's seeded
+ * CFG), one DC-AE decode. The DiT and the decoder are the reference models or native runners behind
+ * the interfaces of models.ts (the text is bound to the DiT once per image: `condition`). Differences from diffusers: the noise comes from this project's seeded
  * generator (not torch.randn), and the requested size is used as is (diffusers' default
  * `use_resolution_binning` snaps it to a trained aspect-ratio bin and resizes back).
  */
 import { shapeStr, Tensor } from '../core/tensor.js';
 import { randn } from '../core/random.js';
-import type { AutoencoderDC } from '../dcae/autoencoder.js';
+import { AutoencoderDC } from '../dcae/autoencoder.js';
+import { spatialCompressionRatio } from '../dcae/config.js';
 import { SANA_4K_TILING, type TileSpec, type TilingOptions } from '../dcae/tiling.js';
-import type { SanaTransformer2DModel } from '../dit/model.js';
+import { SanaTransformer2DModel } from '../dit/model.js';
 import { cfgCombineBatch, modelTimestep } from '../schedulers/guidance.js';
 import type { FlowScheduler } from '../schedulers/from-config.js';
 import {
@@ -33,13 +35,16 @@ import {
   type PromptEncoder,
   type PromptTokenizer,
 } from '../text/sana-prompt.js';
-import { loadSanaComponents, type LoadSanaOptions } from './load.js';
+import { loadSanaPipelineParts, type LoadPipelineOptions } from './load.js';
+import { referenceDecoder, referenceDenoiser, unscaleLatent, type PipelineDecoder, type PipelineDenoiser } from './models.js';
 import { imageToRgb8 } from './postprocess.js';
 import { makeScheduler, type SamplerName } from './sampler.js';
 
 export interface SanaPipelineParts {
-  transformer: SanaTransformer2DModel;
-  vae: AutoencoderDC;
+  /** The DiT: the reference model, or any PipelineDenoiser (e.g. a native runner). */
+  transformer: SanaTransformer2DModel | PipelineDenoiser;
+  /** The DC-AE decoder: the reference model, or any PipelineDecoder. */
+  vae: AutoencoderDC | PipelineDecoder;
   textEncoder: PromptEncoder & { config?: { vocabSize: number; hiddenSize: number } };
   tokenizer: PromptTokenizer & { vocabSize?: number };
   schedulerConfig: Readonly<Record<string, unknown>>;
@@ -106,6 +111,8 @@ export interface GenerateResult {
   /** Lengths of the text sequences Gemma-2 encoded (conditional, and unconditional when used). */
   textTokens: { conditional: number; unconditional: number | null };
   timings: { encodeMs: number; denoiseMs: number; decodeMs: number; totalMs: number };
+  /** Which implementations ran the DiT and the decoder (e.g. "reference", "cpu f32 (ops)"). */
+  models: { denoiser: string; decoder: string };
 }
 
 const now = (): number => performance.now();
@@ -128,16 +135,16 @@ function firstChannels(v: Tensor, channels: number): Tensor {
 }
 
 export class SanaPipeline {
-  readonly transformer: SanaTransformer2DModel;
-  readonly vae: AutoencoderDC;
+  readonly transformer: PipelineDenoiser;
+  readonly vae: PipelineDecoder;
   readonly textEncoder: SanaPipelineParts['textEncoder'];
   readonly tokenizer: SanaPipelineParts['tokenizer'];
   readonly schedulerConfig: Readonly<Record<string, unknown>>;
 
   /** Checks that the components fit together (channels, caption width, vocabulary). */
   constructor(parts: SanaPipelineParts) {
-    this.transformer = parts.transformer;
-    this.vae = parts.vae;
+    this.transformer = parts.transformer instanceof SanaTransformer2DModel ? referenceDenoiser(parts.transformer) : parts.transformer;
+    this.vae = parts.vae instanceof AutoencoderDC ? referenceDecoder(parts.vae) : parts.vae;
     this.textEncoder = parts.textEncoder;
     this.tokenizer = parts.tokenizer;
     this.schedulerConfig = parts.schedulerConfig;
@@ -160,19 +167,37 @@ export class SanaPipeline {
     makeScheduler(this.schedulerConfig); // fail now, not after the text encoder ran
   }
 
-  /** Load a diffusers-layout directory (see model-dir.ts). */
-  static fromDir(dir: string, opts: LoadSanaOptions = {}): SanaPipeline {
-    return new SanaPipeline(loadSanaComponents(dir, opts));
+  /** Load a diffusers-layout directory (see model-dir.ts); `opts.denoiser` / `opts.decoder` pick other implementations. */
+  static fromDir(dir: string, opts: LoadPipelineOptions = {}): SanaPipeline {
+    const parts = loadSanaPipelineParts(dir, opts);
+    try {
+      return new SanaPipeline(parts);
+    } catch (e) {
+      parts.transformer.dispose?.();
+      parts.vae.dispose?.();
+      throw e;
+    }
+  }
+
+  /** Frees backend resources of native models (the reference models hold none). */
+  dispose(): void {
+    this.transformer.dispose?.();
+    this.vae.dispose?.();
+  }
+
+  /** The DC-AE's spatial compression f (32 for SANA's f32c32). */
+  get spatialCompressionRatio(): number {
+    return spatialCompressionRatio(this.vae.config);
   }
 
   /** Image side / latent side times the patch size: width and height must be multiples of this. */
   get sizeMultiple(): number {
-    return this.vae.spatialCompressionRatio * this.transformer.config.patchSize;
+    return this.spatialCompressionRatio * this.transformer.config.patchSize;
   }
 
   /** The default image side (diffusers: sample_size × vae_scale_factor). */
   get defaultSize(): number {
-    return this.transformer.config.sampleSize * this.vae.spatialCompressionRatio;
+    return this.transformer.config.sampleSize * this.spatialCompressionRatio;
   }
 
   /** Throws a RangeError unless width × height is a valid image size for this model. */
@@ -181,7 +206,7 @@ export class SanaPipeline {
     for (const [name, v] of [['width', width], ['height', height]] as const) {
       if (!Number.isSafeInteger(v) || v < m || v % m !== 0) {
         throw new RangeError(
-          `SanaPipeline: ${name} ${v} must be a positive multiple of ${m} (DC-AE compression ${this.vae.spatialCompressionRatio} × patch size ${this.transformer.config.patchSize})`,
+          `SanaPipeline: ${name} ${v} must be a positive multiple of ${m} (DC-AE compression ${this.spatialCompressionRatio} × patch size ${this.transformer.config.patchSize})`,
         );
       }
     }
@@ -210,7 +235,7 @@ export class SanaPipeline {
   generate(opts: GenerateOptions): GenerateResult {
     const t0 = now();
     const dit = this.transformer.config;
-    const f = this.vae.spatialCompressionRatio;
+    const f = this.spatialCompressionRatio;
     const width = opts.width ?? this.defaultSize;
     const height = opts.height ?? this.defaultSize;
     this.checkSize(width, height);
@@ -240,26 +265,26 @@ export class SanaPipeline {
     // 3. Denoise.
     const batch = cfg ? 2 : 1;
     const timesteps = [...scheduler.timesteps];
-    for (let i = 0; i < timesteps.length; i++) {
-      const ts = now();
-      const t = timesteps[i]!;
-      const input = cfg ? repeatBatch(latents, 2) : latents;
-      let v = this.transformer.forward({
-        hiddenStates: input,
-        timestep: new Tensor([batch], 'f32', modelTimestep(t, batch, dit.timestepScale)),
-        encoderHiddenStates: text.embeds,
-        encoderAttentionMask: text.mask,
-      });
-      if (cfg) v = cfgCombineBatch(v, g);
-      if (dit.outChannels !== dit.inChannels && Math.floor(dit.outChannels / 2) === dit.inChannels) v = firstChannels(v, dit.inChannels);
-      latents = scheduler.step(v, t, latents);
-      opts.onStep?.({ step: i, steps: timesteps.length, timestep: t, sigma: scheduler.sigmas[i]!, ms: now() - ts });
+    const model = this.transformer.condition(text.embeds, text.mask); // the text is bound once for all steps
+    try {
+      for (let i = 0; i < timesteps.length; i++) {
+        const ts = now();
+        const t = timesteps[i]!;
+        const input = cfg ? repeatBatch(latents, 2) : latents;
+        let v = model.forward(input, new Tensor([batch], 'f32', modelTimestep(t, batch, dit.timestepScale)));
+        if (cfg) v = cfgCombineBatch(v, g);
+        if (dit.outChannels !== dit.inChannels && Math.floor(dit.outChannels / 2) === dit.inChannels) v = firstChannels(v, dit.inChannels);
+        latents = scheduler.step(v, t, latents);
+        opts.onStep?.({ step: i, steps: timesteps.length, timestep: t, sigma: scheduler.sigmas[i]!, ms: now() - ts });
+      }
+    } finally {
+      model.dispose();
     }
     const tDenoised = now();
 
     // 4. Decode (z / scaling_factor), tiled for large images.
     const tiling = opts.tiling === undefined || opts.tiling === 'auto' ? (Math.max(width, height) > 1024 ? SANA_4K_TILING : null) : opts.tiling;
-    const image = this.vae.decode(this.vae.unscaleLatent(latents), tiling === null ? {} : { tiling, onTile: opts.onTile });
+    const image = this.vae.decode(unscaleLatent(latents, this.vae.config), tiling === null ? {} : { tiling, onTile: opts.onTile });
     const tDecoded = now();
 
     // 5. 8-bit RGB.
@@ -275,6 +300,7 @@ export class SanaPipeline {
       cfgBatch: cfg,
       textTokens: { conditional: conditionalTokens, unconditional: cfg ? (opts.maxSequenceLength ?? 300) : null },
       timings: { encodeMs: tEncoded - t0, denoiseMs: tDenoised - tEncoded, decodeMs: tDecoded - tDenoised, totalMs: now() - t0 },
+      models: { denoiser: this.transformer.label, decoder: this.vae.label },
     };
   }
 }

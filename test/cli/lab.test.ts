@@ -40,10 +40,17 @@ describe('sana-lab lab --quick (end to end)', () => {
     expect(md).toMatch(/checks pass/);
     expect(existsSync(join(out, 'lab.html'))).toBe(true);
     expect(progress).toMatch(/\[lab\] report: .*lab\.html/);
+    // the lab checks its own report: the resolution it measured, every chart it asked for has data
+    expect(progress).toMatch(/\[lab 6\/6\] ok +report: 1 resolution\(s\) \(256\); charts: 3 throughput, 1 roofline, 2 DiT block, 2 DiT step, 0 DC-AE decode; every chart has data/);
+    expect(existsSync(join(out, 'lab.png'))).toBe(false); // --quick takes no screenshot
   }, 60_000);
 
   it('rejects unknown options', async () => {
     await expect(labCommand.run(['--fast'])).rejects.toThrow(/unknown option --fast/);
     await expect(labCommand.run(['--budget-s', '-3'])).rejects.toThrow(/positive number/);
+    await expect(labCommand.run(['--res', '256,big'])).rejects.toThrow(/--res: resolution: "big" is not N or HxW/);
+    await expect(labCommand.run(['--backends', 'cpu,tensorflow'])).rejects.toThrow(/--backends: unknown backend "tensorflow"/);
+    await expect(labCommand.run(['--png', '--no-png'])).rejects.toThrow(/contradict/);
+    await expect(labCommand.run(['--min-samples', '0'])).rejects.toThrow(/--min-samples must be an integer >= 1/);
   });
 });

@@ -6,7 +6,7 @@ import { opCost } from '../../bench/catalogue.js';
 import type { BenchDType } from '../../bench/cost-model.js';
 import { RESULTS_FORMAT, type BenchRecord, type BenchResultsFile } from '../../bench/record.js';
 import type { Ceilings } from '../../bench/roofline.js';
-import { ditBlockPlan, parseResolution, shapesFor, type OpShape } from '../../bench/shapes.js';
+import { dcaeDecodePlan, ditBlockPlan, ditStepPlan, parseResolution, shapesFor, type OpShape } from '../../bench/shapes.js';
 import { PARITY_FORMAT, type ParityFile } from '../../reports/parity.js';
 
 export const DEVICE = 'cpu: synthetic test CPU (2 cores)';
@@ -106,4 +106,26 @@ export function syntheticParity(): ParityFile {
     skipped: [{ op: 'dcae-upsample', backend: 'cpu', dtype: 'f32', reason: 'not in the op API (synthetic)' }],
     self_checks: [{ kernel: 'cpu gemm, off-by-one (synthetic)', op: 'gemm', dtype: 'f32', shape: 'M=37', rel: 1.3, max_abs: 2, rejected: true, reason: 'rel 1.3 > 1e-5' }],
   };
+}
+
+/**
+ * A lab-shaped run at four resolutions: every op of a DiT block, a DiT step and a DC-AE decode, on the
+ * native cpu backend and on a baseline named `baseline` (not 'reference': the report must work with any
+ * baseline). Invented timings: FLOPs over a fixed rate (cpu 40 GFLOP/s, the baseline 10 GFLOP/s).
+ */
+export function syntheticLab(resolutions: readonly string[] = ['256', '512', '1024', '2048'], baseline = 'torch'): BenchResultsFile {
+  const records: BenchRecord[] = [];
+  const seen = new Set<string>();
+  for (const res of resolutions) {
+    const r = parseResolution(res);
+    const plans = [...ditStepPlan('0.6b', r, 2), ...ditBlockPlan('0.6b', r, 2), ...dcaeDecodePlan(r, 1)];
+    for (const { shape } of plans) {
+      const k = `${shape.op}:${shape.variant}:${shape.model}:${shape.res}`;
+      if (seen.has(k)) continue;
+      seen.add(k);
+      const ms = (rate: number) => (opCost(shape, 'f32').flops / rate) * 1e3;
+      records.push(rec(shape, 'cpu', 1, ms(40e9)), rec(shape, baseline, 0, ms(10e9)));
+    }
+  }
+  return { ...syntheticBench(), baselines: [baseline], records };
 }

@@ -62,6 +62,9 @@ struct MixFfnArgs {
 
 // cross-attention: q = x·wqᵀ+bq, k = y·wkᵀ+bk, v = y·wvᵀ+bv; per head softmax(q·kᵀ/√d + mask_bias)·v;
 // out = residual + (o·woᵀ + bo). x (B, N, C), y (B, L, Cy), mask_bias (B, L) or (B, 1, L) additive.
+// Precomputed text keys/values: k and v (B, L, C) given → y, wk, wv, bk, bv must be absent (empty
+// views / null): the text side is constant over the sampling steps, so a runner projects it once per
+// prompt. Exactly one of the two forms (kernels/include/sana/cross_attention_checks.h).
 struct CrossAttentionArgs {
   TensorView x, y, wq, wk, wv, wo;
   const TensorView *bq = nullptr, *bk = nullptr, *bv = nullptr, *bo = nullptr;
@@ -69,6 +72,7 @@ struct CrossAttentionArgs {
   int64_t heads = 1;
   const TensorView* residual = nullptr;
   TensorView out;
+  const TensorView *k = nullptr, *v = nullptr;  // precomputed text keys / values (B, L, C)
 };
 
 // layernorm-modulate: out = LN(x)·(1 + scale) + shift, LN without affine over the last dim.

@@ -92,6 +92,15 @@ describe('sana-lab profile', () => {
     expect(names).toEqual(expect.arrayContaining(['block.linear-attention-block', 'block.cross-attention', 'block.mix-ffn', 'block.layernorm-modulate', 'adaln.gemm', 'final.gemm']));
     expect((rep.breakdown as { name: string; calls: number }[]).find((e) => e.name === 'block.mix-ffn')!.calls).toBe(28);
     expect(rep.host_overhead.op_calls_per_step).toBeGreaterThan(28 * 11);
+    // measured host overhead: step wall − summed op times (positive, a small part of the step)
+    const opMs = (rep.breakdown as { kind: string; ms: number }[]).filter((e) => e.kind === 'op').reduce((s, e) => s + e.ms, 0);
+    expect(rep.host_overhead.wall_minus_ops_ms).toBeCloseTo(rep.step_ms - opMs, 6);
+    expect(rep.host_overhead.wall_minus_ops_ms).toBeGreaterThan(0);
+    expect(rep.host_overhead.wall_minus_ops_ms).toBeLessThan(rep.step_ms);
+    expect(r.out).toMatch(/step wall − native op time \(extrapolated\): .* of the step/);
+    // the text keys/values are part of the once-per-image caption work, not of the step
+    expect(names).not.toContain('caption.text-kv');
+    expect(r.out).toMatch(/caption \+ text K\/V \(once per image\)/);
     expect(rep.memory.peak_bytes).toBeGreaterThan(0.6e9 * 4 * 0.9);
     expect(rep.machine.threads).toBeGreaterThanOrEqual(1);
     expect(typeof rep.machine.cpu).toBe('string');

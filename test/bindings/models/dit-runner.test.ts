@@ -146,6 +146,35 @@ describe('native DiT runner on a random mid-size config (patch 2, PE, mask, 10×
     model.dispose();
   });
 
+  it('ops mode: the blocks\' text keys/values are computed once per condition and reused by every step', () => {
+    const profiler = new OpProfiler(true);
+    const model = NativeSanaTransformer.fromStateDict(MID, weights, { blockMode: 'ops', profiler });
+    const cond = model.encodeCondition(inputs.encoderHiddenStates, inputs.encoderAttentionMask);
+    expect(new Map(profiler.timings().map((t) => [t.name, t.calls])).get('caption.text-kv')).toBe(2 * MID.numLayers);
+    expect(cond.kv?.map((kv) => kv.k.shape)).toEqual(new Array(MID.numLayers).fill([2, 7, 64]));
+    // Two steps at other timesteps on the one condition = two full forwards (each encoding its own).
+    for (const t of [[500, 500], [3, 999]]) {
+      profiler.reset();
+      const step = model.step(inputs.hiddenStates, t, cond);
+      expect(profiler.timings().some((e) => e.name.startsWith('caption.')), 'a step projects no text').toBe(false);
+      const full = model.forward({ ...inputs, timestep: Tensor.f32([2], t) });
+      expect(Array.from(step.toFloat32())).toEqual(Array.from(full.toFloat32()));
+      expectModel(`mid ops step t=${t.join('/')} (shared condition) vs TS reference`, step, new SanaTransformer2DModel(MID, weights).forward({ ...inputs, timestep: Tensor.f32([2], t) }));
+    }
+    const perBlock = 2 * 2 * 7 * 64 * 4;
+    expect(cond.bytes).toBeGreaterThanOrEqual(MID.numLayers * perBlock);
+    // A condition without keys/values (a dit-block model's) is refused by an ops model, not misused.
+    const blockModel = NativeSanaTransformer.fromStateDict(MID, weights, { blockMode: 'dit-block' });
+    const yOnly = blockModel.encodeCondition(inputs.encoderHiddenStates, inputs.encoderAttentionMask);
+    expect(yOnly.kv).toBeNull();
+    expect(() => model.step(inputs.hiddenStates, inputs.timestep, yOnly)).toThrow(/the condition has no text keys\/values \(encode it with this model's encodeCondition\)/);
+    // …and so is one whose keys/values another model's weights projected.
+    const other = NativeSanaTransformer.fromStateDict(MID, weights, { blockMode: 'ops' });
+    const foreign = other.encodeCondition(inputs.encoderHiddenStates, inputs.encoderAttentionMask);
+    expect(() => model.step(inputs.hiddenStates, inputs.timestep, foreign)).toThrow(/holds another model's text keys\/values/);
+    for (const d of [cond, yOnly, foreign, model, blockModel, other]) d.dispose();
+  });
+
   it('rejects bad weights, configs and inputs with clear errors', () => {
     const bad = new Map(weights);
     bad.delete('transformer_blocks.1.attn2.to_k.bias');

@@ -1,7 +1,7 @@
 // Helpers shared by the CPU kernels: element types (f32, bf16 storage with f32 math), a branch-free
 // exp that the compiler vectorises, activations, aligned scratch buffers, the target_clones macro that
-// compiles a hot loop for AVX-512 / AVX2 / baseline x86-64 and picks one at load time, and the shape
-// checks every kernel entry repeats (the TypeScript layer checks first, with friendlier messages).
+// compiles a hot loop for AVX-512 / AVX2 / baseline x86-64 and picks one at load time, and the argument
+// checks of the entries (sana/op_checks.h; the TypeScript layer checks first, with friendlier messages).
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -13,7 +13,7 @@
 
 #include "sana/bf16.h"
 #include "sana/cpu/host_memory.h"
-#include "sana/arg_checks.h"
+#include "sana/op_checks.h"
 #include "sana/ops.h"
 #include "sana/status.h"
 #include "sana/tensor_view.h"

@@ -1,12 +1,12 @@
-// Argument checks at the CUDA op entries, the same rules and messages as the CPU entries
-// (kernels/include/sana/cpu/common.h) except that tensors must live on the CUDA device.
+// Argument checks at the CUDA op entries: the shared per-op checks (sana/op_checks.h, called with
+// Device::kCuda) plus the CUDA-only helpers (alignment, version errors).
 // Plain C++ (no CUDA headers), shared by every kernels/cuda/<op>.cu.
 #pragma once
 #include <cstdint>
 #include <initializer_list>
 #include <string>
 
-#include "sana/arg_checks.h"
+#include "sana/op_checks.h"
 #include "sana/ops.h"
 
 namespace sana::cuda {
@@ -29,21 +29,6 @@ inline Status bad_version(const char* op, int version, const std::string& why) {
 inline Status unknown_version(const char* op, int version, int max_version) {
   return InvalidArgument(std::string(op) + ": no version " + std::to_string(version) + " on the cuda backend (0 = default, 1.." +
                          std::to_string(max_version) + ")");
-}
-
-// The gate broadcast rule shared with the CPU entries: gate has G·N elements, last dim N, G | M.
-inline Status gate_rows_of(const char* op, const TensorView* gate, int64_t M, int64_t N, const TensorView& out, int64_t* rows,
-                           DType dt) {
-  *rows = 1;
-  if (!gate) return Status::Ok();
-  Status s = check_float(op, "gate", *gate, dt);
-  if (!s.ok()) return s;
-  const int64_t G = gate->numel() / N;
-  if (gate->dim(-1) != N || G < 1 || M % G != 0) {
-    return InvalidArgument(std::string(op) + ": gate " + shp(*gate) + " does not broadcast over out " + shp(out));
-  }
-  *rows = M / G;
-  return Status::Ok();
 }
 
 }  // namespace sana::cuda

@@ -100,6 +100,7 @@ struct Timing {
   double median_ms = 0, p20_ms = 0, p80_ms = 0, mean_ms = 0, min_ms = 0, max_ms = 0, stderr_ms = 0;
   int reps = 0, warmup = 0;
   int64_t flush_bytes = 0;  // bytes written by each L2 flush, 0 when off
+  std::vector<double> samples_ms;  // every timed run, in run order
 };
 // Times `launch` (which queues device work, e.g. an op call) with CUDA events around each run:
 // warm-up, an L2 flush before each timed run (outside the events), median and percentiles.

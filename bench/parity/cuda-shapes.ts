@@ -1,0 +1,13 @@
+/**
+ * Extra parity shapes for the cuda backend. The catalogue's test shapes are deliberately odd-sized
+ * (edge tiles, unaligned rows), which the tensor-core versions refuse by design (gemm v2 needs K % 8,
+ * linear-attention-block v3 needs N % 128): these aligned shapes check those versions too. Every other
+ * op's test shapes already satisfy each of its cuda versions at some shape and dtype.
+ */
+import type { OpName } from '../catalogue.js';
+import type { OpDimsMap } from '../ops.js';
+
+export const CUDA_EXTRA_SHAPES: { readonly [O in OpName]?: readonly OpDimsMap[O][] } = {
+  gemm: [{ M: 130, N: 96, K: 72, bias: true, activation: 'silu' }],
+  'linear-attention-block': [{ B: 2, N: 128, C: 64, heads: 2, headDim: 32 }],
+};

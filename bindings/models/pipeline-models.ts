@@ -1,0 +1,52 @@
+/**
+ * The native runners behind the text-to-image pipeline's model interfaces (reference/pipeline/models.ts),
+ * for `sana-lab generate --backend cpu`: the DiT (NativeSanaTransformer) is bound to the text once per
+ * image — caption projection and, in ops mode, every block's cross-attention keys/values, kept on the
+ * backend for all steps — and the DC-AE decode runs on NativeDcaeDecoder. The text encoder stays in TS.
+ */
+import type { Tensor } from '../../reference/core/tensor.js';
+import type { DecoderFactory, DenoiserFactory } from '../../reference/pipeline/load.js';
+import type { PipelineDecoder, PipelineDenoiser } from '../../reference/pipeline/models.js';
+import type { BackendName } from '../backends.js';
+import type { TensorDType } from '../tensor.js';
+import { NativeDcaeDecoder } from './dcae-runner.js';
+import { NativeSanaTransformer, type DitBlockMode } from './dit-runner.js';
+
+export interface NativePipelineOptions {
+  backend?: BackendName;
+  dtype?: TensorDType;
+  /** 'ops' (default: the blocks' ops one by one, with the text keys/values precomputed once per image) or 'dit-block'. */
+  blockMode?: DitBlockMode;
+}
+
+/** A native DiT as the pipeline's denoiser; `dispose` frees the model. */
+export function nativeDenoiser(model: NativeSanaTransformer): PipelineDenoiser {
+  return {
+    config: model.config,
+    label: `${model.backend.name} ${model.dtype} (${model.blockMode})`,
+    condition: (encoderHiddenStates: Tensor, encoderAttentionMask: Tensor | null) => {
+      const cond = model.encodeCondition(encoderHiddenStates, encoderAttentionMask);
+      return { forward: (hiddenStates, timestep) => model.step(hiddenStates, timestep, cond), dispose: () => cond.dispose() };
+    },
+    dispose: () => model.dispose(),
+  };
+}
+
+/** A native DC-AE decoder as the pipeline's decoder; `dispose` frees the model. */
+export function nativeDecoder(model: NativeDcaeDecoder): PipelineDecoder {
+  return {
+    config: model.config,
+    label: `${model.backend.name} ${model.dtype}`,
+    decode: (latent, opts) => model.decode(latent, opts),
+    dispose: () => model.dispose(),
+  };
+}
+
+/** Factories for `SanaPipeline.fromDir(dir, { ...nativePipelineFactories(opts) })`. */
+export function nativePipelineFactories(opts: NativePipelineOptions = {}): { denoiser: DenoiserFactory; decoder: DecoderFactory } {
+  const o = { backend: opts.backend ?? 'cpu', dtype: opts.dtype ?? 'f32' };
+  return {
+    denoiser: (config, weights, source) => nativeDenoiser(NativeSanaTransformer.fromStateDict(config, weights, { ...o, blockMode: opts.blockMode ?? 'ops' }, source)),
+    decoder: (config, weights, source) => nativeDecoder(NativeDcaeDecoder.fromStateDict(config, weights, o, source)),
+  };
+}

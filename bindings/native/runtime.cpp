@@ -1,0 +1,284 @@
+// The addon's `runtime` object: kernel versions, device timing and ceilings, and the fills that
+// benchmarks and parity use on backend memory. One object (not top-level functions) so that the
+// op-function enumerations of the tests see only ops.
+//   runtime.opVersions(backend)              [{ op, versions: [{ version, summary, needs }] }] (static data)
+//   runtime.timeOp(opName, args, opts?)      Promise<timing>: one op call (the op's own argument object,
+//                                            e.g. timeOp('gemm', { x, w, out, version })) timed with CUDA
+//                                            events: warm-up, L2 flush, median/p20/p80 (cuda::time_launches)
+//   runtime.measureCeilings(opts?)           Promise<ceilings>: copy bandwidth and a bf16 gemm (cuda)
+//   runtime.synchronize()                    waits for queued device work; reports a pending fault
+//   runtime.releaseCachedMemory()            returns cached device scratch to the driver
+//   runtime.fillBytes(t, byte)               every byte of t's storage = byte (0xFF = NaN poison)
+//   runtime.fillRandom(t, seed, lo, hi)      t = seeded uniform values in [lo, hi) (never zeros)
+// Arguments are checked here (TypeError/RangeError naming the function); CUDA failures carry the CUDA
+// message; in a build or on a machine without CUDA the cuda entries fail with the reason.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "op_call.h"
+#include "registry.h"
+#include "sana/convert.h"
+#include "tensor_handle.h"
+#include "versions.h"
+
+#ifdef SANA_LAB_WITH_CUDA
+#include "sana/cuda/ops_cuda.h"
+#endif
+
+namespace sana::binding {
+namespace {
+
+Napi::Object object_arg(const Napi::CallbackInfo& info, size_t i, const std::string& fn, const char* what) {
+  if (info.Length() <= i || info[i].IsUndefined() || info[i].IsNull()) return Napi::Object::New(info.Env());
+  if (!info[i].IsObject() || info[i].IsArray()) throw Napi::TypeError::New(info.Env(), fn + ": " + what + " must be an object");
+  return info[i].As<Napi::Object>();
+}
+
+// An integer option in [lo, hi], or `fallback` when absent.
+int64_t int_option(const Napi::Object& o, const char* key, int64_t fallback, int64_t lo, int64_t hi, const std::string& fn) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined()) return fallback;
+  const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;
+  if (!(d >= static_cast<double>(lo) && d <= static_cast<double>(hi)) || d != std::floor(d)) {
+    throw Napi::RangeError::New(o.Env(), fn + ": option '" + key + "' must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  }
+  return static_cast<int64_t>(d);
+}
+
+double num_option(const Napi::Object& o, const char* key, double fallback, double lo, double hi, const std::string& fn) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined()) return fallback;
+  const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;
+  if (!(d >= lo && d <= hi)) {
+    throw Napi::RangeError::New(o.Env(), fn + ": option '" + key + "' must be a number in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  }
+  return d;
+}
+
+// Timing options shared by timeOp and measureCeilings.
+TimingRequest timing_options(const Napi::Object& o, const std::string& fn) {
+  TimingRequest r;
+  r.warmup = static_cast<int>(int_option(o, "warmup", r.warmup, 0, 1000, fn));
+  r.min_reps = static_cast<int>(int_option(o, "minReps", r.min_reps, 1, 100000, fn));
+  r.max_reps = static_cast<int>(int_option(o, "maxReps", std::max(r.max_reps, r.min_reps), 1, 100000, fn));
+  if (r.max_reps < r.min_reps) throw Napi::RangeError::New(o.Env(), fn + ": maxReps " + std::to_string(r.max_reps) + " < minReps " + std::to_string(r.min_reps));
+  r.budget_ms = num_option(o, "budgetMs", r.budget_ms, 0, 600000, fn);
+  Napi::Value flush = o.Get("flushL2");
+  if (!flush.IsUndefined() && !flush.IsBoolean()) throw Napi::TypeError::New(o.Env(), fn + ": option 'flushL2' must be a boolean");
+  if (flush.IsBoolean()) r.flush_l2 = flush.As<Napi::Boolean>().Value();
+  return r;
+}
+
+Napi::Value OpVersions(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string fn = "opVersions";
+  if (info.Length() != 1 || !info[0].IsString()) throw Napi::TypeError::New(env, fn + ": expected a backend name ('cpu' or 'cuda')");
+  const std::vector<OpVersionList> all = backend_versions(env, info[0].As<Napi::String>().Utf8Value(), fn);
+  Napi::Array out = Napi::Array::New(env, all.size());
+  for (size_t i = 0; i < all.size(); ++i) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("op", all[i].op);
+    Napi::Array vs = Napi::Array::New(env, all[i].versions.size());
+    for (size_t j = 0; j < all[i].versions.size(); ++j) {
+      const VersionEntry& e = all[i].versions[j];
+      Napi::Object v = Napi::Object::New(env);
+      v.Set("version", e.version);
+      v.Set("summary", e.summary);
+      v.Set("needs", e.needs);
+      vs.Set(static_cast<uint32_t>(j), v);
+    }
+    o.Set("versions", vs);
+    out.Set(static_cast<uint32_t>(i), o);
+  }
+  return out;
+}
+
+Napi::Value TimeOp(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string fn = "timeOp";
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsObject()) {
+    throw Napi::TypeError::New(env, fn + ": expected (opName, args, options?), e.g. timeOp('gemm', { x, w, out })");
+  }
+  const std::string name = info[0].As<Napi::String>().Utf8Value();
+  OpFunction op = op_function(name);
+  if (op == nullptr) throw Napi::TypeError::New(env, fn + ": unknown op function '" + name + "' (have: " + op_function_names() + ")");
+  TimingRequest req = timing_options(object_arg(info, 2, fn, "options"), fn);
+  Napi::Function f = Napi::Function::New(env, op, name);
+  Napi::Value result;
+  {
+    TimingRequestScope scope(&req);
+    result = f.Call({info[1]});
+  }
+  if (!req.taken) throw Napi::Error::New(env, fn + ": " + name + " returned without running (no timing was taken)");
+  return result;
+}
+
+// A Promise settled by a Status-returning body run on a worker thread; `ok` builds the value.
+class StatusWorker : public Napi::AsyncWorker {
+ public:
+  StatusWorker(Napi::Env env, const char* name, std::function<Status()> body, std::function<Napi::Value(Napi::Env)> ok)
+      : Napi::AsyncWorker(env, name), deferred_(Napi::Promise::Deferred::New(env)), body_(std::move(body)), ok_(std::move(ok)) {}
+  Napi::Promise promise() { return deferred_.Promise(); }
+  void Execute() override { status_ = body_(); }
+  void OnOK() override {
+    if (status_.ok()) deferred_.Resolve(ok_(Env()));
+    else deferred_.Reject(status_error(Env(), status_).Value());
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::function<Status()> body_;
+  std::function<Napi::Value(Napi::Env)> ok_;
+  Status status_;
+};
+
+Napi::Value MeasureCeilings(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string fn = "measureCeilings";
+  Napi::Object o = object_arg(info, 0, fn, "options");
+#ifdef SANA_LAB_WITH_CUDA
+  auto opts = std::make_shared<cuda::CeilingOptions>();
+  opts->copy_bytes = int_option(o, "copyBytes", opts->copy_bytes, int64_t{1} << 20, int64_t{1} << 36, fn);
+  opts->gemm_size = int_option(o, "gemmSize", opts->gemm_size, 128, 32768, fn);
+  opts->gemm_version = static_cast<int>(int_option(o, "gemmVersion", opts->gemm_version, 0, 1000, fn));
+  const TimingRequest t = timing_options(o, fn);
+  opts->timing.warmup = t.warmup;
+  opts->timing.min_reps = t.min_reps;
+  opts->timing.max_reps = t.max_reps;
+  opts->timing.budget_ms = t.budget_ms;
+  opts->timing.flush_l2 = t.flush_l2;
+  auto result = std::make_shared<cuda::Ceilings>();
+  auto* w = new StatusWorker(
+      env, "measureCeilings", [opts, result]() { return cuda::measure_ceilings(*opts, result.get()); },
+      [result](Napi::Env e) -> Napi::Value {
+        const cuda::Ceilings& c = *result;
+        Napi::Object r = Napi::Object::New(e);
+        r.Set("device", c.device);
+        r.Set("computeCapability", std::to_string(c.cc_major) + "." + std::to_string(c.cc_minor));
+        r.Set("smCount", c.sm_count);
+        r.Set("l2Bytes", static_cast<double>(c.l2_bytes));
+        r.Set("memoryBytes", static_cast<double>(c.memory_bytes));
+        r.Set("smClockKHz", c.sm_clock_khz);
+        r.Set("memClockKHz", c.mem_clock_khz);
+        r.Set("memBusBits", c.mem_bus_bits);
+        r.Set("copyGBps", c.copy_GBps);
+        r.Set("copyKernelGBps", c.copy_kernel_GBps);
+        r.Set("copyBytes", static_cast<double>(c.copy_bytes));
+        r.Set("gemmBf16TFLOPs", c.gemm_bf16_TFLOPs);
+        r.Set("gemmMs", c.gemm_ms);
+        r.Set("gemmSize", static_cast<double>(c.gemm_size));
+        r.Set("gemmVersion", c.gemm_version);
+        return r;
+      });
+  Napi::Promise p = w->promise();
+  w->Queue();
+  return p;
+#else
+  (void)o;
+  auto d = Napi::Promise::Deferred::New(env);
+  d.Reject(Napi::Error::New(env, fn + ": this addon was built without CUDA").Value());
+  return d.Promise();
+#endif
+}
+
+Napi::Value Synchronize(const Napi::CallbackInfo& info) {
+#ifdef SANA_LAB_WITH_CUDA
+  Status s = cuda::synchronize("synchronize");
+  if (!s.ok()) throw status_error(info.Env(), s);
+#endif
+  return info.Env().Undefined();
+}
+
+Napi::Value ReleaseCachedMemory(const Napi::CallbackInfo& info) {
+#ifdef SANA_LAB_WITH_CUDA
+  Status s = cuda::release_cached_memory();
+  if (!s.ok()) throw status_error(info.Env(), s);
+#endif
+  return info.Env().Undefined();
+}
+
+Napi::Value FillBytes(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string fn = "fillBytes";
+  if (info.Length() != 2) throw Napi::TypeError::New(env, fn + ": expected (tensor, byteValue)");
+  TensorHandle* h = unwrap_tensor(info[0], fn, "tensor");
+  const double b = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : NAN;
+  if (!(b >= 0 && b <= 255) || b != std::floor(b)) throw Napi::RangeError::New(env, fn + ": byteValue must be an integer in [0, 255]");
+  const Storage& st = *h->storage;
+  if (st.backend->device == Device::kCpu) {
+    if (st.bytes > 0) std::memset(st.data, static_cast<int>(b), static_cast<size_t>(st.bytes));
+    return env.Undefined();
+  }
+#ifdef SANA_LAB_WITH_CUDA
+  Status s = cuda::fill_bytes(st.data, static_cast<int>(b), st.bytes);
+  if (!s.ok()) throw status_error(env, s);
+#endif
+  return env.Undefined();
+}
+
+// splitmix64, as the cuda fill uses: value i of seed s is a pure function of (s, i).
+uint64_t splitmix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+void host_fill_random(void* dst, DType dt, int64_t n, uint64_t seed, float lo, float hi) {
+  constexpr int64_t kChunk = 4096;
+  std::vector<float> buf(static_cast<size_t>(std::min(n, kChunk)));
+  for (int64_t i0 = 0; i0 < n; i0 += kChunk) {
+    const int64_t m = std::min(kChunk, n - i0);
+    for (int64_t j = 0; j < m; ++j) {
+      const uint64_t r = splitmix64(seed * 0x2545f4914f6cdd1dULL + static_cast<uint64_t>(i0 + j));
+      buf[static_cast<size_t>(j)] = lo + (hi - lo) * (static_cast<float>(r >> 40) * (1.0f / 16777216.0f));
+    }
+    if (dt == DType::kF32) std::memcpy(static_cast<float*>(dst) + i0, buf.data(), static_cast<size_t>(m) * sizeof(float));
+    else cpu::f32_to_bf16(buf.data(), static_cast<uint16_t*>(dst) + i0, m);
+  }
+}
+
+Napi::Value FillRandom(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string fn = "fillRandom";
+  if (info.Length() != 4) throw Napi::TypeError::New(env, fn + ": expected (tensor, seed, lo, hi)");
+  TensorHandle* h = unwrap_tensor(info[0], fn, "tensor");
+  auto num = [&](size_t i) { return info[i].IsNumber() ? info[i].As<Napi::Number>().DoubleValue() : NAN; };
+  const double seed = num(1), lo = num(2), hi = num(3);
+  if (!(seed >= 0 && seed <= 9007199254740991.0) || seed != std::floor(seed)) throw Napi::RangeError::New(env, fn + ": seed must be a non-negative integer");
+  if (!std::isfinite(lo) || !std::isfinite(hi) || !(lo < hi) || std::fabs(lo) > 1e30 || std::fabs(hi) > 1e30) {
+    throw Napi::RangeError::New(env, fn + ": want finite lo < hi");
+  }
+  const Storage& st = *h->storage;
+  const int64_t n = h->view().numel();
+  if (st.backend->device == Device::kCpu) {
+    host_fill_random(st.data, h->dtype, n, static_cast<uint64_t>(seed), static_cast<float>(lo), static_cast<float>(hi));
+    return env.Undefined();
+  }
+#ifdef SANA_LAB_WITH_CUDA
+  Status s = cuda::fill_random(st.data, h->dtype, n, static_cast<uint64_t>(seed), static_cast<float>(lo), static_cast<float>(hi));
+  if (!s.ok()) throw status_error(env, s);
+#endif
+  return env.Undefined();
+}
+
+}  // namespace
+
+void RegisterRuntime(Napi::Env env, Napi::Object exports) {
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("opVersions", Napi::Function::New(env, OpVersions, "opVersions"));
+  r.Set("timeOp", Napi::Function::New(env, TimeOp, "timeOp"));
+  r.Set("measureCeilings", Napi::Function::New(env, MeasureCeilings, "measureCeilings"));
+  r.Set("synchronize", Napi::Function::New(env, Synchronize, "synchronize"));
+  r.Set("releaseCachedMemory", Napi::Function::New(env, ReleaseCachedMemory, "releaseCachedMemory"));
+  r.Set("fillBytes", Napi::Function::New(env, FillBytes, "fillBytes"));
+  r.Set("fillRandom", Napi::Function::New(env, FillRandom, "fillRandom"));
+  exports.Set("runtime", r);
+}
+
+}  // namespace sana::binding

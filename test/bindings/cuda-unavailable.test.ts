@@ -1,0 +1,48 @@
+/**
+ * The cuda backend on a machine without a usable GPU (or in a CPU-only build): every entry — tensor
+ * allocation, the op API's backend, device timing, ceilings — fails with a clear error that names the
+ * entry and carries the CUDA reason; nothing crashes, and the static version lists still work. On a
+ * machine with a GPU these checks do not apply (the GPU script, bench/gpu/check.sh, covers it).
+ */
+import { describe, expect, it } from 'vitest';
+import { loadAddon } from '../../bindings/addon.js';
+import * as ops from '../../bindings/ops.js';
+
+const addon = loadAddon();
+const info = addon.cudaInfo();
+const built = addon.buildInfo().cuda;
+
+describe.skipIf(info.available)('the cuda backend without a usable device', () => {
+  const why = built ? `the cuda backend is unavailable (${info.reason})` : 'this addon was built without CUDA';
+
+  it('allocation: tensorEmpty / tensorFromArray say the backend is unavailable and why, not "out of memory"', () => {
+    expect(() => addon.tensorEmpty('cuda', 'f32', [4])).toThrow(`tensorEmpty: ${why}`);
+    expect(() => addon.tensorFromArray('cuda', 'bf16', [2], new Uint16Array(2))).toThrow(`tensorFromArray: ${why}`);
+    if (built) expect(info.reason).toMatch(/^cudaGetDeviceCount failed: \w+ \(\d+\): |^no CUDA device found$/);
+  });
+
+  it('the op API: getBackend("cuda") refuses with the reason, so no op can reach a missing device', () => {
+    expect(() => ops.getBackend('cuda')).toThrow(built ? `cuda backend unavailable: ${info.reason}` : /cuda backend unavailable/);
+  });
+
+  it('ceilings reject with the CUDA reason; synchronize and releaseCachedMemory are no-ops', async () => {
+    await expect(addon.runtime.measureCeilings()).rejects.toThrow(built ? `ceilings: no usable CUDA device (${info.reason})` : 'measureCeilings: this addon was built without CUDA');
+    // Bad options are argument errors, thrown at the call like the ops' own (in a CUDA build).
+    if (built) expect(() => addon.runtime.measureCeilings({ gemmSize: 7 })).toThrow(new RangeError("measureCeilings: option 'gemmSize' must be an integer in [128, 32768]"));
+    expect(() => addon.runtime.synchronize()).not.toThrow();
+    expect(() => addon.runtime.releaseCachedMemory()).not.toThrow();
+  });
+
+  it('device timing of an op on host tensors names the op', async () => {
+    const cpu = ops.getBackend('cpu');
+    const x = cpu.fromArray(new Float32Array(8).fill(1), [1, 2, 4]);
+    await expect(ops.timeOnDevice(() => ops.layerNormModulateSync(x, cpu.fromArray(new Float32Array(4), [4]), cpu.fromArray(new Float32Array(4), [4])))).rejects.toThrow(
+      'layernorm-modulate: device timing needs tensors on the cuda backend, these are on cpu',
+    );
+  });
+
+  it('the version lists are static data: there without a device in a CUDA build', () => {
+    if (!built) return;
+    expect(addon.runtime.opVersions('cuda').find((o) => o.op === 'gemm')!.versions.map((v) => v.version)).toEqual([1, 2]);
+  });
+});
