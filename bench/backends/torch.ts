@@ -26,16 +26,12 @@ import { timingFromSamples, type Timing } from '../timing.js';
 import type { Availability, BenchBackend, PreparedOp } from './backend.js';
 import { UnavailableBackend } from './unavailable.js';
 
-/** bench/torch/ in the source tree (this file runs from bench/backends/ or dist/bench/backends/). */
-function torchDir(): string {
+/** bench/torch/ of the package: beside this file's folder in the source tree (bench/backends/), or three
+ * levels up from the compiled dist/bench/backends/ (tsc does not copy the Python files). */
+export function torchDir(): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  for (const up of ['..', join('..', '..', '..')]) {
-    const d = join(here, up, 'torch');
-    const src = join(here, up, '..', 'bench', 'torch');
-    if (existsSync(join(d, 'worker.py'))) return d;
-    if (existsSync(join(src, 'worker.py'))) return src;
-  }
-  return join(here, '..', 'torch');
+  const candidates = [join(here, '..', 'torch'), join(here, '..', '..', '..', 'bench', 'torch')];
+  return candidates.find((d) => existsSync(join(d, 'worker.py'))) ?? candidates[0]!;
 }
 
 export const TORCH_WORKER = join(torchDir(), 'worker.py');

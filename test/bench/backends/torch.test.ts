@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createBackend } from '../../../bench/backends/index.js';
 import { createTorchBackend, findTorchPython, TORCH_OPS, TORCH_WORKER, TorchBenchBackend } from '../../../bench/backends/torch.js';
@@ -40,6 +42,14 @@ describe('torch backend discovery', () => {
     } finally {
       delete process.env.SANA_LAB_TORCH_DEVICE;
     }
+  });
+
+  it('finds its Python worker from the source tree and from the compiled dist/', async () => {
+    expect(existsSync(TORCH_WORKER)).toBe(true);
+    const compiled = resolve(dirname(fileURLToPath(import.meta.url)), '../../../dist/bench/backends/torch.js');
+    if (!existsSync(compiled)) return void console.warn('[torch backend tests] dist/ not built: compiled-path check skipped');
+    const m = (await import(pathToFileURL(compiled).href)) as { TORCH_WORKER: string };
+    expect(existsSync(m.TORCH_WORKER), m.TORCH_WORKER).toBe(true);
   });
 
   it('names only catalogue ops', () => {
