@@ -181,7 +181,7 @@ export function renderHtml(m: ReportModel, plotly: { source: string; version: st
     add(div(figure(`roof${i}`)));
   });
   add('<h3>Ceilings</h3>');
-  add(`<p class="note">The compute ceiling is the best gemm measured for the run — its source says which gemm, how and when (the FMA peak beside it is an upper bound); the bandwidth ceiling is a one-thread streaming copy through DRAM. Points above 100% are real measurements, not errors: working sets that stay in cache beat the DRAM line, and on a machine shared with other work a ceiling measured in a busy moment is low (the load average is in the environment).</p>`);
+  add(`<p class="note">The compute ceiling is the best gemm measured for the run — its source says which gemm, how and when (the FMA peak beside it, register-resident FMA loops on all threads at once, is the FP32 peak of the machine; a gemm reaches a fraction of it); the bandwidth ceiling is a one-thread streaming copy through DRAM. Points above 100% are real measurements, not errors: working sets that stay in cache beat the DRAM line, and on a machine shared with other work a ceiling measured in a busy moment is low (the load average is in the environment).</p>`);
   add(
     table(
       ['run', 'device', 'dtype', 'peak (roofline)', 'how the peak was measured', 'FMA peak', 'how the FMA peak was measured', 'bandwidth', 'how the bandwidth was measured', 'ridge (FLOP/B)', 'measured'],

@@ -42,7 +42,7 @@ export function renderMarkdown(m: ReportModel, htmlName: string): string {
     ),
   );
   out.push('### Ceilings\n');
-  out.push('The compute ceiling is the best gemm measured for the run — its source says which gemm, how and when (the FMA peak beside it is an upper bound); the bandwidth ceiling is a one-thread streaming copy through DRAM. Points above 100% are real measurements, not errors: working sets that stay in cache beat the DRAM line, and on a machine shared with other work a ceiling measured in a busy moment is low (the load average is in the environment).\n');
+  out.push('The compute ceiling is the best gemm measured for the run — its source says which gemm, how and when (the FMA peak beside it, register-resident FMA loops on all threads at once, is the FP32 peak of the machine; a gemm reaches a fraction of it); the bandwidth ceiling is a one-thread streaming copy through DRAM. Points above 100% are real measurements, not errors: working sets that stay in cache beat the DRAM line, and on a machine shared with other work a ceiling measured in a busy moment is low (the load average is in the environment).\n');
   out.push(
     mdTable(
       ['run', 'device', 'dtype', 'peak (roofline)', 'peak source', 'FMA peak', 'FMA peak source', 'bandwidth', 'bandwidth source', 'ridge FLOP/B'],
