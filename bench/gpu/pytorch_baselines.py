@@ -24,6 +24,12 @@ import time
 
 import torch
 
+# The ops, written the way diffusers runs them, and their input builders live in one module shared
+# with the lab's `torch` bench backend (bench/torch/sana_torch_ops.py): one definition of the baseline.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "torch"))
+import sana_torch_ops as T  # noqa: E402
+from torch_timing import l2_flush_buffer, time_calls  # noqa: E402
+
 # Model dimensions (shared/notes/sana-architecture.md; NVlabs/Sana configs).
 DIT = {
     "0.6b": dict(C=1152, layers=28, heads_x=16, ffn=2880, caption=2304),
@@ -40,46 +46,18 @@ def log(msg):
 
 
 class Timer:
-    """Median device time of fn() with an L2 flush before every repetition."""
+    """Median device time of fn() (bench/torch/torch_timing.py: L2 flush before every CUDA repetition), within a budget."""
 
     def __init__(self, device, budget_s):
         self.device = device
         self.deadline = time.time() + budget_s
-        self.flush = None
-        if device.type == "cuda":
-            l2 = torch.cuda.get_device_properties(device).L2_cache_size
-            self.flush = torch.empty(max(2 * l2, 64 << 20), dtype=torch.uint8, device=device)
+        self.flush = l2_flush_buffer(device)
 
     def out_of_time(self):
         return time.time() > self.deadline
 
-    def sync(self):
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-
     def time(self, fn, reps=20, warmup=3, max_s=10.0):
-        for _ in range(warmup):
-            fn()
-        self.sync()
-        times = []
-        t_start = time.time()
-        for _ in range(reps):
-            if self.device.type == "cuda":
-                self.flush.random_(0, 255)  # random bytes: a write the cache cannot skip
-                a = torch.cuda.Event(enable_timing=True)
-                b = torch.cuda.Event(enable_timing=True)
-                a.record()
-                fn()
-                b.record()
-                b.synchronize()
-                times.append(a.elapsed_time(b))
-            else:
-                t0 = time.perf_counter()
-                fn()
-                times.append((time.perf_counter() - t0) * 1e3)
-            if time.time() - t_start > max_s and len(times) >= 3:
-                break
-        times.sort()
+        times = sorted(time_calls(fn, self.device, self.flush, min_samples=min(3, reps), max_samples=reps, max_time_s=max_s, warmup=warmup))
         q = lambda p: times[min(len(times) - 1, int(round(p * (len(times) - 1))))]
         return dict(median_ms=statistics.median(times), p20_ms=q(0.2), p80_ms=q(0.8), reps=len(times))
 
@@ -88,10 +66,6 @@ def randn(*shape, dtype, device, std=1.0):
     return (torch.randn(*shape, device=device, dtype=torch.float32) * std).to(dtype)
 
 
-# The ops, written the way diffusers runs them, and their input builders live in one module shared
-# with the lab's `torch` bench backend (bench/torch/sana_torch_ops.py): one definition of the baseline.
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "torch"))
-import sana_torch_ops as T  # noqa: E402
 
 
 # ---------------------------------------------------------------- ceilings

@@ -12,21 +12,21 @@ Protocol: one JSON object per line on stdin, one JSON reply per line on stdout (
   free    {id}                        -> {}
 The worker exits when stdin closes (the Node process ended).
 
-Timing: CPU — time.perf_counter around each call; CUDA — events around each call with an L2 flush
-(a write of max(2 x L2, 64 MiB)) before it, outside the events. Two warm-up calls first; then calls
-until at least min_samples were taken and max_time_s has passed (at most 200).
+Timing: bench/torch/torch_timing.py (CPU: time.perf_counter per call; CUDA: events with an L2 flush
+before each call). Two warm-up calls; then calls until at least min_samples were taken and max_time_s
+has passed (at most 200).
 """
 import json
 import os
 import platform
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import torch  # noqa: E402
 
 from sana_torch_ops import BUILDERS  # noqa: E402
+from torch_timing import l2_flush_buffer, time_calls  # noqa: E402
 
 DTYPES = {"f32": torch.float32, "bf16": torch.bfloat16}
 MAX_SAMPLES = 200
@@ -45,9 +45,8 @@ class Worker:
             torch.set_num_threads(threads)
         self.device = torch.device(msg.get("device") or "cpu")
         torch.manual_seed(int(msg.get("seed", 0)))
+        self.flush = l2_flush_buffer(self.device)
         if self.device.type == "cuda":
-            l2 = torch.cuda.get_device_properties(self.device).L2_cache_size
-            self.flush = torch.empty(max(2 * l2, 64 << 20), dtype=torch.uint8, device=self.device)
             name = torch.cuda.get_device_name(self.device)
         else:
             name = platform.processor() or platform.machine()
@@ -79,30 +78,9 @@ class Worker:
 
     def time(self, msg):
         fn = self.prepared[msg["id"]]
-        min_samples = max(1, int(msg.get("min_samples", 5)))
-        max_time_s = float(msg.get("max_time_s", 2.0))
-        samples = []
         with torch.inference_mode():
-            for _ in range(2):
-                fn()
-            self.sync()
-            start = time.perf_counter()
-            while len(samples) < MAX_SAMPLES:
-                if self.device.type == "cuda":
-                    self.flush.random_(0, 255)
-                    a = torch.cuda.Event(enable_timing=True)
-                    b = torch.cuda.Event(enable_timing=True)
-                    a.record()
-                    fn()
-                    b.record()
-                    b.synchronize()
-                    samples.append(a.elapsed_time(b))
-                else:
-                    t0 = time.perf_counter()
-                    fn()
-                    samples.append((time.perf_counter() - t0) * 1e3)
-                if len(samples) >= min_samples and time.perf_counter() - start >= max_time_s:
-                    break
+            samples = time_calls(fn, self.device, self.flush, min_samples=max(1, int(msg.get("min_samples", 5))),
+                                 max_samples=MAX_SAMPLES, max_time_s=float(msg.get("max_time_s", 2.0)))
         timer = ("torch: CUDA events, L2 flush before each call" if self.device.type == "cuda"
                  else "torch: time.perf_counter per call in the worker")
         return dict(samples_ms=samples, timer=timer)

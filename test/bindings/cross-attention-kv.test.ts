@@ -12,39 +12,19 @@ import { crossAttention, crossAttentionSync, gemmSync } from '../../bindings/ops
 import type { BackendTensor } from '../../bindings/tensor.js';
 import { errorStats, formatStats } from '../../reference/core/compare.js';
 import { Tensor } from '../../reference/core/tensor.js';
-import { MASK_BIAS, softmaxAttention } from '../../reference/ops/cross-attention.js';
+import { softmaxAttention } from '../../reference/ops/cross-attention.js';
 import { linear } from '../../reference/ops/linear.js';
 import { cpu, expectBf16, expectF32, Input, input, poisoned, printParity, r16 } from '../kernels/parity.js';
+import { CROSS_ATTENTION_CASES, crossAttentionInputs } from '../kernels/cross-attention-cases.js';
 
 afterAll(() => printParity('cross-attention (precomputed kv)'));
 
-function maskBias(B: number, L: number, dropped: number[]): Input {
-  const m = new Float32Array(B * L);
-  for (let b = 0; b < B; b++) for (let l = L - dropped[b]!; l < L; l++) m[b * L + l] = MASK_BIAS;
-  return new Input(m, [B, 1, L]);
-}
-
 type Which = 'ref' | 'f32' | 'bf16';
 
-const CASES = [
-  { name: 'B=2, N=35, L=7 (2 and 0 keys masked), C=64, Cy=48, 4 heads, residual', B: 2, N: 35, L: 7, C: 64, Cy: 48, heads: 4, dropped: [2, 0], residual: true },
-  { name: 'Sana-0.6B heads: C=1152, 16 heads of 72, L=20 (13 masked), N=12', B: 1, N: 12, L: 20, C: 1152, Cy: 1152, heads: 16, dropped: [13], residual: false },
-  { name: 'no mask, one head, N=70 (two query blocks), L=5', B: 1, N: 70, L: 5, C: 40, Cy: 40, heads: 1, dropped: null, residual: false },
-];
-
 describe('cross-attention: precomputed kv equals the y path', () => {
-  let seed = 900;
-  for (const c of CASES) {
+  for (const c of CROSS_ATTENTION_CASES) {
     it(c.name, async () => {
-      const x = input([c.B, c.N, c.C], seed++);
-      const y = input([c.B, c.L, c.Cy], seed++);
-      const wq = input([c.C, c.C], seed++, 1 / Math.sqrt(c.C));
-      const wk = input([c.C, c.Cy], seed++, 1 / Math.sqrt(c.Cy));
-      const wv = input([c.C, c.Cy], seed++, 1 / Math.sqrt(c.Cy));
-      const wo = input([c.C, c.C], seed++, 1 / Math.sqrt(c.C));
-      const [bq, bk, bv, bo] = [0, 1, 2, 3].map(() => input([c.C], seed++, 0.3)) as [Input, Input, Input, Input];
-      const mask = c.dropped ? maskBias(c.B, c.L, c.dropped) : null;
-      const res = c.residual ? input([c.B, c.N, c.C], seed++) : null;
+      const { x, y, wq, wk, wv, wo, bq, bk, bv, bo, mask, res, dispose } = crossAttentionInputs(c, 900 + 20 * CROSS_ATTENTION_CASES.indexOf(c));
       const full = (k: Which) => ({ wq: wq.on(k), bq: bq.on(k), wk: wk.on(k), bk: bk.on(k), wv: wv.on(k), bv: bv.on(k), wo: wo.on(k), bo: bo.on(k) });
       const qo = (k: Which) => ({ wq: wq.on(k), bq: bq.on(k), wo: wo.on(k), bo: bo.on(k) });
       const o = (k: Which) => ({ heads: c.heads, maskBias: mask?.on(k), residual: res?.on(k) });
@@ -91,7 +71,7 @@ describe('cross-attention: precomputed kv equals the y path', () => {
       owned.push(out16, y16, kv16.k, kv16.v);
 
       for (const tt of owned) tt.dispose();
-      for (const i of [x, y, wq, wk, wv, wo, bq, bk, bv, bo, mask, res]) i?.dispose();
+      dispose();
     });
   }
 
