@@ -7,6 +7,7 @@
  * Layouts are the op API's: DiT ops on token-major (B, N, C); DC-AE ops on NHWC (B, H, W, C) — the
  * catalogue describes DC-AE maps as (B, C, H, W), the same tensor in the native layout.
  */
+import { dcaeEvitBlockSync, dcaeUpsampleSync, type DcaeEvitBlockWeights } from '../bindings/models/dcae-ops.js';
 import * as ops from '../bindings/ops.js';
 import type { BackendTensor } from '../bindings/tensor.js';
 import { Rng } from '../reference/core/random.js';
@@ -246,7 +247,53 @@ export const API_CALLS: { readonly [O in OpName]?: ApiCallBuilder<O> } = {
     run: (t, out, mode) =>
       pick(mode, ops.dcaeResBlock, ops.dcaeResBlockSync, t.x!, { w1: t.w1!, b1: t.b1!, w2: t.w2!, normWeight: t.normWeight!, normBias: t.normBias! }, { out }),
   }),
+
+  // The DC-AE decoder's model-level ops (bindings/models/dcae-ops.ts: sync only; `async` wraps the sync call).
+  'dcae-upsample': (d) => ({
+    inputs: { x: act([d.B, d.H, d.W, d.Cin]), w: w([d.Cout, d.Cin, 3, 3], 9 * d.Cin), b: small([d.Cout], 0.5) },
+    outShape: [d.B, 2 * d.H, 2 * d.W, d.Cout],
+    run: (t, out, mode) => {
+      const y = dcaeUpsampleSync(t.x!, t.w!, { mode: 'interpolate', bias: t.b!, shortcut: true, out });
+      return mode === 'async' ? Promise.resolve(y) : y;
+    },
+  }),
+
+  'dcae-evit-block': (d) => {
+    const C = d.C;
+    const two = 2 * 4 * C; // GLUMBConv with expand ratio 4: 2·hidden channels before the GLU
+    return {
+      inputs: {
+        x: act([d.B, d.H, d.W, C]),
+        wq: w([C, C], C),
+        wk: w([C, C], C),
+        wv: w([C, C], C),
+        wDw: small([3 * C, 1, 5, 5], 0.2),
+        wGroup: w([3 * C, 32, 1, 1], 32),
+        wOut: w([C, 2 * C], 2 * C),
+        attnNormWeight: small([C], 0.2, 1),
+        attnNormBias: small([C], 0.2),
+        ffWInv: w([two, C], C),
+        ffBInv: small([two], 0.3),
+        ffWDw: small([two, 1, 3, 3], 1 / 3),
+        ffBDw: small([two], 0.3),
+        ffWPoint: w([C, two / 2], two / 2),
+        ffNormWeight: small([C], 0.2, 1),
+        ffNormBias: small([C], 0.2),
+      },
+      outShape: [d.B, d.H, d.W, C],
+      run: (t, out, mode) => {
+        const y = dcaeEvitBlockSync(t.x!, evitBlockWeights(t), { headDim: 32, out });
+        return mode === 'async' ? Promise.resolve(y) : y;
+      },
+    };
+  },
 };
+
+/** The dcae-evit-block weights object from the flat tensor names of its ApiCall. */
+export function evitBlockWeights(t: Tensors): DcaeEvitBlockWeights {
+  const keys = ['wq', 'wk', 'wv', 'wDw', 'wGroup', 'wOut', 'attnNormWeight', 'attnNormBias', 'ffWInv', 'ffBInv', 'ffWDw', 'ffBDw', 'ffWPoint', 'ffNormWeight', 'ffNormBias'] as const;
+  return Object.fromEntries(keys.map((k) => [k, t[k]!])) as unknown as DcaeEvitBlockWeights;
+}
 
 /** The dit-block weights object from the flat tensor names of its ApiCall. */
 export function ditBlockWeights(t: Tensors): ops.DitBlockWeights {
@@ -256,6 +303,11 @@ export function ditBlockWeights(t: Tensors): ops.DitBlockWeights {
     attn2: { wq: t.a2wq!, bq: t.a2bq!, wk: t.a2wk!, bk: t.a2bk!, wv: t.a2wv!, bv: t.a2bv!, wo: t.a2wo!, bo: t.a2bo! },
     ff: { wInv: t.ffWInv!, bInv: t.ffBInv!, wDw: t.ffWDw!, bDw: t.ffBDw!, wPoint: t.ffWPoint! },
   };
+}
+
+/** Whether the bench can call `op` on native and reference tensors (the op API or a model-level op). */
+export function hasApiCall(op: OpName): boolean {
+  return API_CALLS[op] !== undefined;
 }
 
 /** The ApiCall of `op` at `dims`, or null when the op API does not have the op. */

@@ -159,6 +159,8 @@ export interface OpEntry<O extends keyof OpDimsMap = keyof OpDimsMap> {
 
 const V1: readonly NativeVersion[] = [{ version: 1, description: 'the native kernel' }];
 const NONE: readonly NativeVersion[] = [];
+/** A DC-AE model-level op: the addon's kernel, called through bindings/models/dcae-ops.ts (not the op API). */
+const MODEL_OP: readonly NativeVersion[] = [{ version: 1, description: 'the native kernel (bindings/models/dcae-ops.ts)' }];
 const DIT_GEMMS = [
   'qkv',
   'attn-proj',
@@ -384,7 +386,7 @@ export const OP_CATALOGUE = {
     testShapes: [{ B: 1, C: 32, H: 8, W: 8 }],
     parity: DEFAULT_PARITY,
     apiOp: null,
-    native: { cpu: NONE, cuda: NONE },
+    native: { cpu: MODEL_OP, cuda: NONE },
   }),
   'dcae-upsample': def({
     op: 'dcae-upsample',
@@ -398,7 +400,7 @@ export const OP_CATALOGUE = {
     testShapes: [{ B: 1, Cin: 16, Cout: 8, H: 8, W: 8 }],
     parity: DEFAULT_PARITY,
     apiOp: null,
-    native: { cpu: NONE, cuda: NONE },
+    native: { cpu: MODEL_OP, cuda: NONE },
   }),
   'dcae-downsample': def({
     op: 'dcae-downsample',

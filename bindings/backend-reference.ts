@@ -42,6 +42,11 @@ function view(t: BackendTensor, op: string, what: string): Tensor {
   return new Tensor(t.shape, t.dtype, st.data!);
 }
 
+/** Writes f32 values into a reference-backend tensor (rounded to bf16 when it is bf16). */
+export function writeReferenceOut(out: BackendTensor, values: Float32Array, op: string): void {
+  write(out, values, op);
+}
+
 function write(out: BackendTensor, values: Float32Array, op: string): void {
   const st = out.storage(op, 'out');
   if (!(st instanceof JsStorage)) throw new TypeError(`${op}: out is not a reference-backend tensor`);

@@ -17,7 +17,7 @@ import { tryLoadAddon, type NativeAddon } from '../../bindings/addon.js';
 import type { Backend } from '../../bindings/backend.js';
 import { gemmSync, getBackend, withVersion } from '../../bindings/ops.js';
 import type { BackendTensor } from '../../bindings/tensor.js';
-import { apiCall, inputSeeds, inputValues } from '../api-calls.js';
+import { apiCall, hasApiCall, inputSeeds, inputValues } from '../api-calls.js';
 import { nativeVersions, opEntry, type OpName } from '../catalogue.js';
 import { cpuDeviceName, type FmaPeak, type PeakGemm } from '../ceilings-cpu.js';
 import { BENCH_DTYPE_BYTES, type BenchDType } from '../cost-model.js';
@@ -65,7 +65,7 @@ export class NativeBenchBackend implements BenchBackend {
 
   supports(op: OpName, dtype: BenchDType): Availability {
     if (dtype !== 'f32' && dtype !== 'bf16') return { ok: false, reason: `${this.name}: dtype ${String(dtype)} not supported` };
-    if (opEntry(op).apiOp === null) return { ok: false, reason: `not available yet: "${op}" is not in the op API (only the pure-TS reference has it)` };
+    if (!hasApiCall(op)) return { ok: false, reason: `not available yet: "${op}" is not in the op API (only the pure-TS reference has it)` };
     if (nativeVersions(op, this.name).length === 0) return { ok: false, reason: `not available yet: no ${this.name} kernel of "${op}" is declared in bench/catalogue.ts` };
     return { ok: true };
   }

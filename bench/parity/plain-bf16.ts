@@ -7,6 +7,7 @@
  * Each function gets the op's inputs (named as in bench/api-calls.ts, already rounded to bf16, as f32
  * Tensors in the op-API layout) and returns the output values in that layout.
  */
+import { dcaeEvitBlockSync, dcaeUpsampleSync } from '../../bindings/models/dcae-ops.js';
 import * as ops from '../../bindings/ops.js';
 import type { BackendTensor } from '../../bindings/tensor.js';
 import { f32ArrayToBf16 } from '../../reference/core/dtype.js';
@@ -21,6 +22,7 @@ import { nchwToTokens, tokensToNchw } from '../../reference/ops/layout.js';
 import { reluLinearAttention } from '../../reference/ops/linear-attention.js';
 import { linear } from '../../reference/ops/linear.js';
 import { layerNorm, rmsNorm } from '../../reference/ops/norms.js';
+import { evitBlockWeights } from '../api-calls.js';
 import type { OpName } from '../catalogue.js';
 import type { OpDimsMap } from '../ops.js';
 import { r16 } from './rules.js';
@@ -163,7 +165,30 @@ export const PLAIN_BF16: { readonly [O in OpName]?: PlainBf16<O> } = {
     const ff = { wInv: bf('ffWInv'), bInv: bf('ffBInv'), wDw: bf('ffWDw'), bDw: bf('ffBDw'), wPoint: bf('ffWPoint') };
     return ops.mixFfnSync(h2, ff, { height: d.h, width: d.w, gate: chunk(5), residual: x2 }).toFloat32();
   },
+
+  /** The DC-AE model ops on the reference backend's bf16 tensors: output rounded once per (sub-)op. */
+  'dcae-upsample': (_d, v) => {
+    const bf = onReferenceBf16(v);
+    return dcaeUpsampleSync(bf('x'), bf('w'), { mode: 'interpolate', bias: bf('b'), shortcut: true }).toFloat32();
+  },
+
+  'dcae-evit-block': (_d, v) => {
+    const bf = onReferenceBf16(v);
+    const t = Object.fromEntries(EVIT_INPUTS.map((k) => [k, bf(k)]));
+    return dcaeEvitBlockSync(bf('x'), evitBlockWeights(t), { headDim: 32 }).toFloat32();
+  },
 };
+
+const EVIT_INPUTS = ['wq', 'wk', 'wv', 'wDw', 'wGroup', 'wOut', 'attnNormWeight', 'attnNormBias', 'ffWInv', 'ffBInv', 'ffWDw', 'ffBDw', 'ffWPoint', 'ffNormWeight', 'ffNormBias'];
+
+/** Input `name` as a bf16 tensor of the reference backend. */
+function onReferenceBf16(v: BfInput): (name: string) => BackendTensor {
+  const ref = ops.getBackend('reference');
+  return (name) => {
+    const t = v(name);
+    return ref.fromArray(f32ArrayToBf16(vals(t)), t.shape, 'bf16');
+  };
+}
 
 /** The plain bf16 computation of `op`, or null when it has none (ops the op API lacks). */
 export function plainBf16<O extends OpName>(op: O, dims: OpDimsMap[O], v: BfInput): Float32Array | null {

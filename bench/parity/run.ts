@@ -201,10 +201,11 @@ export async function runParity(opts: ParityOptions): Promise<ParityFile> {
     }
     for (const b of usable) {
       const backend = getBackend(b);
-      const apiOp = opEntry(op).apiOp!;
+      // Model-level ops (apiOp null: the DC-AE decoder's dcae-ops.ts) are declared per backend in the catalogue.
+      const apiOp = opEntry(op).apiOp;
       const declared = nativeVersions(op, b);
       const versions = opts.version === undefined ? declared : declared.filter((v) => v.version === opts.version);
-      if (!backend.supports(apiOp as never) || declared.length === 0) {
+      if ((apiOp !== null && !backend.supports(apiOp as never)) || declared.length === 0) {
         for (const dtype of opts.dtypes) skipped.push({ op, backend: b, dtype, reason: `no ${b} kernel declared in the catalogue` });
         continue;
       }

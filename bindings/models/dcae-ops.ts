@@ -11,7 +11,7 @@
  * dcae_evit_block.cpp; a backend whose OpTable lacks one reports "not implemented on the … backend").
  * The reference backend computes the reference (reference/dcae) and rounds to the dtype once per op —
  * for the EViT block once per sub-op, where the native block stores its intermediates — which is the
- * "plain" computation bf16 parity compares with. On the reference backend `out` is not supported.
+ * "plain" computation bf16 parity compares with.
  *
  * These live here until the op catalogue (bench/catalogue.ts) gives them an op-API name.
  */
@@ -28,6 +28,7 @@ import { upsampleNearest } from '../../reference/dcae/upsample-nearest.js';
 import { conv2d } from '../../reference/ops/conv2d.js';
 import { gluMbConv } from '../../reference/ops/mix-ffn.js';
 import { loadAddon, type NativeOp, type NativeOpArgs, type NativeTensorHandle } from '../addon.js';
+import { writeReferenceOut } from '../backend-reference.js';
 import { getBackend } from '../ops.js';
 import { BackendTensor } from '../tensor.js';
 import { OpCheck } from '../validate.js';
@@ -62,9 +63,10 @@ function run(p: Prepared): BackendTensor {
   const backendName = p.check.backend!;
   const dtype = p.check.dtype!;
   if (backendName === 'reference') {
-    if (p.out !== null) throw new TypeError(`${p.op}: out is not supported on the reference backend`);
     const v = p.reference();
-    return getBackend('reference').fromArray(v, p.outShape, dtype);
+    if (p.out === null) return getBackend('reference').fromArray(v, p.outShape, dtype);
+    writeReferenceOut(p.out, v, p.op);
+    return p.out;
   }
   const fn = (loadAddon() as unknown as Record<string, unknown>)[p.native];
   if (typeof fn !== 'function') throw new Error(`${p.op}: the native addon has no ${p.native} (built before this op was added: run "npm run build:native")`);

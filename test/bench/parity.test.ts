@@ -80,7 +80,7 @@ describe('the checker rejects deliberately wrong kernels', () => {
 describe('runParity', () => {
   it('checks a tiny scope on cpu (two native versions of linear-attention) and writes valid sana-lab-parity/1', async () => {
     const seen: string[] = [];
-    const f = await runParity({ backends: ['cpu', 'cuda'], ops: ['linear-attention', 'rmsnorm2d', 'dcae-upsample'], dtypes: ['f32', 'bf16'], maxShapes: 1, onRecord: (r) => seen.push(r.op) });
+    const f = await runParity({ backends: ['cpu', 'cuda'], ops: ['linear-attention', 'rmsnorm2d', 'dcae-downsample'], dtypes: ['f32', 'bf16'], maxShapes: 1, onRecord: (r) => seen.push(r.op) });
     validateParity(JSON.parse(JSON.stringify(f)));
     expect(f.records.map((r) => `${r.op} v${r.version} ${r.dtype}`)).toEqual([
       'linear-attention v1 f32',
@@ -97,7 +97,7 @@ describe('runParity', () => {
       if (r.dtype === 'bf16') expect(r.ratio!).toBeLessThanOrEqual(2);
       else expect(r.rel!).toBeLessThanOrEqual(1e-5);
     }
-    expect(f.skipped!.some((s) => s.op === 'dcae-upsample' && /not in the op API/.test(s.reason))).toBe(true);
+    expect(f.skipped!.some((s) => s.op === 'dcae-downsample' && /not in the op API/.test(s.reason))).toBe(true);
     const cudaOk = getBackendOk('cuda');
     if (!cudaOk) expect(f.skipped!.some((s) => s.backend === 'cuda' && /unavailable/.test(s.reason))).toBe(true);
     expect(f.self_checks!.every((s) => s.rejected)).toBe(true);

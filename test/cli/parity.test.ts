@@ -15,7 +15,7 @@ describe('sana-lab parity', () => {
     const log = vi.spyOn(console, 'log').mockImplementation(() => {});
     const err = vi.spyOn(console, 'error').mockImplementation(() => {});
     const out = join(dir, 'sub', 'parity.json');
-    const code = await parityCommand.run(['--ops', 'gemm,mix-ffn,dcae-evit-block', '--max-shapes', '1', '--json', out]);
+    const code = await parityCommand.run(['--ops', 'gemm,mix-ffn,dcae-downsample', '--max-shapes', '1', '--json', out]);
     expect(code).toBe(0);
     const f = readParity(out);
     expect(JSON.parse(readFileSync(out, 'utf8')).format).toBe('sana-lab-parity/1');
@@ -26,7 +26,7 @@ describe('sana-lab parity', () => {
       'mix-ffn cpu bf16 true',
     ]);
     expect(f.records.every((r) => r.rel !== null && r.max_abs !== null && typeof r.tolerance === 'string')).toBe(true);
-    expect(f.skipped!.map((s) => `${s.op} ${s.backend}`)).toContain('dcae-evit-block cpu');
+    expect(f.skipped!.map((s) => `${s.op} ${s.backend}`)).toContain('dcae-downsample cpu');
     expect(f.self_checks!.length).toBeGreaterThan(0);
     expect(f.self_checks!.every((s) => s.rejected)).toBe(true);
     expect(f.environment!.cpu_model).toEqual(expect.any(String));
