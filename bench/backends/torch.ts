@@ -18,7 +18,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { tryLoadAddon } from '../../bindings/addon.js';
-import type { OpName } from '../catalogue.js';
+import { opEntry, type OpName } from '../catalogue.js';
 import { cpuDeviceName } from '../ceilings-cpu.js';
 import type { BenchDType } from '../cost-model.js';
 import type { OpShape } from '../shapes.js';
@@ -50,6 +50,8 @@ export const TORCH_OPS: readonly OpName[] = [
   'rmsnorm2d',
   'lite-mla',
   'dcae-resblock',
+  'dcae-evit-block',
+  'dcae-upsample',
 ];
 
 interface Hello {
@@ -195,7 +197,7 @@ export class TorchBenchBackend implements BenchBackend {
   async prepareOp(shape: OpShape, dtype: BenchDType): Promise<PreparedOp> {
     const { id } = (await this.worker.request({ cmd: 'prepare', op: shape.op, dims: shape.dims, dtype })) as { id: number };
     let freed = false;
-    const layout = this.hello.device_type === 'cpu' && ['conv3x3', 'rmsnorm2d', 'lite-mla', 'dcae-resblock'].includes(shape.op) ? ', NCHW' : '';
+    const layout = this.hello.device_type === 'cpu' && opEntry(shape.op).family === 'dcae' ? ', NCHW' : '';
     const prepared: PreparedOp = {
       run: async () => void (await this.worker.request({ cmd: 'run', id })),
       dispose: () => {

@@ -141,6 +141,28 @@ def lite_mla(x, w, head_dim=32, eps=1e-15):
     return x + rmsnorm2d(F.conv2d(o, w["proj"]), w["nw"], w["nb"])
 
 
+def glumbconv_nchw(x, w):
+    """GLUMBConv on an NCHW map: 1x1 conv + bias + SiLU, depthwise 3x3 + bias, GLU, 1x1 conv (no bias)."""
+    y = F.silu(F.conv2d(x, w["inv"], w["inv_b"]))
+    y = F.conv2d(y, w["dw"], w["dw_b"], padding=1, groups=y.shape[1])
+    y, gate = y.chunk(2, dim=1)
+    return F.conv2d(y * F.silu(gate), w["pt"])
+
+
+def dcae_evit_block(x, w):
+    """EfficientViTBlock (DC-AE): a = LiteMLA(x) (its own norm and residual); out = a + RMSNorm2d(GLUMBConv₄(a))."""
+    a = lite_mla(x, w["attn"])
+    return a + rmsnorm2d(glumbconv_nchw(a, w["ff"]), w["nw"], w["nb"])
+
+
+def dcae_upsample(x, w, b):
+    """DCUpBlock2d with interpolation (SANA's decoder): conv3x3(nearest 2x(x)) + bias, plus the shortcut
+    pixel_shuffle(repeat_interleave(x, Cout·4/Cin), 2)."""
+    cout, cin = w.shape[0], x.shape[1]
+    y = F.conv2d(F.interpolate(x, scale_factor=2, mode="nearest"), w, b, padding=1)
+    return y + F.pixel_shuffle(x.repeat_interleave(cout * 4 // cin, dim=1), 2)
+
+
 def dcae_resblock(x, w):
     """DC-AE ResBlock: conv3x3 + bias, SiLU, conv3x3, RMSNorm2d, residual."""
     y = F.silu(F.conv2d(x, w["c1"], w["c1_b"], padding=1))
@@ -257,6 +279,28 @@ def build_dcae_resblock(d, dt, dev):
     return lambda: dcae_resblock(x, w)
 
 
+def build_dcae_upsample(d, dt, dev):
+    x = randn((d["B"], d["Cin"], d["H"], d["W"]), dt, dev)
+    w = weight((d["Cout"], d["Cin"], 3, 3), 9 * d["Cin"], dt, dev)
+    b = randn((d["Cout"],), dt, dev, std=0.5)
+    return lambda: dcae_upsample(x, w, b)
+
+
+def build_dcae_evit_block(d, dt, dev):
+    C, two = d["C"], 8 * d["C"]  # GLUMBConv expand ratio 4: 2·4C channels before the GLU
+    x = randn((d["B"], C, d["H"], d["W"]), dt, dev)
+    nw, nb = _norm_params(C, dt, dev)
+    anw, anb = _norm_params(C, dt, dev)
+    attn = dict(wq=weight((C, C, 1, 1), C, dt, dev), wk=weight((C, C, 1, 1), C, dt, dev), wv=weight((C, C, 1, 1), C, dt, dev),
+                dw5=randn((3 * C, 1, 5, 5), dt, dev, std=0.2), grp=weight((3 * C, 32, 1, 1), 32, dt, dev),
+                proj=weight((C, 2 * C, 1, 1), 2 * C, dt, dev), nw=anw, nb=anb)
+    ff = dict(inv=weight((two, C, 1, 1), C, dt, dev), inv_b=randn((two,), dt, dev, std=0.3),
+              dw=randn((two, 1, 3, 3), dt, dev, std=1 / 3), dw_b=randn((two,), dt, dev, std=0.3),
+              pt=weight((C, two // 2, 1, 1), two // 2, dt, dev))
+    w = dict(attn=attn, ff=ff, nw=nw, nb=nb)
+    return lambda: dcae_evit_block(x, w)
+
+
 BUILDERS = {
     "gemm": build_gemm,
     "linear-attention": build_linear_attention,
@@ -270,4 +314,6 @@ BUILDERS = {
     "rmsnorm2d": build_rmsnorm2d,
     "lite-mla": build_lite_mla,
     "dcae-resblock": build_dcae_resblock,
+    "dcae-evit-block": build_dcae_evit_block,
+    "dcae-upsample": build_dcae_upsample,
 }

@@ -75,6 +75,17 @@ z = um[:, :hidden] * F.silu(um[:, hidden:])
 ref = torch.einsum("bchw,oc->bhwo", z, f["pt"][:, :, 0, 0].double()).reshape(1, hh * ww, C)
 check("mix-ffn", T.mix_ffn(xt, hh, ww, f), ref)
 
+# dcae-upsample: out[c, 2i+a, 2j+b] = conv(up(x)) + x[(c·4 + 2a + b)·Cin/(4·Cout)] … checked on the shortcut alone
+xu = torch.randn(1, 4, 2, 3, dtype=torch.float64)
+zero_w, zero_b = torch.zeros(2, 4, 3, 3, dtype=torch.float64), torch.zeros(2, dtype=torch.float64)
+sc = T.dcae_upsample(xu, zero_w, zero_b)  # Cout 2, repeats 2·4/4 = 2: channel c of the repeat is x[c // 2]
+ref = torch.empty(1, 2, 4, 6, dtype=torch.float64)
+for c in range(2):
+    for i in range(4):
+        for j in range(6):
+            ref[0, c, i, j] = xu[0, (c * 4 + (i % 2) * 2 + (j % 2)) // 2, i // 2, j // 2]
+check("dcae-upsample shortcut", sc, ref, 1e-12)
+
 # every builder runs at a tiny shape of each op
 dims = {
     "gemm": dict(M=5, N=6, K=7, bias=True, activation="gelu-tanh"),
@@ -89,6 +100,8 @@ dims = {
     "rmsnorm2d": dict(B=1, C=8, H=3, W=3),
     "lite-mla": dict(B=1, C=64, H=4, W=4),
     "dcae-resblock": dict(B=1, C=8, H=3, W=3),
+    "dcae-evit-block": dict(B=1, C=32, H=4, W=4),
+    "dcae-upsample": dict(B=1, Cin=16, Cout=8, H=3, W=3),
 }
 for op, build in T.BUILDERS.items():
     for dt in (torch.float32, torch.bfloat16):
