@@ -64,6 +64,18 @@ const w = (shape: number[], fanIn: number): InputSpec => ({ shape, std: 1 / Math
 const act = (shape: number[]): InputSpec => ({ shape });
 const small = (shape: number[], std = 0.3, mean = 0): InputSpec => ({ shape, std, mean });
 
+/** LiteMLA's projection weights for C channels in heads of 32 (q, k, v; 5×5 depthwise; grouped 1×1; out). */
+function liteMlaWeights(C: number): Record<string, InputSpec> {
+  return {
+    wq: w([C, C], C),
+    wk: w([C, C], C),
+    wv: w([C, C], C),
+    wDw: small([3 * C, 1, 5, 5], 0.2),
+    wGroup: w([3 * C, 32, 1, 1], 32),
+    wOut: w([C, 2 * C], 2 * C),
+  };
+}
+
 /** mode → the op's async (Promise) or sync form. */
 function pick<A extends unknown[]>(mode: CallMode, asyncFn: (...a: A) => Promise<BackendTensor>, syncFn: (...a: A) => BackendTensor, ...args: A) {
   return mode === 'async' ? asyncFn(...args) : syncFn(...args);
@@ -212,12 +224,7 @@ export const API_CALLS: { readonly [O in OpName]?: ApiCallBuilder<O> } = {
     return {
       inputs: {
         x: act([d.B, d.H, d.W, C]),
-        wq: w([C, C], C),
-        wk: w([C, C], C),
-        wv: w([C, C], C),
-        wDw: small([3 * C, 1, 5, 5], 0.2),
-        wGroup: w([3 * C, 32, 1, 1], 32),
-        wOut: w([C, 2 * C], 2 * C),
+        ...liteMlaWeights(C),
         normWeight: small([C], 0.2, 1),
         normBias: small([C], 0.2),
       },
@@ -264,12 +271,7 @@ export const API_CALLS: { readonly [O in OpName]?: ApiCallBuilder<O> } = {
     return {
       inputs: {
         x: act([d.B, d.H, d.W, C]),
-        wq: w([C, C], C),
-        wk: w([C, C], C),
-        wv: w([C, C], C),
-        wDw: small([3 * C, 1, 5, 5], 0.2),
-        wGroup: w([3 * C, 32, 1, 1], 32),
-        wOut: w([C, 2 * C], 2 * C),
+        ...liteMlaWeights(C),
         attnNormWeight: small([C], 0.2, 1),
         attnNormBias: small([C], 0.2),
         ffWInv: w([two, C], C),
