@@ -7,7 +7,7 @@
  * Layouts are the op API's: DiT ops on token-major (B, N, C); DC-AE ops on NHWC (B, H, W, C) — the
  * catalogue describes DC-AE maps as (B, C, H, W), the same tensor in the native layout.
  */
-import { dcaeEvitBlockSync, dcaeUpsampleSync, type DcaeEvitBlockWeights } from '../bindings/models/dcae-ops.js';
+import { dcaeEvitBlockSync, dcaeUpsampleSync, EVIT_KEYS, type DcaeEvitBlockWeights } from '../bindings/models/dcae-ops.js';
 import * as ops from '../bindings/ops.js';
 import type { BackendTensor } from '../bindings/tensor.js';
 import { Rng } from '../reference/core/random.js';
@@ -293,8 +293,7 @@ export const API_CALLS: { readonly [O in OpName]?: ApiCallBuilder<O> } = {
 
 /** The dcae-evit-block weights object from the flat tensor names of its ApiCall. */
 export function evitBlockWeights(t: Tensors): DcaeEvitBlockWeights {
-  const keys = ['wq', 'wk', 'wv', 'wDw', 'wGroup', 'wOut', 'attnNormWeight', 'attnNormBias', 'ffWInv', 'ffBInv', 'ffWDw', 'ffBDw', 'ffWPoint', 'ffNormWeight', 'ffNormBias'] as const;
-  return Object.fromEntries(keys.map((k) => [k, t[k]!])) as unknown as DcaeEvitBlockWeights;
+  return Object.fromEntries(EVIT_KEYS.map((k) => [k, t[k]!])) as unknown as DcaeEvitBlockWeights;
 }
 
 /** The dit-block weights object from the flat tensor names of its ApiCall. */

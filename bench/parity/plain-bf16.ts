@@ -7,7 +7,7 @@
  * Each function gets the op's inputs (named as in bench/api-calls.ts, already rounded to bf16, as f32
  * Tensors in the op-API layout) and returns the output values in that layout.
  */
-import { dcaeEvitBlockSync, dcaeUpsampleSync } from '../../bindings/models/dcae-ops.js';
+import { dcaeEvitBlockSync, dcaeUpsampleSync, EVIT_KEYS } from '../../bindings/models/dcae-ops.js';
 import * as ops from '../../bindings/ops.js';
 import type { BackendTensor } from '../../bindings/tensor.js';
 import { f32ArrayToBf16 } from '../../reference/core/dtype.js';
@@ -145,10 +145,7 @@ export const PLAIN_BF16: { readonly [O in OpName]?: PlainBf16<O> } = {
   'dit-block': (d, v) => {
     const ref = ops.getBackend('reference');
     const { B, C } = d;
-    const bf = (name: string): BackendTensor => {
-      const t = v(name);
-      return ref.fromArray(f32ArrayToBf16(vals(t)), t.shape, 'bf16');
-    };
+    const bf = onReferenceBf16(v);
     const table = vals(v('table'));
     const t0 = vals(v('t0'));
     const chunk = (j: number) => {
@@ -174,12 +171,10 @@ export const PLAIN_BF16: { readonly [O in OpName]?: PlainBf16<O> } = {
 
   'dcae-evit-block': (_d, v) => {
     const bf = onReferenceBf16(v);
-    const t = Object.fromEntries(EVIT_INPUTS.map((k) => [k, bf(k)]));
+    const t = Object.fromEntries(EVIT_KEYS.map((k) => [k, bf(k)]));
     return dcaeEvitBlockSync(bf('x'), evitBlockWeights(t), { headDim: 32 }).toFloat32();
   },
 };
-
-const EVIT_INPUTS = ['wq', 'wk', 'wv', 'wDw', 'wGroup', 'wOut', 'attnNormWeight', 'attnNormBias', 'ffWInv', 'ffBInv', 'ffWDw', 'ffBDw', 'ffWPoint', 'ffNormWeight', 'ffNormBias'];
 
 /** Input `name` as a bf16 tensor of the reference backend. */
 function onReferenceBf16(v: BfInput): (name: string) => BackendTensor {

@@ -252,7 +252,8 @@ export interface DcaeEvitBlockOptions extends ModelOpOutOption {
   eps?: number;
 }
 
-const EVIT_KEYS: readonly (keyof DcaeEvitBlockWeights)[] = [
+/** The weight names of a dcae-evit-block, in argument order (also the bench/parity input names). */
+export const EVIT_KEYS: readonly (keyof DcaeEvitBlockWeights)[] = [
   'wq', 'wk', 'wv', 'wDw', 'wGroup', 'wOut', 'attnNormWeight', 'attnNormBias',
   'ffWInv', 'ffBInv', 'ffWDw', 'ffBDw', 'ffWPoint', 'ffNormWeight', 'ffNormBias',
 ];

@@ -7,7 +7,6 @@
 // FLOPs 2·B·H·(M + N)·d·(d+1) ≈ 4·B·N·C·(d+1) for M = N; minimal bytes (2·B·M·C + 2·B·N·C)·sizeof(T)
 // (read q, k, v, write out) — at SANA shapes this op is bandwidth-bound (≈ 33 FLOP/element).
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 #include <type_traits>
 #if defined(__x86_64__)
@@ -15,6 +14,7 @@
 #endif
 
 #include "sana/cpu/fused.h"
+#include "sana/cpu/gemm.h"
 #include "sana/cpu/ops_cpu.h"
 #include "sana/thread_pool.h"
 
@@ -182,12 +182,9 @@ __attribute__((target("avx512f"))) void apply_state_32_avx512(const float* __res
   for (; t < tb; ++t) apply_rows_32_avx512<1>(q + t * ldq, ldq, S, k0, k1, eps, o + t * ldo, ldo);
 }
 
+// The same ISA choice as the gemm (gemm_engine.cpp picks it once, honouring SANA_LAB_GEMM_KERNEL).
 bool have_avx512() {
-  static const bool yes = [] {
-    __builtin_cpu_init();
-    const char* force = std::getenv("SANA_LAB_GEMM_KERNEL");  // "generic"/"avx2" also test these fallbacks
-    return __builtin_cpu_supports("avx512f") && (force == nullptr || *force == 0);
-  }();
+  static const bool yes = std::strncmp(gemm_kernel_name(), "avx512", 6) == 0;
   return yes;
 }
 #else
