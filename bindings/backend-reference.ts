@@ -270,10 +270,6 @@ export class ReferenceBackend implements Backend {
         [pre + 'attn1.to_out.0.bias', t('attn1Bo').reshape([C])],
         [pre + 'attn2.to_q.weight', t('attn2Wq')],
         [pre + 'attn2.to_q.bias', t('attn2Bq').reshape([C])],
-        [pre + 'attn2.to_k.weight', t('attn2Wk')],
-        [pre + 'attn2.to_k.bias', t('attn2Bk').reshape([C])],
-        [pre + 'attn2.to_v.weight', t('attn2Wv')],
-        [pre + 'attn2.to_v.bias', t('attn2Bv').reshape([C])],
         [pre + 'attn2.to_out.0.weight', t('attn2Wo')],
         [pre + 'attn2.to_out.0.bias', t('attn2Bo').reshape([C])],
         [pre + 'ff.conv_inverted.weight', conv1x1(t('ffWInv'))],
@@ -282,8 +278,18 @@ export class ReferenceBackend implements Backend {
         [pre + 'ff.conv_depth.bias', t('ffBDw').reshape([two])],
         [pre + 'ff.conv_point.weight', conv1x1(t('ffWPoint'))],
       ]);
+      // The text side: precomputed keys/values, or y with attn2's k/v projections.
+      const k = opt('attn2K');
+      const textKv = k === null ? undefined : { k, v: t('attn2V') };
+      if (textKv === undefined) {
+        w.set(pre + 'attn2.to_k.weight', t('attn2Wk'));
+        w.set(pre + 'attn2.to_k.bias', t('attn2Bk').reshape([C]));
+        w.set(pre + 'attn2.to_v.weight', t('attn2Wv'));
+        w.set(pre + 'attn2.to_v.bias', t('attn2Bv').reshape([C]));
+      }
       return sanaTransformerBlock(x, 0, w, {
-        encoderHiddenStates: t('y'),
+        encoderHiddenStates: textKv ? textKv.k : t('y'), // not read when textKv is given
+        textKv,
         encoderBias: opt('maskBias'),
         timestep: t('t0'),
         height: num('height'),

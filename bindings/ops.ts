@@ -746,13 +746,19 @@ export interface DitBlockWeights {
   /** scale_shift_table (6, C): shift/scale/gate of the attention, then of the FFN. */
   table: BackendTensor;
   attn1: { wq: BackendTensor; wk: BackendTensor; wv: BackendTensor; wo: BackendTensor; bo: BackendTensor };
-  attn2: { wq: BackendTensor; bq: BackendTensor; wk: BackendTensor; bk: BackendTensor; wv: BackendTensor; bv: BackendTensor; wo: BackendTensor; bo: BackendTensor };
+  /** With precomputed `opts.kv`, only wq, bq, wo, bo (the text side is already projected). */
+  attn2: { wq: BackendTensor; bq: BackendTensor; wk?: BackendTensor; bk?: BackendTensor; wv?: BackendTensor; bv?: BackendTensor; wo: BackendTensor; bo: BackendTensor };
   ff: MixFfnWeights;
 }
 
 export interface DitBlockOptions extends OutOption {
-  /** Text tokens after caption projection and norm, (B, L, C). */
-  y: BackendTensor;
+  /** Text tokens after caption projection and norm, (B, L, C), projected by attn2's wk, wv — or null with `kv`. */
+  y?: BackendTensor | null;
+  /**
+   * The cross-attention's precomputed text keys/values (B, L, C) (attn2 wk·y + bk, wv·y + bv, made once
+   * per prompt by a runner): then y is null and attn2 holds only wq, bq, wo, bo.
+   */
+  kv?: CrossAttentionKv | null;
   /** adaLN-single modulation t₀ (B, 6C). */
   t0: BackendTensor;
   /** Additive key bias (B, L) or (B, 1, L). */
@@ -777,9 +783,26 @@ function prepareDitBlock(x: BackendTensor, w: DitBlockWeights, opts: DitBlockOpt
   c.tensor('x', x);
   c.ndim('x', x, 3, '(B, N, C)');
   const [B, N, C] = x.shape as [number, number, number];
-  const y = c.tensor('y', opts?.y);
-  c.shape(y.ndim === 3 && y.shape[0] === B && y.shape[2] === C, `y ${shapeStr(y.shape)} is not (B, L, C) for x ${shapeStr(x.shape)}`);
-  const L = y.shape[1]!;
+  const a2 = w.attn2 ?? ({} as DitBlockWeights['attn2']);
+  // The cross-attention's text side: y projected by attn2 wk, wv (bk, bv), or precomputed kv — exactly one.
+  const kvGiven = opts?.kv !== undefined && opts.kv !== null;
+  let y: BackendTensor | null = null;
+  let text: BackendTensor;
+  if (kvGiven) {
+    const kv = c.record('kv', opts.kv!);
+    if (opts.y !== undefined && opts.y !== null) throw new TypeError('dit-block: give either opts.y (projected by attn2 wk, wv) or precomputed opts.kv, not both');
+    const extra = (['wk', 'bk', 'wv', 'bv'] as const).filter((n) => a2[n] !== undefined && a2[n] !== null);
+    if (extra.length > 0) throw new TypeError(`dit-block: with precomputed kv the weights attn2.${extra.join(', attn2.')} are not used; leave them out`);
+    const k = c.tensor('kv.k', kv.k);
+    const v = c.tensor('kv.v', kv.v);
+    c.shape(k.ndim === 3 && k.shape[0] === B && k.shape[2] === C && k.shape.every((d, i) => d === v.shape[i]), `kv.k ${shapeStr(k.shape)} and kv.v ${shapeStr(v.shape)} are not both (B, L, C) for x ${shapeStr(x.shape)}`);
+    text = k;
+  } else {
+    y = c.tensor('y', opts?.y);
+    c.shape(y.ndim === 3 && y.shape[0] === B && y.shape[2] === C, `y ${shapeStr(y.shape)} is not (B, L, C) for x ${shapeStr(x.shape)}`);
+    text = y;
+  }
+  const L = text.shape[1]!;
   const t0 = c.tensor('t0', opts.t0);
   const table = c.tensor('table', w?.table);
   c.shape(t0.ndim === 2 && t0.shape[0] === B && t0.shape[1] === 6 * C, `t0 ${shapeStr(t0.shape)} is not (B, 6C) = [${B}, ${6 * C}]`);
@@ -787,7 +810,7 @@ function prepareDitBlock(x: BackendTensor, w: DitBlockWeights, opts: DitBlockOpt
   const maskBias = c.optional('maskBias', opts.maskBias);
   if (maskBias) {
     const s = maskBias.shape;
-    c.shape((s.length === 2 && s[0] === B && s[1] === L) || (s.length === 3 && s[0] === B && s[1] === 1 && s[2] === L), `maskBias ${shapeStr(s)} is not (B, L) or (B, 1, L) for y ${shapeStr(y.shape)}`);
+    c.shape((s.length === 2 && s[0] === B && s[1] === L) || (s.length === 3 && s[0] === B && s[1] === 1 && s[2] === L), `maskBias ${shapeStr(s)} is not (B, L) or (B, 1, L) for ${kvGiven ? 'kv.k' : 'y'} ${shapeStr(text.shape)}`);
   }
   const sq = (name: string, v: unknown, rows: number, cols: number) => {
     const t = c.tensor(name, v);
@@ -800,7 +823,6 @@ function prepareDitBlock(x: BackendTensor, w: DitBlockWeights, opts: DitBlockOpt
     return t;
   };
   const a1 = w.attn1 ?? ({} as DitBlockWeights['attn1']);
-  const a2 = w.attn2 ?? ({} as DitBlockWeights['attn2']);
   const ff = w.ff ?? ({} as MixFfnWeights);
   const args: OpArgs = {
     x,
@@ -815,10 +837,9 @@ function prepareDitBlock(x: BackendTensor, w: DitBlockWeights, opts: DitBlockOpt
     attn1Bo: vec('attn1.bo', a1.bo, C),
     attn2Wq: sq('attn2.wq', a2.wq, C, C),
     attn2Bq: vec('attn2.bq', a2.bq, C),
-    attn2Wk: sq('attn2.wk', a2.wk, C, C),
-    attn2Bk: vec('attn2.bk', a2.bk, C),
-    attn2Wv: sq('attn2.wv', a2.wv, C, C),
-    attn2Bv: vec('attn2.bv', a2.bv, C),
+    ...(kvGiven
+      ? { attn2K: opts.kv!.k, attn2V: opts.kv!.v }
+      : { attn2Wk: sq('attn2.wk', a2.wk, C, C), attn2Bk: vec('attn2.bk', a2.bk, C), attn2Wv: sq('attn2.wv', a2.wv, C, C), attn2Bv: vec('attn2.bv', a2.bv, C) }),
     attn2Wo: sq('attn2.wo', a2.wo, C, C),
     attn2Bo: vec('attn2.bo', a2.bo, C),
   };

@@ -5,9 +5,10 @@
  *
  *   condition (once per prompt batch, reused by every step — its output does not depend on t):
  *     y = RMSNorm(W₂·GELU_tanh(W₁·text + b₁) + b₂)              gemm(gelu-tanh) → gemm → rmsnorm (in place)
- *     ops mode: each block's text keys/values                     2 gemms per block, kept for the run
+ *     each block's text keys/values                               2 gemms per block, kept for the run
  *       k_i = W_k,i·y + b_k,i,  v_i = W_v,i·y + b_v,i             (B, L, C) each: the cross-attention
- *                                                                 then projects only the image queries
+ *                                                                 (alone or inside dit-block) then
+ *                                                                 projects only the image queries
  *   step:
  *     tokens = patchify(latent)                                   host: NCHW → (B, N, C_in·p²)
  *     h_t = SiLU(W₁·sinusoidal(t) + b₁)                           host: sinusoid (B × 256); gemm(silu)
@@ -70,6 +71,8 @@ interface BlockWeights {
   w: ops.DitBlockWeights;
   /** The cross-attention's query/output projections (its text side comes precomputed from the condition). */
   attn2Qo: ops.CrossAttentionQueryWeights;
+  /** attn2's text projections, used once per prompt by encodeCondition. */
+  attn2Text: { wk: BackendTensor; bk: BackendTensor; wv: BackendTensor; bv: BackendTensor };
   /** ops mode: the rows j = 0…5 of the block's scale_shift_table (shift₁, scale₁, gate₁, shift₂, scale₂, gate₂). */
   tableRows: BackendTensor[] | null;
 }
@@ -82,7 +85,7 @@ export class DitCondition {
   constructor(
     readonly y: BackendTensor,
     readonly maskBias: BackendTensor | null,
-    /** Per block: the cross-attention's text keys and values (B, L, C); null in dit-block mode. */
+    /** Per block: the cross-attention's text keys and values (B, L, C). */
     readonly kv: ops.CrossAttentionKv[] | null = null,
     /** The model whose weights projected `kv` (only it may use them). */
     readonly encodedBy: object | null = null,
@@ -205,14 +208,11 @@ export class NativeSanaTransformer {
         const attn2Qo = { wq: g('attn2.to_q.weight', [C, C]), bq: g('attn2.to_q.bias', [C]), wo: g('attn2.to_out.0.weight', [C, C]), bo: g('attn2.to_out.0.bias', [C]) };
         this.w.blocks.push({
           attn2Qo,
+          attn2Text: { wk: g('attn2.to_k.weight', [C, C]), bk: g('attn2.to_k.bias', [C]), wv: g('attn2.to_v.weight', [C, C]), bv: g('attn2.to_v.bias', [C]) },
           w: {
             table: up.values(tab, [6, C]),
             attn1: { wq: g('attn1.to_q.weight', [C, C]), wk: g('attn1.to_k.weight', [C, C]), wv: g('attn1.to_v.weight', [C, C]), wo: g('attn1.to_out.0.weight', [C, C]), bo: g('attn1.to_out.0.bias', [C]) },
-            attn2: {
-              ...attn2Qo,
-              wk: g('attn2.to_k.weight', [C, C]), bk: g('attn2.to_k.bias', [C]),
-              wv: g('attn2.to_v.weight', [C, C]), bv: g('attn2.to_v.bias', [C]),
-            },
+            attn2: attn2Qo,
             ff: {
               wInv: g('ff.conv_inverted.weight', [2 * hid, C, 1, 1]), bInv: g('ff.conv_inverted.bias', [2 * hid]),
               wDw: g('ff.conv_depth.weight', [2 * hid, 1, 3, 3]), bDw: g('ff.conv_depth.bias', [2 * hid]),
@@ -238,9 +238,9 @@ export class NativeSanaTransformer {
   }
 
   /**
-   * The text condition: caption projection + RMSNorm (and the mask's additive bias), on the backend; in
-   * ops mode also every block's cross-attention keys/values (2 gemms per block), so the steps project
-   * the text never again. Call once per prompt batch and reuse the result for all steps.
+   * The text condition: caption projection + RMSNorm (and the mask's additive bias), on the backend, and
+   * every block's cross-attention keys/values (2 gemms per block), so the steps project the text never
+   * again. Call once per prompt batch and reuse the result for all steps.
    */
   encodeCondition(encoderHiddenStates: Tensor, mask: Tensor | null = null): DitCondition {
     const cfg = this.config;
@@ -263,10 +263,9 @@ export class NativeSanaTransformer {
     if (y !== yp) yp.dispose();
     const maskBias = mask === null ? null : this.upload(maskToBias(mask).toFloat32(), [B, 1, L]);
     this.plan.scratch(gemmScratch(B * L, C, cfg.captionChannels));
-    // The dit-block op takes y and projects it itself; the one-by-one ops take precomputed keys/values.
-    let kv: ops.CrossAttentionKv[] | null = null;
+    let kv: ops.CrossAttentionKv[];
     try {
-      if (this.blockMode === 'ops') kv = this.textKeysValues(y);
+      kv = this.textKeysValues(y);
     } catch (e) {
       new DitCondition(y, maskBias).dispose();
       throw e;
@@ -285,7 +284,7 @@ export class NativeSanaTransformer {
       return t;
     };
     try {
-      const kv = this.w.blocks.map(({ w: { attn2: a } }) => ({ k: project(a.wk, a.bk), v: project(a.wv, a.bv) }));
+      const kv = this.w.blocks.map(({ attn2Text: a }) => ({ k: project(a.wk, a.bk), v: project(a.wv, a.bv) }));
       this.plan.scratch(gemmScratch(y.shape[0]! * y.shape[1]!, this.dims.inner, this.dims.inner));
       return kv;
     } catch (e) {
@@ -334,7 +333,7 @@ export class NativeSanaTransformer {
     const t = timestep instanceof Tensor ? timestep : Tensor.f32([timestep.length], [...timestep]);
     if (t.ndim !== 1 || t.shape[0] !== B) throw new RangeError(`NativeSanaTransformer: timestep ${shapeStr(t.shape)} must have one value per sample, shape [${B}]`);
     if (cond.batch !== B) throw new RangeError(`NativeSanaTransformer: the condition has batch ${cond.batch}, the latent ${B}`);
-    if (this.blockMode === 'ops' && (cond.kv === null || cond.encodedBy !== this)) {
+    if (cond.kv === null || cond.encodedBy !== this) {
       throw new TypeError(`NativeSanaTransformer: the condition ${cond.kv === null ? 'has no text keys/values' : 'holds another model\'s text keys/values'} (encode it with this model's encodeCondition)`);
     }
     const h = H / p;
@@ -375,7 +374,7 @@ export class NativeSanaTransformer {
         const xin = x;
         x = prof.op('block.dit-block', () =>
           ops.ditBlockSync(xin, bw.w, {
-            y: cond.y, t0, maskBias: cond.maskBias, height: h, width: w, headDim: cfg.attentionHeadDim,
+            kv: cond.kv![i]!, t0, maskBias: cond.maskBias, height: h, width: w, headDim: cfg.attentionHeadDim,
             crossHeads: cfg.numCrossAttentionHeads, normEps: cfg.normEps, eps: this.eps, out: plan.slot(next, [B, N, C]),
           }),
         );
@@ -469,14 +468,13 @@ export function gemmScratch(M: number, N: number, K: number): number {
 
 /**
  * The largest op scratch of one step (linear-attention-block: 4·M·4C; cross-attention: 4·(2M·C + 2B·L·C)
- * — its k, v: projected in dit-block mode, precomputed in ops mode (f32 as is, bf16 widened); mix-ffn:
- * 4·M·3h; plus packing).
+ * — its k, v come precomputed (f32 read as is, bf16 widened); mix-ffn: 4·M·3h; plus packing).
  */
 export function ditScratch(mode: DitBlockMode, dtype: TensorDType, B: number, N: number, L: number, C: number, hid: number, captionChannels: number): number {
   const M = B * N;
   const lab = 4 * M * 4 * C + gemmScratch(M, 3 * C, C);
-  const kvScratch = mode === 'ops' && dtype === 'f32' ? 0 : 4 * 2 * B * L * C;
-  const xattn = 4 * 2 * M * C + kvScratch + gemmScratch(mode === 'ops' ? M : Math.max(M, B * L), C, C);
+  const kvScratch = dtype === 'f32' ? 0 : 4 * 2 * B * L * C;
+  const xattn = 4 * 2 * M * C + kvScratch + gemmScratch(M, C, C);
   const ffn = 4 * M * 3 * hid + gemmScratch(M, 2 * hid, C);
   const inner = Math.max(lab, xattn, ffn);
   const block = mode === 'dit-block' ? tensorBytes([M + 6 * B, C], dtype) + inner : inner;

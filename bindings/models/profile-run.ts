@@ -143,12 +143,12 @@ export function profileDit(o: DitProfileOptions): DitProfile {
     let latent = randomTensor([1, o.config.inChannels, lh, lw], rng);
     const F = o.config.inChannels * lh * lw;
 
-    // The condition (caption projection + norm) is computed once per image.
+    // The condition (caption projection + norm, every block's text keys/values) is computed once per image.
     profiler.reset();
     const t0 = performance.now();
     const cond = model.encodeCondition(text, null);
     const captionMeasuredMs = performance.now() - t0;
-    // The blocks' text keys/values (ops mode) scale with the depth like the block ops.
+    // The blocks' text keys/values scale with the depth like the block ops.
     const textKvMs = profiler.timings().find((e) => e.name === 'caption.text-kv')?.ms ?? 0;
     const captionMs = captionMeasuredMs + textKvMs * (o.depth / Math.max(K, 1) - 1);
 

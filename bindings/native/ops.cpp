@@ -37,6 +37,14 @@ inline auto cuda_entry(const LiteMlaArgs*) { return &cuda::VersionedOps::lite_ml
 inline std::nullptr_t cuda_entry(const void*) { return nullptr; }
 #endif
 
+// The text side of a cross-attention (y, wk, wv): required, unless precomputed keys/values replace it
+// (then it stays an empty view when absent; the op's checks reject a mix of both forms).
+TensorView text_side(OpCall& c, bool precomputed_kv, const char* key) {
+  if (!precomputed_kv) return c.tensor(key);
+  const TensorView* t = c.optional(key);
+  return t ? *t : TensorView{};
+}
+
 // Runs the op on its tensors' backend at the `version` option (checked against the backend's list).
 template <typename Args>
 Napi::Value dispatch(OpCall& c, Status (*const OpTable::*entry)(const Args&), const Args& args) {
@@ -152,17 +160,12 @@ Napi::Value CrossAttention(const Napi::CallbackInfo& info) {
   a.k = c.optional("k");
   a.v = c.optional("v");
   const bool kv = a.k != nullptr || a.v != nullptr;
-  auto text_tensor = [&](const char* key) {
-    if (!kv) return c.tensor(key);
-    const TensorView* t = c.optional(key);
-    return t ? *t : TensorView{};
-  };
-  a.y = text_tensor("y");
+  a.y = text_side(c, kv, "y");
   a.wq = c.tensor("wq");
   a.bq = c.optional("bq");
-  a.wk = text_tensor("wk");
+  a.wk = text_side(c, kv, "wk");
   a.bk = c.optional("bk");
-  a.wv = text_tensor("wv");
+  a.wv = text_side(c, kv, "wv");
   a.bv = c.optional("bv");
   a.wo = c.tensor("wo");
   a.bo = c.optional("bo");
@@ -245,7 +248,11 @@ Napi::Value DitBlock(const Napi::CallbackInfo& info) {
   OpCall c(info, "dit-block");
   DitBlockArgs a;
   a.x = c.tensor("x");
-  a.y = c.tensor("y");
+  // Precomputed text keys/values (attn2K, attn2V) replace y and attn2's wk, wv, bk, bv (checked in the kernel).
+  a.a2_k = c.optional("attn2K");
+  a.a2_v = c.optional("attn2V");
+  const bool kv = a.a2_k != nullptr || a.a2_v != nullptr;
+  a.y = text_side(c, kv, "y");
   a.t0 = c.tensor("t0");
   a.table = c.tensor("table");
   a.mask_bias = c.optional("maskBias");
@@ -256,9 +263,9 @@ Napi::Value DitBlock(const Napi::CallbackInfo& info) {
   a.a1_bo = c.optional("attn1Bo");
   a.a2_wq = c.tensor("attn2Wq");
   a.a2_bq = c.optional("attn2Bq");
-  a.a2_wk = c.tensor("attn2Wk");
+  a.a2_wk = text_side(c, kv, "attn2Wk");
   a.a2_bk = c.optional("attn2Bk");
-  a.a2_wv = c.tensor("attn2Wv");
+  a.a2_wv = text_side(c, kv, "attn2Wv");
   a.a2_bv = c.optional("attn2Bv");
   a.a2_wo = c.tensor("attn2Wo");
   a.a2_bo = c.optional("attn2Bo");

@@ -122,7 +122,7 @@ export async function runProfile(argv: string[]): Promise<number> {
   console.log(`  DiT: ${K === depth ? `all ${depth}` : `${K} of ${depth}`} blocks, block mode ${blockMode}, CFG ${cfg > 1 ? 'batch 2' : 'off (batch 1)'}, ${textTokens} text tokens; warmup ${warmup}, timed ${repeat}`);
   const d = profileDit({ config, ...dit, depth, backend: 'cpu', dtype, blockMode, width, height, textTokens, cfg, warmup, repeat });
   const x = d.extrapolated ? ' (extrapolated)' : '';
-  console.log(`  step: ${fmtMs(d.stepMs)}${x}; measured with ${K} blocks ${fmtMs(d.stepMsMeasured)} (samples ${d.stepSamplesMs.map((s) => s.toFixed(1)).join(', ')} ms); caption${blockMode === 'ops' ? ' + text K/V' : ''} (once per image) ${fmtMs(d.captionMs)}`);
+  console.log(`  step: ${fmtMs(d.stepMs)}${x}; measured with ${K} blocks ${fmtMs(d.stepMsMeasured)} (samples ${d.stepSamplesMs.map((s) => s.toFixed(1)).join(', ')} ms); caption + text K/V (once per image) ${fmtMs(d.captionMs)}`);
   console.log(`  breakdown per step${x}:`);
   for (const l of table(d.breakdown, 'step')) console.log(l);
   const h = d.host;
@@ -191,7 +191,7 @@ export async function runProfile(argv: string[]): Promise<number> {
       memory: { dit: ditMem, decoder: decode?.memory ?? null, peak_bytes: peakBytes, process_max_rss_bytes: rss },
       reference_comparison: comparison,
       notes: [
-        `step_ms: one DiT evaluation on the CFG batch; the caption projection${blockMode === 'ops' ? ' and every block\'s cross-attention text keys/values are' : ' is'} computed once per image (caption_ms).`,
+        'step_ms: one DiT evaluation on the CFG batch; the caption projection and every block\'s cross-attention text keys/values are computed once per image (caption_ms).',
         'Per-op times are host wall times around synchronous cpu op calls (kernel + dispatch).',
         ...(d.extrapolated ? [`Extrapolated: ${K} of ${depth} blocks were run; block ops are scaled by ${depth}/${K}.`] : []),
         'host_overhead: host work (layouts, uploads, read-back, CFG/Euler update) + JS glue between calls + op calls × a calibrated per-call cost; wall_minus_ops_ms: the step wall time minus the summed op-call wall times (measured).',

@@ -10,7 +10,7 @@
  * FLOPs ≈ 2·B·N·(4C² + 2C·Ci + 3·C·h) + attention cores (see the ops) + 2·B·L·2·C·Ci (text k, v).
  */
 import type { Tensor } from '../core/tensor.js';
-import { crossAttentionModule } from '../ops/cross-attention.js';
+import { crossAttentionModule, crossAttentionWithKv, type CrossAttentionKv } from '../ops/cross-attention.js';
 import type { AccumulateOption } from '../ops/linear.js';
 import { linearAttentionModule } from '../ops/linear-attention.js';
 import { gluMbConv } from '../ops/mix-ffn.js';
@@ -30,6 +30,11 @@ export const GATE_MLP = 5;
 export interface BlockContext extends AccumulateOption {
   /** Text tokens after caption projection + norm, (B, L, C). */
   encoderHiddenStates: Tensor;
+  /**
+   * This block's text keys/values already projected from encoderHiddenStates (attn2's k = y·W_kᵀ + b_k,
+   * v = y·W_vᵀ + b_v), as a sampler computes them once per prompt; the block then skips those projections.
+   */
+  textKv?: CrossAttentionKv | undefined;
   /** Additive key bias (B, L) from the mask, or null. */
   encoderBias: Tensor | null;
   /** t₀ (B, 6C). */
@@ -73,21 +78,16 @@ export function sanaTransformerBlock(x: Tensor, index: number, w: StateDict, ctx
   x = gatedResidual(x, attn1, mod, GATE_MSA);
 
   // 2. Softmax cross-attention to the text tokens, on the raw residual stream, ungated.
-  const attn2 = crossAttentionModule(
-    x,
-    ctx.encoderHiddenStates,
-    {
-      toQ: p('attn2.to_q.weight'),
-      toQBias: p('attn2.to_q.bias'),
-      toK: p('attn2.to_k.weight'),
-      toKBias: p('attn2.to_k.bias'),
-      toV: p('attn2.to_v.weight'),
-      toVBias: p('attn2.to_v.bias'),
-      toOut: p('attn2.to_out.0.weight'),
-      toOutBias: p('attn2.to_out.0.bias'),
-    },
-    { ...acc, heads: ctx.crossAttentionHeads, bias: ctx.encoderBias },
-  );
+  const qo = { toQ: p('attn2.to_q.weight'), toQBias: p('attn2.to_q.bias'), toOut: p('attn2.to_out.0.weight'), toOutBias: p('attn2.to_out.0.bias') };
+  const attnOpts = { ...acc, heads: ctx.crossAttentionHeads, bias: ctx.encoderBias };
+  const attn2 = ctx.textKv
+    ? crossAttentionWithKv(x, ctx.textKv, qo, attnOpts)
+    : crossAttentionModule(
+        x,
+        ctx.encoderHiddenStates,
+        { ...qo, toK: p('attn2.to_k.weight'), toKBias: p('attn2.to_k.bias'), toV: p('attn2.to_v.weight'), toVBias: p('attn2.to_v.bias') },
+        attnOpts,
+      );
   ctx.onIntermediate?.(pre + 'attn2', attn2);
   x = gatedResidual(x, attn2, null, null);
 

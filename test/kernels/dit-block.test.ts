@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadAddon, type NativeTensorHandle } from '../../bindings/addon.js';
 import * as ops from '../../bindings/ops.js';
 import type { BackendTensor } from '../../bindings/tensor.js';
 import { errorStats, formatStats } from '../../reference/core/compare.js';
@@ -53,6 +54,42 @@ describe('dit-block (cpu) vs the reference SanaTransformerBlock', () => {
     const h2 = ops.layerNormModulateSync(x2, chunk(3), chunk(4));
     const plain = ops.mixFfnSync(h2, conv(ff) as unknown as ops.MixFfnWeights, { height: H, width: W, gate: chunk(5), residual: x2 }).toFloat32();
     expectBf16('dit-block', out16.toFloat32(), plain, reference);
+
+    // Precomputed text keys/values (as the runner makes them once per prompt: one gemm each, stored in
+    // the op's dtype) replace y and attn2's wk, wv, bk, bv: same block on every backend.
+    const kvOf = (k: Which) => ({ k: ops.gemmSync(y.on(k), a2.wk.on(k), { bias: a2.bk.on(k) }), v: ops.gemmSync(y.on(k), a2.wv.on(k), { bias: a2.bv.on(k) }) });
+    const qoWeights = (k: Which): ops.DitBlockWeights => {
+      const { wq, bq, wo, bo } = on(a2, k);
+      return { ...weights(k), attn2: { wq, bq, wo, bo } };
+    };
+    const kvOpts = (k: Which) => ({ ...opts(k), y: null, kv: kvOf(k) });
+    const refKv = poisoned([B, N, C], 'f32', 'reference');
+    ops.ditBlockSync(x.ref, qoWeights('ref'), { ...kvOpts('ref'), out: refKv });
+    expectF32('dit-block reference kv vs y', refKv.toFloat32(), reference, 1e-6);
+    const kv32 = poisoned([B, N, C], 'f32');
+    await ops.ditBlock(x.f32, qoWeights('f32'), { ...kvOpts('f32'), out: kv32 });
+    expectF32('dit-block cpu kv vs cpu y', kv32.toFloat32(), out32.toFloat32(), 1e-6);
+    expectF32('dit-block cpu kv', kv32.toFloat32(), reference);
+    const kv16 = poisoned([B, N, C], 'bf16');
+    ops.ditBlockSync(x.bf16, qoWeights('bf16'), { ...kvOpts('bf16'), out: kv16 });
+    expectBf16('dit-block kv', kv16.toFloat32(), plain, reference);
+
+    // Exactly one form of the text side, in the TS layer …
+    expect(() => ops.ditBlockSync(x.f32, weights('f32'), { ...kvOpts('f32') })).toThrow(/with precomputed kv the weights attn2\.wk, attn2\.bk, attn2\.wv, attn2\.bv are not used/);
+    expect(() => ops.ditBlockSync(x.f32, qoWeights('f32'), { ...kvOpts('f32'), y: y.f32 })).toThrow(/give either opts\.y .* or precomputed opts\.kv, not both/);
+    const kvBad = { k: kvOf('f32').k, v: input([B, L + 1, C], 77).f32 };
+    expect(() => ops.ditBlockSync(x.f32, qoWeights('f32'), { ...opts('f32'), y: null, kv: kvBad })).toThrow(/dit-block: kv\.k \[2, 7, 64\] and kv\.v \[2, 8, 64\] are not both \(B, L, C\)/);
+    // … and in the kernel entry (the addon called directly with both forms, or half of kv).
+    const addon = loadAddon();
+    const handle = (t: BackendTensor) => (t.storage('test') as unknown as { handle: NativeTensorHandle }).handle;
+    const direct = (extra: Record<string, unknown>) => {
+      const base = { x: x.f32, t0: t0.f32, table: table.f32, attn1Wq: a1.wq.f32, attn1Wk: a1.wk.f32, attn1Wv: a1.wv.f32, attn1Wo: a1.wo.f32, attn2Wq: a2.wq.f32, attn2Wo: a2.wo.f32, ffWInv: ff.wInv.f32, ffBInv: ff.bInv.f32, ffWDw: ff.wDw.f32, ffBDw: ff.bDw.f32, ffWPoint: ff.wPoint.f32, height: H, width: W, headDim: 32, crossHeads: 4, out: poisoned([B, N, C], 'f32'), ...extra };
+      return () => addon.ditBlock(Object.fromEntries(Object.entries(base).map(([k, v]) => [k, typeof v === 'object' && v !== null ? handle(v as BackendTensor) : v])), false);
+    };
+    const kvF = kvOf('f32');
+    expect(direct({ y: y.f32, attn2K: kvF.k, attn2V: kvF.v })).toThrow('dit-block: give either y with attn2 wk, wv (bk, bv) or precomputed attn2K, attn2V — not both');
+    expect(direct({ attn2K: kvF.k })).toThrow('dit-block: precomputed text keys/values need both attn2K and attn2V');
+    expect(direct({ attn2K: kvF.k, attn2V: kvF.v })).not.toThrow();
   });
 });
 

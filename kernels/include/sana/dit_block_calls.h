@@ -3,7 +3,7 @@
 // scratch h, both in the op's dtype on x's device:
 //   h   = layernorm-modulate(x; shift₁, scale₁)
 //   out = linear-attention-block(h; gate = gate₁, residual = x)
-//   out = cross-attention(out, y; residual = out)
+//   out = cross-attention(out, y or precomputed k, v; residual = out)
 //   h   = layernorm-modulate(out; shift₂, scale₂)
 //   out = mix-ffn(h; gate = gate₂, residual = out)
 // The args point into this object (the chunk views), so it is neither copied nor moved. Plain C++.
@@ -58,6 +58,8 @@ struct DitBlockCalls {
     cross.bv = a.a2_bv;
     cross.wo = a.a2_wo;
     cross.bo = a.a2_bo;
+    cross.k = a.a2_k;  // precomputed text keys/values (then y, wk, wv, bk, bv are empty)
+    cross.v = a.a2_v;
     cross.mask_bias = a.mask_bias;
     cross.heads = a.cross_heads;
     cross.residual = &a.out;

@@ -4,6 +4,7 @@
 // aliasing and version checks). Each returns the sizes it derived. Plain C++, no device headers.
 // (cross-attention's checks: sana/cross_attention_checks.h.)
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <initializer_list>
 #include <string>
@@ -238,6 +239,94 @@ inline Status check_lite_mla_args(Device dev, const LiteMlaArgs& a, LiteMlaSizes
   return Status::Ok();
 }
 
+// dcae-upsample: f = 1 (none) or 2; Co = Nc (none, interpolate) or Nc / 4 (pixel-shuffle); the
+// shortcut repeats each of x's C channels r = Co·f²/C times.
+struct DcaeUpsampleSizes {
+  int64_t B = 0, H = 0, W = 0, C = 0, Nc = 0, Co = 0, r = 1;
+  int f = 1;
+};
+inline Status check_dcae_upsample_args(Device dev, const DcaeUpsampleArgs& a, DcaeUpsampleSizes* s) {
+  const char* op = "dcae-upsample";
+  const DType dt = a.x.dtype;
+  SANA_RETURN_IF_ERROR(check_float_dtype(op, "x", dt));
+  SANA_RETURN_IF_ERROR(check_floats_on(dev, op, dt, {{&a.x, "x"}, {&a.w, "w"}, {&a.out, "out"}}));
+  if (a.x.ndim != 4) return InvalidArgument("dcae-upsample: want x (B, H, W, C) NHWC, got " + shp(a.x));
+  DcaeUpsampleSizes d;
+  d.B = a.x.shape[0];
+  d.H = a.x.shape[1];
+  d.W = a.x.shape[2];
+  d.C = a.x.shape[3];
+  if (a.w.ndim != 4 || a.w.shape[1] != d.C || a.w.shape[2] != 3 || a.w.shape[3] != 3) {
+    return InvalidArgument("dcae-upsample: w " + shp(a.w) + " is not (Nc, " + std::to_string(d.C) + ", 3, 3) for x " + shp(a.x));
+  }
+  d.Nc = a.w.shape[0];
+  switch (a.mode) {
+    case DcaeUpsampleMode::kNone: d.f = 1; d.Co = d.Nc; break;
+    case DcaeUpsampleMode::kInterpolate: d.f = 2; d.Co = d.Nc; break;
+    case DcaeUpsampleMode::kPixelShuffle:
+      if (d.Nc % 4 != 0) return InvalidArgument("dcae-upsample: pixel-shuffle needs 4·Co conv channels, w is " + shp(a.w));
+      d.f = 2;
+      d.Co = d.Nc / 4;
+      break;
+    default: return InvalidArgument("dcae-upsample: unknown mode " + std::to_string(static_cast<int>(a.mode)));
+  }
+  if (!is_shape(a.out, {d.B, d.f * d.H, d.f * d.W, d.Co})) {
+    return InvalidArgument("dcae-upsample: out " + shp(a.out) + " is not (B, " + std::to_string(d.f) + "H, " + std::to_string(d.f) + "W, " +
+                           std::to_string(d.Co) + ") for x " + shp(a.x));
+  }
+  if (a.shortcut && (d.Co * d.f * d.f) % d.C != 0) {
+    return InvalidArgument("dcae-upsample: the shortcut cannot repeat " + std::to_string(d.C) + " channels into " + std::to_string(d.Co) + "·" +
+                           std::to_string(d.f * d.f));
+  }
+  SANA_RETURN_IF_ERROR(check_opt_vector_on(dev, op, "bias", a.bias, d.Nc, dt));
+  if (a.out.data == a.x.data) return InvalidArgument("dcae-upsample: out must not be x");
+  d.r = a.shortcut ? d.Co * d.f * d.f / d.C : 1;
+  *s = d;
+  return Status::Ok();
+}
+
+struct DcaeHeadSizes {
+  int64_t B = 0, H = 0, W = 0, C = 0, Cout = 0;
+};
+inline Status check_dcae_head_args(Device dev, const DcaeHeadArgs& a, DcaeHeadSizes* s) {
+  const char* op = "dcae-head";
+  const DType dt = a.x.dtype;
+  SANA_RETURN_IF_ERROR(check_float_dtype(op, "x", dt));
+  SANA_RETURN_IF_ERROR(check_floats_on(dev, op, dt, {{&a.x, "x"}, {&a.norm_w, "normWeight"}, {&a.norm_b, "normBias"}, {&a.w, "w"}, {&a.out, "out"}}));
+  if (a.x.ndim != 4) return InvalidArgument("dcae-head: want x (B, H, W, C) NHWC, got " + shp(a.x));
+  const int64_t B = a.x.shape[0], H = a.x.shape[1], W = a.x.shape[2], C = a.x.shape[3];
+  if (a.w.ndim != 4 || a.w.shape[1] != C || a.w.shape[2] != 3 || a.w.shape[3] != 3) {
+    return InvalidArgument("dcae-head: w " + shp(a.w) + " is not (Cout, " + std::to_string(C) + ", 3, 3) for x " + shp(a.x));
+  }
+  const int64_t Cout = a.w.shape[0];
+  if (!is_vector(a.norm_w, C) || !is_vector(a.norm_b, C)) {
+    return InvalidArgument("dcae-head: norm weight " + shp(a.norm_w) + " / bias " + shp(a.norm_b) + " are not vectors of " + std::to_string(C));
+  }
+  if (!is_shape(a.out, {B, Cout, H, W})) return InvalidArgument("dcae-head: out " + shp(a.out) + " is not (B, Cout, H, W) NCHW for x " + shp(a.x));
+  SANA_RETURN_IF_ERROR(check_opt_vector_on(dev, op, "bias", a.bias, Cout, dt));
+  if (!(a.eps >= 0.0f) || !std::isfinite(a.eps)) return InvalidArgument("dcae-head: eps must be a finite number >= 0");
+  if (a.out.data == a.x.data) return InvalidArgument("dcae-head: out must not be x");
+  *s = {B, H, W, C, Cout};
+  return Status::Ok();
+}
+
+// The block's own tensors; lite-mla, mix-ffn and rmsnorm check their weights when called.
+struct DcaeEvitBlockSizes {
+  int64_t B = 0, H = 0, W = 0, C = 0;
+};
+inline Status check_dcae_evit_block_args(Device dev, const DcaeEvitBlockArgs& a, DcaeEvitBlockSizes* s) {
+  const char* op = "dcae-evit-block";
+  const DType dt = a.x.dtype;
+  SANA_RETURN_IF_ERROR(check_float_dtype(op, "x", dt));
+  SANA_RETURN_IF_ERROR(check_floats_on(dev, op, dt, {{&a.x, "x"}, {&a.out, "out"}}));
+  if (a.x.ndim != 4 || !same_shape(a.x, a.out)) {
+    return InvalidArgument("dcae-evit-block: want x and out (B, H, W, C) NHWC, got " + shp(a.x) + ", " + shp(a.out));
+  }
+  if (a.out.data == a.x.data) return InvalidArgument("dcae-evit-block: out must not be x");
+  *s = {a.x.shape[0], a.x.shape[1], a.x.shape[2], a.x.shape[3]};
+  return Status::Ok();
+}
+
 // The block's own tensors; its inner ops check their weights when called.
 struct DitBlockSizes {
   int64_t B = 0, N = 0, C = 0;
@@ -253,6 +342,14 @@ inline Status check_dit_block_args(Device dev, const DitBlockArgs& a, DitBlockSi
     return InvalidArgument("dit-block: table " + shp(a.table) + " and t0 " + shp(a.t0) + " must be (6, C) and (B, 6C) for x " + shp(a.x));
   }
   if (a.out.data == a.x.data) return InvalidArgument("dit-block: out must not be x");
+  // The cross-attention's text side: y with attn2 wk, wv (bk, bv), or precomputed k, v — exactly one
+  // form (cross-attention checks the shapes of either).
+  if (a.a2_k != nullptr || a.a2_v != nullptr) {
+    if (a.a2_k == nullptr || a.a2_v == nullptr) return InvalidArgument("dit-block: precomputed text keys/values need both attn2K and attn2V");
+    if (a.y.data != nullptr || a.a2_wk.data != nullptr || a.a2_wv.data != nullptr || a.a2_bk != nullptr || a.a2_bv != nullptr) {
+      return InvalidArgument("dit-block: give either y with attn2 wk, wv (bk, bv) or precomputed attn2K, attn2V — not both");
+    }
+  }
   *s = {B, a.x.shape[1], C};
   return Status::Ok();
 }

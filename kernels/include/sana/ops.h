@@ -128,7 +128,7 @@ struct LiteMlaArgs {
 // dit-block: one SANA Linear-DiT block (diffusers SanaTransformerBlock) on tokens x (B, N, C):
 //   (shift₁, scale₁, gate₁, shift₂, scale₂, gate₂) = table (6, C) + t0 (B, 6C)
 //   x ← x + gate₁ ⊙ linear-attention-block(LN(x)·(1 + scale₁) + shift₁)
-//   x ← x + cross-attention(x, y, mask_bias)
+//   x ← x + cross-attention(x, y, mask_bias)           (or with precomputed text keys/values a2_k, a2_v)
 //   x ← x + gate₂ ⊙ mix-ffn(LN(x)·(1 + scale₂) + shift₂)
 struct DitBlockArgs {
   TensorView x, y, t0, table;
@@ -144,6 +144,9 @@ struct DitBlockArgs {
   float norm_eps = 1e-6f;
   float attn_eps = 1e-15f;
   TensorView out;
+  // Precomputed cross-attention text keys/values (B, L, C), as cross-attention's k, v: then y, a2_wk,
+  // a2_wv, a2_bk, a2_bv are absent (a runner projects the text once per prompt, not once per step).
+  const TensorView *a2_k = nullptr, *a2_v = nullptr;
 };
 
 // dcae-upsample (appended, issue 9): a DC-AE decoder 3×3 conv (zero padding 1) with its non-parametric

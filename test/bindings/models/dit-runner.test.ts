@@ -5,7 +5,7 @@
  * reference backend in bf16: every op's output rounded to bf16).
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { NativeSanaTransformer, type DitBlockMode } from '../../../bindings/models/dit-runner.js';
+import { DitCondition, NativeSanaTransformer, type DitBlockMode } from '../../../bindings/models/dit-runner.js';
 import { OpProfiler } from '../../../bindings/models/profiler.js';
 import { errorStats, formatStats } from '../../../reference/core/compare.js';
 import { loadConfig } from '../../../reference/core/config.js';
@@ -146,9 +146,9 @@ describe('native DiT runner on a random mid-size config (patch 2, PE, mask, 10×
     model.dispose();
   });
 
-  it('ops mode: the blocks\' text keys/values are computed once per condition and reused by every step', () => {
+  it.each(['ops', 'dit-block'] as const)('%s mode: the blocks\' text keys/values are computed once per condition and reused by every step', (blockMode) => {
     const profiler = new OpProfiler(true);
-    const model = NativeSanaTransformer.fromStateDict(MID, weights, { blockMode: 'ops', profiler });
+    const model = NativeSanaTransformer.fromStateDict(MID, weights, { blockMode, profiler });
     const cond = model.encodeCondition(inputs.encoderHiddenStates, inputs.encoderAttentionMask);
     expect(new Map(profiler.timings().map((t) => [t.name, t.calls])).get('caption.text-kv')).toBe(2 * MID.numLayers);
     expect(cond.kv?.map((kv) => kv.k.shape)).toEqual(new Array(MID.numLayers).fill([2, 7, 64]));
@@ -159,20 +159,18 @@ describe('native DiT runner on a random mid-size config (patch 2, PE, mask, 10×
       expect(profiler.timings().some((e) => e.name.startsWith('caption.')), 'a step projects no text').toBe(false);
       const full = model.forward({ ...inputs, timestep: Tensor.f32([2], t) });
       expect(Array.from(step.toFloat32())).toEqual(Array.from(full.toFloat32()));
-      expectModel(`mid ops step t=${t.join('/')} (shared condition) vs TS reference`, step, new SanaTransformer2DModel(MID, weights).forward({ ...inputs, timestep: Tensor.f32([2], t) }));
+      expectModel(`mid ${blockMode} step t=${t.join('/')} (shared condition) vs TS reference`, step, new SanaTransformer2DModel(MID, weights).forward({ ...inputs, timestep: Tensor.f32([2], t) }));
     }
     const perBlock = 2 * 2 * 7 * 64 * 4;
     expect(cond.bytes).toBeGreaterThanOrEqual(MID.numLayers * perBlock);
-    // A condition without keys/values (a dit-block model's) is refused by an ops model, not misused.
-    const blockModel = NativeSanaTransformer.fromStateDict(MID, weights, { blockMode: 'dit-block' });
-    const yOnly = blockModel.encodeCondition(inputs.encoderHiddenStates, inputs.encoderAttentionMask);
-    expect(yOnly.kv).toBeNull();
+    // A condition without keys/values is refused, not misused…
+    const yOnly = new DitCondition(model.backend.fromArray(new Float32Array(2 * 7 * 64).fill(0.5), [2, 7, 64]), null);
     expect(() => model.step(inputs.hiddenStates, inputs.timestep, yOnly)).toThrow(/the condition has no text keys\/values \(encode it with this model's encodeCondition\)/);
     // …and so is one whose keys/values another model's weights projected.
-    const other = NativeSanaTransformer.fromStateDict(MID, weights, { blockMode: 'ops' });
+    const other = NativeSanaTransformer.fromStateDict(MID, weights, { blockMode });
     const foreign = other.encodeCondition(inputs.encoderHiddenStates, inputs.encoderAttentionMask);
     expect(() => model.step(inputs.hiddenStates, inputs.timestep, foreign)).toThrow(/holds another model's text keys\/values/);
-    for (const d of [cond, yOnly, foreign, model, blockModel, other]) d.dispose();
+    for (const d of [cond, yOnly, foreign, model, other]) d.dispose();
   });
 
   it('rejects bad weights, configs and inputs with clear errors', () => {
