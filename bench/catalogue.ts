@@ -59,6 +59,12 @@ const CUDA = {
   gemm: [
     { version: 1, description: 'SIMT tiles: 64×64 outputs per block, K slices of 16 in shared memory, 4×4 outputs per thread' },
     { version: 2, description: 'tensor cores: mma.sync m16n8k16 bf16→f32, 128×128×32 tiles, 4-stage cp.async, swizzled ldmatrix', needs: 'bf16; K % 8 == 0', dtypes: BF16 },
+    {
+      version: 3,
+      description: 'Hopper: wgmma m64n256k16/m64n128k16 from TMA-loaded 128B-swizzled tiles, producer warp + 2 consumer warpgroups, mbarrier ring',
+      needs: 'bf16; sm_90; K % 8 == 0; 16-byte aligned x, w',
+      dtypes: BF16,
+    },
   ],
   'linear-attention': [
     { version: 1, description: 'state by token chunks staged in shared memory + atomics; apply one thread per (token, channel)', needs: 'head_dim ≤ 64' },
@@ -108,7 +114,26 @@ const CUDA = {
     { version: 1, description: '3 gemms → depthwise k×k → grouped 1×1 → core v1 (or quadratic form) → gemm → rmsnorm v1 + residual', needs: 'head_dim ≤ 64' },
     { version: 2, description: "the same with the core's and rmsnorm's default versions" },
   ],
+  // The DC-AE model-level ops (bindings/models/dcae-ops.ts); dcae-head has no catalogue entry of its own.
+  'dcae-upsample': [
+    {
+      version: 1,
+      description: 'shortcut copied into out → conv3x3 v1 (nearest-2× input read in place) with out as its residual; pixel-shuffle: conv → shuffle + shortcut',
+    },
+    { version: 2, description: "the same with conv3x3's default version and the shortcut copied 8 channels per thread" },
+  ],
+  'dcae-head': [
+    { version: 1, description: 'rmsnorm v1 → activation → conv3x3 v1 → NCHW store' },
+    { version: 2, description: 'rmsnorm and conv3x3 at their default versions, the activation 8 elements per thread → NCHW store' },
+  ],
+  'dcae-evit-block': [
+    { version: 1, description: 'lite-mla v1 → mix-ffn v1 → rmsnorm v1 + residual', needs: 'head_dim ≤ 64' },
+    { version: 2, description: 'the same composition, each op at its default (fastest) version' },
+  ],
 } as const satisfies Readonly<Record<string, readonly NativeVersion[]>>;
+
+/** Every op the cuda backend lists (addon.runtime.opVersions('cuda')) with its versions, catalogue op or not. */
+export const CUDA_VERSIONS: Readonly<Record<string, readonly NativeVersion[]>> = CUDA;
 
 /**
  * The parity rule (the same for every op unless an entry says otherwise):
@@ -386,7 +411,7 @@ export const OP_CATALOGUE = {
     testShapes: [{ B: 1, C: 32, H: 8, W: 8 }],
     parity: DEFAULT_PARITY,
     apiOp: null,
-    native: { cpu: MODEL_OP, cuda: NONE },
+    native: { cpu: MODEL_OP, cuda: CUDA['dcae-evit-block'] },
   }),
   'dcae-upsample': def({
     op: 'dcae-upsample',
@@ -400,7 +425,7 @@ export const OP_CATALOGUE = {
     testShapes: [{ B: 1, Cin: 16, Cout: 8, H: 8, W: 8 }],
     parity: DEFAULT_PARITY,
     apiOp: null,
-    native: { cpu: MODEL_OP, cuda: NONE },
+    native: { cpu: MODEL_OP, cuda: CUDA['dcae-upsample'] },
   }),
   'dcae-downsample': def({
     op: 'dcae-downsample',

@@ -91,7 +91,7 @@ export interface NativeCeilingOptions extends NativeTimingOptions {
   copyBytes?: number;
   /** M = N = K of the bf16 gemm (default 8192). */
   gemmSize?: number;
-  /** The gemm version (0 = the default, fastest). */
+  /** The gemm version (0 = the default version: v2, mma.sync; 3 = the Hopper wgmma kernel, only when asked). */
   gemmVersion?: number;
 }
 
@@ -124,8 +124,13 @@ export interface NativeRuntime {
   /** Times one call of the op function `op` (e.g. 'gemm') on `args` with CUDA events; cuda tensors only. */
   timeOp(op: string, args: NativeOpArgs, opts?: NativeTimingOptions): Promise<NativeDeviceTiming>;
   measureCeilings(opts?: NativeCeilingOptions): Promise<NativeDeviceCeilings>;
-  /** Waits for queued device work; throws a pending asynchronous fault (no-op without CUDA). */
-  synchronize(): void;
+  /** Waits for queued device work; throws a pending asynchronous fault naming `what` (no-op without CUDA). */
+  synchronize(what?: string): void;
+  /**
+   * Whether each cuda op synchronizes before it returns (default true); false = queued dispatch (ops return
+   * once their kernels are queued). Returns the previous setting; always true without CUDA.
+   */
+  setSyncEachOp(on: boolean): boolean;
   /** Returns cached device scratch memory to the driver. */
   releaseCachedMemory(): void;
   /** Sets every byte of a tensor's storage (0xFF: NaN in f32 and bf16, the parity poison). */

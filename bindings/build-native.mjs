@@ -4,6 +4,7 @@
 //   SANA_LAB_CUDA=0        force a CPU-only addon even when nvcc is installed
 //   SANA_LAB_SANITIZE=1    AddressSanitizer + UBSan build (see README)
 //   SANA_LAB_BUILD_DIR=D   build into D instead of build/ (e.g. a second, CPU-only or sanitizer build)
+//   SANA_LAB_WERROR=1      warnings are errors, C++ and CUDA (CI builds this way)
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -19,6 +20,8 @@ const args = [cmakeJs, 'compile', '--directory', root, `--CDSANA_LAB_CUDA=${cuda
 if (on(process.env.SANA_LAB_SANITIZE)) args.push('--CDSANA_LAB_SANITIZE=ON', '--debug');
 if (process.env.SANA_LAB_BUILD_DIR) args.push('--out', process.env.SANA_LAB_BUILD_DIR);
 if (process.env.SANA_LAB_NATIVE_ARCH && on(process.env.SANA_LAB_NATIVE_ARCH)) args.push('--CDSANA_LAB_NATIVE_ARCH=ON');
+// Always passed, so that a build folder configured once with it does not keep it from the CMake cache.
+args.push(`--CDSANA_LAB_WERROR=${on(process.env.SANA_LAB_WERROR) ? 'ON' : 'OFF'}`);
 const jobs = process.env.CMAKE_BUILD_PARALLEL_LEVEL ?? String(Math.max(1, (await import('node:os')).availableParallelism()));
 
 console.error(`[sana-lab] building the native addon (CUDA ${cuda ? 'if nvcc is found' : 'disabled by SANA_LAB_CUDA=0'})`);

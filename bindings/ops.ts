@@ -21,6 +21,7 @@
  * it, and times it with CUDA events (cuda backend).
  */
 import { shapeStr } from '../reference/core/tensor.js';
+import { loadAddon } from './addon.js';
 import { CpuBackend, NativeBackend } from './backend-cpu.js';
 import { ReferenceBackend } from './backend-reference.js';
 import type { Backend, DeviceTiming, DeviceTimingOptions, OpArgs, OpName } from './backend.js';
@@ -61,12 +62,15 @@ interface Prepared {
 
 /** One validated op call, as the backend would run it (captureCall). */
 export interface CapturedCall {
-  op: OpName;
+  /** The op (an op-API name, or a model op of bindings/models/dcae-ops.ts). */
+  op: string;
   backend: Backend;
   args: OpArgs;
   out: BackendTensor;
   /** The op allocated `out` (the call gave none): the caller disposes it. */
   fresh: boolean;
+  /** CUDA-event timing of this call (cuda; elsewhere a TypeError naming the op). */
+  time(opts?: DeviceTimingOptions): Promise<DeviceTiming>;
 }
 
 const scope: { version: number | undefined; capture: CapturedCall[] | null } = { version: undefined, capture: null };
@@ -118,10 +122,33 @@ export async function captureCall(fn: () => unknown): Promise<CapturedCall> {
 export async function timeOnDevice(fn: () => unknown, opts: DeviceTimingOptions = {}): Promise<DeviceTiming> {
   const c = await captureCall(fn);
   try {
-    if (c.backend.time === undefined) throw new TypeError(`${c.op}: device timing needs the cuda backend, these tensors are on ${c.backend.name}`);
-    return await c.backend.time(c.op, c.args, opts);
+    return await c.time(opts);
   } finally {
     if (c.fresh) c.out.dispose();
+  }
+}
+
+/**
+ * Runs `fn` with queued dispatch on the cuda backend: its ops return once their kernels are queued (no
+ * host round trip per op, as PyTorch eager), then one synchronize. A kernel fault inside surfaces at a
+ * device→host copy or at that synchronize, named after `what` (not after the op that caused it: rerun
+ * with per-op sync to find it). Other backends run their ops synchronously anyway: `fn` runs as is.
+ */
+export function queued<T>(backend: Backend, what: string, fn: () => T): T {
+  if (backend.name !== 'cuda') return fn();
+  const runtime = loadAddon().runtime;
+  const previous = runtime.setSyncEachOp(false);
+  try {
+    const r = fn();
+    runtime.synchronize(what);
+    return r;
+  } catch (e) {
+    // Argument and out-of-memory errors (TypeError/RangeError) are raised by the op that met them.
+    if (e instanceof TypeError || e instanceof RangeError) throw e;
+    const msg = e instanceof Error ? e.message : String(e);
+    throw new Error(`${what} (queued cuda ops; a fault may come from any op queued before this point): ${msg}`, { cause: e });
+  } finally {
+    runtime.setSyncEachOp(previous);
   }
 }
 
@@ -143,11 +170,25 @@ function start(p: Prepared): { backend: Backend; out: BackendTensor; fresh: bool
   const fresh = p.out === null;
   const out = p.out ?? allocateOutput(backend, p);
   p.args.out = out;
-  if (scope.capture !== null) {
-    scope.capture.push({ op: p.op, backend, args: p.args, out, fresh });
-    return { backend, out, fresh, captured: true };
-  }
+  const time = (opts?: DeviceTimingOptions) =>
+    backend.time === undefined ? Promise.reject(new TypeError(`${p.op}: device timing needs the cuda backend, these tensors are on ${backend.name}`)) : backend.time(p.op, p.args, opts);
+  if (captureOpCall({ op: p.op, backend, args: p.args, out, fresh, time })) return { backend, out, fresh, captured: true };
   return { backend, out, fresh, captured: false };
+}
+
+/**
+ * The scope's kernel version for an op call that gives none (withVersion; undefined outside one). For
+ * ops outside the op API (bindings/models/dcae-ops.ts), which pass it to the addon themselves.
+ */
+export function scopedVersion(): number | undefined {
+  return scope.version;
+}
+
+/** Inside captureCall: records the validated call instead of running it (returns true); else false. */
+export function captureOpCall(call: CapturedCall): boolean {
+  if (scope.capture === null) return false;
+  scope.capture.push(call);
+  return true;
 }
 
 /** The op's own output; a failed allocation (out of memory) is reported under the op's name and shape. */

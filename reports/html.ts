@@ -9,6 +9,9 @@ import { backendLabel, opLabel, type BreakdownChart, type RooflineChart, type Th
 import { fmtGBs, fmtGflops, fmtMs, fmtNum, fmtPct, fmtSpeedup } from './format.js';
 import type { ReportModel } from './model.js';
 import { jsonForScript } from './plotly.js';
+import { lineTrace } from './traces.js';
+import { lineId, profileFigures, profileTable, PROFILE_NOTE, stackId } from './profile-figures.js';
+import type { ProfileChartKind } from './profiles.js';
 
 export function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -22,7 +25,8 @@ function table(head: string[], rows: string[][], cls = ''): string {
 }
 
 /** What a chart shows; the report check (reports/check.ts) wants one of each with data. */
-export type ChartKind = 'throughput' | 'roofline' | 'DiT block' | 'DiT step' | 'DC-AE decode';
+export type BenchChartKind = 'throughput' | 'roofline' | 'DiT block' | 'DiT step' | 'DC-AE decode';
+export type ChartKind = BenchChartKind | ProfileChartKind;
 
 export const BREAKDOWN_UNITS = ['DiT block', 'DiT step', 'DC-AE decode'] as const;
 
@@ -43,15 +47,7 @@ function throughputFigure(c: ThroughputChart, id: string): Figure {
   return {
     id,
     kind: 'throughput',
-    data: c.series.map((s) => ({
-      type: 'scatter',
-      mode: 'lines+markers',
-      name: s.name,
-      x: s.x,
-      y: s.y,
-      text: s.text,
-      hovertemplate: '%{text}<br>%{y:.3g} GFLOP/s<extra>%{fullData.name}</extra>',
-    })),
+    data: c.series.map((s) => lineTrace(s, '%{text}<br>%{y:.3g} GFLOP/s<extra>%{fullData.name}</extra>')),
     layout: {
       title: { text: `${c.op} — ${c.model}` },
       xaxis: { type: 'log', title: { text: 'image resolution (pixels, log)' }, tickvals: c.tickvals, ticktext: c.ticktext },
@@ -124,13 +120,15 @@ const breakdownId = (unit: BreakdownChart['unit'], i: number) => `bd-${unit.repl
 
 /**
  * Every figure the report draws, in page order: throughput per op, the roofline of each run with timed
- * records, the breakdowns per unit. Charts without data get no figure (the page says so instead).
+ * records, the breakdowns per unit, the whole-model profiles. Charts without data get no figure (the
+ * page says so instead).
  */
 export function reportFigures(m: ReportModel): Figure[] {
   return [
     ...m.throughput.map((c, i) => throughputFigure(c, `thr${i}`)),
     ...m.roofline.flatMap((c, i) => (c.series.length === 0 ? [] : [rooflineFigure(c, `roof${i}`)])),
     ...BREAKDOWN_UNITS.flatMap((unit) => m.breakdown.charts.filter((c) => c.unit === unit).map((c, i) => breakdownFigure(c, breakdownId(unit, i)))),
+    ...profileFigures(m.profiles),
   ];
 }
 
@@ -158,8 +156,8 @@ export function renderHtml(m: ReportModel, plotly: { source: string; version: st
 
   add(`<h1>${esc(m.title)}</h1>`);
   add(
-    `<p class="note">Generated ${esc(m.generatedAt)} from ${m.bench.length} bench file(s) and ${m.parityInputs.length} parity file(s): ${esc(
-      [...m.bench, ...m.parityInputs].map((i) => i.name).join(', '),
+    `<p class="note">Generated ${esc(m.generatedAt)} from ${m.bench.length} bench file(s), ${m.parityInputs.length} parity file(s) and ${m.profileInputs.length} profile file(s): ${esc(
+      [...m.bench, ...m.parityInputs, ...m.profileInputs].map((i) => i.name).join(', '),
     )}. ${m.measured.length} of ${m.records.length} bench records were timed; the rest are listed under “What did not run”. FLOPs and minimal bytes come from bench/cost-model.ts; % of roofline is against the measured ceilings below.</p>`,
   );
 
@@ -229,6 +227,20 @@ export function renderHtml(m: ReportModel, plotly: { source: string; version: st
         ),
       );
     });
+  }
+
+  // Whole model
+  add('<h2>Whole model</h2>');
+  const p = m.profiles;
+  if (m.profileInputs.length === 0) add('<p class="none">No whole-model profile given (sana-lab profile --json FILE, or bench/gpu/models.sh’s profiles.json, then pass it to --in).</p>');
+  else {
+    add(`<p class="note">${esc(PROFILE_NOTE).replace(/`([^`]+)`/g, '<code>$1</code>')}</p>`);
+    if (p.emptyInputs.length > 0) add(`<p class="none">No profile in: ${esc(p.emptyInputs.join(', '))}.</p>`);
+    for (const c of p.lines) add(div(figure(lineId(c))));
+    if (!p.lines.some((c) => c.kind === 'whole-model decode') && p.runs.length > 0) add('<p class="none">No profile with --decode: no DC-AE decode time.</p>');
+    p.stacks.forEach((s, i) => add(div(figure(stackId(s, i)))));
+    const t = profileTable(p.runs);
+    add(table(t.head, t.rows));
   }
 
   // Speed-ups

@@ -1,8 +1,12 @@
-/** Load the report's input files: bench results and parity results, told apart by their "format". */
+/**
+ * Load the report's input files, told apart by their "format" (or "schema"): bench results, parity
+ * results, and whole-model profiles (one `sana-lab profile --json` report or a merged file of them).
+ */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { RESULTS_FORMAT, validateResults, type BenchResultsFile } from '../bench/record.js';
 import { PARITY_FORMAT, validateParity, type ParityFile } from './parity.js';
+import { PROFILE_FORMAT, PROFILES_SCHEMA, profileKind, validateProfile, validateProfiles, type ProfileReport } from './profile-input.js';
 
 export interface BenchInput {
   kind: 'bench';
@@ -19,7 +23,15 @@ export interface ParityInput {
   file: ParityFile;
 }
 
-export type ReportInput = BenchInput | ParityInput;
+export interface ProfileInput {
+  kind: 'profile';
+  name: string;
+  path: string;
+  /** One report, or every entry of a merged file (each with its `name`). */
+  profiles: ProfileReport[];
+}
+
+export type ReportInput = BenchInput | ParityInput | ProfileInput;
 
 export function loadInput(path: string): ReportInput {
   let json: unknown;
@@ -32,7 +44,13 @@ export function loadInput(path: string): ReportInput {
   const name = basename(path);
   if (format === RESULTS_FORMAT) return { kind: 'bench', name, path, file: validateResults(json, path) };
   if (format === PARITY_FORMAT) return { kind: 'parity', name, path, file: validateParity(json, path) };
-  throw new TypeError(`report: ${path} has format "${String(format)}"; expected "${RESULTS_FORMAT}" (sana-lab bench) or "${PARITY_FORMAT}" (sana-lab parity)`);
+  const profile = profileKind(json);
+  if (profile === 'profile') return { kind: 'profile', name, path, profiles: [validateProfile(json, path)] };
+  if (profile === 'profiles') return { kind: 'profile', name, path, profiles: validateProfiles(json, path) };
+  throw new TypeError(
+    `report: ${path} has format "${String(format)}"; expected "${RESULTS_FORMAT}" (sana-lab bench), "${PARITY_FORMAT}" (sana-lab parity), ` +
+      `"${PROFILE_FORMAT}" (sana-lab profile) or schema "${PROFILES_SCHEMA}" (bench/gpu/models.sh)`,
+  );
 }
 
 export function loadInputs(paths: readonly string[]): ReportInput[] {

@@ -4,6 +4,8 @@ import { dimsStr } from '../bench/shapes.js';
 import { backendLabel, opLabel } from './analysis.js';
 import { fmtGBs, fmtGflops, fmtMs, fmtNum, fmtPct, fmtSpeedup } from './format.js';
 import type { ReportModel } from './model.js';
+import { profileTable, PROFILE_NOTE } from './profile-figures.js';
+import type { ProfileStack } from './profiles.js';
 
 function cell(s: string): string {
   return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -14,11 +16,39 @@ function mdTable(head: string[], rows: string[][]): string {
   return [`| ${head.map(cell).join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n') + '\n';
 }
 
+/** One stacked breakdown as a table: the largest ops of each profile, with their share. */
+function stackTable(s: ProfileStack, top = 6): string {
+  const rows = s.categories.map((cat, i) => {
+    const parts = s.components
+      .map((c) => ({ name: c.name, ms: c.ms[i] }))
+      .filter((c): c is { name: string; ms: number } => c.ms !== null)
+      .sort((a, b) => b.ms - a.ms);
+    const shown = parts.slice(0, top).map((c) => `${c.name} ${fmtMs(c.ms)} (${fmtPct((100 * c.ms) / s.totals[i]!)})`);
+    return [cat, fmtMs(s.totals[i]), shown.join('; ') + (parts.length > top ? ` … ${parts.length - top} more` : '')];
+  });
+  return mdTable(['resolution', 'sum of ops', `largest ops (of ${s.components.length})`], rows);
+}
+
+/** The "Whole model" section: every profile, then the per-op breakdowns. */
+function wholeModel(m: ReportModel): string[] {
+  const out = ['## Whole model\n'];
+  if (m.profileInputs.length === 0) return [...out, '_No whole-model profile given._\n'];
+  out.push(`${PROFILE_NOTE}\n`);
+  if (m.profiles.emptyInputs.length > 0) out.push(`No profile in: ${m.profiles.emptyInputs.join(', ')}.\n`);
+  const t = profileTable(m.profiles.runs);
+  out.push(mdTable(t.head, t.rows));
+  for (const s of m.profiles.stacks) {
+    out.push(`### ${s.kind === 'whole-model breakdown' ? 'DiT step per op' : 'DC-AE decode per op'} — ${s.label}\n`);
+    out.push(stackTable(s));
+  }
+  return out;
+}
+
 export function renderMarkdown(m: ReportModel, htmlName: string): string {
   const out: string[] = [];
   out.push(`# ${m.title}\n`);
   out.push(
-    `Generated ${m.generatedAt}. Charts: [${htmlName}](${htmlName}). Inputs: ${[...m.bench, ...m.parityInputs].map((i) => `\`${i.name}\``).join(', ')}. ` +
+    `Generated ${m.generatedAt}. Charts: [${htmlName}](${htmlName}). Inputs: ${[...m.bench, ...m.parityInputs, ...m.profileInputs].map((i) => `\`${i.name}\``).join(', ')}. ` +
       `${m.measured.length} of ${m.records.length} bench records were timed.\n`,
   );
 
@@ -104,6 +134,8 @@ export function renderMarkdown(m: ReportModel, htmlName: string): string {
       ),
     );
   }
+
+  out.push(...wholeModel(m));
 
   out.push('## Parity\n');
   if (m.parityInputs.length === 0) out.push('_No parity file given._\n');

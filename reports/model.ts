@@ -15,8 +15,9 @@ import {
   type SpeedupRow,
   type ThroughputChart,
 } from './analysis.js';
-import type { BenchInput, ParityInput, ReportInput } from './inputs.js';
+import type { BenchInput, ParityInput, ProfileInput, ReportInput } from './inputs.js';
 import type { ParityRecord, ParitySelfCheck, ParitySkip } from './parity.js';
+import { profileSection, type ProfileSection } from './profiles.js';
 
 export interface ReportModel {
   title: string;
@@ -36,6 +37,9 @@ export interface ReportModel {
   /** One line per parity file: where and when it ran. */
   parityRuns: string[];
   notRun: ReturnType<typeof notRun>;
+  /** Whole-model profiles (`sana-lab profile --json`) and what the report draws of them. */
+  profileInputs: ProfileInput[];
+  profiles: ProfileSection;
 }
 
 /** Where and when a parity file was produced, from its environment (any field may be missing). */
@@ -57,6 +61,7 @@ function parityRunLine(p: ParityInput): string {
 export function buildModel(inputs: readonly ReportInput[], title: string): ReportModel {
   const bench = inputs.filter((i): i is BenchInput => i.kind === 'bench');
   const parityInputs = inputs.filter((i): i is ParityInput => i.kind === 'parity');
+  const profileInputs = inputs.filter((i): i is ProfileInput => i.kind === 'profile');
   const records = allRecords(bench);
   return {
     title,
@@ -75,5 +80,7 @@ export function buildModel(inputs: readonly ReportInput[], title: string): Repor
     paritySelfChecks: parityInputs.flatMap((p) => (p.file.self_checks ?? []).map((r) => ({ ...r, source: p.name }))),
     parityRuns: parityInputs.map((p) => parityRunLine(p)),
     notRun: notRun(records),
+    profileInputs,
+    profiles: profileSection(profileInputs),
   };
 }

@@ -3,7 +3,8 @@
  * A small page holding four of the report's own figures — the throughput of the fused DiT block, the
  * roofline, the DiT-step and the DC-AE-decode breakdowns — is written beside the PNG as a temporary
  * HTML file (plotly inlined, so no network) and photographed with `chromium --headless --screenshot`.
- * The figures are exactly the ones the HTML report draws (reports/html.ts `reportFigures`).
+ * With whole-model profiles, their step-time chart and the step breakdown with the most resolutions
+ * join. The figures are exactly the ones the HTML report draws (reports/html.ts `reportFigures`).
  */
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -45,7 +46,8 @@ export const NO_CHROMIUM = 'no Chromium found (looked for $SANA_LAB_CHROMIUM, th
  * The figures worth a picture, in this order: the fused dit-block's throughput (else the throughput
  * chart with the most points), the first roofline, the DiT block and DC-AE decode breakdowns, the DiT
  * step breakdown, and the throughput chart comparing the most backends/versions. For a breakdown, the
- * chart covering the most resolutions (a native backend before a baseline on a tie).
+ * chart covering the most resolutions (a native backend before a baseline on a tie). Then, where
+ * profiles were given, the whole-model step time and the step breakdown with the most bars.
  */
 export function pickFigures(model: ReportModel, figures: readonly Figure[]): Figure[] {
   const nPoints = (f: Figure) => f.data.reduce((n: number, t) => n + ((t as { x?: unknown[] }).x?.length ?? 0), 0);
@@ -62,7 +64,10 @@ export function pickFigures(model: ReportModel, figures: readonly Figure[]): Fig
     const best = charts.map((_, i) => i).sort((a, b) => score(b) - score(a))[0];
     return best === undefined ? undefined : figs[best];
   };
-  const picks = [block, figures.find((f) => f.kind === 'roofline'), breakdown('DiT block'), breakdown('DC-AE decode'), breakdown('DiT step'), mostSeries];
+  const wholeStep = figures.find((f) => f.kind === 'whole-model step');
+  const bars = (f: Figure) => ((f.data[0] as { x?: unknown[] } | undefined)?.x?.length ?? 0);
+  const wholeBreakdown = figures.filter((f) => f.kind === 'whole-model breakdown').sort((a, b) => bars(b) - bars(a))[0];
+  const picks = [block, figures.find((f) => f.kind === 'roofline'), breakdown('DiT block'), breakdown('DC-AE decode'), breakdown('DiT step'), mostSeries, wholeStep, wholeBreakdown];
   return picks.filter((f): f is Figure => f !== undefined);
 }
 
@@ -140,7 +145,8 @@ export function screenshotReport(
   const height = 70 + Math.ceil(picks.length / 2) * 488;
   const res = [...new Set(model.measured.map((r) => r.res))];
   const backends = [...new Set(model.measured.map((r) => r.backend))];
-  const subtitle = `${model.measured.length} timed records; backends ${backends.join(', ')}; resolutions ${res.join(', ')}; generated ${model.generatedAt}. Full interactive report: the HTML beside it.`;
+  const profiles = model.profiles.runs.length > 0 ? `; ${model.profiles.runs.length} whole-model profile(s)` : '';
+  const subtitle = `${model.measured.length} timed records; backends ${backends.join(', ')}; resolutions ${res.join(', ')}${profiles}; generated ${model.generatedAt}. Full interactive report: the HTML beside it.`;
   const page = join(dirname(resolve(png)), `.${Date.now()}-screenshot.html`);
   writeFileSync(page, galleryHtml(model.title, subtitle, picks, plotly, width));
   try {

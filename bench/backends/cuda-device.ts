@@ -89,9 +89,9 @@ export class CudaDeviceTools {
   /** CUDA-event timing of a prepared case: at least minSamples timed runs, within maxTimeS. */
   async time(prepared: PreparedOp, opts: { minSamples: number; maxTimeS: number }): Promise<Timing> {
     const c = this.captured.get(prepared);
-    if (c === undefined || c.backend.time === undefined) throw new TypeError('cuda bench backend: this case was not prepared by the cuda backend');
+    if (c === undefined) throw new TypeError('cuda bench backend: this case was not prepared by the cuda backend');
     const minReps = Math.max(1, Math.min(MAX_REPS, Math.floor(opts.minSamples)));
-    const t = await c.backend.time(c.op, c.args, { warmup: WARMUP, minReps, maxReps: Math.max(minReps, MAX_REPS), budgetMs: opts.maxTimeS * 1e3, flushL2: true });
+    const t = await c.time({ warmup: WARMUP, minReps, maxReps: Math.max(minReps, MAX_REPS), budgetMs: opts.maxTimeS * 1e3, flushL2: true });
     // cudaEventElapsedTime resolves ~0.5 µs: a run it measures as 0 cannot be placed on a roofline.
     if (!(t.p20Ms > 0)) throw new RangeError(`${c.op}: ${t.reps} CUDA-event timings with p20 ${t.p20Ms} ms, below the event timer's resolution`);
     return {

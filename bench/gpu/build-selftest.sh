@@ -4,16 +4,17 @@
 # Node.js. Run here (no GPU needed) or, as a fallback, on the GPU machine (check.sh does that when the
 # binary is missing and nvcc is there).
 #
-#   bench/gpu/build-selftest.sh            sm_90 only (the H100/H200)
-#   SELFTEST_ARCHS="80 90" bench/gpu/...   several architectures
-#   SELFTEST_JOBS=4 bench/gpu/...          parallel nvcc jobs (default: nproc)
+#   bench/gpu/build-selftest.sh             sm_90a only (the H100/H200; "a": gemm v3's wgmma needs the
+#                                           arch-specific target, and sm_90a code runs on sm_90 devices only)
+#   SELFTEST_ARCHS="80 90a" bench/gpu/...   several architectures
+#   SELFTEST_JOBS=4 bench/gpu/...           parallel nvcc jobs (default: nproc)
 # Warnings are errors (the same flags CI would use for the addon's CUDA sources).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 NVCC="${NVCC:-nvcc}"
 command -v "$NVCC" >/dev/null || { echo "build-selftest: nvcc not found" >&2; exit 1; }
-ARCHS="${SELFTEST_ARCHS:-90}"
+ARCHS="${SELFTEST_ARCHS:-90a}"
 JOBS="${SELFTEST_JOBS:-$(nproc)}"
 OBJ="build-gpu/selftest-obj"
 mkdir -p "$OBJ"

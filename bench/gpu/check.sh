@@ -31,62 +31,11 @@
 set -u
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT" || exit 1
-OUT="${OUT:-$ROOT/build-gpu/out}"
-mkdir -p "$OUT"
-WORK="$(mktemp -d /tmp/sana-gpu-check.XXXXXX)"
-TOTAL_S="${SANA_GPU_CHECK_TOTAL_S:-460}"
-START=$(date +%s)
-DEADLINE=$((START + TOTAL_S))
+# shellcheck source=bench/gpu/steps.sh
+source "$ROOT/bench/gpu/steps.sh"
+start_run check "${SANA_GPU_CHECK_TOTAL_S:-500}" "$ROOT/build-gpu/out"
 SELFTEST="$ROOT/build-gpu/cuda-selftest"
-NODE="$ROOT/build-gpu/node-bin/node"
-export PYTHONUNBUFFERED=1
 unset SANA_LAB_ADDON  # Node loads build/Release/sana_lab.node (carried)
-
-NAMES=() STATES=() SECS=() NOTES=()
-# note TEXT: the note of the last step (kept when that step was skipped)
-note() {
-  local i=$((${#NAMES[@]} - 1))
-  [ "${STATES[$i]}" = skipped ] || NOTES[$i]="$1"
-}
-
-# run_step NAME LIMIT_S CMD... : runs CMD with its output in $WORK/NAME.log, within LIMIT_S and the deadline.
-run_step() {
-  local name="$1" limit="$2"
-  shift 2
-  local now left t0 rc state
-  now=$(date +%s)
-  left=$((DEADLINE - now - 5))
-  [ "$limit" -gt "$left" ] && limit=$left
-  NAMES+=("$name")
-  if [ "$limit" -lt 10 ]; then
-    STATES+=("skipped") SECS+=(0) NOTES+=("no time left")
-    echo "[check] $name: skipped (no time left)"
-    return 99
-  fi
-  echo "[check] $name (≤ ${limit}s): $*"
-  t0=$(date +%s)
-  timeout --kill-after=10 "$limit" "$@" >"$WORK/$name.log" 2>&1
-  rc=$?
-  case $rc in
-    0) state="ok" ;;
-    124 | 137) state="TIMEOUT" ;;
-    *) state="FAIL($rc)" ;;
-  esac
-  STATES+=("$state") SECS+=($(($(date +%s) - t0))) NOTES+=("")
-  tail -n 4 "$WORK/$name.log" | sed "s/^/    [$name] /"
-  return $rc
-}
-
-# checks line of a cuda-selftest log: "N checks, F failed (…)"
-checks_note() { grep -Eo '[0-9]+ checks, [0-9]+ failed' "$WORK/$1.log" | tail -1; }
-
-# node_ready: the unpacked node, the built JS and the addon are here (else the Node steps are skipped).
-node_ready() { [ -x "$NODE" ] && [ -f dist/cli/main.js ] && [ -f build/Release/sana_lab.node ]; }
-node_missing() {
-  NAMES+=("$1") STATES+=(skipped) SECS+=(0)
-  NOTES+=("needs build-gpu/node-bin/node (node.xz), dist/cli/main.js and build/Release/sana_lab.node (carry them)")
-}
-LAB=("$NODE" dist/cli/main.js)
 
 # ---------------------------------------------------------------- env
 run_step env 20 bash -c 'nvidia-smi; echo; nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm,clocks.mem,power.limit,temperature.gpu --format=csv; echo; nvcc --version | tail -2; python3 -c "import torch; print(\"torch\", torch.__version__, torch.version.cuda)"; command -v compute-sanitizer'
@@ -94,14 +43,7 @@ cp "$WORK/env.log" "$OUT/nvidia-smi.txt" 2>/dev/null
 note "$(grep -m1 -Eo 'NVIDIA [A-Z0-9][^,|]*[0-9]' "$WORK/env.log" | head -1)"
 
 # ---------------------------------------------------------------- node
-if [ ! -x "$NODE" ] && [ -f build-gpu/node.xz ]; then
-  run_step node 40 bash -c 'mkdir -p build-gpu/node-bin && { if command -v xz >/dev/null; then xz -dc build-gpu/node.xz; else python3 -c "import lzma,shutil,sys; shutil.copyfileobj(lzma.open(\"build-gpu/node.xz\"), sys.stdout.buffer)"; fi; } > build-gpu/node-bin/node.tmp && chmod +x build-gpu/node-bin/node.tmp && mv build-gpu/node-bin/node.tmp build-gpu/node-bin/node && build-gpu/node-bin/node --version'
-  note "$(tail -1 "$WORK/node.log")"
-elif [ -x "$NODE" ]; then
-  NAMES+=(node) STATES+=(ok) SECS+=(0) NOTES+=("already unpacked: $("$NODE" --version 2>&1)")
-else
-  NAMES+=(node) STATES+=(missing) SECS+=(0) NOTES+=("no build-gpu/node.xz: run bench/gpu/prepare.sh here first")
-fi
+unpack_node
 
 # ---------------------------------------------------------------- CUDA self-test
 # A binary that cannot start here (missing, or a loader/glibc mismatch: usage errors exit 3) is rebuilt
@@ -110,18 +52,24 @@ if [ -x "$SELFTEST" ]; then "$SELFTEST" --probe >/dev/null 2>&1; probe=$?; else 
 if [ "$probe" -ne 3 ] && command -v nvcc >/dev/null; then
   run_step selftest-build 240 env SELFTEST_JOBS="$(nproc)" bash bench/gpu/build-selftest.sh
 fi
+# Each op in its own process: a fault that ends one process's CUDA context costs only that op's checks.
+# gemm runs its Hopper wgmma version (v3, never run before) last, after v1/v2.
+SELFTEST_OPS="gemm linear-attention linear-attention-block mix-ffn cross-attention layernorm-modulate rmsnorm conv3x3 dcae-resblock dit-block lite-mla dcae-upsample dcae-head dcae-evit-block errors"
 if [ -x "$SELFTEST" ]; then
-  run_step parity 90 "$SELFTEST" --parity --json "$OUT/cuda_parity.json"
-  note "$(checks_note parity)"
+  run_each_op parity 150 "$SELFTEST_OPS" 45 "$SELFTEST" --parity --only {op} --json "$WORK/cuda_parity.{op}.json"
+  python3 bench/gpu/merge_json.py "$OUT/cuda_parity.json" $(for op in $SELFTEST_OPS; do echo "$WORK/cuda_parity.$op.json"; done) >>"$WORK/parity.log" 2>&1
+  note "$(python3 -c "import json; d = json.load(open('$OUT/cuda_parity.json')); c = d.get('checks', []); print('%d checks, %d failed, %d ops unreadable' % (len(c), sum(not x['pass'] for x in c), len(d.get('merge_errors', []))))" 2>&1 | tail -1)"
 else
   NAMES+=(selftest) STATES+=(missing) SECS+=(0) NOTES+=("no build-gpu/cuda-selftest and no nvcc to build it")
 fi
 
 # ---------------------------------------------------------------- the lab's parity through Node
 # Every cuda op × version × dtype through the op API (the addon the lab ships), vs the TS reference.
-if node_ready; then
-  run_step node-parity 90 "${LAB[@]}" parity --backend cuda --quiet --json "$OUT/parity.json"
-  note "$(grep -Eo '[0-9]+ of [0-9]+ checks pass.*skipped' "$WORK/node-parity.log" | tail -1)"
+NODE_OPS="$("$NODE" -e 'import("./dist/bench/catalogue.js").then((m) => console.log(m.OP_NAMES.join(" ")))' 2>/dev/null)"
+if node_ready && [ -n "$NODE_OPS" ]; then
+  run_each_op node-parity 150 "$NODE_OPS" 45 "${LAB[@]}" parity --backend cuda --ops {op} --quiet --json "$WORK/parity.{op}.json"
+  python3 bench/gpu/merge_json.py "$OUT/parity.json" $(for op in $NODE_OPS; do echo "$WORK/parity.$op.json"; done) >>"$WORK/node-parity.log" 2>&1
+  note "$(python3 -c "import json; d = json.load(open('$OUT/parity.json')); r = d.get('records', []); print('%d checks, %d failed, %d skipped, %d ops unreadable' % (len(r), sum(not x['pass'] for x in r), len(d.get('skipped', [])), len(d.get('merge_errors', []))))" 2>&1 | tail -1)"
   run_step node-oom 40 "$NODE" bench/gpu/node-oom.mjs
   note "$(tail -1 "$WORK/node-oom.log" | cut -c1-160)"
 else
@@ -183,8 +131,7 @@ fi
 # ---------------------------------------------------------------- summary
 {
   echo "sana-kernel-lab GPU check, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(($(date +%s) - START)) s"
-  printf '%-14s %-10s %5s  %s\n' step status s note
-  for i in "${!NAMES[@]}"; do printf '%-14s %-10s %5s  %s\n' "${NAMES[$i]}" "${STATES[$i]}" "${SECS[$i]}" "${NOTES[$i]}"; done
+  summary_table
   if [ -f "$OUT/cuda_parity.json" ]; then
     echo
     echo "failed parity checks:"

@@ -29,7 +29,8 @@ import { conv2d } from '../../reference/ops/conv2d.js';
 import { gluMbConv } from '../../reference/ops/mix-ffn.js';
 import { loadAddon, type NativeOp, type NativeOpArgs, type NativeTensorHandle } from '../addon.js';
 import { writeReferenceOut } from '../backend-reference.js';
-import { getBackend } from '../ops.js';
+import type { DeviceTimingOptions } from '../backend.js';
+import { captureOpCall, getBackend, scopedVersion } from '../ops.js';
 import { BackendTensor } from '../tensor.js';
 import { OpCheck } from '../validate.js';
 import { nchwToNhwc, nhwcToNchw } from './layout.js';
@@ -68,13 +69,21 @@ function run(p: Prepared): BackendTensor {
     writeReferenceOut(p.out, v, p.op);
     return p.out;
   }
-  const fn = (loadAddon() as unknown as Record<string, unknown>)[p.native];
+  const addon = loadAddon();
+  const fn = (addon as unknown as Record<string, unknown>)[p.native];
   if (typeof fn !== 'function') throw new Error(`${p.op}: the native addon has no ${p.native} (built before this op was added: run "npm run build:native")`);
+  const backend = getBackend(backendName);
   const fresh = p.out === null;
-  const out = p.out ?? getBackend(backendName).empty(p.outShape, dtype);
+  const out = p.out ?? backend.empty(p.outShape, dtype);
   const native: NativeOpArgs = {};
   for (const [k, v] of Object.entries(p.args)) native[k] = v instanceof BackendTensor ? nativeHandle(p.op, k, v) : v;
   native.out = nativeHandle(p.op, 'out', out);
+  // The kernel version of an enclosing withVersion (bench and parity); the addon checks it.
+  const version = scopedVersion();
+  if (version !== undefined && version !== 0) native.version = version;
+  const time = (opts?: DeviceTimingOptions) =>
+    backendName === 'cuda' ? addon.runtime.timeOp(p.native, native, opts) : Promise.reject(new TypeError(`${p.op}: device timing needs the cuda backend, these tensors are on ${backendName}`));
+  if (captureOpCall({ op: p.op, backend, args: { ...p.args, out }, out, fresh, time })) return out;
   try {
     (fn as NativeOp)(native, false);
   } catch (e) {

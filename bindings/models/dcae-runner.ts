@@ -177,8 +177,16 @@ export class NativeDcaeDecoder {
     return new Tensor([B, Cout, H, W], 'f32', out.data as Float32Array);
   }
 
-  /** The decoder on one latent window: NCHW f32 values of the decoded tile. */
+  /**
+   * The decoder on one latent window: NCHW f32 values of the decoded tile. On cuda its ops are queued and
+   * synchronized once (ops.queued) unless the profiler is on (per-op times need each op to finish).
+   */
   private decodeTile(z: Tensor): Float32Array {
+    if (this.profiler.enabled) return this.decodeTileOps(z);
+    return ops.queued(this.backend, 'NativeDcaeDecoder.decode', () => this.decodeTileOps(z));
+  }
+
+  private decodeTileOps(z: Tensor): Float32Array {
     const cfg = this.config;
     const st = cfg.decoder.stages;
     const n = st.length;
@@ -194,7 +202,6 @@ export class NativeDcaeDecoder {
     let x = prof.op('conv-in.dcae-upsample', () =>
       dcaeUpsampleSync(zDev, W_.convInW, { bias: W_.convInB, mode: 'none', shortcut: cfg.decoder.inShortcut, out: plan.slot(slot, [B, H, W, st[n - 1]!.channels]) }),
     );
-    zDev.dispose();
     const mode: UpsampleMode = cfg.decoder.upsampleBlockType === 'interpolate' ? 'interpolate' : 'pixel-shuffle';
     for (let i = n - 1; i >= 0; i--) {
       const C = st[i]!.channels;
@@ -224,6 +231,7 @@ export class NativeDcaeDecoder {
     );
     plan.releasePrefix('s0.');
     const values = prof.host('host.readback', () => img.toFloat32());
+    zDev.dispose(); // after the read-back: on cuda a free waits for the device (no stall inside a queued decode)
     plan.release('image');
     prof.endRun();
     return values;

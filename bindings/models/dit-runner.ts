@@ -65,6 +65,11 @@ export interface NativeDitOptions {
 export interface DitStepOptions {
   /** Receives backend tensors under the golden names (patch_embed, transformer_blocks.<i>, norm_out, proj_out); copy them at once, the buffers are reused. */
   onIntermediate?: (name: string, t: BackendTensor) => void;
+  /**
+   * cuda: queue the step's ops and synchronize once at the end (ops.queued) instead of after every op.
+   * Default: queued unless the profiler is on (per-op times need each op to finish). No effect on cpu.
+   */
+  queued?: boolean;
 }
 
 interface BlockWeights {
@@ -322,6 +327,11 @@ export class NativeSanaTransformer {
    * condition of `encodeCondition` → velocity (B, C_out, H, W) float32 on the host.
    */
   step(hiddenStates: Tensor, timestep: Tensor | readonly number[], cond: DitCondition, opts: DitStepOptions = {}): Tensor {
+    const queue = opts.queued ?? !this.profiler.enabled;
+    return queue ? ops.queued(this.backend, 'NativeSanaTransformer.step', () => this.stepOps(hiddenStates, timestep, cond, opts)) : this.stepOps(hiddenStates, timestep, cond, opts);
+  }
+
+  private stepOps(hiddenStates: Tensor, timestep: Tensor | readonly number[], cond: DitCondition, opts: DitStepOptions): Tensor {
     const cfg = this.config;
     const { inner: C, ffnHidden: hid, projOut: F } = this.dims;
     const p = cfg.patchSize;
@@ -362,8 +372,6 @@ export class NativeSanaTransformer {
     // Patch embedding (+ position embedding as the residual).
     const pe = this.posEmbed(B, h, w);
     let x = prof.op('patch-embed.gemm', () => ops.gemmSync(tokDev, W_.patchW, { bias: W_.patchB, residual: pe, out: plan.slot('x', [B, N, C]) }));
-    tokDev.dispose();
-    tDev.dispose();
     emit?.('patch_embed', x);
 
     let cur = 'x';
@@ -411,6 +419,9 @@ export class NativeSanaTransformer {
     const proj = prof.op('final.gemm', () => ops.gemmSync(hn, W_.projW, { bias: W_.projB, out: plan.slot('proj', [B, N, F]) }));
     emit?.('proj_out', proj);
     const values = prof.host('host.readback', () => proj.toFloat32());
+    // Freed after the read-back: on cuda a free waits for the device, which must not stall a queued step.
+    tokDev.dispose();
+    tDev.dispose();
     const out = prof.host('host.unpatchify', () => unpatchify(new Tensor([B, N, F], 'f32', values), h, w, p));
     prof.endRun();
     return out;

@@ -22,7 +22,7 @@ import { SanaTransformer2DModel } from '../../reference/dit/model.js';
 import { countParameters, sanaTransformerWeightShapes } from '../../reference/dit/weights.js';
 import { loadAddon } from '../addon.js';
 import * as ops from '../ops.js';
-import type { BackendName } from '../backends.js';
+import { listBackends, type BackendName } from '../backends.js';
 import type { TensorDType } from '../tensor.js';
 import { NativeDcaeDecoder, planNativeDecode } from './dcae-runner.js';
 import { NativeSanaTransformer, type DitBlockMode } from './dit-runner.js';
@@ -87,6 +87,36 @@ export interface DitProfile {
     share: number;
   };
   memory: ReturnType<NativeSanaTransformer['memory']> & { extrapolatedWeightsBytes: number };
+  /**
+   * cuda only: the step as a sampler runs it — ops queued, one synchronize per step (ops.queued) — and its
+   * host overhead. stepMs above is then this queued step; the breakdown comes from per-op-synchronized runs.
+   */
+  queued: QueuedStep | null;
+}
+
+export interface QueuedStep {
+  /** Full-depth queued step (scaled like the synchronized one when extrapolated). */
+  stepMs: number;
+  measuredMs: number;
+  samplesMs: number[];
+  /** The per-op-synchronized step of the breakdown runs (full depth). */
+  syncedStepMs: number;
+  /** Device busy time estimate: Σ synchronized op times − op calls × the calibrated per-call round trip. */
+  gpuBusyMs: number;
+  /** queued step − gpuBusy (≥ 0): time the device waits for the host (uploads, host math, launches, read-back). */
+  hostOverheadMs: number;
+  share: number;
+}
+
+/**
+ * The host overhead of a queued device step: what the step takes beyond the device's own work, where
+ * the device work is estimated from per-op-synchronized op times minus one calibrated call round trip
+ * (N-API + launch + synchronize of a tiny op) per call.
+ */
+export function queuedOverhead(queuedStepMs: number, syncedOpMs: number, opCalls: number, perCallUs: number): { gpuBusyMs: number; hostOverheadMs: number; share: number } {
+  const gpuBusyMs = Math.max(0, syncedOpMs - (opCalls * perCallUs) / 1000);
+  const hostOverheadMs = Math.max(0, queuedStepMs - gpuBusyMs);
+  return { gpuBusyMs, hostOverheadMs, share: queuedStepMs > 0 ? hostOverheadMs / queuedStepMs : 0 };
 }
 
 function median(xs: number[]): number {
@@ -184,6 +214,18 @@ export function profileDit(o: DitProfileOptions): DitProfile {
       iterate(o.warmup + i, o.warmup + o.repeat);
       runs.push({ ms: performance.now() - s0, timings: profiler.timings(), gapMs: profiler.gapMs, opCalls: profiler.opCalls });
     }
+    // cuda: the same steps with queued dispatch (the profiler off: no per-op synchronize).
+    let queuedSamples: number[] | null = null;
+    if (model.backend.name === 'cuda') {
+      profiler.enabled = false;
+      queuedSamples = [];
+      for (let i = 0; i < o.repeat; i++) {
+        const s0 = performance.now();
+        iterate(o.warmup + i, o.warmup + o.repeat);
+        queuedSamples.push(performance.now() - s0);
+      }
+      profiler.enabled = true;
+    }
     const samples = runs.map((r) => r.ms);
     const med = [...runs].sort((a, b) => a.ms - b.ms)[(runs.length - 1) >> 1]!;
     const timings = med.timings;
@@ -206,13 +248,20 @@ export function profileDit(o: DitProfileOptions): DitProfile {
     const mem = model.memory();
     const perBlockWeights = K > 0 ? (mem.weightsBytes - nonBlockWeights(o.config, o.dtype)) / K : 0;
     cond.dispose();
+    let queued: QueuedStep | null = null;
+    if (queuedSamples !== null) {
+      const measuredMs = median(queuedSamples);
+      const qStep = measuredMs * (stepMs / stepMsMeasured);
+      queued = { stepMs: qStep, measuredMs, samplesMs: queuedSamples, syncedStepMs: stepMs, ...queuedOverhead(qStep, opMs, opCallsPerStep, perCallUs) };
+    }
     return {
+      queued,
       batch: B,
       latentShape: [B, o.config.inChannels, lh, lw],
       blocksRun: K,
       depth: o.depth,
       extrapolated: K !== o.depth,
-      stepMs,
+      stepMs: queued?.stepMs ?? stepMs,
       stepMsMeasured,
       stepMsMin: Math.min(...samples),
       stepSamplesMs: samples,
@@ -320,13 +369,16 @@ export function compareWithReference(o: { config: SanaTransformerConfig; backend
 }
 
 /** The machine the numbers come from. */
-export function machineInfo(backend: BackendName): { cpu: string; threads: number; hardwareThreads: number; loadAverage1m: number; gemmKernel: string; node: string; backend: BackendName } {
+export function machineInfo(backend: BackendName): { cpu: string; threads: number; hardwareThreads: number; loadAverage1m: number; gemmKernel: string; node: string; backend: BackendName; device?: string } {
   const addon = loadAddon();
   const info = addon.cpuInfo();
   const be = ops.getBackend('cpu') as unknown as { threads?: number };
   // The 1-minute load average at the start: on a shared machine, a load above the thread count means
   // other processes competed for the cores during the measurement.
-  return { cpu: info.model, threads: be.threads ?? info.threads, hardwareThreads: availableParallelism(), loadAverage1m: loadavg()[0]!, gemmKernel: addon.gemmKernel(), node: process.version, backend };
+  const m = { cpu: info.model, threads: be.threads ?? info.threads, hardwareThreads: availableParallelism(), loadAverage1m: loadavg()[0]!, gemmKernel: addon.gemmKernel(), node: process.version, backend };
+  if (backend !== 'cuda') return m;
+  // The GPU: name, compute capability, memory and driver (bindings/backends.ts).
+  return { ...m, device: listBackends().find((b) => b.name === 'cuda')?.device ?? 'cuda (no device information)' };
 }
 
 /** Parameters of the full-depth model (shapes only). */

@@ -34,6 +34,9 @@ inline auto cuda_entry(const Conv3x3Args*) { return &cuda::VersionedOps::conv3x3
 inline auto cuda_entry(const DcaeResBlockArgs*) { return &cuda::VersionedOps::dcae_resblock; }
 inline auto cuda_entry(const DitBlockArgs*) { return &cuda::VersionedOps::dit_block; }
 inline auto cuda_entry(const LiteMlaArgs*) { return &cuda::VersionedOps::lite_mla; }
+inline auto cuda_entry(const DcaeUpsampleArgs*) { return &cuda::VersionedOps::dcae_upsample; }
+inline auto cuda_entry(const DcaeHeadArgs*) { return &cuda::VersionedOps::dcae_head; }
+inline auto cuda_entry(const DcaeEvitBlockArgs*) { return &cuda::VersionedOps::dcae_evit_block; }
 inline std::nullptr_t cuda_entry(const void*) { return nullptr; }
 #endif
 

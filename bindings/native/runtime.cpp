@@ -6,7 +6,9 @@
 //                                            e.g. timeOp('gemm', { x, w, out, version })) timed with CUDA
 //                                            events: warm-up, L2 flush, median/p20/p80 (cuda::time_launches)
 //   runtime.measureCeilings(opts?)           Promise<ceilings>: copy bandwidth and a bf16 gemm (cuda)
-//   runtime.synchronize()                    waits for queued device work; reports a pending fault
+//   runtime.synchronize(what?)               waits for queued device work; reports a pending fault (naming `what`)
+//   runtime.setSyncEachOp(on)                → the previous setting; false = queued dispatch on cuda (ops
+//                                            return once queued; a runner synchronizes once per step)
 //   runtime.releaseCachedMemory()            returns cached device scratch to the driver
 //   runtime.fillBytes(t, byte)               every byte of t's storage = byte (0xFF = NaN poison)
 //   runtime.fillRandom(t, seed, lo, hi)      t = seeded uniform values in [lo, hi) (never zeros)
@@ -187,11 +189,28 @@ Napi::Value MeasureCeilings(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Synchronize(const Napi::CallbackInfo& info) {
+  std::string what = "synchronize";
+  if (info.Length() >= 1 && !info[0].IsUndefined()) {
+    if (!info[0].IsString()) throw Napi::TypeError::New(info.Env(), "synchronize: the optional name must be a string");
+    what = info[0].As<Napi::String>().Utf8Value();
+  }
 #ifdef SANA_LAB_WITH_CUDA
-  Status s = cuda::synchronize("synchronize");
+  Status s = cuda::synchronize(what.c_str());
   if (!s.ok()) throw status_error(info.Env(), s);
 #endif
   return info.Env().Undefined();
+}
+
+// Without CUDA there is nothing to queue: the cpu backend's ops always finish before they return.
+Napi::Value SetSyncEachOp(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsBoolean()) throw Napi::TypeError::New(info.Env(), "setSyncEachOp: expected a boolean");
+  const bool on = info[0].As<Napi::Boolean>().Value();
+#ifdef SANA_LAB_WITH_CUDA
+  return Napi::Boolean::New(info.Env(), cuda::set_sync_each_op(on));
+#else
+  (void)on;
+  return Napi::Boolean::New(info.Env(), true);
+#endif
 }
 
 Napi::Value ReleaseCachedMemory(const Napi::CallbackInfo& info) {
@@ -275,6 +294,7 @@ void RegisterRuntime(Napi::Env env, Napi::Object exports) {
   r.Set("timeOp", Napi::Function::New(env, TimeOp, "timeOp"));
   r.Set("measureCeilings", Napi::Function::New(env, MeasureCeilings, "measureCeilings"));
   r.Set("synchronize", Napi::Function::New(env, Synchronize, "synchronize"));
+  r.Set("setSyncEachOp", Napi::Function::New(env, SetSyncEachOp, "setSyncEachOp"));
   r.Set("releaseCachedMemory", Napi::Function::New(env, ReleaseCachedMemory, "releaseCachedMemory"));
   r.Set("fillBytes", Napi::Function::New(env, FillBytes, "fillBytes"));
   r.Set("fillRandom", Napi::Function::New(env, FillRandom, "fillRandom"));

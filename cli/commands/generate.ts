@@ -7,6 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { intOption, MAX_STEPS, parseArgs } from '../args.js';
+import { backendOption } from '../backend-option.js';
 import { UsageError, type Command } from '../command.js';
 import { nativePipelineFactories } from '../../bindings/models/pipeline-models.js';
 import { loadDcaeConfig, spatialCompressionRatio } from '../../reference/dcae/config.js';
@@ -18,7 +19,7 @@ import { formatSeconds, StepProgressBar } from '../../reference/pipeline/progres
 import { isSamplerName, SAMPLERS } from '../../reference/pipeline/sampler.js';
 import { SanaPipeline, type GenerateResult } from '../../reference/pipeline/sana-pipeline.js';
 
-const BACKENDS = ['reference', 'cpu'];
+const BACKENDS = ['reference', 'cpu', 'cuda'] as const;
 
 const USAGE = `usage: sana-lab generate --prompt TEXT --model-dir DIR --out image.png [options]
 
@@ -42,13 +43,13 @@ written by \`sana-lab make-random-model\`.
   --tile-stride S        tile stride in pixels (default 7/8 of the tile)
   --variant NAME         load *.NAME.safetensors weights (e.g. fp16, bf16)
   --text-dtype DTYPE     Gemma-2 activations: f32 (default) or bf16 (as SANA runs it)
-  --backend NAME         reference (default: every model in pure TypeScript) or cpu: the DiT and the DC-AE
-                         decode on the native CPU runners (the text encoder, the sampler and the image
+  --backend NAME         reference (default: every model in pure TypeScript), cpu or cuda: the DiT and the
+                         DC-AE decode on the native runners (the text encoder, the sampler and the image
                          conversion stay in TypeScript); the caption projection and every block's
                          cross-attention keys/values are computed once per image, not per step. Same seed,
                          same noise: the cpu image equals the reference one up to float32 rounding (final
                          latents ~4e-7 relative apart on the tiny random model, f32).
-  --dtype DTYPE          cpu backend: f32 (default) or bf16 storage of the DiT/DC-AE weights and activations
+  --dtype DTYPE          cpu/cuda backends: f32 (default) or bf16 storage of the DiT/DC-AE weights and activations
   --quiet                no progress bar on stderr
 
 The noise comes from this project's seeded generator, not torch.randn, so images differ from
@@ -112,13 +113,10 @@ export const generateCommand: Command = {
   async run(argv: string[]): Promise<number> {
     const { values, flags, positionals } = parseArgs(CMD, argv, SPEC);
     if (positionals.length > 0) throw new UsageError(`${CMD}: unexpected argument "${positionals[0]}" (quote the prompt: --prompt "…")`);
-    const backend = values.get('backend') ?? 'reference';
-    if (!BACKENDS.includes(backend)) {
-      throw new UsageError(`${CMD}: --backend "${backend}" is not available for the pipeline (available: ${BACKENDS.join(', ')})`);
-    }
+    const backend = backendOption(CMD, values.get('backend'), BACKENDS, 'reference');
     const dtype = values.get('dtype') ?? 'f32';
     if (dtype !== 'f32' && dtype !== 'bf16') throw new UsageError(`${CMD}: --dtype must be f32 or bf16, got "${dtype}"`);
-    if (values.has('dtype') && backend === 'reference') throw new UsageError(`${CMD}: --dtype applies to --backend cpu (the reference computes in float32/float64)`);
+    if (values.has('dtype') && backend === 'reference') throw new UsageError(`${CMD}: --dtype applies to --backend cpu or cuda (the reference computes in float32/float64)`);
     const missing = ['prompt', 'model-dir', 'out'].filter((k) => !values.has(k));
     if (missing.length > 0) throw new UsageError(`${CMD}: missing ${missing.map((k) => `--${k}`).join(', ')}`);
     const prompt = values.get('prompt')!;
@@ -158,7 +156,7 @@ export const generateCommand: Command = {
       if (!quiet) process.stderr.write(s + '\n');
     };
     const tLoad = performance.now();
-    const native = backend === 'cpu' ? nativePipelineFactories({ backend: 'cpu', dtype }) : {};
+    const native = backend === 'reference' ? {} : nativePipelineFactories({ backend, dtype });
     const pipe = SanaPipeline.fromDir(paths.root, { variant, textEncoderDtype: textDtype, ...native });
     let result: GenerateResult;
     try {

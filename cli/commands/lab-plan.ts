@@ -9,6 +9,10 @@
  *   (torch) on the DiT ops up to 1024² and on the DC-AE ops at 256² only — torch eager takes 2–4× the
  *   native time on the big ops (mix-ffn, the DC-AE ResBlocks), so at 2048² (DiT) and from 512² (DC-AE)
  *   it alone would take longer than the rest of the lab.
+ * And the whole-model profiles (`sana-lab profile`): Sana-0.6B with one of its 28 blocks run as one
+ * dit-block op and the step extrapolated to the full depth, at 256² (+ the DC-AE decode), 512² and
+ * 1024² on every native backend present — about 20 s on 2 cores, so the report's "Whole model"
+ * section is filled on every machine.
  */
 import { BACKEND_NAMES, createBackend } from '../../bench/backends/index.js';
 import type { BenchBackend } from '../../bench/backends/backend.js';
@@ -81,6 +85,10 @@ export interface LabScope {
   /** DiT ops (default all) and, for --quick, the gemm instances to keep. */
   ditOps: readonly OpName[];
   ditVariants?: string[];
+  /** Whole-model profile resolutions, those that also decode, and extra `sana-lab profile` arguments. */
+  profileRes: string[];
+  profileDecodeRes: string[];
+  profileArgs: readonly string[];
 }
 
 export const DEFAULT_SCOPE: LabScope = {
@@ -93,6 +101,9 @@ export const DEFAULT_SCOPE: LabScope = {
   dcaeBatch: 1,
   maxTimeS: 0.5,
   ditOps: DIT_OPS,
+  profileRes: ['256', '512', '1024'],
+  profileDecodeRes: ['256'],
+  profileArgs: [],
 };
 
 /** CI-sized: three small DiT cases at 256², short timings. */
@@ -108,6 +119,9 @@ export const QUICK_SCOPE: LabScope = {
   maxTimeS: 0.05,
   ditOps: ['gemm', 'linear-attention', 'layernorm-modulate'],
   ditVariants: ['t-embed-2'],
+  profileRes: ['256'],
+  profileDecodeRes: [],
+  profileArgs: ['--text-len', '16', '--repeat', '1'],
 };
 
 /** One runBench call of the lab. */
@@ -189,4 +203,33 @@ export function labBenchParts(scope: LabScope, backends: readonly string[], budg
 /** The number of distinct resolutions the scope covers (what the report check expects). */
 export function scopeResolutions(scope: LabScope): number {
   return new Set([...scope.ditRes, ...scope.dcaeRes].map((r) => resLabel(parseResolution(r)))).size;
+}
+
+/** The lab's profile model: Sana-0.6B, one block timed as one dit-block op, extrapolated to 28. */
+export const LAB_PROFILE_ARGS: readonly string[] = ['--model', '0.6b', '--blocks', '1', '--block-mode', 'dit-block'];
+
+/** One `sana-lab profile` run of the lab (its arguments without --json). */
+export interface LabProfile {
+  /** The entry's name in lab-profiles.json, e.g. "p-cpu-256". */
+  name: string;
+  backend: string;
+  res: string;
+  argv: string[];
+}
+
+/**
+ * The whole-model profiles: every native backend among `backends` at every scope.profileRes, smallest
+ * first, with --decode at scope.profileDecodeRes.
+ */
+export function labProfiles(scope: LabScope, backends: readonly string[]): LabProfile[] {
+  const natives = NATIVE_BACKENDS.filter((b) => backends.includes(b));
+  const sizes = [...new Set(scope.profileRes.map((r) => resLabel(parseResolution(r))))].sort((a, b) => tokensOf(parseResolution(a)) - tokensOf(parseResolution(b)));
+  const decodes = new Set(scope.profileDecodeRes.map((r) => resLabel(parseResolution(r))));
+  return natives.flatMap((backend) =>
+    sizes.map((res) => {
+      const { height, width } = parseResolution(res);
+      const argv = [...LAB_PROFILE_ARGS, '--width', String(width), '--height', String(height), '--backend', backend, ...(decodes.has(res) ? ['--decode'] : []), ...scope.profileArgs];
+      return { name: `p-${backend}-${res}${decodes.has(res) ? '-decode' : ''}`, backend, res, argv };
+    }),
+  );
 }

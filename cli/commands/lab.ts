@@ -2,10 +2,11 @@
  * `sana-lab lab` (npm run lab): the lab's main job — everything that exists, in order, with progress on
  * stderr: environment, golden-file integrity, native ↔ reference bf16 conversion, the parity suite of
  * every available backend, the benchmark of every available bench backend at four resolutions (what
- * runs where: ./lab-plan.ts), and the report (HTML + Markdown + PNG), checked for an empty chart.
+ * runs where: ./lab-plan.ts), whole-model profiles on the native backends, and the report (HTML +
+ * Markdown + PNG), checked for an empty chart.
  */
-import { readdirSync, statSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tryLoadAddon } from '../../bindings/addon.js';
 import { BACKEND_NAMES } from '../../bench/backends/index.js';
@@ -18,8 +19,9 @@ import { Rng } from '../../reference/core/random.js';
 import { SafetensorsFile } from '../../reference/core/safetensors.js';
 import { checkReport, checkSummary, type ReportExpectations } from '../../reports/check.js';
 import { generateReport } from '../../reports/generate.js';
-import type { ChartKind } from '../../reports/html.js';
+import type { BenchChartKind } from '../../reports/html.js';
 import type { ReportModel } from '../../reports/model.js';
+import { PROFILES_SCHEMA } from '../../reports/profile-input.js';
 import { intOption, parseArgs } from '../args.js';
 import { UsageError, type Command } from '../command.js';
 import { environment } from '../environment.js';
@@ -29,12 +31,15 @@ import {
   DEFAULT_SCOPE,
   discoverBackends,
   labBenchParts,
+  labProfiles,
+  NATIVE_BACKENDS,
   QUICK_SCOPE,
   scopeResolutions,
   type BackendDiscovery,
   type LabScope,
 } from './lab-plan.js';
 import { parityRun } from './parity.js';
+import { runProfile } from './profile.js';
 
 interface StepResult {
   step: string;
@@ -48,6 +53,7 @@ interface LabOptions {
   out: string;
   quick: boolean;
   bench: boolean;
+  profile: boolean;
   report: boolean;
   budgetS: number;
   scope: LabScope;
@@ -184,6 +190,49 @@ function mergeBench(files: readonly BenchResultsFile[], found: BackendDiscovery)
   };
 }
 
+/** Run `fn` with console.log sent to stderr: the profile's printout joins the lab's progress, stdout stays the lab's (--json). */
+async function logToStderr<T>(fn: () => Promise<T>): Promise<T> {
+  const log = console.log;
+  console.log = (...a: unknown[]) => console.error(...a);
+  try {
+    return await fn();
+  } finally {
+    console.log = log;
+  }
+}
+
+/** The whole-model profiles (lab-plan.ts labProfiles), merged into DIR/lab-profiles.json like bench/gpu/models.sh does. */
+async function profileStep(o: LabOptions, available: readonly string[]): Promise<StepResult> {
+  const backends = (o.backends ?? available).filter((b) => available.includes(b));
+  const plan = labProfiles(o.scope, backends);
+  if (plan.length === 0) return { step: 'profile', status: 'skipped', detail: `no native backend (${NATIVE_BACKENDS.join(', ')}) to profile here or no --profile-res` };
+  const json = join(o.out, 'lab-profiles.json');
+  const tmp = mkdtempSync(join(tmpdir(), 'sana-lab-profile-'));
+  const profiles: Record<string, unknown>[] = [];
+  const failed: string[] = [];
+  try {
+    for (const [i, p] of plan.entries()) {
+      console.error(`[lab] profile ${i + 1}/${plan.length}: sana-lab profile ${p.argv.join(' ')}`);
+      const file = join(tmp, `${p.name}.json`);
+      try {
+        await logToStderr(() => runProfile([...p.argv, '--json', file]));
+        profiles.push({ name: p.name, ...(JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) });
+      } catch (e) {
+        failed.push(`${p.name}: ${(e as Error).message}`);
+      }
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  if (profiles.length > 0) writeFileSync(json, `${JSON.stringify({ schema: PROFILES_SCHEMA, profiles }, null, 2)}\n`);
+  const steps = profiles.map((p) => {
+    const b = p.blocks as { run: number; depth: number; extrapolated: boolean };
+    return `${String(p.name)} ${(Number(p.step_ms) / 1e3).toFixed(2)} s/step${b.extrapolated ? ` (${b.run} of ${b.depth} blocks, extrapolated)` : ''}, ${Number(p.images_per_s).toPrecision(3)} images/s`;
+  });
+  const detail = `${profiles.length}/${plan.length} profiles: ${steps.join('; ') || 'none'}${failed.length ? ` — FAILED: ${failed.join('; ')}` : ''}`;
+  return { step: 'profile', status: failed.length ? 'FAIL' : 'ok', detail, ...(profiles.length > 0 ? { files: [json] } : {}) };
+}
+
 function reportStep(o: LabOptions, inputs: string[], ranBench: boolean, ranParity: boolean): StepResult {
   if (inputs.length === 0) return { step: 'report', status: 'skipped', detail: 'no parity or bench results to report' };
   const html = join(o.out, 'lab.html');
@@ -201,7 +250,7 @@ function reportStep(o: LabOptions, inputs: string[], ranBench: boolean, ranParit
 /** What the lab's report must hold: the charts and resolutions the bench scope asked for. */
 function labExpectations(o: LabOptions, m: ReportModel, ranBench: boolean, ranParity: boolean): ReportExpectations {
   if (!ranBench) return { minResolutions: 0, charts: [], sections: ranParity ? ['parity'] : [] };
-  const charts: ChartKind[] = ['throughput', 'roofline'];
+  const charts: BenchChartKind[] = ['throughput', 'roofline'];
   const dit = o.scope.ditOps;
   if (o.scope.ditRes.length > 0 && dit.includes('layernorm-modulate')) charts.push('DiT block', 'DiT step');
   if (o.scope.dcaeRes.length > 0) charts.push('DC-AE decode');
@@ -213,7 +262,7 @@ function labExpectations(o: LabOptions, m: ReportModel, ranBench: boolean, ranPa
 
 const USAGE = `usage: sana-lab lab [--quick] [--out DIR] [--res LIST] [--dcae-res LIST] [--ref-res LIST]
                     [--baseline-res LIST] [--dcae-baseline-res LIST] [--backends LIST] [--min-samples N] [--max-time-s S]
-                    [--budget-s S] [--png | --no-png] [--no-bench] [--no-report] [--json]
+                    [--budget-s S] [--profile-res LIST] [--png | --no-png] [--no-bench] [--no-profile] [--no-report] [--json]
 
 Runs every lab step that exists, printing progress on stderr; exits non-zero when a step fails:
   1. environment          machine, Node, the bench backends available here
@@ -226,13 +275,16 @@ Runs every lab step that exists, printing progress on stderr; exits non-zero whe
                           ops at batch 1 at 256, 512, 1024; the slow pure-TS reference only at 256,
                           torch (2–4× slower than the native kernels on the big ops) on the DiT ops up
                           to 1024 and on the DC-AE ops at 256 (about 10 minutes on 2 idle cores)
-  6. report               DIR/lab.html (offline, plotly inlined, ≈10 MB), DIR/lab.md, and DIR/lab.png
+  6. profile              whole-model profiles (sana-lab profile) on every native backend here: Sana-0.6B,
+                          1 of its 28 blocks as one dit-block op, extrapolated to the full depth, at 256
+                          (+ the DC-AE decode), 512 and 1024 (about 20 s on 2 cores)
+  7. report               DIR/lab.html (offline, plotly inlined, ≈10 MB), DIR/lab.md, and DIR/lab.png
                           (its key charts, when Chromium is installed); then checks that the report
                           covers every resolution and that every chart has data
-The JSON results go to DIR/lab-parity.json and DIR/lab-bench.json.
+The JSON results go to DIR/lab-parity.json, DIR/lab-bench.json and DIR/lab-profiles.json.
 
   --quick          CI-sized: one test shape per op, three small bench cases at 256² (reference and
-                   cpu only), short timings
+                   cpu only), short timings, one short profile at 256² (16 text tokens, one timed step)
   --out DIR        where results and the report go (default reports)
   --res LIST       DiT resolutions (default 256,512,1024,2048)
   --dcae-res LIST  DC-AE decode resolutions (default 256,512; "none" for none)
@@ -245,9 +297,12 @@ The JSON results go to DIR/lab-parity.json and DIR/lab-bench.json.
   --min-samples N  benchmark.js minimum samples per case (default 3 up to 512², 2 above)
   --max-time-s S   benchmark.js sampling time per case once the minimum is in (default 0.5)
   --budget-s S     time budget per reference-backend case (default 12; --quick caps it at 2)
+  --profile-res LIST
+                   whole-model profile resolutions (default 256,512,1024; the smallest also decodes)
   --png            require the PNG (fail without Chromium); default: write it when Chromium is found
   --no-png         no PNG
   --no-bench       skip the benchmark (and its charts)
+  --no-profile     skip the whole-model profiles
   --no-report      skip the report
   --json           print the step results as JSON at the end`;
 
@@ -260,6 +315,7 @@ const SPEC = {
   'ref-res': { type: 'list' },
   'baseline-res': { type: 'list' },
   'dcae-baseline-res': { type: 'list' },
+  'profile-res': { type: 'list' },
   backends: { type: 'list' },
   'min-samples': { type: 'string' },
   'max-time-s': { type: 'string' },
@@ -267,6 +323,7 @@ const SPEC = {
   png: { type: 'flag' },
   'no-png': { type: 'flag' },
   'no-bench': { type: 'flag' },
+  'no-profile': { type: 'flag' },
   'no-report': { type: 'flag' },
 } as const;
 
@@ -305,6 +362,7 @@ function labOptions(argv: string[]): LabOptions & { json: boolean } {
     budgetedRes: resList('ref-res', a.lists.get('ref-res'), base.budgetedRes),
     ditBaselineRes: resList('baseline-res', a.lists.get('baseline-res'), base.ditBaselineRes),
     dcaeBaselineRes: resList('dcae-baseline-res', a.lists.get('dcae-baseline-res'), base.dcaeBaselineRes),
+    profileRes: resList('profile-res', a.lists.get('profile-res'), base.profileRes),
     maxTimeS: positive('max-time-s', a.values.get('max-time-s'), base.maxTimeS),
     ...(minSamples !== undefined ? { minSamples } : {}),
   };
@@ -317,6 +375,7 @@ function labOptions(argv: string[]): LabOptions & { json: boolean } {
     out: a.values.get('out') ?? 'reports',
     quick,
     bench: !a.flags.has('no-bench'),
+    profile: !a.flags.has('no-profile'),
     report: !a.flags.has('no-report'),
     budgetS: quick ? Math.min(budgetS, 2) : budgetS,
     scope,
@@ -340,7 +399,7 @@ export const labCommand: Command = {
     const env = environment();
     const available = env.backends.filter((b) => b.available).map((b) => b.name);
     const found: BackendDiscovery = o.bench ? await discoverBackends(o.backends ?? BACKEND_NAMES) : { available: [], unavailable: [] };
-    const total = 2 + 2 + (o.bench ? 1 : 0) + (o.report ? 1 : 0);
+    const total = 2 + 2 + (o.bench ? 1 : 0) + (o.profile ? 1 : 0) + (o.report ? 1 : 0);
     console.error(
       `[lab 1/${total}] ok   environment: sana-kernel-lab ${env.version} on ${env.machine.cpuModel} (${env.machine.threads} threads), ${env.node}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; addon backends available: ${available.join(', ') || 'none'}` +
         (env.backends.some((b) => !b.available) ? `; not available: ${env.backends.filter((b) => !b.available).map((b) => `${b.name} (${b.reason ?? 'unknown'})`).join(', ')}` : '') +
@@ -356,8 +415,9 @@ export const labCommand: Command = {
       { name: 'native bf16 conversion', run: conversionStep },
       { name: 'parity', run: () => parityStep(o) },
       ...(o.bench ? [{ name: 'bench', run: () => benchStep(o, found) }] : []),
+      ...(o.profile ? [{ name: 'profile', run: () => profileStep(o, available) }] : []),
       ...(o.report
-        ? [{ name: 'report', run: () => reportStep(o, [...produced('parity'), ...produced('bench')], produced('bench').length > 0, produced('parity').length > 0) }]
+        ? [{ name: 'report', run: () => reportStep(o, [...produced('parity'), ...produced('bench'), ...produced('profile')], produced('bench').length > 0, produced('parity').length > 0) }]
         : []),
     ];
     try {

@@ -6,6 +6,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { intOption, parseArgs } from '../args.js';
+import { backendOption } from '../backend-option.js';
 import { UsageError, type Command } from '../command.js';
 import { stateDictSource } from '../../bindings/models/weights.js';
 import { componentFiles, readComponentWeights } from '../../bindings/models/model-dir.js';
@@ -20,11 +21,12 @@ import { decoderParamShapes } from '../../reference/dcae/param-shapes.js';
 import { loadSanaTransformerConfig, type SanaTransformerConfig } from '../../reference/dit/config.js';
 import { ditPreset } from '../../reference/dit/presets.js';
 import { checkWeightKeys } from '../../reference/dit/weights.js';
+import { PROFILE_FORMAT } from '../../reports/profile-input.js';
 
 const CMD = 'profile';
 
 export const PROFILE_USAGE = `usage: sana-lab profile --model 0.6b|1.6b --res N [--width W --height H] [--steps 20] [--cfg 4.5] [--decode]
-                      [--backend cpu] [--dtype f32|bf16] [--model-dir DIR] [--blocks K] [--block-mode ops|dit-block]
+                      [--backend cpu|cuda] [--dtype f32|bf16] [--model-dir DIR] [--blocks K] [--block-mode ops|dit-block]
                       [--text-len 300] [--warmup 1] [--repeat 3] [--tile SIZE] [--threads T] [--compare-reference]
                       [--json FILE]
 
@@ -38,7 +40,8 @@ with the model's real dimensions (timings do not depend on the values).
   --steps S          sampling steps per image (default 20); --cfg G guidance scale (default 4.5; 1 = no CFG, batch 1)
   --decode           also decode one image with the DC-AE f32c32 (batch 1); --tile SIZE tiles it
                      like diffusers enable_tiling (stride 7/8 of the tile)
-  --backend B        cpu (default)
+  --backend B        cpu (default) or cuda (the GPU: the step is also timed with queued dispatch —
+                     ops queued, one synchronize per step — and its host overhead estimated)
   --dtype D          f32 (default) or bf16 storage of weights and activations
   --model-dir DIR    a diffusers folder (transformer/, vae/) instead of random weights
   --blocks K         run only K of the model's blocks and extrapolate the step to the full depth
@@ -46,7 +49,7 @@ with the model's real dimensions (timings do not depend on the values).
   --block-mode M     ops (default: each block op timed on its own) or dit-block (one op per block)
   --text-len L       text tokens (default 300, SANA's max_sequence_length)
   --warmup W / --repeat R   untimed / timed denoising iterations (defaults 1 / 3; the step is the median)
-  --threads T        CPU threads (default: SANA_LAB_THREADS or all hardware threads)
+  --threads T        CPU threads of the cpu backend (default: SANA_LAB_THREADS or all hardware threads)
   --compare-reference  also time the TS reference forward on the same K-block model (slow: minutes at 512²)
   --json FILE        write the report as JSON`;
 
@@ -82,8 +85,7 @@ export async function runProfile(argv: string[]): Promise<number> {
   const steps = intOption(CMD, 'steps', values.get('steps'), 20);
   const cfg = values.has('cfg') ? Number(values.get('cfg')) : 4.5;
   if (!(cfg >= 1) || !Number.isFinite(cfg)) throw new UsageError(`${CMD}: --cfg must be a number >= 1, got "${values.get('cfg')}"`);
-  const backend = values.get('backend') ?? 'cpu';
-  if (backend !== 'cpu') throw new UsageError(`${CMD}: --backend ${backend} is not available (available: cpu)`);
+  const backend = backendOption(CMD, values.get('backend'), ['cpu', 'cuda'], 'cpu');
   const dtype = values.get('dtype') ?? 'f32';
   if (dtype !== 'f32' && dtype !== 'bf16') throw new UsageError(`${CMD}: --dtype must be f32 or bf16, got "${dtype}"`);
   const blockMode = (values.get('block-mode') ?? 'ops') as DitBlockMode;
@@ -93,6 +95,7 @@ export async function runProfile(argv: string[]): Promise<number> {
   const repeat = intOption(CMD, 'repeat', values.get('repeat'), 3);
   if (values.has('tile') && !flags.has('decode')) throw new UsageError(`${CMD}: --tile needs --decode`);
   const tile = values.has('tile') ? tilingOf(intOption(CMD, 'tile', values.get('tile'), 0), undefined, 32) : undefined;
+  if (values.has('threads') && backend !== 'cpu') throw new UsageError(`${CMD}: --threads applies to the cpu backend`);
   if (values.has('threads')) (getBackend('cpu') as unknown as { setThreads(n: number): void }).setThreads(intOption(CMD, 'threads', values.get('threads'), 1));
   const modelDir = values.get('model-dir');
 
@@ -116,18 +119,24 @@ export async function runProfile(argv: string[]): Promise<number> {
     dit = { source: stateDictSource(w) };
   }
 
-  const machine = machineInfo('cpu');
+  const machine = machineInfo(backend);
   const label = `${preset.name}${modelDir ? ` (${modelDir})` : ' (random weights)'}`;
-  console.log(`profile: ${label}, ${width}×${height}, ${dtype}, ${backend} — ${machine.cpu}, ${machine.threads} threads, gemm ${machine.gemmKernel}, load ${machine.loadAverage1m.toFixed(2)}`);
+  const where = machine.device ? `${machine.device}; host ${machine.cpu}` : `${machine.cpu}, ${machine.threads} threads, gemm ${machine.gemmKernel}`;
+  console.log(`profile: ${label}, ${width}×${height}, ${dtype}, ${backend} — ${where}, load ${machine.loadAverage1m.toFixed(2)}`);
   console.log(`  DiT: ${K === depth ? `all ${depth}` : `${K} of ${depth}`} blocks, block mode ${blockMode}, CFG ${cfg > 1 ? 'batch 2' : 'off (batch 1)'}, ${textTokens} text tokens; warmup ${warmup}, timed ${repeat}`);
-  const d = profileDit({ config, ...dit, depth, backend: 'cpu', dtype, blockMode, width, height, textTokens, cfg, warmup, repeat });
+  const d = profileDit({ config, ...dit, depth, backend, dtype, blockMode, width, height, textTokens, cfg, warmup, repeat });
   const x = d.extrapolated ? ' (extrapolated)' : '';
   console.log(`  step: ${fmtMs(d.stepMs)}${x}; measured with ${K} blocks ${fmtMs(d.stepMsMeasured)} (samples ${d.stepSamplesMs.map((s) => s.toFixed(1)).join(', ')} ms); caption + text K/V (once per image) ${fmtMs(d.captionMs)}`);
   console.log(`  breakdown per step${x}:`);
   for (const l of table(d.breakdown, 'step')) console.log(l);
   const h = d.host;
   console.log(`  host overhead per step${x}: ${fmtMs(h.totalMs)} = ${(100 * h.share).toFixed(2)}% of the step (host work ${fmtMs(h.hostWorkMs)}, JS glue ${fmtMs(h.jsGlueMs)}, ${h.opCallsPerStep.toFixed(0)} op calls × ${h.perCallUs.toFixed(1)} µs calibrated)`);
-  console.log(`  step wall − native op time${x}: ${fmtMs(h.wallMinusOpsMs)} = ${((100 * h.wallMinusOpsMs) / d.stepMs).toFixed(2)}% of the step (host work + glue; the op times include their dispatch)`);
+  console.log(`  step wall − native op time${x}: ${fmtMs(h.wallMinusOpsMs)} = ${((100 * h.wallMinusOpsMs) / (d.queued?.syncedStepMs ?? d.stepMs)).toFixed(2)}% of the step (host work + glue; the op times include their dispatch)`);
+  const q = d.queued;
+  if (q !== null) {
+    console.log(`  queued dispatch (one synchronize per step)${x}: step ${fmtMs(q.stepMs)} vs ${fmtMs(q.syncedStepMs)} with a synchronize after every op (samples ${q.samplesMs.map((v) => v.toFixed(2)).join(', ')} ms)`);
+    console.log(`  host overhead of the queued step${x}: ${fmtMs(q.hostOverheadMs)} = ${(100 * q.share).toFixed(2)}% (step − device busy ≈ ${fmtMs(q.gpuBusyMs)}: synchronized op times − calls × ${h.perCallUs.toFixed(1)} µs round trip; an estimate)`);
+  }
 
   let decode: DecodeProfile | null = null;
   if (flags.has('decode')) {
@@ -140,7 +149,7 @@ export async function runProfile(argv: string[]): Promise<number> {
       checkDcaeWeights(decoderParamShapes(dcae), w, files.weights.join(', '));
       source = stateDictSource(w);
     } else dcae = dcaePreset('dc-ae-f32c32-sana-1.0');
-    decode = profileDecode({ config: dcae, source, backend: 'cpu', dtype, width, height, tiling: tile });
+    decode = profileDecode({ config: dcae, source, backend, dtype, width, height, tiling: tile });
     console.log(`  decode (batch 1${decode.tiled ? `, ${decode.tiles} tiles of ${tile!.tileHeight}/${tile!.strideHeight}` : ''}): ${fmtMs(decode.ms)} (single run)`);
     for (const l of table(decode.breakdown.slice(0, 12), 'image')) console.log(l);
   }
@@ -156,12 +165,13 @@ export async function runProfile(argv: string[]): Promise<number> {
   let comparison: ReferenceComparison | null = null;
   if (flags.has('compare-reference')) {
     console.log(`  comparing with the TS reference on the ${K}-block model (one reference forward)…`);
-    comparison = compareWithReference({ config, backend: 'cpu', dtype, blockMode, width, height, textTokens, cfg, repeat });
+    comparison = compareWithReference({ config, backend, dtype, blockMode, width, height, textTokens, cfg, repeat });
     console.log(`  TS reference forward ${fmtMs(comparison.referenceMs)} vs native (caption + step) ${fmtMs(comparison.nativeMs)}: ${comparison.speedup.toFixed(1)}× (${comparison.blocks} blocks)`);
   }
 
   if (values.has('json')) {
     const report = {
+      format: PROFILE_FORMAT,
       command: 'profile',
       model: preset.name,
       weights: modelDir ?? 'random',
@@ -184,6 +194,7 @@ export async function runProfile(argv: string[]): Promise<number> {
       step_samples_ms: d.stepSamplesMs,
       caption_ms: d.captionMs,
       breakdown: d.breakdown,
+      queued: q && { step_ms: q.stepMs, step_ms_measured: q.measuredMs, samples_ms: q.samplesMs, synced_step_ms: q.syncedStepMs, gpu_busy_ms: q.gpuBusyMs, host_overhead_ms: q.hostOverheadMs, share: q.share },
       host_overhead: { per_step_ms: h.totalMs, share: h.share, wall_minus_ops_ms: h.wallMinusOpsMs, host_work_ms: h.hostWorkMs, js_glue_ms: h.jsGlueMs, op_calls_per_step: h.opCallsPerStep, per_call_us: h.perCallUs, dispatch_ms: h.dispatchMs },
       decode: decode && { ms: decode.ms, tiled: decode.tiled, tiles: decode.tiles, tile: tile ?? null, breakdown: decode.breakdown, memory: decode.memory, plan: decode.plan },
       image_ms: imageMs,
@@ -192,7 +203,9 @@ export async function runProfile(argv: string[]): Promise<number> {
       reference_comparison: comparison,
       notes: [
         'step_ms: one DiT evaluation on the CFG batch; the caption projection and every block\'s cross-attention text keys/values are computed once per image (caption_ms).',
-        'Per-op times are host wall times around synchronous cpu op calls (kernel + dispatch).',
+        backend === 'cuda'
+          ? 'cuda: per-op times are host wall times around op calls that synchronize after their kernels (kernel + launch + round trip); step_ms is the queued step (ops queued, one synchronize), synced_step_ms the per-op-synchronized one.'
+          : 'Per-op times are host wall times around synchronous cpu op calls (kernel + dispatch).',
         ...(d.extrapolated ? [`Extrapolated: ${K} of ${depth} blocks were run; block ops are scaled by ${depth}/${K}.`] : []),
         'host_overhead: host work (layouts, uploads, read-back, CFG/Euler update) + JS glue between calls + op calls × a calibrated per-call cost; wall_minus_ops_ms: the step wall time minus the summed op-call wall times (measured).',
       ],

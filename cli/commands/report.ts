@@ -1,15 +1,18 @@
-/** `sana-lab report`: bench + parity JSON → one self-contained HTML report, a Markdown summary, and optionally a PNG. */
+/** `sana-lab report`: bench, parity and profile JSON → one self-contained HTML report, a Markdown summary, and optionally a PNG. */
 import { generateReport } from '../../reports/generate.js';
 import { parseArgs } from '../args.js';
 import { UsageError, type Command } from '../command.js';
 
 const USAGE = `usage: sana-lab report --in FILE... --out reports/NAME.html [--title TEXT] [--png FILE.png]
 
-Reads results of \`sana-lab bench --json\` and \`sana-lab parity --json\` (told apart by their "format"
-field) and writes one HTML file that opens offline (plotly.js inlined) with: throughput vs resolution
-per op and backend (log-log), the roofline, time breakdowns of a DiT block, a DiT step and a DC-AE
-decode, speed-ups against the baselines of the same run, the parity table, what did not run, and the
-environment. A Markdown summary is written beside it (NAME.md).
+Reads results of \`sana-lab bench --json\`, \`sana-lab parity --json\` and \`sana-lab profile --json\`
+(also bench/gpu/models.sh's merged profiles.json; told apart by their "format" field) and writes one
+HTML file that opens offline (plotly.js inlined) with: throughput vs resolution per op and backend
+(log-log), the roofline, time breakdowns of a DiT block, a DiT step and a DC-AE decode, the whole
+model (step time, images/s, DC-AE decode time, host overhead and planned peak memory vs resolution,
+the per-op breakdown of the step; extrapolated profiles labelled), speed-ups against the baselines of
+the same run, the parity table, what did not run, and the environment. A Markdown summary is written
+beside it (NAME.md).
 
   --in FILE...   input JSON files (repeat, comma-separate, or list them after --in)
   --out FILE     the HTML file to write (must end in .html)
@@ -22,7 +25,7 @@ const SPEC = { in: { type: 'list' }, out: { type: 'string' }, title: { type: 'st
 
 export const reportCommand: Command = {
   name: 'report',
-  summary: 'render bench/parity JSON into one offline HTML report (plotly inlined) + Markdown summary (+ PNG)',
+  summary: 'render bench/parity/profile JSON into one offline HTML report (plotly inlined) + Markdown summary (+ PNG)',
   usage: USAGE,
   async run(argv) {
     const a = parseArgs('report', argv, SPEC);
@@ -40,7 +43,8 @@ export const reportCommand: Command = {
     const m = r.model;
     console.log(
       `report: ${m.measured.length} timed records of ${m.records.length}, ${m.throughput.length} throughput chart(s), ` +
-        `${m.roofline.length} roofline chart(s), ${m.breakdown.charts.length} breakdown(s), ${m.speedups.length} speed-up row(s), ${m.parity.length} parity row(s)`,
+        `${m.roofline.length} roofline chart(s), ${m.breakdown.charts.length} breakdown(s), ${m.speedups.length} speed-up row(s), ${m.parity.length} parity row(s), ` +
+        `${m.profiles.runs.length} whole-model profile(s) in ${m.profileInputs.length} file(s)`,
     );
     console.log(`wrote ${r.html}\nwrote ${r.markdown}`);
     if (r.png !== undefined && 'skipped' in r.png) {

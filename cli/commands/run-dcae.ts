@@ -5,6 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { intOption, parseArgs, type OptionSpec } from '../args.js';
+import { backendOption } from '../backend-option.js';
 import { UsageError } from '../command.js';
 import { SafetensorsFile, writeSafetensors } from '../../reference/core/safetensors.js';
 import { shapeStr, Tensor } from '../../reference/core/tensor.js';
@@ -16,7 +17,7 @@ import { loadDcaeWeights } from '../../reference/dcae/weights.js';
 import { NativeDcaeDecoder } from '../../bindings/models/dcae-runner.js';
 
 const BACKENDS = ['reference'];
-const DECODE_BACKENDS = ['reference', 'cpu'];
+const DECODE_BACKENDS = ['reference', 'cpu', 'cuda'] as const;
 
 export const DCAE_ENCODE_USAGE = `usage: sana-lab run dcae-encode --config FILE --weights FILE --inputs FILE --out FILE [options]
 
@@ -52,8 +53,8 @@ safetensors file and writes the (B, 3, h·f, w·f) image.
   --preset NAME      with --plan, a built-in config instead of --config (${Object.keys(DCAE_PRESETS).join(', ')})
   --height H --width W   with --plan, the image size (instead of reading the latent's shape from --inputs)
   --batch B          with --plan and --height/--width, the batch size (default 1)
-  --backend NAME     reference (default; the pure-TypeScript spec) or cpu (the native decoder)
-  --dtype D          cpu: storage dtype of weights and activations, f32 (default) or bf16`;
+  --backend NAME     reference (default; the pure-TypeScript spec), cpu or cuda (the native decoder)
+  --dtype D          cpu/cuda: storage dtype of weights and activations, f32 (default) or bf16`;
 
 const COMMON: Record<string, OptionSpec> = {
   config: { type: 'string' },
@@ -137,7 +138,7 @@ export async function runDcaeDecode(argv: string[]): Promise<number> {
   const cmd = 'run dcae-decode';
   const { values, flags, positionals } = parseArgs(cmd, argv, DECODE);
   if (positionals.length) throw new UsageError(`${cmd}: unexpected argument "${positionals[0]}"`);
-  const backend = checkBackend(cmd, values, DECODE_BACKENDS);
+  const backend = backendOption(cmd, values.get('backend'), DECODE_BACKENDS, 'reference');
   const dtype = values.get('dtype') ?? 'f32';
   if (values.has('dtype') && backend === 'reference') throw new UsageError(`${cmd}: --dtype applies to native backends only (not reference)`);
   if (dtype !== 'f32' && dtype !== 'bf16') throw new UsageError(`${cmd}: --dtype must be f32 or bf16, got "${dtype}"`);
@@ -157,7 +158,7 @@ export async function runDcaeDecode(argv: string[]): Promise<number> {
     if (flags.has('scaled')) z = model.unscaleLatent(z);
     decode = (latent) => model.decode(latent, { tiling: tilingOpts });
   } else {
-    const n = NativeDcaeDecoder.fromStateDict(cfg, params, { backend: 'cpu', dtype: dtype as 'f32' | 'bf16' }, weights!);
+    const n = NativeDcaeDecoder.fromStateDict(cfg, params, { backend, dtype: dtype as 'f32' | 'bf16' }, weights!);
     native = n;
     if (flags.has('scaled')) z = unscale(z, cfg.scalingFactor);
     decode = (latent) => n.decode(latent, { tiling: tilingOpts });

@@ -4,6 +4,7 @@
  * `reference` (default) or the native runner (bindings/models/dit-runner.ts) on `cpu`.
  */
 import { existsSync } from 'node:fs';
+import { backendOption } from '../backend-option.js';
 import { UsageError } from '../command.js';
 import { parseArgs } from '../args.js';
 import { SafetensorsFile, writeSafetensors } from '../../reference/core/safetensors.js';
@@ -17,7 +18,7 @@ import { NativeSanaTransformer, type DitBlockMode } from '../../bindings/models/
 const CMD = 'run dit';
 
 /** Backends `run dit` knows; only these names are accepted. */
-export const RUN_DIT_BACKENDS = ['reference', 'cpu'] as const;
+export const RUN_DIT_BACKENDS = ['reference', 'cpu', 'cuda'] as const;
 
 /** Input roles and the tensor names read by default. */
 const ROLES = ['hidden_states', 'timestep', 'encoder_hidden_states', 'encoder_attention_mask'] as const;
@@ -27,7 +28,7 @@ type Role = (typeof ROLES)[number];
 export const RUN_DIT_SUMMARY = 'one SANA DiT forward pass on tensors from a safetensors file';
 
 export const RUN_DIT_USAGE = `usage: sana-lab run dit --config C.json --weights W.safetensors --inputs I.safetensors --out O.safetensors
-                      [--backend reference|cpu] [--dtype f32|bf16] [--block-mode dit-block|ops]
+                      [--backend reference|cpu|cuda] [--dtype f32|bf16] [--block-mode dit-block|ops]
                       [--input NAME | --input ROLE=NAME ...] [--output NAME]
                       [--accumulate f64|f32] [--eps diffusers|sana|NUMBER]
 
@@ -39,10 +40,11 @@ predicted velocity as F32.
   --inputs PATH     safetensors with hidden_states (B,C,H,W), timestep (B), encoder_hidden_states
                     (B,L,D) and, if present, encoder_attention_mask (B,L) (1 keep, 0 masked)
   --out PATH        where to write the output (B,C_out,H,W), F32
-  --backend NAME    reference (pure TypeScript, default) or cpu (the native runner: native ops,
-                    weights uploaded once, reused activation buffers)
-  --dtype D         cpu: storage dtype of weights and activations, f32 (default) or bf16
-  --block-mode M    cpu: dit-block (one native op per block, default) or ops (the block's ops one by one)
+  --backend NAME    reference (pure TypeScript, default), cpu or cuda (the native runner: native ops,
+                    weights uploaded once, reused activation buffers; on cuda the ops are queued and
+                    synchronized once per forward)
+  --dtype D         cpu/cuda: storage dtype of weights and activations, f32 (default) or bf16
+  --block-mode M    cpu/cuda: dit-block (one native op per block, default) or ops (the block's ops one by one)
   --input NAME      read the latent from tensor NAME instead of hidden_states; ROLE=NAME renames any
                     input (roles: ${ROLES.join(', ')}); repeatable
   --output NAME     name of the written tensor (default output)
@@ -92,10 +94,7 @@ export async function runDit(argv: string[]): Promise<number> {
     return v;
   };
   const [configPath, weightsPath, inputsPath, outPath] = [need('config'), need('weights'), need('inputs'), need('out')];
-  const backend = args.values.get('backend') ?? 'reference';
-  if (!(RUN_DIT_BACKENDS as readonly string[]).includes(backend)) {
-    throw new UsageError(`${CMD}: backend "${backend}" is not available (available: ${RUN_DIT_BACKENDS.join(', ')})`);
-  }
+  const backend = backendOption(CMD, args.values.get('backend'), RUN_DIT_BACKENDS, 'reference');
   const accumulate = args.values.get('accumulate') ?? 'f64';
   if (accumulate !== 'f64' && accumulate !== 'f32') throw new UsageError(`${CMD}: --accumulate must be f64 or f32, got "${accumulate}"`);
   const native = backend !== 'reference';
@@ -131,7 +130,7 @@ export async function runDit(argv: string[]): Promise<number> {
   let model: { forward(inputs: Parameters<SanaTransformer2DModel['forward']>[0]): Tensor; dispose?(): void };
   if (native) {
     const cfg = loadSanaTransformerConfig(configPath);
-    const m = NativeSanaTransformer.fromStateDict(cfg, loadSanaTransformerWeights(cfg, weightsPath), { backend: 'cpu', dtype, blockMode: blockMode as DitBlockMode, linearAttentionEps: eps }, weightsPath);
+    const m = NativeSanaTransformer.fromStateDict(cfg, loadSanaTransformerWeights(cfg, weightsPath), { backend, dtype, blockMode: blockMode as DitBlockMode, linearAttentionEps: eps }, weightsPath);
     model = { forward: (inputs) => m.forward(inputs), dispose: () => m.dispose() };
   } else {
     const m = SanaTransformer2DModel.fromFiles(configPath, weightsPath);

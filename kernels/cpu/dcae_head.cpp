@@ -112,25 +112,12 @@ template <typename T> void run(const DcaeHeadArgs& a, int64_t B, int64_t H, int6
 
 Status dcae_head(const DcaeHeadArgs& a) {
   const char* op = "dcae-head";
+  DcaeHeadSizes z;
+  SANA_RETURN_IF_ERROR(check_dcae_head_args(Device::kCpu, a, &z));
   const DType dt = a.x.dtype;
-  SANA_RETURN_IF_ERROR(check_float_dtype(op, "x", dt));
-  SANA_RETURN_IF_ERROR(check_floats_on(Device::kCpu, op, dt, {{&a.x, "x"}, {&a.norm_w, "normWeight"}, {&a.norm_b, "normBias"}, {&a.w, "w"}, {&a.out, "out"}}));
-  if (a.x.ndim != 4) return InvalidArgument("dcae-head: want x (B, H, W, C) NHWC, got " + shp(a.x));
-  const int64_t B = a.x.shape[0], H = a.x.shape[1], W = a.x.shape[2], C = a.x.shape[3];
-  if (a.w.ndim != 4 || a.w.shape[1] != C || a.w.shape[2] != 3 || a.w.shape[3] != 3) {
-    return InvalidArgument("dcae-head: w " + shp(a.w) + " is not (Cout, " + std::to_string(C) + ", 3, 3) for x " + shp(a.x));
-  }
-  const int64_t Cout = a.w.shape[0];
-  if (!is_vector(a.norm_w, C) || !is_vector(a.norm_b, C)) {
-    return InvalidArgument("dcae-head: norm weight " + shp(a.norm_w) + " / bias " + shp(a.norm_b) + " are not vectors of " + std::to_string(C));
-  }
-  if (!is_shape(a.out, {B, Cout, H, W})) return InvalidArgument("dcae-head: out " + shp(a.out) + " is not (B, Cout, H, W) NCHW for x " + shp(a.x));
-  SANA_RETURN_IF_ERROR(check_opt_vector_on(Device::kCpu, op, "bias", a.bias, Cout, dt));
-  if (!(a.eps >= 0.0f) || !std::isfinite(a.eps)) return InvalidArgument("dcae-head: eps must be a finite number >= 0");
-  if (a.out.data == a.x.data) return InvalidArgument("dcae-head: out must not be x");
   return guarded(op, [&] {
-    if (dt == DType::kF32) run<float>(a, B, H, W, C, Cout);
-    else run<bf16_t>(a, B, H, W, C, Cout);
+    if (dt == DType::kF32) run<float>(a, z.B, z.H, z.W, z.C, z.Cout);
+    else run<bf16_t>(a, z.B, z.H, z.W, z.C, z.Cout);
     return Status::Ok();
   });
 }

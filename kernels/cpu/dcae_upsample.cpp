@@ -125,11 +125,6 @@ template <typename T> struct PhaseConv2x2WeightB : BSource {
   }
 };
 
-struct Dims {
-  int64_t B, H, W, C, Nc, Co;
-  int f;
-};
-
 // Writes output channel block for one output pixel: out[o] = conv[o·cs] + shortcut(o), o in [0, Co).
 template <typename T>
 inline void store_pixel(const float* conv, int64_t cs, const T* xpix, int64_t C, int64_t Co, int f, int64_t i, int64_t j, bool shortcut,
@@ -143,7 +138,7 @@ inline void store_pixel(const float* conv, int64_t cs, const T* xpix, int64_t C,
 }
 
 // interpolate: the four 2×2 phase convs per chunk of input pixels, each stored to its output phase.
-template <typename T> void run_interpolate(const DcaeUpsampleArgs& a, const Dims& d) {
+template <typename T> void run_interpolate(const DcaeUpsampleArgs& a, const DcaeUpsampleSizes& d) {
   const T* x = a.x.as<T>();
   T* out = a.out.as<T>();
   const int64_t rows = d.B * d.H * d.W;
@@ -176,7 +171,7 @@ template <typename T> void run_interpolate(const DcaeUpsampleArgs& a, const Dims
 }
 
 // none / pixel-shuffle: the 3×3 conv on x's own grid per chunk of pixels, then the (shuffled) store.
-template <typename T> void run(const DcaeUpsampleArgs& a, const Dims& d) {
+template <typename T> void run(const DcaeUpsampleArgs& a, const DcaeUpsampleSizes& d) {
   if (a.mode == DcaeUpsampleMode::kInterpolate) {
     run_interpolate<T>(a, d);
     return;
@@ -226,39 +221,9 @@ template <typename T> void run(const DcaeUpsampleArgs& a, const Dims& d) {
 
 Status dcae_upsample(const DcaeUpsampleArgs& a) {
   const char* op = "dcae-upsample";
+  DcaeUpsampleSizes d;
+  SANA_RETURN_IF_ERROR(check_dcae_upsample_args(Device::kCpu, a, &d));
   const DType dt = a.x.dtype;
-  SANA_RETURN_IF_ERROR(check_float_dtype(op, "x", dt));
-  SANA_RETURN_IF_ERROR(check_floats_on(Device::kCpu, op, dt, {{&a.x, "x"}, {&a.w, "w"}, {&a.out, "out"}}));
-  if (a.x.ndim != 4) return InvalidArgument("dcae-upsample: want x (B, H, W, C) NHWC, got " + shp(a.x));
-  Dims d;
-  d.B = a.x.shape[0];
-  d.H = a.x.shape[1];
-  d.W = a.x.shape[2];
-  d.C = a.x.shape[3];
-  if (a.w.ndim != 4 || a.w.shape[1] != d.C || a.w.shape[2] != 3 || a.w.shape[3] != 3) {
-    return InvalidArgument("dcae-upsample: w " + shp(a.w) + " is not (Nc, " + std::to_string(d.C) + ", 3, 3) for x " + shp(a.x));
-  }
-  d.Nc = a.w.shape[0];
-  switch (a.mode) {
-    case DcaeUpsampleMode::kNone: d.f = 1; d.Co = d.Nc; break;
-    case DcaeUpsampleMode::kInterpolate: d.f = 2; d.Co = d.Nc; break;
-    case DcaeUpsampleMode::kPixelShuffle:
-      if (d.Nc % 4 != 0) return InvalidArgument("dcae-upsample: pixel-shuffle needs 4·Co conv channels, w is " + shp(a.w));
-      d.f = 2;
-      d.Co = d.Nc / 4;
-      break;
-    default: return InvalidArgument("dcae-upsample: unknown mode " + std::to_string(static_cast<int>(a.mode)));
-  }
-  if (!is_shape(a.out, {d.B, d.f * d.H, d.f * d.W, d.Co})) {
-    return InvalidArgument("dcae-upsample: out " + shp(a.out) + " is not (B, " + std::to_string(d.f) + "H, " + std::to_string(d.f) + "W, " +
-                           std::to_string(d.Co) + ") for x " + shp(a.x));
-  }
-  if (a.shortcut && (d.Co * d.f * d.f) % d.C != 0) {
-    return InvalidArgument("dcae-upsample: the shortcut cannot repeat " + std::to_string(d.C) + " channels into " + std::to_string(d.Co) + "·" +
-                           std::to_string(d.f * d.f));
-  }
-  SANA_RETURN_IF_ERROR(check_opt_vector_on(Device::kCpu, op, "bias", a.bias, d.Nc, dt));
-  if (a.out.data == a.x.data) return InvalidArgument("dcae-upsample: out must not be x");
   return guarded(op, [&] {
     if (dt == DType::kF32) run<float>(a, d);
     else run<bf16_t>(a, d);

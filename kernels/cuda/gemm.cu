@@ -12,6 +12,11 @@
 //   v2  tensor cores (gemm_mma.cu): mma.sync m16n8k16 bf16 → f32, 128×128×32 tiles, 8 warps of
 //       64×32, a 4-stage cp.async pipeline with zero-filled edges, ldmatrix from XOR-swizzled shared
 //       memory (conflict-free), the same fused epilogue. bf16 only; K a multiple of 8.
+//   v3  Hopper (gemm_wgmma.cu): wgmma m64n256k16 / m64n128k16 from shared memory filled by TMA
+//       (128-byte swizzle, zero-filled edges), a producer warp and two consumer warpgroups on an
+//       mbarrier ring, the epilogue staged through shared memory with 16-byte stores. bf16; K a
+//       multiple of 8; 16-byte aligned x and w; sm_90 devices with an sm_90a build. Only by explicit
+//       request (the default stays v2 until v3 has run on a GPU).
 // The same two engines run the implicit-gemm conv3x3 (conv3x3.cu) and every linear layer inside the
 // fused ops.
 #include "sana/cuda/common.cuh"
@@ -107,19 +112,6 @@ __global__ void __launch_bounds__(THREADS) gemm_simt_kernel(AF A, BF B, int64_t 
   }
 }
 
-template <typename T> Epilogue<T> make_epilogue(const GemmProblem& p) {
-  Epilogue<T> ep;
-  ep.out = static_cast<T*>(p.c);
-  ep.ldo = p.ldc;
-  ep.bias = static_cast<const T*>(p.bias);
-  ep.act = static_cast<int>(p.act);
-  ep.gate = static_cast<const T*>(p.gate);
-  ep.gate_ld = p.gate_ld;
-  ep.gate_rows = p.gate_rows < 1 ? 1 : p.gate_rows;
-  ep.residual = static_cast<const T*>(p.residual);
-  ep.res_ld = p.res_ld;
-  return ep;
-}
 
 template <typename T> Status run_simt(const char* op, const GemmProblem& p) {
   dim3 grid, block;
@@ -168,7 +160,8 @@ Status launch_gemm(const char* op, const GemmProblem& p, int engine) {
     if (why[0] != '\0') return bad_version(op, 2, std::string("(tensor-core gemm) cannot run this: ") + why);
     return launch_gemm_mma(op, p);
   }
-  return unknown_version(op, engine, 2);
+  if (engine == 3) return launch_gemm_wgmma(op, p);  // checks shapes and device itself ("version 3 …")
+  return unknown_version(op, engine, 3);
 }
 
 Status reorder_conv_weight(const char* op, DType dt, const void* w, int64_t cout, int64_t cin, void* dst) {
@@ -192,7 +185,7 @@ Status gemm(const GemmArgs& a, int version) {
   const int64_t M = z.M, N = z.N, K = z.K;
   // (the CPU entry allows it; here blocks of other n-tiles would still be reading x's rows)
   if (a.out.data == a.x.data) return InvalidArgument("gemm: out must not be x (x's rows are read while out is written)");
-  if (version < 0 || version > 2) return unknown_version(op, version, 2);
+  if (version < 0 || version > 3) return unknown_version(op, version, 3);
 
   GemmProblem p;
   p.dtype = dt;
@@ -215,6 +208,10 @@ Status gemm(const GemmArgs& a, int version) {
   if (version == 2) {
     const char* why = gemm_mma_unsupported(p);
     if (why[0] != '\0') return bad_version(op, 2, std::string("(tensor-core gemm) cannot run this: ") + why);
+  }
+  if (version == 3) {  // (the device check follows in launch_gemm_wgmma, once a device is known to be there)
+    const char* why = gemm_wgmma_unsupported(p);
+    if (why[0] != '\0') return bad_version(op, 3, std::string("(wgmma gemm) cannot run this: ") + why);
   }
   OpScope scope(op);
   SANA_RETURN_IF_ERROR(scope.begin());

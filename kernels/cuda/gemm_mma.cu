@@ -283,16 +283,7 @@ template <bool kConv, bool kLaState = false> Status launch(const char* op, const
   p.stride = g.conv_stride;
   p.up = g.conv_upsample < 1 ? 1 : g.conv_upsample;
   p.pair_store = g.ldc % 2 == 0 && (reinterpret_cast<uintptr_t>(g.c) & 3u) == 0;
-  Epilogue<bf16> ep;
-  ep.out = static_cast<bf16*>(g.c);
-  ep.ldo = g.ldc;
-  ep.bias = static_cast<const bf16*>(g.bias);
-  ep.act = static_cast<int>(g.act);
-  ep.gate = static_cast<const bf16*>(g.gate);
-  ep.gate_ld = g.gate_ld;
-  ep.gate_rows = g.gate_rows < 1 ? 1 : g.gate_rows;
-  ep.residual = static_cast<const bf16*>(g.residual);
-  ep.res_ld = g.res_ld;
+  const Epilogue<bf16> ep = make_epilogue<bf16>(g);
   gemm_mma_kernel<kConv, kLaState><<<grid, block, l.smem, op_stream()>>>(p, ep, la);
   SANA_CUDA_LAUNCHED(op, "gemm_mma_kernel");
   return Status::Ok();

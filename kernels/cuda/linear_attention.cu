@@ -225,18 +225,25 @@ template <typename T>
 Status run_core(const char* op, int version, const T* q, int64_t ldq, const T* k, int64_t ldk, const T* v, int64_t ldv, T* out, int64_t ldo,
                 int64_t B, int64_t N, int64_t M, int64_t H, int64_t d, int64_t hs, int64_t hso, float eps, float* state) {
   const int64_t BH = B * H;
-  const int64_t chunk = plan::la_chunk_tokens(BH, M);
+  // No keys (M = 0): the zeroed state gives out = 0 / (0 + eps) = 0, as on the CPU; plan::la_chunk_tokens
+  // returns 0 then, and plan::la_state's cdiv(M, 0) would be a host division by zero (SIGFPE).
+  const bool has_keys = M > 0;
+  const int64_t chunk = has_keys ? plan::la_chunk_tokens(BH, M) : plan::kLaTile;
   dim3 grid, block;
-  SANA_RETURN_IF_ERROR(to_dims(op, "la_state", plan::la_state(BH, M, chunk), &grid, &block));
+  if (has_keys) SANA_RETURN_IF_ERROR(to_dims(op, "la_state", plan::la_state(BH, M, chunk), &grid, &block));
   if (version == 1) {
-    la_state_v1<T><<<grid, block, 0, op_stream()>>>(k, ldk, v, ldv, M, static_cast<int>(H), static_cast<int>(d), hs, chunk, state);
-    SANA_CUDA_LAUNCHED(op, "la_state_v1");
+    if (has_keys) {
+      la_state_v1<T><<<grid, block, 0, op_stream()>>>(k, ldk, v, ldv, M, static_cast<int>(H), static_cast<int>(d), hs, chunk, state);
+      SANA_CUDA_LAUNCHED(op, "la_state_v1");
+    }
     SANA_RETURN_IF_ERROR(to_dims(op, "la_apply_v1", plan::la_apply_v1(BH, N, d), &grid, &block));
     la_apply_v1<T><<<grid, block, 0, op_stream()>>>(q, ldq, state, out, ldo, N, static_cast<int>(H), static_cast<int>(d), hs, hso, eps);
     SANA_CUDA_LAUNCHED(op, "la_apply_v1");
   } else {
-    la_state_v2<T><<<grid, block, 0, op_stream()>>>(k, ldk, v, ldv, M, static_cast<int>(H), hs, chunk, state);
-    SANA_CUDA_LAUNCHED(op, "la_state_v2");
+    if (has_keys) {
+      la_state_v2<T><<<grid, block, 0, op_stream()>>>(k, ldk, v, ldv, M, static_cast<int>(H), hs, chunk, state);
+      SANA_CUDA_LAUNCHED(op, "la_state_v2");
+    }
     SANA_RETURN_IF_ERROR(to_dims(op, "la_apply_v2", plan::la_apply_v2(BH, N), &grid, &block));
     la_apply_v2<T><<<grid, block, 0, op_stream()>>>(q, ldq, state, out, ldo, N, static_cast<int>(H), hs, hso, eps);
     SANA_CUDA_LAUNCHED(op, "la_apply_v2");
@@ -278,6 +285,7 @@ Status la_core(const char* op, int version, DType dt, const void* q, int64_t ldq
                        ldo % 8 == 0 && (hs * es) % 16 == 0 && (hso * es) % 16 == 0;
   SANA_RETURN_IF_ERROR(la_check_version(op, version, d, aligned));
   if (version == 0) version = la_default_version(d, aligned);
+  if (B * H == 0 || N == 0) return Status::Ok();  // nothing to write (and no zero-sized grid to refuse)
   const int64_t state_bytes = B * H * (d + 1) * d * 4;
   float* state = nullptr;
   SANA_RETURN_IF_ERROR(scratch.alloc_n(B * H * (d + 1) * d, &state));
@@ -329,6 +337,8 @@ Status linear_attention_block(const LinearAttentionBlockArgs& a, int version) {
   const char* op = "linear-attention-block";
   LinearAttentionBlockSizes z;
   SANA_RETURN_IF_ERROR(check_linear_attention_block_args(Device::kCuda, a, &z));
+  // This op has 3 versions (la_check_version below knows only the core's 2 and would say "1..2").
+  if (version < 0 || version > 3) return unknown_version(op, version, 3);
   const DType dt = a.x.dtype;
   const int64_t B = z.B, N = z.N, C = z.C, Cout = z.Cout, M = B * N;
   const int64_t d = a.head_dim, H = z.H;

@@ -2,6 +2,7 @@
 // (cudaMalloc/cudaFree; stream-ordered pool for op scratch), host copies, CUDA error → Status,
 // the op scope (process-wide lock + end-of-op sync), the fill helpers (poison, random), and the
 // backend's OpTable with the registry of kernel versions (at the end).
+#include <atomic>
 #include <cstring>
 #include <mutex>
 
@@ -49,6 +50,10 @@ const DeviceState& device_state() {
 }
 
 thread_local int g_no_sync_depth = 0;
+// Queued dispatch (set_sync_each_op(false)): ops return once their kernels are queued, as in PyTorch
+// eager; a runner synchronizes once per step (a whole-model step = hundreds of launches, so a
+// per-op host round trip would leave the GPU idle between them).
+std::atomic<bool> g_sync_each_op{true};
 
 bool is_sticky(cudaError_t e) {
   switch (e) {
@@ -133,7 +138,7 @@ Status OpScope::finish(Status s) {
   if (!s.ok()) return s;
   cudaError_t e = cudaGetLastError();
   if (e != cudaSuccess) return cuda_error(op_, "kernel launch", e);
-  if (g_no_sync_depth == 0) {
+  if (g_no_sync_depth == 0 && g_sync_each_op.load(std::memory_order_relaxed)) {
     e = cudaStreamSynchronize(op_stream());
     if (e != cudaSuccess) return cuda_error(op_, "kernel execution", e);
   }
@@ -163,6 +168,9 @@ Status Scratch::alloc(int64_t bytes, void** p) {
   ptrs_.push_back(*p);
   return Status::Ok();
 }
+
+bool set_sync_each_op(bool on) { return g_sync_each_op.exchange(on); }
+bool sync_each_op() { return g_sync_each_op.load(); }
 
 Status synchronize(const char* what) {
   if (!device_available()) return Status::Ok();
@@ -283,7 +291,9 @@ const std::vector<OpVersions>& op_versions() {
   static const std::vector<OpVersions> v = {
       {"gemm",
        {{1, "SIMT tiles: 64×64 outputs per block, K slices of 16 in shared memory, 4×4 outputs per thread", ""},
-        {2, "tensor cores: mma.sync m16n8k16 bf16→f32, 128×128×32 tiles, 4-stage cp.async, swizzled ldmatrix", "bf16; K % 8 == 0"}}},
+        {2, "tensor cores: mma.sync m16n8k16 bf16→f32, 128×128×32 tiles, 4-stage cp.async, swizzled ldmatrix", "bf16; K % 8 == 0"},
+        {3, "Hopper: wgmma m64n256k16/m64n128k16 from TMA-loaded 128B-swizzled tiles, producer warp + 2 consumer warpgroups, mbarrier ring",
+         "bf16; sm_90; K % 8 == 0; 16-byte aligned x, w"}}},
       {"linear-attention",
        {{1, "state by token chunks staged in shared memory + atomics; apply one thread per (token, channel)", "head_dim ≤ 64"},
         {2, "4×4 register-blocked state (float4 smem), apply 4 threads per token with quad shuffles, 16-byte loads", "head_dim 32"}}},
@@ -317,13 +327,23 @@ const std::vector<OpVersions>& op_versions() {
       {"lite-mla",
        {{1, "3 gemms → depthwise k×k → grouped 1×1 → core v1 (or quadratic form) → gemm → rmsnorm v1 + residual", "head_dim ≤ 64"},
         {2, "the same with the core's and rmsnorm's default versions", ""}}},
+      {"dcae-upsample",
+       {{1, "shortcut copied into out → conv3x3 v1 (nearest-2× input read in place) with out as its residual; pixel-shuffle: conv → shuffle + shortcut", ""},
+        {2, "the same with conv3x3's default version and the shortcut copied 8 channels per thread", ""}}},
+      {"dcae-head",
+       {{1, "rmsnorm v1 → activation → conv3x3 v1 → NCHW store", ""},
+        {2, "rmsnorm and conv3x3 at their default versions, the activation 8 elements per thread → NCHW store", ""}}},
+      {"dcae-evit-block",
+       {{1, "lite-mla v1 → mix-ffn v1 → rmsnorm v1 + residual", "head_dim ≤ 64"},
+        {2, "the same composition, each op at its default (fastest) version", ""}}},
   };
   return v;
 }
 
 const VersionedOps* versioned_ops() {
   static const VersionedOps t = {gemm, linear_attention, linear_attention_block, mix_ffn, cross_attention, layernorm_modulate,
-                                 rmsnorm, conv3x3, dcae_resblock, dit_block, lite_mla};
+                                 rmsnorm, conv3x3, dcae_resblock, dit_block, lite_mla, dcae_upsample, dcae_head,
+                                 dcae_evit_block};
   return &t;
 }
 
@@ -339,6 +359,9 @@ Status t_conv(const Conv3x3Args& a) { return conv3x3(a, 0); }
 Status t_res(const DcaeResBlockArgs& a) { return dcae_resblock(a, 0); }
 Status t_dit(const DitBlockArgs& a) { return dit_block(a, 0); }
 Status t_mla(const LiteMlaArgs& a) { return lite_mla(a, 0); }
+Status t_up(const DcaeUpsampleArgs& a) { return dcae_upsample(a, 0); }
+Status t_head(const DcaeHeadArgs& a) { return dcae_head(a, 0); }
+Status t_evit(const DcaeEvitBlockArgs& a) { return dcae_evit_block(a, 0); }
 
 // Filled by name, so that ops added to OpTable later stay null (kUnavailable) until implemented here.
 OpTable make_table() {
@@ -360,6 +383,9 @@ OpTable make_table() {
   t.dcae_resblock = t_res;
   t.dit_block = t_dit;
   t.lite_mla = t_mla;
+  t.dcae_upsample = t_up;
+  t.dcae_head = t_head;
+  t.dcae_evit_block = t_evit;
   return t;
 }
 }  // namespace

@@ -62,12 +62,15 @@ describe('the cuda bench backend, device side (over the cpu backend here)', () =
 
 describe('cuda versions in bench', () => {
   it('offers bf16-only versions at bf16 only', () => {
-    expect(benchVersions('gemm', 'cuda', 'bf16')).toEqual([1, 2]);
+    expect(benchVersions('gemm', 'cuda', 'bf16')).toEqual([1, 2, 3]);
     expect(benchVersions('gemm', 'cuda', 'f32')).toEqual([1]);
     expect(benchVersions('linear-attention-block', 'cuda', 'f32')).toEqual([1, 2]);
     expect(benchVersions('linear-attention-block', 'cuda')).toEqual([1, 2, 3]);
     expect(benchVersions('linear-attention', 'cpu', 'f32')).toEqual([1, 2]);
-    expect(benchVersions('dcae-upsample', 'cuda', 'bf16')).toEqual([]);
+    // the DC-AE model ops run their cuda versions at both dtypes; an op without cuda kernels offers none
+    expect(benchVersions('dcae-upsample', 'cuda', 'bf16')).toEqual([1, 2]);
+    expect(benchVersions('dcae-evit-block', 'cuda', 'f32')).toEqual([1, 2]);
+    expect(benchVersions('dcae-downsample', 'cuda', 'bf16')).toEqual([]);
   });
 
   it.skipIf(cudaUsable)('sana-lab bench --backend cuda --version 2 records every case as unavailable with the CUDA reason', async () => {

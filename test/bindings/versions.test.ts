@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { loadAddon, type NativeOpArgs, type NativeTensorHandle } from '../../bindings/addon.js';
 import * as ops from '../../bindings/ops.js';
 import type { BackendTensor } from '../../bindings/tensor.js';
-import { API_OP_NAMES, opEntry } from '../../bench/catalogue.js';
+import { API_OP_NAMES, CUDA_VERSIONS, OP_NAMES, opEntry } from '../../bench/catalogue.js';
 import { Rng } from '../../reference/core/random.js';
 
 const addon = loadAddon();
@@ -40,15 +40,24 @@ describe('version lists (addon.runtime.opVersions)', () => {
       return;
     }
     const list = addon.runtime.opVersions('cuda');
-    expect(list.map((o) => o.op).sort()).toEqual(API_OP_NAMES.filter((o) => opEntry(o).native.cuda.length > 0).sort());
+    expect(list.map((o) => o.op).sort()).toEqual(Object.keys(CUDA_VERSIONS).sort());
     for (const { op, versions } of list) {
-      const cat = opEntry(op as (typeof API_OP_NAMES)[number]).native.cuda;
+      const cat = CUDA_VERSIONS[op]!;
       expect(versions.map((v) => [v.version, v.summary, v.needs]), op).toEqual(cat.map((v) => [v.version, v.description, v.needs ?? '']));
       // bf16-only versions say so in both places.
       for (const v of cat) expect(v.dtypes?.join() === 'bf16', `${op} v${v.version}`).toBe((v.needs ?? '').startsWith('bf16'));
     }
-    // rmsnorm2d runs as the rmsnorm kernel: the same versions.
+    // The catalogue runs these lists: op-API ops under their own name (rmsnorm2d as the rmsnorm kernel), the
+    // DC-AE model ops (dcae-upsample, dcae-evit-block) under theirs; dcae-head is listed without a catalogue entry.
+    for (const op of OP_NAMES) {
+      const cuda = opEntry(op).native.cuda;
+      if (cuda.length > 0) expect(cuda, op).toEqual(CUDA_VERSIONS[opEntry(op).apiOp ?? op]);
+    }
+    expect(API_OP_NAMES.filter((o) => opEntry(o).native.cuda.length > 0).sort()).toEqual(API_OP_NAMES.filter((o) => CUDA_VERSIONS[o] !== undefined).sort());
     expect(opEntry('rmsnorm2d').native.cuda).toEqual(opEntry('rmsnorm').native.cuda);
+    for (const op of ['dcae-upsample', 'dcae-head', 'dcae-evit-block']) {
+      expect(list.find((o) => o.op === op)?.versions.map((v) => v.version), op).toEqual([1, 2]);
+    }
   });
 
   it('rejects a bad backend name', () => {

@@ -9,6 +9,8 @@ import {
   defaultMinSamples,
   discoverBackends,
   labBenchParts,
+  labProfiles,
+  LAB_PROFILE_ARGS,
   QUICK_SCOPE,
   scopeResolutions,
 } from '../../cli/commands/lab-plan.js';
@@ -97,5 +99,29 @@ describe('the default bench scope', () => {
     const q = labBenchParts(QUICK_SCOPE, ['reference', 'cpu'], ['reference']);
     expect(q).toHaveLength(1);
     expect(q[0]).toMatchObject({ model: '0.6b', res: '256', ops: ['gemm', 'linear-attention', 'layernorm-modulate'], variants: ['t-embed-2'], backends: ['reference', 'cpu'] });
+  });
+});
+
+describe('the whole-model profiles of the lab', () => {
+  it('Sana-0.6B, one dit-block extrapolated, at 256 (+ decode), 512 and 1024 on every native backend present', () => {
+    const plan = labProfiles(DEFAULT_SCOPE, ['reference', 'cpu', 'cuda', 'torch']);
+    expect(plan.map((p) => p.name)).toEqual(['p-cpu-256-decode', 'p-cpu-512', 'p-cpu-1024', 'p-cuda-256-decode', 'p-cuda-512', 'p-cuda-1024']);
+    expect(plan[0]!.argv).toEqual([...LAB_PROFILE_ARGS, '--width', '256', '--height', '256', '--backend', 'cpu', '--decode']);
+    expect(plan[2]!.argv).toEqual([...LAB_PROFILE_ARGS, '--width', '1024', '--height', '1024', '--backend', 'cpu']);
+    expect(LAB_PROFILE_ARGS).toEqual(['--model', '0.6b', '--blocks', '1', '--block-mode', 'dit-block']);
+  });
+
+  it('nothing without a native backend or resolutions; non-square sizes pass as width and height; duplicates once', () => {
+    expect(labProfiles(DEFAULT_SCOPE, ['reference', 'torch'])).toEqual([]);
+    expect(labProfiles({ ...DEFAULT_SCOPE, profileRes: [] }, ['cpu'])).toEqual([]);
+    const odd = labProfiles({ ...DEFAULT_SCOPE, profileRes: ['512x1024', '256', '256'], profileDecodeRes: [] }, ['cpu']);
+    expect(odd.map((p) => p.res)).toEqual(['256', '512x1024']);
+    expect(odd[1]!.argv.slice(LAB_PROFILE_ARGS.length, LAB_PROFILE_ARGS.length + 4)).toEqual(['--width', '1024', '--height', '512']);
+  });
+
+  it('--quick: one short profile at 256 (16 text tokens, one timed step after the warm-up), no decode', () => {
+    const q = labProfiles(QUICK_SCOPE, ['reference', 'cpu']);
+    expect(q.map((p) => p.name)).toEqual(['p-cpu-256']);
+    expect(q[0]!.argv.slice(-4)).toEqual(['--text-len', '16', '--repeat', '1']);
   });
 });

@@ -3,11 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { BenchResultsFile } from '../../bench/record.js';
-import { ALL_CHARTS, checkReport, checkSummary, figureProblems } from '../../reports/check.js';
+import { ALL_CHARTS, checkReport, checkSummary, figureProblems, profileExpectations } from '../../reports/check.js';
 import { generateReport } from '../../reports/generate.js';
 import { reportFigures, type Figure } from '../../reports/html.js';
+import type { ProfileInput } from '../../reports/inputs.js';
 import { buildModel } from '../../reports/model.js';
-import { CEILINGS, syntheticLab, syntheticParity } from './fixtures.js';
+import { validateProfile, validateProfiles } from '../../reports/profile-input.js';
+import { PROFILE_CHARTS } from '../../reports/profiles.js';
+import { CEILINGS, cudaProfile, cudaProfiles, syntheticLab, syntheticParity } from './fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sana-report-check-'));
 
@@ -98,5 +101,69 @@ describe('the report check fails when a chart is empty or missing', () => {
     expect(problems).toContain('roofline of lab-bench.json (cpu: another machine): ceilings measured but no timed records on that device');
     expect(problems).toContain('no speed-ups: no record shares a shape with a baseline (reference)');
     expect(problems).toContain('the parity table is empty');
+  });
+});
+
+describe('the report check and whole-model profiles', () => {
+  const bench = { kind: 'bench' as const, name: 'lab-bench.json', path: 'lab-bench.json', file: syntheticLab() };
+  const parity = { kind: 'parity' as const, name: 'lab-parity.json', path: 'lab-parity.json', file: syntheticParity() };
+  const profiles = (json: unknown, name = 'profiles.json'): ProfileInput => ({ kind: 'profile', name, path: name, profiles: validateProfiles(json, name) });
+  const check = (extra: ProfileInput[]) => {
+    const m = buildModel([bench, parity, ...extra], 'check');
+    return { m, figs: reportFigures(m), c: checkReport(m, reportFigures(m), { minResolutions: 4 }) };
+  };
+
+  it('without profile inputs, no whole-model chart is required and the summary does not list them', () => {
+    const { m, c } = check([]);
+    expect(profileExpectations(m)).toEqual([]);
+    expect(c.ok).toBe(true);
+    expect(c.profiles).toBe(false);
+    expect(checkSummary(c)).not.toContain('whole model');
+  });
+
+  it('with profiles, every whole-model chart is required and drawn with data', () => {
+    const { m, c } = check([profiles(cudaProfiles())]);
+    expect(profileExpectations(m)).toEqual(PROFILE_CHARTS);
+    expect(c.problems).toEqual([]);
+    for (const k of PROFILE_CHARTS) expect(c.counts[k], k).toBeGreaterThan(0);
+    expect(checkSummary(c)).toMatch(/; whole model: 1 step, 1 images\/s, 1 breakdown, 1 decode, 1 decode breakdown, 1 host overhead, 1 memory; every chart has data$/);
+  });
+
+  it('profiles without a decode do not require the decode charts', () => {
+    const one: ProfileInput = { kind: 'profile', name: 'p.json', path: 'p.json', profiles: [validateProfile(cudaProfile(1024, 5), 'p.json')] };
+    const { m, c } = check([one]);
+    expect(profileExpectations(m)).toEqual(['whole-model step', 'whole-model images/s', 'whole-model breakdown', 'whole-model host overhead', 'whole-model memory']);
+    expect(c.ok).toBe(true);
+    expect(c.counts['whole-model decode']).toBe(0);
+  });
+
+  it('a profile file with no profile fails: every whole-model chart is missing', () => {
+    const { c } = check([profiles({ schema: 'sana-lab-profiles/1', profiles: [] }, 'none.json')]);
+    expect(c.ok).toBe(false);
+    expect(c.problems).toContain('profile input none.json holds no profile');
+    expect(c.problems).toContain('no whole-model step chart with data');
+    expect(c.problems).toContain('no whole-model breakdown chart with data');
+    expect(c.problems).not.toContain('no whole-model decode chart with data');
+  });
+
+  it('an empty whole-model trace fails, and so does a value ≤ 0 on a log axis', () => {
+    const { m, figs } = check([profiles(cudaProfiles())]);
+    const step = figs.find((f) => f.kind === 'whole-model step')!;
+    const zero = { ...step, data: [{ ...(step.data[0] as object), y: [0, 0, 0] }] };
+    const nulls = figs.find((f) => f.kind === 'whole-model breakdown')!;
+    const blank = { ...nulls, data: [{ ...(nulls.data[0] as object), y: [null, null, null] }] };
+    const c = checkReport(m, figs.map((f) => (f === step ? zero : f === nulls ? blank : f)));
+    expect(c.problems).toEqual([
+      'whole-model step chart "DiT step time vs resolution (one step, CFG batch)": trace "sana-0.6b cuda bf16 dit-block" has no data',
+      'whole-model breakdown chart "DiT step per op — sana-0.6b cuda bf16 dit-block (share of the step)": trace "block.dit-block" has no data',
+    ]);
+    // a host-overhead share of 0 on its linear axis is a value
+    const host = figs.find((f) => f.kind === 'whole-model host overhead')!;
+    expect(figureProblems({ ...host, data: [{ ...(host.data[0] as object), y: [0, 0, 0] }] })).toEqual([]);
+  });
+
+  it('the caller can name the whole-model charts it wants', () => {
+    const { m, figs } = check([]);
+    expect(checkReport(m, figs, { minResolutions: 4, profileCharts: ['whole-model step'] }).problems).toEqual(['no whole-model step chart with data']);
   });
 });

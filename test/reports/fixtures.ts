@@ -129,3 +129,57 @@ export function syntheticLab(resolutions: readonly string[] = ['256', '512', '10
   }
   return { ...syntheticBench(), baselines: [baseline], records };
 }
+
+/** The committed CPU whole-model profiles (sana-lab profile --json, written before profiles had a "format"). */
+export const COMMITTED_PROFILES = ['256-f32', '256-bf16', '512-f32', '512-bf16'].map((s) => `reports/profile-cpu-0.6b-${s}.json`);
+
+export const GPU_DEVICE = 'NVIDIA H100 80GB HBM3 (synthetic)';
+
+/**
+ * A cuda-shaped `sana-lab profile` report (synthetic timings): every block run, the queued step with its
+ * host overhead, `machine.device`, optionally the decode. `stepMs` is the queued step.
+ */
+export function cudaProfile(res: number, stepMs: number, o: { decodeMs?: number; blockMode?: string; name?: string } = {}): Record<string, unknown> {
+  const entry = (name: string, ms: number, calls = 1) => ({ name, kind: name.startsWith('host.') ? 'host' : 'op', calls, ms, share: 0, extrapolated: false });
+  const synced = stepMs * 1.25;
+  const breakdown = [entry('block.dit-block', synced * 0.9, 28), entry('adaln.gemm', synced * 0.06), entry('host.cfg', synced * 0.04)];
+  const decode = o.decodeMs === undefined ? null : { ms: o.decodeMs, tiled: false, tiles: 1, tile: null, breakdown: [entry('s0.dcae-resblock', o.decodeMs * 0.7, 3), entry('head.dcae-head', o.decodeMs * 0.3)] };
+  const captionMs = 2;
+  const imageMs = 20 * stepMs + captionMs + (o.decodeMs ?? 0);
+  return {
+    ...(o.name !== undefined ? { name: o.name } : {}),
+    format: 'sana-lab-profile/1',
+    command: 'profile',
+    model: 'sana-0.6b',
+    weights: 'random',
+    backend: 'cuda',
+    dtype: 'bf16',
+    blockMode: o.blockMode ?? 'dit-block',
+    machine: { cpu: 'synthetic host CPU', threads: 16, device: GPU_DEVICE, backend: 'cuda' },
+    width: res,
+    height: res,
+    batch: 2,
+    steps: 20,
+    cfg: 4.5,
+    textTokens: 300,
+    blocks: { run: 28, depth: 28, extrapolated: false },
+    step_ms: stepMs,
+    caption_ms: captionMs,
+    breakdown,
+    queued: { step_ms: stepMs, step_ms_measured: stepMs, samples_ms: [stepMs], synced_step_ms: synced, gpu_busy_ms: stepMs * 0.97, host_overhead_ms: stepMs * 0.03, share: 0.03 },
+    host_overhead: { per_step_ms: stepMs * 0.2, share: 0.2 },
+    decode,
+    image_ms: imageMs,
+    images_per_s: 1000 / imageMs,
+    memory: { dit: {}, decoder: null, peak_bytes: res * res * 4096, process_max_rss_bytes: 2 ** 30 },
+    timestamp: '2026-01-01T00:00:00.000Z',
+  };
+}
+
+/** bench/gpu/models.sh's merged file of cuda-shaped profiles at 1024 (+ decode), 2048 and 4096. */
+export function cudaProfiles(): { schema: string; profiles: Record<string, unknown>[] } {
+  return {
+    schema: 'sana-lab-profiles/1',
+    profiles: [cudaProfile(1024, 5, { decodeMs: 20, name: 'p-0.6b-1024' }), cudaProfile(2048, 20, { name: 'p-0.6b-2048' }), cudaProfile(4096, 80, { decodeMs: 400, name: 'p-0.6b-4096' })],
+  };
+}

@@ -8,7 +8,8 @@ import { generateReport } from '../../reports/generate.js';
 import { reportFigures } from '../../reports/html.js';
 import { buildModel } from '../../reports/model.js';
 import { findChromium, pickFigures } from '../../reports/screenshot.js';
-import { syntheticLab, syntheticParity } from './fixtures.js';
+import { loadInput } from '../../reports/inputs.js';
+import { COMMITTED_PROFILES, syntheticLab, syntheticParity } from './fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sana-report-png-'));
 const benchPath = join(dir, 'lab-bench.json');
@@ -50,6 +51,16 @@ describe('choosing the charts to photograph', () => {
     expect(picks).toHaveLength(6);
     expect(picks[5]!.kind).toBe('throughput');
     expect(picks[5]!.data.length).toBeLessThanOrEqual(8);
+  });
+
+  it('adds the whole-model step time and the step breakdown with the most bars when profiles are given', () => {
+    const profiles = COMMITTED_PROFILES.map((p) => loadInput(p));
+    const m = buildModel([{ kind: 'bench', name: 'b.json', path: 'b.json', file: syntheticLab() }, ...profiles], 't');
+    const picks = pickFigures(m, reportFigures(m));
+    expect(picks).toHaveLength(8);
+    expect(picks.slice(6).map((f) => f.kind)).toEqual(['whole-model step', 'whole-model breakdown']);
+    const onlyProfiles = buildModel(profiles, 't');
+    expect(pickFigures(onlyProfiles, reportFigures(onlyProfiles)).map((f) => f.kind)).toEqual(['whole-model step', 'whole-model breakdown']);
   });
 });
 

@@ -3,13 +3,17 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import { BackendUnavailableError } from '../../../cli/backend-option.js';
 import { UsageError } from '../../../cli/command.js';
+import { listBackends } from '../../../bindings/backends.js';
 import { runDcaeDecode } from '../../../cli/commands/run-dcae.js';
 import { runDit } from '../../../cli/commands/run-dit.js';
 import { profileCommand, runProfile } from '../../../cli/commands/profile.js';
 import { errorStats, formatStats } from '../../../reference/core/compare.js';
 import { goldenAvailable, goldenPath } from '../../../reference/core/golden.js';
 import { readSafetensors, writeSafetensors } from '../../../reference/core/safetensors.js';
+
+const cudaAvailable = listBackends().find((b) => b.name === 'cuda')!.available;
 import type { Tensor } from '../../../reference/core/tensor.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sana-models-cli-'));
@@ -72,7 +76,9 @@ describe.skipIf(!goldenAvailable())('run dit / run dcae-decode --backend cpu on 
     await quiet(() => runDcaeDecode([...base, '--out', tiledRef, '--tile', '16', '--tile-stride', '8', '--scaled']));
     expect(rel('dcae-decode cpu tiled --scaled vs reference', readSafetensors(tiledCpu).tensors.get('sample')!, readSafetensors(tiledRef).tensors.get('sample')!)).toBeLessThanOrEqual(1e-4);
     await expect(runDcaeDecode([...base, '--out', cpuOut, '--dtype', 'bf16'])).rejects.toThrow(/--dtype applies to native backends only/);
-    await expect(runDcaeDecode([...base, '--out', cpuOut, '--backend', 'cuda'])).rejects.toThrow(/available: reference, cpu/);
+    await expect(runDcaeDecode([...base, '--out', cpuOut, '--backend', 'tpu'])).rejects.toThrow('run dcae-decode: --backend tpu is not one of reference, cpu, cuda');
+    // No GPU here: cuda is refused before any work, with the reason (on a GPU machine it would run).
+    if (!cudaAvailable) await expect(runDcaeDecode([...base, '--out', cpuOut, '--backend', 'cuda'])).rejects.toThrow(/^the cuda backend is not available here: ./);
   });
 });
 
@@ -109,7 +115,9 @@ describe('sana-lab profile', () => {
   it('usage errors', async () => {
     await expect(runProfile(['--res', '256'])).rejects.toThrow(/--model must be 0\.6b or 1\.6b/);
     await expect(runProfile(['--model', '0.6b', '--res', '250'])).rejects.toThrow(/multiple of 32/);
-    await expect(runProfile(['--model', '0.6b', '--res', '256', '--backend', 'cuda'])).rejects.toThrow(/available: cpu/);
+    await expect(runProfile(['--model', '0.6b', '--res', '256', '--backend', 'reference'])).rejects.toThrow('profile: --backend reference is not one of cpu, cuda');
+    if (!cudaAvailable) await expect(runProfile(['--model', '0.6b', '--res', '256', '--backend', 'cuda'])).rejects.toThrow(BackendUnavailableError);
+    await expect(runProfile(['--model', '0.6b', '--res', '256', '--backend', 'cpu', '--threads', '1', '--blocks', '40'])).rejects.toThrow(/exceeds/);
     await expect(runProfile(['--model', '0.6b', '--res', '256', '--blocks', '40'])).rejects.toThrow(/exceeds the model's 28 blocks/);
     await expect(runProfile(['--model', '0.6b', '--res', '256', '--tile', '512'])).rejects.toThrow(/--tile needs --decode/);
     expect(profileCommand.name).toBe('profile');

@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { captureCall, timeOnDevice, withVersion } from '../../../bindings/ops.js';
 import type { BackendTensor } from '../../../bindings/tensor.js';
 import { dcaeEvitBlockSync, dcaeHeadSync, dcaeUpsampleSync, type DcaeEvitBlockWeights, type UpsampleMode } from '../../../bindings/models/dcae-ops.js';
 import { cpu, expectBf16, expectF32, input, poisoned, printParity, ref, type Input } from '../../kernels/parity.js';
@@ -124,4 +125,27 @@ describe('dcae-evit-block (cpu) vs LiteMLA + GLUMBConv', () => {
       expectBf16(`dcae-evit-block ${H}×${W}`, run('bf16').toFloat32(), run('plain').toFloat32(), reference.toFloat32());
     });
   }
+});
+
+describe('dcae ops inside bench/parity scopes (withVersion, captureCall)', () => {
+  const x = input([1, 3, 4, 8], 901);
+  const w = input([8, 8, 3, 3], 902, 0.1);
+  const call = (out?: BackendTensor) => dcaeUpsampleSync(x.f32, w.f32, { mode: 'interpolate', shortcut: true, out });
+
+  it('withVersion passes the version to the kernel entry, which checks it', () => {
+    const plain = call().toFloat32();
+    expect(Array.from(withVersion(1, () => call()).toFloat32())).toEqual(Array.from(plain));
+    expect(() => withVersion(7, () => call())).toThrow(/dcae-upsample: .*version 7/);
+  });
+
+  it('captureCall records the call without running it; device timing names the op and needs cuda', async () => {
+    const out = poisoned([1, 6, 8, 8], 'f32');
+    const c = await captureCall(() => call(out));
+    expect(c.op).toBe('dcae-upsample');
+    expect(c.out).toBe(out);
+    expect(c.fresh).toBe(false);
+    expect(Number.isNaN(out.toFloat32()[0])).toBe(true); // not run
+    await expect(c.time()).rejects.toThrow('dcae-upsample: device timing needs the cuda backend, these tensors are on cpu');
+    await expect(timeOnDevice(() => call(out))).rejects.toThrow(TypeError);
+  });
 });

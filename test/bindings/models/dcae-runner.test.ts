@@ -13,10 +13,10 @@ import { randn } from '../../../reference/core/random.js';
 import { readSafetensors } from '../../../reference/core/safetensors.js';
 import type { Tensor } from '../../../reference/core/tensor.js';
 import { AutoencoderDC } from '../../../reference/dcae/autoencoder.js';
-import { loadDcaeConfig, parseDcaeConfig } from '../../../reference/dcae/config.js';
-import { decoderParamShapes } from '../../../reference/dcae/param-shapes.js';
+import { loadDcaeConfig } from '../../../reference/dcae/config.js';
 import { tiling } from '../../../reference/dcae/tiling.js';
 import { DcaeWeightsError } from '../../../reference/dcae/weights.js';
+import { DCAE_MID, dcaeMidParams } from '../../../bench/parity/models.js';
 import { expectBf16 } from '../../kernels/parity.js';
 
 const lines: string[] = [];
@@ -61,36 +61,8 @@ describe.skipIf(!goldenAvailable())('native DC-AE decoder (cpu, f32) on the gold
   });
 });
 
-/** Random mid-size decoder: 4 stages (16, 32, 64, 64), pixel-shuffle up blocks, SiLU head, no decoder-in shortcut. */
-const MID = parseDcaeConfig({
-  in_channels: 3,
-  latent_channels: 16,
-  attention_head_dim: 16,
-  encoder_block_types: ['ResBlock', 'ResBlock', 'EfficientViTBlock', 'EfficientViTBlock'],
-  decoder_block_types: ['ResBlock', 'ResBlock', 'EfficientViTBlock', 'EfficientViTBlock'],
-  encoder_block_out_channels: [16, 32, 64, 64],
-  decoder_block_out_channels: [16, 32, 64, 64],
-  encoder_layers_per_block: [1, 1, 1, 1],
-  decoder_layers_per_block: [1, 2, 1, 2],
-  encoder_qkv_multiscales: [[], [], [5], [5]],
-  decoder_qkv_multiscales: [[], [], [3], [5]],
-  upsample_block_type: 'pixel_shuffle',
-  decoder_conv_act_fn: 'silu',
-  decoder_in_shortcut: false,
-  scaling_factor: 0.5,
-}, 'mid');
-
-function midParams(seed: number): Map<string, Tensor> {
-  const m = new Map<string, Tensor>();
-  let s = seed;
-  for (const [k, shape] of decoderParamShapes(MID)) {
-    const fanIn = shape.length >= 2 ? shape.slice(1).reduce((a, b) => a * b, 1) : 0;
-    const t = randn(shape, s++, fanIn > 0 ? 1 / Math.sqrt(fanIn) : 0.2);
-    if (k.endsWith('norm.weight') || k.endsWith('norm_out.weight')) t.toFloat32().forEach((v, i, a) => (a[i] = 1 + v));
-    m.set(k, t);
-  }
-  return m;
-}
+const MID = DCAE_MID;
+const midParams = dcaeMidParams;
 
 describe('native DC-AE decoder on a random mid-size config (pixel-shuffle, 3×3 and 5×5 LiteMLA, SiLU head)', () => {
   const params = midParams(700);

@@ -12,11 +12,12 @@ import { loadConfig } from '../../../reference/core/config.js';
 import { randn } from '../../../reference/core/random.js';
 import { readSafetensors } from '../../../reference/core/safetensors.js';
 import { Tensor } from '../../../reference/core/tensor.js';
-import { DIFFUSERS_DEFAULTS, parseSanaTransformerConfig, type SanaTransformerConfig } from '../../../reference/dit/config.js';
-import { SanaTransformer2DModel, type DitInputs } from '../../../reference/dit/model.js';
-import { sanaTransformerWeightShapes, WeightKeyError } from '../../../reference/dit/weights.js';
+import { parseSanaTransformerConfig } from '../../../reference/dit/config.js';
+import { SanaTransformer2DModel } from '../../../reference/dit/model.js';
+import { WeightKeyError } from '../../../reference/dit/weights.js';
 import { CASES, caseFiles, GOLDEN, goldenInputs, readGolden } from '../../reference/dit/golden-helpers.js';
 import { expectBf16 } from '../../kernels/parity.js';
+import { DIT_MID, ditMidInputs, ditMidWeights } from '../../../bench/parity/models.js';
 
 const lines: string[] = [];
 afterAll(() => console.log(`[parity models/dit-runner]\n  ${lines.join('\n  ')}`));
@@ -57,47 +58,9 @@ describe.skipIf(!GOLDEN)('native DiT runner (cpu, f32) on the golden configs', (
   }
 });
 
-/** A random mid-size model: patch 2, sincos PE, 3 blocks, C 64 (2 heads of 32), 4 cross heads, L 7 with padding. */
-const MID: SanaTransformerConfig = {
-  ...DIFFUSERS_DEFAULTS,
-  inChannels: 12,
-  outChannels: 12,
-  numAttentionHeads: 2,
-  attentionHeadDim: 32,
-  numLayers: 3,
-  numCrossAttentionHeads: 4,
-  crossAttentionHeadDim: 16,
-  crossAttentionDim: 64,
-  captionChannels: 40,
-  mlpRatio: 2.5,
-  sampleSize: 8,
-  patchSize: 2,
-  interpolationScale: 1.0,
-};
-
-function midWeights(seed: number): Map<string, Tensor> {
-  const m = new Map<string, Tensor>();
-  let s = seed;
-  for (const [k, shape] of sanaTransformerWeightShapes(MID)) {
-    const fanIn = shape.length >= 2 ? shape.slice(1).reduce((a, b) => a * b, 1) : 0;
-    const t = randn(shape, s++, fanIn > 0 ? 1 / Math.sqrt(fanIn) : 0.3);
-    if (/scale_shift_table|caption_norm/.test(k)) t.toFloat32().forEach((v, i, a) => (a[i] = 0.3 * v + (k.includes('norm') ? 1 : 0)));
-    m.set(k, t);
-  }
-  return m;
-}
-
-function midInputs(seed: number): DitInputs {
-  const B = 2, L = 7;
-  const mask = new Float32Array(B * L).fill(1);
-  for (let l = 4; l < L; l++) mask[L + l] = 0; // the second prompt is 4 tokens long
-  return {
-    hiddenStates: randn([B, MID.inChannels, 10, 14], seed),
-    timestep: Tensor.f32([B], [937.5, 41.25]),
-    encoderHiddenStates: randn([B, L, MID.captionChannels], seed + 1),
-    encoderAttentionMask: new Tensor([B, L], 'f32', mask),
-  };
-}
+const MID = DIT_MID;
+const midWeights = ditMidWeights;
+const midInputs = ditMidInputs;
 
 describe('native DiT runner on a random mid-size config (patch 2, PE, mask, 10×14 latent)', () => {
   const weights = midWeights(900);

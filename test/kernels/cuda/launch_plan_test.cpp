@@ -1,16 +1,19 @@
 // Host-side checks of the CUDA launch planning (kernels/include/sana/cuda/launch_plan.h), run on
 // machines without a GPU: at every SANA / DC-AE benchmark shape the grids the .cu files launch are
 // inside CUDA's limits, cover every element exactly once (no tile short, at most one partial tile),
-// and the index ranges that need 64-bit arithmetic are the ones the kernels compute in int64.
+// and the index ranges that need 64-bit arithmetic are the ones the kernels compute in int64; the DC-AE
+// layout kernels' index maps (sana/cuda/dcae_maps.h) equal their torch definitions.
 // Built and run by launch-plan.test.ts; prints "all launch-plan checks passed" and exits 0.
 #include <cstdint>
 #include <cstdio>
 #include <string>
 #include <vector>
 
+#include "sana/cuda/dcae_maps.h"
 #include "sana/cuda/launch_plan.h"
 
 using namespace sana::cuda::plan;
+namespace maps = sana::cuda::maps;
 
 static int g_failed = 0, g_checks = 0;
 #define CHECK(cond, what)                                                     \
@@ -28,6 +31,98 @@ static std::string ctx(const char* name, int64_t a, int64_t b = -1, int64_t c = 
 
 // grid·tile covers n with at most one partial tile
 static bool covers(int64_t grid, int64_t tile, int64_t n) { return grid * tile >= n && (grid - 1) * tile < n; }
+
+// ---- DC-AE layout maps against their torch definitions (NCHW semantics, NHWC storage) ----
+static maps::Upsample upsample_geom(int64_t B, int64_t H, int64_t W, int64_t C, int64_t Co, int64_t f) {
+  maps::Upsample g;
+  g.B = B;
+  g.H = H;
+  g.W = W;
+  g.C = C;
+  g.Co = Co;
+  g.f = f;
+  g.r = Co * f * f / C;
+  return g;
+}
+
+static void check_dcae_maps() {
+  // (B, H, W, C, Co, f): r = Co·f²/C = 1, 2, 3, 4, 32; f = 1 (decoder conv_in) and 2 (up blocks)
+  const int64_t geoms[][6] = {{2, 3, 5, 16, 8, 2}, {1, 4, 3, 32, 8, 2}, {1, 2, 3, 8, 8, 2}, {2, 3, 2, 32, 24, 2},
+                              {1, 3, 4, 2, 64, 1}, {2, 2, 5, 16, 16, 1}, {1, 3, 3, 8, 24, 1}, {1, 2, 2, 12, 6, 2}};
+  for (const auto& gg : geoms) {
+    const maps::Upsample g = upsample_geom(gg[0], gg[1], gg[2], gg[3], gg[4], gg[5]);
+    const std::string w = ctx("upsample map", g.C, g.Co, g.f);
+    CHECK(g.r * g.C == g.Co * g.f * g.f, w);
+    const int64_t Ho = g.H * g.f, Wo = g.W * g.f, n = g.out_numel();
+    CHECK(n == g.B * Ho * Wo * g.Co, w);
+    // torch: rep = repeat_interleave(x, r, dim=1): rep[b, c'] = x[b, c' / r];
+    //        out = pixel_shuffle(rep, f): out[b, o, y·f + i, x·f + j] = rep[b, o·f² + i·f + j, y, x]
+    std::vector<int64_t> want(n, -1);
+    for (int64_t b = 0; b < g.B; ++b)
+      for (int64_t o = 0; o < g.Co; ++o)
+        for (int64_t y = 0; y < g.H; ++y)
+          for (int64_t x = 0; x < g.W; ++x)
+            for (int64_t i = 0; i < g.f; ++i)
+              for (int64_t j = 0; j < g.f; ++j) {
+                const int64_t rep_c = o * g.f * g.f + i * g.f + j, xc = rep_c / g.r;
+                want[((b * Ho + y * g.f + i) * Wo + x * g.f + j) * g.Co + o] = ((b * g.H + y) * g.W + x) * g.C + xc;
+              }
+    bool scalar_ok = true;
+    for (int64_t e = 0; e < n; ++e) scalar_ok = scalar_ok && want[e] >= 0 && maps::shortcut_src(g, e) == want[e];
+    CHECK(scalar_ok, w + " shortcut_src");
+    if (g.Co % 8 == 0) {
+      bool vec_ok = true;
+      for (int64_t it = 0; it < n / 8; ++it) {
+        int64_t src[8];
+        const int64_t e0 = maps::shortcut_src8(g, it, src);
+        vec_ok = vec_ok && e0 == it * 8;
+        for (int k = 0; k < 8; ++k) vec_ok = vec_ok && src[k] == want[e0 + k];
+      }
+      CHECK(vec_ok, w + " shortcut_src8");
+    }
+    if (g.f == 2) {
+      // pixel-shuffle mode: t (B, 4·Co, H, W) = the conv; out[b, o, 2y + i, 2x + j] = t[b, 4o + 2i + j, y, x] (+ the shortcut)
+      bool ps_ok = true;
+      for (int64_t b = 0; b < g.B; ++b)
+        for (int64_t o = 0; o < g.Co; ++o)
+          for (int64_t y = 0; y < g.H; ++y)
+            for (int64_t x = 0; x < g.W; ++x)
+              for (int64_t i = 0; i < 2; ++i)
+                for (int64_t j = 0; j < 2; ++j) {
+                  const int64_t e = ((b * Ho + 2 * y + i) * Wo + 2 * x + j) * g.Co + o;
+                  int64_t ts = -1, xs = -1;
+                  maps::pixel_shuffle_src(g, e, &ts, &xs);
+                  ps_ok = ps_ok && ts == ((b * g.H + y) * g.W + x) * 4 * g.Co + 4 * o + 2 * i + j && xs == want[e];
+                }
+      CHECK(ps_ok, w + " pixel_shuffle_src");
+    }
+  }
+  {  // NHWC (B, HW, Cout) → NCHW (B, Cout, HW)
+    const int64_t B = 2, HW = 35, Cout = 3;
+    bool ok = true;
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t o = 0; o < Cout; ++o)
+        for (int64_t p = 0; p < HW; ++p) ok = ok && maps::nchw_src(HW, Cout, (b * Cout + o) * HW + p) == (b * HW + p) * Cout + o;
+    CHECK(ok, std::string("nchw_src"));
+  }
+  {  // 4096², batch 2: SANA's stage-0 up block (256 ch at 2048² → 128 at 4096²) writes 2³² elements
+    const maps::Upsample g = upsample_geom(2, 2048, 2048, 256, 128, 2);
+    const int64_t n = g.out_numel(), x_n = g.B * g.H * g.W * g.C;
+    CHECK(n == (int64_t{1} << 32) && g.r == 2, std::string("stage-0 up block size"));
+    CHECK(maps::shortcut_src(g, n - 1) == x_n - 1 && maps::shortcut_src(g, 0) == 0, std::string("stage-0 last element"));
+    int64_t src[8];
+    // last pixel, phase 3: channels 120..127 read repeated channels 4o + 3, i.e. x channels 241, 243, …, 255
+    CHECK(maps::shortcut_src8(g, n / 8 - 1, src) == n - 8 && src[7] == x_n - 1 && src[0] == x_n - 15, std::string("stage-0 last group"));
+    // past 2³¹ (a 32-bit index would wrap): output (b 1, oy 2048, ox 5, o 7), phase 1 → repeated channel 29 → x (1, 1024, 2, 14)
+    const int64_t e = (int64_t{1} << 31) + (2048 * int64_t{4096} + 5) * 128 + 7;
+    CHECK(maps::shortcut_src(g, e) == ((int64_t{1} * 2048 + 1024) * 2048 + 2) * 256 + 14, std::string("stage-0 past 2³¹"));
+    CHECK(fits(elementwise(n)) && fits(elementwise(n / 8)), std::string("stage-0 shortcut launches"));
+    // the head: (2, 3, 4096, 4096) NCHW from (2, 4096², 3); its input (2, 4096, 4096, 128) has 2³² elements
+    const int64_t HW = int64_t{4096} * 4096;
+    CHECK(maps::nchw_src(HW, 3, 2 * 3 * HW - 1) == 2 * HW * 3 - 1 && maps::nchw_src(HW, 3, 3 * HW) == HW * 3, std::string("head NCHW at 4096²"));
+    CHECK(fits(elementwise(2 * HW * 128 / 8)) && fits(elementwise(2 * HW * 128)), std::string("head act launches"));
+  }
+}
 
 struct Dit {
   const char* name;
@@ -51,6 +146,19 @@ int main() {
           CHECK(t.smem == 65536 && t.block.x == 256, w);
         }
         CHECK(gemm_mma_shapes_ok(m.C, m.C, m.C) && gemm_mma_shapes_ok(m.ffn, m.ffn, m.ffn), w);
+        // gemm v3 (wgmma): every DiT gemm (K = C or the FFN hidden width) is TMA-aligned; both tile widths
+        // launch valid grids that cover M × N with at most one partial tile per dimension.
+        CHECK(gemm_wgmma_shapes_ok(M, 3 * m.C, m.C, m.C, m.C) && gemm_wgmma_shapes_ok(M, m.C, m.ffn, m.ffn, m.ffn), w);
+        for (int64_t n_out : {m.C, 3 * m.C, 2 * m.ffn}) {
+          const int bn = gemm_wgmma_tile_n(M, n_out, 132);
+          CHECK(bn == 128 || bn == 256, w);
+          for (int t : {128, 256}) {
+            const Launch g = gemm_wgmma(M, n_out, t);
+            CHECK(fits(g) && g.block.x == kWgThreads && g.smem == wg_smem_bytes(t), w);
+            const int64_t mt = cdiv(M, kWgBM), nt = cdiv(n_out, t);
+            CHECK(g.grid.x == mt * nt && covers(mt, kWgBM, M) && covers(nt, t, n_out), w);
+          }
+        }
         // linear attention, heads of 32
         const int64_t BH = B * m.C / 32;
         const int64_t chunk = la_chunk_tokens(BH, N);
@@ -102,6 +210,30 @@ int main() {
     CHECK(M * C > INT32_MAX && gemm_mma(M, C).grid.x < INT32_MAX, std::string("conv grid"));
     CHECK(rows_v2(M, C).grid.x == M / (256 / row_threads(C)), std::string("rms grid"));
   }
+  // gemm v3 (wgmma) shared-memory budget and layout: every tile on a 1024-byte swizzle atom, the f32
+  // epilogue tile fits in the stage memory, blocks per SM as planned within 227 KiB per block / 228 KiB
+  // per SM (1 KiB of each block's share reserved by the hardware), the staging pitch bank-conflict-free.
+  for (int t : {128, 256}) {
+    const std::string w = ctx("wgmma smem", t);
+    CHECK(wg_a_bytes() % 1024 == 0 && wg_stage_bytes(t) % 1024 == 0, w);
+    CHECK(wg_stage_bytes(t) == int64_t{kWgBM + t} * kWgBK * 2 && kWgBK * 2 == 128, w);
+    CHECK(wg_staging_bytes(t) <= wg_stages(t) * wg_stage_bytes(t), w);
+    CHECK(wg_smem_bytes(t) <= 227 * 1024, w);
+    CHECK(wg_blocks_per_sm(t) * (wg_smem_bytes(t) + 1024) <= 228 * 1024, w);
+    CHECK(wg_staging_pitch(t) % 32 == 8 && wg_staging_pitch(t) % 4 == 0, w);
+    CHECK(kWgThreads == kWgConsumerWarps * 32 + 32 && kWgConsumerWarps == 8 && kWgBM == 2 * 64, w);
+    // registers: 288 threads × blocks per SM leave at least the ptxas count (154 / 90 with CUDA 13.0) room
+    CHECK(65536 / (kWgThreads * wg_blocks_per_sm(t)) >= (t == 256 ? 160 : 96), w);
+  }
+  CHECK(wg_smem_bytes(256) == 4 * 49152 + 64 + 1024 && wg_smem_bytes(128) == 3 * 32768 + 48 + 1024, std::string("wgmma smem sizes"));
+  // tile width choice on 132 SMs: 128 for grids of about a wave or less, 256 for the large DiT gemms
+  CHECK(gemm_wgmma_tile_n(1024, 1152, 132) == 128 && gemm_wgmma_tile_n(1, 1, 132) == 128, std::string("tile_n small"));  // 40 vs 72 blocks
+  CHECK(gemm_wgmma_tile_n(32768, 3456, 132) == 256, std::string("tile_n QKV 0.6b 4096² B2"));  // 28 × 256 vs 53 × 128 × 1.1
+  CHECK(gemm_wgmma_tile_n(32768, 8192, 132) == 256 && gemm_wgmma_tile_n(8192, 8192, 132) == 256, std::string("tile_n large"));
+  CHECK(gemm_wgmma_tile_n(128 * 132 * 4, 264, 132) == 128, std::string("tile_n N 264"));  // 8 × 256 vs 12 × 128 × 1.1
+  CHECK(!gemm_wgmma_shapes_ok(64, 64, 30, 30, 30) && !gemm_wgmma_shapes_ok(64, 64, 0, 0, 0) && !gemm_wgmma_shapes_ok(int64_t{1} << 31, 64, 64, 64, 64) &&
+            gemm_wgmma_shapes_ok(64, 64, 40, 40, 48),
+        std::string("wgmma shapes"));
   // the grouped block order of the tensor-core gemm visits every (m, n) tile exactly once
   for (int64_t mtiles : {1, 3, 8, 9, 17, 256}) {
     for (int64_t ntiles : {1, 2, 9, 27, 88}) {
@@ -138,6 +270,8 @@ int main() {
   CHECK(la_chunk_tokens(72, 16384) % 64 == 0 && la_chunk_tokens(1, 10) == 64 && la_chunk_tokens(100000, 1 << 20) == (1 << 20) && la_chunk_tokens(1, 1 << 20) == 512, std::string("chunks"));
   CHECK(elementwise(int64_t{1} << 40).grid.x == 65536 * 8 && elementwise(1).grid.x == 1, std::string("elementwise cap"));
   CHECK(!gemm_mma_shapes_ok(30, 30, 30) && gemm_mma_shapes_ok(40, 40, 48), std::string("mma shapes"));
+
+  check_dcae_maps();
 
   if (g_failed) {
     std::printf("%d of %d launch-plan checks failed\n", g_failed, g_checks);

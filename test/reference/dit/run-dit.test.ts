@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { runDit, RUN_DIT_USAGE } from '../../../cli/commands/run-dit.js';
+import { listBackends } from '../../../bindings/backends.js';
 import { UsageError } from '../../../cli/command.js';
 import { readSafetensors, writeSafetensors } from '../../../reference/core/safetensors.js';
 import { CASES, caseFiles, GOLDEN, maxRelError, MODEL_TOL, readGolden } from './golden-helpers.js';
@@ -52,8 +53,10 @@ describe.skipIf(!GOLDEN)('runDit on the golden files', () => {
   it('errors: unknown backend, missing option, missing tensor', async () => {
     const f = caseFiles('sana_transformer_public');
     const args = ['--config', f.config, '--weights', f.weights, '--inputs', f.io, '--out', join(dir, 'x.safetensors')];
-    await expect(runDit([...args, '--backend', 'cuda'])).rejects.toThrow(UsageError);
-    await expect(runDit([...args, '--backend', 'cuda'])).rejects.toThrow(/backend "cuda" is not available \(available: reference, cpu\)/);
+    await expect(runDit([...args, '--backend', 'tpu'])).rejects.toThrow(UsageError);
+    await expect(runDit([...args, '--backend', 'tpu'])).rejects.toThrow('run dit: --backend tpu is not one of reference, cpu, cuda');
+    // cuda is a backend of the runner: refused with the reason where there is no GPU.
+    if (!listBackends().find((b) => b.name === 'cuda')!.available) await expect(runDit([...args, '--backend', 'cuda'])).rejects.toThrow(/^the cuda backend is not available here: ./);
     await expect(runDit(args.slice(2))).rejects.toThrow(/--config is required/);
     await expect(runDit([...args, '--input', 'nope'])).rejects.toThrow(/has no tensor "nope" \(hidden_states\)/);
     await expect(runDit([...args, '--input', 'latent=x'])).rejects.toThrow(/unknown role "latent"/);

@@ -91,7 +91,7 @@ describe('sana-lab make-random-model + generate (tiny preset)', () => {
     await expect(run([], wrongCfg)).rejects.toThrow(/DDIMScheduler/);
     await expect(run(['--size', '100'])).rejects.toThrow(/width 100 is not a multiple of 32 .* try 96/);
     await expect(run(['--width', '64', '--height', '48'])).rejects.toThrow(/height 48 is not a multiple of 32/);
-    await expect(run(['--backend', 'cuda'])).rejects.toThrow(/--backend "cuda" is not available for the pipeline \(available: reference, cpu\)/);
+    await expect(run(['--backend', 'tpu'])).rejects.toThrow('generate: --backend tpu is not one of reference, cpu, cuda');
     await expect(run(['--sampler', 'heun'])).rejects.toThrow(/--sampler must be one of dpm, euler/);
     await expect(run(['--cfg', 'abc'])).rejects.toThrow(UsageError);
     await expect(run(['--steps', '0'])).rejects.toThrow(/--steps must be an integer >= 1/);

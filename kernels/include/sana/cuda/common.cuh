@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "sana/cuda/checks.h"
+#include "sana/cuda/gemm_launch.h"
 #include "sana/cuda/launch_plan.h"
 #include "sana/cuda/ops_cuda.h"
 #include "sana/ops.h"
@@ -79,16 +80,60 @@ template <typename T> struct Epilogue {
   const T* residual = nullptr;  // may alias out (each element is read, then written, by one thread)
   int64_t res_ld = 0;
 
-  __device__ __forceinline__ float apply(int64_t m, int64_t n, float acc) const {
+  // kInlineAct: the activation inlined instead of called (for a kernel with one epilogue site that
+  // must contain no call, e.g. gemm v3: ptxas serializes wgmma in a function that makes calls).
+  template <bool kInlineAct = false> __device__ __forceinline__ float apply(int64_t m, int64_t n, float acc) const {
     float v = acc;
     if (bias) v += ldf(bias[n]);
-    if (act != 0) v = activate_call(v, act);
+    if (act != 0) {
+      if constexpr (kInlineAct) v = activate(v, act);
+      else v = activate_call(v, act);
+    }
     if (gate) v *= ldf(gate[(m / gate_rows) * gate_ld + n]);
     if (residual) v += ldf(residual[m * res_ld + n]);
     return v;
   }
+  // The same on columns n … n + 7 of row m in place (activation inlined), with 16-byte operand loads:
+  // every operand's row must be 16-byte aligned at column n (n % 8 == 0, row strides % 8 == 0).
+  __device__ __forceinline__ void apply8(int64_t m, int64_t n, float* v) const {
+    float t[8];
+    if (bias) {
+      load8(bias + n, t);
+#pragma unroll
+      for (int j = 0; j < 8; ++j) v[j] += t[j];
+    }
+    if (act != 0) {
+#pragma unroll
+      for (int j = 0; j < 8; ++j) v[j] = activate(v[j], act);
+    }
+    if (gate) {
+      load8(gate + (m / gate_rows) * gate_ld + n, t);
+#pragma unroll
+      for (int j = 0; j < 8; ++j) v[j] *= t[j];
+    }
+    if (residual) {
+      load8(residual + m * res_ld + n, t);
+#pragma unroll
+      for (int j = 0; j < 8; ++j) v[j] += t[j];
+    }
+  }
   __device__ __forceinline__ void store(int64_t m, int64_t n, float acc) const { out[m * ldo + n] = stf<T>(apply(m, n, acc)); }
 };
+
+// The epilogue of a gemm problem (kernels/include/sana/cuda/gemm_launch.h), in its storage type T.
+template <typename T> Epilogue<T> make_epilogue(const GemmProblem& p) {
+  Epilogue<T> ep;
+  ep.out = static_cast<T*>(p.c);
+  ep.ldo = p.ldc;
+  ep.bias = static_cast<const T*>(p.bias);
+  ep.act = static_cast<int>(p.act);
+  ep.gate = static_cast<const T*>(p.gate);
+  ep.gate_ld = p.gate_ld;
+  ep.gate_rows = p.gate_rows < 1 ? 1 : p.gate_rows;
+  ep.residual = static_cast<const T*>(p.residual);
+  ep.res_ld = p.res_ld;
+  return ep;
+}
 
 // ---- errors ----
 // "op: what: cudaErrorX (code): text"; cudaErrorMemoryAllocation → kOutOfMemory, else kInternal.

@@ -41,9 +41,18 @@ Status launch_gemm_simt(const char* op, const GemmProblem& p);
 Status launch_gemm_mma(const char* op, const GemmProblem& p);
 // Why the tensor-core engine cannot run p ("" = it can).
 const char* gemm_mma_unsupported(const GemmProblem& p);
-// The default engine for p: 2 (tensor cores) when supported, else 1.
+// gemm v3: Hopper wgmma + TMA (kernels/cuda/gemm_wgmma.cu). Needs bf16, dense A and B, K, lda, ldb
+// multiples of 8, 16-byte aligned A and B (TMA), M and N < 2³¹, and at run time an sm_90 device with
+// this build's sm_90a code. Never a default: only an explicit version 3 runs it.
+const char* gemm_wgmma_unsupported(const GemmProblem& p);
+// Checks the shapes, then the device (kInvalidArgument "op: version 3 …" on a device that is not
+// sm_90 or a build without sm_90a code), then launches.
+Status launch_gemm_wgmma(const char* op, const GemmProblem& p);
+// For tests and benchmarks (not thread-safe): force v3's tile width, 128 or 256; 0 = the plan's choice.
+void set_gemm_wgmma_tile_n(int bn);
+// The default engine for p: 2 (tensor cores) when supported, else 1 (never 3).
 int gemm_default_version(const GemmProblem& p);
-// Runs p with engine 1 or 2 (0 = default).
+// Runs p with engine 1, 2 or 3 (0 = default).
 Status launch_gemm(const char* op, const GemmProblem& p, int engine);
 
 // Linear attention's fused K/V projection: for x (M × C) bf16 and the torch weights wk, wv (C × C),

@@ -73,6 +73,44 @@ SANA_HD inline void gemm_tile_of(int64_t bid, int64_t m_tiles, int64_t n_tiles, 
 // multiples of 8 elements; the pointers 16-byte aligned (checked separately).
 inline bool gemm_mma_shapes_ok(int64_t K, int64_t lda, int64_t ldb) { return K % 8 == 0 && lda % 8 == 0 && ldb % 8 == 0 && K > 0; }
 
+// ---- gemm v3: Hopper wgmma + TMA (gemm_wgmma.cu): 128 × BN output tiles, K slices of 64 ----
+// 288 threads: 2 consumer warpgroups (warps 0–7, 64 tile rows each) + 1 producer warp (warp 8, one
+// thread issues the TMA loads). Two tile widths: BN = 256 (4 stages of 48 KiB, 1 block per SM,
+// ≤ 224 registers per thread) and BN = 128 (3 stages of 32 KiB, 2 blocks per SM, ≤ 112 registers).
+// The epilogue re-uses the stage memory as a 128 × (BN + 8) f32 staging tile.
+constexpr int kWgBM = 128, kWgBK = 64, kWgConsumerWarps = 8, kWgThreads = 288;
+constexpr int wg_stages(int bn) { return bn == 256 ? 4 : 3; }
+constexpr int wg_blocks_per_sm(int bn) { return bn == 256 ? 1 : 2; }
+constexpr int64_t wg_a_bytes() { return int64_t{kWgBM} * kWgBK * 2; }                  // 16 KiB: 128 rows × 128 B
+constexpr int64_t wg_b_bytes(int bn) { return int64_t{bn} * kWgBK * 2; }                // bn rows × 128 B
+constexpr int64_t wg_stage_bytes(int bn) { return wg_a_bytes() + wg_b_bytes(bn); }     // TMA bytes per stage
+constexpr int64_t wg_staging_pitch(int bn) { return bn + 8; }                          // f32 per staging row (≡ 8 mod 32 banks)
+constexpr int64_t wg_staging_bytes(int bn) { return int64_t{kWgBM} * wg_staging_pitch(bn) * 4; }
+// stages, then 2 mbarriers (8 B) per stage, plus 1 KiB to round the base up to the 1024-byte swizzle atom.
+constexpr int64_t wg_smem_bytes(int bn) { return wg_stages(bn) * wg_stage_bytes(bn) + 16 * wg_stages(bn) + 1024; }
+// The tile width for M × N on `sms` SMs (a crude model, to be tuned with the bench's forced-width
+// records): the busiest SM runs ⌈tiles/sms⌉ tiles, each worth its width in time (two 128-wide tiles
+// share an SM, a 256-wide tile has it alone), and a 128-wide tile is taken to be 10% less efficient per
+// FLOP (more epilogue and shared-memory traffic per MAC). So 128 wins on grids of about one wave or
+// less and when N sits just above a multiple of 256; 256 on large problems.
+inline int gemm_wgmma_tile_n(int64_t M, int64_t N, int64_t sms) {
+  if (sms < 1) sms = 1;
+  const int64_t mt = cdiv(M, kWgBM);
+  const int64_t busiest256 = cdiv(mt * cdiv(N, 256), sms), busiest128 = cdiv(mt * cdiv(N, 128), sms);
+  return 11 * 128 * busiest128 < 10 * 256 * busiest256 ? 128 : 256;
+}
+inline Launch gemm_wgmma(int64_t M, int64_t N, int bn) {
+  Launch l;
+  l.grid = {cdiv(M, kWgBM) * cdiv(N, bn), 1, 1};
+  l.block = {kWgThreads, 1, 1};
+  l.smem = wg_smem_bytes(bn);
+  return l;
+}
+// What v3 needs from its operands (TMA: row strides multiples of 16 bytes; 32-bit TMA coordinates).
+inline bool gemm_wgmma_shapes_ok(int64_t M, int64_t N, int64_t K, int64_t lda, int64_t ldb) {
+  return K > 0 && K % 8 == 0 && lda % 8 == 0 && ldb % 8 == 0 && M <= 2147483647 && N <= 2147483647 && K <= 2147483647;
+}
+
 // ---- linear attention: the (d+1)×d f32 state per (batch, head), then the apply pass ----
 // State pass: blocks of 256 threads over (token chunks, B·heads). Chunks are multiples of the
 // 64-token tile, sized so that about `target_blocks` blocks run (≥ 4 waves of 132 SMs) but a chunk

@@ -10,7 +10,8 @@
 // recursive lock, so ops called from several worker threads never interleave their kernels or
 // share scratch. By default an op synchronizes before it returns, so a kernel fault is reported as
 // an error of the op that caused it (with the CUDA error text). cuda_time() switches that off
-// inside its timed loop and synchronizes on events instead.
+// inside its timed loop and synchronizes on events instead; set_sync_each_op(false) switches it off
+// for a whole-model runner, which then synchronizes once per step (queued dispatch).
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -44,6 +45,9 @@ Status conv3x3(const Conv3x3Args&, int version);
 Status dcae_resblock(const DcaeResBlockArgs&, int version);
 Status dit_block(const DitBlockArgs&, int version);
 Status lite_mla(const LiteMlaArgs&, int version);
+Status dcae_upsample(const DcaeUpsampleArgs&, int version);
+Status dcae_head(const DcaeHeadArgs&, int version);
+Status dcae_evit_block(const DcaeEvitBlockArgs&, int version);
 
 // conv3x3 with the input nearest-upsampled by `upsample` (1 or 2) read in place, as in DC-AE's
 // InterpolateConv: out = conv3x3(upsample_nearest(x, upsample)), out (B, H·u/s.., W·u/s.., Cout).
@@ -62,6 +66,9 @@ struct VersionedOps {
   Status (*dcae_resblock)(const DcaeResBlockArgs&, int);
   Status (*dit_block)(const DitBlockArgs&, int);
   Status (*lite_mla)(const LiteMlaArgs&, int);
+  Status (*dcae_upsample)(const DcaeUpsampleArgs&, int);
+  Status (*dcae_head)(const DcaeHeadArgs&, int);
+  Status (*dcae_evit_block)(const DcaeEvitBlockArgs&, int);
 };
 const VersionedOps* versioned_ops();
 
@@ -83,6 +90,11 @@ const std::vector<OpVersions>& op_versions();
 bool device_available(std::string* reason = nullptr);
 // Waits for all queued work; reports a pending asynchronous kernel fault as an error naming `what`.
 Status synchronize(const char* what);
+// Whether each op synchronizes before it returns (default true: a fault is the error of the op that
+// caused it). false = queued dispatch: ops return once their kernels are queued and a fault surfaces at
+// the next synchronize or device→host copy. Process-wide; returns the previous setting.
+bool set_sync_each_op(bool on);
+bool sync_each_op();
 // Returns cached scratch memory (the stream-ordered pool) to the driver.
 Status release_cached_memory();
 // Fills device memory with a byte pattern (e.g. 0xFF = NaN in f32 and bf16: "poisoned outputs").
@@ -111,7 +123,7 @@ Status time_launches(const char* what, const std::function<Status()>& launch, co
 struct CeilingOptions {
   int64_t copy_bytes = int64_t{1} << 30;  // bytes per copy (read once + written once)
   int64_t gemm_size = 8192;               // M = N = K of the bf16 gemm
-  int gemm_version = 0;                   // 0 = the default (fastest) gemm version
+  int gemm_version = 0;                   // 0 = the default gemm version (v3, Hopper wgmma, only when asked)
   TimingOptions timing;
 };
 struct Ceilings {

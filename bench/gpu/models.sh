@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# The second GPU call (issue 9): whole models on the cuda backend, once check.sh has shown the ops
+# pass. Run THERE from the repository root with $OUT set, carrying the same files as check.sh
+# (build-gpu/node.xz, build/Release/sana_lab.node, dist):
+#
+#   bash bench/gpu/models.sh
+#
+# Steps (each with its own limit, all within SANA_GPU_MODELS_TOTAL_S, default 420 s; a failed step
+# never stops the next):
+#   env           the GPU's name and driver (+ $OUT/nvidia-smi.txt)
+#   node          unpack build-gpu/node.xz
+#   model-parity  bench/gpu/model-parity.mjs: the native DiT (both block modes) and DC-AE decoder on
+#                 random mid-size configs, f32 ≤ 1e-4 of the TS reference, bf16 ≤ 2× the plain bf16
+#                 model (→ $OUT/model_parity.json)
+#   p-…           sana-lab profile --backend cuda, bf16, random weights with the real dimensions, every
+#                 block (no extrapolation), CFG batch 2, 300 text tokens: the queued step (ops queued,
+#                 one synchronize), the per-op-synchronized step and its breakdown, host overhead,
+#                 images/s for 20 steps + decode (→ one file, $OUT/profiles.json)
+# Then $OUT/summary.txt (also printed) and $OUT/logs.tar.gz.
+#
+# SANA_GPU_MODELS_BACKEND=cpu SANA_GPU_MODELS_PLAN=smoke runs a tiny plan on the cpu backend (how the
+# script is tried without a GPU: test/bench/gpu-scripts.test.ts); SANA_GPU_NODE picks the node binary.
+set -u
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT" || exit 1
+# shellcheck source=bench/gpu/steps.sh
+source "$ROOT/bench/gpu/steps.sh"
+start_run models "${SANA_GPU_MODELS_TOTAL_S:-420}" "$ROOT/build-gpu/out-models"
+BACKEND="${SANA_GPU_MODELS_BACKEND:-cuda}"
+PLAN="${SANA_GPU_MODELS_PLAN:-full}"
+[ "$BACKEND" = cuda ] && unset SANA_LAB_ADDON  # Node loads build/Release/sana_lab.node (carried)
+
+if command -v nvidia-smi >/dev/null; then
+  run_step env 20 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
+  cp "$WORK/env.log" "$OUT/nvidia-smi.txt" 2>/dev/null
+  note "$(tail -1 "$WORK/env.log")"
+fi
+[ -x "$NODE" ] || unpack_node
+
+# The profiles: NAME LIMIT_S ARGS… (every one bf16, every block, 20 steps, CFG 4.5, random weights).
+if [ "$PLAN" = smoke ]; then
+  PROFILES=(
+    "p-0.6b-256-ops|120|--model 0.6b --res 256 --blocks 1 --block-mode ops --text-len 16 --repeat 1 --warmup 0"
+  )
+else
+  PROFILES=(
+    "p-0.6b-1024-ops|70|--model 0.6b --res 1024 --block-mode ops --decode"
+    "p-0.6b-1024|50|--model 0.6b --res 1024 --block-mode dit-block"
+    "p-0.6b-512|40|--model 0.6b --res 512 --block-mode dit-block"
+    "p-0.6b-2048|50|--model 0.6b --res 2048 --block-mode dit-block"
+    "p-0.6b-4096|80|--model 0.6b --res 4096 --block-mode dit-block --decode"
+    "p-1.6b-1024|60|--model 1.6b --res 1024 --block-mode dit-block"
+    "p-1.6b-4096|80|--model 1.6b --res 4096 --block-mode dit-block"
+  )
+fi
+
+if node_ready; then
+  run_step model-parity 90 "$NODE" bench/gpu/model-parity.mjs --backend "$BACKEND" --json "$OUT/model_parity.json"
+  note "$(grep -Eo 'model-parity .*' "$WORK/model-parity.log" | tail -1)"
+  for p in "${PROFILES[@]}"; do
+    IFS='|' read -r name limit args <<<"$p"
+    # shellcheck disable=SC2086 # the profile's arguments are words
+    run_step "$name" "$limit" "${LAB[@]}" profile --backend "$BACKEND" --dtype bf16 $args --json "$WORK/$name.json"
+    note "$(grep -Eo 'image: .*' "$WORK/$name.log" | tail -1 | cut -c1-150)"
+  done
+else
+  node_missing model-parity
+fi
+
+# One file for every profile (the device tool returns at most 8 files).
+"$NODE" -e '
+const fs = require("fs"), path = require("path");
+const dir = process.argv[1];
+const profiles = fs.readdirSync(dir).filter((f) => /^p-.*\.json$/.test(f)).sort().map((f) => ({ name: f.replace(/\.json$/, ""), ...JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")) }));
+fs.writeFileSync(process.argv[2], JSON.stringify({ schema: "sana-lab-profiles/1", profiles }, null, 2) + "\n");
+console.log(`${profiles.length} profiles → ${process.argv[2]}`);
+' "$WORK" "$OUT/profiles.json" 2>&1 || echo "[models] could not merge the profiles"
+
+{
+  echo "sana-kernel-lab whole-model GPU run ($BACKEND, plan $PLAN), $(date -u +%Y-%m-%dT%H:%M:%SZ), $(($(date +%s) - START)) s"
+  summary_table
+  echo
+  for f in "$WORK"/p-*.log; do
+    [ -f "$f" ] || continue
+    echo "== $(basename "$f" .log)"
+    grep -E '^profile:|  step:|queued dispatch|host overhead of the queued|  decode|  image:|  memory:' "$f"
+  done
+} >"$WORK/summary.txt"
+cp "$WORK/summary.txt" "$OUT/summary.txt"
+tar -czf "$OUT/logs.tar.gz" -C "$WORK" . 2>/dev/null
+echo
+cat "$WORK/summary.txt"

@@ -1,0 +1,105 @@
+# Step runner shared by the GPU scripts (check.sh, models.sh): sourced, not run, with ROOT set (the
+# repository root, the working directory). start_run sets OUT, WORK (the log folder), START, DEADLINE
+# (epoch seconds), NODE and LAB; each step's output goes to $WORK/NAME.log, and its state, seconds and a
+# note feed the summary table.
+
+# start_run NAME TOTAL_S OUT_DEFAULT: $OUT (kept when set, created), a fresh $WORK, the deadline TOTAL_S
+# from now, the node binary (SANA_GPU_NODE, else the unpacked build-gpu/node-bin/node) and the CLI.
+start_run() {
+  OUT="${OUT:-$3}"
+  mkdir -p "$OUT"
+  WORK="$(mktemp -d "/tmp/sana-gpu-$1.XXXXXX")"
+  START=$(date +%s)
+  DEADLINE=$((START + $2))
+  NODE="${SANA_GPU_NODE:-$ROOT/build-gpu/node-bin/node}"
+  LAB=("$NODE" dist/cli/main.js)
+  export PYTHONUNBUFFERED=1
+}
+
+NAMES=() STATES=() SECS=() NOTES=()
+# note TEXT: the note of the last step (kept when that step was skipped)
+note() {
+  local i=$((${#NAMES[@]} - 1))
+  [ "${STATES[$i]}" = skipped ] || NOTES[$i]="$1"
+}
+
+# run_step NAME LIMIT_S CMD... : runs CMD with its output in $WORK/NAME.log, within LIMIT_S and the deadline.
+run_step() {
+  local name="$1" limit="$2"
+  shift 2
+  local now left t0 rc state
+  now=$(date +%s)
+  left=$((DEADLINE - now - 5))
+  [ "$limit" -gt "$left" ] && limit=$left
+  NAMES+=("$name")
+  if [ "$limit" -lt 10 ]; then
+    STATES+=("skipped") SECS+=(0) NOTES+=("no time left")
+    echo "[check] $name: skipped (no time left)"
+    return 99
+  fi
+  echo "[check] $name (≤ ${limit}s): $*"
+  t0=$(date +%s)
+  timeout --kill-after=10 "$limit" "$@" >"$WORK/$name.log" 2>&1
+  rc=$?
+  case $rc in
+    0) state="ok" ;;
+    124 | 137) state="TIMEOUT" ;;
+    *) state="FAIL($rc)" ;;
+  esac
+  STATES+=("$state") SECS+=($(($(date +%s) - t0))) NOTES+=("")
+  tail -n 4 "$WORK/$name.log" | sed "s/^/    [$name] /"
+  return $rc
+}
+
+# checks line of a cuda-selftest log: "N checks, F failed (…)"
+checks_note() { grep -Eo '[0-9]+ checks, [0-9]+ failed' "$WORK/$1.log" | tail -1; }
+
+# node_ready: the unpacked node, the built JS and the addon are here (else the Node steps are skipped).
+node_ready() { [ -x "$NODE" ] && [ -f dist/cli/main.js ] && [ -f build/Release/sana_lab.node ]; }
+node_missing() {
+  NAMES+=("$1") STATES+=(skipped) SECS+=(0)
+  NOTES+=("needs build-gpu/node-bin/node (node.xz), dist/cli/main.js and build/Release/sana_lab.node (carry them)")
+}
+
+# unpack_node: build-gpu/node.xz → $NODE (xz, or python3's lzma where xz is missing).
+unpack_node() {
+  if [ ! -x "$NODE" ] && [ -f build-gpu/node.xz ]; then
+    run_step node 40 bash -c 'mkdir -p build-gpu/node-bin && { if command -v xz >/dev/null; then xz -dc build-gpu/node.xz; else python3 -c "import lzma,shutil,sys; shutil.copyfileobj(lzma.open(\"build-gpu/node.xz\"), sys.stdout.buffer)"; fi; } > build-gpu/node-bin/node.tmp && chmod +x build-gpu/node-bin/node.tmp && mv build-gpu/node-bin/node.tmp build-gpu/node-bin/node && build-gpu/node-bin/node --version'
+    note "$(tail -1 "$WORK/node.log")"
+  elif [ -x "$NODE" ]; then
+    NAMES+=(node) STATES+=(ok) SECS+=(0) NOTES+=("already unpacked: $("$NODE" --version 2>&1)")
+  else
+    NAMES+=(node) STATES+=(missing) SECS+=(0) NOTES+=("no build-gpu/node.xz: run bench/gpu/prepare.sh here first")
+  fi
+}
+
+# summary_table: one line per step (name, state, seconds, note).
+summary_table() {
+  printf '%-14s %-10s %5s  %s\n' step status s note
+  for i in "${!NAMES[@]}"; do printf '%-14s %-10s %5s  %s\n' "${NAMES[$i]}" "${STATES[$i]}" "${SECS[$i]}" "${NOTES[$i]}"; done
+}
+
+# each_op "OP OP …" LIMIT_S CMD… : CMD once per op, the word {op} in it replaced, each run in its own
+# process within LIMIT_S (a kernel fault ends a process's CUDA context: it must not take the other ops'
+# results with it). Prints one line per op; exits 1 when any run failed. Run it through run_step.
+each_op() {
+  local ops="$1" limit="$2" op rc failed=0
+  shift 2
+  for op in $ops; do
+    local cmd=()
+    for a in "$@"; do cmd+=("${a//\{op\}/$op}"); done
+    timeout --kill-after=5 "$limit" "${cmd[@]}" >"$WORK/each.$op.log" 2>&1
+    rc=$?
+    echo "[$op] exit $rc: $(grep -Eo '[0-9]+ (checks|of [0-9]+ checks)[^(]*' "$WORK/each.$op.log" | tail -1)"
+    [ "$rc" -eq 0 ] || failed=1
+  done
+  return $failed
+}
+
+
+# run_each_op NAME LIMIT_S "OP OP …" EACH_LIMIT_S CMD… : each_op as one step (one log, one state).
+run_each_op() {
+  local name="$1" limit="$2"
+  shift 2
+  run_step "$name" "$limit" env ROOT="$ROOT" WORK="$WORK" bash -c 'source "$ROOT/bench/gpu/steps.sh"; each_op "$@"' each_op "$@"
+}

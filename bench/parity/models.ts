@@ -1,0 +1,177 @@
+/**
+ * Whole-model parity of the native runners (bindings/models) against the TS reference models, on any
+ * native backend — the check the GPU script runs for `cuda` (bench/gpu/model-parity.mjs) and the tests
+ * run for `cpu`:
+ *   DiT  (random mid-size config: patch 2, sincos PE, 3 blocks, C 64, 4 cross heads, a padded prompt,
+ *        10×14 latent, CFG-like batch 2), both block modes;
+ *   DC-AE decoder (random mid-size config: 4 stages 16/32/64/64, pixel-shuffle up blocks, LiteMLA with
+ *        3×3 and 5×5 aggregation, SiLU head), whole image.
+ * Rules: f32 ‖out − ref‖/‖ref‖ ≤ 1e-4 and max|Δ|/max|ref| ≤ 1e-4 against the reference model (f64
+ * accumulation); bf16 ≤ 2× the error of the same runner on the reference backend in bf16 (every op's
+ * output rounded to bf16 = the plain bf16 model), no NaN/Inf ever.
+ */
+import { parseDcaeConfig, type DcaeConfig } from '../../reference/dcae/config.js';
+import { AutoencoderDC } from '../../reference/dcae/autoencoder.js';
+import { decoderParamShapes } from '../../reference/dcae/param-shapes.js';
+import { randn } from '../../reference/core/random.js';
+import { Tensor } from '../../reference/core/tensor.js';
+import { DIFFUSERS_DEFAULTS, type SanaTransformerConfig } from '../../reference/dit/config.js';
+import { SanaTransformer2DModel, type DitInputs } from '../../reference/dit/model.js';
+import { sanaTransformerWeightShapes } from '../../reference/dit/weights.js';
+import { NativeDcaeDecoder } from '../../bindings/models/dcae-runner.js';
+import { NativeSanaTransformer, type DitBlockMode } from '../../bindings/models/dit-runner.js';
+import { judgeBf16, judgeF32, type Verdict } from './rules.js';
+import type { ParityBackend } from './run.js';
+
+/** A random mid-size DiT: patch 2, sincos PE, 3 blocks, C 64 (2 heads of 32), 4 cross heads of 16. */
+export const DIT_MID: SanaTransformerConfig = {
+  ...DIFFUSERS_DEFAULTS,
+  inChannels: 12,
+  outChannels: 12,
+  numAttentionHeads: 2,
+  attentionHeadDim: 32,
+  numLayers: 3,
+  numCrossAttentionHeads: 4,
+  crossAttentionHeadDim: 16,
+  crossAttentionDim: 64,
+  captionChannels: 40,
+  mlpRatio: 2.5,
+  sampleSize: 8,
+  patchSize: 2,
+  interpolationScale: 1.0,
+};
+
+/**
+ * Seeded normal parameters for `shapes`, one seed per key in order: std 1/√fan-in for matrices and
+ * convolutions, `vectorStd` for vectors; `adjust` moves a parameter to its usual range (norm weights ≈ 1).
+ */
+function seededParams(shapes: Iterable<readonly [string, readonly number[]]>, seed: number, vectorStd: number, adjust: (key: string, values: Float32Array) => void): Map<string, Tensor> {
+  const m = new Map<string, Tensor>();
+  let s = seed;
+  for (const [k, shape] of shapes) {
+    const fanIn = shape.length >= 2 ? shape.slice(1).reduce((a, b) => a * b, 1) : 0;
+    const t = randn([...shape], s++, fanIn > 0 ? 1 / Math.sqrt(fanIn) : vectorStd);
+    adjust(k, t.toFloat32());
+    m.set(k, t);
+  }
+  return m;
+}
+
+/** Seeded random DIT_MID weights (1/√fan-in; modulation tables and the caption norm near their usual values). */
+export function ditMidWeights(seed: number): Map<string, Tensor> {
+  return seededParams(sanaTransformerWeightShapes(DIT_MID), seed, 0.3, (k, a) => {
+    if (/scale_shift_table|caption_norm/.test(k)) a.forEach((v, i) => (a[i] = 0.3 * v + (k.includes('norm') ? 1 : 0)));
+  });
+}
+
+/** Batch 2 (like CFG), a 10×14 latent, two timesteps, L = 7 text tokens with the second prompt 4 long. */
+export function ditMidInputs(seed: number): DitInputs {
+  const B = 2, L = 7;
+  const mask = new Float32Array(B * L).fill(1);
+  for (let l = 4; l < L; l++) mask[L + l] = 0;
+  return {
+    hiddenStates: randn([B, DIT_MID.inChannels, 10, 14], seed),
+    timestep: Tensor.f32([B], [937.5, 41.25]),
+    encoderHiddenStates: randn([B, L, DIT_MID.captionChannels], seed + 1),
+    encoderAttentionMask: new Tensor([B, L], 'f32', mask),
+  };
+}
+
+/** A random mid-size DC-AE decoder: 4 stages (16, 32, 64, 64), pixel-shuffle up blocks, SiLU head, no decoder-in shortcut. */
+export const DCAE_MID: DcaeConfig = parseDcaeConfig(
+  {
+    in_channels: 3,
+    latent_channels: 16,
+    attention_head_dim: 16,
+    encoder_block_types: ['ResBlock', 'ResBlock', 'EfficientViTBlock', 'EfficientViTBlock'],
+    decoder_block_types: ['ResBlock', 'ResBlock', 'EfficientViTBlock', 'EfficientViTBlock'],
+    encoder_block_out_channels: [16, 32, 64, 64],
+    decoder_block_out_channels: [16, 32, 64, 64],
+    encoder_layers_per_block: [1, 1, 1, 1],
+    decoder_layers_per_block: [1, 2, 1, 2],
+    encoder_qkv_multiscales: [[], [], [5], [5]],
+    decoder_qkv_multiscales: [[], [], [3], [5]],
+    upsample_block_type: 'pixel_shuffle',
+    decoder_conv_act_fn: 'silu',
+    decoder_in_shortcut: false,
+    scaling_factor: 0.5,
+  },
+  'mid',
+);
+
+/** Seeded random DCAE_MID decoder parameters (1/√fan-in; norm weights around 1). */
+export function dcaeMidParams(seed: number): Map<string, Tensor> {
+  return seededParams(decoderParamShapes(DCAE_MID), seed, 0.2, (k, a) => {
+    if (k.endsWith('norm.weight') || k.endsWith('norm_out.weight')) a.forEach((v, i) => (a[i] = 1 + v));
+  });
+}
+
+export interface ModelParityRecord {
+  model: 'dit' | 'dcae-decoder';
+  /** What ran: the block mode (DiT) or 'whole' (decoder). */
+  variant: string;
+  backend: ParityBackend;
+  dtype: 'f32' | 'bf16';
+  shape: readonly number[];
+  verdict: Verdict;
+}
+
+/** The f32 rule of a whole model (the golden README's 1e-4, on the L2 and the max-abs error). */
+export const MODEL_F32_RULE = { rel: 1e-4, maxRel: 1e-4 } as const;
+export const MODEL_BF16_RULE = { factor: 2, minPlainRel: 1e-4 } as const;
+
+/** f32 verdict of a whole-model output against the reference model's. */
+export function judgeModelF32(out: Tensor, reference: Tensor): Verdict {
+  return judgeF32(out.toFloat32(), reference.toFloat32(), MODEL_F32_RULE);
+}
+
+/** bf16 verdict: ≤ 2× the plain bf16 model's error against the same reference. */
+export function judgeModelBf16(out: Tensor, plain: Tensor, reference: Tensor): Verdict {
+  return judgeBf16(out.toFloat32(), plain.toFloat32(), reference.toFloat32(), MODEL_BF16_RULE);
+}
+
+/**
+ * Runs both models on `backend` in f32 and bf16 (the DiT in both block modes) and judges every output.
+ * `onRecord` sees each record as it is made (progress on long device runs).
+ */
+export function modelParity(backend: ParityBackend, onRecord?: (r: ModelParityRecord) => void): ModelParityRecord[] {
+  const records: ModelParityRecord[] = [];
+  const push = (r: ModelParityRecord) => {
+    records.push(r);
+    onRecord?.(r);
+  };
+
+  // DiT
+  const weights = ditMidWeights(900);
+  const inputs = ditMidInputs(950);
+  const reference = new SanaTransformer2DModel(DIT_MID, weights).forward(inputs);
+  const plainDit = withModel(NativeSanaTransformer.fromStateDict(DIT_MID, weights, { backend: 'reference', dtype: 'bf16', blockMode: 'ops' }), (m) => m.forward(inputs));
+  const modes: DitBlockMode[] = ['dit-block', 'ops'];
+  for (const blockMode of modes) {
+    for (const dtype of ['f32', 'bf16'] as const) {
+      const out = withModel(NativeSanaTransformer.fromStateDict(DIT_MID, weights, { backend, dtype, blockMode }), (m) => m.forward(inputs));
+      const verdict = dtype === 'f32' ? judgeModelF32(out, reference) : judgeModelBf16(out, plainDit, reference);
+      push({ model: 'dit', variant: blockMode, backend, dtype, shape: out.shape, verdict });
+    }
+  }
+
+  // DC-AE decoder
+  const params = dcaeMidParams(700);
+  const z = randn([1, 16, 3, 5], 777);
+  const decoded = new AutoencoderDC(DCAE_MID, params, { part: 'decoder' }).decode(z);
+  const plainDec = withModel(NativeDcaeDecoder.fromStateDict(DCAE_MID, params, { backend: 'reference', dtype: 'bf16' }), (m) => m.decode(z));
+  for (const dtype of ['f32', 'bf16'] as const) {
+    const out = withModel(NativeDcaeDecoder.fromStateDict(DCAE_MID, params, { backend, dtype }), (m) => m.decode(z));
+    const verdict = dtype === 'f32' ? judgeModelF32(out, decoded) : judgeModelBf16(out, plainDec, decoded);
+    push({ model: 'dcae-decoder', variant: 'whole', backend, dtype, shape: out.shape, verdict });
+  }
+  return records;
+}
+
+function withModel<M extends { dispose(): void }, R>(model: M, fn: (m: M) => R): R {
+  try {
+    return fn(model);
+  } finally {
+    model.dispose();
+  }
+}

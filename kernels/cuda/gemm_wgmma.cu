@@ -1,0 +1,460 @@
+// gemm v3: bf16 GEMM for Hopper (sm_90a) on wgmma, operands brought in by TMA, fused epilogue.
+// See gemm.cu for the op (out = residual + gate ⊙ act(x · wᵀ + bias)) and versions 1–2.
+//
+// Idea. One block computes a 128 × BN tile of C = A·Bᵀ (A = x, M × K; B = w, N × K, both K-major).
+// A producer warp streams K slices of 64 through an S-stage ring in shared memory with the copy
+// engine (cp.async.bulk.tensor, 2-D tiled tensor maps, 128-byte swizzle, out-of-range rows and K
+// columns zero-filled by the hardware, so ragged M, N and K need no special path); two consumer
+// warpgroups multiply them with wgmma (m64nBNk16, A and B read from shared memory through matrix
+// descriptors, f32 accumulators in registers), each owning 64 of the 128 tile rows. Full/empty
+// mbarriers per stage hand the stages back and forth. The epilogue stages the f32 tile in the (then
+// idle) stage memory and applies bias, activation, gate and residual with the same Epilogue as v1/v2,
+// 8 columns per thread, with 16-byte loads and stores when every operand row is 16-byte aligned.
+//
+// Tiles: BM = 128, BK = 64, BN = 256 (4 stages × 48 KiB, 1 block per SM, wgmma m64n256k16, 128
+// accumulators per consumer thread) or BN = 128 (3 stages × 32 KiB, 2 blocks per SM, m64n128k16, 64
+// accumulators); plan::gemm_wgmma_tile_n picks one by a wave-count model. Block = 288 threads:
+// warps 0–7 the consumers (warpgroups start at warps 0 and 4), warp 8 the producer (one thread issues
+// every TMA; no setmaxnreg: 288 threads leave ≤ 224 (BN 256) / ≤ 112 (BN 128) registers per thread).
+// Blocks are visited in v2's grouped order (plan::gemm_tile_of) for L2 reuse. Not persistent: the
+// epilogue of one tile overlaps another block's main loop only with BN = 128 (2 blocks per SM).
+//
+// FLOPs 2·M·N·K (+ ≤ 4·M·N epilogue). Bytes: minimal (M·K + N·K + M·N)·2 (+ epilogue operands); as
+// issued, each A tile is read ⌈N/BN⌉ times and each B tile ⌈M/128⌉ times (from L2 in the grouped
+// order). Per k-slice a block moves (128 + BN)·64·2 bytes for 128·BN·64 MACs: 85 (BN 256) or 64
+// (BN 128) FLOP per byte of shared memory filled; each consumer warpgroup's wgmma reads 64·16·2 bytes
+// of A and BN·16·2 of B per 64·BN·16 MACs. At the Sana QKV shape (M 32768, N 3456, K 1152) the
+// whole gemm is 261 GFLOP over ≥ 0.33 GB: compute-bound (≈ 0.26 ms at 989 TFLOP/s).
+//
+// PTX facts relied on (PTX ISA 8.x; section names from the "Parallel Thread Execution ISA" guide):
+// - "Asynchronous Warpgroup Level Matrix Multiply-Accumulate Instructions" (wgmma): a warpgroup is 4
+//   consecutive warps whose first warp index is a multiple of 4; wgmma.mma_async needs sm_90a.
+//   .m64nNk16.f32.bf16.bf16 with both operands as descriptors and imm-trans-a = imm-trans-b = 0
+//   means A (M × K) and B (stored N × K) are both K-major; scale-d (a predicate) = 1 adds to D.
+// - "Register Fragments" (Matrix Fragments for wgmma.mma_async.m64nNk16), accumulator D, f32: N/2
+//   registers per thread; register i of thread t (warp w = t / 32 % 4, lane l) holds row
+//   16·w + l/4 + 8·((i/2)%2), column 8·(i/4) + 2·(l%4) + (i%2): the mma.sync m16n8 layout repeated
+//   over the N/8 column blocks.
+// - "Matrix Descriptor Format" (Asynchronous Warpgroup Level Matrix Shared Memory Layout): bits 0–13
+//   start address >> 4; 16–29 leading-dimension byte offset >> 4 (not used for K-major swizzled
+//   layouts; set to 1); 32–45 stride-dimension byte offset >> 4 (1024 B: the next group of 8 rows of
+//   128 B); 49–51 base offset ((start >> 7) & 7 for a matrix that does not start on the 1024-byte
+//   pattern boundary: 0 here, every tile is 1024-aligned and the k offsets 32/64/96 stay below 128);
+//   62–63 swizzle mode (1 = 128-byte swizzle). The k-th 16-wide slice of a 64-wide (128-byte)
+//   swizzled row starts 32·k bytes further: the descriptor's start address advances by 2 per k step.
+// - "Tensors" (tiled mode, bounding box, "Swizzling Modes"; cuTensorMapEncodeTiled in cuda.h): with
+//   CU_TENSOR_MAP_SWIZZLE_128B and a 128-byte inner box, TMA stores row r of a box at r·128 with its
+//   16-byte chunk c at chunk c ^ (r % 8): exactly the 128-byte-swizzle K-major layout the descriptor
+//   above describes (groups of 8 rows on 1024-byte boundaries).
+// - "cp.async.bulk.tensor": .2d.shared::cluster.global.mbarrier::complete_tx::bytes, coordinates
+//   {inner (k), outer (row)} as s32; the bytes of the whole box (zero-filled parts included) count
+//   toward the mbarrier's tx-count. The tensor map is a __grid_constant__ kernel parameter.
+// - "Parallel Synchronization and Communication Instructions: mbarrier" ("Phase Completion of the
+//   mbarrier object", tx-count): init with the expected arrival count; arrive.expect_tx adds the
+//   stage's bytes to the tx-count and arrives; a phase completes when the pending arrivals and the
+//   tx-count both reach 0. try_wait.parity P waits for the completion of the phase with parity P: on
+//   a fresh barrier the "preceding" phase (parity 1) counts as complete, so the producer's first pass
+//   over the ring (waiting on empty[s] with parity 1) does not block. fence.mbarrier_init orders the
+//   inits before the copy engine's complete_tx.
+// - "wgmma.fence": before the first wgmma of a batch and after any other access to the accumulator
+//   registers; "wgmma.commit_group" / "wgmma.wait_group 0": after the wait the accumulators are
+//   readable and the wgmma have finished reading shared memory (so the stage can be refilled).
+// - "Memory Consistency Model" (proxies): TMA writes and wgmma reads are async-proxy accesses ordered
+//   by the mbarriers; the epilogue's ordinary stores into the same shared memory follow a
+//   fence.proxy.async.shared::cta and a consumer-only named barrier (bar.sync 1, 256).
+// Pipeline protocol (stage s = kt % S, use n = kt / S of that stage):
+//   producer: wait empty[s] parity (n & 1) ^ 1 → arrive.expect_tx(full[s], stage bytes) → TMA A, B.
+//   consumer: wait full[s] parity n & 1 → wgmma.fence → 4 × wgmma → commit → wait_group 0 → each of
+//   the 8 consumer warps arrives once on empty[s] (count 8).
+// A wait that has not completed after ~2³⁴ cycles (≈ 10 s) traps instead of hanging the process.
+#include <cuda.h>          // CUtensorMap and its enums (types only; the function comes from the driver at run time)
+#include <cudaTypedefs.h>  // PFN_cuTensorMapEncodeTiled_v12000
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+#include "sana/cuda/common.cuh"
+#include "sana/cuda/gemm_launch.h"
+
+// The wgmma code exists only in the sm_90a device pass; elsewhere (host pass, sm_80 pass) the kernel
+// body is empty and the probe kernel reports 0, so the host refuses version 3 instead of running it.
+#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define SANA_WGMMA_DEVICE 1
+#else
+#define SANA_WGMMA_DEVICE 0
+#endif
+
+namespace sana::cuda {
+namespace {
+
+struct WgArgs {
+  int64_t M, N, K;
+  bool vec;  // N % 8 == 0 and every epilogue operand 16-byte aligned: 16-byte epilogue loads/stores
+};
+
+// 1 when this module's code for the running device was compiled with wgmma (sm_90a).
+__device__ int g_wgmma_built = -1;
+__global__ void wgmma_probe_kernel() { g_wgmma_built = SANA_WGMMA_DEVICE; }
+
+#if SANA_WGMMA_DEVICE
+__device__ __forceinline__ uint32_t smem_u32(const void* p) { return static_cast<uint32_t>(__cvta_generic_to_shared(p)); }
+
+// ---- mbarrier ----
+__device__ __forceinline__ void mbar_init(uint32_t bar, uint32_t count) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory");
+}
+__device__ __forceinline__ void fence_mbar_init() { asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory"); }
+__device__ __forceinline__ void mbar_arrive(uint32_t bar) {
+  asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(bar) : "memory");
+}
+__device__ __forceinline__ void mbar_arrive_expect_tx(uint32_t bar, uint32_t bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ bool mbar_try_wait(uint32_t bar, uint32_t parity) {
+  uint32_t done;
+  asm volatile(
+      "{\n"
+      ".reg .pred p;\n"
+      "mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n"
+      "selp.u32 %0, 1, 0, p;\n"
+      "}\n"
+      : "=r"(done)
+      : "r"(bar), "r"(parity)
+      : "memory");
+  return done != 0;
+}
+// Waits for the completion of the phase with this parity; traps after ~2³⁴ cycles (a broken pipeline
+// then fails the op with a launch error within seconds instead of hanging the process).
+__device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity) {
+  if (mbar_try_wait(bar, parity)) return;
+  const long long start = clock64();
+  while (!mbar_try_wait(bar, parity)) {
+    if (clock64() - start > (1ll << 34)) __trap();
+  }
+}
+
+// ---- TMA: one 2-D box of a tensor map into shared memory, completing bytes on an mbarrier ----
+__device__ __forceinline__ void tma_load_2d(uint32_t dst, const CUtensorMap* map, int32_t c_inner, int32_t c_outer, uint32_t bar) {
+  asm volatile(
+      "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\n" ::"r"(dst),
+      "l"(reinterpret_cast<uint64_t>(map)), "r"(c_inner), "r"(c_outer), "r"(bar)
+      : "memory");
+}
+
+// ---- wgmma ----
+// Descriptor of a K-major bf16 tile in shared memory written by TMA with the 128-byte swizzle:
+// rows of 64 elements (128 bytes), groups of 8 rows 1024 bytes apart, `saddr` 1024-byte aligned
+// (plus 32·k for the k-th 16-wide slice).
+__device__ __forceinline__ uint64_t sw128_desc(uint32_t saddr) {
+  return static_cast<uint64_t>((saddr & 0x3FFFFu) >> 4)  // bits 0–13: start address >> 4
+         | (uint64_t{1} << 16)                          // bits 16–29: leading byte offset >> 4 (unused here)
+         | (uint64_t{1024 >> 4} << 32)                  // bits 32–45: stride byte offset >> 4 (8 rows × 128 B)
+         | (uint64_t{1} << 62);                         // bits 62–63: 1 = 128-byte swizzle; base offset (49–51) 0
+}
+__device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void wgmma_wait0() { asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory"); }
+// Keeps the compiler from moving accumulator reads/writes across the fence/wait (the registers are
+// written asynchronously by the tensor cores between wgmma and wait_group).
+template <int N> __device__ __forceinline__ void fence_operands(float (&d)[N]) {
+#pragma unroll
+  for (int i = 0; i < N; ++i) asm volatile("" : "+f"(d[i])::"memory");
+}
+__device__ __forceinline__ void fence_proxy_async_smem() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
+__device__ __forceinline__ void consumer_barrier() { asm volatile("bar.sync 1, %0;\n" ::"n"(plan::kWgConsumerWarps * 32) : "memory"); }
+
+// D (64 × N, f32) += A (64 × 16, bf16, descriptor) · B (N × 16 stored K-major, descriptor)ᵀ.
+__device__ __forceinline__ void wgmma_m64n256k16(float (&d)[128], uint64_t desc_a, uint64_t desc_b) {
+  const int scale_d = 1;  // D = A·B + D (the accumulators start at zero)
+  asm volatile(
+      "{\n"
+      ".reg .pred p;\n"
+      "setp.ne.b32 p, %130, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n256k16.f32.bf16.bf16 "
+      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15,"
+      " %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31,"
+      " %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47,"
+      " %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63,"
+      " %64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79,"
+      " %80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, %92, %93, %94, %95,"
+      " %96, %97, %98, %99, %100, %101, %102, %103, %104, %105, %106, %107, %108, %109, %110, %111,"
+      " %112, %113, %114, %115, %116, %117, %118, %119, %120, %121, %122, %123, %124, %125, %126, %127}, "
+      "%128, %129, p, 1, 1, 0, 0;\n"
+      "}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+        "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+        "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+        "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
+        "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
+        "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
+        "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
+        "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63]),
+        "+f"(d[64]), "+f"(d[65]), "+f"(d[66]), "+f"(d[67]), "+f"(d[68]), "+f"(d[69]), "+f"(d[70]), "+f"(d[71]),
+        "+f"(d[72]), "+f"(d[73]), "+f"(d[74]), "+f"(d[75]), "+f"(d[76]), "+f"(d[77]), "+f"(d[78]), "+f"(d[79]),
+        "+f"(d[80]), "+f"(d[81]), "+f"(d[82]), "+f"(d[83]), "+f"(d[84]), "+f"(d[85]), "+f"(d[86]), "+f"(d[87]),
+        "+f"(d[88]), "+f"(d[89]), "+f"(d[90]), "+f"(d[91]), "+f"(d[92]), "+f"(d[93]), "+f"(d[94]), "+f"(d[95]),
+        "+f"(d[96]), "+f"(d[97]), "+f"(d[98]), "+f"(d[99]), "+f"(d[100]), "+f"(d[101]), "+f"(d[102]), "+f"(d[103]),
+        "+f"(d[104]), "+f"(d[105]), "+f"(d[106]), "+f"(d[107]), "+f"(d[108]), "+f"(d[109]), "+f"(d[110]), "+f"(d[111]),
+        "+f"(d[112]), "+f"(d[113]), "+f"(d[114]), "+f"(d[115]), "+f"(d[116]), "+f"(d[117]), "+f"(d[118]), "+f"(d[119]),
+        "+f"(d[120]), "+f"(d[121]), "+f"(d[122]), "+f"(d[123]), "+f"(d[124]), "+f"(d[125]), "+f"(d[126]), "+f"(d[127])
+      : "l"(desc_a), "l"(desc_b), "r"(scale_d));
+}
+
+__device__ __forceinline__ void wgmma_m64n128k16(float (&d)[64], uint64_t desc_a, uint64_t desc_b) {
+  const int scale_d = 1;  // D = A·B + D (the accumulators start at zero)
+  asm volatile(
+      "{\n"
+      ".reg .pred p;\n"
+      "setp.ne.b32 p, %66, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 "
+      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15,"
+      " %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31,"
+      " %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47,"
+      " %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, "
+      "%64, %65, p, 1, 1, 0, 0;\n"
+      "}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+        "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+        "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+        "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
+        "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
+        "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
+        "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
+        "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+      : "l"(desc_a), "l"(desc_b), "r"(scale_d));
+}
+
+template <int BN> __device__ __forceinline__ void wgmma_slice(float (&d)[BN / 2], uint64_t desc_a, uint64_t desc_b) {
+  if constexpr (BN == 256) {
+    wgmma_m64n256k16(d, desc_a, desc_b);
+  } else {
+    wgmma_m64n128k16(d, desc_a, desc_b);
+  }
+}
+#endif  // SANA_WGMMA_DEVICE
+
+template <int BN>
+__global__ void __launch_bounds__(plan::kWgThreads, plan::wg_blocks_per_sm(BN))
+    gemm_wgmma_kernel(const __grid_constant__ CUtensorMap tma_a, const __grid_constant__ CUtensorMap tma_b, WgArgs p, Epilogue<bf16> ep) {
+#if SANA_WGMMA_DEVICE
+  constexpr int BM = plan::kWgBM, BK = plan::kWgBK, S = plan::wg_stages(BN);
+  constexpr uint32_t kABytes = plan::wg_a_bytes(), kStageBytes = plan::wg_stage_bytes(BN);
+  constexpr int P = plan::wg_staging_pitch(BN);
+  constexpr int kConsumers = plan::kWgConsumerWarps * 32;
+  static_assert(BK * 2 == 128, "a K slice is one 128-byte swizzle row");
+  static_assert(kABytes % 1024 == 0 && kStageBytes % 1024 == 0, "every tile starts on a swizzle-atom (1024-byte) boundary");
+  static_assert(plan::wg_staging_bytes(BN) <= int64_t{S} * kStageBytes, "the epilogue tile fits in the stage memory");
+  static_assert(BM == 2 * 64 && kConsumers == 256, "two consumer warpgroups of 64 rows");
+  static_assert(P % 32 == 8, "staging pitch ≡ 8 (mod 32) words: conflict-free float2 fragment stores");
+
+  extern __shared__ uint8_t smem_raw[];
+  const uint32_t raw = smem_u32(smem_raw);
+  const uint32_t base = (raw + 1023u) & ~1023u;  // the host allocates 1 KiB extra for this
+  uint8_t* smem = smem_raw + (base - raw);
+  const uint32_t full0 = base + S * kStageBytes, empty0 = full0 + 8 * S;  // S mbarriers each
+  const int warp = static_cast<int>(threadIdx.x) / 32, lane = static_cast<int>(threadIdx.x) % 32;
+
+  int64_t tile_m, tile_n;
+  plan::gemm_tile_of(blockIdx.x, (p.M + BM - 1) / BM, (p.N + BN - 1) / BN, &tile_m, &tile_n);
+  const int64_t m0 = tile_m * BM, n0 = tile_n * BN;
+  const int KT = static_cast<int>((p.K + BK - 1) / BK);  // K < 2³¹ (host check)
+
+  if (threadIdx.x == 0) {
+#pragma unroll
+    for (int s = 0; s < S; ++s) {
+      mbar_init(full0 + 8 * s, 1);                          // the producer's arrive.expect_tx (+ the TMA bytes)
+      mbar_init(empty0 + 8 * s, plan::kWgConsumerWarps);    // one arrival per consumer warp
+    }
+    fence_mbar_init();
+  }
+  __syncthreads();
+
+  if (warp == plan::kWgConsumerWarps) {  // ---- producer warp: one thread issues every copy ----
+    if (lane == 0) {
+      for (int kt = 0; kt < KT; ++kt) {
+        const int s = kt % S;
+        const uint32_t use = static_cast<uint32_t>(kt / S);
+        mbar_wait(empty0 + 8 * s, (use & 1u) ^ 1u);  // the consumers released this stage's previous use
+        mbar_arrive_expect_tx(full0 + 8 * s, kStageBytes);
+        const uint32_t sa = base + s * kStageBytes;
+        const int32_t k = kt * BK;
+        tma_load_2d(sa, &tma_a, k, static_cast<int32_t>(m0), full0 + 8 * s);
+        tma_load_2d(sa + kABytes, &tma_b, k, static_cast<int32_t>(n0), full0 + 8 * s);
+      }
+    }
+    return;  // nothing below synchronizes with the producer warp (the consumer barrier counts 256 threads)
+  }
+
+  // ---- consumer warpgroups: wg 0 → tile rows 0–63, wg 1 → rows 64–127 ----
+  const int wg = warp / 4;
+  float acc[BN / 2];
+#pragma unroll
+  for (int i = 0; i < BN / 2; ++i) acc[i] = 0.0f;
+
+  for (int kt = 0; kt < KT; ++kt) {
+    const int s = kt % S;
+    mbar_wait(full0 + 8 * s, static_cast<uint32_t>(kt / S) & 1u);  // the stage's bytes have landed
+    __syncwarp();  // the .sync.aligned wgmma instructions below need the warp converged after the spin
+    const uint32_t sa = base + s * kStageBytes;
+    const uint64_t da = sw128_desc(sa + wg * 64 * 128), db = sw128_desc(sa + kABytes);
+    fence_operands(acc);
+    wgmma_fence();
+#pragma unroll
+    for (int kk = 0; kk < BK / 16; ++kk) wgmma_slice<BN>(acc, da + 2 * kk, db + 2 * kk);  // +32 bytes per k16
+    wgmma_commit();
+    wgmma_wait0();
+    fence_operands(acc);
+    __syncwarp();
+    if (lane == 0) mbar_arrive(empty0 + 8 * s);  // this warp is done reading stage s
+  }
+
+  // ---- epilogue: fragments → f32 staging tile in the stage memory → fused epilogue, 8 columns per step ----
+  fence_proxy_async_smem();  // order the async-proxy use of the stages before the ordinary stores below
+  __syncwarp();
+  consumer_barrier();        // both warpgroups are done with the stage memory (all TMA landed, all wgmma read)
+  float* stg = reinterpret_cast<float*>(smem);
+  {
+    const int r = wg * 64 + (warp % 4) * 16 + lane / 4, c = 2 * (lane % 4);
+#pragma unroll
+    for (int j = 0; j < BN / 8; ++j) {
+      *reinterpret_cast<float2*>(stg + r * P + 8 * j + c) = make_float2(acc[4 * j], acc[4 * j + 1]);
+      *reinterpret_cast<float2*>(stg + (r + 8) * P + 8 * j + c) = make_float2(acc[4 * j + 2], acc[4 * j + 3]);
+    }
+  }
+  consumer_barrier();
+  constexpr int kUnitsPerRow = BN / 8;
+#pragma unroll 1
+  for (int u = static_cast<int>(threadIdx.x); u < BM * kUnitsPerRow; u += kConsumers) {
+    const int r = u / kUnitsPerRow, c = (u % kUnitsPerRow) * 8;
+    const int64_t m = m0 + r, n = n0 + c;
+    if (m >= p.M || n >= p.N) continue;
+    const float4 lo = *reinterpret_cast<const float4*>(stg + r * P + c), hi = *reinterpret_cast<const float4*>(stg + r * P + c + 4);
+    float v[8] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};
+    bf16* o = ep.out + m * ep.ldo + n;
+    if (p.vec) {  // n + 8 ≤ N (N % 8 == 0)
+      ep.apply8(m, n, v);
+      store8(o, v);
+    } else {
+#pragma unroll
+      for (int j = 0; j < 8; ++j) {
+        if (n + j < p.N) o[j] = __float2bfloat16_rn(ep.apply<true>(m, n + j, v[j]));
+      }
+    }
+  }
+#endif  // SANA_WGMMA_DEVICE
+}
+
+// ---- host side ----
+
+// What this process knows about running v3 on device 0 (checked once).
+struct WgmmaDevice {
+  bool ready = false;   // can run
+  std::string refuse;   // why not (non-empty: definitive)
+  int64_t sms = 0;
+  PFN_cuTensorMapEncodeTiled_v12000 encode = nullptr;
+};
+
+Status wgmma_device(const char* op, const WgmmaDevice** out) {
+  static WgmmaDevice d;
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
+  *out = &d;
+  if (d.ready || !d.refuse.empty()) return Status::Ok();
+  cudaDeviceProp prop;
+  SANA_CUDA_CHECK(op, cudaGetDeviceProperties(&prop, 0));
+  if (prop.major != 9 || prop.minor != 0) {
+    d.refuse = std::string("needs an sm_90 GPU (H100/H200: wgmma, TMA); device 0 is ") + prop.name + " (sm_" + std::to_string(prop.major) +
+               std::to_string(prop.minor) + ")";
+    return Status::Ok();
+  }
+  // Which code the driver loaded for this module: an sm_90a build has the wgmma kernel, a plain sm_90
+  // or PTX-only build has its empty body.
+  wgmma_probe_kernel<<<1, 1, 0, op_stream()>>>();
+  SANA_CUDA_LAUNCHED(op, "wgmma_probe_kernel");
+  int built = -1;
+  SANA_CUDA_CHECK(op, cudaMemcpyFromSymbol(&built, g_wgmma_built, sizeof built));
+  if (built != 1) {
+    d.refuse = "has no sm_90a code in this build (wgmma needs the arch-specific target: CUDA architecture 90a)";
+    return Status::Ok();
+  }
+  void* fn = nullptr;
+  cudaDriverEntryPointQueryResult q = cudaDriverEntryPointSymbolNotFound;
+  SANA_CUDA_CHECK(op, cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &fn, 12000, cudaEnableDefault, &q));
+  if (q != cudaDriverEntryPointSuccess || fn == nullptr) {
+    d.refuse = "needs cuTensorMapEncodeTiled, which this driver does not provide";
+    return Status::Ok();
+  }
+  d.encode = reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(fn);
+  d.sms = prop.multiProcessorCount;
+  d.ready = true;
+  return Status::Ok();
+}
+
+// A 2-D tensor map over `rows` rows of K bf16 (row stride ld elements), boxes of box_rows × 64 with
+// the 128-byte swizzle; out-of-range elements read as zero.
+Status encode_map(const char* op, const WgmmaDevice& d, CUtensorMap* map, const void* base, int64_t rows, int64_t K, int64_t ld,
+                  int box_rows, const char* what) {
+  const cuuint64_t dims[2] = {static_cast<cuuint64_t>(K), static_cast<cuuint64_t>(rows)};
+  const cuuint64_t strides[1] = {static_cast<cuuint64_t>(ld) * 2};
+  const cuuint32_t box[2] = {static_cast<cuuint32_t>(plan::kWgBK), static_cast<cuuint32_t>(box_rows)};
+  const cuuint32_t elem_strides[2] = {1, 1};
+  const CUresult r = d.encode(map, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 2, const_cast<void*>(base), dims, strides, box, elem_strides,
+                              CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
+                              CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  if (r != CUDA_SUCCESS) {
+    return Internal(std::string(op) + ": version 3: cuTensorMapEncodeTiled failed (CUresult " + std::to_string(static_cast<int>(r)) +
+                    ") for " + what + " (" + std::to_string(rows) + " × " + std::to_string(K) + ", row stride " + std::to_string(ld) + ")");
+  }
+  return Status::Ok();
+}
+
+int g_tile_n_override = 0;
+
+template <int BN> Status launch_bn(const char* op, const GemmProblem& g, const WgmmaDevice& d) {
+  const plan::Launch l = plan::gemm_wgmma(g.M, g.N, BN);
+  dim3 grid, block;
+  SANA_RETURN_IF_ERROR(to_dims(op, "gemm_wgmma_kernel", l, &grid, &block));
+  CUtensorMap ta, tb;
+  SANA_RETURN_IF_ERROR(encode_map(op, d, &ta, g.a, g.M, g.K, g.lda, plan::kWgBM, "x"));
+  SANA_RETURN_IF_ERROR(encode_map(op, d, &tb, g.b, g.N, g.K, g.ldb, BN, "w"));
+  WgArgs p;
+  p.M = g.M;
+  p.N = g.N;
+  p.K = g.K;
+  p.vec = g.N % 8 == 0 && g.ldc % 8 == 0 && aligned16(g.c) && (!g.bias || aligned16(g.bias)) &&
+          (!g.gate || (aligned16(g.gate) && g.gate_ld % 8 == 0)) && (!g.residual || (aligned16(g.residual) && g.res_ld % 8 == 0));
+  const Epilogue<bf16> ep = make_epilogue<bf16>(g);
+  SANA_CUDA_CHECK(op, cudaFuncSetAttribute(gemm_wgmma_kernel<BN>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(l.smem)));
+  SANA_CUDA_CHECK(op, cudaFuncSetAttribute(gemm_wgmma_kernel<BN>, cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxShared));
+  gemm_wgmma_kernel<BN><<<grid, block, l.smem, op_stream()>>>(ta, tb, p, ep);
+  SANA_CUDA_LAUNCHED(op, "gemm_wgmma_kernel");
+  return Status::Ok();
+}
+
+}  // namespace
+
+const char* gemm_wgmma_unsupported(const GemmProblem& p) {
+  if (p.dtype != DType::kBF16) return "it needs bf16 storage";
+  if (p.a_conv || p.b_torch_conv) return "it takes dense operands only";
+  if (p.K <= 0 || p.K % 8 != 0) return "K must be a positive multiple of 8 (TMA row strides are multiples of 16 bytes)";
+  if (p.lda % 8 != 0 || !aligned16(p.a)) return "x rows must be 16-byte aligned (TMA)";
+  if (p.ldb % 8 != 0 || !aligned16(p.b)) return "w rows must be 16-byte aligned (TMA)";
+  if (!plan::gemm_wgmma_shapes_ok(p.M, p.N, p.K, p.lda, p.ldb)) return "M, N and K must be below 2^31 (32-bit TMA coordinates)";
+  return "";
+}
+
+void set_gemm_wgmma_tile_n(int bn) { g_tile_n_override = (bn == 128 || bn == 256) ? bn : 0; }
+
+Status launch_gemm_wgmma(const char* op, const GemmProblem& p) {
+  const char* why = gemm_wgmma_unsupported(p);
+  if (why[0] != '\0') return bad_version(op, 3, std::string("(wgmma gemm) cannot run this: ") + why);
+  const WgmmaDevice* d = nullptr;
+  SANA_RETURN_IF_ERROR(wgmma_device(op, &d));
+  if (!d->ready) return bad_version(op, 3, "(wgmma gemm) " + d->refuse);
+  if (p.M == 0 || p.N == 0) return Status::Ok();
+  const int bn = g_tile_n_override != 0 ? g_tile_n_override : plan::gemm_wgmma_tile_n(p.M, p.N, d->sms);
+  return bn == 128 ? launch_bn<128>(op, p, *d) : launch_bn<256>(op, p, *d);
+}
+
+}  // namespace sana::cuda

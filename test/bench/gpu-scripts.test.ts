@@ -1,0 +1,83 @@
+/**
+ * The GPU scripts without a GPU: bench/gpu/steps.sh (the step runner of check.sh and models.sh) and
+ * bench/gpu/models.sh end to end on the cpu backend with its smoke plan — the same Node entry points
+ * (bench/gpu/model-parity.mjs, `sana-lab profile`, the merge into profiles.json) that run on the GPU.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadInput } from '../../reports/inputs.js';
+
+const root = join(import.meta.dirname, '..', '..');
+const tmp = mkdtempSync(join(tmpdir(), 'sana-gpu-scripts-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('bench/gpu/steps.sh', () => {
+  it('run_step records ok, FAIL(rc), TIMEOUT and skipped (past the deadline) with notes', () => {
+    const script = `
+      set -u; ROOT=${JSON.stringify(root)}; WORK=${JSON.stringify(tmp)}; OUT=$WORK; NODE=/nonexistent
+      DEADLINE=$(( $(date +%s) + 60 ))
+      source "$ROOT/bench/gpu/steps.sh"
+      run_step good 20 echo hello; note "said hello"
+      run_step bad 20 bash -c 'exit 3'
+      run_each_op each 20 "a b" 5 bash -c 'echo "2 checks, 0 failed"; [ "$0" = a ]' {op}
+      run_step slow 10 sleep 30
+      DEADLINE=$(date +%s)
+      run_step late 20 echo never; note "not kept"
+      summary_table`;
+    const out = execFileSync('bash', ['-c', script], { encoding: 'utf8' });
+    const table = out.slice(out.indexOf('step '));
+    expect(table).toMatch(/good\s+ok\s+\d+\s+said hello/);
+    expect(table).toMatch(/bad\s+FAIL\(3\)/);
+    // each op in its own process, {op} replaced; one failing op fails the step, the others still ran
+    expect(table).toMatch(/each\s+FAIL\(1\)/);
+    expect(readFileSync(join(tmp, 'each.log'), 'utf8')).toBe('[a] exit 0: 2 checks, 0 failed\n[b] exit 1: 2 checks, 0 failed\n');
+    expect(table).toMatch(/slow\s+TIMEOUT\s+1\d/);
+    expect(table).toMatch(/late\s+skipped\s+0\s+no time left/);
+    expect(readFileSync(join(tmp, 'good.log'), 'utf8')).toBe('hello\n');
+  }, 30_000);
+});
+
+describe('bench/gpu/check.sh without a GPU', () => {
+  it('runs through every step (all skipped under a 14 s budget) and writes the summary table', () => {
+    const out = join(tmp, 'check-out');
+    execFileSync('bash', [join(root, 'bench/gpu/check.sh')], { encoding: 'utf8', env: { ...process.env, OUT: out, SANA_GPU_CHECK_TOTAL_S: '14' }, timeout: 60_000 });
+    const summary = readFileSync(join(out, 'summary.txt'), 'utf8');
+    expect(summary).toMatch(/^sana-kernel-lab GPU check, /);
+    for (const step of ['env', 'node', 'parity', 'node-parity', 'node-bench']) expect(summary).toMatch(new RegExp(`\\n${step}\\s+(skipped|missing)`));
+    expect(existsSync(join(out, 'logs.tar.gz'))).toBe(true);
+  }, 60_000);
+});
+
+const built = existsSync(join(root, 'dist', 'cli', 'main.js')) && existsSync(join(root, 'dist', 'bench', 'parity', 'models.js'));
+if (!built) console.warn('[gpu-scripts] dist/ is not built (npm run build:ts): the models.sh smoke run is skipped');
+
+describe.skipIf(!built)('bench/gpu/models.sh (cpu backend, smoke plan)', () => {
+  it('runs model parity and a profile through the same entry points and writes summary, model_parity.json, profiles.json', () => {
+    const out = join(tmp, 'out');
+    const log = execFileSync('bash', [join(root, 'bench/gpu/models.sh')], {
+      encoding: 'utf8',
+      env: { ...process.env, OUT: out, SANA_GPU_MODELS_BACKEND: 'cpu', SANA_GPU_MODELS_PLAN: 'smoke', SANA_GPU_NODE: process.execPath, PATH: `/nonexistent-nvidia:${process.env.PATH}` },
+      timeout: 240_000,
+    });
+    const summary = readFileSync(join(out, 'summary.txt'), 'utf8');
+    expect(log).toContain(summary.trim().split('\n')[0]!);
+    expect(summary).toMatch(/model-parity\s+ok\s+\d+\s+model-parity cpu: 6 of 6 pass/);
+    expect(summary).toMatch(/p-0\.6b-256-ops\s+ok/);
+    expect(summary).toMatch(/image: 20 steps/);
+    const parity = JSON.parse(readFileSync(join(out, 'model_parity.json'), 'utf8'));
+    expect(parity.records.map((r: { verdict: { pass: boolean } }) => r.verdict.pass)).toEqual([true, true, true, true, true, true]);
+    const profiles = JSON.parse(readFileSync(join(out, 'profiles.json'), 'utf8'));
+    expect(profiles.profiles.map((p: { name: string }) => p.name)).toEqual(['p-0.6b-256-ops']);
+    expect(profiles.profiles[0].backend).toBe('cpu');
+    expect(profiles.profiles[0].queued).toBeNull();
+    expect(profiles.profiles[0].step_ms).toBeGreaterThan(0);
+    expect(existsSync(join(out, 'logs.tar.gz'))).toBe(true);
+    // The report reads what the GPU script writes.
+    const input = loadInput(join(out, 'profiles.json'));
+    expect(input.kind).toBe('profile');
+    expect(input.kind === 'profile' && input.profiles.length).toBe(1);
+  }, 240_000);
+});

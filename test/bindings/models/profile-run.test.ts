@@ -1,0 +1,23 @@
+/**
+ * The arithmetic of the profile's queued-dispatch numbers (cuda): device busy time estimated from
+ * per-op-synchronized op times minus one round trip per call, host overhead = queued step − busy.
+ */
+import { describe, expect, it } from 'vitest';
+import { queuedOverhead } from '../../../bindings/models/profile-run.js';
+
+describe('queuedOverhead', () => {
+  it('device busy = synced op time − calls × round trip; overhead = queued step − busy', () => {
+    // 300 calls × 20 µs = 6 ms of round trips inside 106 ms of synced op time → 100 ms busy.
+    const r = queuedOverhead(104, 106, 300, 20);
+    expect(r.gpuBusyMs).toBeCloseTo(100, 10);
+    expect(r.hostOverheadMs).toBeCloseTo(4, 10);
+    expect(r.share).toBeCloseTo(4 / 104, 12);
+  });
+
+  it('never negative: a queued step faster than the estimate means no measurable overhead', () => {
+    expect(queuedOverhead(90, 106, 300, 20)).toEqual({ gpuBusyMs: 100, hostOverheadMs: 0, share: 0 });
+    // A round-trip calibration larger than the op times (tiny ops) cannot make the device time negative.
+    expect(queuedOverhead(5, 2, 300, 20)).toEqual({ gpuBusyMs: 0, hostOverheadMs: 5, share: 1 });
+    expect(queuedOverhead(0, 0, 0, 20).share).toBe(0);
+  });
+});
