@@ -267,6 +267,9 @@ __global__ void __launch_bounds__(plan::kWgThreads, plan::wg_blocks_per_sm(BN))
       mbar_init(empty0 + 8 * s, plan::kWgConsumerWarps);    // one arrival per consumer warp
     }
     fence_mbar_init();
+    // Review: also make the inits visible to the async proxy (the copy engine's complete_tx), as the
+    // CUDA Programming Guide's TMA example does; costs nothing (once per block), removes a doubt.
+    fence_proxy_async_smem();
   }
   __syncthreads();
 

@@ -8,7 +8,9 @@
 //           outputs poisoned (0xFF bytes = NaN) before each run, against float64 host references
 //           (reference.h); pass = no non-finite value, ‖out − ref‖/‖ref‖ under 1e-4 (f32) or 1e-2
 //           (bf16), and max|out − ref|/max|ref| under 1e-4 (f32) or 5e-2 (bf16); versions that cannot run a case (a bf16-only version given f32, …) must refuse it
-//           with kInvalidArgument; plus error-path checks (bad shapes, out-of-memory). gemm v3 (the
+//           with kInvalidArgument; in-place residuals (out == residual, as dit-block calls the ops),
+//           misaligned views (v2 kernels refuse, defaults fall back), each kernel's block and tile edges;
+//           plus error-path checks (bad shapes, out-of-memory). gemm v3 (the
 //           Hopper wgmma kernel) runs after every other op; `--only gemm-v3` runs just it.
 // --big     64-bit indexing: rmsnorm2d and an upsampling conv3x3 on tensors of 2³² elements (8 GiB
 //           bf16 each), sampled rows compared with the host reference.
@@ -159,6 +161,37 @@ Dev poisoned(DType dt, const std::vector<int64_t>& shape) {
   return d;
 }
 
+// A tensor starting `off` elements into a larger allocation `raw` (TensorViews are contiguous, so a
+// misaligned view is the one non-default layout an entry can be given): with off·sizeof(T) % 16 != 0
+// its rows are not 16-byte aligned, which the vectorised versions must refuse and the defaults avoid.
+struct OffsetDev {
+  Dev raw;
+  TensorView v;
+  Vec h;  // the view's values
+  const TensorView* ptr() const { return &v; }
+};
+OffsetDev offset_view(Dev raw, const std::vector<int64_t>& shape, int64_t off) {
+  OffsetDev o;
+  o.v = raw.v;
+  o.v.ndim = static_cast<int32_t>(shape.size());
+  for (size_t i = 0; i < shape.size(); ++i) o.v.shape[i] = shape[i];
+  if (off + o.v.numel() > raw.v.numel()) throw Failure(Internal("selftest: offset view " + o.v.shape_str() + " overruns its allocation"));
+  o.v.data = static_cast<char*>(raw.v.data) + off * dtype_bytes(raw.v.dtype);
+  if (!raw.h.empty()) o.h.assign(raw.h.begin() + off, raw.h.begin() + off + o.v.numel());
+  o.raw = std::move(raw);
+  return o;
+}
+int64_t numel_of(const std::vector<int64_t>& shape) {
+  int64_t n = 1;
+  for (int64_t s : shape) n *= s;
+  return n;
+}
+// randn / poisoned, `off` elements into an allocation one element larger than needed (off 0 or 1).
+OffsetDev randn_at(DType dt, const std::vector<int64_t>& shape, int64_t off, Rng& rng, double std) {
+  return offset_view(randn(dt, {numel_of(shape) + 1}, rng, std), shape, off);
+}
+OffsetDev poisoned_at(DType dt, const std::vector<int64_t>& shape, int64_t off) { return offset_view(poisoned(dt, {numel_of(shape) + 1}), shape, off); }
+
 // Copies [offset, offset + n) elements of a device tensor to the host as doubles.
 Vec download(const TensorView& t, int64_t offset = 0, int64_t n = -1) {
   if (n < 0) n = t.numel() - offset;
@@ -272,12 +305,16 @@ void parity_gemm(int v, DType dt, Rng& rng) {
     int64_t N;
     bool bias;
     int act;
-    bool gate, residual;
+    bool gate, residual, in_place;
   };
-  const Case cases[] = {{"M133 N77 K96", {133, 96}, 77, false, 0, false, false},
-                        {"B2 37×40→130 bias gelu gate residual", {2, 37, 40}, 130, true, 3, true, true},
-                        {"M257 N136 K264 bias silu", {257, 264}, 136, true, 2, false, false},
-                        {"K30 relu (K % 8 != 0)", {70, 30}, 50, true, 1, false, false}};
+  // in place: out == residual (dit-block's residual updates); N % 8 == 0 takes v2's 16-byte epilogue,
+  // N = 77 its scalar one
+  const Case cases[] = {{"M133 N77 K96", {133, 96}, 77, false, 0, false, false, false},
+                        {"B2 37×40→130 bias gelu gate residual", {2, 37, 40}, 130, true, 3, true, true, false},
+                        {"M257 N136 K264 bias silu", {257, 264}, 136, true, 2, false, false, false},
+                        {"K30 relu (K % 8 != 0)", {70, 30}, 50, true, 1, false, false, false},
+                        {"B2 100×64→136 bias gelu gate, residual in place", {2, 100, 64}, 136, true, 3, true, true, true},
+                        {"M70 N77 K40 silu, residual in place", {70, 40}, 77, true, 2, false, true, true}};
   for (const Case& c : cases) {
     const int64_t K = c.xs.back(), N = c.N;
     int64_t M = 1;
@@ -290,7 +327,7 @@ void parity_gemm(int v, DType dt, Rng& rng) {
     const int64_t B = c.xs.size() == 3 ? c.xs[0] : 1;
     Dev gate = randn(dt, {B, 1, N}, rng, 0.5, 1.0);
     Dev res = randn(dt, os, rng, 1.0);
-    Dev out = poisoned(dt, os);
+    Dev out = c.in_place ? upload_values(dt, os, res.h) : poisoned(dt, os);  // in place: out starts as the residual
     GemmArgs a;
     a.x = x.v;
     a.w = w.v;
@@ -298,7 +335,7 @@ void parity_gemm(int v, DType dt, Rng& rng) {
     a.bias = c.bias ? bias.ptr() : nullptr;
     a.act = static_cast<Activation>(c.act);
     a.gate = c.gate ? gate.ptr() : nullptr;
-    a.residual = c.residual ? res.ptr() : nullptr;
+    a.residual = c.in_place ? out.ptr() : c.residual ? res.ptr() : nullptr;
     const bool reject = (v == 2 && (dt != DType::kBF16 || K % 8 != 0));
     check_case("gemm", v, dt, c.name, reject, [&] { return cuda::gemm(a, v); }, out.v, [&] {
       return selftest::gemm(x.h, w.h, M, N, K, c.bias ? &bias.h : nullptr, c.act, c.gate ? &gate.h : nullptr, M / B,
@@ -375,22 +412,41 @@ void parity_gemm_v3(DType dt, Rng& rng) {
   }
 }
 
+// v2 (head_dim 32, 16-byte rows) applies 4 × 64 tokens per block: N 300 and 517 run several apply blocks
+// (517 with a ragged last one) and several state chunks; v1 up to head_dim 64, with 256 / d tokens per
+// apply block (24 and 48 leave threads idle). Misaligned views (one element into an allocation): v2
+// refuses them, the default falls back to v1. head_dim > 64 is refused by every version.
 void parity_linear_attention(int v, DType dt, Rng& rng) {
+  enum { kQ = 1, kK = 2, kV = 4, kOut = 8 };  // which tensors start one element off their allocation
   struct Case {
     const char* name;
     int64_t B, N, M, C, d;
+    int misaligned;
   };
-  const Case cases[] = {{"B2 N77 C64 d32", 2, 77, 77, 64, 32}, {"B1 N130 M61 C96 d32", 1, 130, 61, 96, 32}, {"B2 N20 C48 d16", 2, 20, 20, 48, 16}};
+  const Case cases[] = {{"B2 N77 C64 d32", 2, 77, 77, 64, 32, 0},
+                        {"B1 N130 M61 C96 d32", 1, 130, 61, 96, 32, 0},
+                        {"B2 N20 C48 d16", 2, 20, 20, 48, 16, 0},
+                        {"B1 N300 C64 d32 (2 apply blocks)", 1, 300, 300, 64, 32, 0},
+                        {"B2 N517 M389 C96 d32 (ragged apply blocks)", 2, 517, 389, 96, 32, 0},
+                        {"B1 N70 M90 C128 d64 (v1's largest)", 1, 70, 90, 128, 64, 0},
+                        {"B2 N45 M38 C72 d24 (24 does not divide 256)", 2, 45, 38, 72, 24, 0},
+                        {"B1 N33 M50 C96 d48", 1, 33, 50, 96, 48, 0},
+                        {"B1 N80 M70 C64 d32 q k v out misaligned", 1, 80, 70, 64, 32, kQ | kK | kV | kOut},
+                        {"B2 N40 C64 d32 out misaligned", 2, 40, 40, 64, 32, kOut},
+                        {"B1 N20 C256 d128 (head_dim > 64)", 1, 20, 20, 256, 128, 0}};
   for (const Case& c : cases) {
-    Dev q = randn(dt, {c.B, c.N, c.C}, rng, 1.0), k = randn(dt, {c.B, c.M, c.C}, rng, 1.0), vv = randn(dt, {c.B, c.M, c.C}, rng, 1.0);
-    Dev out = poisoned(dt, {c.B, c.N, c.C});
+    auto off = [&](int bit) -> int64_t { return (c.misaligned & bit) ? 1 : 0; };
+    OffsetDev q = randn_at(dt, {c.B, c.N, c.C}, off(kQ), rng, 1.0), k = randn_at(dt, {c.B, c.M, c.C}, off(kK), rng, 1.0);
+    OffsetDev vv = randn_at(dt, {c.B, c.M, c.C}, off(kV), rng, 1.0);
+    OffsetDev out = poisoned_at(dt, {c.B, c.N, c.C}, off(kOut));
     LinearAttentionArgs a;
     a.q = q.v;
     a.k = k.v;
     a.v = vv.v;
     a.out = out.v;
     a.head_dim = c.d;
-    check_case("linear-attention", v, dt, c.name, v == 2 && c.d != 32, [&] { return cuda::linear_attention(a, v); }, out.v, [&] {
+    const bool reject = c.d > 64 || (v == 2 && (c.d != 32 || c.misaligned != 0));
+    check_case("linear-attention", v, dt, c.name, reject, [&] { return cuda::linear_attention(a, v); }, out.v, [&] {
       return selftest::linear_attention(q.h, c.C, k.h, c.C, vv.h, c.C, 0, 0, 0, c.B, c.N, c.M, c.C, c.d, 1e-15);
     });
   }
@@ -417,22 +473,32 @@ Vec ref_mix_ffn(const Vec& x, const Vec& w_inv, const Vec& b_inv, const Vec& w_d
   return selftest::gemm(z, w_pt, M, Cout, h, nullptr, 0, gate, N, res);
 }
 
+// cross-attention with precomputed text keys/values k, v (B, L, C): only q is projected.
+Vec ref_cross_kv(const Vec& x, const Vec& k, const Vec& v, const Vec& wq, const Vec& wo, const Vec* bq, const Vec* bo, const Vec* mask,
+                 const Vec* res, int64_t B, int64_t N, int64_t L, int64_t C, int64_t heads, const selftest::Round& rnd) {
+  Vec q = selftest::round_all(selftest::gemm(x, wq, B * N, C, C, bq, 0, nullptr, 1, nullptr), rnd);
+  Vec o = selftest::round_all(selftest::cross_core(q, k, v, mask, B, N, L, C, heads), rnd);
+  return selftest::gemm(o, wo, B * N, C, C, bo, 0, nullptr, 1, res);
+}
+
+// biases = {bq, bk, bv, bo}, each may be null.
 Vec ref_cross(const Vec& x, const Vec& y, const Vec& wq, const Vec& wk, const Vec& wv, const Vec& wo, const Vec* const* biases, const Vec* mask,
               const Vec* res, int64_t B, int64_t N, int64_t L, int64_t C, int64_t Cy, int64_t heads, const selftest::Round& rnd) {
-  Vec q = selftest::round_all(selftest::gemm(x, wq, B * N, C, C, biases[0], 0, nullptr, 1, nullptr), rnd);
   Vec k = selftest::round_all(selftest::gemm(y, wk, B * L, C, Cy, biases[1], 0, nullptr, 1, nullptr), rnd);
   Vec vv = selftest::round_all(selftest::gemm(y, wv, B * L, C, Cy, biases[2], 0, nullptr, 1, nullptr), rnd);
-  Vec o = selftest::round_all(selftest::cross_core(q, k, vv, mask, B, N, L, C, heads), rnd);
-  return selftest::gemm(o, wo, B * N, C, C, biases[3], 0, nullptr, 1, res);
+  return ref_cross_kv(x, k, vv, wq, wo, biases[0], biases[3], mask, res, B, N, L, C, heads, rnd);
 }
 
 void parity_linear_attention_block(int v, DType dt, Rng& rng) {
   struct Case {
     const char* name;
     int64_t B, N, C, Cout;
+    bool in_place;  // out == residual
   };
   // v3 (fused k/v-state gemm) needs bf16, N % 128 == 0 and C % 64 == 0: the first case must be refused
-  const Case cases[] = {{"B2 N50 C64 bo gate residual", 2, 50, 64, 64}, {"B2 N256 C128→96 bo gate residual", 2, 256, 128, 96}};
+  const Case cases[] = {{"B2 N50 C64 bo gate residual", 2, 50, 64, 64, false},
+                        {"B2 N256 C128→96 bo gate residual", 2, 256, 128, 96, false},
+                        {"B2 N128 C64 bo gate, residual in place", 2, 128, 64, 64, true}};
   auto rnd = [dt](double x) { return round_to(dt, x); };
   for (const Case& c : cases) {
     const int64_t B = c.B, N = c.N, C = c.C, Cout = c.Cout, d = 32;
@@ -440,7 +506,7 @@ void parity_linear_attention_block(int v, DType dt, Rng& rng) {
     const double s = 1.0 / std::sqrt(double(C));
     Dev wq = randn(dt, {C, C}, rng, s), wk = randn(dt, {C, C}, rng, s), wv = randn(dt, {C, C}, rng, s), wo = randn(dt, {Cout, C}, rng, s);
     Dev bo = randn(dt, {Cout}, rng, 0.1), gate = randn(dt, {B, 1, Cout}, rng, 0.5, 1.0), res = randn(dt, {B, N, Cout}, rng, 1.0);
-    Dev out = poisoned(dt, {B, N, Cout});
+    Dev out = c.in_place ? upload_values(dt, {B, N, Cout}, res.h) : poisoned(dt, {B, N, Cout});
     LinearAttentionBlockArgs a;
     a.x = x.v;
     a.wq = wq.v;
@@ -449,7 +515,7 @@ void parity_linear_attention_block(int v, DType dt, Rng& rng) {
     a.wo = wo.v;
     a.bo = bo.ptr();
     a.gate = gate.ptr();
-    a.residual = res.ptr();
+    a.residual = c.in_place ? out.ptr() : res.ptr();
     a.head_dim = d;
     a.out = out.v;
     const bool reject = v == 3 && (dt != DType::kBF16 || N % 128 != 0 || C % 64 != 0);
@@ -481,9 +547,19 @@ void parity_mix_ffn(int v, DType dt, Rng& rng) {
   struct Case {
     const char* name;
     int64_t B, H, W, C, h, Cout;
-    bool gate;
+    bool gate;      // gate and residual
+    bool in_place;  // out == residual (as dit-block calls it)
   };
-  const Case cases[] = {{"B2 5×7 C32 h40 gate residual", 2, 5, 7, 32, 40, 32, true}, {"B1 4×4 C16 h20 Cout24", 1, 4, 4, 16, 20, 24, false}};
+  // v2 works on runs of 4 pixels along a row (W < 4: one partial run; W = 1: no horizontal neighbour)
+  // and 8 channels per thread (h % 8 == 0, else refused)
+  const Case cases[] = {{"B2 5×7 C32 h40 gate residual", 2, 5, 7, 32, 40, 32, true, false},
+                        {"B1 4×4 C16 h20 Cout24", 1, 4, 4, 16, 20, 24, false, false},
+                        {"B2 5×3 C32 h40 gate residual (W < 4)", 2, 5, 3, 32, 40, 32, true, false},
+                        {"B1 6×1 C16 h16 (W = 1)", 1, 6, 1, 16, 16, 16, false, false},
+                        {"B1 1×5 C16 h8 gate residual (H = 1)", 1, 1, 5, 16, 8, 16, true, false},
+                        {"B1 4×6 C32 h24 Cout16", 1, 4, 6, 32, 24, 16, false, false},
+                        {"B1 7×5 C64 h128 gate residual", 1, 7, 5, 64, 128, 64, true, false},
+                        {"B2 3×9 C48 h72 gate, residual in place", 2, 3, 9, 48, 72, 48, true, true}};
   auto rnd = [dt](double x) { return round_to(dt, x); };
   for (const Case& c : cases) {
     const int64_t N = c.H * c.W, M = c.B * N;
@@ -492,7 +568,7 @@ void parity_mix_ffn(int v, DType dt, Rng& rng) {
     Dev w_dw = randn(dt, {2 * c.h, 1, 3, 3}, rng, 1.0 / 3), b_dw = randn(dt, {2 * c.h}, rng, 0.1);
     Dev w_pt = randn(dt, {c.Cout, c.h, 1, 1}, rng, 1.0 / std::sqrt(double(c.h)));
     Dev gate = randn(dt, {c.B, 1, c.Cout}, rng, 0.5, 1.0), res = randn(dt, {c.B, N, c.Cout}, rng, 1.0);
-    Dev out = poisoned(dt, {c.B, N, c.Cout});
+    Dev out = c.in_place ? upload_values(dt, {c.B, N, c.Cout}, res.h) : poisoned(dt, {c.B, N, c.Cout});
     MixFfnArgs a;
     a.x = x.v;
     a.w_inv = w_inv.v;
@@ -503,7 +579,7 @@ void parity_mix_ffn(int v, DType dt, Rng& rng) {
     a.height = c.H;
     a.width = c.W;
     a.gate = c.gate ? gate.ptr() : nullptr;
-    a.residual = c.gate ? res.ptr() : nullptr;
+    a.residual = c.in_place ? out.ptr() : c.gate ? res.ptr() : nullptr;
     a.out = out.v;
     check_case("mix-ffn", v, dt, c.name, v == 2 && c.h % 8 != 0, [&] { return cuda::mix_ffn(a, v); }, out.v, [&] {
       return ref_mix_ffn(x.h, w_inv.h, b_inv.h, w_dw.h, b_dw.h, w_pt.h, c.gate ? &gate.h : nullptr, c.gate ? &res.h : nullptr, c.B, c.H, c.W, c.C,
@@ -513,50 +589,98 @@ void parity_mix_ffn(int v, DType dt, Rng& rng) {
   }
 }
 
+// Head dims: 32, 72 (Sana-0.6B), 112 (Sana-1.6B), 128 (v1's and v2's largest; v2 then needs 52 KB of
+// dynamic shared memory, over the 48 KB default), 8 (v2 pads it to 16), 20 (d % 8 != 0: v2 refuses,
+// the bf16 default falls back to v1), 136 (refused by every version). Both text forms: y with wk, wv
+// (bk, bv), and precomputed k, v (B, L, C) (what the runner passes). A batch item whose whole mask is
+// −10⁴ (softmax over the unmasked scores, not 0/0), and out == x == residual (dit-block's call).
 void parity_cross_attention(int v, DType dt, Rng& rng) {
   struct Case {
     const char* name;
     int64_t B, N, L, C, heads, Cy;
     bool biases, mask3, residual;
+    bool precomputed;  // k, v given instead of y, wk, wv, bk, bv
+    bool masked_item;  // batch item 1 entirely masked
+    bool in_place;     // out == x == residual
+    bool kv_misaligned;  // precomputed k, v one element off their allocations (v2 refuses, the default falls back)
   };
-  const Case cases[] = {{"B2 N70 L37 C64 d32 Cy48 biases mask residual", 2, 70, 37, 64, 2, 48, true, false, true},
-                        {"B1 N65 L77 C144 d72 Cy40 mask(B,1,L)", 1, 65, 77, 144, 2, 40, false, true, false}};
+  const Case cases[] = {
+      {"B2 N70 L37 C64 d32 Cy48 biases mask residual", 2, 70, 37, 64, 2, 48, true, false, true, false, false, false, false},
+      {"B1 N65 L77 C144 d72 Cy40 mask(B,1,L)", 1, 65, 77, 144, 2, 40, false, true, false, false, false, false, false},
+      {"B2 N70 L37 C224 d112 Cy48 biases mask residual", 2, 70, 37, 224, 2, 48, true, false, true, false, false, false, false},
+      {"B1 N66 L70 C256 d128 Cy64 biases mask", 1, 66, 70, 256, 2, 64, true, false, false, false, false, false, false},
+      {"B2 N50 L33 C32 d8 Cy16 biases mask residual", 2, 50, 33, 32, 4, 16, true, false, true, false, false, false, false},
+      {"B1 N40 L29 C60 d20 Cy24 mask (d % 8 != 0)", 1, 40, 29, 60, 3, 24, false, false, false, false, false, false, false},
+      {"B2 N70 L45 C64 d32 precomputed k v, bq bo mask residual", 2, 70, 45, 64, 2, 0, true, false, true, true, false, false, false},
+      {"B1 N65 L77 C224 d112 precomputed k v, mask(B,1,L)", 1, 65, 77, 224, 2, 0, false, true, false, true, false, false, false},
+      {"B2 N70 L37 C64 d32 biases mask, item 1 fully masked", 2, 70, 37, 64, 2, 48, true, false, true, false, true, false, false},
+      {"B2 N70 L37 C64 d32 biases mask, out = x = residual", 2, 70, 37, 64, 2, 48, true, false, true, false, false, true, false},
+      {"B2 N70 L45 C64 d32 precomputed k v misaligned, mask", 2, 70, 45, 64, 2, 0, false, false, false, true, false, false, true},
+      {"B1 N10 L5 C272 d136 (head dim > 128)", 1, 10, 5, 272, 2, 16, false, false, false, false, false, false, false}};
   auto rnd = [dt](double x) { return round_to(dt, x); };
   for (const Case& c : cases) {
     const int64_t d = c.C / c.heads;
-    Dev x = randn(dt, {c.B, c.N, c.C}, rng, 1.0), y = randn(dt, {c.B, c.L, c.Cy}, rng, 1.0);
-    const double sx = 1.0 / std::sqrt(double(c.C)), sy = 1.0 / std::sqrt(double(c.Cy));
-    Dev wq = randn(dt, {c.C, c.C}, rng, 2 * sx), wk = randn(dt, {c.C, c.Cy}, rng, 2 * sy), wv = randn(dt, {c.C, c.Cy}, rng, sy);
+    const int64_t Cy = c.precomputed ? c.C : c.Cy;
+    Dev x = randn(dt, {c.B, c.N, c.C}, rng, 1.0), y = randn(dt, {c.B, c.L, Cy}, rng, 1.0);
+    const double sx = 1.0 / std::sqrt(double(c.C)), sy = 1.0 / std::sqrt(double(Cy));
+    Dev wq = randn(dt, {c.C, c.C}, rng, 2 * sx), wk = randn(dt, {c.C, Cy}, rng, 2 * sy), wv = randn(dt, {c.C, Cy}, rng, sy);
     Dev wo = randn(dt, {c.C, c.C}, rng, sx);
     Dev bq = randn(dt, {c.C}, rng, 0.1), bk = randn(dt, {c.C}, rng, 0.1), bv = randn(dt, {c.C}, rng, 0.1), bo = randn(dt, {c.C}, rng, 0.1);
+    // precomputed keys/values with the spread the projections above give (k ≈ 2, v ≈ 1)
+    const int64_t kv_off = c.kv_misaligned ? 1 : 0;
+    OffsetDev kp = randn_at(dt, {c.B, c.L, c.C}, kv_off, rng, 2.0), vp = randn_at(dt, {c.B, c.L, c.C}, kv_off, rng, 1.0);
     std::vector<double> mvals(c.B * c.L);
-    for (int64_t i = 0; i < c.B * c.L; ++i) mvals[i] = (i % c.L) < 3 || rng.uniform() < 0.6 ? 0.0 : -10000.0;  // first keys always kept
+    for (int64_t i = 0; i < c.B * c.L; ++i) {
+      const bool all_masked = c.masked_item && i / c.L == 1;
+      mvals[i] = !all_masked && ((i % c.L) < 3 || rng.uniform() < 0.6) ? 0.0 : -10000.0;  // first keys kept unless all masked
+    }
     Dev mask = c.mask3 ? upload_values(dt, {c.B, 1, c.L}, mvals) : upload_values(dt, {c.B, c.L}, mvals);
     Dev res = randn(dt, {c.B, c.N, c.C}, rng, 1.0);
-    Dev out = poisoned(dt, {c.B, c.N, c.C});
+    Dev out = c.in_place ? upload_values(dt, {c.B, c.N, c.C}, x.h) : poisoned(dt, {c.B, c.N, c.C});  // in place: out starts as x
     CrossAttentionArgs a;
-    a.x = x.v;
-    a.y = y.v;
+    a.x = c.in_place ? out.v : x.v;
     a.wq = wq.v;
-    a.wk = wk.v;
-    a.wv = wv.v;
     a.wo = wo.v;
+    if (c.precomputed) {
+      a.k = kp.ptr();
+      a.v = vp.ptr();
+    } else {
+      a.y = y.v;
+      a.wk = wk.v;
+      a.wv = wv.v;
+    }
     if (c.biases) {
       a.bq = bq.ptr();
-      a.bk = bk.ptr();
-      a.bv = bv.ptr();
       a.bo = bo.ptr();
+      if (!c.precomputed) {
+        a.bk = bk.ptr();
+        a.bv = bv.ptr();
+      }
     }
     a.mask_bias = mask.ptr();
     a.heads = c.heads;
-    a.residual = c.residual ? res.ptr() : nullptr;
+    a.residual = c.in_place ? out.ptr() : c.residual ? res.ptr() : nullptr;
     a.out = out.v;
-    const bool reject = v == 2 && dt != DType::kBF16;
+    const bool reject = d > 128 || (v == 2 && (dt != DType::kBF16 || c.C % 8 != 0 || d % 8 != 0 || c.kv_misaligned));
     check_case("cross-attention", v, dt, c.name, reject, [&] { return cuda::cross_attention(a, v); }, out.v, [&] {
-      const Vec* bb[4] = {c.biases ? &bq.h : nullptr, c.biases ? &bk.h : nullptr, c.biases ? &bv.h : nullptr, c.biases ? &bo.h : nullptr};
-      return ref_cross(x.h, y.h, wq.h, wk.h, wv.h, wo.h, bb, &mask.h, c.residual ? &res.h : nullptr, c.B, c.N, c.L, c.C, c.Cy, c.heads, rnd);
+      const Vec* bq_h = c.biases ? &bq.h : nullptr;
+      const Vec* bo_h = c.biases ? &bo.h : nullptr;
+      const Vec* res_h = c.in_place ? &x.h : c.residual ? &res.h : nullptr;
+      if (c.precomputed) return ref_cross_kv(x.h, kp.h, vp.h, wq.h, wo.h, bq_h, bo_h, &mask.h, res_h, c.B, c.N, c.L, c.C, c.heads, rnd);
+      const Vec* bb[4] = {bq_h, c.biases ? &bk.h : nullptr, c.biases ? &bv.h : nullptr, bo_h};
+      return ref_cross(x.h, y.h, wq.h, wk.h, wv.h, wo.h, bb, &mask.h, res_h, c.B, c.N, c.L, c.C, Cy, c.heads, rnd);
     });
-    (void)d;
+    if (v == 0 && dt == DType::kF32 && c.precomputed && c.B == 2 && !c.kv_misaligned) {  // refusals: both text forms, k without v
+      a.y = y.v;
+      a.wk = wk.v;
+      a.wv = wv.v;
+      record_status("cross-attention", 0, dt, "refuses y, wk, wv given beside precomputed k, v", cuda::cross_attention(a, 0), true);
+      a.y = TensorView();
+      a.wk = TensorView();
+      a.wv = TensorView();
+      a.v = nullptr;
+      record_status("cross-attention", 0, dt, "refuses precomputed k without v", cuda::cross_attention(a, 0), true);
+    }
   }
 }
 
@@ -617,23 +741,33 @@ void parity_conv3x3(int v, DType dt, Rng& rng) {
     int64_t B, H, W, Cin, Cout;
     int stride, up, act;
     bool bias, res;
+    bool in_place;  // out == residual
   };
-  const Case cases[] = {{"B2 9×7 16→24 s1 bias silu residual", 2, 9, 7, 16, 24, 1, 1, 2, true, true},
-                        {"B1 10×9 8→16 s2 bias", 1, 10, 9, 8, 16, 2, 1, 0, true, false},
-                        {"B1 5×4 16→8 upsample2 bias", 1, 5, 4, 16, 8, 1, 2, 0, true, false},
-                        {"B1 6×5 12→8 s1 (Cin % 8 != 0)", 1, 6, 5, 12, 8, 1, 1, 1, false, false}};
+  // The entry takes any stride (1, 2) with any upsample (1, 2). Odd Cout = an odd output row stride,
+  // which v3's epilogue must store element-wise.
+  const Case cases[] = {{"B2 9×7 16→24 s1 bias silu residual", 2, 9, 7, 16, 24, 1, 1, 2, true, true, false},
+                        {"B1 10×9 8→16 s2 bias", 1, 10, 9, 8, 16, 2, 1, 0, true, false, false},
+                        {"B1 5×4 16→8 upsample2 bias", 1, 5, 4, 16, 8, 1, 2, 0, true, false, false},
+                        {"B1 6×5 12→8 s1 (Cin % 8 != 0)", 1, 6, 5, 12, 8, 1, 1, 1, false, false, false},
+                        {"B1 5×6 16→8 upsample2 s2 bias", 1, 5, 6, 16, 8, 2, 2, 0, true, false, false},
+                        {"B2 7×6 16→13 s1 bias relu (odd Cout)", 2, 7, 6, 16, 13, 1, 1, 1, true, false, false},
+                        {"B1 9×7 8→7 s2 bias residual (odd Cout)", 1, 9, 7, 8, 7, 2, 1, 0, true, true, false},
+                        {"B1 6×7 24→16 s1 bias gelu", 1, 6, 7, 24, 16, 1, 1, 3, true, false, false},
+                        {"B1 4×5 16→24 upsample2 bias silu residual", 1, 4, 5, 16, 24, 1, 2, 2, true, true, false},
+                        {"B1 8×6 16→16 s1 bias, residual in place", 1, 8, 6, 16, 16, 1, 1, 0, true, true, true},
+                        {"B1 4×3 8→5 upsample2 residual in place (odd Cout)", 1, 4, 3, 8, 5, 1, 2, 0, false, true, true}};
   for (const Case& c : cases) {
     const int64_t Ho = (c.H * c.up - 1) / c.stride + 1, Wo = (c.W * c.up - 1) / c.stride + 1;
     Dev x = randn(dt, {c.B, c.H, c.W, c.Cin}, rng, 1.0), w = randn(dt, {c.Cout, c.Cin, 3, 3}, rng, 1.0 / std::sqrt(9.0 * c.Cin));
     Dev bias = randn(dt, {c.Cout}, rng, 0.1), res = randn(dt, {c.B, Ho, Wo, c.Cout}, rng, 1.0);
-    Dev out = poisoned(dt, {c.B, Ho, Wo, c.Cout});
+    Dev out = c.in_place ? upload_values(dt, {c.B, Ho, Wo, c.Cout}, res.h) : poisoned(dt, {c.B, Ho, Wo, c.Cout});
     Conv3x3Args a;
     a.x = x.v;
     a.w = w.v;
     a.bias = c.bias ? bias.ptr() : nullptr;
     a.stride = c.stride;
     a.act = static_cast<Activation>(c.act);
-    a.residual = c.res ? res.ptr() : nullptr;
+    a.residual = c.in_place ? out.ptr() : c.res ? res.ptr() : nullptr;
     a.out = out.v;
     const bool reject = v == 3 && (dt != DType::kBF16 || c.Cin % 8 != 0);
     check_case("conv3x3", v, dt, c.name, reject, [&] { return cuda::conv3x3_upsampled(a, c.up, v); }, out.v, [&] {
@@ -665,65 +799,103 @@ void parity_dcae_resblock(int v, DType dt, Rng& rng) {
   });
 }
 
+// dit-block's composition (dit_block_calls.h), rounding where it stores: the modulation, each op's output.
+// The cross-attention's text side: y with attn2 wk, wv, bk, bv (kp == nullptr) or precomputed kp, vp.
+struct DitRefWeights {
+  const Vec *table, *t0, *mask;
+  const Vec *a1q, *a1k, *a1v, *a1o, *a1bo;
+  const Vec *a2q, *a2k, *a2v, *a2o, *a2bq, *a2bk, *a2bv, *a2bo;
+  const Vec *kp, *vp;  // precomputed text keys/values (B, L, C), or null
+  const Vec *winv, *binv, *wdw, *bdw, *wpt;
+};
+Vec ref_dit_block(const Vec& x, const Vec& y, const DitRefWeights& w, int64_t B, int64_t H, int64_t W, int64_t C, int64_t L, int64_t heads, int64_t h,
+                  int64_t d, const selftest::Round& rnd) {
+  const int64_t N = H * W;
+  Vec mod(6 * B * C);
+  for (int64_t j = 0; j < 6; ++j)
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t c = 0; c < C; ++c) mod[(j * B + b) * C + c] = rnd((*w.table)[j * C + c] + (*w.t0)[b * 6 * C + j * C + c]);
+  auto chunk = [&](int j) { return Vec(mod.begin() + j * B * C, mod.begin() + (j + 1) * B * C); };
+  Vec h1 = selftest::round_all(selftest::layernorm_modulate(x, B * N, C, chunk(0), chunk(1), N, 1e-6), rnd);
+  Vec g1 = chunk(2), g2 = chunk(5);
+  Vec o1 = selftest::round_all(ref_la_block(h1, *w.a1q, *w.a1k, *w.a1v, *w.a1o, w.a1bo, &g1, N, &x, B, N, C, C, d, rnd), rnd);
+  Vec o2;
+  if (w.kp) {
+    o2 = selftest::round_all(ref_cross_kv(o1, *w.kp, *w.vp, *w.a2q, *w.a2o, w.a2bq, w.a2bo, w.mask, &o1, B, N, L, C, heads, rnd), rnd);
+  } else {
+    const Vec* bb[4] = {w.a2bq, w.a2bk, w.a2bv, w.a2bo};
+    o2 = selftest::round_all(ref_cross(o1, y, *w.a2q, *w.a2k, *w.a2v, *w.a2o, bb, w.mask, &o1, B, N, L, C, C, heads, rnd), rnd);
+  }
+  Vec h2 = selftest::round_all(selftest::layernorm_modulate(o2, B * N, C, chunk(3), chunk(4), N, 1e-6), rnd);
+  return ref_mix_ffn(h2, *w.winv, *w.binv, *w.wdw, *w.bdw, *w.wpt, &g2, &o2, B, H, W, C, h, C, rnd);
+}
+
+// Both text forms: y with attn2 wk, wv, bk, bv, and precomputed a2_k, a2_v (what the runner passes).
 void parity_dit_block(int v, DType dt, Rng& rng) {
   const int64_t B = 2, H = 4, W = 5, N = H * W, C = 64, L = 9, heads = 2, h = 40, d = 32;
   auto rnd = [dt](double x) { return round_to(dt, x); };
   const double s = 1.0 / std::sqrt(double(C));
-  Dev x = randn(dt, {B, N, C}, rng, 1.0), y = randn(dt, {B, L, C}, rng, 1.0);
-  Dev table = randn(dt, {6, C}, rng, 0.2), t0 = randn(dt, {B, 6 * C}, rng, 0.2);
-  std::vector<double> mv(B * L);
-  for (int64_t i = 0; i < B * L; ++i) mv[i] = (i % L) < 5 ? 0.0 : -10000.0;
-  Dev mask = upload_values(dt, {B, L}, mv);
-  Dev a1q = randn(dt, {C, C}, rng, s), a1k = randn(dt, {C, C}, rng, s), a1v = randn(dt, {C, C}, rng, s), a1o = randn(dt, {C, C}, rng, s);
-  Dev a1bo = randn(dt, {C}, rng, 0.1);
-  Dev a2q = randn(dt, {C, C}, rng, s), a2k = randn(dt, {C, C}, rng, s), a2v = randn(dt, {C, C}, rng, s), a2o = randn(dt, {C, C}, rng, s);
-  Dev a2bq = randn(dt, {C}, rng, 0.1), a2bk = randn(dt, {C}, rng, 0.1), a2bv = randn(dt, {C}, rng, 0.1), a2bo = randn(dt, {C}, rng, 0.1);
-  Dev winv = randn(dt, {2 * h, C}, rng, s), binv = randn(dt, {2 * h}, rng, 0.1), wdw = randn(dt, {2 * h, 1, 3, 3}, rng, 1.0 / 3);
-  Dev bdw = randn(dt, {2 * h}, rng, 0.1), wpt = randn(dt, {C, h}, rng, 1.0 / std::sqrt(double(h)));
-  Dev out = poisoned(dt, {B, N, C});
-  DitBlockArgs a;
-  a.x = x.v;
-  a.y = y.v;
-  a.t0 = t0.v;
-  a.table = table.v;
-  a.mask_bias = mask.ptr();
-  a.a1_wq = a1q.v;
-  a.a1_wk = a1k.v;
-  a.a1_wv = a1v.v;
-  a.a1_wo = a1o.v;
-  a.a1_bo = a1bo.ptr();
-  a.a2_wq = a2q.v;
-  a.a2_wk = a2k.v;
-  a.a2_wv = a2v.v;
-  a.a2_wo = a2o.v;
-  a.a2_bq = a2bq.ptr();
-  a.a2_bk = a2bk.ptr();
-  a.a2_bv = a2bv.ptr();
-  a.a2_bo = a2bo.ptr();
-  a.ff_w_inv = winv.v;
-  a.ff_b_inv = binv.v;
-  a.ff_w_dw = wdw.v;
-  a.ff_b_dw = bdw.v;
-  a.ff_w_point = wpt.v;
-  a.height = H;
-  a.width = W;
-  a.head_dim = d;
-  a.cross_heads = heads;
-  a.out = out.v;
-  check_case("dit-block", v, dt, "B2 4×5 C64 L9 h40", false, [&] { return cuda::dit_block(a, v); }, out.v, [&] {
-    Vec mod(6 * B * C);
-    for (int64_t j = 0; j < 6; ++j)
-      for (int64_t b = 0; b < B; ++b)
-        for (int64_t c = 0; c < C; ++c) mod[(j * B + b) * C + c] = rnd(table.h[j * C + c] + t0.h[b * 6 * C + j * C + c]);
-    auto chunk = [&](int j) { return Vec(mod.begin() + j * B * C, mod.begin() + (j + 1) * B * C); };
-    Vec h1 = selftest::round_all(selftest::layernorm_modulate(x.h, B * N, C, chunk(0), chunk(1), N, 1e-6), rnd);
-    Vec g1 = chunk(2), g2 = chunk(5);
-    Vec o1 = selftest::round_all(ref_la_block(h1, a1q.h, a1k.h, a1v.h, a1o.h, &a1bo.h, &g1, N, &x.h, B, N, C, C, d, rnd), rnd);
-    const Vec* bb[4] = {&a2bq.h, &a2bk.h, &a2bv.h, &a2bo.h};
-    Vec o2 = selftest::round_all(ref_cross(o1, y.h, a2q.h, a2k.h, a2v.h, a2o.h, bb, &mask.h, &o1, B, N, L, C, C, heads, rnd), rnd);
-    Vec h2 = selftest::round_all(selftest::layernorm_modulate(o2, B * N, C, chunk(3), chunk(4), N, 1e-6), rnd);
-    return ref_mix_ffn(h2, winv.h, binv.h, wdw.h, bdw.h, wpt.h, &g2, &o2, B, H, W, C, h, C, rnd);
-  });
+  for (bool precomputed : {false, true}) {
+    Dev x = randn(dt, {B, N, C}, rng, 1.0), y = randn(dt, {B, L, C}, rng, 1.0);
+    Dev table = randn(dt, {6, C}, rng, 0.2), t0 = randn(dt, {B, 6 * C}, rng, 0.2);
+    std::vector<double> mv(B * L);
+    for (int64_t i = 0; i < B * L; ++i) mv[i] = (i % L) < 5 ? 0.0 : -10000.0;
+    Dev mask = upload_values(dt, {B, L}, mv);
+    Dev a1q = randn(dt, {C, C}, rng, s), a1k = randn(dt, {C, C}, rng, s), a1v = randn(dt, {C, C}, rng, s), a1o = randn(dt, {C, C}, rng, s);
+    Dev a1bo = randn(dt, {C}, rng, 0.1);
+    Dev a2q = randn(dt, {C, C}, rng, s), a2k = randn(dt, {C, C}, rng, s), a2v = randn(dt, {C, C}, rng, s), a2o = randn(dt, {C, C}, rng, s);
+    Dev a2bq = randn(dt, {C}, rng, 0.1), a2bk = randn(dt, {C}, rng, 0.1), a2bv = randn(dt, {C}, rng, 0.1), a2bo = randn(dt, {C}, rng, 0.1);
+    Dev kp = randn(dt, {B, L, C}, rng, 1.0), vp = randn(dt, {B, L, C}, rng, 1.0);  // (y·wkᵀ + bk has std ≈ 1)
+    Dev winv = randn(dt, {2 * h, C}, rng, s), binv = randn(dt, {2 * h}, rng, 0.1), wdw = randn(dt, {2 * h, 1, 3, 3}, rng, 1.0 / 3);
+    Dev bdw = randn(dt, {2 * h}, rng, 0.1), wpt = randn(dt, {C, h}, rng, 1.0 / std::sqrt(double(h)));
+    Dev out = poisoned(dt, {B, N, C});
+    DitBlockArgs a;
+    a.x = x.v;
+    a.t0 = t0.v;
+    a.table = table.v;
+    a.mask_bias = mask.ptr();
+    a.a1_wq = a1q.v;
+    a.a1_wk = a1k.v;
+    a.a1_wv = a1v.v;
+    a.a1_wo = a1o.v;
+    a.a1_bo = a1bo.ptr();
+    a.a2_wq = a2q.v;
+    a.a2_wo = a2o.v;
+    a.a2_bq = a2bq.ptr();
+    a.a2_bo = a2bo.ptr();
+    if (precomputed) {
+      a.a2_k = kp.ptr();
+      a.a2_v = vp.ptr();
+    } else {
+      a.y = y.v;
+      a.a2_wk = a2k.v;
+      a.a2_wv = a2v.v;
+      a.a2_bk = a2bk.ptr();
+      a.a2_bv = a2bv.ptr();
+    }
+    a.ff_w_inv = winv.v;
+    a.ff_b_inv = binv.v;
+    a.ff_w_dw = wdw.v;
+    a.ff_b_dw = bdw.v;
+    a.ff_w_point = wpt.v;
+    a.height = H;
+    a.width = W;
+    a.head_dim = d;
+    a.cross_heads = heads;
+    a.out = out.v;
+    const std::string name = precomputed ? "B2 4×5 C64 L9 h40 precomputed text k v" : "B2 4×5 C64 L9 h40";
+    check_case("dit-block", v, dt, name, false, [&] { return cuda::dit_block(a, v); }, out.v, [&] {
+      DitRefWeights w{&table.h, &t0.h, &mask.h, &a1q.h, &a1k.h, &a1v.h, &a1o.h, &a1bo.h, &a2q.h, &a2k.h, &a2v.h, &a2o.h, &a2bq.h, &a2bk.h, &a2bv.h,
+                      &a2bo.h, precomputed ? &kp.h : nullptr, precomputed ? &vp.h : nullptr, &winv.h, &binv.h, &wdw.h, &bdw.h, &wpt.h};
+      return ref_dit_block(x.h, y.h, w, B, H, W, C, L, heads, h, d, rnd);
+    });
+    if (v == 0 && dt == DType::kF32 && precomputed) {  // refusal: both text forms at once
+      a.y = y.v;
+      a.a2_wk = a2k.v;
+      a.a2_wv = a2v.v;
+      record_status("dit-block", 0, dt, "refuses y, attn2 wk, wv given beside precomputed k, v", cuda::dit_block(a, 0), true);
+    }
+  }
 }
 
 Vec dwkxk_ref(const Vec& m, int64_t ld, const Vec& w, int64_t B, int64_t H, int64_t W, int64_t Cc, int ks) {
@@ -785,20 +957,31 @@ Vec ref_lite_mla(const Vec& x, const Vec& wq, const Vec& wk, const Vec& wv, cons
   return selftest::rmsnorm(o, M, C, &nw, &nb, 1e-5, &x);
 }
 
+// Linear form (H·W > d: the linear-attention core with a head stride of 3d; v2 uses the core's v2 at
+// d = 32, v1 otherwise) and quadratic form (H·W ≤ d); head dims 8…64, I ≠ C, aggregation kernels 3
+// and 5. The linear form refuses head_dim > 64 (the core's limit) in every version.
 void parity_lite_mla(int v, DType dt, Rng& rng) {
   struct Case {
     const char* name;
-    int64_t B, H, W;
+    int64_t B, H, W, C, I, d;
+    int ks;
   };
-  const Case cases[] = {{"B1 6×5 (quadratic form) C64 d32 k5", 1, 6, 5}, {"B2 8×7 (linear form) C64 d32 k5", 2, 8, 7}};
+  const Case cases[] = {{"B1 6×5 (quadratic form) C64 d32 k5", 1, 6, 5, 64, 64, 32, 5},
+                        {"B2 8×7 (linear form) C64 d32 k5", 2, 8, 7, 64, 64, 32, 5},
+                        {"B1 6×7 (linear) C40 I48 d16 k3", 1, 6, 7, 40, 48, 16, 3},
+                        {"B2 4×3 (quadratic) C48 I48 d16 k5", 2, 4, 3, 48, 48, 16, 5},
+                        {"B1 9×8 (linear) C48 I96 d32 k3", 1, 9, 8, 48, 96, 32, 3},
+                        {"B1 8×9 (linear) C80 I64 d64 k5", 1, 8, 9, 80, 64, 64, 5},
+                        {"B1 5×5 (linear) C24 I16 d8 k3", 1, 5, 5, 24, 16, 8, 3},
+                        {"B1 12×11 (linear) C64 I128 d128 k3 (head_dim > 64)", 1, 12, 11, 64, 128, 128, 3}};
   auto rnd = [dt](double x) { return round_to(dt, x); };
-  const int64_t C = 64, d = 32, I = 64, I3 = 3 * I;
-  const int ks = 5;
   for (const Case& c : cases) {
+    const int64_t C = c.C, I = c.I, d = c.d, I3 = 3 * I;
+    const int ks = c.ks;
     const double s = 1.0 / std::sqrt(double(C));
     Dev x = randn(dt, {c.B, c.H, c.W, C}, rng, 1.0);
     Dev wq = randn(dt, {I, C}, rng, s), wk = randn(dt, {I, C}, rng, s), wv = randn(dt, {I, C}, rng, s);
-    Dev wdw = randn(dt, {I3, 1, ks, ks}, rng, 0.2), wg = randn(dt, {I3, d, 1, 1}, rng, 1.0 / std::sqrt(double(d)));
+    Dev wdw = randn(dt, {I3, 1, ks, ks}, rng, 1.0 / ks), wg = randn(dt, {I3, d, 1, 1}, rng, 1.0 / std::sqrt(double(d)));
     Dev wout = randn(dt, {C, 2 * I}, rng, 1.0 / std::sqrt(2.0 * I)), nw = randn(dt, {C}, rng, 0.1, 1.0), nb = randn(dt, {C}, rng, 0.1);
     Dev out = poisoned(dt, {c.B, c.H, c.W, C});
     LiteMlaArgs a;
@@ -813,7 +996,8 @@ void parity_lite_mla(int v, DType dt, Rng& rng) {
     a.norm_b = nb.v;
     a.head_dim = d;
     a.out = out.v;
-    check_case("lite-mla", v, dt, c.name, false, [&] { return cuda::lite_mla(a, v); }, out.v, [&] {
+    const bool reject = c.H * c.W > d && d > 64;
+    check_case("lite-mla", v, dt, c.name, reject, [&] { return cuda::lite_mla(a, v); }, out.v, [&] {
       return ref_lite_mla(x.h, wq.h, wk.h, wv.h, wdw.h, wg.h, wout.h, nw.h, nb.h, c.B, c.H, c.W, C, I, d, ks, rnd);
     });
   }

@@ -72,6 +72,9 @@ inline Vec linear_attention(const Vec& q, int64_t ldq, const Vec& k, int64_t ldk
 }
 
 // softmax(q·kᵀ/√d + mask) v per head; q (B, N, C), k/v (B, L, C), mask (B, L) or null.
+// The masked logit is rounded to f32, as every kernel forms it (in f32 for bf16 storage too): next to
+// a mask of −10⁴ that rounding (≈ 5·10⁻⁴ absolute) is the whole error of a fully masked batch item
+// (softmax then runs over the unmasked scores shifted by −10⁴), in PyTorch's f32 as much as here.
 inline Vec cross_core(const Vec& q, const Vec& k, const Vec& v, const Vec* mask, int64_t B, int64_t N, int64_t L, int64_t C, int64_t H) {
   const int64_t d = C / H;
   const double scale = 1.0 / std::sqrt(static_cast<double>(d));
@@ -84,7 +87,8 @@ inline Vec cross_core(const Vec& q, const Vec& k, const Vec& v, const Vec* mask,
         for (int64_t m = 0; m < L; ++m) {
           double acc = 0;
           for (int64_t c = 0; c < d; ++c) acc += q[(b * N + n) * C + h * d + c] * k[(b * L + m) * C + h * d + c];
-          s[m] = acc * scale + (mask ? (*mask)[b * L + m] : 0.0);
+          s[m] = acc * scale;
+          if (mask) s[m] = static_cast<float>(s[m] + (*mask)[b * L + m]);
           mx = std::max(mx, s[m]);
         }
         double sum = 0;
