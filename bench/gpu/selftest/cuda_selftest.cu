@@ -246,17 +246,18 @@ struct Check {
 };
 std::vector<Check> g_checks;
 
-void record_compare(const std::string& op, int version, DType dt, const std::string& name, const Vec& out, const Vec& ref) {
+// f32_tol: both f32 bounds, raised only where f32 itself cannot do better (say why at the call).
+void record_compare(const std::string& op, int version, DType dt, const std::string& name, const Vec& out, const Vec& ref, double f32_tol = 1e-4) {
   Check c;
   c.op = op;
   c.version = version;
   c.dtype = dname(dt);
   c.name = name;
   c.stats = compare(out, ref);
-  c.tol = dt == DType::kBF16 ? 1e-2 : 1e-4;
+  c.tol = dt == DType::kBF16 ? 1e-2 : f32_tol;
   // Element-wise bound beside the L2 one: bf16 rounding moves an element by ≤ 2^-8 of itself, and a
   // composition's errors stay within a few of those against the largest output.
-  const double tol_max = dt == DType::kBF16 ? 5e-2 : 1e-4;
+  const double tol_max = dt == DType::kBF16 ? 5e-2 : f32_tol;
   c.pass = c.stats.nonfinite == 0 && c.stats.rel <= c.tol && c.stats.max_rel() <= tol_max;
   g_checks.push_back(c);
 }
@@ -277,7 +278,7 @@ void record_status(const std::string& op, int version, DType dt, const std::stri
 // Runs `run` (which calls the op and returns its Status); on success compares the output.
 template <typename Run, typename Ref>
 void check_case(const std::string& op, int version, DType dt, const std::string& name, bool expect_reject, Run run, const TensorView& out,
-                Ref ref) {
+                Ref ref, double f32_tol = 1e-4) {
   Status s;
   try {
     s = run();
@@ -288,7 +289,7 @@ void check_case(const std::string& op, int version, DType dt, const std::string&
     record_status(op, version, dt, name, s, expect_reject);
     return;
   }
-  record_compare(op, version, dt, name, download(out), ref());
+  record_compare(op, version, dt, name, download(out), ref(), f32_tol);
 }
 
 bool bf16_only(const std::string& op, int version) {
@@ -313,7 +314,7 @@ void parity_gemm(int v, DType dt, Rng& rng) {
                         {"B2 37×40→130 bias gelu gate residual", {2, 37, 40}, 130, true, 3, true, true, false},
                         {"M257 N136 K264 bias silu", {257, 264}, 136, true, 2, false, false, false},
                         {"K30 relu (K % 8 != 0)", {70, 30}, 50, true, 1, false, false, false},
-                        {"B2 100×64→136 bias gelu gate, residual in place", {2, 100, 64}, 136, true, 3, true, true, true},
+                        {"B2 100×64→136 bias gelu gate, res in place", {2, 100, 64}, 136, true, 3, true, true, true},
                         {"M70 N77 K40 silu, residual in place", {70, 40}, 77, true, 2, false, true, true}};
   for (const Case& c : cases) {
     const int64_t K = c.xs.back(), N = c.N;
@@ -426,11 +427,11 @@ void parity_linear_attention(int v, DType dt, Rng& rng) {
   const Case cases[] = {{"B2 N77 C64 d32", 2, 77, 77, 64, 32, 0},
                         {"B1 N130 M61 C96 d32", 1, 130, 61, 96, 32, 0},
                         {"B2 N20 C48 d16", 2, 20, 20, 48, 16, 0},
-                        {"B1 N300 C64 d32 (2 apply blocks)", 1, 300, 300, 64, 32, 0},
-                        {"B2 N517 M389 C96 d32 (ragged apply blocks)", 2, 517, 389, 96, 32, 0},
-                        {"B1 N70 M90 C128 d64 (v1's largest)", 1, 70, 90, 128, 64, 0},
+                        {"B1 N300 C32 d32 (2 apply blocks)", 1, 300, 300, 32, 32, 0},
+                        {"B2 N517 M150 C32 d32 (3 apply blocks, ragged)", 2, 517, 150, 32, 32, 0},
+                        {"B1 N70 M90 C64 d64 (v1's largest)", 1, 70, 90, 64, 64, 0},
                         {"B2 N45 M38 C72 d24 (24 does not divide 256)", 2, 45, 38, 72, 24, 0},
-                        {"B1 N33 M50 C96 d48", 1, 33, 50, 96, 48, 0},
+                        {"B1 N33 M50 C48 d48", 1, 33, 50, 48, 48, 0},
                         {"B1 N80 M70 C64 d32 q k v out misaligned", 1, 80, 70, 64, 32, kQ | kK | kV | kOut},
                         {"B2 N40 C64 d32 out misaligned", 2, 40, 40, 64, 32, kOut},
                         {"B1 N20 C256 d128 (head_dim > 64)", 1, 20, 20, 256, 128, 0}};
@@ -594,6 +595,10 @@ void parity_mix_ffn(int v, DType dt, Rng& rng) {
 // the bf16 default falls back to v1), 136 (refused by every version). Both text forms: y with wk, wv
 // (bk, bv), and precomputed k, v (B, L, C) (what the runner passes). A batch item whose whole mask is
 // −10⁴ (softmax over the unmasked scores, not 0/0), and out == x == residual (dit-block's call).
+// The fully masked item's f32 bounds are 1e-3: its logits sit near −10⁴, where f32's spacing is 2⁻¹⁰,
+// so a kernel's logit often rounds one step away from the reference's (reference.h models the rounding
+// itself), moving a probability by 10⁻³ relative: the CPU backend's f32 reaches max-rel 1.5·10⁻⁴ here
+// (worst of 300 seeds); a real fault (0/0, the wrong item's mask, unnormalised weights) is off by O(1).
 void parity_cross_attention(int v, DType dt, Rng& rng) {
   struct Case {
     const char* name;
@@ -611,11 +616,11 @@ void parity_cross_attention(int v, DType dt, Rng& rng) {
       {"B1 N66 L70 C256 d128 Cy64 biases mask", 1, 66, 70, 256, 2, 64, true, false, false, false, false, false, false},
       {"B2 N50 L33 C32 d8 Cy16 biases mask residual", 2, 50, 33, 32, 4, 16, true, false, true, false, false, false, false},
       {"B1 N40 L29 C60 d20 Cy24 mask (d % 8 != 0)", 1, 40, 29, 60, 3, 24, false, false, false, false, false, false, false},
-      {"B2 N70 L45 C64 d32 precomputed k v, bq bo mask residual", 2, 70, 45, 64, 2, 0, true, false, true, true, false, false, false},
+      {"B2 N70 L45 d32 precomputed k v, bq bo mask res", 2, 70, 45, 64, 2, 0, true, false, true, true, false, false, false},
       {"B1 N65 L77 C224 d112 precomputed k v, mask(B,1,L)", 1, 65, 77, 224, 2, 0, false, true, false, true, false, false, false},
-      {"B2 N70 L37 C64 d32 biases mask, item 1 fully masked", 2, 70, 37, 64, 2, 48, true, false, true, false, true, false, false},
-      {"B2 N70 L37 C64 d32 biases mask, out = x = residual", 2, 70, 37, 64, 2, 48, true, false, true, false, false, true, false},
-      {"B2 N70 L45 C64 d32 precomputed k v misaligned, mask", 2, 70, 45, 64, 2, 0, false, false, false, true, false, false, true},
+      {"B2 N70 L37 d32 item 1 fully masked (f32 tol 1e-3)", 2, 70, 37, 64, 2, 48, true, false, true, false, true, false, false},
+      {"B2 N70 L37 d32 biases mask, out = x = residual", 2, 70, 37, 64, 2, 48, true, false, true, false, false, true, false},
+      {"B2 N70 L45 d32 precomputed k v misaligned", 2, 70, 45, 64, 2, 0, false, false, false, true, false, false, true},
       {"B1 N10 L5 C272 d136 (head dim > 128)", 1, 10, 5, 272, 2, 16, false, false, false, false, false, false, false}};
   auto rnd = [dt](double x) { return round_to(dt, x); };
   for (const Case& c : cases) {
@@ -669,7 +674,7 @@ void parity_cross_attention(int v, DType dt, Rng& rng) {
       if (c.precomputed) return ref_cross_kv(x.h, kp.h, vp.h, wq.h, wo.h, bq_h, bo_h, &mask.h, res_h, c.B, c.N, c.L, c.C, c.heads, rnd);
       const Vec* bb[4] = {bq_h, c.biases ? &bk.h : nullptr, c.biases ? &bv.h : nullptr, bo_h};
       return ref_cross(x.h, y.h, wq.h, wk.h, wv.h, wo.h, bb, &mask.h, res_h, c.B, c.N, c.L, c.C, Cy, c.heads, rnd);
-    });
+    }, c.masked_item ? 1e-3 : 1e-4);
     if (v == 0 && dt == DType::kF32 && c.precomputed && c.B == 2 && !c.kv_misaligned) {  // refusals: both text forms, k without v
       a.y = y.v;
       a.wk = wk.v;
@@ -755,7 +760,7 @@ void parity_conv3x3(int v, DType dt, Rng& rng) {
                         {"B1 6×7 24→16 s1 bias gelu", 1, 6, 7, 24, 16, 1, 1, 3, true, false, false},
                         {"B1 4×5 16→24 upsample2 bias silu residual", 1, 4, 5, 16, 24, 1, 2, 2, true, true, false},
                         {"B1 8×6 16→16 s1 bias, residual in place", 1, 8, 6, 16, 16, 1, 1, 0, true, true, true},
-                        {"B1 4×3 8→5 upsample2 residual in place (odd Cout)", 1, 4, 3, 8, 5, 1, 2, 0, false, true, true}};
+                        {"B1 4×3 8→5 upsample2, res in place (odd Cout)", 1, 4, 3, 8, 5, 1, 2, 0, false, true, true}};
   for (const Case& c : cases) {
     const int64_t Ho = (c.H * c.up - 1) / c.stride + 1, Wo = (c.W * c.up - 1) / c.stride + 1;
     Dev x = randn(dt, {c.B, c.H, c.W, c.Cin}, rng, 1.0), w = randn(dt, {c.Cout, c.Cin, 3, 3}, rng, 1.0 / std::sqrt(9.0 * c.Cin));
@@ -973,7 +978,7 @@ void parity_lite_mla(int v, DType dt, Rng& rng) {
                         {"B1 9×8 (linear) C48 I96 d32 k3", 1, 9, 8, 48, 96, 32, 3},
                         {"B1 8×9 (linear) C80 I64 d64 k5", 1, 8, 9, 80, 64, 64, 5},
                         {"B1 5×5 (linear) C24 I16 d8 k3", 1, 5, 5, 24, 16, 8, 3},
-                        {"B1 12×11 (linear) C64 I128 d128 k3 (head_dim > 64)", 1, 12, 11, 64, 128, 128, 3}};
+                        {"B1 12×11 (linear) C64 d128 k3 (head_dim > 64)", 1, 12, 11, 64, 128, 128, 3}};
   auto rnd = [dt](double x) { return round_to(dt, x); };
   for (const Case& c : cases) {
     const int64_t C = c.C, I = c.I, d = c.d, I3 = 3 * I;

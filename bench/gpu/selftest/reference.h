@@ -73,8 +73,9 @@ inline Vec linear_attention(const Vec& q, int64_t ldq, const Vec& k, int64_t ldk
 
 // softmax(q·kᵀ/√d + mask) v per head; q (B, N, C), k/v (B, L, C), mask (B, L) or null.
 // The masked logit is rounded to f32, as every kernel forms it (in f32 for bf16 storage too): next to
-// a mask of −10⁴ that rounding (≈ 5·10⁻⁴ absolute) is the whole error of a fully masked batch item
-// (softmax then runs over the unmasked scores shifted by −10⁴), in PyTorch's f32 as much as here.
+// a mask of −10⁴ f32's spacing is 2⁻¹⁰, so that rounding (and a kernel's logit landing one step away)
+// dominates the error of a fully masked batch item (softmax then runs over the unmasked scores shifted
+// by −10⁴), in PyTorch's f32 as much as in the kernels.
 inline Vec cross_core(const Vec& q, const Vec& k, const Vec& v, const Vec* mask, int64_t B, int64_t N, int64_t L, int64_t C, int64_t H) {
   const int64_t d = C / H;
   const double scale = 1.0 / std::sqrt(static_cast<double>(d));
