@@ -9,7 +9,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { reportCommand } from '../../cli/commands/report.js';
 import { generateReport, type ReportResult } from '../../reports/generate.js';
 import { HOST_OVERHEAD_TARGET_PCT } from '../../reports/profile-figures.js';
-import { COMMITTED_PROFILES, cudaProfiles, GPU_DEVICE, syntheticBench, syntheticParity } from './fixtures.js';
+import { OLDER_PROFILES, cudaProfiles, GPU_DEVICE, syntheticBench, syntheticParity } from './fixtures.js';
 import { loadPlotlyValidate } from './plotly-node.js';
 
 interface Trace {
@@ -41,7 +41,7 @@ beforeAll(() => {
   writeFileSync(gpuPath, JSON.stringify(cudaProfiles()));
   writeFileSync(benchPath, JSON.stringify(syntheticBench()));
   writeFileSync(parityPath, JSON.stringify(syntheticParity()));
-  r = generateReport({ inputs: [benchPath, parityPath, ...COMMITTED_PROFILES, gpuPath], out: join(dir, 'all.html') });
+  r = generateReport({ inputs: [benchPath, parityPath, ...OLDER_PROFILES, gpuPath], out: join(dir, 'all.html') });
   html = readFileSync(r.html, 'utf8');
   md = readFileSync(r.markdown, 'utf8');
   figs = drawnFigures(html).filter((f) => f.kind.startsWith('whole-model'));
@@ -74,7 +74,7 @@ describe('the Whole model section of the HTML', () => {
     expect([step.layout.xaxis.type, step.layout.yaxis.type]).toEqual(['log', 'log']);
     expect(step.data.map((t) => t.name)).toEqual(['sana-0.6b cpu bf16 ops (extrapolated)', 'sana-0.6b cpu f32 ops (extrapolated)', 'sana-0.6b cuda bf16 dit-block']);
     expect(step.data.map((t) => t.line?.dash)).toEqual(['dot', 'dot', undefined]);
-    const f32 = JSON.parse(readFileSync(COMMITTED_PROFILES[0]!, 'utf8')) as { step_ms: number };
+    const f32 = JSON.parse(readFileSync(OLDER_PROFILES[0]!, 'utf8')) as { step_ms: number };
     expect(step.data[1]!.y[0]).toBe(f32.step_ms);
     expect(step.data[2]!.y).toEqual([5, 20, 80]);
     const img = figs.find((f) => f.kind === 'whole-model images/s')!;
@@ -146,7 +146,7 @@ describe('reports without profiles', () => {
 
   it('profiles alone make a report', async () => {
     const log = vi.spyOn(console, 'log').mockImplementation(() => {});
-    expect(await reportCommand.run(['--in', ...COMMITTED_PROFILES, '--out', join(dir, 'cpu-profiles.html')])).toBe(0);
+    expect(await reportCommand.run(['--in', ...OLDER_PROFILES, '--out', join(dir, 'cpu-profiles.html')])).toBe(0);
     expect(log.mock.calls.flat().join('\n')).toMatch(/4 whole-model profile\(s\) in 4 file\(s\)/);
     const page = readFileSync(join(dir, 'cpu-profiles.html'), 'utf8');
     expect(drawnFigures(page).filter((f) => f.kind === 'whole-model step')).toHaveLength(1);

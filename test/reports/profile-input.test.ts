@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadInput, type ProfileInput } from '../../reports/inputs.js';
 import { PROFILE_FORMAT, PROFILES_SCHEMA, profileKind, validateProfile, validateProfiles } from '../../reports/profile-input.js';
-import { COMMITTED_PROFILES, cudaProfile, cudaProfiles } from './fixtures.js';
+import { COMMITTED_PROFILES, cudaProfile, cudaProfiles, OLDER_PROFILES } from './fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sana-report-profile-input-'));
 
@@ -21,8 +21,18 @@ function loadProfiles(path: string): ProfileInput {
 }
 
 describe('loading whole-model profiles', () => {
-  it('reads the committed older files (command "profile", no format): cpu, queued null', () => {
+  it('reads the committed reports/profile-cpu-*.json (format "sana-lab-profile/1", cpu: queued null)', () => {
     for (const path of COMMITTED_PROFILES) {
+      const raw = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+      expect(raw.format, path).toBe(PROFILE_FORMAT);
+      const p = loadProfiles(path).profiles[0]!;
+      expect(p).toMatchObject({ backend: 'cpu', model: 'sana-0.6b', queued: null });
+      expect(p.step_ms).toBe(raw.step_ms);
+    }
+  });
+
+  it('reads older files (command "profile", no format): cpu, queued null', () => {
+    for (const path of OLDER_PROFILES) {
       const raw = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
       expect(raw.format, path).toBeUndefined();
       expect('queued' in raw, path).toBe(false);

@@ -3,9 +3,9 @@ import type { ProfileInput } from '../../reports/inputs.js';
 import { validateProfile, validateProfiles } from '../../reports/profile-input.js';
 import { groupLabel, profileLineCharts, profileRuns, profileSection, profileStacks, type ProfileRun } from '../../reports/profiles.js';
 import { loadInput } from '../../reports/inputs.js';
-import { COMMITTED_PROFILES, cudaProfile, cudaProfiles, GPU_DEVICE } from './fixtures.js';
+import { OLDER_PROFILES, cudaProfile, cudaProfiles, GPU_DEVICE } from './fixtures.js';
 
-const committed = () => COMMITTED_PROFILES.map((p) => loadInput(p) as ProfileInput);
+const committed = () => OLDER_PROFILES.map((p) => loadInput(p) as ProfileInput);
 const gpu = (): ProfileInput => ({ kind: 'profile', name: 'profiles.json', path: 'profiles.json', profiles: validateProfiles(cudaProfiles(), 'profiles.json') });
 
 describe('flattening profiles into runs', () => {
