@@ -19,12 +19,12 @@
 #                TS reference, outputs poisoned with 0xFF (→ $OUT/parity.json)
 #   node-oom     bench/gpu/node-oom.mjs: device out of memory is a clear JS error, the backend survives
 #   big          cuda-selftest --big: 2³²-element tensors, 64-bit indexing
-#   memcheck     compute-sanitizer --tool memcheck over cuda-selftest --parity
+#   memcheck     compute-sanitizer --tool memcheck over cuda-selftest --parity, one process per op
 #   bench        cuda-selftest --bench: ceilings + ops × versions at SANA shapes (→ $OUT/cuda_bench.json)
 #   node-bench   sana-lab bench --backend cuda,torch (torch = the baseline, same run), Sana-0.6B at
 #                1024² and 4096², bf16, batch 1 and 2, CUDA-event timing, device ceilings (→ $OUT/node_bench.json)
 #   baselines    python3 bench/gpu/pytorch_baselines.py (→ $OUT/baselines.json)
-#   racecheck    compute-sanitizer --tool racecheck over cuda-selftest --parity
+#   racecheck    compute-sanitizer --tool racecheck over cuda-selftest --parity, one process per op
 #   node-memcheck compute-sanitizer memcheck over a small sana-lab parity run on the cuda backend
 # Node runs with SANA_LAB_ADDON unset (the addon is build/Release/sana_lab.node, JS from dist/).
 # Then $OUT/summary.txt: the step table and the CUDA-vs-torch comparison (bench/gpu/compare.py).
@@ -80,8 +80,8 @@ if [ -x "$SELFTEST" ]; then
   run_step big 90 "$SELFTEST" --big --json "$WORK/cuda_big.json"
   note "$(checks_note big)"
   if command -v compute-sanitizer >/dev/null; then
-    run_step memcheck 120 compute-sanitizer --tool memcheck --leak-check no --report-api-errors no --error-exitcode 9 "$SELFTEST" --parity --seed 11
-    note "$(grep -Eo 'ERROR SUMMARY: [0-9]+ errors?' "$WORK/memcheck.log" | tail -1) $(checks_note memcheck)"
+    run_each_op memcheck 150 "$SELFTEST_OPS" 40 compute-sanitizer --tool memcheck --leak-check no --report-api-errors no --error-exitcode 9 "$SELFTEST" --parity --only {op} --seed 11
+    note "$(sanitizer_note memcheck)"
   fi
   run_step bench 80 "$SELFTEST" --bench --budget-s 50 --res 4096,1024 --batch 2 --json "$OUT/cuda_bench.json"
   note "$(grep -c '"median_ms"' "$OUT/cuda_bench.json" 2>/dev/null || echo 0) timed records"
@@ -112,8 +112,8 @@ fi
 
 # ---------------------------------------------------------------- racecheck
 if [ -x "$SELFTEST" ] && command -v compute-sanitizer >/dev/null; then
-  run_step racecheck 100 compute-sanitizer --tool racecheck --error-exitcode 9 "$SELFTEST" --parity --seed 12
-  note "$(grep -Eo 'RACECHECK SUMMARY: [0-9]+ hazards?[^)]*' "$WORK/racecheck.log" | tail -1)$(grep -Eo 'ERROR SUMMARY: [0-9]+ errors?' "$WORK/racecheck.log" | tail -1)"
+  run_each_op racecheck 120 "$SELFTEST_OPS" 30 compute-sanitizer --tool racecheck --error-exitcode 9 "$SELFTEST" --parity --only {op} --seed 12
+  note "$(sanitizer_note racecheck)"
 fi
 
 # ---------------------------------------------------------------- memcheck through Node

@@ -54,6 +54,18 @@ run_step() {
 # checks line of a cuda-selftest log: "N checks, F failed (…)"
 checks_note() { grep -Eo '[0-9]+ checks, [0-9]+ failed' "$WORK/$1.log" | tail -1; }
 
+# sanitizer_note STEP: how many of a per-op compute-sanitizer step's runs reported 0 errors (their logs
+# $WORK/STEP.OP.log), and the ops that did not.
+sanitizer_note() {
+  local clean=0 all=0 bad="" f
+  for f in "$WORK/$1".*.log; do
+    [ -f "$f" ] || continue
+    all=$((all + 1))
+    if grep -q 'ERROR SUMMARY: 0 errors' "$f"; then clean=$((clean + 1)); else bad="$bad $(basename "$f" .log | cut -d. -f2-)"; fi
+  done
+  echo "$clean of $all ops clean${bad:+; not clean:$bad}"
+}
+
 # node_ready: the unpacked node, the built JS and the addon are here (else the Node steps are skipped).
 node_ready() { [ -x "$NODE" ] && [ -f dist/cli/main.js ] && [ -f build/Release/sana_lab.node ]; }
 node_missing() {
@@ -81,16 +93,18 @@ summary_table() {
 
 # each_op "OP OP …" LIMIT_S CMD… : CMD once per op, the word {op} in it replaced, each run in its own
 # process within LIMIT_S (a kernel fault ends a process's CUDA context: it must not take the other ops'
-# results with it). Prints one line per op; exits 1 when any run failed. Run it through run_step.
+# results with it), its output in $WORK/$EACH_STEP.OP.log. Prints one line per op; exits 1 when any run
+# failed. Run it through run_each_op.
 each_op() {
   local ops="$1" limit="$2" op rc failed=0
   shift 2
   for op in $ops; do
     local cmd=()
     for a in "$@"; do cmd+=("${a//\{op\}/$op}"); done
-    timeout --kill-after=5 "$limit" "${cmd[@]}" >"$WORK/each.$op.log" 2>&1
+    local log="$WORK/${EACH_STEP:-each}.$op.log"
+    timeout --kill-after=5 "$limit" "${cmd[@]}" >"$log" 2>&1
     rc=$?
-    echo "[$op] exit $rc: $(grep -Eo '[0-9]+ (checks|of [0-9]+ checks)[^(]*' "$WORK/each.$op.log" | tail -1)"
+    echo "[$op] exit $rc: $(grep -Eo '[0-9]+ (checks|of [0-9]+ checks)[^(]*|ERROR SUMMARY: [0-9]+ errors?' "$log" | tail -1)"
     [ "$rc" -eq 0 ] || failed=1
   done
   return $failed
@@ -101,5 +115,5 @@ each_op() {
 run_each_op() {
   local name="$1" limit="$2"
   shift 2
-  run_step "$name" "$limit" env ROOT="$ROOT" WORK="$WORK" bash -c 'source "$ROOT/bench/gpu/steps.sh"; each_op "$@"' each_op "$@"
+  run_step "$name" "$limit" env ROOT="$ROOT" WORK="$WORK" EACH_STEP="$name" bash -c 'source "$ROOT/bench/gpu/steps.sh"; each_op "$@"' each_op "$@"
 }

@@ -23,6 +23,8 @@ describe('bench/gpu/steps.sh', () => {
       run_step good 20 echo hello; note "said hello"
       run_step bad 20 bash -c 'exit 3'
       run_each_op each 20 "a b" 5 bash -c 'echo "2 checks, 0 failed"; [ "$0" = a ]' {op}
+      run_each_op san 20 "x y z" 5 bash -c 'if [ "$0" = y ]; then echo "ERROR SUMMARY: 0 errors"; else echo "ERROR SUMMARY: 2 errors"; fi' {op}
+      echo "note: $(sanitizer_note san)"
       run_step slow 10 sleep 30
       DEADLINE=$(date +%s)
       run_step late 20 echo never; note "not kept"
@@ -34,6 +36,9 @@ describe('bench/gpu/steps.sh', () => {
     // each op in its own process, {op} replaced; one failing op fails the step, the others still ran
     expect(table).toMatch(/each\s+FAIL\(1\)/);
     expect(readFileSync(join(tmp, 'each.log'), 'utf8')).toBe('[a] exit 0: 2 checks, 0 failed\n[b] exit 1: 2 checks, 0 failed\n');
+    expect(readFileSync(join(tmp, 'each.b.log'), 'utf8')).toBe('2 checks, 0 failed\n'); // per-op logs named after the step
+    // compute-sanitizer steps: the ops whose run did not end with "ERROR SUMMARY: 0 errors" are named
+    expect(out).toContain('note: 1 of 3 ops clean; not clean: x z');
     expect(table).toMatch(/slow\s+TIMEOUT\s+1\d/);
     expect(table).toMatch(/late\s+skipped\s+0\s+no time left/);
     expect(readFileSync(join(tmp, 'good.log'), 'utf8')).toBe('hello\n');
