@@ -43,3 +43,8 @@ export function listBackends(): BackendStatus[] {
   }
   return [reference, cpu, cuda];
 }
+
+/** One backend's status (listBackends' entry for `name`). */
+export function backendStatus(name: BackendName): BackendStatus {
+  return listBackends().find((b) => b.name === name)!;
+}

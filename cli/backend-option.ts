@@ -3,7 +3,7 @@
  * name from the command's list, and for a native backend a check that it can run here, so that a
  * missing GPU is one clear line ("the cuda backend is not available here: <reason>") before any work.
  */
-import { listBackends, type BackendName } from '../bindings/backends.js';
+import { backendStatus, type BackendName } from '../bindings/backends.js';
 import { UsageError } from './command.js';
 
 export class BackendUnavailableError extends Error {}
@@ -13,8 +13,8 @@ export function backendOption<const B extends BackendName>(cmd: string, value: s
   const name = value ?? fallback;
   if (!(allowed as readonly string[]).includes(name)) throw new UsageError(`${cmd}: --backend ${name} is not one of ${allowed.join(', ')}`);
   if (name !== 'reference') {
-    const st = listBackends().find((b) => b.name === name);
-    if (!st?.available) throw new BackendUnavailableError(`the ${name} backend is not available here: ${st?.reason ?? 'unknown reason'}`);
+    const st = backendStatus(name as B);
+    if (!st.available) throw new BackendUnavailableError(`the ${name} backend is not available here: ${st.reason ?? 'unknown reason'}`);
   }
   return name as B;
 }

@@ -57,8 +57,7 @@ fi
 SELFTEST_OPS="gemm linear-attention linear-attention-block mix-ffn cross-attention layernorm-modulate rmsnorm conv3x3 dcae-resblock dit-block lite-mla dcae-upsample dcae-head dcae-evit-block errors"
 if [ -x "$SELFTEST" ]; then
   run_each_op parity 150 "$SELFTEST_OPS" 45 "$SELFTEST" --parity --only {op} --json "$WORK/cuda_parity.{op}.json"
-  python3 bench/gpu/merge_json.py "$OUT/cuda_parity.json" $(for op in $SELFTEST_OPS; do echo "$WORK/cuda_parity.$op.json"; done) >>"$WORK/parity.log" 2>&1
-  note "$(python3 -c "import json; d = json.load(open('$OUT/cuda_parity.json')); c = d.get('checks', []); print('%d checks, %d failed, %d ops unreadable' % (len(c), sum(not x['pass'] for x in c), len(d.get('merge_errors', []))))" 2>&1 | tail -1)"
+  note "$(python3 bench/gpu/merge_json.py "$OUT/cuda_parity.json" $(for op in $SELFTEST_OPS; do echo "$WORK/cuda_parity.$op.json"; done) 2>&1 | tee -a "$WORK/parity.log" | tail -1)"
 else
   NAMES+=(selftest) STATES+=(missing) SECS+=(0) NOTES+=("no build-gpu/cuda-selftest and no nvcc to build it")
 fi
@@ -68,8 +67,7 @@ fi
 NODE_OPS="$("$NODE" -e 'import("./dist/bench/catalogue.js").then((m) => console.log(m.OP_NAMES.join(" ")))' 2>/dev/null)"
 if node_ready && [ -n "$NODE_OPS" ]; then
   run_each_op node-parity 150 "$NODE_OPS" 45 "${LAB[@]}" parity --backend cuda --ops {op} --quiet --json "$WORK/parity.{op}.json"
-  python3 bench/gpu/merge_json.py "$OUT/parity.json" $(for op in $NODE_OPS; do echo "$WORK/parity.$op.json"; done) >>"$WORK/node-parity.log" 2>&1
-  note "$(python3 -c "import json; d = json.load(open('$OUT/parity.json')); r = d.get('records', []); print('%d checks, %d failed, %d skipped, %d ops unreadable' % (len(r), sum(not x['pass'] for x in r), len(d.get('skipped', [])), len(d.get('merge_errors', []))))" 2>&1 | tail -1)"
+  note "$(python3 bench/gpu/merge_json.py "$OUT/parity.json" $(for op in $NODE_OPS; do echo "$WORK/parity.$op.json"; done) 2>&1 | tee -a "$WORK/node-parity.log" | tail -1)"
   run_step node-oom 40 "$NODE" bench/gpu/node-oom.mjs
   note "$(tail -1 "$WORK/node-oom.log" | cut -c1-160)"
 else

@@ -22,7 +22,7 @@ import { SanaTransformer2DModel } from '../../reference/dit/model.js';
 import { countParameters, sanaTransformerWeightShapes } from '../../reference/dit/weights.js';
 import { loadAddon } from '../addon.js';
 import * as ops from '../ops.js';
-import { listBackends, type BackendName } from '../backends.js';
+import { backendStatus, type BackendName } from '../backends.js';
 import type { TensorDType } from '../tensor.js';
 import { NativeDcaeDecoder, planNativeDecode } from './dcae-runner.js';
 import { NativeSanaTransformer, type DitBlockMode } from './dit-runner.js';
@@ -378,7 +378,7 @@ export function machineInfo(backend: BackendName): { cpu: string; threads: numbe
   const m = { cpu: info.model, threads: be.threads ?? info.threads, hardwareThreads: availableParallelism(), loadAverage1m: loadavg()[0]!, gemmKernel: addon.gemmKernel(), node: process.version, backend };
   if (backend !== 'cuda') return m;
   // The GPU: name, compute capability, memory and driver (bindings/backends.ts).
-  return { ...m, device: listBackends().find((b) => b.name === 'cuda')?.device ?? 'cuda (no device information)' };
+  return { ...m, device: backendStatus('cuda').device ?? 'cuda (no device information)' };
 }
 
 /** Parameters of the full-depth model (shapes only). */

@@ -16,7 +16,7 @@ import { tiling, type TilingOptions } from '../../reference/dcae/tiling.js';
 import { loadDcaeWeights } from '../../reference/dcae/weights.js';
 import { NativeDcaeDecoder } from '../../bindings/models/dcae-runner.js';
 
-const BACKENDS = ['reference'];
+const ENCODE_BACKENDS = ['reference'];
 const DECODE_BACKENDS = ['reference', 'cpu', 'cuda'] as const;
 
 export const DCAE_ENCODE_USAGE = `usage: sana-lab run dcae-encode --config FILE --weights FILE --inputs FILE --out FILE [options]
@@ -85,9 +85,10 @@ function required(cmd: string, values: Map<string, string>, ...names: string[]):
   return names.map((n) => values.get(n)!);
 }
 
-function checkBackend(cmd: string, values: Map<string, string>, available = BACKENDS): string {
+/** Encoding runs on the reference backend only (decode takes cpu/cuda too: backendOption). */
+function checkEncodeBackend(cmd: string, values: Map<string, string>): string {
   const b = values.get('backend') ?? 'reference';
-  if (!available.includes(b)) throw new UsageError(`${cmd}: --backend ${b} is not available for the DC-AE (available: ${available.join(', ')})`);
+  if (!ENCODE_BACKENDS.includes(b)) throw new UsageError(`${cmd}: --backend ${b} is not available for the DC-AE (available: ${ENCODE_BACKENDS.join(', ')})`);
   return b;
 }
 
@@ -119,7 +120,7 @@ export async function runDcaeEncode(argv: string[]): Promise<number> {
   const cmd = 'run dcae-encode';
   const { values, flags, positionals } = parseArgs(cmd, argv, COMMON);
   if (positionals.length) throw new UsageError(`${cmd}: unexpected argument "${positionals[0]}"`);
-  checkBackend(cmd, values);
+  checkEncodeBackend(cmd, values);
   const [config, weights, inputs, out] = required(cmd, values, 'config', 'weights', 'inputs', 'out');
   const inName = values.get('input') ?? 'sample';
   const outName = values.get('output') ?? 'latent';

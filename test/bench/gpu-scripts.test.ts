@@ -4,7 +4,7 @@
  * (bench/gpu/model-parity.mjs, `sana-lab profile`, the merge into profiles.json) that run on the GPU.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -43,6 +43,23 @@ describe('bench/gpu/steps.sh', () => {
     expect(table).toMatch(/late\s+skipped\s+0\s+no time left/);
     expect(readFileSync(join(tmp, 'good.log'), 'utf8')).toBe('hello\n');
   }, 30_000);
+});
+
+describe('bench/gpu/merge_json.py', () => {
+  it('concatenates the per-op results, lists unreadable inputs and prints the counts check.sh notes', () => {
+    const w = (name: string, v: unknown) => {
+      const p = join(tmp, name);
+      writeFileSync(p, JSON.stringify(v));
+      return p;
+    };
+    const a = w('m-a.json', { format: 'f', device: 'first', records: [{ pass: true }, { pass: false }], skipped: [{ op: 'x' }] });
+    const b = w('m-b.json', { format: 'f', device: 'second', records: [{ pass: true }], skipped: [] });
+    const out = join(tmp, 'm-out.json');
+    const log = execFileSync('python3', [join(root, 'bench/gpu/merge_json.py'), out, a, b, join(tmp, 'm-missing.json')], { encoding: 'utf8' });
+    expect(log.trim().split('\n').at(-1)).toBe('3 checks, 1 failed, 1 skipped, 1 ops unreadable');
+    const m = JSON.parse(readFileSync(out, 'utf8'));
+    expect([m.device, m.records.length, m.skipped.length, m.merge_errors.length]).toEqual(['first', 3, 1, 1]);
+  });
 });
 
 describe('bench/gpu/check.sh without a GPU', () => {

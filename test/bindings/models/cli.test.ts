@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { BackendUnavailableError } from '../../../cli/backend-option.js';
 import { UsageError } from '../../../cli/command.js';
-import { listBackends } from '../../../bindings/backends.js';
+import { backendStatus } from '../../../bindings/backends.js';
 import { runDcaeDecode } from '../../../cli/commands/run-dcae.js';
 import { runDit } from '../../../cli/commands/run-dit.js';
 import { profileCommand, runProfile } from '../../../cli/commands/profile.js';
@@ -13,7 +13,7 @@ import { errorStats, formatStats } from '../../../reference/core/compare.js';
 import { goldenAvailable, goldenPath } from '../../../reference/core/golden.js';
 import { readSafetensors, writeSafetensors } from '../../../reference/core/safetensors.js';
 
-const cudaAvailable = listBackends().find((b) => b.name === 'cuda')!.available;
+const cudaAvailable = backendStatus('cuda').available;
 import type { Tensor } from '../../../reference/core/tensor.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sana-models-cli-'));
