@@ -24,6 +24,7 @@
 #include "sana/cuda/common.cuh"
 #include "sana/cuda/gemm_launch.h"
 #include "sana/cuda/internal.h"
+#include "sana/cuda/ptx.cuh"
 
 namespace sana::cuda {
 namespace {
@@ -94,23 +95,7 @@ __global__ void __launch_bounds__(kV1Warps * 32) xattn_v1(const T* __restrict__ 
 // ---------------------------------------------------------------- v2 (tensor cores)
 constexpr int QB = plan::kXaQueries, KB = plan::kXaKeys;
 
-__device__ __forceinline__ uint32_t smem_u32(const void* p) { return static_cast<uint32_t>(__cvta_generic_to_shared(p)); }
-__device__ __forceinline__ void ldsm_x4(uint32_t* r, uint32_t addr) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(addr));
-}
-__device__ __forceinline__ void ldsm_x4_t(uint32_t* r, uint32_t addr) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(addr));
-}
-__device__ __forceinline__ void mma16816(float* c, const uint32_t* a, uint32_t b0, uint32_t b1) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
-      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
+using ptx::smem_u32;
 __device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
   __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
   return *reinterpret_cast<uint32_t*>(&v);
@@ -141,7 +126,7 @@ __global__ void __launch_bounds__(128) xattn_v2(const bf16* __restrict__ q, int6
   uint32_t qf[kMaxD / 16][4];
 #pragma unroll
   for (int kt = 0; kt < kMaxD / 16; ++kt) {
-    if (kt * 16 < DP) ldsm_x4(qf[kt], smem_u32(sq + (warp * 16 + lane % 16) * stride + kt * 16 + (lane / 16) * 8));
+    if (kt * 16 < DP) ptx::ldmatrix_x4(qf[kt], smem_u32(sq + (warp * 16 + lane % 16) * stride + kt * 16 + (lane / 16) * 8));
   }
   float o[kMaxD / 8][4];
 #pragma unroll
@@ -178,9 +163,9 @@ __global__ void __launch_bounds__(128) xattn_v2(const bf16* __restrict__ q, int6
 #pragma unroll
       for (int np = 0; np < KB / 16; ++np) {
         uint32_t t[4];
-        ldsm_x4(t, smem_u32(sk + (np * 16 + (mi / 2) * 8 + lane % 8) * stride + kt * 16 + (mi % 2) * 8));
-        mma16816(s[2 * np], qf[kt], t[0], t[1]);
-        mma16816(s[2 * np + 1], qf[kt], t[2], t[3]);
+        ptx::ldmatrix_x4(t, smem_u32(sk + (np * 16 + (mi / 2) * 8 + lane % 8) * stride + kt * 16 + (mi % 2) * 8));
+        ptx::mma_m16n8k16_bf16(s[2 * np], qf[kt], t[0], t[1]);
+        ptx::mma_m16n8k16_bf16(s[2 * np + 1], qf[kt], t[2], t[3]);
       }
     }
     // scale, mask, online softmax (rows g = lane / 4 and g + 8; a row's 64 keys live in one quad)
@@ -227,9 +212,9 @@ __global__ void __launch_bounds__(128) xattn_v2(const bf16* __restrict__ q, int6
       for (int np = 0; np < kMaxD / 16; ++np) {
         if (np * 16 >= DP) break;
         uint32_t t[4];
-        ldsm_x4_t(t, smem_u32(sv + (kk * 16 + (mi % 2) * 8 + lane % 8) * stride + np * 16 + (mi / 2) * 8));
-        mma16816(o[2 * np], a, t[0], t[1]);
-        mma16816(o[2 * np + 1], a, t[2], t[3]);
+        ptx::ldmatrix_x4_trans(t, smem_u32(sv + (kk * 16 + (mi % 2) * 8 + lane % 8) * stride + np * 16 + (mi / 2) * 8));
+        ptx::mma_m16n8k16_bf16(o[2 * np], a, t[0], t[1]);
+        ptx::mma_m16n8k16_bf16(o[2 * np + 1], a, t[2], t[3]);
       }
     }
   }

@@ -1,0 +1,492 @@
+// The host emulator's scheduler: blocks one after another, a block's threads as ucontext fibers,
+// collectives (barriers, warp and warpgroup instructions) completed by their last arriving thread,
+// deferred cp.async and wgmma groups, deadlock detection. See emu_core.h for the model.
+#include "emu_core.h"
+
+#include <sys/mman.h>
+#include <ucontext.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <memory>
+#include <vector>
+
+namespace sana_emu {
+
+Thread* g_thread = nullptr;
+uint3 g_block_idx{};
+dim3 g_block_dim, g_grid_dim;
+
+void record_launch_error(cudaError_t e);  // emu_runtime.cpp
+bool dynamic_smem_allowed(const char* kernel, size_t bytes, std::string* why);
+
+namespace {
+
+constexpr size_t kStackBytes = 256 * 1024;
+constexpr uint32_t kReserved = 1024;         // the sm_90 per-block reserved shared memory sits below the user's
+constexpr uint32_t kArenaBytes = 256 * 1024;  // > the 227 KiB a block may use
+alignas(4096) uint8_t g_arena[kArenaBytes];
+
+enum class State { kRunnable, kBlocked, kSpinning, kDone };
+
+struct Copy {
+  uint32_t dst;
+  const void* src;
+  int bytes;
+};
+
+struct Fiber {
+  ucontext_t ctx{};
+  uint8_t* stack = nullptr;  // kStackBytes + a guard page below
+  Thread th;
+  State state = State::kRunnable;
+  int64_t spins = 0;
+  std::vector<Copy> cp_open;
+  std::deque<std::vector<Copy>> cp_groups;
+};
+
+struct Coll {
+  const char* what = nullptr;
+  int arrived = 0;
+  void* payloads[128] = {};
+  const std::function<void(void* const*)>* op = nullptr;
+  std::vector<int> waiting;  // fiber indices
+};
+
+struct WgOp {
+  int n;
+  uint64_t da, db;
+  bool scale_d;
+  float* d[128];
+};
+
+struct Block {
+  std::vector<Fiber> fibers;
+  int nthreads = 0, live = 0, current = -1;
+  std::vector<int> warp_live, wg_live;
+  std::vector<Coll> warp_coll, wg_coll;
+  Coll block_coll;
+  std::map<int, Coll> named;
+  std::vector<std::vector<WgOp>> wg_open;
+  std::vector<std::deque<std::vector<WgOp>>> wg_groups;
+  uint64_t epoch = 0;
+  bool faulted = false;
+  cudaError_t fault_code = cudaSuccess;
+  std::string fault;
+  ptx::SmemWindow window;
+  uint32_t dyn_offset = 0;
+  size_t dyn_bytes = 0;
+  const std::function<void()>* body = nullptr;
+};
+
+Block* g_block = nullptr;
+ucontext_t g_sched;
+std::vector<uint8_t*> g_stacks;  // reused across blocks and launches
+const char* g_kernel_name = "";
+
+uint8_t* stack_for(size_t i) {
+  while (g_stacks.size() <= i) {
+    const size_t page = 4096;
+    void* p = mmap(nullptr, kStackBytes + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    mprotect(p, page, PROT_NONE);  // a stack overflow faults instead of corrupting the neighbour
+    g_stacks.push_back(static_cast<uint8_t*>(p) + page);
+  }
+  return g_stacks[i];
+}
+
+std::string where() {
+  char buf[160];
+  if (g_thread) {
+    std::snprintf(buf, sizeof buf, "block (%u,%u,%u) thread (%u,%u,%u)", g_block_idx.x, g_block_idx.y, g_block_idx.z, g_thread->tid.x,
+                  g_thread->tid.y, g_thread->tid.z);
+  } else {
+    std::snprintf(buf, sizeof buf, "block (%u,%u,%u)", g_block_idx.x, g_block_idx.y, g_block_idx.z);
+  }
+  return buf;
+}
+
+Fiber& me() { return g_block->fibers[static_cast<size_t>(g_block->current)]; }
+
+void yield_to_scheduler() {
+  Fiber& f = me();
+  swapcontext(&f.ctx, &g_sched);
+  // resumed by the scheduler
+  g_thread = &me().th;
+  if (g_block->faulted) throw KernelFault(g_block->fault_code, "aborted after another thread's fault");
+}
+
+void fault(cudaError_t code, const std::string& msg) {
+  if (!g_block->faulted) {
+    g_block->faulted = true;
+    g_block->fault_code = code;
+    g_block->fault = msg;
+  }
+}
+
+void flush_cp_async(Fiber& f, size_t keep);
+
+void fiber_main() {
+  Block& b = *g_block;
+  Fiber& f = b.fibers[static_cast<size_t>(b.current)];
+  try {
+    (*b.body)();
+    flush_cp_async(f, 0);  // copies still in flight when a thread exits complete anyway
+  } catch (const KernelFault& e) {
+    fault(e.code, where() + ": " + e.what());
+  } catch (const ptx::PtxError& e) {
+    fault(cudaErrorIllegalAddress, where() + ": " + e.what());
+  } catch (const std::exception& e) {
+    fault(cudaErrorLaunchFailure, where() + ": " + e.what());
+  }
+  f.state = State::kDone;
+  ++b.epoch;
+  setcontext(&g_sched);
+}
+
+int warp_of(const Fiber& f) { return f.th.linear / 32; }
+
+void complete(Coll& c) {
+  const std::function<void(void* const*)>* op = c.op;
+  void* payloads[128];
+  std::memcpy(payloads, c.payloads, sizeof payloads);
+  std::vector<int> waiting;
+  waiting.swap(c.waiting);
+  c = Coll();
+  ++g_block->epoch;
+  for (int i : waiting) {
+    Fiber& f = g_block->fibers[static_cast<size_t>(i)];
+    if (f.state == State::kBlocked) f.state = State::kRunnable;
+  }
+  if (op) (*op)(payloads);
+}
+
+void arrive(Coll& c, int slot, int needed, const char* what, void* payload, const std::function<void(void* const*)>& op, const char* scope) {
+  if (c.arrived == 0) {
+    c.what = what;
+  } else if (std::strcmp(c.what, what) != 0) {
+    throw KernelFault(cudaErrorIllegalInstruction, std::string("divergent ") + scope + ": this thread reached " + what + " while others wait in " + c.what);
+  }
+  if (slot >= 0) {  // collectives with per-thread operands (warp, warpgroup); barriers pass -1
+    if (c.payloads[slot] != nullptr) throw KernelFault(cudaErrorIllegalInstruction, std::string(scope) + " slot reused in " + what);
+    c.payloads[slot] = payload;
+  }
+  c.op = &op;
+  ++c.arrived;
+  if (c.arrived >= needed) {
+    complete(c);
+    return;
+  }
+  c.waiting.push_back(g_block->current);
+  me().state = State::kBlocked;
+  yield_to_scheduler();
+}
+
+// Live threads leave their collectives: a collective whose remaining participants have all arrived completes.
+void on_exit_check() {
+  Block& b = *g_block;
+  auto check = [&](Coll& c, int needed) {
+    if (c.arrived > 0 && c.arrived >= needed) complete(c);
+  };
+  for (size_t w = 0; w < b.warp_coll.size(); ++w) check(b.warp_coll[w], b.warp_live[w]);
+  for (size_t g = 0; g < b.wg_coll.size(); ++g) check(b.wg_coll[g], b.wg_live[g]);
+  check(b.block_coll, b.live);
+}
+
+void flush_cp_async(Fiber& f, size_t keep) {
+  const ptx::SmemWindow& w = g_block->window;
+  while (f.cp_groups.size() > keep) {
+    for (const Copy& c : f.cp_groups.front()) {
+      uint8_t* dst = w.base + c.dst;
+      std::memset(dst, 0, 16);
+      if (c.bytes > 0) std::memcpy(dst, c.src, static_cast<size_t>(c.bytes));
+    }
+    f.cp_groups.pop_front();
+  }
+}
+
+void run_wg_groups(int g, size_t keep) {
+  Block& b = *g_block;
+  auto& groups = b.wg_groups[static_cast<size_t>(g)];
+  while (groups.size() > keep) {
+    for (const WgOp& op : groups.front()) ptx::wgmma_m64nNk16_bf16_f32(op.n, b.window, op.da, op.db, op.scale_d, op.d);
+    groups.pop_front();
+  }
+}
+
+cudaError_t run_block(const Config& cfg) {
+  Block& b = *g_block;
+  const int n = b.nthreads;
+  std::memset(g_arena, 0xFF, kArenaBytes);  // uninitialised shared memory reads as NaN
+  b.window = ptx::SmemWindow{g_arena, kReserved, kReserved};
+  b.dyn_offset = 0;
+  b.dyn_bytes = cfg.smem;
+  b.live = n;
+  const int warps = (n + 31) / 32, wgs = (warps + 3) / 4;
+  b.warp_live.assign(static_cast<size_t>(warps), 0);
+  b.wg_live.assign(static_cast<size_t>(wgs), 0);
+  b.warp_coll.assign(static_cast<size_t>(warps), Coll());
+  b.wg_coll.assign(static_cast<size_t>(wgs), Coll());
+  b.block_coll = Coll();
+  b.named.clear();
+  b.wg_open.assign(static_cast<size_t>(wgs), {});
+  b.wg_groups.assign(static_cast<size_t>(wgs), {});
+  b.fibers.assign(static_cast<size_t>(n), Fiber());
+  for (int i = 0; i < n; ++i) {
+    Fiber& f = b.fibers[static_cast<size_t>(i)];
+    f.th.linear = i;
+    f.th.tid = uint3{static_cast<unsigned>(i) % cfg.block.x, static_cast<unsigned>(i) / cfg.block.x % cfg.block.y,
+                     static_cast<unsigned>(i) / (cfg.block.x * cfg.block.y)};
+    f.stack = stack_for(static_cast<size_t>(i));
+    getcontext(&f.ctx);
+    f.ctx.uc_stack.ss_sp = f.stack;
+    f.ctx.uc_stack.ss_size = kStackBytes;
+    f.ctx.uc_link = nullptr;
+    makecontext(&f.ctx, fiber_main, 0);
+    ++b.warp_live[static_cast<size_t>(i / 32)];
+    ++b.wg_live[static_cast<size_t>(i / 128)];
+  }
+  int64_t idle_passes = 0;
+  while (b.live > 0 && !b.faulted) {
+    const uint64_t epoch0 = b.epoch;
+    bool ran = false, all_spun = true;
+    for (int i = 0; i < n && !b.faulted; ++i) {
+      Fiber& f = b.fibers[static_cast<size_t>(i)];
+      if (f.state != State::kRunnable && f.state != State::kSpinning) continue;
+      const bool was_spinning = f.state == State::kSpinning;
+      f.state = State::kRunnable;
+      b.current = i;
+      g_thread = &f.th;
+      swapcontext(&g_sched, &f.ctx);
+      g_thread = nullptr;
+      ran = true;
+      if (f.state == State::kDone) {
+        --b.live;
+        --b.warp_live[static_cast<size_t>(i / 32)];
+        --b.wg_live[static_cast<size_t>(i / 128)];
+        try {
+          on_exit_check();
+        } catch (const KernelFault& e) {
+          fault(e.code, where() + ": " + e.what());
+        } catch (const std::exception& e) {
+          fault(cudaErrorIllegalAddress, where() + ": " + e.what());
+        }
+      }
+      if (!(f.state == State::kSpinning && was_spinning)) all_spun = false;
+    }
+    if (b.faulted) break;
+    if (b.epoch != epoch0) {
+      idle_passes = 0;
+      continue;
+    }
+    if (!ran || all_spun) {
+      // Nothing changed in a whole pass: every live thread waits for something no thread will do.
+      if (++idle_passes < 2) continue;
+      std::string who;
+      int shown = 0;
+      for (int i = 0; i < n; ++i) {
+        const Fiber& f = b.fibers[static_cast<size_t>(i)];
+        if (f.state == State::kDone) continue;
+        if (shown++ < 4) who += (who.empty() ? "" : ", ") + std::to_string(i) + (f.state == State::kSpinning ? " (spinning)" : " (blocked)");
+      }
+      fault(cudaErrorLaunchTimeout, where() + ": deadlock: " + std::to_string(b.live) + " live threads all wait (" + who + (b.live > 4 ? ", …" : "") + ")");
+    }
+  }
+  // Anything still in flight when the block ends lands before the next block (or the host) looks.
+  if (!b.faulted) {
+    for (size_t g = 0; g < b.wg_groups.size(); ++g) {
+      try {
+        run_wg_groups(static_cast<int>(g), 0);
+      } catch (const std::exception& e) {
+        fault(cudaErrorIllegalAddress, where() + ": " + e.what());
+      }
+    }
+  }
+  return b.faulted ? b.fault_code : cudaSuccess;
+}
+
+}  // namespace
+
+cudaError_t run_grid(const Config& cfg, const char* name, const std::function<void()>& body) {
+  const uint64_t threads = uint64_t{cfg.block.x} * cfg.block.y * cfg.block.z;
+  auto refuse = [&](cudaError_t e, const std::string& why) {
+    std::fprintf(stderr, "[sana-emu] launch of %s refused: %s\n", name, why.c_str());
+    record_launch_error(e);
+    return e;
+  };
+  if (threads == 0 || threads > 1024 || cfg.block.z > 64) return refuse(cudaErrorInvalidConfiguration, "block " + std::to_string(threads) + " threads");
+  if (cfg.grid.x == 0 || cfg.grid.y == 0 || cfg.grid.z == 0 || cfg.grid.y > 65535 || cfg.grid.z > 65535 || cfg.grid.x > 2147483647u) {
+    return refuse(cudaErrorInvalidConfiguration, "grid (" + std::to_string(cfg.grid.x) + "," + std::to_string(cfg.grid.y) + "," + std::to_string(cfg.grid.z) + ")");
+  }
+  std::string why;
+  if (!dynamic_smem_allowed(name, cfg.smem, &why)) return refuse(cudaErrorInvalidValue, why);
+  if (g_block != nullptr) return refuse(cudaErrorNotSupported, "a launch from inside a kernel");
+  Block b;
+  b.nthreads = static_cast<int>(threads);
+  b.body = &body;
+  g_block = &b;
+  g_kernel_name = name;
+  g_grid_dim = cfg.grid;
+  g_block_dim = cfg.block;
+  cudaError_t err = cudaSuccess;
+  for (unsigned z = 0; z < cfg.grid.z && err == cudaSuccess; ++z) {
+    for (unsigned y = 0; y < cfg.grid.y && err == cudaSuccess; ++y) {
+      for (unsigned x = 0; x < cfg.grid.x && err == cudaSuccess; ++x) {
+        g_block_idx = uint3{x, y, z};
+        err = run_block(cfg);
+      }
+    }
+  }
+  g_block = nullptr;
+  if (err != cudaSuccess) std::fprintf(stderr, "[sana-emu] kernel %s failed: %s\n", name, b.fault.c_str());
+  record_launch_error(err);
+  return err;
+}
+
+const ptx::SmemWindow& smem_window() { return g_block->window; }
+
+void* dynamic_smem(size_t align) {
+  Block& b = *g_block;
+  if (b.dyn_offset == 0) {
+    // Honour the declared alignment but no more: a kernel that needs 1 KiB alignment must make it.
+    const uint32_t a = static_cast<uint32_t>(std::max<size_t>(align, 16));
+    b.dyn_offset = (kReserved + 16 + a - 1) / a * a;
+    if (b.dyn_offset + b.dyn_bytes > kArenaBytes) throw KernelFault(cudaErrorInvalidValue, "dynamic shared memory over the arena");
+    b.window.size = b.dyn_offset + static_cast<uint32_t>(b.dyn_bytes);
+  }
+  return g_arena + b.dyn_offset;
+}
+
+uint32_t shared_address(const void* p) {
+  const uint8_t* q = static_cast<const uint8_t*>(p);
+  if (q < g_arena || q >= g_arena + kArenaBytes) {
+    throw KernelFault(cudaErrorInvalidAddressSpace, "__cvta_generic_to_shared of a pointer that is not the dynamic shared memory (static __shared__ "
+                                                   "arrays have no emulated shared address)");
+  }
+  return static_cast<uint32_t>(q - g_arena);
+}
+
+void syncthreads() {
+  static const std::function<void(void* const*)> none = [](void* const*) {};
+  arrive(g_block->block_coll, -1, g_block->live, "__syncthreads", nullptr, none, "block barrier");
+}
+
+void syncwarp(unsigned mask) {
+  if (mask != 0xffffffffu) throw KernelFault(cudaErrorNotSupported, "__syncwarp with a partial mask is not emulated");
+  static const std::function<void(void* const*)> none = [](void* const*) {};
+  const int w = warp_of(me());
+  arrive(g_block->warp_coll[static_cast<size_t>(w)], -1, g_block->warp_live[static_cast<size_t>(w)], "__syncwarp", nullptr, none, "warp");
+}
+
+void named_barrier(int id, int count) {
+  if (id < 0 || id > 15 || count <= 0 || count % 32 != 0) throw KernelFault(cudaErrorIllegalInstruction, "bar.sync with id " + std::to_string(id) + ", count " + std::to_string(count));
+  static const std::function<void(void* const*)> none = [](void* const*) {};
+  Coll& c = g_block->named[id];
+  arrive(c, -1, count, "bar.sync", nullptr, none, "named barrier");
+}
+
+void trap() { throw KernelFault(cudaErrorLaunchFailure, "__trap()"); }
+
+void spin_yield() {
+  Fiber& f = me();
+  if (++f.spins > (int64_t{1} << 24)) throw KernelFault(cudaErrorLaunchTimeout, "spun 2^24 times");
+  f.state = State::kSpinning;
+  yield_to_scheduler();
+}
+
+void progress() { ++g_block->epoch; }
+
+void warp_collective(const char* what, void* payload, const std::function<void(void* const*)>& op) {
+  const int w = warp_of(me());
+  arrive(g_block->warp_coll[static_cast<size_t>(w)], me().th.linear % 32, g_block->warp_live[static_cast<size_t>(w)], what, payload, op, "warp collective");
+}
+
+void warpgroup_collective(const char* what, void* payload, const std::function<void(void* const*)>& op) {
+  const int g = me().th.linear / 128;
+  arrive(g_block->wg_coll[static_cast<size_t>(g)], me().th.linear % 128, g_block->wg_live[static_cast<size_t>(g)], what, payload, op, "warpgroup collective");
+}
+
+void cp_async16(uint32_t dst, const void* src, int src_bytes) {
+  const ptx::SmemWindow& w = g_block->window;
+  if (dst % 16 != 0 || dst < w.lo || uint64_t{dst} + 16 > w.size) {
+    throw KernelFault(cudaErrorIllegalAddress, "cp.async 16 bytes to shared address " + std::to_string(dst) + " outside [" + std::to_string(w.lo) + ", " +
+                                                   std::to_string(w.size) + ") or not 16-byte aligned");
+  }
+  if (src_bytes < 0 || src_bytes > 16) throw KernelFault(cudaErrorIllegalInstruction, "cp.async src-size " + std::to_string(src_bytes));
+  if (src_bytes > 0 && reinterpret_cast<uintptr_t>(src) % 16 != 0) throw KernelFault(cudaErrorMisalignedAddress, "cp.async 16 from a global address not 16-byte aligned");
+  std::memset(w.base + dst, 0xFF, 16);  // read before cp.async.wait_group: NaN
+  me().cp_open.push_back(Copy{dst, src, src_bytes});
+}
+
+void cp_async_commit() {
+  Fiber& f = me();
+  f.cp_groups.push_back(std::move(f.cp_open));
+  f.cp_open.clear();
+}
+
+void cp_async_wait(int n) { flush_cp_async(me(), static_cast<size_t>(std::max(n, 0))); }
+
+void wgmma_fence() {}
+
+void wgmma_issue(int n, uint64_t desc_a, uint64_t desc_b, bool scale_d, float* d) {
+  struct P {
+    int n;
+    uint64_t da, db;
+    bool scale;
+    float* d;
+    int g;
+  } p{n, desc_a, desc_b, scale_d, d, me().th.linear / 128};
+  static const std::function<void(void* const*)> op = [](void* const* ps) {
+    const P* p0 = static_cast<const P*>(ps[0]);
+    WgOp o{};
+    for (int t = 0; t < 128; ++t) {
+      const P* pt = static_cast<const P*>(ps[t]);
+      if (pt == nullptr) throw KernelFault(cudaErrorIllegalInstruction, "wgmma.mma_async without all 128 threads of the warpgroup");
+      if (pt->n != p0->n || pt->da != p0->da || pt->db != p0->db || pt->scale != p0->scale) {
+        throw KernelFault(cudaErrorIllegalInstruction, "wgmma.mma_async with operands that differ between threads of the warpgroup");
+      }
+      o.d[t] = pt->d;
+    }
+    o.n = p0->n;
+    o.da = p0->da;
+    o.db = p0->db;
+    o.scale_d = p0->scale;
+    g_block->wg_open[static_cast<size_t>(p0->g)].push_back(o);
+  };
+  warpgroup_collective("wgmma.mma_async", &p, op);
+}
+
+struct WgPayload {
+  int g, n;
+};
+// Every thread of the warpgroup must take part in its wgmma instructions.
+const WgPayload& wg_payload(void* const* ps, const char* what) {
+  for (int t = 0; t < 128; ++t) {
+    if (ps[t] == nullptr) throw KernelFault(cudaErrorIllegalInstruction, std::string(what) + " without all 128 threads of the warpgroup");
+  }
+  return *static_cast<const WgPayload*>(ps[0]);
+}
+
+void wgmma_commit() {
+  WgPayload p{me().th.linear / 128, 0};
+  static const std::function<void(void* const*)> op = [](void* const* ps) {
+    const size_t g = static_cast<size_t>(wg_payload(ps, "wgmma.commit_group").g);
+    g_block->wg_groups[g].push_back(std::move(g_block->wg_open[g]));
+    g_block->wg_open[g].clear();
+  };
+  warpgroup_collective("wgmma.commit_group", &p, op);
+}
+
+void wgmma_wait(int n) {
+  WgPayload p{me().th.linear / 128, n};
+  static const std::function<void(void* const*)> op = [](void* const* ps) {
+    const WgPayload& q = wg_payload(ps, "wgmma.wait_group");
+    run_wg_groups(q.g, static_cast<size_t>(std::max(q.n, 0)));
+  };
+  warpgroup_collective("wgmma.wait_group", &p, op);
+}
+
+}  // namespace sana_emu

@@ -1,0 +1,107 @@
+// The host emulator's execution model: a kernel launch runs its blocks one after another on the
+// calling thread; a block's threads are fibers (ucontext) switched only at synchronisation points
+// (__syncthreads, warp collectives, named barriers, mbarrier spins), so between two such points a
+// thread runs alone, and `__shared__` variables can be plain statics (one block is live at a time).
+//
+// What it checks beyond the numbers: shared-memory accesses of the emulated PTX (bounds, alignment),
+// warp collectives reached by every lane with the same instruction, deadlocks (every live thread
+// blocked or spinning without progress), cp.async / wgmma results used before their wait (the
+// emulator completes them as late as the ISA allows: at the wait, with the destination poisoned at
+// issue), dynamic shared memory poisoned (0xFF bytes = NaN) before each block, and the launch limits
+// (block size, grid size, dynamic shared memory over 48 KiB without the function attribute).
+// It does not model timing, memory-model reorderings, or races between threads of one block.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <type_traits>
+
+#include "ptx_semantics.h"
+
+namespace sana_emu {
+
+// A failure inside a kernel (trap, deadlock, bad shared access, divergent collective): ends the launch.
+struct KernelFault : std::runtime_error {
+  cudaError_t code;
+  KernelFault(cudaError_t c, const std::string& what) : std::runtime_error(what), code(c) {}
+};
+
+struct Thread {
+  uint3 tid{};
+  int linear = 0;  // threadIdx.x + blockDim.x·(threadIdx.y + blockDim.y·threadIdx.z)
+  int64_t clock = 0;
+};
+
+// The running fiber and the running block (valid inside a kernel only).
+extern Thread* g_thread;
+extern uint3 g_block_idx;
+extern dim3 g_block_dim, g_grid_dim;
+
+// Launch configuration as written between <<< >>> (kernels/emu/translate.mjs rewrites launches).
+struct Config {
+  dim3 grid, block;
+  size_t smem;
+  cudaStream_t stream;
+  Config(dim3 g, dim3 b, size_t s = 0, cudaStream_t st = nullptr) : grid(g), block(b), smem(s), stream(st) {}
+};
+
+// Runs the grid; returns the launch's error (also recorded for cudaGetLastError).
+// `name` is the kernel as spelled at the launch (see translate.mjs); it keys the function attributes.
+cudaError_t run_grid(const Config& cfg, const char* name, const std::function<void()>& body);
+cudaError_t func_set_attribute(const char* name, cudaFuncAttribute attr, int value);
+
+template <typename Call, typename... A>
+void launch(const Config& cfg, const char* name, Call call, A&&... args) {
+  // The arguments are copied once at the launch; each thread calls the kernel with its own copies.
+  std::tuple<std::decay_t<A>...> params(std::forward<A>(args)...);
+  run_grid(cfg, name, [&] { std::apply(call, params); });
+}
+
+// ---- the block's shared window ----
+const ptx::SmemWindow& smem_window();
+void* dynamic_smem(size_t align);
+uint32_t shared_address(const void* p);  // __cvta_generic_to_shared
+
+// ---- synchronisation ----
+void syncthreads();
+void syncwarp(unsigned mask);
+void named_barrier(int id, int count);
+[[noreturn]] void trap();
+// A spinning thread gives way (mbarrier waits); a block whose every live thread spins or waits
+// without anything changing is a deadlock.
+void spin_yield();
+void progress();  // something other threads may wait for changed
+
+// A collective of the current thread's warp (32 lanes) or warpgroup (128 threads, 4 aligned warps):
+// every participant calls it with the same `what`; the last to arrive runs `op` with all
+// participants' payloads (index = lane or thread in warpgroup), then all continue.
+void warp_collective(const char* what, void* payload, const std::function<void(void* const*)>& op);
+void warpgroup_collective(const char* what, void* payload, const std::function<void(void* const*)>& op);
+
+// ---- shuffles ----
+template <typename T> T shfl(unsigned mask, T v, int src_lane_of_mine, const char* what);
+
+// ---- per-thread async copies (cp.async) and per-warpgroup wgmma groups ----
+void cp_async16(uint32_t dst, const void* src, int src_bytes);
+void cp_async_commit();
+void cp_async_wait(int n);
+void wgmma_fence();
+void wgmma_issue(int n, uint64_t desc_a, uint64_t desc_b, bool scale_d, float* d);
+void wgmma_commit();
+void wgmma_wait(int n);
+
+// ---- lane-level PTX (emu_ptx.cpp): what kernels/include/sana/cuda/ptx.cuh calls in the emulator ----
+void ldmatrix_x4(uint32_t* r, uint32_t addr, bool trans);
+void mma_m16n8k16_bf16(float* c, const uint32_t* a, uint32_t b0, uint32_t b1);
+void mbar_init(uint32_t bar, uint32_t count);
+void mbar_arrive(uint32_t bar, uint32_t expect_tx_bytes);
+bool mbar_try_wait(uint32_t bar, uint32_t parity);  // false: the thread has given way (spin_yield)
+void tma_load_2d(uint32_t dst, const CUtensorMap* map, int32_t c0, int32_t c1, uint32_t bar);
+
+}  // namespace sana_emu

@@ -1,0 +1,113 @@
+// Rewrites a .cu file into C++ the host emulator compiles (with kernels/emu/cuda_emu.h force-included):
+//   kernel<T><<<grid, block, smem, stream>>>(args);  →  ::sana_emu::launch(::sana_emu::Config(grid, block, smem, stream), "kernel<T>", kernel<T>, args);
+//   extern __shared__ __align__(16) uint8_t smem[];  →  uint8_t* const smem = static_cast<uint8_t*>(::sana_emu::dynamic_smem(16));
+//   cudaFuncSetAttribute(kernel<T>, attr, v)  →  ::sana_emu::func_set_attribute("kernel<T>", attr, v)
+// A kernel is identified by its spelling at the launch (a launch of a template whose arguments are
+// deduced has no function pointer to go by), so an attribute applies to the launches spelled alike.
+// Nothing else changes, and line numbers are kept (a `#line` names the original file), so compiler
+// messages and emulator faults point into the real source.
+//
+//   node kernels/emu/translate.mjs IN.cu OUT.cpp
+import { readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+/** Index of the parenthesis/bracket closing the one opened at `open`, skipping strings and comments. */
+function matching(src, open) {
+  const pairs = { '(': ')', '<': '>' };
+  const want = pairs[src[open]];
+  let depth = 0;
+  for (let i = open; i < src.length; i++) {
+    const c = src[i];
+    if (c === '"' || c === "'") {
+      for (i++; i < src.length && src[i] !== c; i++) if (src[i] === '\\') i++;
+      continue;
+    }
+    if (c === '/' && src[i + 1] === '/') {
+      i = src.indexOf('\n', i);
+      if (i < 0) break;
+      continue;
+    }
+    if (c === src[open]) depth++;
+    else if (c === want && --depth === 0) return i;
+  }
+  throw new Error(`translate: unbalanced ${src[open]} at offset ${open}`);
+}
+
+/** Start of the kernel expression that ends just before `end` (an identifier, maybe qualified, maybe with template arguments). */
+function kernelStart(src, end) {
+  let i = end;
+  while (i > 0 && /\s/.test(src[i - 1])) i--;
+  if (src[i - 1] === '>') {
+    let depth = 0;
+    for (i--; i >= 0; i--) {
+      if (src[i] === '>') depth++;
+      else if (src[i] === '<' && --depth === 0) break;
+    }
+    if (i < 0) throw new Error('translate: unbalanced template arguments before <<<');
+  }
+  while (i > 0 && /[\w:]/.test(src[i - 1])) i--;
+  return i;
+}
+
+/** cudaFuncSetAttribute(KERNEL, …) → ::sana_emu::func_set_attribute("KERNEL", …); KERNEL may have template arguments. */
+function rewriteFuncAttributes(src) {
+  const call = 'cudaFuncSetAttribute(';
+  let out = '';
+  let pos = 0;
+  for (;;) {
+    const at = src.indexOf(call, pos);
+    if (at < 0) break;
+    let i = at + call.length;
+    let depth = 0;
+    for (; i < src.length; i++) {
+      const c = src[i];
+      if (c === '(' || c === '<') depth++;
+      else if (c === ')' || c === '>') depth--;
+      else if (c === ',' && depth === 0) break;
+    }
+    const kernel = src.slice(at + call.length, i).trim().replace(/\s+/g, ' ');
+    out += src.slice(pos, at) + `::sana_emu::func_set_attribute(${JSON.stringify(kernel)}`;
+    pos = i;
+  }
+  return out + src.slice(pos);
+}
+
+export function translate(src) {
+  let out = '';
+  let pos = 0;
+  for (;;) {
+    const lt = src.indexOf('<<<', pos);
+    if (lt < 0) break;
+    const gt = src.indexOf('>>>', lt);
+    if (gt < 0) throw new Error(`translate: <<< without >>> at offset ${lt}`);
+    const start = kernelStart(src, lt);
+    const kernel = src.slice(start, lt).trim();
+    const config = src.slice(lt + 3, gt);
+    let open = gt + 3;
+    while (/\s/.test(src[open])) open++;
+    if (src[open] !== '(') throw new Error(`translate: no argument list after >>> at offset ${gt}`);
+    const close = matching(src, open);
+    const args = src.slice(open + 1, close);
+    const name = JSON.stringify(kernel.replace(/\s+/g, ' '));
+    out += src.slice(pos, start);
+    // The kernel is called from a generic lambda so that template arguments are deduced as in CUDA.
+    out += `::sana_emu::launch(::sana_emu::Config(${config}), ${name}, [&](auto... a_) { ${kernel}(a_...); }${args.trim() ? ', ' : ''}${args})`;
+    pos = close + 1;
+  }
+  out += src.slice(pos);
+  out = rewriteFuncAttributes(out);
+  return out.replace(
+    /extern\s+__shared__\s+(?:__align__\s*\(\s*(\d+)\s*\)\s+)?([A-Za-z_][\w:]*)\s+(?:__align__\s*\(\s*(\d+)\s*\)\s+)?(\w+)\s*\[\s*\]\s*;/g,
+    (_m, a1, type, a2, name) => `${type}* const ${name} = static_cast<${type}*>(::sana_emu::dynamic_smem(${a1 ?? a2 ?? 16}));`,
+  );
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname)) {
+  const [input, output] = process.argv.slice(2);
+  if (!input || !output) {
+    console.error('usage: node kernels/emu/translate.mjs IN.cu OUT.cpp');
+    process.exit(3);
+  }
+  const src = readFileSync(input, 'utf8');
+  writeFileSync(output, `#line 1 ${JSON.stringify(resolve(input))}\n${translate(src)}`);
+}
