@@ -5,6 +5,8 @@
 //   SANA_LAB_SANITIZE=1    AddressSanitizer + UBSan build (see README)
 //   SANA_LAB_BUILD_DIR=D   build into D instead of build/ (e.g. a second, CPU-only or sanitizer build)
 //   SANA_LAB_WERROR=1      warnings are errors, C++ and CUDA (CI builds this way)
+//   SANA_LAB_CUDA_EMU=1    the CUDA kernels compiled for the host emulator (kernels/emu/): the cuda
+//                          backend then runs, slowly, on the CPU (for checking kernels without a GPU)
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -16,7 +18,8 @@ const cmakeJs = join(dirname(require.resolve('cmake-js/package.json')), 'bin', '
 
 const on = (v) => v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'off' && v.toLowerCase() !== 'false';
 const cuda = process.env.SANA_LAB_CUDA === undefined ? true : on(process.env.SANA_LAB_CUDA);
-const args = [cmakeJs, 'compile', '--directory', root, `--CDSANA_LAB_CUDA=${cuda ? 'ON' : 'OFF'}`];
+const emu = on(process.env.SANA_LAB_CUDA_EMU);
+const args = [cmakeJs, 'compile', '--directory', root, `--CDSANA_LAB_CUDA=${cuda && !emu ? 'ON' : 'OFF'}`, `--CDSANA_LAB_CUDA_EMU=${emu ? 'ON' : 'OFF'}`];
 if (on(process.env.SANA_LAB_SANITIZE)) args.push('--CDSANA_LAB_SANITIZE=ON', '--debug');
 if (process.env.SANA_LAB_BUILD_DIR) args.push('--out', process.env.SANA_LAB_BUILD_DIR);
 if (process.env.SANA_LAB_NATIVE_ARCH && on(process.env.SANA_LAB_NATIVE_ARCH)) args.push('--CDSANA_LAB_NATIVE_ARCH=ON');
@@ -24,7 +27,7 @@ if (process.env.SANA_LAB_NATIVE_ARCH && on(process.env.SANA_LAB_NATIVE_ARCH)) ar
 args.push(`--CDSANA_LAB_WERROR=${on(process.env.SANA_LAB_WERROR) ? 'ON' : 'OFF'}`);
 const jobs = process.env.CMAKE_BUILD_PARALLEL_LEVEL ?? String(Math.max(1, (await import('node:os')).availableParallelism()));
 
-console.error(`[sana-lab] building the native addon (CUDA ${cuda ? 'if nvcc is found' : 'disabled by SANA_LAB_CUDA=0'})`);
+console.error(`[sana-lab] building the native addon (CUDA ${emu ? 'kernels for the host emulator' : cuda ? 'if nvcc is found' : 'disabled by SANA_LAB_CUDA=0'})`);
 const r = spawnSync(process.execPath, [...args, '--parallel', jobs], { stdio: 'inherit', cwd: root });
 if (r.status !== 0) {
   console.error('[sana-lab] native build failed: see the cmake/compiler output above. Requirements: CMake >= 3.18 and a C++17 compiler.');

@@ -12,6 +12,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 namespace sana_emu {
@@ -323,6 +324,10 @@ cudaError_t run_grid(const Config& cfg, const char* name, const std::function<vo
   }
   std::string why;
   if (!dynamic_smem_allowed(name, cfg.smem, &why)) return refuse(cudaErrorInvalidValue, why);
+  // One launch at a time in the process (the addon launches from worker threads): the scheduler's
+  // state is global, and a real device would serialise launches on one stream too.
+  static std::recursive_mutex launch_mu;
+  std::lock_guard<std::recursive_mutex> lock(launch_mu);
   if (g_block != nullptr) return refuse(cudaErrorNotSupported, "a launch from inside a kernel");
   Block b;
   b.nthreads = static_cast<int>(threads);

@@ -18,7 +18,7 @@ namespace sana_emu {
 
 namespace {
 std::mutex g_mu;
-cudaError_t g_last = cudaSuccess;
+thread_local cudaError_t g_last = cudaSuccess;  // per host thread, as the runtime's
 std::map<void*, size_t> g_allocs;
 size_t g_used = 0;
 std::map<std::string, int> g_max_dyn_smem;  // per kernel spelling (translate.mjs)
