@@ -31,7 +31,7 @@ EMU_SOURCES=(kernels/emu/emu_core.cpp kernels/emu/emu_ptx.cpp kernels/emu/emu_ru
 # -Wno-unknown-pragmas: `#pragma unroll`; -Wno-unused-parameter as in the CUDA build; -fno-strict-aliasing:
 # kernels read and write through reinterpret_cast views (float4 over bf16, …) as device code may.
 FLAGS=(-std=c++17 ${SANA_EMU_CXXFLAGS:--O2} -fno-strict-aliasing -I kernels/emu -I kernels/include -I bench/gpu/selftest -I "$CUDA_INC"
-       -DSANA_LAB_WITH_CUDA=1 "-DSANA_LAB_CUDA_VERSION=\"emu\"" -Wall -Wextra -Werror -Wno-unknown-pragmas -Wno-unused-parameter)
+       -DSANA_LAB_WITH_CUDA=1 "-DSANA_LAB_CUDA_VERSION=\"emu\"" -Wall -Wextra -Werror -Wno-unknown-pragmas -Wno-unused-parameter -Wno-psabi)
 echo "[emu build] $CXX, $(( ${#SOURCES[@]} + ${#EMU_SOURCES[@]} )) files, $JOBS jobs → $OUT/cuda-selftest-emu" >&2
 start=$(date +%s)
 printf '%q\n' "${FLAGS[@]}" > "$OUT/flags.rsp"  # a gcc response file (shell-quoted arguments)

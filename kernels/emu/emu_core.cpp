@@ -1,13 +1,20 @@
 // The host emulator's scheduler: blocks one after another, a block's threads as ucontext fibers,
 // collectives (barriers, warp and warpgroup instructions) completed by their last arriving thread,
 // deferred cp.async and wgmma groups, deadlock detection. See emu_core.h for the model.
+//
+// Switching: a fiber is entered the first time with swapcontext (which gives it its own stack) and
+// afterwards with _setjmp/_longjmp, which, unlike swapcontext, make no system call (the signal mask
+// is left alone): a block switches threads at every warp instruction, so this halves the run time.
+#undef _FORTIFY_SOURCE  // longjmp_chk would refuse the jumps between stacks
 #include "emu_core.h"
 
+#include <setjmp.h>
 #include <sys/mman.h>
 #include <ucontext.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <map>
@@ -40,7 +47,9 @@ struct Copy {
 };
 
 struct Fiber {
-  ucontext_t ctx{};
+  ucontext_t ctx{};  // first entry
+  jmp_buf jb;        // later switches
+  bool started = false;
   uint8_t* stack = nullptr;  // kStackBytes + a guard page below
   Thread th;
   State state = State::kRunnable;
@@ -84,7 +93,8 @@ struct Block {
 };
 
 Block* g_block = nullptr;
-ucontext_t g_sched;
+ucontext_t g_sched_uc;
+jmp_buf g_sched_jb;
 std::vector<uint8_t*> g_stacks;  // reused across blocks and launches
 const char* g_kernel_name = "";
 
@@ -114,7 +124,7 @@ Fiber& me() { return g_block->fibers[static_cast<size_t>(g_block->current)]; }
 
 void yield_to_scheduler() {
   Fiber& f = me();
-  swapcontext(&f.ctx, &g_sched);
+  if (_setjmp(f.jb) == 0) _longjmp(g_sched_jb, 1);
   // resumed by the scheduler
   g_thread = &me().th;
   if (g_block->faulted) throw KernelFault(g_block->fault_code, "aborted after another thread's fault");
@@ -145,7 +155,7 @@ void fiber_main() {
   }
   f.state = State::kDone;
   ++b.epoch;
-  setcontext(&g_sched);
+  _longjmp(g_sched_jb, 1);
 }
 
 int warp_of(const Fiber& f) { return f.th.linear / 32; }
@@ -218,6 +228,46 @@ void run_wg_groups(int g, size_t keep) {
   }
 }
 
+// The order in which a pass resumes the threads (SANA_EMU_ORDER): forward (default), reverse, or
+// shuffle (a new pseudo-random order every pass, seeded by SANA_EMU_SEED). A race that the forward
+// order happens to serialise (the writer running before the reader) may show in another order.
+void order_pass(std::vector<int>& order) {
+  static const int mode = [] {
+    const char* s = std::getenv("SANA_EMU_ORDER");
+    if (s == nullptr || std::strcmp(s, "forward") == 0) return 0;
+    if (std::strcmp(s, "reverse") == 0) return 1;
+    if (std::strcmp(s, "shuffle") == 0) return 2;
+    std::fprintf(stderr, "[sana-emu] SANA_EMU_ORDER=%s is not forward, reverse or shuffle; using forward\n", s);
+    return 0;
+  }();
+  static uint64_t state = [] {
+    const char* s = std::getenv("SANA_EMU_SEED");
+    return (s ? std::strtoull(s, nullptr, 10) : 1) * 0x9E3779B97F4A7C15ull + 1;
+  }();
+  const size_t n = order.size();
+  if (mode == 1) {
+    for (size_t i = 0; i < n; ++i) order[i] = static_cast<int>(n - 1 - i);
+  } else if (mode == 2) {
+    for (size_t i = n; i > 1; --i) {
+      state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+      std::swap(order[i - 1], order[state % i]);
+    }
+  }
+}
+
+// Runs fiber f until it yields or ends. Kept apart (and not inlined) so that no local of the
+// scheduler loop lives across the _setjmp.
+__attribute__((noinline)) void switch_to(Fiber& f) {
+  if (_setjmp(g_sched_jb) == 0) {
+    if (!f.started) {
+      f.started = true;
+      swapcontext(&g_sched_uc, &f.ctx);
+    } else {
+      _longjmp(f.jb, 1);
+    }
+  }
+}
+
 cudaError_t run_block(const Config& cfg) {
   Block& b = *g_block;
   const int n = b.nthreads;
@@ -250,18 +300,22 @@ cudaError_t run_block(const Config& cfg) {
     ++b.warp_live[static_cast<size_t>(i / 32)];
     ++b.wg_live[static_cast<size_t>(i / 128)];
   }
+  std::vector<int> order(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) order[static_cast<size_t>(i)] = i;
   int64_t idle_passes = 0;
   while (b.live > 0 && !b.faulted) {
     const uint64_t epoch0 = b.epoch;
     bool ran = false, all_spun = true;
-    for (int i = 0; i < n && !b.faulted; ++i) {
+    order_pass(order);
+    for (int k = 0; k < n && !b.faulted; ++k) {
+      const int i = order[static_cast<size_t>(k)];
       Fiber& f = b.fibers[static_cast<size_t>(i)];
       if (f.state != State::kRunnable && f.state != State::kSpinning) continue;
       const bool was_spinning = f.state == State::kSpinning;
       f.state = State::kRunnable;
       b.current = i;
       g_thread = &f.th;
-      swapcontext(&g_sched, &f.ctx);
+      switch_to(f);
       g_thread = nullptr;
       ran = true;
       if (f.state == State::kDone) {

@@ -72,11 +72,31 @@ function rewriteFuncAttributes(src) {
   return out + src.slice(pos);
 }
 
+/** For each offset of src: true when it is code (not inside a comment, string or character literal). */
+function codeMask(src) {
+  const code = new Uint8Array(src.length).fill(1);
+  for (let i = 0; i < src.length; i++) {
+    let end = -1;
+    if (src.startsWith('//', i)) end = src.indexOf('\n', i);
+    else if (src.startsWith('/*', i)) end = src.indexOf('*/', i) + 1;
+    else if (src[i] === '"' || src[i] === "'") {
+      for (end = i + 1; end < src.length && src[end] !== src[i]; end++) if (src[end] === '\\') end++;
+    }
+    if (end === -1) continue;
+    if (end <= 0) end = src.length - 1;
+    code.fill(0, i, end + 1);
+    i = end;
+  }
+  return code;
+}
+
 export function translate(src) {
+  const code = codeMask(src);
   let out = '';
   let pos = 0;
   for (;;) {
-    const lt = src.indexOf('<<<', pos);
+    let lt = src.indexOf('<<<', pos);
+    while (lt >= 0 && !code[lt]) lt = src.indexOf('<<<', lt + 3);
     if (lt < 0) break;
     const gt = src.indexOf('>>>', lt);
     if (gt < 0) throw new Error(`translate: <<< without >>> at offset ${lt}`);

@@ -4,36 +4,16 @@
 // without a GPU verifies descriptors, swizzles and fragment layouts against the PTX ISA's tables, TMA
 // edge zero-fill feeding wgmma, the driver's tensor-map refusals, and the mbarrier phase/parity rules.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const compiler = ['c++', 'g++', 'clang++'].find((c) => spawnSync(c, ['--version']).status === 0);
+import { compiler, cudaInc, missingToolchain, root } from './toolchain.js';
 
-// ptx_semantics.h includes <cuda.h> for the tensor-map types: find the toolkit's include folder from
-// CUDA_HOME / CUDA_PATH, else nvcc on PATH (<bin>/../include, also with symlinks resolved), else the
-// conventional /usr/local/cuda/include (nvcc on PATH may be a wrapper script).
-function cudaInclude(): string | undefined {
-  const candidates: string[] = [];
-  for (const env of [process.env.CUDA_HOME, process.env.CUDA_PATH]) if (env) candidates.push(join(env, 'include'));
-  const which = spawnSync('sh', ['-c', 'command -v nvcc'], { encoding: 'utf8' });
-  const nvcc = which.status === 0 ? which.stdout.trim() : '';
-  if (nvcc) {
-    candidates.push(join(dirname(nvcc), '..', 'include'));
-    candidates.push(join(dirname(realpathSync(nvcc)), '..', 'include'));
-  }
-  candidates.push('/usr/local/cuda/include');
-  return candidates.find((dir) => existsSync(join(dir, 'cuda.h')));
-}
+if (missingToolchain()) console.warn(`ptx-sm90.test: ${missingToolchain()}, skipping the emulator wgmma/TMA/mbarrier checks`);
 
-const cudaInc = cudaInclude();
-if (!compiler) console.warn('ptx-sm90.test: no C++ compiler found, skipping the emulator wgmma/TMA/mbarrier checks');
-else if (!cudaInc) console.warn('ptx-sm90.test: no cuda.h found (CUDA_HOME, nvcc, /usr/local/cuda), skipping the emulator wgmma/TMA/mbarrier checks');
-
-describe.skipIf(!compiler || !cudaInc)('host emulator: wgmma, TMA and mbarrier (PTX ISA semantics)', () => {
+describe.skipIf(missingToolchain() !== '')('host emulator: wgmma, TMA and mbarrier (PTX ISA semantics)', () => {
   it('matches the ISA descriptor/swizzle/fragment layouts, composes TMA → wgmma, and enforces the documented limits', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sana-ptx-sm90-'));
     try {

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Everything the host emulator can say about the CUDA kernels, in one command (CI runs it; ~5–8 min on
+# 2 cores): the GPU self-test's parity of every op × version × dtype, the mutants it must reject, and
+# the Node cuda backend (op parity and whole-model parity) on an addon built for the emulator.
+#   npm run test:emu
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+step() { echo "[emu] $*"; }
+t0=$(date +%s)
+
+step "build: the kernels and the GPU self-test for the emulator (kernels/emu/build.sh)"
+bash kernels/emu/build.sh
+step "self-test parity (every op, version and dtype against float64 references; bench/gpu/selftest)"
+build-emu/cuda-selftest-emu --parity --json build-emu/selftest-parity.json | tail -n 3
+step "self-test parity again with the threads of each block resumed in a shuffled order (SANA_EMU_ORDER=shuffle)"
+SANA_EMU_ORDER=shuffle SANA_EMU_SEED="${SANA_EMU_SEED:-$(date +%s)}" build-emu/cuda-selftest-emu --parity | tail -n 1
+step "mutants: deliberately broken kernels the checks must fail (kernels/emu/mutants.mjs)"
+node kernels/emu/mutants.mjs
+step "the addon with the emulated cuda backend (SANA_LAB_CUDA_EMU=1 → build-emu-addon/)"
+SANA_LAB_CUDA_EMU=1 SANA_LAB_BUILD_DIR=build-emu-addon node bindings/build-native.mjs >build-emu/addon-build.log 2>&1 \
+  || { tail -n 40 build-emu/addon-build.log; exit 1; }
+[ -f dist/cli/main.js ] || npm run build:ts
+export SANA_LAB_ADDON="$ROOT/build-emu-addon/Release/sana_lab.node"
+step "sana-lab parity --backend cuda (the op parity suite through N-API, queued streams included)"
+node dist/cli/main.js parity --backend cuda --json build-emu/node-parity.json | tail -n 2
+step "whole-model parity on cuda (bench/gpu/model-parity.mjs: DiT both block modes, DC-AE decoder, f32 and bf16)"
+node bench/gpu/model-parity.mjs --backend cuda --json build-emu/model-parity.json | tail -n 1
+step "device out of memory through the op API (bench/gpu/node-oom.mjs, emulated device of 2 GiB)"
+SANA_EMU_MEM_GB=2 node bench/gpu/node-oom.mjs | tail -n 1
+step "done in $(( $(date +%s) - t0 )) s: these are emulated runs (correctness only, no timings); GPU results come from bench/gpu/check.sh"

@@ -1,0 +1,175 @@
+// Checks of the host emulator's execution model (kernels/emu/emu_core.cpp) with small kernels written
+// for it: translated by kernels/emu/translate.mjs and compiled with the prelude, as the real kernels
+// are (test/kernels/emu/emu-core.test.ts builds and runs this). Each check names what a GPU would do.
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "sana/cuda/ptx.cuh"
+
+namespace {
+
+int g_checks = 0;
+void check(bool ok, const std::string& what) {
+  ++g_checks;
+  if (!ok) {
+    std::printf("FAIL: %s\n", what.c_str());
+    std::exit(1);
+  }
+}
+
+// Block-wide reverse through shared memory: correct only if the barrier orders writes before reads.
+__global__ void reverse_kernel(const int* in, int* out, int n) {
+  __shared__ int s[256];
+  const int t = static_cast<int>(threadIdx.x);
+  s[t] = in[blockIdx.x * n + t];
+  __syncthreads();
+  out[blockIdx.x * n + t] = s[n - 1 - t];
+}
+
+// Warp reduction with shuffles, and a broadcast from lane 5.
+__global__ void shuffle_kernel(float* out) {
+  float v = static_cast<float>(threadIdx.x % 32 + 1);
+  for (int o = 16; o > 0; o /= 2) v += __shfl_xor_sync(0xffffffffu, v, o);
+  const float b = __shfl_sync(0xffffffffu, static_cast<float>(threadIdx.x), 5);
+  out[threadIdx.x] = v + 1000.0f * b;
+}
+
+// Each half of the block waits at a named barrier that counts the whole block: a deadlock.
+__global__ void deadlock_kernel(int* out) {
+  if (threadIdx.x < 32) sana::cuda::ptx::bar_sync<1, 64>();
+  else sana::cuda::ptx::bar_sync<2, 64>();
+  out[0] = 1;
+}
+
+// Lanes of one warp at different warp instructions.
+__global__ void divergent_kernel(float* out) {
+  if (threadIdx.x % 2 == 0) out[threadIdx.x] = __shfl_xor_sync(0xffffffffu, 1.0f, 1);
+  else __syncwarp();
+}
+
+// Dynamic shared memory that nobody wrote reads as NaN (0xFF bytes).
+__global__ void uninit_kernel(float* out) {
+  extern __shared__ float dyn[];
+  out[threadIdx.x] = dyn[threadIdx.x];
+}
+
+// cp.async: the destination is not valid before the wait.
+__global__ void cp_async_kernel(const float* in, float* before, float* after) {
+  extern __shared__ __align__(16) float buf[];
+  using namespace sana::cuda::ptx;
+  if (threadIdx.x < 8) cp_async16(smem_u32(buf + 4 * threadIdx.x), in + 4 * threadIdx.x, true);
+  cp_async_commit();
+  if (threadIdx.x < 8) before[threadIdx.x] = buf[4 * threadIdx.x];
+  cp_async_wait<0>();
+  __syncthreads();
+  after[threadIdx.x] = buf[threadIdx.x];
+}
+
+__global__ void trap_kernel(int* out) {
+  if (blockIdx.x == 1 && threadIdx.x == 3) __trap();
+  out[blockIdx.x] = 1;
+}
+
+__global__ void atomic_kernel(float* sum) { atomicAdd(sum, 1.0f); }
+
+template <typename T> T* device_alloc(size_t n) {
+  void* p = nullptr;
+  if (cudaMalloc(&p, n * sizeof(T)) != cudaSuccess) {
+    std::printf("FAIL: cudaMalloc\n");
+    std::exit(1);
+  }
+  return static_cast<T*>(p);
+}
+
+}  // namespace
+
+int main() {
+  {
+    const int n = 256, blocks = 3;
+    std::vector<int> in(n * blocks), out(n * blocks, -1);
+    for (int i = 0; i < n * blocks; ++i) in[i] = i * 7 + 1;
+    int* din = device_alloc<int>(in.size());
+    int* dout = device_alloc<int>(out.size());
+    cudaMemcpy(din, in.data(), in.size() * sizeof(int), cudaMemcpyHostToDevice);
+    reverse_kernel<<<blocks, n>>>(din, dout, n);
+    check(cudaGetLastError() == cudaSuccess, "reverse_kernel launches");
+    cudaMemcpy(out.data(), dout, out.size() * sizeof(int), cudaMemcpyDeviceToHost);
+    bool ok = true;
+    for (int b = 0; b < blocks; ++b)
+      for (int t = 0; t < n; ++t) ok = ok && out[b * n + t] == in[b * n + n - 1 - t];
+    check(ok, "__syncthreads orders shared-memory writes before reads (block-wide reverse)");
+  }
+  {
+    float* d = device_alloc<float>(64);
+    shuffle_kernel<<<1, 64>>>(d);
+    std::vector<float> h(64);
+    cudaMemcpy(h.data(), d, 64 * sizeof(float), cudaMemcpyDeviceToHost);
+    bool ok = true;
+    for (int t = 0; t < 64; ++t) ok = ok && h[t] == 528.0f + 1000.0f * static_cast<float>((t / 32) * 32 + 5);
+    check(ok, "__shfl_xor_sync butterfly sums 1..32 in every lane and __shfl_sync broadcasts lane 5, per warp");
+  }
+  {
+    int* d = device_alloc<int>(1);
+    deadlock_kernel<<<1, 64>>>(d);
+    check(cudaGetLastError() == cudaErrorLaunchTimeout, "a barrier half the block can never reach is reported as a deadlock");
+    float* f = device_alloc<float>(32);
+    divergent_kernel<<<1, 32>>>(f);
+    check(cudaGetLastError() == cudaErrorIllegalInstruction, "lanes of one warp at different warp instructions are an error");
+  }
+  {
+    float* d = device_alloc<float>(32);
+    uninit_kernel<<<1, 32, 32 * sizeof(float)>>>(d);
+    std::vector<float> h(32);
+    cudaMemcpy(h.data(), d, sizeof(float) * 32, cudaMemcpyDeviceToHost);
+    bool nan = true;
+    for (float v : h) nan = nan && std::isnan(v);
+    check(nan, "unwritten dynamic shared memory reads as NaN");
+    uninit_kernel<<<1, 32, 64 * 1024>>>(d);
+    check(cudaGetLastError() == cudaErrorInvalidValue, "64 KiB of dynamic shared memory without the function attribute is refused");
+  }
+  {
+    std::vector<float> in(32);
+    for (int i = 0; i < 32; ++i) in[i] = static_cast<float>(i) + 0.5f;
+    float* din = device_alloc<float>(32);
+    float* before = device_alloc<float>(8);
+    float* after = device_alloc<float>(32);
+    cudaMemcpy(din, in.data(), sizeof(float) * 32, cudaMemcpyHostToDevice);
+    cp_async_kernel<<<1, 32, 32 * sizeof(float)>>>(din, before, after);
+    std::vector<float> hb(8), ha(32);
+    cudaMemcpy(hb.data(), before, sizeof(float) * 8, cudaMemcpyDeviceToHost);
+    cudaMemcpy(ha.data(), after, sizeof(float) * 32, cudaMemcpyDeviceToHost);
+    bool nan = true, ok = true;
+    for (float v : hb) nan = nan && std::isnan(v);
+    for (int i = 0; i < 32; ++i) ok = ok && ha[i] == in[i];
+    check(nan, "a cp.async destination read before cp.async.wait_group is NaN");
+    check(ok, "after cp.async.wait_group 0 and a barrier the copied data is there");
+  }
+  {
+    int* d = device_alloc<int>(4);
+    trap_kernel<<<4, 32>>>(d);
+    check(cudaGetLastError() == cudaErrorLaunchFailure, "__trap fails the launch");
+    check(cudaGetLastError() == cudaSuccess, "cudaGetLastError clears the error");
+  }
+  {
+    float* d = device_alloc<float>(1);
+    cudaMemsetAsync(d, 0, sizeof(float), nullptr);
+    atomic_kernel<<<5, 96>>>(d);
+    float h = 0;
+    cudaMemcpy(&h, d, sizeof(float), cudaMemcpyDeviceToHost);
+    check(h == 480.0f, "atomicAdd from every thread of every block");
+  }
+  {
+    reverse_kernel<<<1, 2048>>>(nullptr, nullptr, 0);
+    check(cudaGetLastError() == cudaErrorInvalidConfiguration, "a block of 2048 threads is refused");
+    void* p = nullptr;
+    check(cudaMalloc(&p, size_t{1} << 62) == cudaErrorMemoryAllocation, "an allocation over the emulated device memory fails as out of memory");
+    cudaGetLastError();
+  }
+  std::printf("all emulator-core checks passed (%d)\n", g_checks);
+  return 0;
+}

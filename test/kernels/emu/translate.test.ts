@@ -1,0 +1,43 @@
+// kernels/emu/translate.mjs: the only source rewriting the emulator does (launch syntax, dynamic
+// shared memory, function attributes); everything else of a .cu file must come through unchanged.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+import { root } from './toolchain.js';
+
+// @ts-expect-error: a plain .mjs script without type declarations
+const { translate } = (await import('../../../kernels/emu/translate.mjs')) as { translate: (src: string) => string };
+
+describe('translate.mjs', () => {
+  it('turns a launch into sana_emu::launch with a generic lambda (template arguments deduced as nvcc does)', () => {
+    const out = translate('  k<T, 4><<<grid, dim3(32, 4), smem, op_stream()>>>(a, f(b, c),\n      d);\n');
+    expect(out).toBe('  ::sana_emu::launch(::sana_emu::Config(grid, dim3(32, 4), smem, op_stream()), "k<T, 4>", [&](auto... a_) { k<T, 4>(a_...); }, a, f(b, c),\n      d);\n');
+    expect(translate('probe<<<1, 1, 0, s>>>();')).toBe('::sana_emu::launch(::sana_emu::Config(1, 1, 0, s), "probe", [&](auto... a_) { probe(a_...); });');
+    expect(translate('ns::kern<<<g, b>>>(x); // "<<<" in a comment after')).toContain('"ns::kern", [&](auto... a_) { ns::kern(a_...); }, x);');
+  });
+
+  it('rewrites extern __shared__ arrays and cudaFuncSetAttribute, keeping line numbers', () => {
+    expect(translate('  extern __shared__ __align__(128) uint8_t smem[];')).toBe('  uint8_t* const smem = static_cast<uint8_t*>(::sana_emu::dynamic_smem(128));');
+    expect(translate('extern __shared__ float dyn[];')).toBe('float* const dyn = static_cast<float*>(::sana_emu::dynamic_smem(16));');
+    expect(translate('cudaFuncSetAttribute(gemm<kA, kB>, cudaFuncAttributeMaxDynamicSharedMemorySize, n)')).toBe(
+      '::sana_emu::func_set_attribute("gemm<kA, kB>", cudaFuncAttributeMaxDynamicSharedMemorySize, n)',
+    );
+    expect(() => translate('k<<<1, 1>>>(a;')).toThrow(/unbalanced/);
+  });
+
+  it('translates every kernel source: no launch syntax left, same number of lines', () => {
+    const dir = join(root, 'kernels', 'cuda');
+    const files = readdirSync(dir).filter((f) => f.endsWith('.cu'));
+    expect(files.length).toBeGreaterThan(10);
+    let launches = 0;
+    for (const f of files) {
+      const src = readFileSync(join(dir, f), 'utf8');
+      const out = translate(src);
+      launches += src.split('<<<').length - 1;
+      expect(out, f).not.toMatch(/<<<|>>>\s*\(|extern\s+__shared__/);
+      expect(out.split('\n').length, f).toBe(src.split('\n').length);
+    }
+    expect(launches).toBeGreaterThan(30);
+  });
+});
