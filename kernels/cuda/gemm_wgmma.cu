@@ -57,15 +57,19 @@
 //   over the ring (waiting on empty[s] with parity 1) does not block. fence.mbarrier_init orders the
 //   inits before the copy engine's complete_tx.
 // - "wgmma.fence": before the first wgmma of a batch and after any other access to the accumulator
-//   registers; "wgmma.commit_group" / "wgmma.wait_group 0": after the wait the accumulators are
-//   readable and the wgmma have finished reading shared memory (so the stage can be refilled).
+//   registers; "wgmma.commit_group" / "wgmma.wait_group N": after the wait at most N groups are
+//   pending; the others have written their accumulators and finished reading shared memory (so their
+//   stages can be refilled). Successive wgmma into the same accumulators execute in issue order, so a
+//   new batch may be issued while the previous one is in flight.
 // - "Memory Consistency Model" (proxies): TMA writes and wgmma reads are async-proxy accesses ordered
 //   by the mbarriers; the epilogue's ordinary stores into the same shared memory follow a
 //   fence.proxy.async.shared::cta and a consumer-only named barrier (bar.sync 1, 256).
 // Pipeline protocol (stage s = kt % S, use n = kt / S of that stage):
 //   producer: wait empty[s] parity (n & 1) ^ 1 → arrive.expect_tx(full[s], stage bytes) → TMA A, B.
-//   consumer: wait full[s] parity n & 1 → wgmma.fence → 4 × wgmma → commit → wait_group 0 → each of
-//   the 8 consumer warps arrives once on empty[s] (count 8).
+//   consumer: wait full[s] parity n & 1 → wgmma.fence → 4 × wgmma → commit → wait_group 1 (the
+//   previous slice's batch is done, this one stays in flight) → each of the 8 consumer warps arrives
+//   once on empty[(kt − 1) % S] (count 8); after the loop, wait_group 0. A stage is thus held for two
+//   slices, so S ≥ 3 keeps one stage loading while two are read.
 // A wait that has not completed after ~2³⁴ cycles (≈ 10 s) traps instead of hanging the process.
 #include <cuda.h>          // CUtensorMap and its enums (types only; the function comes from the driver at run time)
 #include <cudaTypedefs.h>  // PFN_cuTensorMapEncodeTiled_v12000
@@ -139,6 +143,7 @@ __global__ void __launch_bounds__(plan::kWgThreads, plan::wg_blocks_per_sm(BN))
   static_assert(kABytes % 1024 == 0 && kStageBytes % 1024 == 0, "every tile starts on a swizzle-atom (1024-byte) boundary");
   static_assert(plan::wg_staging_bytes(BN) <= int64_t{S} * kStageBytes, "the epilogue tile fits in the stage memory");
   static_assert(BM == 2 * 64 && kConsumers == 256, "two consumer warpgroups of 64 rows");
+  static_assert(S >= 3, "a stage is held for two slices (one wgmma batch in flight) while another loads");
   static_assert(P % 32 == 8, "staging pitch ≡ 8 (mod 32) words: conflict-free float2 fragment stores");
 
   extern __shared__ uint8_t smem_raw[];
@@ -199,11 +204,15 @@ __global__ void __launch_bounds__(plan::kWgThreads, plan::wg_blocks_per_sm(BN))
 #pragma unroll
     for (int kk = 0; kk < BK / 16; ++kk) wgmma_slice<BN>(acc, da + 2 * kk, db + 2 * kk);  // +32 bytes per k16
     wgmma_commit();
-    wgmma_wait0();
+    // One batch stays in flight: wait for the previous slice's batch only, then hand its stage back,
+    // so the tensor cores never idle between slices while the warp waits and signals.
+    wgmma_wait<1>();
     fence_operands(acc);
     __syncwarp();
-    if (lane == 0) mbar_arrive(empty0 + 8 * s);  // this warp is done reading stage s
+    if (kt > 0 && lane == 0) mbar_arrive(empty0 + 8 * ((kt - 1) % S));  // this warp is done reading stage kt − 1
   }
+  wgmma_wait<0>();  // the last batch (its stage need not be handed back: nothing more is loaded)
+  fence_operands(acc);
 
   // ---- epilogue: fragments → f32 staging tile in the stage memory → fused epilogue, 8 columns per step ----
   fence_proxy_async_smem();  // order the async-proxy use of the stages before the ordinary stores below

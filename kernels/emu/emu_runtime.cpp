@@ -173,7 +173,10 @@ cudaError_t cudaMalloc(void** ptr, size_t size) {
     sana_emu::g_last = cudaErrorMemoryAllocation;
     return cudaErrorMemoryAllocation;
   }
-  void* p = std::aligned_alloc(256, (std::max<size_t>(size, 1) + 255) / 256 * 256);
+  // Exactly `size` bytes (256-byte aligned, as cudaMalloc): in an AddressSanitizer build of the
+  // emulator, a kernel reading or writing past the end of a buffer is reported, like memcheck would.
+  void* p = nullptr;
+  if (posix_memalign(&p, 256, std::max<size_t>(size, 1)) != 0) p = nullptr;
   if (p == nullptr) {
     sana_emu::g_last = cudaErrorMemoryAllocation;
     return cudaErrorMemoryAllocation;

@@ -3,6 +3,9 @@
 // A mutant that passes ("survived") means the emulator or the self-test cannot see that kind of bug.
 //
 //   node kernels/emu/mutants.mjs [--build-dir build-emu] [--only NAME,NAME]   (after kernels/emu/build.sh)
+//   node kernels/emu/mutants.mjs --asan --build-dir build-emu-asan            (after an ASan build, see check.sh)
+// Without --asan the mutants that a failing check must kill run; with --asan those that only an
+// AddressSanitizer build can see (out-of-bounds global memory, what compute-sanitizer memcheck reports).
 // Exit 0 when every mutant is killed; 1 when one survives or an edit no longer applies.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -19,10 +22,18 @@ export const MUTANTS = [
   },
   {
     name: 'wgmma-no-wait',
-    why: 'gemm v3: the consumers release a stage and read the accumulators without wgmma.wait_group',
+    why: 'gemm v3: the epilogue reads the accumulators without waiting for the last wgmma batch',
     file: 'gemm_wgmma',
-    from: '    wgmma_commit();\n    wgmma_wait0();\n',
-    to: '    wgmma_commit();\n',
+    from: '  wgmma_wait<0>();  // the last batch',
+    to: '  // (removed) the last batch',
+    op: 'gemm-v3',
+  },
+  {
+    name: 'wgmma-inflight-release',
+    why: 'gemm v3: a stage is handed back to the producer while the wgmma batch reading it is still in flight',
+    file: 'gemm_wgmma',
+    from: 'if (kt > 0 && lane == 0) mbar_arrive(empty0 + 8 * ((kt - 1) % S));',
+    to: 'if (lane == 0) mbar_arrive(empty0 + 8 * s);',
     op: 'gemm-v3',
   },
   {
@@ -65,6 +76,15 @@ export const MUTANTS = [
     to: '  if (lane == 0) red[warp] = v;\n',
     op: 'layernorm-modulate',
   },
+  {
+    name: 'row-overrun',
+    why: 'layernorm-modulate v1: the row loop reads one element past each row (past the buffer on the last row)',
+    file: 'norms',
+    from: 'for (int64_t c = threadIdx.x; c < C; c += 256) s += ldf(xr[c]);',
+    to: 'for (int64_t c = threadIdx.x; c <= C; c += 256) s += ldf(xr[c]);',
+    op: 'layernorm-modulate',
+    asan: true,
+  },
 ];
 
 function main() {
@@ -74,11 +94,12 @@ function main() {
   };
   const dir = arg('--build-dir', 'build-emu');
   const only = arg('--only', null)?.split(',');
+  const asan = process.argv.includes('--asan');
   const cxx = process.env.CXX ?? 'g++';
   const objs = readdirSync(join(dir, 'obj')).filter((f) => f.endsWith('.o'));
   let bad = 0;
   for (const m of MUTANTS) {
-    if (only && !only.includes(m.name)) continue;
+    if ((only && !only.includes(m.name)) || Boolean(m.asan) !== asan) continue;
     const t0 = Date.now();
     const src = readFileSync(join(dir, 'src', `${m.file}.cpp`), 'utf8');
     const hits = src.split(m.from).length - 1;
@@ -98,19 +119,21 @@ function main() {
       continue;
     }
     const others = objs.filter((o) => o !== `${m.file}.o`).map((o) => join(dir, 'obj', o));
-    r = run(cxx, ['-o', join(mdir, 'selftest'), ...others, join(mdir, `${m.file}.o`), '-lpthread']);
+    r = run(cxx, [...(asan ? ['-fsanitize=address'] : []), '-o', join(mdir, 'selftest'), ...others, join(mdir, `${m.file}.o`), '-lpthread']);
     if (r.status !== 0) {
       console.log(`[mutants] ${m.name}: does not link:\n${r.stderr.slice(0, 2000)}`);
       bad++;
       continue;
     }
-    r = run(join(mdir, 'selftest'), ['--parity', '--only', m.op], { timeout: 600_000 });
+    r = run(join(mdir, 'selftest'), ['--parity', '--only', m.op], { timeout: 600_000, env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=0' } });
     const out = `${r.stdout}${r.stderr}`;
     const failedLine = out.split('\n').find((l) => /\d+ checks, \d+ failed/.test(l)) ?? '';
     const fault = out.split('\n').find((l) => l.startsWith('[sana-emu]')) ?? '';
     const secs = ((Date.now() - t0) / 1000).toFixed(0);
-    if (r.status === 1) {
-      console.log(`[mutants] killed   ${m.name} (${m.why}): ${failedLine.trim()}${fault ? ` — ${fault.slice(0, 160)}` : ''} [${secs} s]`);
+    const asanReport = out.split('\n').find((l) => /ERROR: AddressSanitizer/.test(l));
+    if (asan ? asanReport !== undefined : r.status === 1) {
+      const how = asan ? asanReport.trim() : `${failedLine.trim()}${fault ? ` — ${fault.slice(0, 160)}` : ''}`;
+      console.log(`[mutants] killed   ${m.name} (${m.why}): ${how} [${secs} s]`);
     } else {
       console.log(`[mutants] SURVIVED ${m.name} (${m.why}): exit ${r.status ?? r.signal}, ${failedLine.trim()} [${secs} s]`);
       bad++;

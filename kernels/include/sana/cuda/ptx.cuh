@@ -161,11 +161,14 @@ __device__ __forceinline__ void wgmma_commit() {
   asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
 #endif
 }
-__device__ __forceinline__ void wgmma_wait0() {
+// Waits until at most N committed wgmma groups of this warpgroup are pending: their accumulators are
+// then readable and the shared memory they read may be overwritten.
+template <int N> __device__ __forceinline__ void wgmma_wait() {
+  static_assert(N >= 0 && N <= 7, "wgmma.wait_group takes 0–7");
 #ifdef SANA_CUDA_EMU
-  ::sana_emu::wgmma_wait(0);
+  ::sana_emu::wgmma_wait(N);
 #else
-  asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
+  asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
 #endif
 }
 // Keeps the compiler from moving accumulator reads/writes across the fence/wait (the registers are
