@@ -221,6 +221,8 @@ __global__ void __launch_bounds__(plan::kLaApplyTokens * 4) la_apply_v2(const T*
   }
 }
 
+int64_t g_la_target_blocks = 0;
+
 template <typename T>
 Status run_core(const char* op, int version, const T* q, int64_t ldq, const T* k, int64_t ldk, const T* v, int64_t ldv, T* out, int64_t ldo,
                 int64_t B, int64_t N, int64_t M, int64_t H, int64_t d, int64_t hs, int64_t hso, float eps, float* state) {
@@ -228,7 +230,7 @@ Status run_core(const char* op, int version, const T* q, int64_t ldq, const T* k
   // No keys (M = 0): the zeroed state gives out = 0 / (0 + eps) = 0, as on the CPU; plan::la_chunk_tokens
   // returns 0 then, and plan::la_state's cdiv(M, 0) would be a host division by zero (SIGFPE).
   const bool has_keys = M > 0;
-  const int64_t chunk = has_keys ? plan::la_chunk_tokens(BH, M) : plan::kLaTile;
+  const int64_t chunk = has_keys ? (g_la_target_blocks > 0 ? plan::la_chunk_tokens(BH, M, g_la_target_blocks) : plan::la_chunk_tokens(BH, M)) : plan::kLaTile;
   dim3 grid, block;
   if (has_keys) SANA_RETURN_IF_ERROR(to_dims(op, "la_state", plan::la_state(BH, M, chunk), &grid, &block));
   if (version == 1) {
@@ -262,6 +264,8 @@ Status run_apply_v2(const char* op, const T* q, int64_t ldq, const float* state,
 }
 
 }  // namespace
+
+void set_la_target_blocks(int64_t blocks) { g_la_target_blocks = blocks > 0 ? blocks : 0; }
 
 int la_default_version(int64_t d, bool aligned) { return d == kD && aligned ? 2 : 1; }
 

@@ -77,6 +77,14 @@ export const MUTANTS = [
     op: 'layernorm-modulate',
   },
   {
+    name: 'tile-overwritten-early',
+    why: 'linear-attention v2: the next key/value tile is stored without waiting until every thread has consumed the previous one',
+    file: 'linear_attention',
+    from: '    __syncthreads();  // the previous tile is consumed\n    // float4 stores',
+    to: '    // float4 stores',
+    op: 'linear-attention',
+  },
+  {
     name: 'row-overrun',
     why: 'layernorm-modulate v1: the row loop reads one element past each row (past the buffer on the last row)',
     file: 'norms',

@@ -15,6 +15,9 @@ class Scratch;
 // of out at h·hso (0 = d: heads side by side; lite-mla's heads are 3d apart).
 int la_default_version(int64_t d, bool aligned);
 Status la_check_version(const char* op, int version, int64_t d, bool aligned);
+// For tests (not thread-safe): the state pass sizes its token chunks for this many blocks instead of
+// the plan's 2048 (0 = the plan's), e.g. 1 for one chunk per batch·head, many 64-token tiles per block.
+void set_la_target_blocks(int64_t blocks);
 Status la_core(const char* op, int version, DType dt, const void* q, int64_t ldq, const void* k, int64_t ldk, const void* v, int64_t ldv,
                void* out, int64_t ldo, int64_t B, int64_t N, int64_t M, int64_t H, int64_t d, float eps, Scratch& scratch, int64_t hs = 0,
                int64_t hso = 0);
