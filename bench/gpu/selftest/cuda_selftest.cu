@@ -703,7 +703,12 @@ void parity_layernorm_modulate(int v, DType dt, Rng& rng) {
     int64_t B, N, C;
     bool per_batch;
   };
-  const Case cases[] = {{"B2 N33 C96 mean 3 per-batch", 2, 33, 96, true}, {"B2 N5 C100 shared", 2, 5, 100, false}};
+  // C 1152 (Sana-0.6B) and 2240 (1.6B) take v2's long-row variant (more than 2 vectors per lane), the
+  // one the DiT runs; the coverage of the emulated self-test showed it was never run before.
+  const Case cases[] = {{"B2 N33 C96 mean 3 per-batch", 2, 33, 96, true},
+                        {"B2 N5 C100 shared", 2, 5, 100, false},
+                        {"B2 N7 C1152 per-batch (long rows)", 2, 7, 1152, true},
+                        {"B1 N3 C2240 shared (long rows)", 1, 3, 2240, false}};
   for (const Case& c : cases) {
     Dev x = randn(dt, {c.B, c.N, c.C}, rng, 1.0, 3.0);
     const int64_t G = c.per_batch ? c.B : 1;
@@ -728,7 +733,8 @@ void parity_rmsnorm(int v, DType dt, Rng& rng) {
   };
   const Case cases[] = {{"NHWC 3×5×7×128 w b residual", {3, 5, 7, 128}, true, true, true},
                         {"4×1000 w", {4, 1000}, true, false, false},
-                        {"6×36 plain", {6, 36}, false, false, false}};
+                        {"6×36 plain", {6, 36}, false, false, false},
+                        {"3×1152 w b residual (long rows)", {3, 1152}, true, true, true}};
   for (const Case& c : cases) {
     const int64_t C = c.shape.back();
     int64_t rows = 1;
