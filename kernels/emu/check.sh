@@ -3,6 +3,8 @@
 # 2 cores): the GPU self-test's parity of every op × version × dtype, the mutants it must reject, and
 # the Node cuda backend (op parity and whole-model parity) on an addon built for the emulator.
 #   npm run test:emu
+#   SANA_EMU_ASAN=subset (default) | full | 0   the AddressSanitizer build's run (global-memory bounds,
+#                                                as compute-sanitizer memcheck): the quicker ops | all (~9 min) | none
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
@@ -17,6 +19,16 @@ step "self-test parity again with the threads of each block resumed in a shuffle
 SANA_EMU_ORDER=shuffle SANA_EMU_SEED="${SANA_EMU_SEED:-$(date +%s)}" build-emu/cuda-selftest-emu --parity | tail -n 1
 step "mutants: deliberately broken kernels the checks must fail (kernels/emu/mutants.mjs)"
 node kernels/emu/mutants.mjs
+ASAN_MODE="${SANA_EMU_ASAN:-subset}"
+if [ "$ASAN_MODE" != 0 ]; then
+  step "AddressSanitizer build of the emulator (build-emu-asan/): out-of-bounds global memory is reported"
+  SANA_EMU_BUILD_DIR=build-emu-asan SANA_EMU_CXXFLAGS="-O1 -g -fsanitize=address -fno-omit-frame-pointer" bash kernels/emu/build.sh
+  ASAN_OPS=(--only layernorm-modulate,rmsnorm,conv3x3,mix-ffn,dcae-upsample,dcae-head,dcae-resblock,dcae-evit-block,dit-block,errors)
+  [ "$ASAN_MODE" = full ] && ASAN_OPS=()
+  step "self-test parity under AddressSanitizer (${ASAN_MODE}; SANA_EMU_ASAN=full runs every op)"
+  ASAN_OPTIONS=detect_leaks=0 build-emu-asan/cuda-selftest-emu --parity "${ASAN_OPS[@]}" | tail -n 1
+  node kernels/emu/mutants.mjs --asan --build-dir build-emu-asan
+fi
 step "the addon with the emulated cuda backend (SANA_LAB_CUDA_EMU=1 → build-emu-addon/)"
 SANA_LAB_CUDA_EMU=1 SANA_LAB_BUILD_DIR=build-emu-addon node bindings/build-native.mjs >build-emu/addon-build.log 2>&1 \
   || { tail -n 40 build-emu/addon-build.log; exit 1; }
