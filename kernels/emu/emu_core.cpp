@@ -89,6 +89,8 @@ struct Block {
   ptx::SmemWindow window;
   uint32_t dyn_offset = 0;
   size_t dyn_bytes = 0;
+  uint32_t static_low = kArenaBytes;  // static __shared__ variables live in [static_low, kArenaBytes)
+  std::map<std::pair<const char*, int>, std::map<std::string, uint32_t>> statics;
   const std::function<void()>* body = nullptr;
 };
 
@@ -275,6 +277,8 @@ cudaError_t run_block(const Config& cfg) {
   b.window = ptx::SmemWindow{g_arena, kReserved, kReserved};
   b.dyn_offset = 0;
   b.dyn_bytes = cfg.smem;
+  b.static_low = kArenaBytes;
+  b.statics.clear();
   b.live = n;
   const int warps = (n + 31) / 32, wgs = (warps + 3) / 4;
   b.warp_live.assign(static_cast<size_t>(warps), 0);
@@ -413,17 +417,30 @@ void* dynamic_smem(size_t align) {
     // Honour the declared alignment but no more: a kernel that needs 1 KiB alignment must make it.
     const uint32_t a = static_cast<uint32_t>(std::max<size_t>(align, 16));
     b.dyn_offset = (kReserved + 16 + a - 1) / a * a;
-    if (b.dyn_offset + b.dyn_bytes > kArenaBytes) throw KernelFault(cudaErrorInvalidValue, "dynamic shared memory over the arena");
+    if (b.dyn_offset + b.dyn_bytes > b.static_low) throw KernelFault(cudaErrorInvalidValue, "dynamic + static shared memory over the emulated 256 KiB");
     b.window.size = b.dyn_offset + static_cast<uint32_t>(b.dyn_bytes);
   }
   return g_arena + b.dyn_offset;
 }
 
+void* static_smem(size_t bytes, size_t align, size_t type_align, const char* file, int line, const char* name) {
+  Block& b = *g_block;
+  auto& at_line = b.statics[{file, line}];
+  const auto it = at_line.find(name);
+  if (it != at_line.end()) return g_arena + it->second;
+  const size_t a = std::max<size_t>({align, type_align, 4});
+  if (bytes + a > b.static_low) throw KernelFault(cudaErrorInvalidValue, std::string("static __shared__ ") + name + " does not fit");
+  const uint32_t off = static_cast<uint32_t>((b.static_low - bytes) / a * a);
+  if (off < b.dyn_offset + b.dyn_bytes || off < kReserved) throw KernelFault(cudaErrorInvalidValue, std::string("static __shared__ ") + name + " does not fit beside the dynamic shared memory");
+  b.static_low = off;
+  at_line[name] = off;
+  return g_arena + off;
+}
+
 uint32_t shared_address(const void* p) {
   const uint8_t* q = static_cast<const uint8_t*>(p);
   if (q < g_arena || q >= g_arena + kArenaBytes) {
-    throw KernelFault(cudaErrorInvalidAddressSpace, "__cvta_generic_to_shared of a pointer that is not the dynamic shared memory (static __shared__ "
-                                                   "arrays have no emulated shared address)");
+    throw KernelFault(cudaErrorInvalidAddressSpace, "__cvta_generic_to_shared of a pointer that is not in the block's shared memory");
   }
   return static_cast<uint32_t>(q - g_arena);
 }

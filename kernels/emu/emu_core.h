@@ -1,7 +1,7 @@
 // The host emulator's execution model: a kernel launch runs its blocks one after another on the
 // calling thread; a block's threads are fibers (ucontext) switched only at synchronisation points
 // (__syncthreads, warp collectives, named barriers, mbarrier spins), so between two such points a
-// thread runs alone, and `__shared__` variables can be plain statics (one block is live at a time).
+// thread runs alone, and one block's shared memory (static and dynamic) is live at a time.
 //
 // What it checks beyond the numbers: shared-memory accesses of the emulated PTX (bounds, alignment),
 // warp collectives reached by every lane with the same instruction, deadlocks (every live thread
@@ -66,6 +66,9 @@ void launch(const Config& cfg, const char* name, Call call, A&&... args) {
 // ---- the block's shared window ----
 const ptx::SmemWindow& smem_window();
 void* dynamic_smem(size_t align);
+// A static `__shared__` variable (translate.mjs): the same bytes for every thread of the block,
+// allocated downwards from the top of the block's shared memory on first use, poisoned like the rest.
+void* static_smem(size_t bytes, size_t align, size_t type_align, const char* file, int line, const char* name);
 uint32_t shared_address(const void* p);  // __cvta_generic_to_shared
 
 // ---- synchronisation ----

@@ -2,6 +2,8 @@
 //   kernel<T><<<grid, block, smem, stream>>>(args);  →  ::sana_emu::launch(::sana_emu::Config(grid, block, smem, stream), "kernel<T>", kernel<T>, args);
 //   extern __shared__ __align__(16) uint8_t smem[];  →  uint8_t* const smem = static_cast<uint8_t*>(::sana_emu::dynamic_smem(16));
 //   cudaFuncSetAttribute(kernel<T>, attr, v)  →  ::sana_emu::func_set_attribute("kernel<T>", attr, v)
+//   __shared__ float s[8][33], t[8];  →  references into the block's emulated shared memory (so that
+//                                        static shared arrays are poisoned per block like dynamic ones)
 // A kernel is identified by its spelling at the launch (a launch of a template whose arguments are
 // deduced has no function pointer to go by), so an attribute applies to the launches spelled alike.
 // Nothing else changes, and line numbers are kept (a `#line` names the original file), so compiler
@@ -72,6 +74,33 @@ function rewriteFuncAttributes(src) {
   return out + src.slice(pos);
 }
 
+// Rewrites `__shared__ [__align__(A)] TYPE a[D]..., b[D];` (static shared) into
+// references into the emulated shared memory.
+function splitTop(s) {
+  const out = [];
+  let depth = 0, cur = '';
+  for (const c of s) {
+    if (c === '[' || c === '(' || c === '<') depth++;
+    else if (c === ']' || c === ')' || c === '>') depth--;
+    if (c === ',' && depth === 0) { out.push(cur); cur = ''; } else cur += c;
+  }
+  out.push(cur);
+  return out.map((x) => x.trim());
+}
+function rewriteStaticShared(src) {
+  return src.replace(/(^|[;{}\n])(\s*)__shared__\s+(?:__align__\s*\(\s*(\d+)\s*\)\s+)?([A-Za-z_][\w:]*(?:<[^;>]*>)?)\s+([^;]+);/g, (m, pre, ws, align, type, decls) => {
+    const parts = splitTop(decls).map((d) => {
+      const dm = /^(\w+)((?:\s*\[[^\]]+\])*)$/.exec(d);
+      if (!dm) throw new Error(`translate: cannot parse the __shared__ declarator "${d}"`);
+      const [, name, dims] = dm;
+      const a = align ?? '0';
+      if (!dims) return `${type}& ${name} = *static_cast<${type}*>(::sana_emu::static_smem(sizeof(${type}), ${a}, alignof(${type}), __FILE__, __LINE__, "${name}"));`;
+      return `${type} (&${name})${dims} = *reinterpret_cast<${type} (*)${dims}>(::sana_emu::static_smem(sizeof(${type}${dims}), ${a}, alignof(${type}), __FILE__, __LINE__, "${name}"));`;
+    });
+    return pre + ws + parts.join(' ');
+  });
+}
+
 /** For each offset of src: true when it is code (not inside a comment, string or character literal). */
 function codeMask(src) {
   const code = new Uint8Array(src.length).fill(1);
@@ -116,10 +145,11 @@ export function translate(src) {
   }
   out += src.slice(pos);
   out = rewriteFuncAttributes(out);
-  return out.replace(
+  out = out.replace(
     /extern\s+__shared__\s+(?:__align__\s*\(\s*(\d+)\s*\)\s+)?([A-Za-z_][\w:]*)\s+(?:__align__\s*\(\s*(\d+)\s*\)\s+)?(\w+)\s*\[\s*\]\s*;/g,
     (_m, a1, type, a2, name) => `${type}* const ${name} = static_cast<${type}*>(::sana_emu::dynamic_smem(${a1 ?? a2 ?? 16}));`,
   );
+  return rewriteStaticShared(out);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname)) {

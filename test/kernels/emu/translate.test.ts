@@ -26,6 +26,15 @@ describe('translate.mjs', () => {
     expect(() => translate('k<<<1, 1>>>(a;')).toThrow(/unbalanced/);
   });
 
+  it('turns static __shared__ variables into references into the emulated shared memory (every declarator)', () => {
+    const out = translate('  __shared__ float kt[4][8], vt[4];\n  __shared__ __align__(16) T red[8];  // note\n');
+    expect(out).toBe(
+      '  float (&kt)[4][8] = *reinterpret_cast<float (*)[4][8]>(::sana_emu::static_smem(sizeof(float[4][8]), 0, alignof(float), __FILE__, __LINE__, "kt")); ' +
+        'float (&vt)[4] = *reinterpret_cast<float (*)[4]>(::sana_emu::static_smem(sizeof(float[4]), 0, alignof(float), __FILE__, __LINE__, "vt"));\n' +
+        '  T (&red)[8] = *reinterpret_cast<T (*)[8]>(::sana_emu::static_smem(sizeof(T[8]), 16, alignof(T), __FILE__, __LINE__, "red"));  // note\n',
+    );
+  });
+
   it('translates every kernel source: no launch syntax left, same number of lines', () => {
     const dir = join(root, 'kernels', 'cuda');
     const files = readdirSync(dir).filter((f) => f.endsWith('.cu'));
@@ -35,7 +44,7 @@ describe('translate.mjs', () => {
       const src = readFileSync(join(dir, f), 'utf8');
       const out = translate(src);
       launches += src.split('<<<').length - 1;
-      expect(out, f).not.toMatch(/<<<|>>>\s*\(|extern\s+__shared__/);
+      expect(out, f).not.toMatch(/<<<|>>>\s*\(|__shared__/);
       expect(out.split('\n').length, f).toBe(src.split('\n').length);
     }
     expect(launches).toBeGreaterThan(30);
