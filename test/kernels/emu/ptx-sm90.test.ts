@@ -3,40 +3,18 @@
 // C++: this compiles the checks in ptx_sm90_test.cpp with the system compiler and runs them, so CI
 // without a GPU verifies descriptors, swizzles and fragment layouts against the PTX ISA's tables, TMA
 // edge zero-fill feeding wgmma, the driver's tensor-map refusals, and the mbarrier phase/parity rules.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { compiler, cudaInc, missingToolchain, root } from './toolchain.js';
+import { buildAndRun, missingToolchain, root } from './toolchain.js';
 
 if (missingToolchain()) console.warn(`ptx-sm90.test: ${missingToolchain()}, skipping the emulator wgmma/TMA/mbarrier checks`);
 
 describe.skipIf(missingToolchain() !== '')('host emulator: wgmma, TMA and mbarrier (PTX ISA semantics)', () => {
   it('matches the ISA descriptor/swizzle/fragment layouts, composes TMA → wgmma, and enforces the documented limits', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sana-ptx-sm90-'));
-    try {
-      const exe = join(dir, 'ptx_sm90_test');
-      const build = spawnSync(
-        compiler!,
-        [
-          '-std=c++17', '-O1', '-Wall', '-Wextra', '-Werror',
-          '-I', join(root, 'kernels', 'emu'),
-          '-I', cudaInc!,
-          join(root, 'test', 'kernels', 'emu', 'ptx_sm90_test.cpp'),
-          join(root, 'kernels', 'emu', 'ptx_sm90.cpp'),
-          '-o', exe,
-        ],
-        { encoding: 'utf8' },
-      );
-      expect(build.status, build.stderr).toBe(0);
-      const run = spawnSync(exe, [], { encoding: 'utf8' });
-      const output = `${run.stdout}${run.stderr}${run.signal ? `\nkilled by ${run.signal}` : ''}`;
-      expect(run.stdout, output).toMatch(/all ptx-sm90 checks passed \(\d+\)/);
-      expect(run.status, output).toBe(0);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const r = buildAndRun('ptx_sm90_test', [join(root, 'test', 'kernels', 'emu', 'ptx_sm90_test.cpp'), join(root, 'kernels', 'emu', 'ptx_sm90.cpp')]);
+    expect(r.build.status, r.output).toBe(0);
+    expect(r.run?.stdout, r.output).toMatch(/all ptx-sm90 checks passed \(\d+\)/);
+    expect(r.run?.status, r.output).toBe(0);
   });
 });
