@@ -125,6 +125,11 @@ const CUDA = {
   'dcae-head': [
     { version: 1, description: 'rmsnorm v1 → activation → conv3x3 v1 → NCHW store' },
     { version: 2, description: 'rmsnorm and conv3x3 at their default versions, the activation 8 elements per thread → NCHW store' },
+    {
+      version: 3,
+      description: 'one fused kernel: act(RMSNorm2d) of a 18×18 halo tile into shared memory, narrow direct 3×3 conv, NCHW store',
+      needs: 'C ≤ 128, Cout ≤ 4',
+    },
   ],
   'dcae-evit-block': [
     { version: 1, description: 'lite-mla v1 → mix-ffn v1 → rmsnorm v1 + residual', needs: 'head_dim ≤ 64' },

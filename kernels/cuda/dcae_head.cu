@@ -12,13 +12,22 @@
 // also writes t, reads and rewrites it (act) and reads it in the conv (+ 4·M·C), and moves y (+ 2·M·Cout).
 // SANA at 4096²: M = 16.8 M, C = 128, Cout = 3: 116 GFLOP counted over ≈ 4.3 GB of bf16 input. The
 // tensor-core conv computes 128-wide output tiles, so with Cout = 3 it executes ≈ 43× the counted
-// FLOPs; a narrow direct conv with the norm fused would be the next version.
+// FLOPs; v3 is the narrow direct conv with the norm fused.
 //
 // Versions:
 //   v1  rmsnorm v1 (a block per pixel) → act one thread per element → conv3x3 v1 (direct) → NCHW store.
 //   v2  rmsnorm and conv3x3 at their default versions (16-byte row kernels; tensor cores for bf16 with
 //       C % 8 == 0) → act 8 elements per thread (16-byte loads/stores when M·C % 8 == 0 and t is
 //       16-byte aligned) → the same NCHW store.
+//   v3  one fused kernel for narrow heads (C ≤ 128, Cout ≤ 4: SANA's 128 → 3). A block owns a 16×16
+//       tile of one image: a warp per pixel of the 18×18 halo computes t = act(RMSNorm2d(x)) in f32
+//       into shared memory (rows padded to C + 1 floats: the conv's 32 lanes read 32 pixels of one
+//       channel conflict-free), zero outside the image (the conv's padding); then each thread convolves
+//       its pixel over 9 taps × C channels with the weights as float4 broadcasts (Cout padded to 4)
+//       and writes the NCHW output directly. Bytes ≈ (1.27·M·C + M·Cout)·sizeof(T): x read once (+ the
+//       halo), nothing else stored; FLOPs 2·M·9·C·4 executed on FP32 cores (Cout padded to 4: 1.33×
+//       the counted). Shared memory (324·(C + 1) + 36·C)·4 bytes: 185 KB at C = 128, one block per SM.
+//       Not the default until a GPU has timed it against v2.
 #include "sana/cuda/common.cuh"
 #include "sana/cuda/dcae_maps.h"
 #include "sana/cuda/internal.h"
@@ -44,6 +53,85 @@ template <typename T> __global__ void act_v2(T* __restrict__ t, int64_t n8, int 
 // out (B, Cout, HW) = y (B, HW, Cout) transposed per batch item.
 template <typename T> __global__ void nchw_store(const T* __restrict__ y, T* __restrict__ out, int64_t n, int64_t HW, int64_t Cout) {
   for (int64_t e = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; e < n; e += int64_t{gridDim.x} * blockDim.x) out[e] = y[maps::nchw_src(HW, Cout, e)];
+}
+
+constexpr int kV3Tile = 16, kV3Halo = kV3Tile + 2, kV3HaloPix = kV3Halo * kV3Halo;
+constexpr int64_t kV3MaxC = 128, kV3MaxCout = 4;
+
+int64_t v3_smem_bytes(int64_t C) { return (kV3HaloPix * (C + 1) + 9 * C * kV3MaxCout) * 4; }
+
+template <typename T>
+__global__ void __launch_bounds__(256) head_fused_v3(const T* __restrict__ x, const T* __restrict__ nw, const T* __restrict__ nb,
+                                                     const T* __restrict__ w, const T* __restrict__ bias, T* __restrict__ out, int64_t H,
+                                                     int64_t W, int C, int Cout, float eps, int act) {
+  extern __shared__ __align__(16) float v3_smem[];
+  const int tp = C + 1;                             // t row pitch (floats)
+  float* t = v3_smem;                               // t[p][c], p over the 18×18 halo
+  float* ws = v3_smem + kV3HaloPix * tp;            // ws[(tap·C + c)·4 + co] = w[co][c][tap]
+  const int64_t b = blockIdx.y, tiles_x = (W + kV3Tile - 1) / kV3Tile;
+  const int64_t ty0 = (blockIdx.x / tiles_x) * kV3Tile, tx0 = (blockIdx.x % tiles_x) * kV3Tile;
+  const int tid = static_cast<int>(threadIdx.x), warp = tid / 32, lane = tid % 32;
+
+  for (int i = tid; i < 9 * C * 4; i += 256) {
+    const int co = i % 4, c = (i / 4) % C, tap = i / (4 * C);
+    ws[i] = co < Cout ? ldf(w[(static_cast<int64_t>(co) * C + c) * 9 + tap]) : 0.0f;
+  }
+  for (int p = warp; p < kV3HaloPix; p += 8) {  // warp-uniform branches: the shuffles see all 32 lanes
+    const int64_t iy = ty0 - 1 + p / kV3Halo, ix = tx0 - 1 + p % kV3Halo;
+    float* tr = t + p * tp;
+    if (iy < 0 || iy >= H || ix < 0 || ix >= W) {
+      for (int c = lane; c < C; c += 32) tr[c] = 0.0f;
+      continue;
+    }
+    const T* xr = x + ((b * H + iy) * W + ix) * C;
+    float ss = 0.0f;
+    for (int c = lane; c < C; c += 32) {
+      const float v = ldf(xr[c]);
+      tr[c] = v;
+      ss += v * v;
+    }
+#pragma unroll
+    for (int o = 16; o > 0; o /= 2) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    const float ri = 1.0f / sqrtf(ss / static_cast<float>(C) + eps);
+    for (int c = lane; c < C; c += 32) tr[c] = activate(tr[c] * ri * ldf(nw[c]) + ldf(nb[c]), act);
+  }
+  __syncthreads();
+
+  const int oy = tid / kV3Tile, ox = tid % kV3Tile;
+  const int64_t y = ty0 + oy, xo = tx0 + ox;
+  if (y >= H || xo >= W) return;
+  float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+  for (int tap = 0; tap < 9; ++tap) {
+    const float* tr = t + ((oy + tap / 3) * kV3Halo + ox + tap % 3) * tp;
+    const float4* wr = reinterpret_cast<const float4*>(ws + tap * C * 4);
+    for (int c = 0; c < C; ++c) {
+      const float v = tr[c];
+      const float4 q = wr[c];
+      acc[0] = fmaf(v, q.x, acc[0]);
+      acc[1] = fmaf(v, q.y, acc[1]);
+      acc[2] = fmaf(v, q.z, acc[2]);
+      acc[3] = fmaf(v, q.w, acc[3]);
+    }
+  }
+  const int64_t HW = H * W, pix = y * W + xo;
+  for (int co = 0; co < Cout; ++co) out[(b * Cout + co) * HW + pix] = stf<T>(acc[co] + (bias ? ldf(bias[co]) : 0.0f));
+}
+
+template <typename T> Status run_v3(const char* op, const DcaeHeadArgs& a, int64_t B, int64_t H, int64_t W, int64_t C, int64_t Cout) {
+  const int64_t tiles = ((H + kV3Tile - 1) / kV3Tile) * ((W + kV3Tile - 1) / kV3Tile);
+  plan::Launch l;
+  l.grid = {tiles, B, 1};
+  l.block = {256, 1, 1};
+  l.smem = v3_smem_bytes(C);
+  dim3 grid, block;
+  SANA_RETURN_IF_ERROR(to_dims(op, "head_fused_v3", l, &grid, &block));
+  SANA_CUDA_CHECK(op, cudaFuncSetAttribute(head_fused_v3<T>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(l.smem)));
+  head_fused_v3<T><<<grid, block, l.smem, op_stream()>>>(static_cast<const T*>(a.x.data), static_cast<const T*>(a.norm_w.data),
+                                                         static_cast<const T*>(a.norm_b.data), static_cast<const T*>(a.w.data),
+                                                         a.bias ? static_cast<const T*>(a.bias->data) : nullptr, static_cast<T*>(a.out.data), H, W,
+                                                         static_cast<int>(C), static_cast<int>(Cout), a.eps, static_cast<int>(a.act));
+  SANA_CUDA_LAUNCHED(op, "head_fused_v3");
+  return Status::Ok();
 }
 
 template <typename T> Status run_act(const char* op, int version, void* t, int64_t n, Activation act) {
@@ -75,9 +163,13 @@ Status dcae_head(const DcaeHeadArgs& a, int version) {
   const char* op = "dcae-head";
   DcaeHeadSizes sz;
   SANA_RETURN_IF_ERROR(check_dcae_head_args(Device::kCuda, a, &sz));
-  if (version < 0 || version > 2) return unknown_version(op, version, 2);
+  if (version < 0 || version > 3) return unknown_version(op, version, 3);
   const int act = static_cast<int>(a.act);
   if (act < 0 || act > 3) return InvalidArgument("dcae-head: unknown activation " + std::to_string(act));
+  if (version == 3 && (sz.C > kV3MaxC || sz.Cout > kV3MaxCout)) {
+    return bad_version(op, 3, "(fused narrow head) needs C ≤ " + std::to_string(kV3MaxC) + " and Cout ≤ " + std::to_string(kV3MaxCout) + ", got C " +
+                                  std::to_string(sz.C) + ", Cout " + std::to_string(sz.Cout));
+  }
   const int inner = version == 1 ? 1 : 0;  // the norm's and the conv's version
   const DType dt = a.x.dtype;
   const int64_t B = sz.B, H = sz.H, W = sz.W, C = sz.C, Cout = sz.Cout, M = B * H * W, es = dtype_bytes(dt);
@@ -85,6 +177,7 @@ Status dcae_head(const DcaeHeadArgs& a, int version) {
   OpScope scope(op);
   SANA_RETURN_IF_ERROR(scope.begin());
   Status s = [&]() -> Status {
+    if (version == 3) return dt == DType::kF32 ? run_v3<float>(op, a, B, H, W, C, Cout) : run_v3<bf16>(op, a, B, H, W, C, Cout);
     Scratch scratch(op);
     void *t = nullptr, *y = nullptr;
     SANA_RETURN_IF_ERROR(scratch.alloc(M * C * es, &t));

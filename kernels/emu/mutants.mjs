@@ -109,6 +109,14 @@ export const MUTANTS = [
     op: 'mix-ffn',
   },
   {
+    name: 'head-padding',
+    why: 'dcae-head v3: the halo outside the image is not the conv\'s zero padding',
+    file: 'dcae_head',
+    from: 'for (int c = lane; c < C; c += 32) tr[c] = 0.0f;',
+    to: 'for (int c = lane; c < C; c += 32) tr[c] = 0.5f;',
+    op: 'dcae-head',
+  },
+  {
     name: 'row-overrun',
     why: 'layernorm-modulate v1: the row loop reads one element past each row (past the buffer on the last row)',
     file: 'norms',
