@@ -45,6 +45,16 @@ export function listBackends(): BackendStatus[] {
 }
 
 /** One backend's status (listBackends' entry for `name`). */
+/**
+ * The notice a timing command prints when the cuda backend is the host emulator (an addon built with
+ * SANA_LAB_CUDA_EMU=1, kernels/emu/): it runs the real kernels for correctness, but its times are the
+ * CPU's, not a GPU's. undefined for a real device or another backend.
+ */
+export function cudaEmulationNotice(st: Pick<BackendStatus, 'name' | 'device'>): string | undefined {
+  if (st.name !== 'cuda' || !st.device?.startsWith('sana-emu')) return undefined;
+  return 'the cuda backend is the host emulator of the CUDA kernels (SANA_LAB_CUDA_EMU=1): results check correctness; its times are not GPU times';
+}
+
 export function backendStatus(name: BackendName): BackendStatus {
   return listBackends().find((b) => b.name === name)!;
 }

@@ -3,7 +3,7 @@
  * name from the command's list, and for a native backend a check that it can run here, so that a
  * missing GPU is one clear line ("the cuda backend is not available here: <reason>") before any work.
  */
-import { backendStatus, type BackendName } from '../bindings/backends.js';
+import { backendStatus, cudaEmulationNotice, type BackendName } from '../bindings/backends.js';
 import { UsageError } from './command.js';
 
 export class BackendUnavailableError extends Error {}
@@ -15,6 +15,8 @@ export function backendOption<const B extends BackendName>(cmd: string, value: s
   if (name !== 'reference') {
     const st = backendStatus(name as B);
     if (!st.available) throw new BackendUnavailableError(`the ${name} backend is not available here: ${st.reason ?? 'unknown reason'}`);
+    const notice = cudaEmulationNotice(st);
+    if (notice) console.warn(`[sana-lab] ${cmd}: ${notice}`);
   }
   return name as B;
 }

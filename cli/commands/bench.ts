@@ -6,6 +6,7 @@ import { isBenchDType, type BenchDType } from '../../bench/cost-model.js';
 import { isModelKey, MODEL_KEYS } from '../../bench/models.js';
 import { isOpName, opsOfModel, type OpName } from '../../bench/catalogue.js';
 import { writeResults } from '../../bench/record.js';
+import { backendStatus, cudaEmulationNotice } from '../../bindings/backends.js';
 import { runBench, summaryTable } from '../../bench/runner.js';
 import { parseResolution } from '../../bench/shapes.js';
 import { intOption, parseArgs } from '../args.js';
@@ -96,6 +97,8 @@ export const benchCommand: Command = {
     for (const b of baselines ?? []) if (!backendNames.includes(b)) throw new UsageError(`bench: baseline "${b}" is not among --backend ${backendNames.join(',')}`);
 
     const backends = await Promise.all(backendNames.map(createBackend));
+    const notice = backendNames.includes('cuda') ? cudaEmulationNotice(backendStatus('cuda')) : undefined;
+    if (notice) console.warn(`[sana-lab] bench: ${notice}`);
     for (const b of backends) {
       const av = b.available();
       if (!av.ok) console.error(`bench: backend ${b.name}: ${av.reason} (its cases are recorded as unavailable)`);
