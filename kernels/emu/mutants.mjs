@@ -2,13 +2,14 @@
 // source in build-emu/src/), rebuilt and run through the emulated self-test, which must FAIL it.
 // A mutant that passes ("survived") means the emulator or the self-test cannot see that kind of bug.
 //
-//   node kernels/emu/mutants.mjs [--build-dir build-emu] [--only NAME,NAME]   (after kernels/emu/build.sh)
+//   node kernels/emu/mutants.mjs [--build-dir build-emu] [--only NAME,NAME] [--jobs N]   (after kernels/emu/build.sh)
 //   node kernels/emu/mutants.mjs --asan --build-dir build-emu-asan            (after an ASan build, see check.sh)
 // Without --asan the mutants that a failing check must kill run; with --asan those that only an
 // AddressSanitizer build can see (out-of-bounds global memory, what compute-sanitizer memcheck reports).
 // Exit 0 when every mutant is killed; 1 when one survives or an edit no longer applies.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 
 export const MUTANTS = [
@@ -127,7 +128,50 @@ export const MUTANTS = [
   },
 ];
 
-function main() {
+/** Runs a command; resolves with its exit status, signal and output (never rejects). */
+function run(cmd, args, opts = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const timer = opts.timeout ? setTimeout(() => child.kill('SIGKILL'), opts.timeout) : null;
+    child.on('error', (e) => resolve({ status: null, signal: null, out: `${out}${e.message}` }));
+    child.on('close', (status, signal) => {
+      if (timer) clearTimeout(timer);
+      resolve({ status, signal, out });
+    });
+  });
+}
+
+/** Builds mutant m against the objects in dir and runs its op's parity; returns the line to print and whether it was killed. */
+async function trial(m, dir, objs, cxx, asan) {
+  const t0 = Date.now();
+  const src = readFileSync(join(dir, 'src', `${m.file}.cpp`), 'utf8');
+  const hits = src.split(m.from).length - 1;
+  if (hits !== 1) return { ok: false, line: `[mutants] ${m.name}: the edit matches ${hits} times in ${m.file} (expected once): update kernels/emu/mutants.mjs` };
+  const mdir = join(dir, 'mutants', m.name);
+  mkdirSync(mdir, { recursive: true });
+  writeFileSync(join(mdir, `${m.file}.cpp`), src.replace(m.from, m.to));
+  let r = await run(cxx, ['-include', 'kernels/emu/cuda_emu.h', `@${join(dir, 'flags.rsp')}`, '-w', '-c', join(mdir, `${m.file}.cpp`), '-o', join(mdir, `${m.file}.o`)]);
+  if (r.status !== 0) return { ok: false, line: `[mutants] ${m.name}: does not compile:\n${r.out.slice(0, 2000)}` };
+  const others = objs.filter((o) => o !== `${m.file}.o`).map((o) => join(dir, 'obj', o));
+  r = await run(cxx, [...(asan ? ['-fsanitize=address'] : []), '-o', join(mdir, 'selftest'), ...others, join(mdir, `${m.file}.o`), '-lpthread']);
+  if (r.status !== 0) return { ok: false, line: `[mutants] ${m.name}: does not link:\n${r.out.slice(0, 2000)}` };
+  r = await run(join(mdir, 'selftest'), ['--parity', '--only', m.op], { timeout: 600_000, env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=0' } });
+  const lines = r.out.split('\n');
+  const failedLine = (lines.find((l) => /\d+ checks, \d+ failed/.test(l)) ?? '').trim();
+  const fault = lines.find((l) => l.startsWith('[sana-emu]')) ?? '';
+  const asanReport = lines.find((l) => /ERROR: AddressSanitizer/.test(l));
+  const secs = ((Date.now() - t0) / 1000).toFixed(0);
+  if (asan ? asanReport !== undefined : r.status === 1) {
+    const how = asan ? asanReport.trim() : `${failedLine}${fault ? ` — ${fault.slice(0, 160)}` : ''}`;
+    return { ok: true, line: `[mutants] killed   ${m.name} (${m.why}): ${how} [${secs} s]` };
+  }
+  return { ok: false, line: `[mutants] SURVIVED ${m.name} (${m.why}): exit ${r.status ?? r.signal}, ${failedLine} [${secs} s]` };
+}
+
+async function main() {
   const arg = (name, fallback) => {
     const i = process.argv.indexOf(name);
     return i >= 0 ? process.argv[i + 1] : fallback;
@@ -135,52 +179,25 @@ function main() {
   const dir = arg('--build-dir', 'build-emu');
   const only = arg('--only', null)?.split(',');
   const asan = process.argv.includes('--asan');
+  const jobs = Math.max(1, Number(arg('--jobs', process.env.SANA_EMU_JOBS ?? String(availableParallelism()))));
   const cxx = process.env.CXX ?? 'g++';
   const objs = readdirSync(join(dir, 'obj')).filter((f) => f.endsWith('.o'));
+  const todo = MUTANTS.filter((m) => (!only || only.includes(m.name)) && Boolean(m.asan) === asan);
   let bad = 0;
-  for (const m of MUTANTS) {
-    if ((only && !only.includes(m.name)) || Boolean(m.asan) !== asan) continue;
-    const t0 = Date.now();
-    const src = readFileSync(join(dir, 'src', `${m.file}.cpp`), 'utf8');
-    const hits = src.split(m.from).length - 1;
-    if (hits !== 1) {
-      console.log(`[mutants] ${m.name}: the edit matches ${hits} times in ${m.file} (expected once): update kernels/emu/mutants.mjs`);
-      bad++;
-      continue;
-    }
-    const mdir = join(dir, 'mutants', m.name);
-    mkdirSync(mdir, { recursive: true });
-    writeFileSync(join(mdir, `${m.file}.cpp`), src.replace(m.from, m.to));
-    const run = (cmd, args, opts = {}) => spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, ...opts });
-    let r = run(cxx, ['-include', 'kernels/emu/cuda_emu.h', `@${join(dir, 'flags.rsp')}`, '-w', '-c', join(mdir, `${m.file}.cpp`), '-o', join(mdir, `${m.file}.o`)]);
-    if (r.status !== 0) {
-      console.log(`[mutants] ${m.name}: does not compile:\n${r.stderr.slice(0, 2000)}`);
-      bad++;
-      continue;
-    }
-    const others = objs.filter((o) => o !== `${m.file}.o`).map((o) => join(dir, 'obj', o));
-    r = run(cxx, [...(asan ? ['-fsanitize=address'] : []), '-o', join(mdir, 'selftest'), ...others, join(mdir, `${m.file}.o`), '-lpthread']);
-    if (r.status !== 0) {
-      console.log(`[mutants] ${m.name}: does not link:\n${r.stderr.slice(0, 2000)}`);
-      bad++;
-      continue;
-    }
-    r = run(join(mdir, 'selftest'), ['--parity', '--only', m.op], { timeout: 600_000, env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=0' } });
-    const out = `${r.stdout}${r.stderr}`;
-    const failedLine = out.split('\n').find((l) => /\d+ checks, \d+ failed/.test(l)) ?? '';
-    const fault = out.split('\n').find((l) => l.startsWith('[sana-emu]')) ?? '';
-    const secs = ((Date.now() - t0) / 1000).toFixed(0);
-    const asanReport = out.split('\n').find((l) => /ERROR: AddressSanitizer/.test(l));
-    if (asan ? asanReport !== undefined : r.status === 1) {
-      const how = asan ? asanReport.trim() : `${failedLine.trim()}${fault ? ` — ${fault.slice(0, 160)}` : ''}`;
-      console.log(`[mutants] killed   ${m.name} (${m.why}): ${how} [${secs} s]`);
-    } else {
-      console.log(`[mutants] SURVIVED ${m.name} (${m.why}): exit ${r.status ?? r.signal}, ${failedLine.trim()} [${secs} s]`);
-      bad++;
-    }
-  }
-  console.log(bad === 0 ? '[mutants] every mutant was killed' : `[mutants] ${bad} mutant(s) survived or could not be built`);
+  let next = 0;
+  // `jobs` mutants at a time (each is one compile, one link and one single-threaded run).
+  await Promise.all(
+    Array.from({ length: Math.min(jobs, todo.length) }, async () => {
+      while (next < todo.length) {
+        const m = todo[next++];
+        const r = await trial(m, dir, objs, cxx, asan);
+        console.log(r.line);
+        if (!r.ok) bad++;
+      }
+    }),
+  );
+  console.log(bad === 0 ? `[mutants] every mutant was killed (${todo.length})` : `[mutants] ${bad} mutant(s) survived or could not be built`);
   process.exit(bad === 0 ? 0 : 1);
 }
 
-main();
+await main();
