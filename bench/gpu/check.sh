@@ -138,7 +138,10 @@ fi
 import json
 d = json.load(open('$OUT/cuda_parity.json'))
 bad = [c for c in d['checks'] if not c['pass']]
-for c in bad[:25]: print('  %-22s v%d %-4s %-44s rel=%s %s' % (c['op'], c['version'], c['dtype'], c['case'][:44], c['rel'], c['detail'][:100]))
+for c in bad[:25]:
+    print('  %-22s v%d %-4s %-44s rel=%s %s' % (c['op'], c['version'], c['dtype'], c['case'][:44], c['rel'], c['detail'][:100]))
+    w = c.get('where')
+    if w: print('      %d of %d elements off (first %d, last %d, worst %d: out %s ref %s)' % (w['bad'], w['size'], w['first'], w['last'], w['worst'], w['worst_out'], w['worst_ref']))
 print('  (none)' if not bad else '  %d in all' % len(bad))
 " 2>&1
   fi

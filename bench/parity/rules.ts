@@ -3,7 +3,7 @@
  * rounding of reference values, and the verdicts of the f32 and bf16 rules (bench/catalogue.ts
  * ParityRule). Used by `sana-lab parity` and by the kernel tests (test/kernels/parity.ts).
  */
-import { errorStats, formatStats, type ErrorStats } from '../../reference/core/compare.js';
+import { errorStats, formatLocation, formatStats, locateErrors, type ErrorStats } from '../../reference/core/compare.js';
 import { roundToBf16InPlace } from '../../reference/core/dtype.js';
 import { Rng } from '../../reference/core/random.js';
 import { Tensor } from '../../reference/core/tensor.js';
@@ -55,6 +55,7 @@ export function judgeF32(out: ArrayLike<number>, reference: ArrayLike<number>, r
   if (s.nonFinite > 0) reasons.push(`${s.nonFinite} non-finite outputs`);
   if (!(s.rel <= rule.rel)) reasons.push(`rel ${s.rel.toExponential(2)} > ${rule.rel.toExponential(0)}`);
   if (!(s.maxRel <= rule.maxRel)) reasons.push(`max-abs/max|ref| ${s.maxRel.toExponential(2)} > ${rule.maxRel.toExponential(0)}`);
+  if (reasons.length > 0) reasons.push(whereWrong(out, reference, rule.maxRel * maxAbsOf(reference)));
   return { pass: reasons.length === 0, stats: s, tolerance, reason: reasons.join('; ') };
 }
 
@@ -70,5 +71,18 @@ export function judgeBf16(out: ArrayLike<number>, plain: ArrayLike<number>, refe
     reasons.push(`the plain bf16 computation shows no bf16-level error (${formatStats(p)}); the rule cannot judge`);
   }
   if (!(s.rel <= limit)) reasons.push(`rel ${s.rel.toExponential(2)} > ${limit.toExponential(2)} (${(s.rel / p.rel).toFixed(2)}× plain)`);
+  // Located against the element-wise analogue of the rule: factor × the plain bf16's worst element error.
+  if (reasons.length > 0) reasons.push(whereWrong(out, reference, rule.factor * p.maxAbs));
   return { pass: reasons.length === 0, stats: s, plain: p, tolerance, reason: reasons.join('; ') };
+}
+
+function maxAbsOf(v: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < v.length; i++) if (Math.abs(v[i]!) > m) m = Math.abs(v[i]!);
+  return m > 0 ? m : 1;
+}
+
+/** Where a failed output is wrong (count, first/last/worst flat index): what a one-shot GPU run needs to show. */
+function whereWrong(out: ArrayLike<number>, reference: ArrayLike<number>, bound: number): string {
+  return formatLocation(locateErrors(out, reference, bound), bound);
 }

@@ -162,10 +162,11 @@ async function trial(m, dir, objs, cxx, asan) {
   const lines = r.out.split('\n');
   const failedLine = (lines.find((l) => /\d+ checks, \d+ failed/.test(l)) ?? '').trim();
   const fault = lines.find((l) => l.startsWith('[sana-emu]')) ?? '';
+  const where = (lines.find((l) => / elements off by > /.test(l)) ?? '').trim();
   const asanReport = lines.find((l) => /ERROR: AddressSanitizer/.test(l));
   const secs = ((Date.now() - t0) / 1000).toFixed(0);
   if (asan ? asanReport !== undefined : r.status === 1) {
-    const how = asan ? asanReport.trim() : `${failedLine}${fault ? ` — ${fault.slice(0, 160)}` : ''}`;
+    const how = asan ? asanReport.trim() : `${failedLine}${fault ? ` — ${fault.slice(0, 160)}` : ''}${where ? ` — first: ${where.slice(0, 160)}` : ''}`;
     return { ok: true, line: `[mutants] killed   ${m.name} (${m.why}): ${how} [${secs} s]` };
   }
   return { ok: false, line: `[mutants] SURVIVED ${m.name} (${m.why}): exit ${r.status ?? r.signal}, ${failedLine} [${secs} s]` };

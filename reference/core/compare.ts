@@ -61,3 +61,46 @@ export function withinTolerance(s: ErrorStats, tol: { rel?: number; maxAbs?: num
 export function formatStats(s: ErrorStats): string {
   return `rel=${s.rel.toExponential(3)} maxAbs=${s.maxAbs.toExponential(3)} maxRel=${s.maxRel.toExponential(3)}${s.nonFinite ? ` nonFinite=${s.nonFinite}${s.refNonFinite ? ` (${s.refNonFinite} in the reference)` : ''}` : ''}`;
 }
+
+/** Where the output is wrong: the positions off by more than `bound` (or NaN/Inf in either), flat (row-major) indices. */
+export interface ErrorLocation {
+  bad: number;
+  n: number;
+  /** -1 when nothing is off. */
+  first: number;
+  last: number;
+  /** The position with the largest error (a NaN/Inf counts as the largest). */
+  worst: number;
+  worstOut: number;
+  worstRef: number;
+}
+
+/**
+ * Locates the wrong elements, so that a failed check says which part of the output is wrong (a tile, an
+ * edge, an unwritten stripe shows as the count and the span), not only how much.
+ */
+export function locateErrors(out: ArrayLike<number>, ref: ArrayLike<number>, bound: number): ErrorLocation {
+  if (out.length !== ref.length) throw new RangeError(`locateErrors: ${out.length} outputs vs ${ref.length} reference values`);
+  const loc: ErrorLocation = { bad: 0, n: out.length, first: -1, last: -1, worst: -1, worstOut: NaN, worstRef: NaN };
+  let worst = -1;
+  for (let i = 0; i < out.length; i++) {
+    const o = out[i]!;
+    const r = ref[i]!;
+    const d = Number.isFinite(o) && Number.isFinite(r) ? Math.abs(o - r) : Infinity;
+    if (!(d > bound)) continue;
+    if (loc.bad++ === 0) loc.first = i;
+    loc.last = i;
+    if (d > worst) {
+      worst = d;
+      loc.worst = i;
+      loc.worstOut = o;
+      loc.worstRef = r;
+    }
+  }
+  return loc;
+}
+
+export function formatLocation(l: ErrorLocation, bound: number): string {
+  if (l.bad === 0) return `no element off by more than ${bound.toExponential(2)}`;
+  return `${l.bad} of ${l.n} elements off by > ${bound.toExponential(2)} or non-finite (flat index first ${l.first}, last ${l.last}, worst ${l.worst}: out ${l.worstOut.toPrecision(6)}, ref ${l.worstRef.toPrecision(6)})`;
+}

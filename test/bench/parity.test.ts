@@ -37,6 +37,22 @@ describe('the parity rules', () => {
     expect(judgeBf16(ref, ref, ref, DEFAULT_PARITY.bf16).reason).toMatch(/cannot judge/);
   });
 
+  it('a failure says where the output is wrong: the count and the first, last and worst flat index', () => {
+    // A stripe [100, 140) left unwritten (NaN poison) and one element far off at 300.
+    const out = ref.slice();
+    for (let i = 100; i < 140; i++) out[i] = NaN;
+    out[300] = out[300]! + 10;
+    const v = judgeF32(out, ref, DEFAULT_PARITY.f32);
+    expect(v.reason).toMatch(/41 of 500 elements off by > .* \(flat index first 100, last 300, worst 100: out NaN/);
+    const b = judgeBf16(out, roundedBf16(ref), ref, DEFAULT_PARITY.bf16);
+    expect(b.reason).toMatch(/41 of 500 elements off .*first 100, last 300/);
+    // Errors spread evenly over the output (3× plain bf16) are located everywhere, not nowhere.
+    const plain = roundedBf16(ref);
+    const three = judgeBf16(Float32Array.from(ref, (r, i) => r + 3 * (plain[i]! - r)), plain, ref, DEFAULT_PARITY.bf16);
+    expect(three.reason).toMatch(/\d+ of 500 elements off/);
+    expect(judgeF32(ref, ref, DEFAULT_PARITY.f32).reason).toBe('');
+  });
+
   it('poisons outputs with NaN in both storage dtypes', () => {
     expect(Array.from(poisonValues(3, 'f32') as Float32Array).every(Number.isNaN)).toBe(true);
     expect(Array.from(poisonValues(2, 'bf16'))).toEqual([0x7fc0, 0x7fc0]);

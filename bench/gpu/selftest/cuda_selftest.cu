@@ -232,6 +232,43 @@ Stats compare(const Vec& out, const Vec& ref) {
   return s;
 }
 
+// Where a failed comparison is wrong, so that one run on a lent GPU (minutes) says more than "FAIL":
+// the elements off by more than the element-wise bound (or non-finite), their count and the first,
+// last and worst flat (row-major) index. A wrong tile, a missed edge or an unwritten stripe shows as
+// the span and the count; a uniformly small excess shows as a count near the whole output.
+struct Where {
+  int64_t size = 0, bad = 0, first = -1, last = -1, worst = -1;
+  double bound_rel = 0, worst_out = 0, worst_ref = 0;  // bound_rel: the bound as a fraction of max|ref|
+};
+Where locate(const Vec& out, const Vec& ref, double bound_rel, double max_ref) {
+  Where w;
+  w.size = static_cast<int64_t>(out.size());
+  w.bound_rel = bound_rel;
+  const double bound = bound_rel * (max_ref > 0 ? max_ref : 1.0);
+  double worst = -1;
+  for (size_t i = 0; i < out.size(); ++i) {
+    const double d = std::isfinite(out[i]) ? std::fabs(out[i] - ref[i]) : HUGE_VAL;
+    if (!(d > bound)) continue;
+    const int64_t k = static_cast<int64_t>(i);
+    if (w.bad++ == 0) w.first = k;
+    w.last = k;
+    if (d > worst) {
+      worst = d;
+      w.worst = k;
+      w.worst_out = out[i];
+      w.worst_ref = ref[i];
+    }
+  }
+  return w;
+}
+std::string where_json(const Where& w) {
+  if (w.bad == 0) return "";
+  std::ostringstream o;
+  o << ",\"where\":{\"bad\":" << w.bad << ",\"size\":" << w.size << ",\"bound_rel\":" << num(w.bound_rel) << ",\"first\":" << w.first
+    << ",\"last\":" << w.last << ",\"worst\":" << w.worst << ",\"worst_out\":" << num(w.worst_out) << ",\"worst_ref\":" << num(w.worst_ref) << "}";
+  return o.str();
+}
+
 const char* dname(DType dt) { return dt == DType::kBF16 ? "bf16" : "f32"; }
 
 // ---------------------------------------------------------------- results
@@ -241,6 +278,7 @@ struct Check {
   bool pass = false;
   std::string detail;
   Stats stats;
+  Where where;  // filled for a failed comparison
   double tol = 0;
   bool expect_reject = false;
 };
@@ -259,6 +297,7 @@ void record_compare(const std::string& op, int version, DType dt, const std::str
   // composition's errors stay within a few of those against the largest output.
   const double tol_max = dt == DType::kBF16 ? 5e-2 : f32_tol;
   c.pass = c.stats.nonfinite == 0 && c.stats.rel <= c.tol && c.stats.max_rel() <= tol_max;
+  if (!c.pass) c.where = locate(out, ref, tol_max, c.stats.max_ref);
   g_checks.push_back(c);
 }
 
@@ -1870,6 +1909,11 @@ int main(int argc, char** argv) {
                   c.pass ? "ok" : "FAIL",
                   c.expect_reject ? " (refused as expected)" : "", c.detail.empty() || (c.pass && c.expect_reject) ? "" : (": " + c.detail).c_str());
       if (c.stats.nonfinite) std::printf("    %lld non-finite outputs (unwritten or NaN)\n", static_cast<long long>(c.stats.nonfinite));
+      if (c.where.bad > 0)
+        std::printf("    %lld of %lld elements off by > %.3g·max|ref| or non-finite: flat index first %lld, last %lld, worst %lld (out %.6g, ref %.6g)\n",
+                    static_cast<long long>(c.where.bad), static_cast<long long>(c.where.size), c.where.bound_rel,
+                    static_cast<long long>(c.where.first), static_cast<long long>(c.where.last), static_cast<long long>(c.where.worst),
+                    c.where.worst_out, c.where.worst_ref);
       if (!c.pass) ++failed;
     }
     std::printf("%zu checks, %d failed (%.1f s)\n", g_checks.size(), failed, parity_s);
@@ -1891,10 +1935,10 @@ int main(int argc, char** argv) {
     std::fprintf(f, " \"checks\":[");
     for (size_t i = 0; i < g_checks.size(); ++i) {
       const Check& c = g_checks[i];
-      std::fprintf(f, "%s\n  {\"op\":%s,\"version\":%d,\"dtype\":%s,\"case\":%s,\"pass\":%s,\"expect_reject\":%s,\"rel\":%s,\"max_abs\":%s,\"max_rel\":%s,\"nonfinite\":%lld,\"tol\":%s,\"detail\":%s}",
+      std::fprintf(f, "%s\n  {\"op\":%s,\"version\":%d,\"dtype\":%s,\"case\":%s,\"pass\":%s,\"expect_reject\":%s,\"rel\":%s,\"max_abs\":%s,\"max_rel\":%s,\"nonfinite\":%lld,\"tol\":%s,\"detail\":%s%s}",
                    i ? "," : "", json_str(c.op).c_str(), c.version, json_str(c.dtype).c_str(), json_str(c.name).c_str(), c.pass ? "true" : "false",
                    c.expect_reject ? "true" : "false", num(c.stats.rel).c_str(), num(c.stats.max_abs).c_str(), num(c.stats.max_rel()).c_str(), static_cast<long long>(c.stats.nonfinite),
-                   num(c.tol).c_str(), json_str(c.detail).c_str());
+                   num(c.tol).c_str(), json_str(c.detail).c_str(), where_json(c.where).c_str());
     }
     std::fprintf(f, "\n ],\n \"ceilings\":%s,\n \"records\":%s}\n", ceil_json.c_str(), bench_json.c_str());
     std::fclose(f);
