@@ -266,9 +266,9 @@ export function ditBlockPlan(model: '0.6b' | '1.6b', r: Resolution, batch: numbe
   ];
 }
 
-/** One DiT forward (one denoising step; batch 2 = one CFG step for one image). */
-export function ditStepPlan(model: '0.6b' | '1.6b', r: Resolution, batch: number): PlanEntry[] {
-  const d = ditDims(model);
+/** One DiT forward (one denoising step; batch 2 = one CFG step for one image); `textTokens` defaults to the model's 300. */
+export function ditStepPlan(model: '0.6b' | '1.6b', r: Resolution, batch: number, textTokens?: number): PlanEntry[] {
+  const d = textTokens === undefined ? ditDims(model) : { ...ditDims(model), textTokens };
   const s = ditShapes(d, r, batch);
   return [
     { shape: s.patchEmbed, count: 1 },

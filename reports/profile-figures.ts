@@ -69,7 +69,7 @@ const gib = (b: number | null) => (b === null ? '–' : `${fmtNum(b / 2 ** 30)} 
 
 /** The table of every profile (HTML and Markdown): one row each. */
 export function profileTable(runs: readonly ProfileRun[]): { head: string[]; rows: string[][] } {
-  const head = ['profile', 'model', 'backend', 'device', 'dtype', 'block mode', 'res', 'blocks', 'step', 'synced step', 'caption', 'decode', 'image', 'images/s', 'host overhead', 'planned peak', 'max RSS'];
+  const head = ['profile', 'model', 'backend', 'device', 'dtype', 'block mode', 'res', 'blocks', 'step', 'synced step', 'caption', 'decode', 'image', 'images/s', 'step / image at % of floor', 'host overhead', 'planned peak', 'max RSS'];
   const rows = runs.map((r) => [
     r.source,
     r.model,
@@ -85,6 +85,7 @@ export function profileTable(runs: readonly ProfileRun[]): { head: string[]; row
     r.decodeMs === null ? '–' : `${fmtMs(r.decodeMs)}${r.decodeTiles > 1 ? ` (${r.decodeTiles} tiles)` : ''}`,
     fmtMs(r.imageMs),
     fmtNum(r.imagesPerS),
+    r.stepFloorPct === null || r.imageFloorPct === null ? (r.floorOn ?? '–') : `${r.stepFloorPct.toFixed(1)}% / ${r.imageFloorPct.toFixed(1)}% (on ${r.floorOn})`,
     `${(100 * r.hostShare).toFixed(2)}% (${r.hostShareOf})`,
     gib(r.peakBytes),
     gib(r.rssBytes),
@@ -98,4 +99,5 @@ export const PROFILE_NOTE =
   'step: one DiT evaluation on the CFG batch (cuda: ops queued, one synchronize; “synced step” is the per-op-synchronized step the breakdown comes from). ' +
   'images/s = 1 / (steps × step + caption + decode where profiled). Extrapolated profiles ran K of the model’s blocks and scaled the block ops to the full depth; they are labelled. ' +
   'Host overhead: cpu host_overhead.share (host work + JS glue + calls × a calibrated per-call cost), cuda queued.share (queued step − estimated device busy time). ' +
+  '% of floor: the least time every op at its own roofline would take on the ceilings measured in the same run (bench/image-floor.ts), over the measured time. ' +
   'Planned peak memory: the runners’ buffer plan (weights at full depth + activations + op scratch, or the decoder’s when larger), not a measurement.';

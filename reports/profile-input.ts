@@ -32,6 +32,18 @@ export interface ProfileQueued {
   share: number;
 }
 
+/** `sana-lab profile`'s roofline floor: the least time on the ceilings measured in the same run (bench/image-floor.ts). */
+export interface ProfileRoofline {
+  ceilings: { device: string; peakFlops: number; bandwidth: number };
+  step_floor_ms: number;
+  step_pct: number;
+  caption_floor_ms: number;
+  decode_floor_ms: number | null;
+  decode_pct: number | null;
+  image_floor_ms: number;
+  image_pct: number;
+}
+
 export interface ProfileReport {
   /** The entry's name in a merged file (bench/gpu/models.sh step name). */
   name?: string;
@@ -58,6 +70,8 @@ export interface ProfileReport {
   host_overhead: { share: number; per_step_ms: number };
   decode: { ms: number; tiled: boolean; tiles: number; breakdown: ProfileBreakdownEntry[] } | null;
   memory: { peak_bytes: number; process_max_rss_bytes?: number };
+  /** The roofline floor (profiles since it was added; absent in older files, a reason when not computed). */
+  roofline?: ProfileRoofline | { reason: string } | null;
   timestamp?: string;
 }
 
@@ -123,6 +137,17 @@ function decode(v: unknown, where: string): ProfileReport['decode'] {
   return v as unknown as ProfileReport['decode'];
 }
 
+function roofline(v: unknown, where: string): ProfileReport['roofline'] {
+  if (v === undefined || v === null) return null;
+  if (!isObj(v)) fail(where, 'roofline', 'must be an object or null', v);
+  if (typeof v.reason === 'string') return { reason: v.reason };
+  for (const k of ['step_floor_ms', 'step_pct', 'caption_floor_ms', 'image_floor_ms', 'image_pct']) num(v, k, where, `roofline.${k}`);
+  const c = obj(v, 'ceilings', where, 'roofline.ceilings');
+  str(c, 'device', where, 'roofline.ceilings.device');
+  for (const k of ['peakFlops', 'bandwidth']) num(c, k, where, `roofline.ceilings.${k}`);
+  return v as unknown as ProfileRoofline;
+}
+
 /**
  * Check one profile report (`where` names the file and, in a merged file, the entry). Accepts the
  * current format and older files without one; another format is an error.
@@ -148,6 +173,7 @@ export function validateProfile(json: unknown, where: string): ProfileReport {
   num(host, 'per_step_ms', where, 'host_overhead.per_step_ms');
   j.decode = decode(j.decode, where);
   num(obj(j, 'memory', where), 'peak_bytes', where, 'memory.peak_bytes');
+  j.roofline = roofline(j.roofline, where);
   return j as unknown as ProfileReport;
 }
 

@@ -6,6 +6,7 @@
  * the model's blocks run, scaled to the full depth) are labelled in every trace and category.
  */
 import { resLabel } from '../bench/shapes.js';
+import { fmtGBs, fmtNum } from './format.js';
 import type { ProfileInput } from './inputs.js';
 import type { ProfileBreakdownEntry, ProfileReport } from './profile-input.js';
 
@@ -62,6 +63,11 @@ export interface ProfileRun {
   hostShareOf: 'host_overhead.share' | 'queued.share';
   peakBytes: number;
   rssBytes: number | null;
+  /** Floor / measured × 100 for the step and the image (profile's roofline), null when the profile has none. */
+  stepFloorPct: number | null;
+  imageFloorPct: number | null;
+  /** The ceilings the floor was computed on, as text (or why there is no floor). */
+  floorOn: string | null;
 }
 
 function deviceOf(p: ProfileReport): string {
@@ -98,7 +104,16 @@ function toRun(p: ProfileReport, source: string): ProfileRun {
     hostShareOf: p.queued ? 'queued.share' : 'host_overhead.share',
     peakBytes: p.memory.peak_bytes,
     rssBytes: p.memory.process_max_rss_bytes ?? null,
+    ...floorOf(p),
   };
+}
+
+function floorOf(p: ProfileReport): Pick<ProfileRun, 'stepFloorPct' | 'imageFloorPct' | 'floorOn'> {
+  const f = p.roofline;
+  if (f === undefined || f === null) return { stepFloorPct: null, imageFloorPct: null, floorOn: null };
+  if ('reason' in f) return { stepFloorPct: null, imageFloorPct: null, floorOn: `no floor: ${f.reason}` };
+  const on = `${fmtNum(f.ceilings.peakFlops / 1e12)} TFLOP/s, ${fmtGBs(f.ceilings.bandwidth)}`;
+  return { stepFloorPct: f.step_pct, imageFloorPct: f.image_pct, floorOn: on };
 }
 
 /** Every profile of every input, ordered by model, backend, dtype, block mode, then resolution. */

@@ -22,13 +22,16 @@ import { loadSanaTransformerConfig, type SanaTransformerConfig } from '../../ref
 import { ditPreset } from '../../reference/dit/presets.js';
 import { checkWeightKeys } from '../../reference/dit/weights.js';
 import { PROFILE_FORMAT } from '../../reports/profile-input.js';
+import { fmtGBs, fmtNum } from '../../reports/format.js';
+import { measureDeviceCeilings } from '../../bench/device-ceilings.js';
+import { imageFloor } from '../../bench/image-floor.js';
 
 const CMD = 'profile';
 
 export const PROFILE_USAGE = `usage: sana-lab profile --model 0.6b|1.6b --res N [--width W --height H] [--steps 20] [--cfg 4.5] [--decode]
                       [--backend cpu|cuda] [--dtype f32|bf16] [--model-dir DIR] [--blocks K] [--block-mode ops|dit-block]
                       [--text-len 300] [--warmup 1] [--repeat 3] [--tile SIZE] [--threads T] [--compare-reference]
-                      [--json FILE]
+                      [--no-roofline] [--json FILE]
 
 Times whole images on a native backend: one DiT step on the CFG batch (uncond + cond), its per-op
 breakdown, --steps steps + the caption projection (+ the DC-AE decode with --decode) as images/s,
@@ -51,6 +54,10 @@ with the model's real dimensions (timings do not depend on the values).
   --warmup W / --repeat R   untimed / timed denoising iterations (defaults 1 / 3; the step is the median)
   --threads T        CPU threads of the cpu backend (default: SANA_LAB_THREADS or all hardware threads)
   --compare-reference  also time the TS reference forward on the same K-block model (slow: minutes at 512²)
+  --no-roofline      skip the roofline floor: by default the device's ceilings are measured (cuda: copy
+                     bandwidth + a bf16 gemm; cpu: a streaming copy + the native gemm, a few seconds) and
+                     the step, caption, decode and image are compared with the least time they could take
+                     (every op at its own roofline, bench/image-floor.ts) on the preset's dimensions
   --json FILE        write the report as JSON`;
 
 function fmtMs(ms: number): string {
@@ -72,7 +79,7 @@ export async function runProfile(argv: string[]): Promise<number> {
     steps: { type: 'string' }, cfg: { type: 'string' }, decode: { type: 'flag' }, backend: { type: 'string' },
     dtype: { type: 'string' }, 'model-dir': { type: 'string' }, blocks: { type: 'string' }, 'block-mode': { type: 'string' },
     'text-len': { type: 'string' }, warmup: { type: 'string' }, repeat: { type: 'string' }, tile: { type: 'string' },
-    threads: { type: 'string' }, 'compare-reference': { type: 'flag' }, json: { type: 'string' },
+    threads: { type: 'string' }, 'compare-reference': { type: 'flag' }, 'no-roofline': { type: 'flag' }, json: { type: 'string' },
   });
   if (positionals.length) throw new UsageError(`${CMD}: unexpected argument "${positionals[0]}"`);
   const modelKey = values.get('model');
@@ -162,6 +169,17 @@ export async function runProfile(argv: string[]): Promise<number> {
   console.log(`  image: ${steps} steps × ${fmtMs(d.stepMs)} + caption${decode ? ' + decode' : ''} = ${fmtMs(imageMs)} → ${imagesPerS.toFixed(4)} images/s${x}`);
   console.log(`  memory: DiT weights ${formatBytes(ditMem.extrapolatedWeightsBytes)}${d.extrapolated ? ` at full depth (${formatBytes(ditMem.weightsBytes)} loaded)` : ''}, activations ${formatBytes(ditMem.activationBytes)}, op scratch ≤ ${formatBytes(ditMem.scratchBytes)} (estimate)${decode ? `; decoder total ${formatBytes(decode.memory.totalBytes)} (activations ${formatBytes(decode.memory.activationBytes)}, scratch ≤ ${formatBytes(decode.memory.scratchBytes)})` : ''}; process max RSS ${formatBytes(rss)}`);
 
+  const roofline = flags.has('no-roofline') ? null : await rooflineOf({ modelKey, modelDir, full, preset: preset.config, backend, dtype, width, height, cfg, steps, textTokens, decode, stepMs: d.stepMs, captionMs: d.captionMs, imageMs });
+  if (roofline !== null) {
+    if ('reason' in roofline) console.log(`  roofline floor: not computed — ${roofline.reason}`);
+    else {
+      const f = roofline;
+      console.log(`  roofline floor (${f.ceilings.device}: peak ${fmtNum(f.ceilings.peakFlops / 1e12)} TFLOP/s, ${fmtGBs(f.ceilings.bandwidth)}, measured now; every op at its own roofline):`);
+      console.log(`    step ≥ ${fmtMs(f.step_floor_ms)} → measured ${fmtMs(d.stepMs)}${x} = ${f.step_pct.toFixed(1)}% of the floor (${(100 * f.step_compute_share).toFixed(0)}% of the floor in compute-bound ops)`);
+      console.log(`    caption ≥ ${fmtMs(f.caption_floor_ms)} → ${f.caption_pct.toFixed(1)}%${f.decode_floor_ms !== null ? `; decode ≥ ${fmtMs(f.decode_floor_ms)} → ${f.decode_pct!.toFixed(1)}%` : ''}; image ≥ ${fmtMs(f.image_floor_ms)} → ${f.image_pct.toFixed(1)}%`);
+    }
+  }
+
   let comparison: ReferenceComparison | null = null;
   if (flags.has('compare-reference')) {
     console.log(`  comparing with the TS reference on the ${K}-block model (one reference forward)…`);
@@ -201,6 +219,7 @@ export async function runProfile(argv: string[]): Promise<number> {
       images_per_s: imagesPerS,
       memory: { dit: ditMem, decoder: decode?.memory ?? null, peak_bytes: peakBytes, process_max_rss_bytes: rss },
       reference_comparison: comparison,
+      roofline,
       notes: [
         'step_ms: one DiT evaluation on the CFG batch; the caption projection and every block\'s cross-attention text keys/values are computed once per image (caption_ms).',
         backend === 'cuda'
@@ -215,6 +234,44 @@ export async function runProfile(argv: string[]): Promise<number> {
     console.log(`  → ${values.get('json')}`);
   }
   return 0;
+}
+
+/**
+ * The image's roofline floor on ceilings measured now, and how close the measured times come to it
+ * (pct = floor / measured × 100). Null-free: a reason when it cannot be computed.
+ */
+async function rooflineOf(o: {
+  modelKey: '0.6b' | '1.6b'; modelDir: string | undefined; full: SanaTransformerConfig; preset: SanaTransformerConfig; backend: 'cpu' | 'cuda';
+  dtype: 'f32' | 'bf16'; width: number; height: number; cfg: number; steps: number; textTokens: number; decode: DecodeProfile | null;
+  stepMs: number; captionMs: number; imageMs: number;
+}) {
+  // The floor counts the preset's dimensions; a model directory with other ones would be judged on the wrong model.
+  const dims = (c: SanaTransformerConfig) =>
+    JSON.stringify([c.numLayers, c.numAttentionHeads, c.attentionHeadDim, c.numCrossAttentionHeads, c.crossAttentionHeadDim, c.captionChannels, c.mlpRatio, c.inChannels, c.outChannels, c.patchSize]);
+  if (o.modelDir !== undefined && dims(o.full) !== dims(o.preset)) return { reason: `the model in ${o.modelDir} does not have the Sana-${o.modelKey} preset's dimensions the floor counts` };
+  const measured = await measureDeviceCeilings(o.backend, o.dtype);
+  if ('reason' in measured) return measured;
+  const c = measured.ceilings;
+  const f = imageFloor(
+    { model: o.modelKey, resolution: { width: o.width, height: o.height }, batch: o.cfg > 1 ? 2 : 1, steps: o.steps, decode: o.decode !== null, dtype: o.dtype, textTokens: o.textTokens },
+    c,
+  );
+  const pct = (floor: number, ms: number) => (100 * floor) / ms;
+  return {
+    ceilings: c,
+    step_floor_ms: f.step.floorMs,
+    step_pct: pct(f.step.floorMs, o.stepMs),
+    step_compute_share: f.step.computeShare,
+    step_flops: f.step.flops,
+    step_bytes: f.step.bytes,
+    caption_floor_ms: f.caption.floorMs,
+    caption_pct: pct(f.caption.floorMs, o.captionMs),
+    decode_floor_ms: f.decode?.floorMs ?? null,
+    decode_pct: f.decode && o.decode ? pct(f.decode.floorMs, o.decode.ms) : null,
+    image_floor_ms: f.imageMs,
+    image_pct: pct(f.imageMs, o.imageMs),
+    note: 'floor: every op of the unit at its own roofline, max(FLOPs / peak, minimal bytes / bandwidth), summed (bench/image-floor.ts); pct = floor / measured × 100',
+  };
 }
 
 export const profileCommand: Command = {

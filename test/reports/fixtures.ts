@@ -2,6 +2,7 @@
  * Synthetic bench and parity files for the report tests. The timings are invented (clearly not
  * measurements); FLOPs and bytes come from the real cost model so derived numbers are consistent.
  */
+import { imageFloor } from '../../bench/image-floor.js';
 import { opCost } from '../../bench/catalogue.js';
 import type { BenchDType } from '../../bench/cost-model.js';
 import { RESULTS_FORMAT, type BenchRecord, type BenchResultsFile } from '../../bench/record.js';
@@ -178,7 +179,24 @@ export function cudaProfile(res: number, stepMs: number, o: { decodeMs?: number;
     image_ms: imageMs,
     images_per_s: 1000 / imageMs,
     memory: { dit: {}, decoder: null, peak_bytes: res * res * 4096, process_max_rss_bytes: 2 ** 30 },
+    roofline: syntheticRoofline(res, stepMs, o.decodeMs ?? null, imageMs),
     timestamp: '2026-01-01T00:00:00.000Z',
+  };
+}
+
+/** profile's roofline object for a cuda-shaped profile, on synthetic H100 ceilings (800 TFLOP/s, 3 TB/s). */
+function syntheticRoofline(res: number, stepMs: number, decodeMs: number | null, imageMs: number): Record<string, unknown> {
+  const ceilings = { device: `cuda: ${GPU_DEVICE}`, dtype: 'bf16', peakFlops: 800e12, bandwidth: 3e12 };
+  const f = imageFloor({ model: '0.6b', resolution: { width: res, height: res }, batch: 2, steps: 20, decode: decodeMs !== null, dtype: 'bf16' }, ceilings);
+  return {
+    ceilings,
+    step_floor_ms: f.step.floorMs,
+    step_pct: (100 * f.step.floorMs) / stepMs,
+    caption_floor_ms: f.caption.floorMs,
+    decode_floor_ms: f.decode?.floorMs ?? null,
+    decode_pct: f.decode && decodeMs !== null ? (100 * f.decode.floorMs) / decodeMs : null,
+    image_floor_ms: f.imageMs,
+    image_pct: (100 * f.imageMs) / imageMs,
   };
 }
 

@@ -3,6 +3,7 @@ import type { ProfileInput } from '../../reports/inputs.js';
 import { validateProfile, validateProfiles } from '../../reports/profile-input.js';
 import { groupLabel, profileLineCharts, profileRuns, profileSection, profileStacks, type ProfileRun } from '../../reports/profiles.js';
 import { loadInput } from '../../reports/inputs.js';
+import { profileTable } from '../../reports/profile-figures.js';
 import { OLDER_PROFILES, cudaProfile, cudaProfiles, GPU_DEVICE } from './fixtures.js';
 
 const committed = () => OLDER_PROFILES.map((p) => loadInput(p) as ProfileInput);
@@ -33,6 +34,23 @@ describe('flattening profiles into runs', () => {
     expect(f32.peakBytes).toBe(2403503232);
     const g = runs.find((r) => r.res === '2048')!;
     expect(g).toMatchObject({ source: 'profiles.json › p-0.6b-2048', device: GPU_DEVICE, extrapolated: false, blocks: '28/28', decodeMs: null, stepMs: 20, syncedStepMs: 25 });
+  });
+
+  it('carries the roofline floor where the profile has one (older profiles: none)', () => {
+    const g = runs.find((r) => r.res === '1024')!;
+    // Sana-0.6B 1024², 20 steps + decode on 800 TFLOP/s, 3 TB/s: ≈ 2.8 ms per step floor, measured (synthetic) 5 ms.
+    expect(g.stepFloorPct).toBeGreaterThan(50);
+    expect(g.stepFloorPct).toBeLessThan(60);
+    expect(g.floorOn).toBe('800 TFLOP/s, 3000 GB/s');
+    const t = profileTable(runs);
+    const col = t.head.indexOf('step / image at % of floor');
+    expect(t.rows[runs.indexOf(g)]![col]).toMatch(/^5\d\.\d% \/ \d+\.\d% \(on 800 TFLOP\/s/);
+    const older = runs.find((r) => r.backend === 'cpu')!;
+    expect([older.stepFloorPct, older.imageFloorPct, older.floorOn]).toEqual([null, null, null]);
+    expect(t.rows[runs.indexOf(older)]![col]).toBe('–');
+    const why = profileRuns([{ kind: 'profile', name: 'c.json', path: 'c.json', profiles: [validateProfile({ ...cudaProfile(1024, 9), roofline: { reason: 'the cuda ceilings are measured for bf16' } }, 'c.json')] }]);
+    expect(profileTable(why).rows[0]![col]).toBe('no floor: the cuda ceilings are measured for bf16');
+    expect(() => validateProfile({ ...cudaProfile(1024, 9), roofline: { step_pct: 'x' } }, 'd.json')).toThrow(/roofline\.step_floor_ms/);
   });
 
   it('cuda: the host share is the queued step’s (queued.share), not host_overhead.share', () => {

@@ -9,6 +9,8 @@ import { backendStatus } from '../../../bindings/backends.js';
 import { runDcaeDecode } from '../../../cli/commands/run-dcae.js';
 import { runDit } from '../../../cli/commands/run-dit.js';
 import { profileCommand, runProfile } from '../../../cli/commands/profile.js';
+import { measureDeviceCeilings } from '../../../bench/device-ceilings.js';
+import { imageFloor } from '../../../bench/image-floor.js';
 import { errorStats, formatStats } from '../../../reference/core/compare.js';
 import { goldenAvailable, goldenPath } from '../../../reference/core/golden.js';
 import { readSafetensors, writeSafetensors } from '../../../reference/core/safetensors.js';
@@ -110,6 +112,26 @@ describe('sana-lab profile', () => {
     expect(rep.memory.peak_bytes).toBeGreaterThan(0.6e9 * 4 * 0.9);
     expect(rep.machine.threads).toBeGreaterThanOrEqual(1);
     expect(typeof rep.machine.cpu).toBe('string');
+    // The roofline floor on the CPU ceilings measured in the same run, for exactly this image (8 text tokens).
+    const f = rep.roofline;
+    expect(f.ceilings.device).toMatch(/^cpu: /);
+    const floor = imageFloor({ model: '0.6b', resolution: { width: 64, height: 64 }, batch: 2, steps: 4, decode: false, dtype: 'f32', textTokens: 8 }, f.ceilings);
+    expect(f.step_floor_ms).toBeCloseTo(floor.step.floorMs, 9);
+    expect(f.image_floor_ms).toBeCloseTo(floor.imageMs, 9);
+    expect(f.step_pct).toBeCloseTo((100 * f.step_floor_ms) / rep.step_ms, 6);
+    expect(f.image_pct).toBeCloseTo((100 * f.image_floor_ms) / rep.image_ms, 6);
+    expect(f.decode_floor_ms).toBeNull();
+    expect(r.out).toMatch(/roofline floor \(cpu: .*\n    step ≥ .* of the floor/);
+  });
+
+  it('--no-roofline skips the ceilings; a cuda profile in f32 says why it has no floor', async () => {
+    const json = join(dir, 'profile-nr.json');
+    const r = await quiet(() => runProfile(['--model', '0.6b', '--res', '64', '--blocks', '1', '--text-len', '8', '--warmup', '0', '--repeat', '1', '--steps', '1', '--no-roofline', '--json', json]));
+    expect(r.value).toBe(0);
+    expect(r.out).not.toMatch(/roofline floor/);
+    expect(JSON.parse(readFileSync(json, 'utf8')).roofline).toBeNull();
+    // Without a GPU the cuda backend's reason; with one, f32 is refused (its ceilings are a bf16 gemm's).
+    expect(await measureDeviceCeilings('cuda', 'f32')).toEqual({ reason: expect.stringMatching(cudaAvailable ? /measured for bf16/ : /^cuda unavailable: /) });
   });
 
   it('usage errors', async () => {

@@ -1,0 +1,28 @@
+/**
+ * The ceilings of one native backend's device, measured now (for `sana-lab profile`'s roofline floor):
+ * cuda — the device copy bandwidth and this library's bf16 gemm (bench/backends/cuda-device.ts);
+ * cpu — a streaming copy and the native f32 gemm at SANA shapes, the FMA peak beside it
+ * (bench/ceilings-cpu.ts). The same measurements `sana-lab bench` puts under its records.
+ */
+import { createCpuBackend, createCudaBackend } from './backends/native.js';
+import { measureCpuCeilings } from './ceilings-cpu.js';
+import type { BenchDType } from './cost-model.js';
+import type { Ceilings } from './roofline.js';
+
+/** The ceilings, or why there are none (a backend that is unavailable, a dtype the ceilings do not cover, a failed measurement). */
+export async function measureDeviceCeilings(backend: 'cpu' | 'cuda', dtype: BenchDType): Promise<{ ceilings: Ceilings } | { reason: string }> {
+  const b = backend === 'cuda' ? createCudaBackend() : createCpuBackend();
+  const a = b.available();
+  if (!a.ok) return { reason: `${backend} ${a.reason}` };
+  if (backend === 'cuda') {
+    // The device's compute ceiling is a bf16 tensor-core gemm: it says nothing about f32 storage.
+    if (dtype !== 'bf16') return { reason: 'the cuda ceilings are measured for bf16 (a bf16 gemm); run with --dtype bf16' };
+    const list = (await b.ceilings?.()) ?? [];
+    const c = list.find((x) => x.dtype === 'bf16' || x.dtype === 'any');
+    return c ? { ceilings: c } : { reason: 'measuring the cuda ceilings failed (see the message above)' };
+  }
+  const gemm = b.peakGemm?.();
+  const fma = b.fmaPeak?.();
+  const c = await measureCpuCeilings({ ...(gemm ? { gemm, gemmSizes: gemm.sizes, repeats: 3 } : {}), ...(fma ? { fma } : {}), copyBytes: 64 * 2 ** 20 });
+  return { ceilings: { ...c, device: b.device() } };
+}
