@@ -83,7 +83,7 @@ console.log(`${profiles.length} profiles → ${process.argv[2]}`);
   for f in "$WORK"/p-*.log; do
     [ -f "$f" ] || continue
     echo "== $(basename "$f" .log)"
-    grep -E '^profile:|  step:|queued dispatch|host overhead of the queued|  decode|  image:|  memory:' "$f"
+    grep -E '^profile:|  step:|queued dispatch|host overhead of the queued|  decode|  image:|  memory:|  roofline floor|    step ≥|    caption ≥' "$f"
   done
 } >"$WORK/summary.txt"
 cp "$WORK/summary.txt" "$OUT/summary.txt"

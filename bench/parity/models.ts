@@ -122,12 +122,12 @@ export const MODEL_BF16_RULE = { factor: 2, minPlainRel: 1e-4 } as const;
 
 /** f32 verdict of a whole-model output against the reference model's. */
 export function judgeModelF32(out: Tensor, reference: Tensor): Verdict {
-  return judgeF32(out.toFloat32(), reference.toFloat32(), MODEL_F32_RULE);
+  return judgeF32(out.toFloat32(), reference.toFloat32(), MODEL_F32_RULE, out.shape);
 }
 
 /** bf16 verdict: ≤ 2× the plain bf16 model's error against the same reference. */
 export function judgeModelBf16(out: Tensor, plain: Tensor, reference: Tensor): Verdict {
-  return judgeBf16(out.toFloat32(), plain.toFloat32(), reference.toFloat32(), MODEL_BF16_RULE);
+  return judgeBf16(out.toFloat32(), plain.toFloat32(), reference.toFloat32(), MODEL_BF16_RULE, out.shape);
 }
 
 /**

@@ -48,19 +48,19 @@ export interface Verdict {
 }
 
 /** f32: rel ≤ rule.rel, max|Δ|/max|ref| ≤ rule.maxRel, no NaN/Inf. */
-export function judgeF32(out: ArrayLike<number>, reference: ArrayLike<number>, rule: ParityRule['f32']): Verdict {
+export function judgeF32(out: ArrayLike<number>, reference: ArrayLike<number>, rule: ParityRule['f32'], shape?: readonly number[]): Verdict {
   const s = errorStats(out, reference);
   const tolerance = `rel ≤ ${rule.rel.toExponential(0)}, max-abs ≤ ${rule.maxRel.toExponential(0)}·max|ref|`;
   const reasons: string[] = [];
   if (s.nonFinite > 0) reasons.push(`${s.nonFinite} non-finite outputs`);
   if (!(s.rel <= rule.rel)) reasons.push(`rel ${s.rel.toExponential(2)} > ${rule.rel.toExponential(0)}`);
   if (!(s.maxRel <= rule.maxRel)) reasons.push(`max-abs/max|ref| ${s.maxRel.toExponential(2)} > ${rule.maxRel.toExponential(0)}`);
-  if (reasons.length > 0) reasons.push(whereWrong(out, reference, rule.maxRel * maxAbsOf(reference)));
+  if (reasons.length > 0) reasons.push(whereWrong(out, reference, rule.maxRel * maxAbsOf(reference), shape));
   return { pass: reasons.length === 0, stats: s, tolerance, reason: reasons.join('; ') };
 }
 
 /** bf16: kernel rel ≤ factor × plain-bf16 rel (both against the f64-accumulated reference), no NaN/Inf. */
-export function judgeBf16(out: ArrayLike<number>, plain: ArrayLike<number>, reference: ArrayLike<number>, rule: ParityRule['bf16']): Verdict {
+export function judgeBf16(out: ArrayLike<number>, plain: ArrayLike<number>, reference: ArrayLike<number>, rule: ParityRule['bf16'], shape?: readonly number[]): Verdict {
   const s = errorStats(out, reference);
   const p = errorStats(plain, reference);
   const limit = rule.factor * p.rel;
@@ -72,7 +72,7 @@ export function judgeBf16(out: ArrayLike<number>, plain: ArrayLike<number>, refe
   }
   if (!(s.rel <= limit)) reasons.push(`rel ${s.rel.toExponential(2)} > ${limit.toExponential(2)} (${(s.rel / p.rel).toFixed(2)}× plain)`);
   // Located against the element-wise analogue of the rule: factor × the plain bf16's worst element error.
-  if (reasons.length > 0) reasons.push(whereWrong(out, reference, rule.factor * p.maxAbs));
+  if (reasons.length > 0) reasons.push(whereWrong(out, reference, rule.factor * p.maxAbs, shape));
   return { pass: reasons.length === 0, stats: s, plain: p, tolerance, reason: reasons.join('; ') };
 }
 
@@ -83,6 +83,6 @@ function maxAbsOf(v: ArrayLike<number>): number {
 }
 
 /** Where a failed output is wrong (count, first/last/worst flat index): what a one-shot GPU run needs to show. */
-function whereWrong(out: ArrayLike<number>, reference: ArrayLike<number>, bound: number): string {
-  return formatLocation(locateErrors(out, reference, bound), bound);
+function whereWrong(out: ArrayLike<number>, reference: ArrayLike<number>, bound: number, shape: readonly number[] | undefined): string {
+  return formatLocation(locateErrors(out, reference, bound), bound, shape);
 }

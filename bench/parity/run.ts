@@ -130,10 +130,10 @@ function versionRefusal(e: unknown, version: number): boolean {
 
 function judge(c: ShapeCase, dtype: ParityDType, out: Float32Array, reference: Float32Array): Verdict {
   const rule = opEntry(c.op).parity;
-  if (dtype === 'f32') return judgeF32(out, reference, rule.f32);
+  if (dtype === 'f32') return judgeF32(out, reference, rule.f32, c.outShape);
   const plain = c.plainBf16();
   if (plain === null) throw new Error(`parity: ${c.op} has no plain bf16 computation (bench/parity/plain-bf16.ts)`);
-  return judgeBf16(out, plain, reference, rule.bf16);
+  return judgeBf16(out, plain, reference, rule.bf16, c.outShape);
 }
 
 function record(c: ShapeCase, backend: string, version: number, dtype: ParityDType, v: Verdict): ParityRecord {

@@ -100,7 +100,20 @@ export function locateErrors(out: ArrayLike<number>, ref: ArrayLike<number>, bou
   return loc;
 }
 
-export function formatLocation(l: ErrorLocation, bound: number): string {
+/** Row-major coordinates of flat index `i` in `shape`, e.g. [1, 17, 5]. */
+export function coordinatesOf(i: number, shape: readonly number[]): number[] {
+  const c = new Array<number>(shape.length);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    c[d] = i % shape[d]!;
+    i = Math.floor(i / shape[d]!);
+  }
+  return c;
+}
+
+/** The location as text; with the output's `shape` (whose size must be `l.n`) the indices are coordinates. */
+export function formatLocation(l: ErrorLocation, bound: number, shape?: readonly number[]): string {
   if (l.bad === 0) return `no element off by more than ${bound.toExponential(2)}`;
-  return `${l.bad} of ${l.n} elements off by > ${bound.toExponential(2)} or non-finite (flat index first ${l.first}, last ${l.last}, worst ${l.worst}: out ${l.worstOut.toPrecision(6)}, ref ${l.worstRef.toPrecision(6)})`;
+  const useShape = shape !== undefined && shape.reduce((a, b) => a * b, 1) === l.n;
+  const at = (i: number) => (useShape ? `[${coordinatesOf(i, shape).join(', ')}]` : String(i));
+  return `${l.bad} of ${l.n} elements off by > ${bound.toExponential(2)} or non-finite (${useShape ? `of shape [${shape.join(', ')}]` : 'flat index'} first ${at(l.first)}, last ${at(l.last)}, worst ${at(l.worst)}: out ${l.worstOut.toPrecision(6)}, ref ${l.worstRef.toPrecision(6)})`;
 }

@@ -90,6 +90,7 @@ describe.skipIf(!built)('bench/gpu/models.sh (cpu backend, smoke plan)', () => {
     expect(summary).toMatch(/model-parity\s+ok\s+\d+\s+model-parity cpu: 6 of 6 pass/);
     expect(summary).toMatch(/p-0\.6b-256-ops\s+ok/);
     expect(summary).toMatch(/image: 20 steps/);
+    expect(summary).toMatch(/roofline floor \(cpu: .*\n    step ≥ .* of the floor/);
     const parity = JSON.parse(readFileSync(join(out, 'model_parity.json'), 'utf8'));
     expect(parity.records.map((r: { verdict: { pass: boolean } }) => r.verdict.pass)).toEqual([true, true, true, true, true, true]);
     const profiles = JSON.parse(readFileSync(join(out, 'profiles.json'), 'utf8'));
@@ -97,6 +98,7 @@ describe.skipIf(!built)('bench/gpu/models.sh (cpu backend, smoke plan)', () => {
     expect(profiles.profiles[0].backend).toBe('cpu');
     expect(profiles.profiles[0].queued).toBeNull();
     expect(profiles.profiles[0].step_ms).toBeGreaterThan(0);
+    expect(profiles.profiles[0].roofline.step_pct).toBeGreaterThan(0);
     expect(existsSync(join(out, 'logs.tar.gz'))).toBe(true);
     // The report reads what the GPU script writes.
     const input = loadInput(join(out, 'profiles.json'));

@@ -51,6 +51,10 @@ describe('the parity rules', () => {
     const three = judgeBf16(Float32Array.from(ref, (r, i) => r + 3 * (plain[i]! - r)), plain, ref, DEFAULT_PARITY.bf16);
     expect(three.reason).toMatch(/\d+ of 500 elements off/);
     expect(judgeF32(ref, ref, DEFAULT_PARITY.f32).reason).toBe('');
+    // With the output's shape the places are coordinates: 500 = 5 × 100 → index 100 is [1, 0], 300 is [3, 0].
+    expect(judgeF32(out, ref, DEFAULT_PARITY.f32, [5, 100]).reason).toMatch(/of shape \[5, 100\] first \[1, 0\], last \[3, 0\], worst \[1, 0\]/);
+    // A shape that does not match the output's size falls back to flat indices.
+    expect(judgeF32(out, ref, DEFAULT_PARITY.f32, [7]).reason).toMatch(/flat index first 100/);
   });
 
   it('poisons outputs with NaN in both storage dtypes', () => {
