@@ -4,9 +4,9 @@
  * (bench/gpu/model-parity.mjs, `sana-lab profile`, the merge into profiles.json) that run on the GPU.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadInput } from '../../reports/inputs.js';
 
@@ -138,5 +138,77 @@ describe('bench/gpu/runtime-modules.txt', () => {
       const deps = Object.keys(JSON.parse(readFileSync(join(root, 'node_modules', p, 'package.json'), 'utf8')).dependencies ?? {});
       expect(deps.filter((d) => !listed.includes(d)), p).toEqual([]);
     }
+  });
+});
+
+// Before a GPU session: bench/gpu/bundle-check.mjs says whether what travels is complete, fresh,
+// for sm_90a, a real CUDA addon and under 64 MiB — on a fake tree here (mtimes set by hand).
+describe('bench/gpu/bundle-check.mjs', () => {
+  const fake = join(tmp, 'bundle');
+  const at = (p: string, text: string, mtimeS: number) => {
+    const f = join(fake, p);
+    mkdirSync(dirname(f), { recursive: true });
+    writeFileSync(f, text);
+    utimesSync(f, mtimeS, mtimeS);
+  };
+  const sources = ['kernels/cuda/a.cu', 'kernels/cpu/a.cpp', 'kernels/include/a.h', 'bindings/native/a.cpp', 'CMakeLists.txt', 'bench/gpu/selftest/t.cu', 'bench/gpu/build-selftest.sh', 'bench/gpu/runtime-modules.txt', 'package-lock.json', 'bench/a.ts', 'cli/a.ts', 'tsconfig.json'];
+  const artifacts = ['build-gpu/node.xz', 'build-gpu/node_modules.tar.xz', 'build-gpu/cuda-selftest', 'build/Release/sana_lab.node', 'dist/cli/main.js'];
+  const fresh = () => {
+    rmSync(fake, { recursive: true, force: true });
+    for (const s of sources) at(s, 'x', 1000);
+    for (const a of artifacts) at(a, 'x', 2000);
+    at('build-gpu/node.version', '20.20.2\n', 2000);
+  };
+  const tools = (o: { archs?: string[] | null; addon?: { compiled: boolean; runtimeVersion: string } | { error: string } } = {}) => ({
+    listElf: () => (o.archs === undefined ? ['sm_80', 'sm_90a'] : o.archs),
+    addon: () => o.addon ?? { compiled: true, runtimeVersion: '13.0' },
+    nodeMajor: '20',
+  });
+
+  it('ready when every carried path is newer than its sources; names what to rebuild otherwise', async () => {
+    const { checkBundle } = await import('../../bench/gpu/bundle-check.mjs');
+    fresh();
+    const ok = checkBundle(fake, tools());
+    expect(ok.problems).toEqual([]);
+    expect(ok.carry).toEqual(['build-gpu/node.xz', 'build-gpu/node_modules.tar.xz', 'build-gpu/cuda-selftest', 'build/Release/sana_lab.node', 'dist']);
+    // A kernel edited after the builds: the addon and the self-test are stale, the JS is not.
+    at('kernels/cuda/a.cu', 'y', 3000);
+    // A .js file under bench/ is not a TypeScript source of dist/.
+    at('bench/gpu/x.mjs', 'y', 3000);
+    const stale = checkBundle(fake, tools());
+    expect(stale.problems).toEqual([
+      'build-gpu/cuda-selftest: older than kernels/cuda — run bench/gpu/build-selftest.sh',
+      'build/Release/sana_lab.node: older than kernels/cuda — run SANA_LAB_WERROR=1 node bindings/build-native.mjs',
+    ]);
+    at('cli/a.ts', 'y', 3000);
+    expect(checkBundle(fake, tools()).problems).toContain('dist: older than cli — run npm run build:ts');
+    rmSync(join(fake, 'build-gpu/node.xz'));
+    expect(checkBundle(fake, tools()).problems).toContain('build-gpu/node.xz: missing — run bench/gpu/prepare.sh');
+  });
+
+  it('refuses an emulator or CPU-only addon, code without sm_90a, another node major, and more than 64 MiB', async () => {
+    const { checkBundle } = await import('../../bench/gpu/bundle-check.mjs');
+    fresh();
+    expect(checkBundle(fake, tools({ addon: { compiled: true, runtimeVersion: 'emu' } })).problems).toEqual([expect.stringMatching(/sana_lab\.node: the host emulator's build/)]);
+    expect(checkBundle(fake, tools({ addon: { compiled: false, runtimeVersion: '' } })).problems).toEqual([expect.stringMatching(/sana_lab\.node: built without CUDA/)]);
+    expect(checkBundle(fake, tools({ addon: { error: 'invalid ELF header' } })).problems).toEqual([expect.stringMatching(/cannot be loaded: invalid ELF header/)]);
+    expect(checkBundle(fake, tools({ archs: ['sm_80'] })).problems).toEqual([expect.stringMatching(/cuda-selftest: no sm_90a code \(has sm_80\)/), expect.stringMatching(/sana_lab\.node: no sm_90a code/)]);
+    const unknown = checkBundle(fake, tools({ archs: null }));
+    expect(unknown.problems).toEqual([]);
+    expect(unknown.notes).toHaveLength(2);
+    at('build-gpu/node.version', '22.1.0\n', 2000);
+    expect(checkBundle(fake, tools()).problems).toEqual([expect.stringMatching(/node 22\.1\.0, not the major 20/)]);
+    at('build-gpu/node.version', '20.20.2\n', 2000);
+    at('build-gpu/node.xz', 'x'.repeat(65 * 2 ** 20), 2000);
+    expect(checkBundle(fake, tools()).problems).toEqual([expect.stringMatching(/total 65\.0 MiB, over the device tool's 64 MiB/)]);
+  });
+
+  it('reads the architectures from the cubins\' recorded ptxas options when cuobjdump is missing', async () => {
+    const { listElfArchs } = await import('../../bench/gpu/bundle-check.mjs');
+    const f = join(tmp, 'fake.node');
+    writeFileSync(f, Buffer.from('\x7fELF....-lineinfo  -arch sm_80 -m 64 ....-arch sm_90a -m 64 ....', 'latin1'));
+    expect(listElfArchs(f, '/nonexistent/cuobjdump')).toEqual(['sm_80', 'sm_90a']);
+    writeFileSync(f, 'no cubin here');
+    expect(listElfArchs(f, '/nonexistent/cuobjdump')).toBeNull();
   });
 });
