@@ -133,6 +133,7 @@ def sweep(args, dev, dtype, timer):
             cases = [
                 ("gemm", dict(M=B * N, N=3 * C, K=C, bias=False, activation="none")),
                 ("linear-attention", dict(B=B, N=N, C=C, heads=C // 32, headDim=32)),
+                ("linear-attention-block", dict(B=B, N=N, C=C, heads=C // 32, headDim=32)),
                 ("cross-attention", dict(B=B, N=N, C=C, L=TEXT_TOKENS, heads=heads_x, headDim=C // heads_x)),
                 ("mix-ffn", dict(B=B, N=N, C=C, h=h, w=w_, hidden=m["ffn"])),
                 ("layernorm-modulate", dict(B=B, N=N, C=C)),
@@ -145,11 +146,14 @@ def sweep(args, dev, dtype, timer):
                 del fn
         if "dcae" in args.models:
             log(f"[dcae {res}x{res}] decoder stages, batch 1")
+            channels = {stage: c for stage, c, _, _ in DCAE_STAGES}
             for stage, c, down, kind in DCAE_STAGES:
                 hh = res // down
                 fm = dict(B=1, C=c, H=hh, W=hh)
-                cases = [("conv3x3", dict(B=1, Cin=c, Cout=c, H=hh, W=hh, stride=1, bias=True)), ("rmsnorm2d", fm),
-                         ("lite-mla" if kind == "evit" else "dcae-resblock", fm)]
+                cases = [("conv3x3", dict(B=1, Cin=c, Cout=c, H=hh, W=hh, stride=1, bias=True)), ("rmsnorm2d", fm)]
+                cases += [("lite-mla", fm), ("dcae-evit-block", fm)] if kind == "evit" else [("dcae-resblock", fm)]
+                if stage <= 2:  # the up block into the stage (the self-test times these): H, W are its input's
+                    cases.append(("dcae-upsample", dict(B=1, Cin=channels[stage + 1], Cout=c, H=hh // 2, W=hh // 2)))
                 for op, dims in cases:
                     fn = T.BUILDERS[op](dims, dtype, dev)
                     record(op, "dcae", res, 1, hh * hh, fn, dict(dims, stage=stage), reps=10)

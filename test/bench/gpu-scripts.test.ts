@@ -62,6 +62,37 @@ describe('bench/gpu/merge_json.py', () => {
   });
 });
 
+describe('bench/gpu/compare.py', () => {
+  it('matches CUDA and torch records per DC-AE stage, takes the fastest CUDA version and judges the issue targets', () => {
+    const rec = (op: string, version: number, ms: number, shape: Record<string, number>, model = 'dcae', res = 4096, batch = 1) => ({ op, version, model, res, batch, median_ms: ms, shape });
+    const cuda = join(tmp, 'cmp-cuda.json');
+    writeFileSync(cuda, JSON.stringify({
+      ceilings: { device: 'synthetic', copy_GBps: 3000, bf16_gemm_TFLOPs: 700, bf16_gemm_size: 8192 },
+      records: [
+        rec('dcae-resblock', 2, 30, { stage: 0, C: 128, H: 4096, W: 4096 }),
+        rec('dcae-resblock', 3, 20, { stage: 0, C: 128, H: 4096, W: 4096 }),
+        rec('dcae-resblock', 3, 4, { stage: 2, C: 512, H: 1024, W: 1024 }),
+        // 4·B·N·C·2 bytes = 4·2·16384·1152·2 ≈ 0.302 GB in 0.126 ms ≈ 2400 GB/s = 80% of 3000
+        rec('linear-attention', 2, 0.1258, { B: 2, N: 16384, C: 1152 }, '0.6b', 4096, 2),
+      ],
+    }));
+    const torch = join(tmp, 'cmp-torch.json');
+    writeFileSync(torch, JSON.stringify({
+      records: [
+        rec('dcae-resblock', 0, 30, { stage: 0, C: 128, H: 4096, W: 4096 }),
+        rec('dcae-resblock', 0, 3, { stage: 2, C: 512, H: 1024, W: 1024 }),
+        rec('linear-attention', 0, 0.5, { B: 2, N: 16384, C: 1152 }, '0.6b', 4096, 2),
+      ],
+    }));
+    const out = execFileSync('python3', [join(root, 'bench/gpu/compare.py'), cuda, torch], { encoding: 'utf8' });
+    const line = (op: string, stage: string) => out.split('\n').find((l) => l.startsWith(op) && l.includes(` ${stage} `))!;
+    // stage 0: v3 (20 ms) against torch's stage-0 30 ms; stage 2 against torch's stage 2, not stage 0
+    expect(line('dcae-resblock', 's0')).toMatch(/v3\s+20\.000\s+30\.000\s+1\.50\s+1\.3x\s+-\s+meets 1\.3x$/);
+    expect(line('dcae-resblock', 's2')).toMatch(/v3\s+4\.000\s+3\.000\s+0\.75\s+1\.3x\s+-\s+misses 1\.3x$/);
+    expect(line('linear-attention', '-')).toMatch(/3\.97\s+3\.0x\s+80%\s+meets 3x, meets 80% BW$/);
+  });
+});
+
 describe('bench/gpu/check.sh without a GPU', () => {
   it('runs through every step (all skipped under a 14 s budget) and writes the summary table', () => {
     const out = join(tmp, 'check-out');
