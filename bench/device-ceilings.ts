@@ -4,6 +4,7 @@
  * cpu — a streaming copy and the native f32 gemm at SANA shapes, the FMA peak beside it
  * (bench/ceilings-cpu.ts). The same measurements `sana-lab bench` puts under its records.
  */
+import { backendStatus, cudaEmulationNotice } from '../bindings/backends.js';
 import { createCpuBackend, createCudaBackend } from './backends/native.js';
 import { measureCpuCeilings } from './ceilings-cpu.js';
 import type { BenchDType } from './cost-model.js';
@@ -15,6 +16,8 @@ export async function measureDeviceCeilings(backend: 'cpu' | 'cuda', dtype: Benc
   const a = b.available();
   if (!a.ok) return { reason: `${backend} ${a.reason}` };
   if (backend === 'cuda') {
+    // The host emulator has no ceilings (and its 8192³ gemm would run for hours).
+    if (cudaEmulationNotice(backendStatus('cuda')) !== undefined) return { reason: 'the cuda backend is the host emulator of the kernels: no device ceilings' };
     // The device's compute ceiling is a bf16 tensor-core gemm: it says nothing about f32 storage.
     if (dtype !== 'bf16') return { reason: 'the cuda ceilings are measured for bf16 (a bf16 gemm); run with --dtype bf16' };
     const list = (await b.ceilings?.()) ?? [];

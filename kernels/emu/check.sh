@@ -48,6 +48,8 @@ step "sana-lab profile --backend cuda runs its queued and per-op-synchronised st
 node dist/cli/main.js profile --backend cuda --model 0.6b --res 256 --blocks 1 --text-len 16 --steps 1 --warmup 0 --repeat 1 --dtype bf16 \
   --json build-emu/profile.json >build-emu/profile.log 2>&1 || { tail -n 30 build-emu/profile.log; exit 1; }
 grep -m1 "queued dispatch" build-emu/profile.log
+grep -q "roofline floor: not computed — the cuda backend is the host emulator" build-emu/profile.log \
+  || { echo "[emu] profile on the emulator should skip the roofline floor (no device ceilings)"; tail -n 5 build-emu/profile.log; exit 1; }
 step "device out of memory through the op API (bench/gpu/node-oom.mjs, emulated device of 2 GiB)"
 SANA_EMU_MEM_GB=2 node bench/gpu/node-oom.mjs | tail -n 1
 step "done in $(( $(date +%s) - t0 )) s: these are emulated runs (correctness only, no timings); GPU results come from bench/gpu/check.sh"
