@@ -100,11 +100,18 @@ const CUDA = {
     { version: 1, description: 'direct: one thread per output element' },
     { version: 2, description: 'implicit gemm on the SIMT engine (im2col on the fly)' },
     { version: 3, description: 'implicit gemm on tensor cores (weights reordered, 16-byte zero-filled tap chunks)', needs: 'bf16; Cin % 8 == 0', dtypes: BF16 },
+    {
+      version: 4,
+      description: 'Hopper: implicit gemm on the wgmma pipeline, im2col by 4-D TMA boxes (zero-filled padding)',
+      needs: 'bf16; sm_90; stride 1, no upsampling; Cin % 64 == 0; W % 128 == 0',
+      dtypes: BF16,
+    },
   ],
   'dcae-resblock': [
     { version: 1, description: 'conv v1 → conv v1 → rmsnorm v1 (+ residual)' },
     { version: 2, description: 'conv v2 → conv v2 → rmsnorm (+ residual)' },
     { version: 3, description: 'conv v3 → conv v3 → rmsnorm (+ residual)', needs: 'bf16; C % 8 == 0', dtypes: BF16 },
+    { version: 4, description: 'conv v4 → conv v4 → rmsnorm (+ residual)', needs: 'bf16; sm_90; C % 64 == 0; W % 128 == 0', dtypes: BF16 },
   ],
   'dit-block': [
     { version: 1, description: 'LN-modulate → linear-attention-block → cross-attention → LN-modulate → mix-ffn, each at v1', needs: 'head_dim ≤ 64' },

@@ -17,6 +17,13 @@
 //   v3  implicit gemm on tensor cores (gemm v2): the weight reordered once per call into (Cout, 9·Cin)
 //       scratch, 16-byte cp.async chunks of 8 input channels per tap, padding zero-filled in the copy.
 //       bf16, Cin % 8 == 0.
+//   v4  Hopper (sm_90a): the implicit gemm on gemm v3's wgmma pipeline, im2col done by the copy engine.
+//       A tile is 128 pixels of one output row; each K slice (tap, 64 channels) is one 4-D TMA box of
+//       the NHWC x at the tap's offset — (64 channels, 128 pixels, 1 row, 1 image) — whose coordinates
+//       outside the image (x − 1 < 0, y + 1 ≥ H, …) the hardware fills with zeros: the padding costs
+//       nothing and no thread computes an address. Same FLOPs as v3; x is read 9 times per output tile
+//       through L2 (the taps overlap), HBM ideally once. bf16, stride 1, no upsampling, Cin % 64 == 0,
+//       W % 128 == 0 (DC-AE's ResBlocks from 512² up); explicit only until a GPU has timed it.
 #include "sana/cuda/common.cuh"
 #include "sana/cuda/gemm_launch.h"
 #include "sana/cuda/internal.h"
@@ -72,9 +79,16 @@ struct ConvCall {
 
 bool conv_mma_ok(const ConvCall& c) { return c.dt == DType::kBF16 && c.Cin % 8 == 0 && aligned16(c.x); }
 
+bool conv_wgmma_ok(const ConvCall& c) {
+  return c.dt == DType::kBF16 && c.stride == 1 && c.up == 1 && c.Cin % 64 == 0 && c.W % 128 == 0 && aligned16(c.x);
+}
+
 Status conv_check_version(const char* op, int version, const ConvCall& c) {
-  if (version < 0 || version > 3) return unknown_version(op, version, 3);
+  if (version < 0 || version > 4) return unknown_version(op, version, 4);
   if (version == 3 && !conv_mma_ok(c)) return bad_version(op, 3, "(tensor cores) needs bf16, Cin % 8 == 0 and a 16-byte aligned x");
+  if (version == 4 && !conv_wgmma_ok(c)) {
+    return bad_version(op, 4, "(wgmma, TMA im2col) needs bf16, stride 1 without upsampling, Cin % 64 == 0, a width that is a multiple of 128 and a 16-byte aligned x");
+  }
   return Status::Ok();
 }
 
@@ -128,7 +142,7 @@ Status run_conv(const char* op, int version, const ConvCall& c, Scratch& scratch
   SANA_RETURN_IF_ERROR(reorder_conv_weight(op, c.dt, c.w, c.Cout, c.Cin, wr));
   p.b = wr;
   p.ldb = 9 * c.Cin;
-  return launch_gemm_mma(op, p);
+  return version == 4 ? launch_gemm_wgmma(op, p, 4) : launch_gemm_mma(op, p);
 }
 
 constexpr int64_t kMaxSide = int64_t{1} << 29;  // H·upsample, W·upsample fit the tensor-core kernel's int32 coordinates
@@ -163,7 +177,8 @@ Status conv3x3(const Conv3x3Args& a, int version) { return conv3x3_upsampled(a, 
 // FLOPs 2·2·M·C·9·C + ≈ 6·M·C; minimal bytes 2·M·C·sizeof(T) + weights; this composition also writes
 // and reads t1 and t2 (4·M·C·sizeof(T)).
 // Versions: v1 = conv v1 (direct) + rmsnorm v1 (all obviously-right kernels); v2 = conv v2 (SIMT
-// implicit gemm) + default rmsnorm; v3 = conv v3 (tensor cores, bf16, C % 8 == 0) + default rmsnorm.
+// implicit gemm) + default rmsnorm; v3 = conv v3 (tensor cores, bf16, C % 8 == 0) + default rmsnorm;
+// v4 = conv v4 (Hopper wgmma with TMA im2col: C % 64 == 0, W % 128 == 0) + default rmsnorm.
 Status dcae_resblock(const DcaeResBlockArgs& a, int version) {
   const char* op = "dcae-resblock";
   DcaeResBlockSizes sz;

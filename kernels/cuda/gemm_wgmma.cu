@@ -92,6 +92,10 @@ namespace {
 struct WgArgs {
   int64_t M, N, K;
   bool vec;  // N % 8 == 0 and every epilogue operand 16-byte aligned: 16-byte epilogue loads/stores
+  // Implicit-gemm 3×3 convolution (conv3x3 v4), when conv_cb > 0: A = im2col(x) read by 4-D TMA boxes
+  // of the NHWC x (64 channels × 128 pixels of one row); conv_cb = Cin / 64 channel blocks per tap.
+  int conv_cb;
+  int64_t conv_h, conv_w;
 };
 
 // 1 when this module's code for the running device was compiled with wgmma (sm_90a).
@@ -173,14 +177,29 @@ __global__ void __launch_bounds__(plan::kWgThreads, plan::wg_blocks_per_sm(BN))
 
   if (warp == plan::kWgConsumerWarps) {  // ---- producer warp: one thread issues every copy ----
     if (lane == 0) {
+      // conv: the tile's 128 pixels are one stretch of one output row (W % 128 == 0): image b, row oy,
+      // columns ox0 … ox0 + 127. Tap (ky, kx) reads input row oy + ky − 1, columns ox0 + kx − 1 …;
+      // the 4-D box's coordinates outside the image read as zero: the padding.
+      int32_t conv_b = 0, conv_oy = 0, conv_ox0 = 0;
+      if (p.conv_cb > 0) {
+        conv_b = static_cast<int32_t>(m0 / (p.conv_h * p.conv_w));
+        const int64_t rem = m0 - int64_t{conv_b} * p.conv_h * p.conv_w;
+        conv_oy = static_cast<int32_t>(rem / p.conv_w);
+        conv_ox0 = static_cast<int32_t>(rem - int64_t{conv_oy} * p.conv_w);
+      }
       for (int kt = 0; kt < KT; ++kt) {
         const int s = kt % S;
         const uint32_t use = static_cast<uint32_t>(kt / S);
         mbar_wait(empty0 + 8 * s, (use & 1u) ^ 1u);  // the consumers released this stage's previous use
         mbar_arrive_expect_tx(full0 + 8 * s, kStageBytes);
         const uint32_t sa = base + s * kStageBytes;
-        const int32_t k = kt * BK;
-        tma_load_2d(sa, &tma_a, k, static_cast<int32_t>(m0), full0 + 8 * s);
+        const int32_t k = kt * BK;  // conv: = tap·Cin + channel block·64, the reordered weight's column
+        if (p.conv_cb > 0) {
+          const int tap = kt / p.conv_cb, cb = kt - tap * p.conv_cb;
+          tma_load_4d(sa, &tma_a, cb * BK, conv_ox0 + tap % 3 - 1, conv_oy + tap / 3 - 1, conv_b, full0 + 8 * s);
+        } else {
+          tma_load_2d(sa, &tma_a, k, static_cast<int32_t>(m0), full0 + 8 * s);
+        }
         tma_load_2d(sa + kABytes, &tma_b, k, static_cast<int32_t>(n0), full0 + 8 * s);
       }
     }
@@ -314,6 +333,28 @@ Status encode_map(const char* op, const WgmmaDevice& d, CUtensorMap* map, const 
   return Status::Ok();
 }
 
+// The 4-D tensor map of an NHWC x (B, H, W, Cin) for conv3x3 v4: dimensions (Cin, W, H, B) innermost
+// first, boxes of 64 channels × 128 pixels × 1 row × 1 image with the 128-byte swizzle (one swizzle row
+// per pixel, the layout the wgmma descriptor reads, as for a dense A tile); out-of-range coordinates
+// (the 3×3 window past the image's edges) read as zero.
+Status encode_conv_map(const char* op, const WgmmaDevice& d, CUtensorMap* map, const GemmProblem& g) {
+  const cuuint64_t dims[4] = {static_cast<cuuint64_t>(g.conv_cin), static_cast<cuuint64_t>(g.conv_w), static_cast<cuuint64_t>(g.conv_h),
+                              static_cast<cuuint64_t>(g.conv_b)};
+  const cuuint64_t px = static_cast<cuuint64_t>(g.conv_cin) * 2;
+  const cuuint64_t strides[3] = {px, px * static_cast<cuuint64_t>(g.conv_w), px * static_cast<cuuint64_t>(g.conv_w * g.conv_h)};
+  const cuuint32_t box[4] = {static_cast<cuuint32_t>(plan::kWgBK), static_cast<cuuint32_t>(plan::kWgBM), 1, 1};
+  const cuuint32_t elem_strides[4] = {1, 1, 1, 1};
+  const CUresult r = d.encode(map, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 4, const_cast<void*>(g.a), dims, strides, box, elem_strides,
+                              CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
+                              CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  if (r != CUDA_SUCCESS) {
+    return Internal(std::string(op) + ": cuTensorMapEncodeTiled failed (CUresult " + std::to_string(static_cast<int>(r)) + ") for the 4-D map of x (" +
+                    std::to_string(g.conv_b) + " × " + std::to_string(g.conv_h) + " × " + std::to_string(g.conv_w) + " × " +
+                    std::to_string(g.conv_cin) + ")");
+  }
+  return Status::Ok();
+}
+
 int g_tile_n_override = 0;
 
 template <int BN> Status launch_bn(const char* op, const GemmProblem& g, const WgmmaDevice& d) {
@@ -321,12 +362,19 @@ template <int BN> Status launch_bn(const char* op, const GemmProblem& g, const W
   dim3 grid, block;
   SANA_RETURN_IF_ERROR(to_dims(op, "gemm_wgmma_kernel", l, &grid, &block));
   CUtensorMap ta, tb;
-  SANA_RETURN_IF_ERROR(encode_map(op, d, &ta, g.a, g.M, g.K, g.lda, plan::kWgBM, "x"));
+  if (g.a_conv) {
+    SANA_RETURN_IF_ERROR(encode_conv_map(op, d, &ta, g));
+  } else {
+    SANA_RETURN_IF_ERROR(encode_map(op, d, &ta, g.a, g.M, g.K, g.lda, plan::kWgBM, "x"));
+  }
   SANA_RETURN_IF_ERROR(encode_map(op, d, &tb, g.b, g.N, g.K, g.ldb, BN, "w"));
   WgArgs p;
   p.M = g.M;
   p.N = g.N;
   p.K = g.K;
+  p.conv_cb = g.a_conv ? static_cast<int>(g.conv_cin / plan::kWgBK) : 0;
+  p.conv_h = g.conv_h;
+  p.conv_w = g.conv_w;
   p.vec = g.N % 8 == 0 && g.ldc % 8 == 0 && aligned16(g.c) && (!g.bias || aligned16(g.bias)) &&
           (!g.gate || (aligned16(g.gate) && g.gate_ld % 8 == 0)) && (!g.residual || (aligned16(g.residual) && g.res_ld % 8 == 0));
   const Epilogue<bf16> ep = make_epilogue<bf16>(g);
@@ -341,22 +389,31 @@ template <int BN> Status launch_bn(const char* op, const GemmProblem& g, const W
 
 const char* gemm_wgmma_unsupported(const GemmProblem& p) {
   if (p.dtype != DType::kBF16) return "it needs bf16 storage";
-  if (p.a_conv || p.b_torch_conv) return "it takes dense operands only";
+  if (p.b_torch_conv) return "it needs the conv weight reordered to (Cout, 9·Cin)";
+  if (p.a_conv) {
+    // One 4-D TMA box per (tap, 64 channels) covers a tile's 128 pixels only when they lie in one row.
+    if (p.conv_stride != 1 || p.conv_upsample != 1) return "a convolution must have stride 1 and no upsampling (TMA boxes)";
+    if (p.conv_cin % plan::kWgBK != 0) return "Cin must be a multiple of 64 (one 128-byte swizzle row per tap and channel block)";
+    if (p.conv_wo % plan::kWgBM != 0 || p.conv_w != p.conv_wo) return "the image width must be a multiple of 128 (a tile is 128 pixels of one row)";
+    if (!aligned16(p.a)) return "x must be 16-byte aligned (TMA)";
+    if (p.K != 9 * p.conv_cin || p.ldb != p.K) return "the weight must be reordered to (Cout, 9·Cin)";
+    if (p.conv_b >= (int64_t{1} << 31) || p.conv_h >= (int64_t{1} << 31)) return "B and H must be below 2^31 (32-bit TMA coordinates)";
+  }
   if (p.K <= 0 || p.K % 8 != 0) return "K must be a positive multiple of 8 (TMA row strides are multiples of 16 bytes)";
-  if (p.lda % 8 != 0 || !aligned16(p.a)) return "x rows must be 16-byte aligned (TMA)";
+  if (!p.a_conv && (p.lda % 8 != 0 || !aligned16(p.a))) return "x rows must be 16-byte aligned (TMA)";
   if (p.ldb % 8 != 0 || !aligned16(p.b)) return "w rows must be 16-byte aligned (TMA)";
-  if (!plan::gemm_wgmma_shapes_ok(p.M, p.N, p.K, p.lda, p.ldb)) return "M, N and K must be below 2^31 (32-bit TMA coordinates)";
+  if (!plan::gemm_wgmma_shapes_ok(p.M, p.N, p.K, p.a_conv ? p.K : p.lda, p.ldb)) return "M, N and K must be below 2^31 (32-bit TMA coordinates)";
   return "";
 }
 
 void set_gemm_wgmma_tile_n(int bn) { g_tile_n_override = (bn == 128 || bn == 256) ? bn : 0; }
 
-Status launch_gemm_wgmma(const char* op, const GemmProblem& p) {
+Status launch_gemm_wgmma(const char* op, const GemmProblem& p, int version) {
   const char* why = gemm_wgmma_unsupported(p);
-  if (why[0] != '\0') return bad_version(op, 3, std::string("(wgmma gemm) cannot run this: ") + why);
+  if (why[0] != '\0') return bad_version(op, version, std::string("(wgmma gemm) cannot run this: ") + why);
   const WgmmaDevice* d = nullptr;
   SANA_RETURN_IF_ERROR(wgmma_device(op, &d));
-  if (!d->ready) return bad_version(op, 3, "(wgmma gemm) " + d->refuse);
+  if (!d->ready) return bad_version(op, version, "(wgmma gemm) " + d->refuse);
   if (p.M == 0 || p.N == 0) return Status::Ok();
   const int bn = g_tile_n_override != 0 ? g_tile_n_override : plan::gemm_wgmma_tile_n(p.M, p.N, d->sms);
   return bn == 128 ? launch_bn<128>(op, p, *d) : launch_bn<256>(op, p, *d);

@@ -106,5 +106,6 @@ void mbar_init(uint32_t bar, uint32_t count);
 void mbar_arrive(uint32_t bar, uint32_t expect_tx_bytes);
 bool mbar_try_wait(uint32_t bar, uint32_t parity);  // false: the thread has given way (spin_yield)
 void tma_load_2d(uint32_t dst, const CUtensorMap* map, int32_t c0, int32_t c1, uint32_t bar);
+void tma_load_4d(uint32_t dst, const CUtensorMap* map, int32_t c0, int32_t c1, int32_t c2, int32_t c3, uint32_t bar);
 
 }  // namespace sana_emu

@@ -75,4 +75,10 @@ void tma_load_2d(uint32_t dst, const CUtensorMap* map, int32_t c0, int32_t c1, u
   progress();
 }
 
+void tma_load_4d(uint32_t dst, const CUtensorMap* map, int32_t c0, int32_t c1, int32_t c2, int32_t c3, uint32_t bar) {
+  const uint32_t bytes = ptx::tma_load_4d(smem_window(), dst, map, c0, c1, c2, c3);
+  ptx::mbarrier_complete_tx(smem_window(), bar, bytes);
+  progress();
+}
+
 }  // namespace sana_emu

@@ -118,6 +118,22 @@ export const MUTANTS = [
     op: 'dcae-head',
   },
   {
+    name: 'conv-tap-column',
+    why: 'conv3x3 v4: the 4-D TMA box of tap (ky, kx) starts at column ox0 + kx instead of ox0 + kx − 1 (a window shifted by one pixel)',
+    file: 'gemm_wgmma',
+    from: 'conv_ox0 + tap % 3 - 1',
+    to: 'conv_ox0 + tap % 3',
+    op: 'conv3x3',
+  },
+  {
+    name: 'conv-image-origin',
+    why: 'conv3x3 v4: the tile\'s image index is taken from the row count (m0 / W) instead of m0 / (H·W)',
+    file: 'gemm_wgmma',
+    from: 'conv_b = static_cast<int32_t>(m0 / (p.conv_h * p.conv_w));',
+    to: 'conv_b = static_cast<int32_t>(m0 / (p.conv_h * p.conv_w)) * 0;',
+    op: 'conv3x3',
+  },
+  {
     name: 'row-overrun',
     why: 'layernorm-modulate v1: the row loop reads one element past each row (past the buffer on the last row)',
     file: 'norms',

@@ -63,6 +63,7 @@ CUresult encode_tensor_map_tiled(CUtensorMap* map, CUtensorMapDataType dtype, cu
 // copies the box at coordinates (c0 innermost, c1) into shared memory at dst with the map's swizzle,
 // out-of-range elements zero-filled; returns the bytes to complete on the mbarrier (the whole box).
 uint32_t tma_load_2d(const SmemWindow& smem, uint32_t dst, const CUtensorMap* map, int32_t c0, int32_t c1);
+uint32_t tma_load_4d(const SmemWindow& smem, uint32_t dst, const CUtensorMap* map, int32_t c0, int32_t c1, int32_t c2, int32_t c3);
 
 // mbarrier objects (64-bit, 8-byte aligned, in shared memory; the state lives in those 8 bytes, so a
 // kernel that overwrites a live barrier corrupts it as it would on the device).

@@ -346,50 +346,73 @@ CUresult encode_tensor_map_tiled(CUtensorMap* map, CUtensorMapDataType dtype, cu
 }
 
 // ---------------------------------------------------------------------------------------------------
-// cp.async.bulk.tensor.2d…tile (§9.7.9.25.5.2) with the tiled-mode semantics of §5.5.3: the box
-// (boxDim[1] rows × boxDim[0] elements) starting at tensor coordinates (c0, c1) is written to shared
-// memory as linear data (§5.5: "treat the data in the shared memory as a linear data"), row-major,
-// then swizzled (§5.5.7). Elements outside the tensor are zero (§5.5.3.3 "Zero fill mode").
-uint32_t tma_load_2d(const SmemWindow& smem, uint32_t dst, const CUtensorMap* map, int32_t c0, int32_t c1) {
-  constexpr const char* instr = "cp.async.bulk.tensor.2d";
-  const TensorMapRecord m = lookup_map(map, instr);
-  if (m.rank != 2) fail(instr, "tensor map has rank " + std::to_string(m.rank) + ", the .2d form needs rank 2");
-  if (m.interleave != CU_TENSOR_MAP_INTERLEAVE_NONE) fail(instr, "unsupported: interleaved layouts are not emulated");
+// cp.async.bulk.tensor.{2d,4d}…tile (§9.7.9.25.5.2) with the tiled-mode semantics of §5.5.3: the box
+// (boxDim[rank-1] × … × boxDim[0] elements) starting at tensor coordinates (c0, …) is written to shared
+// memory as linear data (§5.5: "treat the data in the shared memory as a linear data"), row-major with
+// dimension 0 innermost, then swizzled (§5.5.7). Elements outside the tensor — any coordinate < 0 or
+// ≥ its dimension — are zero (§5.5.3.3 "Zero fill mode"): a convolution's padding comes for free.
+uint32_t tma_load_tiled(const SmemWindow& smem, uint32_t dst, const CUtensorMap* map, uint32_t rank, const int32_t* c) {
+  const std::string instr = "cp.async.bulk.tensor." + std::to_string(rank) + "d";
+  const TensorMapRecord m = lookup_map(map, instr.c_str());
+  if (m.rank != rank) fail(instr.c_str(), "tensor map has rank " + std::to_string(m.rank) + ", the ." + std::to_string(rank) + "d form needs rank " + std::to_string(rank));
+  if (m.interleave != CU_TENSOR_MAP_INTERLEAVE_NONE) fail(instr.c_str(), "unsupported: interleaved layouts are not emulated");
   // §5.5.3.2: the dimension-0 traversal stride is ignored without interleave; other strides ≠ 1 skip
   // elements, which is not emulated.
-  if (m.elem_stride[1] != 1) fail(instr, "unsupported: elementStrides[1] = " + std::to_string(m.elem_stride[1]) + " (only 1 is emulated)");
-  if (m.oob_fill != CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) fail(instr, "unsupported: OOB-NaN fill (its bit pattern is not documented)");
+  for (uint32_t d = 1; d < rank; ++d)
+    if (m.elem_stride[d] != 1)
+      fail(instr.c_str(), "unsupported: elementStrides[" + std::to_string(d) + "] = " + std::to_string(m.elem_stride[d]) + " (only 1 is emulated)");
+  if (m.oob_fill != CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) fail(instr.c_str(), "unsupported: OOB-NaN fill (its bit pattern is not documented)");
   if (m.swizzle != CU_TENSOR_MAP_SWIZZLE_NONE && m.swizzle != CU_TENSOR_MAP_SWIZZLE_32B && m.swizzle != CU_TENSOR_MAP_SWIZZLE_64B &&
       m.swizzle != CU_TENSOR_MAP_SWIZZLE_128B)
-    fail(instr, "unsupported: 128B swizzle with 32B/64B atomicity is not emulated");
+    fail(instr.c_str(), "unsupported: 128B swizzle with 32B/64B atomicity is not emulated");
   const uint32_t span = swizzle_span(m.swizzle);
   const uint32_t row_bytes = m.box[0] * m.elem_bytes;
   // With a swizzle narrower than its span, the programming guide asks to "ensure that the shared memory
   // is allocated to accommodate the full swizzle width" but does not spell out the placement.
   if (span != 0 && row_bytes != span)
-    fail(instr, "unsupported: box inner dimension " + std::to_string(row_bytes) + " bytes with a " + std::to_string(span) +
-                    "-byte swizzle (only inner dimension == swizzle span is emulated)");
+    fail(instr.c_str(), "unsupported: box inner dimension " + std::to_string(row_bytes) + " bytes with a " + std::to_string(span) +
+                            "-byte swizzle (only inner dimension == swizzle span is emulated)");
   // CUDA programming guide, TMA swizzle: "When using TMA, the shared memory is required to be aligned to
   // 128 bytes" (Table "Requirements and properties of the different swizzle patterns": shared memory
   // alignment 128 bytes for every mode, SWIZZLE_NONE included).
-  if (dst % 128 != 0) fail(instr, "shared destination " + hex(dst) + " is not 128-byte aligned");
-  const uint32_t bytes = row_bytes * m.box[1];
-  uint8_t* out = smem_at(smem, dst, bytes, instr);  // the swizzle permutes chunks within each 128-byte line
+  if (dst % 128 != 0) fail(instr.c_str(), "shared destination " + hex(dst) + " is not 128-byte aligned");
+  uint64_t rows = 1;  // every box line of dimension 0, the outer dimensions flattened
+  for (uint32_t d = 1; d < rank; ++d) rows *= m.box[d];
+  const uint32_t bytes = static_cast<uint32_t>(row_bytes * rows);
+  uint8_t* out = smem_at(smem, dst, bytes, instr.c_str());  // the swizzle permutes chunks within each 128-byte line
 
-  for (uint32_t i = 0; i < m.box[1]; ++i) {
-    const int64_t y = int64_t(c1) + i;
+  for (uint64_t i = 0; i < rows; ++i) {
+    // The line's coordinates in dimensions 1 … rank-1 (dimension 1 fastest) and its global offset.
+    bool inside = true;
+    uint64_t offset = 0, rest = i;
+    for (uint32_t d = 1; d < rank; ++d) {
+      const int64_t x = int64_t(c[d]) + int64_t(rest % m.box[d]);
+      rest /= m.box[d];
+      if (x < 0 || uint64_t(x) >= m.dim[d]) inside = false;
+      else offset += uint64_t(x) * m.stride[d];
+    }
     for (uint32_t j = 0; j < m.box[0]; ++j) {
-      const int64_t x = int64_t(c0) + j;
-      const uint32_t linear = dst + (i * m.box[0] + j) * m.elem_bytes;
+      const int64_t x = int64_t(c[0]) + j;
+      const uint32_t linear = dst + static_cast<uint32_t>((i * m.box[0] + j) * m.elem_bytes);
       uint8_t* to = out + (swizzle_address(linear, span) - dst);
-      if (x >= 0 && y >= 0 && uint64_t(x) < m.dim[0] && uint64_t(y) < m.dim[1])
-        std::memcpy(to, m.global + uint64_t(y) * m.stride[1] + uint64_t(x) * m.elem_bytes, m.elem_bytes);
+      if (inside && x >= 0 && uint64_t(x) < m.dim[0])
+        std::memcpy(to, m.global + offset + uint64_t(x) * m.elem_bytes, m.elem_bytes);
       else
         std::memset(to, 0, m.elem_bytes);
     }
   }
   // The complete-tx count is the whole box, zero-filled parts included.
   return bytes;
+}
+
+uint32_t tma_load_2d(const SmemWindow& smem, uint32_t dst, const CUtensorMap* map, int32_t c0, int32_t c1) {
+  const int32_t c[2] = {c0, c1};
+  return tma_load_tiled(smem, dst, map, 2, c);
+}
+
+uint32_t tma_load_4d(const SmemWindow& smem, uint32_t dst, const CUtensorMap* map, int32_t c0, int32_t c1, int32_t c2, int32_t c3) {
+  const int32_t c[4] = {c0, c1, c2, c3};
+  return tma_load_tiled(smem, dst, map, 4, c);
 }
 
 // ---------------------------------------------------------------------------------------------------

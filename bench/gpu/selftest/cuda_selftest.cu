@@ -333,7 +333,8 @@ void check_case(const std::string& op, int version, DType dt, const std::string&
 
 bool bf16_only(const std::string& op, int version) {
   return (op == "gemm" && (version == 2 || version == 3)) || (op == "cross-attention" && version == 2) || (op == "conv3x3" && version == 3) ||
-         (op == "dcae-resblock" && version == 3) || (op == "linear-attention-block" && version == 3);
+         (op == "dcae-resblock" && version == 3) || (op == "linear-attention-block" && version == 3) || (op == "conv3x3" && version == 4) ||
+         (op == "dcae-resblock" && version == 4);
 }
 
 // ---------------------------------------------------------------- parity cases
@@ -813,7 +814,15 @@ void parity_conv3x3(int v, DType dt, Rng& rng) {
                         {"B1 6×7 24→16 s1 bias gelu", 1, 6, 7, 24, 16, 1, 1, 3, true, false, false},
                         {"B1 4×5 16→24 upsample2 bias silu residual", 1, 4, 5, 16, 24, 1, 2, 2, true, true, false},
                         {"B1 8×6 16→16 s1 bias, residual in place", 1, 8, 6, 16, 16, 1, 1, 0, true, true, true},
-                        {"B1 4×3 8→5 upsample2, res in place (odd Cout)", 1, 4, 3, 8, 5, 1, 2, 0, false, true, true}};
+                        {"B1 4×3 8→5 upsample2, res in place (odd Cout)", 1, 4, 3, 8, 5, 1, 2, 0, false, true, true},
+                        // v4's shapes (Cin % 64 == 0, rows of 128 pixels), run by every version: two channel
+                        // blocks per tap, two tiles per row, Cout past one 128-wide tile, the scalar epilogue
+                        {"B2 4×128 64→72 s1 bias silu residual", 2, 4, 128, 64, 72, 1, 1, 2, true, true, false},
+                        {"B1 3×256 128→136 s1 bias gelu", 1, 3, 256, 128, 136, 1, 1, 3, true, false, false},
+                        {"B1 2×128 64→13 s1 (odd Cout)", 1, 2, 128, 64, 13, 1, 1, 0, false, false, false},
+                        {"B1 3×128 64→64 s1 bias, residual in place", 1, 3, 128, 64, 64, 1, 1, 0, true, true, true},
+                        {"B1 2×128 32→16 s1 (Cin % 64 != 0)", 1, 2, 128, 32, 16, 1, 1, 0, true, false, false},
+                        {"B1 4×128 64→16 s2 bias", 1, 4, 128, 64, 16, 2, 1, 0, true, false, false}};
   for (const Case& c : cases) {
     const int64_t Ho = (c.H * c.up - 1) / c.stride + 1, Wo = (c.W * c.up - 1) / c.stride + 1;
     Dev x = randn(dt, {c.B, c.H, c.W, c.Cin}, rng, 1.0), w = randn(dt, {c.Cout, c.Cin, 3, 3}, rng, 1.0 / std::sqrt(9.0 * c.Cin));
@@ -827,16 +836,28 @@ void parity_conv3x3(int v, DType dt, Rng& rng) {
     a.act = static_cast<Activation>(c.act);
     a.residual = c.in_place ? out.ptr() : c.res ? res.ptr() : nullptr;
     a.out = out.v;
-    const bool reject = v == 3 && (dt != DType::kBF16 || c.Cin % 8 != 0);
-    check_case("conv3x3", v, dt, c.name, reject, [&] { return cuda::conv3x3_upsampled(a, c.up, v); }, out.v, [&] {
-      return selftest::conv3x3(x.h, w.h, c.B, c.H, c.W, c.Cin, c.Cout, c.stride, c.up, c.bias ? &bias.h : nullptr, c.act,
-                               c.res ? &res.h : nullptr);
-    });
+    const bool v4_ok = dt == DType::kBF16 && c.stride == 1 && c.up == 1 && c.Cin % 64 == 0 && c.W % 128 == 0 && device_is_sm90();
+    const bool reject = (v == 3 && (dt != DType::kBF16 || c.Cin % 8 != 0)) || (v == 4 && !v4_ok);
+    // v4 at the planned tile width and at both forced ones (the wgmma pipeline's BN = 128 and 256).
+    for (int tile_n : v == 4 && v4_ok ? std::vector<int>{0, 128, 256} : std::vector<int>{0}) {
+      if (tile_n != 0 && c.in_place) continue;  // in place: out already holds the result; once is enough
+      cuda::set_gemm_wgmma_tile_n(tile_n);
+      if (tile_n != 0) {
+        out = poisoned(dt, {c.B, Ho, Wo, c.Cout});
+        a.out = out.v;
+      }
+      const std::string name = tile_n == 0 ? c.name : std::string(c.name) + " [tile_n " + std::to_string(tile_n) + "]";
+      check_case("conv3x3", v, dt, name, reject, [&] { return cuda::conv3x3_upsampled(a, c.up, v); }, out.v, [&] {
+        return selftest::conv3x3(x.h, w.h, c.B, c.H, c.W, c.Cin, c.Cout, c.stride, c.up, c.bias ? &bias.h : nullptr, c.act,
+                                 c.res ? &res.h : nullptr);
+      });
+    }
+    cuda::set_gemm_wgmma_tile_n(0);
   }
 }
 
-void parity_dcae_resblock(int v, DType dt, Rng& rng) {
-  const int64_t B = 1, H = 8, W = 6, C = 32, M = B * H * W;
+void parity_dcae_resblock_at(int v, DType dt, Rng& rng, int64_t B, int64_t H, int64_t W, int64_t C) {
+  const int64_t M = B * H * W;
   auto rnd = [dt](double x) { return round_to(dt, x); };
   Dev x = randn(dt, {B, H, W, C}, rng, 1.0);
   Dev w1 = randn(dt, {C, C, 3, 3}, rng, 1.0 / std::sqrt(9.0 * C)), w2 = randn(dt, {C, C, 3, 3}, rng, 1.0 / std::sqrt(9.0 * C));
@@ -850,11 +871,19 @@ void parity_dcae_resblock(int v, DType dt, Rng& rng) {
   a.norm_w = nw.v;
   a.norm_b = nb.v;
   a.out = out.v;
-  check_case("dcae-resblock", v, dt, "B1 8×6 C32", v == 3 && dt != DType::kBF16, [&] { return cuda::dcae_resblock(a, v); }, out.v, [&] {
+  const bool v4_ok = dt == DType::kBF16 && C % 64 == 0 && W % 128 == 0 && device_is_sm90();
+  const bool reject = (v == 3 && dt != DType::kBF16) || (v == 4 && !v4_ok);
+  const std::string name = "B" + std::to_string(B) + " " + std::to_string(H) + "×" + std::to_string(W) + " C" + std::to_string(C);
+  check_case("dcae-resblock", v, dt, name, reject, [&] { return cuda::dcae_resblock(a, v); }, out.v, [&] {
     Vec t1 = selftest::round_all(selftest::conv3x3(x.h, w1.h, B, H, W, C, C, 1, 1, &b1.h, 2, nullptr), rnd);
     Vec t2 = selftest::round_all(selftest::conv3x3(t1, w2.h, B, H, W, C, C, 1, 1, nullptr, 0, nullptr), rnd);
     return selftest::rmsnorm(t2, M, C, &nw.h, &nb.h, 1e-5, &x.h);
   });
+}
+
+void parity_dcae_resblock(int v, DType dt, Rng& rng) {
+  parity_dcae_resblock_at(v, dt, rng, 1, 8, 6, 32);
+  parity_dcae_resblock_at(v, dt, rng, 1, 3, 128, 64);  // v4's shape (C % 64 == 0, W % 128 == 0), every version
 }
 
 // dit-block's composition (dit_block_calls.h), rounding where it stores: the modulation, each op's output.

@@ -316,6 +316,42 @@ void check_tma() {
   expect_ptx_error([&] { tma_load_2d(sm.window(), kLo + 4096, &narrow, 0, 0); }, "unsupported", "TMA inner box < swizzle span");
 }
 
+// The 4-D form on an NHWC tensor (C, W, H, B innermost first), as a convolution reads it: a box of
+// 64 channels × 16 pixels × 1 row × 1 image at shifted coordinates, every element checked against the
+// tensor at its swizzled place, zero where any coordinate is outside (negative x/y: the padding; past
+// the last row; past the channel count, whose pitch has 8 random padding channels).
+void check_tma_4d() {
+  const int C = 72, W = 20, H = 5, B = 2, pitch = 80;  // channel pitch 160 bytes
+  Global g(B * H * W, C, pitch);
+  const cuuint64_t dims[4] = {uint64_t(C), uint64_t(W), uint64_t(H), uint64_t(B)};
+  const cuuint64_t strides[3] = {uint64_t(pitch) * 2, uint64_t(pitch) * 2 * W, uint64_t(pitch) * 2 * W * H};
+  const cuuint32_t box[4] = {64, 16, 1, 1}, estr[4] = {1, 1, 1, 1};
+  CUtensorMap map;
+  CHECK(encode_tensor_map_tiled(&map, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 4, g.data, dims, strides, box, estr, CU_TENSOR_MAP_INTERLEAVE_NONE,
+                                CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_NONE, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) == CUDA_SUCCESS,
+        "encode the 4-D NHWC map");
+  const int coords[][4] = {{0, -1, -1, 0}, {8, 5, 2, 1}, {0, 10, 4, 1}, {40, -3, 0, 0}, {0, 0, 5, 0}, {0, 0, 0, 2}};
+  for (const auto& c : coords) {
+    Smem sm;
+    const uint32_t dst = kLo + 4096;
+    CHECK(tma_load_4d(sm.window(), dst, &map, c[0], c[1], c[2], c[3]) == 64u * 16u * 2u, "4-D TMA bytes");
+    int mismatches = 0;
+    for (int px = 0; px < 16; ++px)
+      for (int ch = 0; ch < 64; ++ch) {
+        const int x = c[1] + px, y = c[2], b = c[3], k = c[0] + ch;
+        const bool in = x >= 0 && x < W && y >= 0 && y < H && b >= 0 && b < B && k < C;
+        const uint16_t want = in ? g.data[size_t((b * H + y) * W + x) * pitch + k] : 0;
+        if (sm.get16(guide_swizzle(dst + uint32_t(px * 64 + ch) * 2, 128)) != want) ++mismatches;
+      }
+    CHECK(mismatches == 0, "4-D TMA box at (%d, %d, %d, %d): %d elements differ from the tensor/zero fill", c[0], c[1], c[2], c[3], mismatches);
+  }
+  Smem sm;
+  expect_ptx_error([&] { tma_load_2d(sm.window(), kLo + 4096, &map, 0, 0); }, "rank", "TMA .2d with the rank-4 map");
+  CUtensorMap map2;
+  CHECK(encode_2d(&map2, g.data, 72, 100, 160, 64, 64, CU_TENSOR_MAP_SWIZZLE_128B) == CUDA_SUCCESS, "encode a 2-D map");
+  expect_ptx_error([&] { tma_load_4d(sm.window(), kLo + 4096, &map2, 0, 0, 0, 0); }, "rank", "TMA .4d with a rank-2 map");
+}
+
 void check_encode_refusals() {
   Global g(100, 72, 72);
   CUtensorMap map;
@@ -464,6 +500,7 @@ int main() {
     check_wgmma(32, 40);
     check_wgmma_errors();
     check_tma();
+    check_tma_4d();
     check_encode_refusals();
     check_mbarrier();
   } catch (const std::exception& e) {

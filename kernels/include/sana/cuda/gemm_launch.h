@@ -41,13 +41,14 @@ Status launch_gemm_simt(const char* op, const GemmProblem& p);
 Status launch_gemm_mma(const char* op, const GemmProblem& p);
 // Why the tensor-core engine cannot run p ("" = it can).
 const char* gemm_mma_unsupported(const GemmProblem& p);
-// gemm v3: Hopper wgmma + TMA (kernels/cuda/gemm_wgmma.cu). Needs bf16, dense A and B, K, lda, ldb
-// multiples of 8, 16-byte aligned A and B (TMA), M and N < 2³¹, and at run time an sm_90 device with
-// this build's sm_90a code. Never a default: only an explicit version 3 runs it.
+// gemm v3: Hopper wgmma + TMA (kernels/cuda/gemm_wgmma.cu). Needs bf16, K, lda, ldb multiples of 8,
+// 16-byte aligned A and B (TMA), M and N < 2³¹, and at run time an sm_90 device with this build's
+// sm_90a code. A may be a conv's im2col (conv3x3 v4: stride 1, no upsampling, Cin % 64 == 0, width %
+// 128 == 0, B reordered to (Cout, 9·Cin)). Never a default: only an explicit version runs it.
 const char* gemm_wgmma_unsupported(const GemmProblem& p);
-// Checks the shapes, then the device (kInvalidArgument "op: version 3 …" on a device that is not
-// sm_90 or a build without sm_90a code), then launches.
-Status launch_gemm_wgmma(const char* op, const GemmProblem& p);
+// Checks the shapes, then the device (kInvalidArgument "op: version N …" on a device that is not
+// sm_90 or a build without sm_90a code), then launches; `version` is the calling op's, for messages.
+Status launch_gemm_wgmma(const char* op, const GemmProblem& p, int version = 3);
 // For tests and benchmarks (not thread-safe): force v3's tile width, 128 or 256; 0 = the plan's choice.
 void set_gemm_wgmma_tile_n(int bn);
 // The default engine for p: 2 (tensor cores) when supported, else 1 (never 3).

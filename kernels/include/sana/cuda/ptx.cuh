@@ -147,6 +147,19 @@ __device__ __forceinline__ void tma_load_2d(uint32_t dst, const CUtensorMap* map
 #endif
 }
 
+// TMA: one 4-D box (e.g. channels × pixels × 1 row × 1 image of an NHWC tensor); coordinates outside the
+// tensor (negative, or past a dimension) read as zero — a 3×3 convolution's padding.
+__device__ __forceinline__ void tma_load_4d(uint32_t dst, const CUtensorMap* map, int32_t c0, int32_t c1, int32_t c2, int32_t c3, uint32_t bar) {
+#ifdef SANA_CUDA_EMU
+  ::sana_emu::tma_load_4d(dst, map, c0, c1, c2, c3, bar);
+#else
+  asm volatile(
+      "cp.async.bulk.tensor.4d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3, %4, %5}], [%6];\n" ::"r"(dst),
+      "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(c2), "r"(c3), "r"(bar)
+      : "memory");
+#endif
+}
+
 __device__ __forceinline__ void wgmma_fence() {
 #ifdef SANA_CUDA_EMU
   ::sana_emu::wgmma_fence();
