@@ -1777,13 +1777,15 @@ std::string run_bench(const std::vector<int64_t>& res_list, int64_t B, double bu
         Dev nw = rand_dev({C}, 1.0f), nb = rand_dev({C}, 0.1f);
         const std::string shape = shape_json({{"stage", st[0]}, {"C", C}, {"H", hh}, {"W", hh}});
         const bool small = hh * hh <= 1024 * 1024;  // the SIMT versions only where they finish in time
+        // v4 (wgmma + TMA im2col) on sm_90 where its shape rules hold (C % 64, W % 128: every stage from 512²)
+        const int top_conv = device_is_sm90() && C % 64 == 0 && hh % 128 == 0 ? 4 : 3;
         {
           Conv3x3Args a;
           a.x = x.v;
           a.w = w1.v;
           a.bias = b1.ptr();
           a.out = out.v;
-          for (int ver = small ? 2 : 3; ver <= 3; ++ver) {
+          for (int ver = small ? 2 : 3; ver <= top_conv; ++ver) {
             bench.add("conv3x3", ver, "dcae", res, 1, hh * hh, shape, [&] { return cuda::conv3x3(a, ver); });
           }
         }
@@ -1804,12 +1806,12 @@ std::string run_bench(const std::vector<int64_t>& res_list, int64_t B, double bu
           a.norm_w = nw.v;
           a.norm_b = nb.v;
           a.out = out.v;
-          for (int ver = small ? 2 : 3; ver <= 3; ++ver) {
+          for (int ver = small ? 2 : 3; ver <= top_conv; ++ver) {
             bench.add("dcae-resblock", ver, "dcae", res, 1, hh * hh, shape, [&] { return cuda::dcae_resblock(a, ver); });
           }
         }
-        // dcae-upsample and dcae-head at v2 only: their v1 runs the direct conv, a correctness reference
-        // far too slow to time at these sizes
+        // dcae-upsample at v2 and dcae-head at v2 and v3 (the fused narrow head): their v1 runs the direct
+        // conv, a correctness reference far too slow to time at these sizes
         {  // the up block into this stage: nearest 2× → conv3x3 (Cn → C) + the channel-repeat shortcut
           const int64_t Cn = st[0] == 0 ? 256 : 512, hn = hh / 2;
           Dev xn = rand_dev({1, hn, hn, Cn}, 1.0f), wu = rand_dev({C, Cn, 3, 3}, 0.02f), bu = rand_dev({C}, 0.02f);
@@ -1833,8 +1835,10 @@ std::string run_bench(const std::vector<int64_t>& res_list, int64_t B, double bu
           a.bias = bh.ptr();
           a.act = Activation::kRelu;
           a.out = img.v;
-          bench.add("dcae-head", 2, "dcae", res, 1, hh * hh, shape_json({{"C", C}, {"Cout", 3}, {"H", hh}, {"W", hh}}),
-                    [&] { return cuda::dcae_head(a, 2); });
+          for (int ver = 2; ver <= 3; ++ver) {
+            bench.add("dcae-head", ver, "dcae", res, 1, hh * hh, shape_json({{"C", C}, {"Cout", 3}, {"H", hh}, {"W", hh}}),
+                      [&] { return cuda::dcae_head(a, ver); });
+          }
         }
       } catch (const Failure& f) {
         std::fprintf(stderr, "  setup failed: %s\n", f.st.message().c_str());
