@@ -73,7 +73,11 @@ export interface CapturedCall {
   time(opts?: DeviceTimingOptions): Promise<DeviceTiming>;
 }
 
-const scope: { version: number | undefined; capture: CapturedCall[] | null } = { version: undefined, capture: null };
+const scope: { version: number | undefined; opVersions: Readonly<Record<string, number>> | null; capture: CapturedCall[] | null } = {
+  version: undefined,
+  opVersions: null,
+  capture: null,
+};
 
 /**
  * Runs `fn` with `version` as the kernel version of the op calls it makes that do not give their own
@@ -89,6 +93,24 @@ export function withVersion<T>(version: number, fn: () => T): T {
     return fn();
   } finally {
     scope.version = saved;
+  }
+}
+
+/**
+ * Runs `fn` with a kernel version per op name (e.g. { 'dcae-resblock': 4, 'dcae-head': 3 }) for the op
+ * calls it makes that give none and are not inside a withVersion: how a whole model is run with chosen
+ * versions (`sana-lab profile --op-versions`). Checked like `opts.version` when each call starts.
+ */
+export function withOpVersions<T>(versions: Readonly<Record<string, number>>, fn: () => T): T {
+  for (const [op, v] of Object.entries(versions)) {
+    if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`withOpVersions: the version of ${op} must be an integer >= 0, got ${String(v)}`);
+  }
+  const saved = scope.opVersions;
+  scope.opVersions = { ...(saved ?? {}), ...versions };
+  try {
+    return fn();
+  } finally {
+    scope.opVersions = saved;
   }
 }
 
@@ -164,7 +186,7 @@ function checkVersion(backend: Backend, op: OpName, version: number): void {
 function start(p: Prepared): { backend: Backend; out: BackendTensor; fresh: boolean; captured: boolean } {
   const backend = getBackend(p.check.backend!);
   if (!backend.supports(p.op)) throw new Error(`${p.op}: not implemented on the ${backend.name} backend`);
-  const version = p.check.version ?? scope.version ?? 0;
+  const version = p.check.version ?? scopedVersion(p.op) ?? 0;
   checkVersion(backend, p.op, version);
   if (version !== 0) p.args.version = version;
   const fresh = p.out === null;
@@ -177,11 +199,12 @@ function start(p: Prepared): { backend: Backend; out: BackendTensor; fresh: bool
 }
 
 /**
- * The scope's kernel version for an op call that gives none (withVersion; undefined outside one). For
- * ops outside the op API (bindings/models/dcae-ops.ts), which pass it to the addon themselves.
+ * The scope's kernel version for a call of `op` that gives none: an enclosing withVersion's, else an
+ * enclosing withOpVersions' entry for `op`; undefined outside both. Also for the ops outside the op API
+ * (bindings/models/dcae-ops.ts), which pass it to the addon themselves.
  */
-export function scopedVersion(): number | undefined {
-  return scope.version;
+export function scopedVersion(op: string): number | undefined {
+  return scope.version ?? scope.opVersions?.[op];
 }
 
 /** Inside captureCall: records the validated call instead of running it (returns true); else false. */

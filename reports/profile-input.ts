@@ -70,6 +70,8 @@ export interface ProfileReport {
   host_overhead: { share: number; per_step_ms: number };
   decode: { ms: number; tiled: boolean; tiles: number; breakdown: ProfileBreakdownEntry[] } | null;
   memory: { peak_bytes: number; process_max_rss_bytes?: number };
+  /** Kernel versions chosen for the run (`--op-versions`; absent or {} = every op at its default). */
+  opVersions?: Record<string, number>;
   /** The roofline floor (profiles since it was added; absent in older files, a reason when not computed). */
   roofline?: ProfileRoofline | { reason: string } | null;
   timestamp?: string;
@@ -174,6 +176,10 @@ export function validateProfile(json: unknown, where: string): ProfileReport {
   j.decode = decode(j.decode, where);
   num(obj(j, 'memory', where), 'peak_bytes', where, 'memory.peak_bytes');
   j.roofline = roofline(j.roofline, where);
+  if (j.opVersions !== undefined) {
+    const v = obj(j, 'opVersions', where);
+    for (const k of Object.keys(v)) num(v, k, where, `opVersions.${k}`);
+  }
   return j as unknown as ProfileReport;
 }
 

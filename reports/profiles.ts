@@ -37,6 +37,8 @@ export interface ProfileRun {
   backend: string;
   dtype: string;
   blockMode: string;
+  /** Kernel versions chosen for the run, as text ("dcae-resblock v4, dcae-head v3"; '' = the defaults). */
+  versions: string;
   /** The GPU (cuda) or the CPU and its threads. */
   device: string;
   res: string;
@@ -83,6 +85,9 @@ function toRun(p: ProfileReport, source: string): ProfileRun {
     backend: p.backend,
     dtype: p.dtype,
     blockMode: p.blockMode,
+    versions: Object.entries(p.opVersions ?? {})
+      .map(([op, v]) => `${op} v${v}`)
+      .join(', '),
     device: deviceOf(p),
     res: resLabel({ height: p.height, width: p.width }),
     pixels: p.height * p.width,
@@ -119,20 +124,20 @@ function floorOf(p: ProfileReport): Pick<ProfileRun, 'stepFloorPct' | 'imageFloo
 /** Every profile of every input, ordered by model, backend, dtype, block mode, then resolution. */
 export function profileRuns(inputs: readonly ProfileInput[]): ProfileRun[] {
   const runs = inputs.flatMap((i) => i.profiles.map((p) => toRun(p, i.name)));
-  const key = (r: ProfileRun) => `${r.model}|${r.backend}|${r.dtype}|${r.blockMode}`;
+  const key = (r: ProfileRun) => `${r.model}|${r.backend}|${r.dtype}|${r.blockMode}|${r.versions}`;
   return runs.sort((a, b) => key(a).localeCompare(key(b)) || a.pixels - b.pixels);
 }
 
 /** "sana-0.6b cpu f32 dit-block", with the device when the same label ran on several devices. */
 export function groupLabel(r: ProfileRun, all: readonly ProfileRun[]): string {
-  const base = (x: ProfileRun) => `${x.model} ${x.backend} ${x.dtype} ${x.blockMode}`;
+  const base = (x: ProfileRun) => `${x.model} ${x.backend} ${x.dtype} ${x.blockMode}${x.versions ? ` [${x.versions}]` : ''}`;
   const devices = new Set(all.filter((x) => base(x) === base(r)).map((x) => x.device));
   return devices.size > 1 ? `${base(r)} @ ${r.device}` : base(r);
 }
 
 /** The decode's label: the DC-AE on one backend and dtype (the DiT model does not change it). */
 export function decodeLabel(r: ProfileRun, all: readonly ProfileRun[]): string {
-  const base = (x: ProfileRun) => `DC-AE ${x.backend} ${x.dtype}${x.decodeTiles > 1 ? ' tiled' : ''}`;
+  const base = (x: ProfileRun) => `DC-AE ${x.backend} ${x.dtype}${x.decodeTiles > 1 ? ' tiled' : ''}${x.versions ? ` [${x.versions}]` : ''}`;
   const devices = new Set(all.filter((x) => x.decodeMs !== null && base(x) === base(r)).map((x) => x.device));
   return devices.size > 1 ? `${base(r)} @ ${r.device}` : base(r);
 }

@@ -46,9 +46,13 @@ else
   PROFILES=(
     "p-0.6b-1024-ops|70|--model 0.6b --res 1024 --block-mode ops --decode"
     "p-0.6b-1024|50|--model 0.6b --res 1024 --block-mode dit-block"
+    # the decode with the Hopper conv (dcae-resblock v4) and the fused head (dcae-head v3): against the
+    # default decodes of p-0.6b-1024-ops and p-0.6b-4096 (the DiT cut to 1 block, extrapolated)
+    "p-0.6b-1024-hopper-decode|45|--model 0.6b --res 1024 --blocks 1 --block-mode dit-block --decode --op-versions dcae-resblock=4,dcae-head=3"
     "p-0.6b-512|40|--model 0.6b --res 512 --block-mode dit-block"
     "p-0.6b-2048|50|--model 0.6b --res 2048 --block-mode dit-block"
     "p-0.6b-4096|80|--model 0.6b --res 4096 --block-mode dit-block --decode"
+    "p-0.6b-4096-hopper-decode|60|--model 0.6b --res 4096 --blocks 1 --block-mode dit-block --decode --op-versions dcae-resblock=4,dcae-head=3"
     "p-1.6b-1024|60|--model 1.6b --res 1024 --block-mode dit-block"
     "p-1.6b-4096|80|--model 1.6b --res 4096 --block-mode dit-block"
   )

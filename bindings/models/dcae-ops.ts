@@ -78,8 +78,8 @@ function run(p: Prepared): BackendTensor {
   const native: NativeOpArgs = {};
   for (const [k, v] of Object.entries(p.args)) native[k] = v instanceof BackendTensor ? nativeHandle(p.op, k, v) : v;
   native.out = nativeHandle(p.op, 'out', out);
-  // The kernel version of an enclosing withVersion (bench and parity); the addon checks it.
-  const version = scopedVersion();
+  // The kernel version of an enclosing withVersion (bench and parity) or withOpVersions (profile); the addon checks it.
+  const version = scopedVersion(p.op);
   if (version !== undefined && version !== 0) native.version = version;
   const time = (opts?: DeviceTimingOptions) =>
     backendName === 'cuda' ? addon.runtime.timeOp(p.native, native, opts) : Promise.reject(new TypeError(`${p.op}: device timing needs the cuda backend, these tensors are on ${backendName}`));

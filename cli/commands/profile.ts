@@ -12,7 +12,7 @@ import { stateDictSource } from '../../bindings/models/weights.js';
 import { componentFiles, readComponentWeights } from '../../bindings/models/model-dir.js';
 import { compareWithReference, fullParameterCount, machineInfo, profileDecode, profileDit, type BreakdownEntry, type DecodeProfile, type ReferenceComparison } from '../../bindings/models/profile-run.js';
 import type { DitBlockMode } from '../../bindings/models/dit-runner.js';
-import { getBackend } from '../../bindings/ops.js';
+import { getBackend, withOpVersions } from '../../bindings/ops.js';
 import { dcaePreset, loadDcaeConfig, type DcaeConfig } from '../../reference/dcae/config.js';
 import { formatBytes } from '../../reference/dcae/decode-plan.js';
 import { tiling as tilingOf } from '../../reference/dcae/tiling.js';
@@ -31,7 +31,7 @@ const CMD = 'profile';
 export const PROFILE_USAGE = `usage: sana-lab profile --model 0.6b|1.6b --res N [--width W --height H] [--steps 20] [--cfg 4.5] [--decode]
                       [--backend cpu|cuda] [--dtype f32|bf16] [--model-dir DIR] [--blocks K] [--block-mode ops|dit-block]
                       [--text-len 300] [--warmup 1] [--repeat 3] [--tile SIZE] [--threads T] [--compare-reference]
-                      [--no-roofline] [--json FILE]
+                      [--op-versions OP=N,…] [--no-roofline] [--json FILE]
 
 Times whole images on a native backend: one DiT step on the CFG batch (uncond + cond), its per-op
 breakdown, --steps steps + the caption projection (+ the DC-AE decode with --decode) as images/s,
@@ -54,6 +54,8 @@ with the model's real dimensions (timings do not depend on the values).
   --warmup W / --repeat R   untimed / timed denoising iterations (defaults 1 / 3; the step is the median)
   --threads T        CPU threads of the cpu backend (default: SANA_LAB_THREADS or all hardware threads)
   --compare-reference  also time the TS reference forward on the same K-block model (slow: minutes at 512²)
+  --op-versions L    kernel versions for the whole run, e.g. dcae-resblock=4,dcae-head=3 or gemm=3
+                     (every call of that op that does not choose its own; default: each op's default)
   --no-roofline      skip the roofline floor: by default the device's ceilings are measured (cuda: copy
                      bandwidth + a bf16 gemm; cpu: a streaming copy + the native gemm, a few seconds) and
                      the step, caption, decode and image are compared with the least time they could take
@@ -79,7 +81,8 @@ export async function runProfile(argv: string[]): Promise<number> {
     steps: { type: 'string' }, cfg: { type: 'string' }, decode: { type: 'flag' }, backend: { type: 'string' },
     dtype: { type: 'string' }, 'model-dir': { type: 'string' }, blocks: { type: 'string' }, 'block-mode': { type: 'string' },
     'text-len': { type: 'string' }, warmup: { type: 'string' }, repeat: { type: 'string' }, tile: { type: 'string' },
-    threads: { type: 'string' }, 'compare-reference': { type: 'flag' }, 'no-roofline': { type: 'flag' }, json: { type: 'string' },
+    threads: { type: 'string' }, 'compare-reference': { type: 'flag' }, 'no-roofline': { type: 'flag' }, 'op-versions': { type: 'string' },
+    json: { type: 'string' },
   });
   if (positionals.length) throw new UsageError(`${CMD}: unexpected argument "${positionals[0]}"`);
   const modelKey = values.get('model');
@@ -105,6 +108,8 @@ export async function runProfile(argv: string[]): Promise<number> {
   if (values.has('threads') && backend !== 'cpu') throw new UsageError(`${CMD}: --threads applies to the cpu backend`);
   if (values.has('threads')) (getBackend('cpu') as unknown as { setThreads(n: number): void }).setThreads(intOption(CMD, 'threads', values.get('threads'), 1));
   const modelDir = values.get('model-dir');
+  const opVersions = values.has('op-versions') ? parseOpVersions(values.get('op-versions')!) : {};
+  const versioned = <T>(fn: () => T): T => withOpVersions(opVersions, fn);
 
   // The DiT: config (preset or model dir), K blocks, weights (random or the checkpoint's first K blocks).
   let full: SanaTransformerConfig;
@@ -131,7 +136,8 @@ export async function runProfile(argv: string[]): Promise<number> {
   const where = machine.device ? `${machine.device}; host ${machine.cpu}` : `${machine.cpu}, ${machine.threads} threads, gemm ${machine.gemmKernel}`;
   console.log(`profile: ${label}, ${width}×${height}, ${dtype}, ${backend} — ${where}, load ${machine.loadAverage1m.toFixed(2)}`);
   console.log(`  DiT: ${K === depth ? `all ${depth}` : `${K} of ${depth}`} blocks, block mode ${blockMode}, CFG ${cfg > 1 ? 'batch 2' : 'off (batch 1)'}, ${textTokens} text tokens; warmup ${warmup}, timed ${repeat}`);
-  const d = profileDit({ config, ...dit, depth, backend, dtype, blockMode, width, height, textTokens, cfg, warmup, repeat });
+  if (Object.keys(opVersions).length > 0) console.log(`  kernel versions: ${Object.entries(opVersions).map(([o, v]) => `${o} v${v}`).join(', ')} (the other ops at their defaults)`);
+  const d = versioned(() => profileDit({ config, ...dit, depth, backend, dtype, blockMode, width, height, textTokens, cfg, warmup, repeat }));
   const x = d.extrapolated ? ' (extrapolated)' : '';
   console.log(`  step: ${fmtMs(d.stepMs)}${x}; measured with ${K} blocks ${fmtMs(d.stepMsMeasured)} (samples ${d.stepSamplesMs.map((s) => s.toFixed(1)).join(', ')} ms); caption + text K/V (once per image) ${fmtMs(d.captionMs)}`);
   console.log(`  breakdown per step${x}:`);
@@ -148,7 +154,7 @@ export async function runProfile(argv: string[]): Promise<number> {
   let decode: DecodeProfile | null = null;
   if (flags.has('decode')) {
     let dcae: DcaeConfig;
-    let source;
+    let source: ReturnType<typeof stateDictSource> | undefined;
     if (modelDir !== undefined) {
       const files = componentFiles(modelDir, 'vae');
       dcae = loadDcaeConfig(files.config);
@@ -156,7 +162,8 @@ export async function runProfile(argv: string[]): Promise<number> {
       checkDcaeWeights(decoderParamShapes(dcae), w, files.weights.join(', '));
       source = stateDictSource(w);
     } else dcae = dcaePreset('dc-ae-f32c32-sana-1.0');
-    decode = profileDecode({ config: dcae, source, backend, dtype, width, height, tiling: tile });
+    const dcaeConfig = dcae;
+    decode = versioned(() => profileDecode({ config: dcaeConfig, source, backend, dtype, width, height, tiling: tile }));
     console.log(`  decode (batch 1${decode.tiled ? `, ${decode.tiles} tiles of ${tile!.tileHeight}/${tile!.strideHeight}` : ''}): ${fmtMs(decode.ms)} (single run)`);
     for (const l of table(decode.breakdown.slice(0, 12), 'image')) console.log(l);
   }
@@ -197,6 +204,7 @@ export async function runProfile(argv: string[]): Promise<number> {
       backend,
       dtype,
       blockMode,
+      opVersions,
       machine,
       width,
       height,
@@ -234,6 +242,19 @@ export async function runProfile(argv: string[]): Promise<number> {
     console.log(`  → ${values.get('json')}`);
   }
   return 0;
+}
+
+/** "dcae-resblock=4,dcae-head=3" → { 'dcae-resblock': 4, 'dcae-head': 3 }; a malformed entry is a usage error. */
+export function parseOpVersions(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const item of text.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+    const m = /^([a-z0-9-]+)=(\d+)$/.exec(item);
+    if (m === null) throw new UsageError(`${CMD}: --op-versions wants OP=N entries separated by commas (e.g. dcae-resblock=4,dcae-head=3), got "${item}"`);
+    if (m[1]! in out) throw new UsageError(`${CMD}: --op-versions names ${m[1]} twice`);
+    out[m[1]!] = Number(m[2]);
+  }
+  if (Object.keys(out).length === 0) throw new UsageError(`${CMD}: --op-versions is empty`);
+  return out;
 }
 
 /**

@@ -143,6 +143,22 @@ describe('withVersion, captureCall and timeOnDevice', () => {
     expect(() => ops.withVersion(-1, () => 0)).toThrow(RangeError);
   });
 
+  it('withOpVersions sets a version per op name; withVersion and an explicit option win; scopes nest and end', async () => {
+    expect(() => ops.withOpVersions({ gemm: 2 }, () => ops.gemmSync(x, w))).toThrow(/gemm: no version 2 on the cpu backend/);
+    // another op's entry does not touch gemm
+    expect(ops.withOpVersions({ 'mix-ffn': 9 }, () => ops.gemmSync(x, w)).shape).toEqual([3, 5]);
+    expect(ops.withOpVersions({ gemm: 2 }, () => ops.gemmSync(x, w, { version: 1 })).shape).toEqual([3, 5]);
+    expect(ops.withOpVersions({ gemm: 2 }, () => ops.withVersion(1, () => ops.gemmSync(x, w))).shape).toEqual([3, 5]);
+    const c = await ops.withOpVersions({ gemm: 1 }, () => ops.captureCall(() => ops.gemmSync(x, w)));
+    expect(c.args.version).toBe(1);
+    c.out.dispose();
+    // nested: the inner entry wins for its op, the outer ones stay
+    expect(() => ops.withOpVersions({ gemm: 1 }, () => ops.withOpVersions({ gemm: 3 }, () => ops.gemmSync(x, w)))).toThrow(/no version 3/);
+    expect(ops.scopedVersion('gemm')).toBeUndefined();
+    expect(ops.withOpVersions({ gemm: 1 }, () => ops.withOpVersions({ rmsnorm: 1 }, () => ops.scopedVersion('gemm')))).toBe(1);
+    expect(() => ops.withOpVersions({ gemm: -1 }, () => 0)).toThrow(/the version of gemm must be an integer >= 0/);
+  });
+
   it('captureCall validates the call and returns it without running it', async () => {
     const out = cpu.fromArray(new Float32Array(15).fill(7), [3, 5]);
     const c = await ops.withVersion(1, () => ops.captureCall(() => ops.gemmSync(x, w, { out })));

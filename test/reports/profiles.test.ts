@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ProfileInput } from '../../reports/inputs.js';
 import { validateProfile, validateProfiles } from '../../reports/profile-input.js';
-import { groupLabel, profileLineCharts, profileRuns, profileSection, profileStacks, type ProfileRun } from '../../reports/profiles.js';
+import { decodeLabel, groupLabel, profileLineCharts, profileRuns, profileSection, profileStacks, type ProfileRun } from '../../reports/profiles.js';
 import { loadInput } from '../../reports/inputs.js';
 import { profileTable } from '../../reports/profile-figures.js';
 import { OLDER_PROFILES, cudaProfile, cudaProfiles, GPU_DEVICE } from './fixtures.js';
@@ -56,6 +56,18 @@ describe('flattening profiles into runs', () => {
   it('cuda: the host share is the queued step’s (queued.share), not host_overhead.share', () => {
     const g = runs.find((r) => r.res === '1024')!;
     expect([g.hostShare, g.hostShareOf]).toEqual([0.03, 'queued.share']);
+  });
+
+  it('profiles run with chosen kernel versions are their own series, named by the versions', () => {
+    const hopper = validateProfile({ ...cudaProfile(1024, 5, { decodeMs: 12 }), opVersions: { 'dcae-resblock': 4, 'dcae-head': 3 } }, 'h.json');
+    const rs = profileRuns([gpu(), { kind: 'profile', name: 'h.json', path: 'h.json', profiles: [hopper] }]);
+    const h = rs.find((r) => r.source === 'h.json')!;
+    expect(h.versions).toBe('dcae-resblock v4, dcae-head v3');
+    expect(groupLabel(h, rs)).toBe('sana-0.6b cuda bf16 dit-block [dcae-resblock v4, dcae-head v3]');
+    expect(decodeLabel(h, rs)).toBe('DC-AE cuda bf16 [dcae-resblock v4, dcae-head v3]');
+    const plain = rs.find((r) => r.source === 'profiles.json › p-0.6b-1024')!;
+    expect([plain.versions, decodeLabel(plain, rs)]).toEqual(['', 'DC-AE cuda bf16']);
+    expect(() => validateProfile({ ...cudaProfile(1024, 5), opVersions: { gemm: 'x' } }, 'bad.json')).toThrow(/opVersions\.gemm/);
   });
 
   it('names the device only when one label ran on several', () => {

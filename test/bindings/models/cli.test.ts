@@ -8,7 +8,7 @@ import { UsageError } from '../../../cli/command.js';
 import { backendStatus } from '../../../bindings/backends.js';
 import { runDcaeDecode } from '../../../cli/commands/run-dcae.js';
 import { runDit } from '../../../cli/commands/run-dit.js';
-import { profileCommand, runProfile } from '../../../cli/commands/profile.js';
+import { parseOpVersions, profileCommand, runProfile } from '../../../cli/commands/profile.js';
 import { measureDeviceCeilings } from '../../../bench/device-ceilings.js';
 import { imageFloor } from '../../../bench/image-floor.js';
 import { errorStats, formatStats } from '../../../reference/core/compare.js';
@@ -122,6 +122,19 @@ describe('sana-lab profile', () => {
     expect(f.image_pct).toBeCloseTo((100 * f.image_floor_ms) / rep.image_ms, 6);
     expect(f.decode_floor_ms).toBeNull();
     expect(r.out).toMatch(/roofline floor \(cpu: .*\n    step ≥ .* of the floor/);
+  });
+
+  it('--op-versions runs the model with chosen kernel versions, records them, and refuses what the backend lacks', async () => {
+    const json = join(dir, 'profile-ov.json');
+    const base = ['--model', '0.6b', '--res', '64', '--blocks', '1', '--text-len', '8', '--warmup', '0', '--repeat', '1', '--steps', '1', '--no-roofline'];
+    const r = await quiet(() => runProfile([...base, '--op-versions', 'gemm=1,linear-attention-block=1', '--json', json]));
+    expect(r.value).toBe(0);
+    expect(r.out).toMatch(/kernel versions: gemm v1, linear-attention-block v1 \(the other ops at their defaults\)/);
+    expect(JSON.parse(readFileSync(json, 'utf8')).opVersions).toEqual({ gemm: 1, 'linear-attention-block': 1 });
+    await expect(runProfile([...base, '--op-versions', 'gemm=7'])).rejects.toThrow(/gemm: no version 7 on the cpu backend/);
+    await expect(runProfile([...base, '--op-versions', 'gemm:3'])).rejects.toThrow(/--op-versions wants OP=N entries .* got "gemm:3"/);
+    await expect(runProfile([...base, '--op-versions', 'gemm=1,gemm=1'])).rejects.toThrow(/names gemm twice/);
+    expect(parseOpVersions('dcae-resblock=4, dcae-head=3')).toEqual({ 'dcae-resblock': 4, 'dcae-head': 3 });
   });
 
   it('--no-roofline skips the ceilings; a cuda profile in f32 says why it has no floor', async () => {
