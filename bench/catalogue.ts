@@ -83,6 +83,7 @@ const CUDA = {
   'mix-ffn': [
     { version: 1, description: 'gemm+SiLU → depthwise 3×3+GLU one thread per (pixel, channel) → gemm' },
     { version: 2, description: 'gemm+SiLU → depthwise 3×3+GLU 8 channels × 4 pixels per thread, column reuse → gemm', needs: 'hidden % 8 == 0' },
+    { version: 3, description: 'v2 with both gemms on the Hopper wgmma engine (gemm v3)', needs: 'bf16; sm_90; C % 8 == 0; hidden % 8 == 0', dtypes: BF16 },
   ],
   'cross-attention': [
     { version: 1, description: 'projections → SIMT core: one warp per query, online softmax → projection', needs: 'head dim ≤ 128' },

@@ -7,12 +7,15 @@
 // also writes and reads u (M·2h) and z (M·h): at SANA's h = 2.5·C that is 7.5·M·C extra elements, so
 // the depthwise step (≈ 9 FLOPs per element moved) is bandwidth-bound and the gemms dominate.
 //
-// Versions of the depthwise+GLU step (the gemms use the default gemm for the dtype):
+// Versions (v1, v2: of the depthwise+GLU step, the gemms at the default gemm for the dtype; v3: the gemms):
 //   v1  one thread per (pixel, channel c < h): 9 taps of channel c and of c + h, scalar loads
 //       (coalesced along channels; neighbours re-read through L1/L2 ≈ 9× the input).
 //   v2  one thread per (8 channels, run of 4 pixels along a row): 16-byte loads, taps transposed to
 //       a (9, 2h) f32 table so each tap is 4 float4 loads, each loaded input column reused by the 3
 //       horizontal taps (3·6 column loads per 4 pixels instead of 9·4). Needs h % 8 == 0.
+//   v3  v2's depthwise step with both gemms (≈ 98% of the op's FLOPs at SANA's widths) on the Hopper
+//       wgmma engine (gemm v3: TMA-fed wgmma, bias + SiLU / gate + residual in its epilogue) instead
+//       of mma.sync. bf16, C % 8 == 0, h % 8 == 0, an sm_90 GPU; explicit only until timed.
 #include "sana/cuda/common.cuh"
 #include "sana/cuda/gemm_launch.h"
 #include "sana/cuda/internal.h"
@@ -162,7 +165,12 @@ Status mix_ffn(const MixFfnArgs& a, int version) {
   SANA_RETURN_IF_ERROR(check_mix_ffn_args(Device::kCuda, a, &sz));
   const DType dt = a.x.dtype;
   const int64_t B = sz.B, C = sz.C, h = sz.h, two = 2 * h, Cout = sz.Cout, M = B * sz.N;
-  SANA_RETURN_IF_ERROR(dw_check_version(op, version, h));
+  if (version < 0 || version > 3) return unknown_version(op, version, 3);
+  if (version == 3 && (dt != DType::kBF16 || C % 8 != 0 || h % 8 != 0)) {
+    return bad_version(op, 3, "(wgmma gemms) needs bf16, C % 8 == 0 and a hidden width divisible by 8");
+  }
+  const int dw_version = version == 3 ? 2 : version, engine = version == 3 ? 3 : 0;
+  SANA_RETURN_IF_ERROR(dw_check_version(op, dw_version, h));
 
   OpScope scope(op);
   SANA_RETURN_IF_ERROR(scope.begin());
@@ -185,8 +193,8 @@ Status mix_ffn(const MixFfnArgs& a, int version) {
     p1.ldc = two;
     p1.bias = a.b_inv.data;
     p1.act = Activation::kSilu;
-    SANA_RETURN_IF_ERROR(launch_gemm(op, p1, 0));
-    SANA_RETURN_IF_ERROR(dw_glu(op, version, dt, u, a.w_dw.data, a.b_dw.data, z, B, a.height, a.width, h));
+    SANA_RETURN_IF_ERROR(launch_gemm(op, p1, engine));
+    SANA_RETURN_IF_ERROR(dw_glu(op, dw_version, dt, u, a.w_dw.data, a.b_dw.data, z, B, a.height, a.width, h));
     GemmProblem p2;
     p2.dtype = dt;
     p2.M = M;
@@ -203,7 +211,7 @@ Status mix_ffn(const MixFfnArgs& a, int version) {
     p2.gate_rows = sz.gate_rows;
     p2.residual = a.residual ? a.residual->data : nullptr;
     p2.res_ld = Cout;
-    return launch_gemm(op, p2, 0);
+    return launch_gemm(op, p2, engine);
   }();
   return scope.finish(s);
 }

@@ -334,7 +334,7 @@ void check_case(const std::string& op, int version, DType dt, const std::string&
 bool bf16_only(const std::string& op, int version) {
   return (op == "gemm" && (version == 2 || version == 3)) || (op == "cross-attention" && version == 2) || (op == "conv3x3" && version == 3) ||
          (op == "dcae-resblock" && version == 3) || (op == "linear-attention-block" && version == 3) || (op == "conv3x3" && version == 4) ||
-         (op == "dcae-resblock" && version == 4);
+         (op == "dcae-resblock" && version == 4) || (op == "mix-ffn" && version == 3);
 }
 
 // ---------------------------------------------------------------- parity cases
@@ -630,7 +630,8 @@ void parity_mix_ffn(int v, DType dt, Rng& rng) {
     a.gate = c.gate ? gate.ptr() : nullptr;
     a.residual = c.in_place ? out.ptr() : c.gate ? res.ptr() : nullptr;
     a.out = out.v;
-    check_case("mix-ffn", v, dt, c.name, v == 2 && c.h % 8 != 0, [&] { return cuda::mix_ffn(a, v); }, out.v, [&] {
+    const bool reject = (v == 2 && c.h % 8 != 0) || (v == 3 && (dt != DType::kBF16 || c.C % 8 != 0 || c.h % 8 != 0 || !device_is_sm90()));
+    check_case("mix-ffn", v, dt, c.name, reject, [&] { return cuda::mix_ffn(a, v); }, out.v, [&] {
       return ref_mix_ffn(x.h, w_inv.h, b_inv.h, w_dw.h, b_dw.h, w_pt.h, c.gate ? &gate.h : nullptr, c.gate ? &res.h : nullptr, c.B, c.H, c.W, c.C,
                          c.h, c.Cout, rnd);
     });
