@@ -88,6 +88,7 @@ const CUDA = {
   'cross-attention': [
     { version: 1, description: 'projections → SIMT core: one warp per query, online softmax → projection', needs: 'head dim ≤ 128' },
     { version: 2, description: 'projections → flash-style core on tensor cores (mma.sync, P kept in registers) → projection', needs: 'bf16; head dim % 8 == 0, ≤ 128', dtypes: BF16 },
+    { version: 3, description: 'v2 with the projections on the Hopper wgmma engine (gemm v3)', needs: 'bf16; sm_90; C, Cy, head dim % 8 == 0, ≤ 128', dtypes: BF16 },
   ],
   'layernorm-modulate': [
     { version: 1, description: 'one block per row, two passes re-read from L1/L2' },

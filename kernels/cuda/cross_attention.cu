@@ -18,6 +18,9 @@
 //       S = Q·Kᵀ and O += P·V by mma.sync m16n8k16 with f32 accumulators, the online softmax on the
 //       S fragments in registers (quad shuffles), P re-packed to bf16 straight from the S fragment
 //       into the A operand (the FlashAttention-2 layout identity), V read with ldmatrix.trans.
+//   v3  v2's core with the four projections (≈ 80% of the op's FLOPs at SANA's C = 1152, L = 300) on
+//       the Hopper wgmma engine (gemm v3). bf16, C, Cy and d divisible by 8, an sm_90 GPU; explicit
+//       only until timed.
 #include <cmath>
 
 #include "sana/cross_attention_checks.h"
@@ -291,7 +294,12 @@ Status cross_attention(const CrossAttentionArgs& a, int version) {
   const bool kv = dims.precomputed_kv;
   // Scratch rows are C elements from 256-byte aligned allocations: aligned when C % 8 == 0; given k, v must be too.
   const bool aligned = C % 8 == 0 && d % 8 == 0 && (!kv || (aligned16(a.k->data) && aligned16(a.v->data)));
-  SANA_RETURN_IF_ERROR(xattn_check_version(op, version, dt, d, aligned));
+  if (version < 0 || version > 3) return unknown_version(op, version, 3);
+  if (version == 3 && (dt != DType::kBF16 || !aligned || (!kv && Cy % 8 != 0) || d > kMaxD)) {
+    return bad_version(op, 3, "(wgmma projections, tensor-core core) needs bf16, C, Cy and the head dim (≤ 128) divisible by 8, 16-byte aligned k, v");
+  }
+  const int core_version = version == 3 ? 2 : version, engine = version == 3 ? 3 : 0;
+  SANA_RETURN_IF_ERROR(xattn_check_version(op, core_version, dt, d, aligned));
 
   OpScope scope(op);
   SANA_RETURN_IF_ERROR(scope.begin());
@@ -318,7 +326,7 @@ Status cross_attention(const CrossAttentionArgs& a, int version) {
       p.c = dst;
       p.ldc = C;
       p.bias = bias ? bias->data : nullptr;
-      return launch_gemm(op, p, 0);
+      return launch_gemm(op, p, engine);
     };
     SANA_RETURN_IF_ERROR(project(a.x, B * N, C, a.wq, a.bq, q));
     const void* kp = k;
@@ -330,7 +338,7 @@ Status cross_attention(const CrossAttentionArgs& a, int version) {
       SANA_RETURN_IF_ERROR(project(a.y, B * L, Cy, a.wk, a.bk, k));
       SANA_RETURN_IF_ERROR(project(a.y, B * L, Cy, a.wv, a.bv, v));
     }
-    SANA_RETURN_IF_ERROR(xattn_core(op, version, dt, q, C, kp, C, vp, C, a.mask_bias ? a.mask_bias->data : nullptr, L, o, C, B, N, L, H, d));
+    SANA_RETURN_IF_ERROR(xattn_core(op, core_version, dt, q, C, kp, C, vp, C, a.mask_bias ? a.mask_bias->data : nullptr, L, o, C, B, N, L, H, d));
     GemmProblem p;
     p.dtype = dt;
     p.M = B * N;
@@ -345,7 +353,7 @@ Status cross_attention(const CrossAttentionArgs& a, int version) {
     p.bias = a.bo ? a.bo->data : nullptr;
     p.residual = a.residual ? a.residual->data : nullptr;
     p.res_ld = Cout;
-    return launch_gemm(op, p, 0);
+    return launch_gemm(op, p, engine);
   }();
   return scope.finish(s);
 }
