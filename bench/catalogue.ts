@@ -79,6 +79,7 @@ const CUDA = {
       needs: 'bf16; head_dim 32; C % 64 == 0; N % 128 == 0',
       dtypes: BF16,
     },
+    { version: 4, description: 'v2 with its four gemms on the Hopper wgmma engine (gemm v3)', needs: 'bf16; sm_90; head_dim 32; C % 8 == 0', dtypes: BF16 },
   ],
   'mix-ffn': [
     { version: 1, description: 'gemm+SiLU → depthwise 3×3+GLU one thread per (pixel, channel) → gemm' },
@@ -118,6 +119,12 @@ const CUDA = {
   'dit-block': [
     { version: 1, description: 'LN-modulate → linear-attention-block → cross-attention → LN-modulate → mix-ffn, each at v1', needs: 'head_dim ≤ 64' },
     { version: 2, description: 'the same composition, each op at its default (fastest) version' },
+    {
+      version: 3,
+      description: 'the composition with the wgmma versions: linear-attention-block v4, cross-attention v3, mix-ffn v3',
+      needs: 'bf16; sm_90; head_dim 32; C, hidden % 8 == 0',
+      dtypes: BF16,
+    },
   ],
   'lite-mla': [
     { version: 1, description: '3 gemms → depthwise k×k → grouped 1×1 → core v1 (or quadratic form) → gemm → rmsnorm v1 + residual', needs: 'head_dim ≤ 64' },

@@ -46,8 +46,9 @@ else
   PROFILES=(
     "p-0.6b-1024-ops|70|--model 0.6b --res 1024 --block-mode ops --decode"
     "p-0.6b-1024|50|--model 0.6b --res 1024 --block-mode dit-block"
-    # the DiT step with mix-ffn's and cross-attention's gemms on wgmma (their v3) against p-0.6b-1024-ops
-    "p-0.6b-1024-ops-wgmma|50|--model 0.6b --res 1024 --block-mode ops --op-versions mix-ffn=3,cross-attention=3"
+    # the DiT step with the block ops' gemms on wgmma, against p-0.6b-1024-ops and p-0.6b-1024
+    "p-0.6b-1024-ops-wgmma|50|--model 0.6b --res 1024 --block-mode ops --op-versions linear-attention-block=4,mix-ffn=3,cross-attention=3"
+    "p-0.6b-1024-wgmma|50|--model 0.6b --res 1024 --block-mode dit-block --op-versions dit-block=3"
     # the decode with the Hopper conv (dcae-resblock v4) and the fused head (dcae-head v3): against the
     # default decodes of p-0.6b-1024-ops and p-0.6b-4096 (the DiT cut to 1 block, extrapolated)
     "p-0.6b-1024-hopper-decode|45|--model 0.6b --res 1024 --blocks 1 --block-mode dit-block --decode --op-versions dcae-resblock=4,dcae-head=3"

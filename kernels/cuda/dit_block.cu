@@ -9,7 +9,9 @@
 // FLOPs ≈ 2·B·N·(4C² + 2C² + 3·C·h) + the attention cores (h = FFN hidden width); minimal bytes
 // 2·B·N·C·sizeof(T) + weights; the composition moves the intermediates of each op (see their files).
 // Versions: v1 = every inner op at its version 1 (the simple kernels; gemms stay at the dtype's
-// default), v2 = every inner op at its default (fastest) version.
+// default), v2 = every inner op at its default (fastest) version, v3 = the Hopper versions whose gemms
+// run on wgmma (linear-attention-block v4, cross-attention v3, mix-ffn v3; layernorm-modulate at its
+// default): bf16 and an sm_90 GPU, an inner op's refusal names that op. Explicit only until timed.
 #include "sana/cuda/common.cuh"
 #include "sana/dit_block_calls.h"
 
@@ -33,8 +35,10 @@ Status dit_block(const DitBlockArgs& a, int version) {
   SANA_RETURN_IF_ERROR(check_dit_block_args(Device::kCuda, a, &sz));
   const DType dt = a.x.dtype;
   const int64_t B = sz.B, N = sz.N, C = sz.C;
-  if (version < 0 || version > 2) return unknown_version(op, version, 2);
+  if (version < 0 || version > 3) return unknown_version(op, version, 3);
+  if (version == 3 && dt != DType::kBF16) return bad_version(op, 3, "(its inner ops' wgmma versions) needs bf16");
   const int inner = version == 1 ? 1 : 0;
+  const int v_attn = version == 3 ? 4 : inner, v_cross = version == 3 ? 3 : inner, v_ffn = version == 3 ? 3 : inner;
 
   OpScope scope(op);
   SANA_RETURN_IF_ERROR(scope.begin());
@@ -54,10 +58,10 @@ Status dit_block(const DitBlockArgs& a, int version) {
     SANA_CUDA_LAUNCHED(op, "build_mod");
     const DitBlockCalls c(a, mod, h);
     SANA_RETURN_IF_ERROR(layernorm_modulate(c.ln1, inner));
-    SANA_RETURN_IF_ERROR(linear_attention_block(c.attn, inner));
-    SANA_RETURN_IF_ERROR(cross_attention(c.cross, inner));
+    SANA_RETURN_IF_ERROR(linear_attention_block(c.attn, v_attn));
+    SANA_RETURN_IF_ERROR(cross_attention(c.cross, v_cross));
     SANA_RETURN_IF_ERROR(layernorm_modulate(c.ln2, inner));
-    return mix_ffn(c.ffn, inner);
+    return mix_ffn(c.ffn, v_ffn);
   }();
   return scope.finish(s);
 }

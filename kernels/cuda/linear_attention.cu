@@ -336,13 +336,15 @@ Status linear_attention(const LinearAttentionArgs& a, int version) {
 //       Then the apply pass (core v2) and the output gemm. Saves 4·M·C·2 bytes of HBM traffic (k, v
 //       written and read) and x is read twice instead of three times. bf16; head_dim 32;
 //       C % 64 == 0; N % 128 == 0 (a tile never spans two batch items).
-// v3 is not the default until it has passed parity on a GPU (bench/gpu/check.sh).
+//   v4  v2 with its four gemms (≈ 99% of the op's FLOPs at SANA's widths) on the Hopper wgmma engine
+//       (gemm v3); bf16, head_dim 32, C % 8 == 0, an sm_90 GPU.
+// v3 and v4 are not the default until they have passed parity and been timed on a GPU (bench/gpu/check.sh).
 Status linear_attention_block(const LinearAttentionBlockArgs& a, int version) {
   const char* op = "linear-attention-block";
   LinearAttentionBlockSizes z;
   SANA_RETURN_IF_ERROR(check_linear_attention_block_args(Device::kCuda, a, &z));
-  // This op has 3 versions (la_check_version below knows only the core's 2 and would say "1..2").
-  if (version < 0 || version > 3) return unknown_version(op, version, 3);
+  // This op has 4 versions (la_check_version below knows only the core's 2 and would say "1..2").
+  if (version < 0 || version > 4) return unknown_version(op, version, 4);
   const DType dt = a.x.dtype;
   const int64_t B = z.B, N = z.N, C = z.C, Cout = z.Cout, M = B * N;
   const int64_t d = a.head_dim, H = z.H;
@@ -356,8 +358,13 @@ Status linear_attention_block(const LinearAttentionBlockArgs& a, int version) {
   } else {
     // The core reads q/k/v at column offsets 0, C, 2C of the packed buffer: aligned when C·sizeof(T) % 16 == 0.
     const bool aligned = C % 8 == 0 && (d * (dt == DType::kF32 ? 4 : 2)) % 16 == 0;
-    SANA_RETURN_IF_ERROR(la_check_version(op, version, d, aligned));
+    if (version == 4 && (dt != DType::kBF16 || d != 32 || !aligned)) {
+      return bad_version(op, 4, "(wgmma gemms, core v2) needs bf16, head_dim 32 and C % 8 == 0, got head_dim " + std::to_string(d) + ", C " +
+                                    std::to_string(C));
+    }
+    SANA_RETURN_IF_ERROR(la_check_version(op, version == 4 ? 2 : version, d, aligned));
   }
+  const int core_version = version == 4 ? 2 : version, engine = version == 4 ? 3 : 0;
 
   OpScope scope(op);
   SANA_RETURN_IF_ERROR(scope.begin());
@@ -421,11 +428,11 @@ Status linear_attention_block(const LinearAttentionBlockArgs& a, int version) {
       p.ldb = C;
       p.c = qkv + i * C * es;
       p.ldc = 3 * C;
-      SANA_RETURN_IF_ERROR(launch_gemm(op, p, 0));
+      SANA_RETURN_IF_ERROR(launch_gemm(op, p, engine));
     }
-    SANA_RETURN_IF_ERROR(la_core(op, version, dt, qkv, 3 * C, qkv + C * es, 3 * C, qkv + 2 * C * es, 3 * C, o, C, B, N, N, H, d, a.eps, scratch));
+    SANA_RETURN_IF_ERROR(la_core(op, core_version, dt, qkv, 3 * C, qkv + C * es, 3 * C, qkv + 2 * C * es, 3 * C, o, C, B, N, N, H, d, a.eps, scratch));
     po.a = o;
-    return launch_gemm(op, po, 0);
+    return launch_gemm(op, po, engine);
   }();
   return scope.finish(s);
 }
