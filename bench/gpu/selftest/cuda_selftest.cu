@@ -1568,7 +1568,10 @@ std::string run_bench(const std::vector<int64_t>& res_list, int64_t B, double bu
   const int64_t L = 300;
   for (int64_t res : res_list) {
     const int64_t hw = res / 32, N = hw * hw, M = B * N;
-    for (const Model& m : models) {
+    // In the order the budget should spend itself (check.sh gives the bench ~50 s): Sana-0.6B (the issue's
+    // targets), the DC-AE ResBlock stages (most of a decode's FLOPs: conv3x3 / dcae-resblock v4, dcae-head v3),
+    // the EfficientViT stages, then Sana-1.6B.
+    auto bench_dit = [&](const Model& m) {
       const int64_t C = m.C;
       std::fprintf(stderr, "[%s %lldx%lld] tokens %lld, batch %lld\n", m.name, static_cast<long long>(res), static_cast<long long>(res),
                    static_cast<long long>(N), static_cast<long long>(B));
@@ -1715,140 +1718,148 @@ std::string run_bench(const std::vector<int64_t>& res_list, int64_t B, double bu
         std::fprintf(stderr, "  setup failed: %s\n", f.st.message().c_str());
       }
       ok(cuda::release_cached_memory());
-    }
-    // DC-AE decoder EfficientViT stages (batch 1): LiteMLA at 512 ch res/8, 1024 at res/16 and res/32
-    const int64_t evit[][3] = {{3, 512, 8}, {4, 1024, 16}, {5, 1024, 32}};
-    for (const auto& st : evit) {
-      const int64_t C = st[1], hh = res / st[2], I = C, d = 32;
-      try {
-        Dev x = rand_dev({1, hh, hh, C}, 1.0f), out = alloc_dev(dt, {1, hh, hh, C});
-        Dev wq = rand_dev({I, C}, 0.03f), wk = rand_dev({I, C}, 0.03f), wv = rand_dev({I, C}, 0.03f), wdw = rand_dev({3 * I, 1, 5, 5}, 0.2f);
-        Dev wg = rand_dev({3 * I, d, 1, 1}, 0.15f), wout = rand_dev({C, 2 * I}, 0.02f), nw = rand_dev({C}, 1.0f), nb = rand_dev({C}, 0.1f);
-        LiteMlaArgs a;
-        a.x = x.v;
-        a.wq = wq.v;
-        a.wk = wk.v;
-        a.wv = wv.v;
-        a.w_dw = wdw.v;
-        a.w_group = wg.v;
-        a.w_out = wout.v;
-        a.norm_w = nw.v;
-        a.norm_b = nb.v;
-        a.out = out.v;
-        for (int ver = 1; ver <= versions_of("lite-mla"); ++ver) {
-          bench.add("lite-mla", ver, "dcae", res, 1, hh * hh, shape_json({{"stage", st[0]}, {"C", C}, {"H", hh}, {"W", hh}}),
-                    [&] { return cuda::lite_mla(a, ver); });
-        }
-        {  // the whole EfficientViT block: lite-mla, then x + RMSNorm2d(GLUMBConv(x)) with expand ratio 4
-          const int64_t hid = 4 * C;
-          Dev winv = rand_dev({2 * hid, C}, 0.03f), binv = rand_dev({2 * hid}, 0.02f), wdw3 = rand_dev({2 * hid, 1, 3, 3}, 0.3f);
-          Dev bdw = rand_dev({2 * hid}, 0.02f), wpt = rand_dev({C, hid}, 0.02f), fnw = rand_dev({C}, 1.0f), fnb = rand_dev({C}, 0.1f);
-          DcaeEvitBlockArgs e;
-          e.x = x.v;
-          e.wq = wq.v;
-          e.wk = wk.v;
-          e.wv = wv.v;
-          e.w_dw = wdw.v;
-          e.w_group = wg.v;
-          e.w_out = wout.v;
-          e.attn_norm_w = nw.v;
-          e.attn_norm_b = nb.v;
-          e.ff_w_inv = winv.v;
-          e.ff_b_inv = binv.v;
-          e.ff_w_dw = wdw3.v;
-          e.ff_b_dw = bdw.v;
-          e.ff_w_point = wpt.v;
-          e.ff_norm_w = fnw.v;
-          e.ff_norm_b = fnb.v;
-          e.out = out.v;
-          for (int ver = 1; ver <= versions_of("dcae-evit-block"); ++ver) {
-            bench.add("dcae-evit-block", ver, "dcae", res, 1, hh * hh, shape_json({{"stage", st[0]}, {"C", C}, {"H", hh}, {"W", hh}}),
-                      [&] { return cuda::dcae_evit_block(e, ver); });
-          }
-        }
-      } catch (const Failure& f) {
-        std::fprintf(stderr, "  setup failed: %s\n", f.st.message().c_str());
-      }
-    }
-    // DC-AE decoder ResBlock stages (batch 1): 128 ch at res, 256 at res/2, 512 at res/4
-    const int64_t stages[][3] = {{0, 128, 1}, {1, 256, 2}, {2, 512, 4}};
-    std::fprintf(stderr, "[dcae %lldx%lld] resblock stages, batch 1\n", static_cast<long long>(res), static_cast<long long>(res));
-    for (const auto& st : stages) {
-      const int64_t C = st[1], hh = res / st[2];
-      try {
-        Dev x = rand_dev({1, hh, hh, C}, 1.0f), out = alloc_dev(dt, {1, hh, hh, C});
-        Dev w1 = rand_dev({C, C, 3, 3}, 0.02f), b1 = rand_dev({C}, 0.02f), w2 = rand_dev({C, C, 3, 3}, 0.02f);
-        Dev nw = rand_dev({C}, 1.0f), nb = rand_dev({C}, 0.1f);
-        const std::string shape = shape_json({{"stage", st[0]}, {"C", C}, {"H", hh}, {"W", hh}});
-        const bool small = hh * hh <= 1024 * 1024;  // the SIMT versions only where they finish in time
-        // v4 (wgmma + TMA im2col) on sm_90 where its shape rules hold (C % 64, W % 128: every stage from 512²)
-        const int top_conv = device_is_sm90() && C % 64 == 0 && hh % 128 == 0 ? 4 : 3;
-        {
-          Conv3x3Args a;
+    };
+    auto bench_evit = [&]() {
+      // DC-AE decoder EfficientViT stages (batch 1): LiteMLA at 512 ch res/8, 1024 at res/16 and res/32
+      const int64_t evit[][3] = {{3, 512, 8}, {4, 1024, 16}, {5, 1024, 32}};
+      for (const auto& st : evit) {
+        const int64_t C = st[1], hh = res / st[2], I = C, d = 32;
+        try {
+          Dev x = rand_dev({1, hh, hh, C}, 1.0f), out = alloc_dev(dt, {1, hh, hh, C});
+          Dev wq = rand_dev({I, C}, 0.03f), wk = rand_dev({I, C}, 0.03f), wv = rand_dev({I, C}, 0.03f), wdw = rand_dev({3 * I, 1, 5, 5}, 0.2f);
+          Dev wg = rand_dev({3 * I, d, 1, 1}, 0.15f), wout = rand_dev({C, 2 * I}, 0.02f), nw = rand_dev({C}, 1.0f), nb = rand_dev({C}, 0.1f);
+          LiteMlaArgs a;
           a.x = x.v;
-          a.w = w1.v;
-          a.bias = b1.ptr();
-          a.out = out.v;
-          for (int ver = small ? 2 : 3; ver <= top_conv; ++ver) {
-            bench.add("conv3x3", ver, "dcae", res, 1, hh * hh, shape, [&] { return cuda::conv3x3(a, ver); });
-          }
-        }
-        {
-          RmsNormArgs a;
-          a.x = x.v;
-          a.weight = nw.ptr();
-          a.bias = nb.ptr();
-          a.out = out.v;
-          for (int ver = 1; ver <= 2; ++ver) bench.add("rmsnorm2d", ver, "dcae", res, 1, hh * hh, shape, [&] { return cuda::rmsnorm(a, ver); });
-        }
-        {
-          DcaeResBlockArgs a;
-          a.x = x.v;
-          a.w1 = w1.v;
-          a.b1 = b1.v;
-          a.w2 = w2.v;
+          a.wq = wq.v;
+          a.wk = wk.v;
+          a.wv = wv.v;
+          a.w_dw = wdw.v;
+          a.w_group = wg.v;
+          a.w_out = wout.v;
           a.norm_w = nw.v;
           a.norm_b = nb.v;
           a.out = out.v;
-          for (int ver = small ? 2 : 3; ver <= top_conv; ++ver) {
-            bench.add("dcae-resblock", ver, "dcae", res, 1, hh * hh, shape, [&] { return cuda::dcae_resblock(a, ver); });
+          for (int ver = 1; ver <= versions_of("lite-mla"); ++ver) {
+            bench.add("lite-mla", ver, "dcae", res, 1, hh * hh, shape_json({{"stage", st[0]}, {"C", C}, {"H", hh}, {"W", hh}}),
+                      [&] { return cuda::lite_mla(a, ver); });
           }
-        }
-        // dcae-upsample at v2 and dcae-head at v2 and v3 (the fused narrow head): their v1 runs the direct
-        // conv, a correctness reference far too slow to time at these sizes
-        {  // the up block into this stage: nearest 2× → conv3x3 (Cn → C) + the channel-repeat shortcut
-          const int64_t Cn = st[0] == 0 ? 256 : 512, hn = hh / 2;
-          Dev xn = rand_dev({1, hn, hn, Cn}, 1.0f), wu = rand_dev({C, Cn, 3, 3}, 0.02f), bu = rand_dev({C}, 0.02f);
-          DcaeUpsampleArgs a;
-          a.x = xn.v;
-          a.w = wu.v;
-          a.bias = bu.ptr();
-          a.mode = DcaeUpsampleMode::kInterpolate;
-          a.shortcut = true;
-          a.out = out.v;
-          bench.add("dcae-upsample", 2, "dcae", res, 1, hh * hh, shape_json({{"stage", st[0]}, {"Cin", Cn}, {"Cout", C}, {"H", hn}, {"W", hn}}),
-                    [&] { return cuda::dcae_upsample(a, 2); });
-        }
-        if (st[0] == 0) {  // the output head: RMSNorm2d → ReLU → conv3x3 (128 → 3), the image NCHW
-          Dev wh = rand_dev({3, C, 3, 3}, 0.02f), bh = rand_dev({3}, 0.02f), img = alloc_dev(dt, {1, 3, hh, hh});
-          DcaeHeadArgs a;
-          a.x = x.v;
-          a.norm_w = nw.v;
-          a.norm_b = nb.v;
-          a.w = wh.v;
-          a.bias = bh.ptr();
-          a.act = Activation::kRelu;
-          a.out = img.v;
-          for (int ver = 2; ver <= 3; ++ver) {
-            bench.add("dcae-head", ver, "dcae", res, 1, hh * hh, shape_json({{"C", C}, {"Cout", 3}, {"H", hh}, {"W", hh}}),
-                      [&] { return cuda::dcae_head(a, ver); });
+          {  // the whole EfficientViT block: lite-mla, then x + RMSNorm2d(GLUMBConv(x)) with expand ratio 4
+            const int64_t hid = 4 * C;
+            Dev winv = rand_dev({2 * hid, C}, 0.03f), binv = rand_dev({2 * hid}, 0.02f), wdw3 = rand_dev({2 * hid, 1, 3, 3}, 0.3f);
+            Dev bdw = rand_dev({2 * hid}, 0.02f), wpt = rand_dev({C, hid}, 0.02f), fnw = rand_dev({C}, 1.0f), fnb = rand_dev({C}, 0.1f);
+            DcaeEvitBlockArgs e;
+            e.x = x.v;
+            e.wq = wq.v;
+            e.wk = wk.v;
+            e.wv = wv.v;
+            e.w_dw = wdw.v;
+            e.w_group = wg.v;
+            e.w_out = wout.v;
+            e.attn_norm_w = nw.v;
+            e.attn_norm_b = nb.v;
+            e.ff_w_inv = winv.v;
+            e.ff_b_inv = binv.v;
+            e.ff_w_dw = wdw3.v;
+            e.ff_b_dw = bdw.v;
+            e.ff_w_point = wpt.v;
+            e.ff_norm_w = fnw.v;
+            e.ff_norm_b = fnb.v;
+            e.out = out.v;
+            for (int ver = 1; ver <= versions_of("dcae-evit-block"); ++ver) {
+              bench.add("dcae-evit-block", ver, "dcae", res, 1, hh * hh, shape_json({{"stage", st[0]}, {"C", C}, {"H", hh}, {"W", hh}}),
+                        [&] { return cuda::dcae_evit_block(e, ver); });
+            }
           }
+        } catch (const Failure& f) {
+          std::fprintf(stderr, "  setup failed: %s\n", f.st.message().c_str());
         }
-      } catch (const Failure& f) {
-        std::fprintf(stderr, "  setup failed: %s\n", f.st.message().c_str());
       }
-      ok(cuda::release_cached_memory());
-    }
+    };
+    auto bench_resblocks = [&]() {
+      // DC-AE decoder ResBlock stages (batch 1): 128 ch at res, 256 at res/2, 512 at res/4
+      const int64_t stages[][3] = {{0, 128, 1}, {1, 256, 2}, {2, 512, 4}};
+      std::fprintf(stderr, "[dcae %lldx%lld] resblock stages, batch 1\n", static_cast<long long>(res), static_cast<long long>(res));
+      for (const auto& st : stages) {
+        const int64_t C = st[1], hh = res / st[2];
+        try {
+          Dev x = rand_dev({1, hh, hh, C}, 1.0f), out = alloc_dev(dt, {1, hh, hh, C});
+          Dev w1 = rand_dev({C, C, 3, 3}, 0.02f), b1 = rand_dev({C}, 0.02f), w2 = rand_dev({C, C, 3, 3}, 0.02f);
+          Dev nw = rand_dev({C}, 1.0f), nb = rand_dev({C}, 0.1f);
+          const std::string shape = shape_json({{"stage", st[0]}, {"C", C}, {"H", hh}, {"W", hh}});
+          const bool small = hh * hh <= 1024 * 1024;  // the SIMT versions only where they finish in time
+          // v4 (wgmma + TMA im2col) on sm_90 where its shape rules hold (C % 64, W % 128: every stage from 512²)
+          const int top_conv = device_is_sm90() && C % 64 == 0 && hh % 128 == 0 ? 4 : 3;
+          {
+            Conv3x3Args a;
+            a.x = x.v;
+            a.w = w1.v;
+            a.bias = b1.ptr();
+            a.out = out.v;
+            for (int ver = small ? 2 : 3; ver <= top_conv; ++ver) {
+              bench.add("conv3x3", ver, "dcae", res, 1, hh * hh, shape, [&] { return cuda::conv3x3(a, ver); });
+            }
+          }
+          {
+            RmsNormArgs a;
+            a.x = x.v;
+            a.weight = nw.ptr();
+            a.bias = nb.ptr();
+            a.out = out.v;
+            for (int ver = 1; ver <= 2; ++ver) bench.add("rmsnorm2d", ver, "dcae", res, 1, hh * hh, shape, [&] { return cuda::rmsnorm(a, ver); });
+          }
+          {
+            DcaeResBlockArgs a;
+            a.x = x.v;
+            a.w1 = w1.v;
+            a.b1 = b1.v;
+            a.w2 = w2.v;
+            a.norm_w = nw.v;
+            a.norm_b = nb.v;
+            a.out = out.v;
+            for (int ver = small ? 2 : 3; ver <= top_conv; ++ver) {
+              bench.add("dcae-resblock", ver, "dcae", res, 1, hh * hh, shape, [&] { return cuda::dcae_resblock(a, ver); });
+            }
+          }
+          // dcae-upsample at v2 and dcae-head at v2 and v3 (the fused narrow head): their v1 runs the direct
+          // conv, a correctness reference far too slow to time at these sizes
+          {  // the up block into this stage: nearest 2× → conv3x3 (Cn → C) + the channel-repeat shortcut
+            const int64_t Cn = st[0] == 0 ? 256 : 512, hn = hh / 2;
+            Dev xn = rand_dev({1, hn, hn, Cn}, 1.0f), wu = rand_dev({C, Cn, 3, 3}, 0.02f), bu = rand_dev({C}, 0.02f);
+            DcaeUpsampleArgs a;
+            a.x = xn.v;
+            a.w = wu.v;
+            a.bias = bu.ptr();
+            a.mode = DcaeUpsampleMode::kInterpolate;
+            a.shortcut = true;
+            a.out = out.v;
+            bench.add("dcae-upsample", 2, "dcae", res, 1, hh * hh, shape_json({{"stage", st[0]}, {"Cin", Cn}, {"Cout", C}, {"H", hn}, {"W", hn}}),
+                      [&] { return cuda::dcae_upsample(a, 2); });
+          }
+          if (st[0] == 0) {  // the output head: RMSNorm2d → ReLU → conv3x3 (128 → 3), the image NCHW
+            Dev wh = rand_dev({3, C, 3, 3}, 0.02f), bh = rand_dev({3}, 0.02f), img = alloc_dev(dt, {1, 3, hh, hh});
+            DcaeHeadArgs a;
+            a.x = x.v;
+            a.norm_w = nw.v;
+            a.norm_b = nb.v;
+            a.w = wh.v;
+            a.bias = bh.ptr();
+            a.act = Activation::kRelu;
+            a.out = img.v;
+            for (int ver = 2; ver <= 3; ++ver) {
+              bench.add("dcae-head", ver, "dcae", res, 1, hh * hh, shape_json({{"C", C}, {"Cout", 3}, {"H", hh}, {"W", hh}}),
+                        [&] { return cuda::dcae_head(a, ver); });
+            }
+          }
+        } catch (const Failure& f) {
+          std::fprintf(stderr, "  setup failed: %s\n", f.st.message().c_str());
+        }
+        ok(cuda::release_cached_memory());
+      }
+    };
+    bench_dit(models[0]);
+    bench_resblocks();
+    bench_evit();
+    bench_dit(models[1]);
   }
   std::string s = "[";
   for (size_t i = 0; i < bench.records.size(); ++i) s += (i ? ",\n  " : "\n  ") + bench.records[i];
