@@ -39,6 +39,7 @@
 #include "sana/cuda/gemm_launch.h"
 #include "sana/cuda/internal.h"
 #include "sana/cuda/ops_cuda.h"
+#include "sana/dcae_evit_calls.h"
 
 using namespace sana;
 using selftest::Vec;
@@ -860,13 +861,7 @@ void parity_conv3x3(int v, DType dt, Rng& rng) {
   }
 }
 
-void parity_dcae_resblock_at(int v, DType dt, Rng& rng, int64_t B, int64_t H, int64_t W, int64_t C) {
-  const int64_t M = B * H * W;
-  auto rnd = [dt](double x) { return round_to(dt, x); };
-  Dev x = randn(dt, {B, H, W, C}, rng, 1.0);
-  Dev w1 = randn(dt, {C, C, 3, 3}, rng, 1.0 / std::sqrt(9.0 * C)), w2 = randn(dt, {C, C, 3, 3}, rng, 1.0 / std::sqrt(9.0 * C));
-  Dev b1 = randn(dt, {C}, rng, 0.1), nw = randn(dt, {C}, rng, 0.1, 1.0), nb = randn(dt, {C}, rng, 0.1);
-  Dev out = poisoned(dt, {B, H, W, C});
+DcaeResBlockArgs resblock_args(const Dev& x, const Dev& w1, const Dev& b1, const Dev& w2, const Dev& nw, const Dev& nb, const Dev& out) {
   DcaeResBlockArgs a;
   a.x = x.v;
   a.w1 = w1.v;
@@ -875,6 +870,17 @@ void parity_dcae_resblock_at(int v, DType dt, Rng& rng, int64_t B, int64_t H, in
   a.norm_w = nw.v;
   a.norm_b = nb.v;
   a.out = out.v;
+  return a;
+}
+
+void parity_dcae_resblock_at(int v, DType dt, Rng& rng, int64_t B, int64_t H, int64_t W, int64_t C) {
+  const int64_t M = B * H * W;
+  auto rnd = [dt](double x) { return round_to(dt, x); };
+  Dev x = randn(dt, {B, H, W, C}, rng, 1.0);
+  Dev w1 = randn(dt, {C, C, 3, 3}, rng, 1.0 / std::sqrt(9.0 * C)), w2 = randn(dt, {C, C, 3, 3}, rng, 1.0 / std::sqrt(9.0 * C));
+  Dev b1 = randn(dt, {C}, rng, 0.1), nw = randn(dt, {C}, rng, 0.1, 1.0), nb = randn(dt, {C}, rng, 0.1);
+  Dev out = poisoned(dt, {B, H, W, C});
+  const DcaeResBlockArgs a = resblock_args(x, w1, b1, w2, nw, nb, out);
   const bool v4_ok = dt == DType::kBF16 && C % 64 == 0 && W % 128 == 0 && device_is_sm90();
   const bool reject = (v == 3 && dt != DType::kBF16) || (v == 4 && !v4_ok);
   const std::string name = "B" + std::to_string(B) + " " + std::to_string(H) + "×" + std::to_string(W) + " C" + std::to_string(C);
@@ -1728,47 +1734,38 @@ std::string run_bench(const std::vector<int64_t>& res_list, int64_t B, double bu
           Dev x = rand_dev({1, hh, hh, C}, 1.0f), out = alloc_dev(dt, {1, hh, hh, C});
           Dev wq = rand_dev({I, C}, 0.03f), wk = rand_dev({I, C}, 0.03f), wv = rand_dev({I, C}, 0.03f), wdw = rand_dev({3 * I, 1, 5, 5}, 0.2f);
           Dev wg = rand_dev({3 * I, d, 1, 1}, 0.15f), wout = rand_dev({C, 2 * I}, 0.02f), nw = rand_dev({C}, 1.0f), nb = rand_dev({C}, 0.1f);
-          LiteMlaArgs a;
-          a.x = x.v;
-          a.wq = wq.v;
-          a.wk = wk.v;
-          a.wv = wv.v;
-          a.w_dw = wdw.v;
-          a.w_group = wg.v;
-          a.w_out = wout.v;
-          a.norm_w = nw.v;
-          a.norm_b = nb.v;
+          // the whole EfficientViT block: lite-mla, then x + RMSNorm2d(GLUMBConv(x)) with expand ratio 4
+          const int64_t hid = 4 * C;
+          Dev winv = rand_dev({2 * hid, C}, 0.03f), binv = rand_dev({2 * hid}, 0.02f), wdw3 = rand_dev({2 * hid, 1, 3, 3}, 0.3f);
+          Dev bdw = rand_dev({2 * hid}, 0.02f), wpt = rand_dev({C, hid}, 0.02f), fnw = rand_dev({C}, 1.0f), fnb = rand_dev({C}, 0.1f);
+          DcaeEvitBlockArgs e;
+          e.x = x.v;
+          e.wq = wq.v;
+          e.wk = wk.v;
+          e.wv = wv.v;
+          e.w_dw = wdw.v;
+          e.w_group = wg.v;
+          e.w_out = wout.v;
+          e.attn_norm_w = nw.v;
+          e.attn_norm_b = nb.v;
+          e.ff_w_inv = winv.v;
+          e.ff_b_inv = binv.v;
+          e.ff_w_dw = wdw3.v;
+          e.ff_b_dw = bdw.v;
+          e.ff_w_point = wpt.v;
+          e.ff_norm_w = fnw.v;
+          e.ff_norm_b = fnb.v;
+          e.out = out.v;
+          // lite-mla alone: the block's own attention call (dcae_evit_calls.h), writing to out
+          LiteMlaArgs a = DcaeEvitCalls(e, nullptr, nullptr).attn;
           a.out = out.v;
           for (int ver = 1; ver <= versions_of("lite-mla"); ++ver) {
             bench.add("lite-mla", ver, "dcae", res, 1, hh * hh, shape_json({{"stage", st[0]}, {"C", C}, {"H", hh}, {"W", hh}}),
                       [&] { return cuda::lite_mla(a, ver); });
           }
-          {  // the whole EfficientViT block: lite-mla, then x + RMSNorm2d(GLUMBConv(x)) with expand ratio 4
-            const int64_t hid = 4 * C;
-            Dev winv = rand_dev({2 * hid, C}, 0.03f), binv = rand_dev({2 * hid}, 0.02f), wdw3 = rand_dev({2 * hid, 1, 3, 3}, 0.3f);
-            Dev bdw = rand_dev({2 * hid}, 0.02f), wpt = rand_dev({C, hid}, 0.02f), fnw = rand_dev({C}, 1.0f), fnb = rand_dev({C}, 0.1f);
-            DcaeEvitBlockArgs e;
-            e.x = x.v;
-            e.wq = wq.v;
-            e.wk = wk.v;
-            e.wv = wv.v;
-            e.w_dw = wdw.v;
-            e.w_group = wg.v;
-            e.w_out = wout.v;
-            e.attn_norm_w = nw.v;
-            e.attn_norm_b = nb.v;
-            e.ff_w_inv = winv.v;
-            e.ff_b_inv = binv.v;
-            e.ff_w_dw = wdw3.v;
-            e.ff_b_dw = bdw.v;
-            e.ff_w_point = wpt.v;
-            e.ff_norm_w = fnw.v;
-            e.ff_norm_b = fnb.v;
-            e.out = out.v;
-            for (int ver = 1; ver <= versions_of("dcae-evit-block"); ++ver) {
-              bench.add("dcae-evit-block", ver, "dcae", res, 1, hh * hh, shape_json({{"stage", st[0]}, {"C", C}, {"H", hh}, {"W", hh}}),
-                        [&] { return cuda::dcae_evit_block(e, ver); });
-            }
+          for (int ver = 1; ver <= versions_of("dcae-evit-block"); ++ver) {
+            bench.add("dcae-evit-block", ver, "dcae", res, 1, hh * hh, shape_json({{"stage", st[0]}, {"C", C}, {"H", hh}, {"W", hh}}),
+                      [&] { return cuda::dcae_evit_block(e, ver); });
           }
         } catch (const Failure& f) {
           std::fprintf(stderr, "  setup failed: %s\n", f.st.message().c_str());
@@ -1808,14 +1805,7 @@ std::string run_bench(const std::vector<int64_t>& res_list, int64_t B, double bu
             for (int ver = 1; ver <= 2; ++ver) bench.add("rmsnorm2d", ver, "dcae", res, 1, hh * hh, shape, [&] { return cuda::rmsnorm(a, ver); });
           }
           {
-            DcaeResBlockArgs a;
-            a.x = x.v;
-            a.w1 = w1.v;
-            a.b1 = b1.v;
-            a.w2 = w2.v;
-            a.norm_w = nw.v;
-            a.norm_b = nb.v;
-            a.out = out.v;
+            const DcaeResBlockArgs a = resblock_args(x, w1, b1, w2, nw, nb, out);
             for (int ver = small ? 2 : 3; ver <= top_conv; ++ver) {
               bench.add("dcae-resblock", ver, "dcae", res, 1, hh * hh, shape, [&] { return cuda::dcae_resblock(a, ver); });
             }
