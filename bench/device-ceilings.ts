@@ -6,9 +6,9 @@
  */
 import { backendStatus, cudaEmulationNotice } from '../bindings/backends.js';
 import { createCpuBackend, createCudaBackend } from './backends/native.js';
-import { measureCpuCeilings } from './ceilings-cpu.js';
 import type { BenchDType } from './cost-model.js';
 import type { Ceilings } from './roofline.js';
+import { measureCeilings } from './runner.js';
 
 /** The ceilings, or why there are none (a backend that is unavailable, a dtype the ceilings do not cover, a failed measurement). */
 export async function measureDeviceCeilings(backend: 'cpu' | 'cuda', dtype: BenchDType): Promise<{ ceilings: Ceilings } | { reason: string }> {
@@ -20,12 +20,9 @@ export async function measureDeviceCeilings(backend: 'cpu' | 'cuda', dtype: Benc
     if (cudaEmulationNotice(backendStatus('cuda')) !== undefined) return { reason: 'the cuda backend is the host emulator of the kernels: no device ceilings' };
     // The device's compute ceiling is a bf16 tensor-core gemm: it says nothing about f32 storage.
     if (dtype !== 'bf16') return { reason: 'the cuda ceilings are measured for bf16 (a bf16 gemm); run with --dtype bf16' };
-    const list = (await b.ceilings?.()) ?? [];
-    const c = list.find((x) => x.dtype === 'bf16' || x.dtype === 'any');
-    return c ? { ceilings: c } : { reason: 'measuring the cuda ceilings failed (see the message above)' };
   }
-  const gemm = b.peakGemm?.();
-  const fma = b.fmaPeak?.();
-  const c = await measureCpuCeilings({ ...(gemm ? { gemm, gemmSizes: gemm.sizes, repeats: 3 } : {}), ...(fma ? { fma } : {}), copyBytes: 64 * 2 ** 20 });
-  return { ceilings: { ...c, device: b.device() } };
+  // `sana-lab bench`'s measurement, shortened for the cpu (3 timed calls per gemm size, 64 MiB copies: ~2 s).
+  const list = await measureCeilings([b], { ceilingOptions: { repeats: 3, copyBytes: 64 * 2 ** 20 } });
+  const c = list.find((x) => x.dtype === dtype || x.dtype === 'any');
+  return c ? { ceilings: c } : { reason: `measuring the ${backend} ceilings failed (see the message above)` };
 }

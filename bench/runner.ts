@@ -110,7 +110,7 @@ function expandCases(plan: BenchPlan): Case[] {
 }
 
 /** Measure ceilings for each device of the available backends (CPU: copy + the best gemm on offer). */
-async function measureCeilings(backends: BenchBackend[], opts: RunOptions): Promise<Ceilings[]> {
+export async function measureCeilings(backends: BenchBackend[], opts: RunOptions): Promise<Ceilings[]> {
   const out: Ceilings[] = [];
   const usable = backends.filter((b) => b.available().ok);
   for (const b of usable) {

@@ -14,6 +14,8 @@ export interface ErrorStats {
   maxAbs: number;
   /** max |out − ref| / max |ref| */
   maxRel: number;
+  /** max |ref| over the finite positions (0 when there are none). */
+  refMaxAbs: number;
   /** Positions where `out` or `ref` is NaN/±Inf (any of them fails parity). */
   nonFinite: number;
   /** Of those, the positions where `ref` is NaN/±Inf (the input had NaN/Inf, or the reference overflowed). */
@@ -46,7 +48,7 @@ export function errorStats(out: ArrayLike<number>, ref: ArrayLike<number>): Erro
     if (Math.abs(r) > refMax) refMax = Math.abs(r);
   }
   const rel = ref2 > 0 ? Math.sqrt(diff2 / ref2) : Math.sqrt(diff2);
-  return { rel, maxAbs, maxRel: refMax > 0 ? maxAbs / refMax : maxAbs, nonFinite, refNonFinite, n: out.length };
+  return { rel, maxAbs, maxRel: refMax > 0 ? maxAbs / refMax : maxAbs, refMaxAbs: refMax, nonFinite, refNonFinite, n: out.length };
 }
 
 /** True when the stats are within tolerance and nothing became NaN/Inf. */
