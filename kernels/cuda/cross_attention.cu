@@ -326,7 +326,7 @@ Status cross_attention(const CrossAttentionArgs& a, int version) {
       p.c = dst;
       p.ldc = C;
       p.bias = bias ? bias->data : nullptr;
-      return launch_gemm(op, p, engine);
+      return launch_gemm(op, p, engine, version);
     };
     SANA_RETURN_IF_ERROR(project(a.x, B * N, C, a.wq, a.bq, q));
     const void* kp = k;
@@ -353,7 +353,7 @@ Status cross_attention(const CrossAttentionArgs& a, int version) {
     p.bias = a.bo ? a.bo->data : nullptr;
     p.residual = a.residual ? a.residual->data : nullptr;
     p.res_ld = Cout;
-    return launch_gemm(op, p, engine);
+    return launch_gemm(op, p, engine, version);
   }();
   return scope.finish(s);
 }

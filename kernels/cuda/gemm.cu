@@ -152,7 +152,7 @@ Status launch_gemm_simt(const char* op, const GemmProblem& p) {
 
 int gemm_default_version(const GemmProblem& p) { return gemm_mma_unsupported(p)[0] == '\0' ? 2 : 1; }
 
-Status launch_gemm(const char* op, const GemmProblem& p, int engine) {
+Status launch_gemm(const char* op, const GemmProblem& p, int engine, int op_version) {
   if (engine == 0) engine = gemm_default_version(p);
   if (engine == 1) return launch_gemm_simt(op, p);
   if (engine == 2) {
@@ -160,7 +160,7 @@ Status launch_gemm(const char* op, const GemmProblem& p, int engine) {
     if (why[0] != '\0') return bad_version(op, 2, std::string("(tensor-core gemm) cannot run this: ") + why);
     return launch_gemm_mma(op, p);
   }
-  if (engine == 3) return launch_gemm_wgmma(op, p);  // checks shapes and device itself ("version 3 …")
+  if (engine == 3) return launch_gemm_wgmma(op, p, op_version != 0 ? op_version : 3);  // checks shapes and device itself
   return unknown_version(op, engine, 3);
 }
 

@@ -428,11 +428,11 @@ Status linear_attention_block(const LinearAttentionBlockArgs& a, int version) {
       p.ldb = C;
       p.c = qkv + i * C * es;
       p.ldc = 3 * C;
-      SANA_RETURN_IF_ERROR(launch_gemm(op, p, engine));
+      SANA_RETURN_IF_ERROR(launch_gemm(op, p, engine, version));
     }
     SANA_RETURN_IF_ERROR(la_core(op, core_version, dt, qkv, 3 * C, qkv + C * es, 3 * C, qkv + 2 * C * es, 3 * C, o, C, B, N, N, H, d, a.eps, scratch));
     po.a = o;
-    return launch_gemm(op, po, engine);
+    return launch_gemm(op, po, engine, version);
   }();
   return scope.finish(s);
 }

@@ -193,7 +193,7 @@ Status mix_ffn(const MixFfnArgs& a, int version) {
     p1.ldc = two;
     p1.bias = a.b_inv.data;
     p1.act = Activation::kSilu;
-    SANA_RETURN_IF_ERROR(launch_gemm(op, p1, engine));
+    SANA_RETURN_IF_ERROR(launch_gemm(op, p1, engine, version));
     SANA_RETURN_IF_ERROR(dw_glu(op, dw_version, dt, u, a.w_dw.data, a.b_dw.data, z, B, a.height, a.width, h));
     GemmProblem p2;
     p2.dtype = dt;
@@ -211,7 +211,7 @@ Status mix_ffn(const MixFfnArgs& a, int version) {
     p2.gate_rows = sz.gate_rows;
     p2.residual = a.residual ? a.residual->data : nullptr;
     p2.res_ld = Cout;
-    return launch_gemm(op, p2, engine);
+    return launch_gemm(op, p2, engine, version);
   }();
   return scope.finish(s);
 }

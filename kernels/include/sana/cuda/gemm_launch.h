@@ -54,7 +54,9 @@ void set_gemm_wgmma_tile_n(int bn);
 // The default engine for p: 2 (tensor cores) when supported, else 1 (never 3).
 int gemm_default_version(const GemmProblem& p);
 // Runs p with engine 1, 2 or 3 (0 = default).
-Status launch_gemm(const char* op, const GemmProblem& p, int engine);
+// `op_version`: the calling op's version, named in engine 3's refusals (a composite's version 4 whose
+// gemms run on engine 3 must not be reported as "version 3"); 0 = the engine's number.
+Status launch_gemm(const char* op, const GemmProblem& p, int engine, int op_version = 0);
 
 // Linear attention's fused K/V projection: for x (M × C) bf16 and the torch weights wk, wv (C × C),
 // accumulates state[b·heads + h][i][j] += Σ_m v[m][h·32 + i]·ReLU(k[m][h·32 + j]) and the ones row
