@@ -26,3 +26,10 @@ export function fmtGflops(flopsPerS: number): string {
 export function fmtGBs(bytesPerS: number): string {
   return `${fmtNum(bytesPerS / 1e9)} GB/s`;
 }
+
+/** Kernel versions chosen per op ({ 'dcae-resblock': 4 }) as "dcae-resblock v4, …"; '' for none. */
+export function fmtOpVersions(v: Readonly<Record<string, number>> | undefined): string {
+  return Object.entries(v ?? {})
+    .map(([op, n]) => `${op} v${n}`)
+    .join(', ');
+}

@@ -6,7 +6,7 @@
  * the model's blocks run, scaled to the full depth) are labelled in every trace and category.
  */
 import { resLabel } from '../bench/shapes.js';
-import { fmtGBs, fmtNum } from './format.js';
+import { fmtGBs, fmtNum, fmtOpVersions } from './format.js';
 import type { ProfileInput } from './inputs.js';
 import type { ProfileBreakdownEntry, ProfileReport } from './profile-input.js';
 
@@ -85,9 +85,7 @@ function toRun(p: ProfileReport, source: string): ProfileRun {
     backend: p.backend,
     dtype: p.dtype,
     blockMode: p.blockMode,
-    versions: Object.entries(p.opVersions ?? {})
-      .map(([op, v]) => `${op} v${v}`)
-      .join(', '),
+    versions: fmtOpVersions(p.opVersions),
     device: deviceOf(p),
     res: resLabel({ height: p.height, width: p.width }),
     pixels: p.height * p.width,

@@ -22,7 +22,7 @@ import { loadSanaTransformerConfig, type SanaTransformerConfig } from '../../ref
 import { ditPreset } from '../../reference/dit/presets.js';
 import { checkWeightKeys } from '../../reference/dit/weights.js';
 import { PROFILE_FORMAT } from '../../reports/profile-input.js';
-import { fmtGBs, fmtNum } from '../../reports/format.js';
+import { fmtGBs, fmtNum, fmtOpVersions } from '../../reports/format.js';
 import { measureDeviceCeilings } from '../../bench/device-ceilings.js';
 import { imageFloor } from '../../bench/image-floor.js';
 
@@ -136,7 +136,7 @@ export async function runProfile(argv: string[]): Promise<number> {
   const where = machine.device ? `${machine.device}; host ${machine.cpu}` : `${machine.cpu}, ${machine.threads} threads, gemm ${machine.gemmKernel}`;
   console.log(`profile: ${label}, ${width}×${height}, ${dtype}, ${backend} — ${where}, load ${machine.loadAverage1m.toFixed(2)}`);
   console.log(`  DiT: ${K === depth ? `all ${depth}` : `${K} of ${depth}`} blocks, block mode ${blockMode}, CFG ${cfg > 1 ? 'batch 2' : 'off (batch 1)'}, ${textTokens} text tokens; warmup ${warmup}, timed ${repeat}`);
-  if (Object.keys(opVersions).length > 0) console.log(`  kernel versions: ${Object.entries(opVersions).map(([o, v]) => `${o} v${v}`).join(', ')} (the other ops at their defaults)`);
+  if (Object.keys(opVersions).length > 0) console.log(`  kernel versions: ${fmtOpVersions(opVersions)} (the other ops at their defaults)`);
   const d = versioned(() => profileDit({ config, ...dit, depth, backend, dtype, blockMode, width, height, textTokens, cfg, warmup, repeat }));
   const x = d.extrapolated ? ' (extrapolated)' : '';
   console.log(`  step: ${fmtMs(d.stepMs)}${x}; measured with ${K} blocks ${fmtMs(d.stepMsMeasured)} (samples ${d.stepSamplesMs.map((s) => s.toFixed(1)).join(', ')} ms); caption + text K/V (once per image) ${fmtMs(d.captionMs)}`);

@@ -332,14 +332,6 @@ void check_case(const std::string& op, int version, DType dt, const std::string&
   record_compare(op, version, dt, name, download(out), ref(), f32_tol);
 }
 
-bool bf16_only(const std::string& op, int version) {
-  return (op == "gemm" && (version == 2 || version == 3)) || (op == "cross-attention" && version == 2) || (op == "conv3x3" && version == 3) ||
-         (op == "dcae-resblock" && version == 3) || (op == "linear-attention-block" && version == 3) || (op == "conv3x3" && version == 4) ||
-         (op == "dcae-resblock" && version == 4) || (op == "mix-ffn" && version == 3) ||
-         (op == "cross-attention" && version == 3) ||
-         (op == "linear-attention-block" && version == 4) || (op == "dit-block" && version == 3);
-}
-
 // ---------------------------------------------------------------- parity cases
 void parity_gemm(int v, DType dt, Rng& rng) {
   if (v == 3) return;  // the Hopper version runs last, in parity_gemm_v3 (see run_parity)
@@ -1375,7 +1367,6 @@ void run_parity(const std::set<std::string>& only, uint64_t seed) {
           c.detail = f.st.message();
           g_checks.push_back(c);
         }
-        (void)bf16_only;
       }
     }
   }
