@@ -144,6 +144,8 @@ export interface NativeAddon {
   tensorEmpty(backend: string, dtype: NativeDType, shape: readonly number[]): NativeTensorHandle;
   tensorFromArray(backend: string, dtype: NativeDType, shape: readonly number[], data: Float32Array | Uint16Array): NativeTensorHandle;
   tensorToArray(t: NativeTensorHandle): Float32Array | Uint16Array;
+  /** The values as float32 (bf16 widened natively). */
+  tensorToFloat32(t: NativeTensorHandle): Float32Array;
   tensorDispose(t: NativeTensorHandle): void;
   tensorIsAlive(t: NativeTensorHandle): boolean;
   tensorInfo(t: NativeTensorHandle): { dtype: NativeDType; shape: number[]; bytes: number; alive: boolean; backend: string };

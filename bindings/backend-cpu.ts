@@ -33,6 +33,9 @@ class NativeStorage implements TensorStorage {
   read(): Float32Array | Uint16Array {
     return this.addon.tensorToArray(this.handle);
   }
+  readFloat32(): Float32Array {
+    return this.addon.tensorToFloat32(this.handle);
+  }
   free(): void {
     this.addon.tensorDispose(this.handle);
   }

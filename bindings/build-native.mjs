@@ -8,6 +8,7 @@
 //   SANA_LAB_CUDA_EMU=1    the CUDA kernels compiled for the host emulator (kernels/emu/): the cuda
 //                          backend then runs, slowly, on the CPU (for checking kernels without a GPU)
 import { spawnSync } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +27,17 @@ if (process.env.SANA_LAB_NATIVE_ARCH && on(process.env.SANA_LAB_NATIVE_ARCH)) ar
 // Always passed, so that a build folder configured once with it does not keep it from the CMake cache.
 args.push(`--CDSANA_LAB_WERROR=${on(process.env.SANA_LAB_WERROR) ? 'ON' : 'OFF'}`);
 const jobs = process.env.CMAKE_BUILD_PARALLEL_LEVEL ?? String(Math.max(1, (await import('node:os')).availableParallelism()));
+
+// An object whose header dependencies ninja never recorded ("#deps 0", left by an interrupted build)
+// is not rebuilt when a header changes: one such object once linked an addon with an undefined symbol
+// that only failed on the GPU. Remove those objects so that this build compiles them again.
+const outDir = join(root, process.env.SANA_LAB_BUILD_DIR ?? 'build');
+if (existsSync(join(outDir, 'build.ninja'))) {
+  const deps = spawnSync('ninja', ['-C', outDir, '-t', 'deps'], { encoding: 'utf8', maxBuffer: 256 << 20 });
+  const stale = deps.status === 0 ? [...deps.stdout.matchAll(/^(\S+\.o): #deps 0,/gm)].map((m) => m[1]) : [];
+  for (const o of stale) rmSync(join(outDir, o), { force: true });
+  if (stale.length > 0) console.error(`[sana-lab] ${stale.length} object(s) had no recorded header dependencies; rebuilding them: ${stale.join(', ')}`);
+}
 
 console.error(`[sana-lab] building the native addon (CUDA ${emu ? 'kernels for the host emulator' : cuda ? 'if nvcc is found' : 'disabled by SANA_LAB_CUDA=0'})`);
 const r = spawnSync(process.execPath, [...args, '--parallel', jobs], { stdio: 'inherit', cwd: root });

@@ -18,6 +18,8 @@ export type TensorDType = 'f32' | 'bf16';
 export interface TensorStorage {
   /** Copy of the values in storage dtype (Float32Array for f32, Uint16Array bf16 bits). */
   read(): Float32Array | Uint16Array;
+  /** Copy of the values as float32, where the backend widens bf16 faster than toFloat32's JS loop. */
+  readFloat32?(): Float32Array;
   /** Release the memory (idempotent). */
   free(): void;
 }
@@ -71,6 +73,11 @@ export class BackendTensor {
 
   /** Copy of the values as float32 (bf16 decoded exactly). */
   toFloat32(): Float32Array {
+    const st = this.storage('toFloat32');
+    if (st.readFloat32 !== undefined) {
+      if (this.#writers > 0) throw new Error(`toFloat32: ${this.describe()} is being written by an async op in flight; await the op first`);
+      return st.readFloat32();
+    }
     const a = this.toArray();
     return a instanceof Float32Array ? a : bf16ArrayToF32(a);
   }

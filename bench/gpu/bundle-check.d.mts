@@ -13,6 +13,7 @@ export declare const ARTIFACTS: BundleArtifact[];
 export interface BundleTools {
   listElf?: (file: string) => string[] | null;
   addon?: (file: string) => { compiled: boolean; runtimeVersion: string } | { error: string };
+  undefinedSymbols?: (file: string) => { symbols: string[] } | { missing: string };
   nodeMajor?: string;
 }
 export interface BundleCheck {

@@ -7,11 +7,13 @@
 // Checks: each carried path exists and is newer than its sources (file mtimes; dist/ by dist/cli/main.js,
 // which every `tsc` run rewrites); the addon is a real CUDA build (cudaInfo().compiled, not the host
 // emulator's "emu" runtime) and, like the self-test, holds sm_90a code (cuobjdump --list-elf, where
-// cuobjdump is installed); node.xz is the major version of the node here; the total size.
+// cuobjdump is installed) and has no undefined `sana::` symbols (a stale object, addon-symbols.mjs);
+// node.xz is the major version of the node here; the total size.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { REBUILD_HINT, undefinedProjectSymbols } from './addon-symbols.mjs';
 
 export const CARRY_LIMIT_BYTES = 64 * 2 ** 20;
 
@@ -94,11 +96,13 @@ export function inspectAddon(file) {
 
 /**
  * Checks the bundle under `root`. `tools` replaces the inspections (tests): listElf(file) → archs | null,
- * addon(file) → { compiled, runtimeVersion } | { error }, nodeMajor → the local major version.
+ * addon(file) → { compiled, runtimeVersion } | { error }, undefinedSymbols(file) → { symbols } | { missing },
+ * nodeMajor → the local major version.
  */
 export function checkBundle(root, tools = {}) {
   const listElf = tools.listElf ?? listElfArchs;
   const addon = tools.addon ?? inspectAddon;
+  const undefinedSymbols = tools.undefinedSymbols ?? undefinedProjectSymbols;
   const nodeMajor = tools.nodeMajor ?? process.versions.node.split('.')[0];
   const problems = [];
   const notes = [];
@@ -126,6 +130,15 @@ export function checkBundle(root, tools = {}) {
       if (i.error) problems.push(`${a.path}: cannot be loaded: ${i.error}`);
       else if (!i.compiled) problems.push(`${a.path}: built without CUDA — run ${a.make} where nvcc is installed`);
       else if (i.runtimeVersion === 'emu') problems.push(`${a.path}: the host emulator's build (SANA_LAB_CUDA_EMU=1), not CUDA — run ${a.make}`);
+      // Loading succeeds with an unresolved symbol (lazy binding): it fails only when the op runs.
+      let u;
+      try {
+        u = undefinedSymbols(p);
+      } catch (e) {
+        u = { missing: e.message };
+      }
+      if (u.missing) notes.push(`${a.path}: undefined project symbols not checked: ${u.missing}`);
+      else if (u.symbols.length > 0) problems.push(`${a.path}: ${u.symbols.length} undefined sana:: symbol${u.symbols.length > 1 ? 's' : ''} (a stale object): ${u.symbols.join('; ')} — ${REBUILD_HINT}`);
     }
   }
   const versionFile = join(root, 'build-gpu/node.version');

@@ -8,7 +8,8 @@
 # bench/gpu/build-selftest.sh (build-gpu/cuda-selftest), the addon and dist/ by the lead; carry
 # build-gpu/node.xz, build-gpu/node_modules.tar.xz, build-gpu/cuda-selftest, build/Release/sana_lab.node, dist.
 #
-# Steps, each with its own time limit, clipped so the whole script ends within ~7.5 minutes; a failed
+# Steps, each with its own time limit, clipped so the whole script ends within SANA_GPU_CHECK_TOTAL_S
+# (default 500 s; the H200 run of 2026-11-28 took 260 s with racecheck cut short); a failed
 # or timed-out step never stops the next one. Logs go to a work folder that is tarred into
 # $OUT/logs.tar.gz at the end (the device tool returns at most 8 files from $OUT; all 8 are used):
 #   env          nvidia-smi (+ $OUT/nvidia-smi.txt)
@@ -26,6 +27,7 @@
 #                1024² and 4096², bf16, batch 1 and 2, CUDA-event timing, device ceilings (→ $OUT/node_bench.json)
 #   baselines    python3 bench/gpu/pytorch_baselines.py (→ $OUT/baselines.json)
 #   racecheck    compute-sanitizer --tool racecheck over cuda-selftest --parity, one process per op
+#                (≤ 75 s each, 240 s in all: conv3x3 alone took 41 s under racecheck on the H200)
 #   node-memcheck compute-sanitizer memcheck over a small sana-lab parity run on the cuda backend
 # Node runs with SANA_LAB_ADDON unset (the addon is build/Release/sana_lab.node, JS from dist/).
 # Then $OUT/summary.txt: the step table and the CUDA-vs-torch comparison (bench/gpu/compare.py).
@@ -80,7 +82,7 @@ if [ -x "$SELFTEST" ]; then
   note "$(checks_note big)"
   if command -v compute-sanitizer >/dev/null; then
     run_each_op memcheck 150 "$SELFTEST_OPS" 40 compute-sanitizer --tool memcheck --leak-check no --report-api-errors no --error-exitcode 9 "$SELFTEST" --parity --only {op} --seed 11
-    note "$(sanitizer_note memcheck)"
+    note "$(sanitizer_note memcheck memcheck "$SELFTEST_OPS")"
   fi
   run_step bench 80 "$SELFTEST" --bench --budget-s 50 --res 4096,1024 --batch 2 --json "$OUT/cuda_bench.json"
   note "$(grep -c '"median_ms"' "$OUT/cuda_bench.json" 2>/dev/null || echo 0) timed records"
@@ -99,7 +101,8 @@ else
 fi
 
 # ---------------------------------------------------------------- PyTorch baselines
-left=$((DEADLINE - $(date +%s) - 150))  # keep ~150 s for racecheck and node-memcheck
+# Keep ~300 s for racecheck (240 s) and node-memcheck (3 s on the H200; its 90 s limit may be clipped to ~60).
+left=$((DEADLINE - $(date +%s) - 300))
 budget=150
 [ "$left" -lt "$budget" ] && budget=$left
 if [ "$budget" -ge 30 ]; then
@@ -111,8 +114,10 @@ fi
 
 # ---------------------------------------------------------------- racecheck
 if [ -x "$SELFTEST" ] && command -v compute-sanitizer >/dev/null; then
-  run_each_op racecheck 120 "$SELFTEST_OPS" 30 compute-sanitizer --tool racecheck --error-exitcode 9 "$SELFTEST" --parity --only {op} --seed 12
-  note "$(sanitizer_note racecheck)"
+  # Under racecheck the ops take 1-41 s each (H200, 2026-11-28: conv3x3 41, cross-attention 22, lite-mla 19;
+  # ~185 s for all 15 with the tool's start-up): 75 s per op, 240 s in all.
+  run_each_op racecheck 240 "$SELFTEST_OPS" 75 compute-sanitizer --tool racecheck --error-exitcode 9 "$SELFTEST" --parity --only {op} --seed 12
+  note "$(sanitizer_note racecheck racecheck "$SELFTEST_OPS")"
 fi
 
 # ---------------------------------------------------------------- memcheck through Node

@@ -54,16 +54,32 @@ run_step() {
 # checks line of a cuda-selftest log: "N checks, F failed (…)"
 checks_note() { grep -Eo '[0-9]+ checks, [0-9]+ failed' "$WORK/$1.log" | tail -1; }
 
-# sanitizer_note STEP: how many of a per-op compute-sanitizer step's runs reported 0 errors (their logs
-# $WORK/STEP.OP.log), and the ops that did not.
+# sanitizer_note STEP TOOL ["OP OP …"]: how many of a per-op compute-sanitizer step's runs (logs
+# $WORK/STEP.OP.log) ended with TOOL's clean summary, and why the others are not clean. Each tool
+# prints its own summary line (racecheck has no "ERROR SUMMARY"); a run without one was killed (its
+# time limit) or crashed, so it is not clean. With the op list, ops that never ran count as not clean.
 sanitizer_note() {
-  local clean=0 all=0 bad="" f
-  for f in "$WORK/$1".*.log; do
-    [ -f "$f" ] || continue
+  local step="$1" tool="$2" ops="${3:-}" clean=0 all=0 bad="" timed="" nosum="" notrun="" op f
+  local any clean_re
+  case "$tool" in
+    memcheck) any='ERROR SUMMARY: [0-9]+ error' clean_re='ERROR SUMMARY: 0 errors' ;;
+    racecheck) any='RACECHECK SUMMARY: [0-9]+ hazard' clean_re='RACECHECK SUMMARY: 0 hazards displayed \(0 errors' ;;
+    *) echo "sanitizer_note: unknown tool $tool"; return 1 ;;
+  esac
+  if [ -z "$ops" ]; then
+    for f in "$WORK/$step".*.log; do [ -f "$f" ] && ops="$ops $(basename "$f" .log | cut -d. -f2-)"; done
+  fi
+  for op in $ops; do
     all=$((all + 1))
-    if grep -q 'ERROR SUMMARY: 0 errors' "$f"; then clean=$((clean + 1)); else bad="$bad $(basename "$f" .log | cut -d. -f2-)"; fi
+    f="$WORK/$step.$op.log"
+    if [ ! -f "$f" ]; then notrun="$notrun $op"
+    elif grep -Eq "$clean_re" "$f"; then clean=$((clean + 1))
+    elif grep -Eq "$any" "$f"; then bad="$bad $op"
+    elif grep -Eq "^\[$op\] exit (124|137)" "$WORK/$step.log" 2>/dev/null; then timed="$timed $op"
+    else nosum="$nosum $op"
+    fi
   done
-  echo "$clean of $all ops clean${bad:+; not clean:$bad}"
+  echo "$clean of $all ops clean${bad:+; not clean:$bad}${timed:+; timed out:$timed}${nosum:+; no summary:$nosum}${notrun:+; not run:$notrun}"
 }
 
 # node_ready: the unpacked node, the built JS and the addon are here (else the Node steps are skipped).
@@ -111,7 +127,7 @@ each_op() {
     local log="$WORK/${EACH_STEP:-each}.$op.log"
     timeout --kill-after=5 "$limit" "${cmd[@]}" >"$log" 2>&1
     rc=$?
-    echo "[$op] exit $rc: $(grep -Eo '[0-9]+ (checks|of [0-9]+ checks)[^(]*|ERROR SUMMARY: [0-9]+ errors?' "$log" | tail -1)"
+    echo "[$op] exit $rc: $(grep -Eo '[0-9]+ (checks|of [0-9]+ checks)[^(]*|ERROR SUMMARY: [0-9]+ errors?|RACECHECK SUMMARY: [0-9]+ hazards?' "$log" | tail -1)"
     [ "$rc" -eq 0 ] || failed=1
   done
   return $failed

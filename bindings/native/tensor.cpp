@@ -146,6 +146,29 @@ Napi::Value TensorToArray(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// The values as a Float32Array, bf16 widened here rather than in JS: a decoded 4096² image is 50 M
+// values, which a JS loop over a fresh Uint16Array took ~1/3 s to widen (H200 run, host.readback).
+// The bf16 bits are copied into the upper half of the Float32Array's own buffer and widened in place
+// from the front: out[i] (bytes 4i..4i+3) never overwrites a bit pattern still to be read (bytes
+// 2n + 2j, j > i), so no second buffer is needed.
+Napi::Value TensorToFloat32(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1) throw Napi::TypeError::New(env, "tensorToFloat32: expected (tensor)");
+  TensorHandle* h = unwrap_tensor(info[0], "tensorToFloat32", "tensor");
+  const size_t n = static_cast<size_t>(h->view().numel());
+  auto a = Napi::Float32Array::New(env, n);
+  float* out = a.Data();
+  void* dst = h->dtype == DType::kF32 ? static_cast<void*>(out) : static_cast<void*>(reinterpret_cast<uint16_t*>(out) + n);
+  Status s = h->storage->backend->copy_to_host(dst, h->storage->data, h->bytes);
+  if (!s.ok()) throw Napi::Error::New(env, "tensorToFloat32: " + s.message());
+  if (h->dtype == DType::kBF16) {
+    const uint16_t* bits = reinterpret_cast<const uint16_t*>(out) + n;
+    uint32_t* words = reinterpret_cast<uint32_t*>(out);
+    for (size_t i = 0; i < n; ++i) words[i] = static_cast<uint32_t>(bits[i]) << 16;
+  }
+  return a;
+}
+
 Napi::Value TensorDispose(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() != 1) throw Napi::TypeError::New(env, "tensorDispose: expected (tensor)");
@@ -204,6 +227,7 @@ void RegisterTensor(Napi::Env env, Napi::Object exports) {
   exports.Set("tensorEmpty", Napi::Function::New(env, TensorEmpty, "tensorEmpty"));
   exports.Set("tensorFromArray", Napi::Function::New(env, TensorFromArray, "tensorFromArray"));
   exports.Set("tensorToArray", Napi::Function::New(env, TensorToArray, "tensorToArray"));
+  exports.Set("tensorToFloat32", Napi::Function::New(env, TensorToFloat32, "tensorToFloat32"));
   exports.Set("tensorDispose", Napi::Function::New(env, TensorDispose, "tensorDispose"));
   exports.Set("tensorIsAlive", Napi::Function::New(env, TensorIsAlive, "tensorIsAlive"));
   exports.Set("tensorInfo", Napi::Function::New(env, TensorInfo, "tensorInfo"));

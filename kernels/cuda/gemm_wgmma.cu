@@ -74,6 +74,7 @@
 #include <cuda.h>          // CUtensorMap and its enums (types only; the function comes from the driver at run time)
 #include <cudaTypedefs.h>  // PFN_cuTensorMapEncodeTiled_v12000
 
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -406,6 +407,30 @@ const char* gemm_wgmma_unsupported(const GemmProblem& p) {
   return "";
 }
 
+namespace {
+thread_local int g_portable_scopes = 0;
+std::atomic<int64_t> g_wgmma_launches{0};
+}  // namespace
+
+int64_t gemm_wgmma_launch_count() { return g_wgmma_launches.load(std::memory_order_relaxed); }
+
+PortableDefaults::PortableDefaults() { ++g_portable_scopes; }
+PortableDefaults::~PortableDefaults() { --g_portable_scopes; }
+
+bool hopper_defaults() {
+  if (g_portable_scopes > 0) return false;
+  // -1 = not asked yet; a failed query is not cached (the op itself will report the CUDA error).
+  static std::atomic<int> ready{-1};
+  int r = ready.load(std::memory_order_acquire);
+  if (r < 0) {
+    const WgmmaDevice* d = nullptr;
+    if (!wgmma_device("default version", &d).ok()) return false;
+    r = d->ready ? 1 : 0;
+    ready.store(r, std::memory_order_release);
+  }
+  return r == 1;
+}
+
 void set_gemm_wgmma_tile_n(int bn) { g_tile_n_override = (bn == 128 || bn == 256) ? bn : 0; }
 
 Status launch_gemm_wgmma(const char* op, const GemmProblem& p, int version) {
@@ -415,6 +440,7 @@ Status launch_gemm_wgmma(const char* op, const GemmProblem& p, int version) {
   SANA_RETURN_IF_ERROR(wgmma_device(op, &d));
   if (!d->ready) return bad_version(op, version, "(wgmma gemm) " + d->refuse);
   if (p.M == 0 || p.N == 0) return Status::Ok();
+  g_wgmma_launches.fetch_add(1, std::memory_order_relaxed);
   const int bn = g_tile_n_override != 0 ? g_tile_n_override : plan::gemm_wgmma_tile_n(p.M, p.N, d->sms);
   return bn == 128 ? launch_bn<128>(op, p, *d) : launch_bn<256>(op, p, *d);
 }

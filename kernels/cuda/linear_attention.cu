@@ -338,7 +338,8 @@ Status linear_attention(const LinearAttentionArgs& a, int version) {
 //       C % 64 == 0; N % 128 == 0 (a tile never spans two batch items).
 //   v4  v2 with its four gemms (≈ 99% of the op's FLOPs at SANA's widths) on the Hopper wgmma engine
 //       (gemm v3); bf16, head_dim 32, C % 8 == 0, an sm_90 GPU.
-// v3 and v4 are not the default until they have passed parity and been timed on a GPU (bench/gpu/check.sh).
+// Default: v4 wherever it can run (H200, 2026-11-28: 1.00 ms vs v2's 1.73 ms and v3's 1.65 ms at
+// Sana-0.6B 4096², batch 2); else v2 (head_dim 32), else v1. v3 stays explicit (slower than v4 there).
 Status linear_attention_block(const LinearAttentionBlockArgs& a, int version) {
   const char* op = "linear-attention-block";
   LinearAttentionBlockSizes z;
@@ -358,9 +359,13 @@ Status linear_attention_block(const LinearAttentionBlockArgs& a, int version) {
   } else {
     // The core reads q/k/v at column offsets 0, C, 2C of the packed buffer: aligned when C·sizeof(T) % 16 == 0.
     const bool aligned = C % 8 == 0 && (d * (dt == DType::kF32 ? 4 : 2)) % 16 == 0;
-    if (version == 4 && (dt != DType::kBF16 || d != 32 || !aligned)) {
-      return bad_version(op, 4, "(wgmma gemms, core v2) needs bf16, head_dim 32 and C % 8 == 0, got head_dim " + std::to_string(d) + ", C " +
-                                    std::to_string(C));
+    // The gemms' operands from the caller (TMA needs 16-byte rows): x and the four weights.
+    const bool v4_ok = dt == DType::kBF16 && d == 32 && aligned && aligned16(a.x.data) && aligned16(a.wq.data) && aligned16(a.wk.data) &&
+                       aligned16(a.wv.data) && aligned16(a.wo.data);
+    if (version == 0 && v4_ok && hopper_defaults()) version = 4;
+    if (version == 4 && !v4_ok) {
+      return bad_version(op, 4, "(wgmma gemms, core v2) needs bf16, head_dim 32, C % 8 == 0 and 16-byte aligned x and weights, got head_dim " +
+                                    std::to_string(d) + ", C " + std::to_string(C));
     }
     SANA_RETURN_IF_ERROR(la_check_version(op, version == 4 ? 2 : version, d, aligned));
   }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadAddon } from '../../bindings/addon.js';
 import { gemm, getBackend, mixFfn } from '../../bindings/ops.js';
 import { BackendTensor } from '../../bindings/tensor.js';
-import { f32ArrayToBf16 } from '../../reference/core/dtype.js';
+import { bf16ArrayToF32, f32ArrayToBf16 } from '../../reference/core/dtype.js';
 import { Rng } from '../../reference/core/random.js';
 
 const addon = loadAddon();
@@ -87,6 +87,26 @@ describe('native tensors (cpu)', () => {
     expect(() => out.toArray()).toThrow(/being written by an async op in flight/);
     await p;
     expect(out.toArray().length).toBe(256 * 512);
+  });
+
+  it('toFloat32 widens bf16 natively, bit for bit the same as the JS widening of toArray', () => {
+    // Random bit patterns (every exponent, NaNs and infinities included), odd lengths, and both halves
+    // of the in-place widening (the last elements are the ones closest to being overwritten).
+    for (const n of [1, 2, 3, 17, 4097]) {
+      const bits = new Uint16Array(n);
+      let s = 12345 + n;
+      for (let i = 0; i < n; i++) bits[i] = (s = (s * 1103515245 + 12345) >>> 0) >>> 16;
+      bits[0] = 0x8000; // -0
+      if (n > 2) bits[n - 1] = 0x7f80; // +Inf last
+      const t = cpu.fromArray(bits, [n], 'bf16');
+      const got = new Uint32Array(t.toFloat32().buffer);
+      const want = new Uint32Array(bf16ArrayToF32(t.toArray() as Uint16Array).buffer);
+      expect(Array.from(got)).toEqual(Array.from(want));
+      t.dispose();
+    }
+    const f = cpu.fromArray(new Float32Array([1.5, -2, 3.25]), [3]);
+    expect(Array.from(f.toFloat32())).toEqual([1.5, -2, 3.25]);
+    f.dispose();
   });
 
   it('the addon itself rejects foreign values, huge sizes and impossible allocations', () => {

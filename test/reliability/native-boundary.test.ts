@@ -29,7 +29,7 @@ function detached<T extends Float32Array | Uint16Array>(a: T): T {
 }
 
 /** Every op function the addon exports (new native ops are covered as they appear). */
-const NOT_OPS = new Set(['tensorEmpty', 'tensorFromArray', 'tensorToArray', 'tensorDispose', 'tensorIsAlive', 'tensorInfo', 'cpuThreads', 'setCpuThreads', 'gemmKernel', 'measureFmaPeak', 'cpuInfo', 'cudaInfo', 'buildInfo', 'f32ToBf16', 'bf16ToF32']);
+const NOT_OPS = new Set(['tensorEmpty', 'tensorFromArray', 'tensorToArray', 'tensorToFloat32', 'tensorDispose', 'tensorIsAlive', 'tensorInfo', 'cpuThreads', 'setCpuThreads', 'gemmKernel', 'measureFmaPeak', 'cpuInfo', 'cudaInfo', 'buildInfo', 'f32ToBf16', 'bf16ToF32']);
 const OP_FUNCTIONS = Object.keys(addon).filter((k) => typeof (addon as unknown as Record<string, unknown>)[k] === 'function' && !NOT_OPS.has(k)) as (keyof NativeAddon)[];
 
 describe('native tensors: bad arguments are TypeError/RangeError naming the function', () => {
@@ -69,7 +69,7 @@ describe('native tensors: bad arguments are TypeError/RangeError naming the func
   });
 
   it('handles: foreign values and disposed handles', () => {
-    for (const fn of ['tensorToArray', 'tensorDispose', 'tensorIsAlive', 'tensorInfo'] as const) {
+    for (const fn of ['tensorToArray', 'tensorToFloat32', 'tensorDispose', 'tensorIsAlive', 'tensorInfo'] as const) {
       for (const junk of [undefined, null, 1, 'x', {}, new Float32Array(1), () => 0]) {
         expectThrow(() => (addon[fn] as (v: unknown) => unknown)(junk), TypeError, `${fn}: tensor is not a native backend tensor`);
       }
@@ -80,6 +80,7 @@ describe('native tensors: bad arguments are TypeError/RangeError naming the func
     expect(addon.tensorIsAlive(h)).toBe(false);
     expect(addon.tensorInfo(h)).toMatchObject({ alive: false, shape: [3], dtype: 'f32' });
     expectThrow(() => addon.tensorToArray(h), TypeError, 'tensorToArray: tensor has been disposed');
+    expectThrow(() => addon.tensorToFloat32(h), TypeError, 'tensorToFloat32: tensor has been disposed');
   });
 
   it('every native op: no arguments, junk arguments, missing tensors, non-handles, disposed handles', () => {

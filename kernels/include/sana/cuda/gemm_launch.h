@@ -44,14 +44,33 @@ const char* gemm_mma_unsupported(const GemmProblem& p);
 // gemm v3: Hopper wgmma + TMA (kernels/cuda/gemm_wgmma.cu). Needs bf16, K, lda, ldb multiples of 8,
 // 16-byte aligned A and B (TMA), M and N < 2³¹, and at run time an sm_90 device with this build's
 // sm_90a code. A may be a conv's im2col (conv3x3 v4: stride 1, no upsampling, Cin % 64 == 0, width %
-// 128 == 0, B reordered to (Cout, 9·Cin)). Never a default: only an explicit version runs it.
+// 128 == 0, B reordered to (Cout, 9·Cin)). An op's default (version 0) picks it only where
+// hopper_defaults() says so; a composite's default engine (launch_gemm's 0) never does.
 const char* gemm_wgmma_unsupported(const GemmProblem& p);
+// Whether version 0 ("default") may pick an op's sm_90 version (wgmma / TMA): device 0 runs the wgmma
+// engine (an sm_90 GPU and this build's sm_90a code; asked once per process) and no PortableDefaults
+// scope is open on this thread. The sm_90 versions became defaults after their first GPU run had
+// passed parity and timed them faster (reports/gpu-h200-2026-11-28).
+bool hopper_defaults();
+// While one is alive on this thread, version 0 means the portable default (no sm_90 version):
+// dit-block v2 opens one so that its explicit version stays the mma.sync composition it names.
+class PortableDefaults {
+ public:
+  PortableDefaults();
+  ~PortableDefaults();
+  PortableDefaults(const PortableDefaults&) = delete;
+  PortableDefaults& operator=(const PortableDefaults&) = delete;
+};
 // Checks the shapes, then the device (kInvalidArgument "op: version N …" on a device that is not
 // sm_90 or a build without sm_90a code), then launches; `version` is the calling op's, for messages.
 Status launch_gemm_wgmma(const char* op, const GemmProblem& p, int version = 3);
+// How many gemms engine 3 (wgmma) has launched in this process: tests observe with it which engine a
+// default or a composite version ran (the engines' results can agree to the last bit).
+int64_t gemm_wgmma_launch_count();
 // For tests and benchmarks (not thread-safe): force v3's tile width, 128 or 256; 0 = the plan's choice.
 void set_gemm_wgmma_tile_n(int bn);
-// The default engine for p: 2 (tensor cores) when supported, else 1 (never 3).
+// The default engine for p inside a composite: 2 (tensor cores) when supported, else 1 (never 3:
+// a composite's explicit versions name their engine; its default resolves to its own sm_90 version).
 int gemm_default_version(const GemmProblem& p);
 // Runs p with engine 1, 2 or 3 (0 = default).
 // `op_version`: the calling op's version, named in engine 3's refusals (a composite's version 4 whose
