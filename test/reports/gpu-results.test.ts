@@ -1,7 +1,8 @@
 /**
  * GPU results (the cuda backend's versions against the torch baseline, as bench/gpu/check.sh's node-bench
  * step writes them) render in the same report as CPU results: their own device and roofline, throughput
- * traces per cuda version, and speed-ups against torch measured in the same run. Timings are synthetic.
+ * traces per cuda version, and speed-ups against torch measured in the same run. The first test's timings are
+ * synthetic; the second renders the committed H200 run itself.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,8 @@ import type { BenchResultsFile } from '../../bench/record.js';
 import { parseResolution, shapesFor } from '../../bench/shapes.js';
 import { generateReport } from '../../reports/generate.js';
 import { CEILINGS, rec, syntheticBench } from './fixtures.js';
+
+const H200 = join(import.meta.dirname, '../../reports/gpu-h200-2026-11-28');
 
 const GPU = 'cuda: NVIDIA H100 80GB HBM3 (synthetic)';
 
@@ -49,5 +52,21 @@ describe('GPU results in the report', () => {
     expect(cudaTraces.length).toBeGreaterThanOrEqual(2);
     expect(cudaTraces.every((t) => t.y.length > 0)).toBe(true);
     expect(traces.some((t) => /cpu v1/.test(t.name))).toBe(true);
+  });
+
+  it('renders the committed H200 run (reports/gpu-h200-2026-11-28): every record, the torch speed-ups, the parity and the profiles', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sana-report-h200-'));
+    const inputs = ['check/node_bench.json', 'check/parity.json', 'models/parity_litemla_evit.json', 'models/profiles.json'].map((f) => join(H200, f));
+    const r = generateReport({ inputs, out: join(dir, 'h200.html') });
+    const md = readFileSync(r.markdown, 'utf8');
+    expect(md).toContain('cuda: NVIDIA H200');
+    expect(md).toContain('328 of 328 bench records were timed');
+    // a speed-up row of the same run: dit-block at 4096², batch 2, torch vs the wgmma composition (7.17 / 4.77 ms)
+    expect(md).toMatch(/\| dit-block \| 0\.6b \| 4096 \| 2 \| bf16 \| torch \([0-9.]+ ms\) \| cuda v3 \(4\.7\d ms\) \| 1\.5\d?× \|/);
+    // the whole-model profiles (11 in models/profiles.json) and the Node parity of the cuda ops
+    for (const name of ['p-0.6b-1024-wgmma', 'p-0.6b-4096', 'p-1.6b-4096']) expect(md).toContain(name);
+    expect(md).toMatch(/\| lite-mla \| cuda v2 \| bf16 \|/);
+    const traces = r.figures.flatMap((f) => (f as { data: { name: string; y: unknown[] }[] }).data);
+    expect(traces.filter((t) => /cuda v3/.test(t.name) && t.y.length > 0).length).toBeGreaterThan(0);
   });
 });
