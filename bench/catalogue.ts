@@ -118,7 +118,7 @@ const CUDA = {
   ],
   'dit-block': [
     { version: 1, description: 'LN-modulate → linear-attention-block → cross-attention → LN-modulate → mix-ffn, each at v1', needs: 'head_dim ≤ 64' },
-    { version: 2, description: 'the same composition, each op at its default (fastest) version' },
+    { version: 2, description: 'the same composition, each op at its portable default (no sm_90 version: the mma.sync composition)' },
     {
       version: 3,
       description: 'the composition with the wgmma versions: linear-attention-block v4, cross-attention v3, mix-ffn v3',
@@ -129,6 +129,11 @@ const CUDA = {
   'lite-mla': [
     { version: 1, description: '3 gemms → depthwise k×k → grouped 1×1 → core v1 (or quadratic form) → gemm → rmsnorm v1 + residual', needs: 'head_dim ≤ 64' },
     { version: 2, description: "the same with the core's and rmsnorm's default versions" },
+    {
+      version: 3,
+      description: 'v2 with the depthwise k×k and grouped 1×1 fused in one kernel (t kept in registers, 16-byte loads, weights in shared memory)',
+      needs: 'head_dim 32; depthwise kernel ≤ 7',
+    },
   ],
   // The DC-AE model-level ops (bindings/models/dcae-ops.ts); dcae-head has no catalogue entry of its own.
   'dcae-upsample': [

@@ -110,6 +110,14 @@ export const MUTANTS = [
     op: 'mix-ffn',
   },
   {
+    name: 'lite-mla-tap-shift',
+    why: 'lite-mla v3: each input column is weighted with the tap one to its right (kx + 1 mod k) in the fused depthwise step',
+    file: 'lite_mla',
+    from: 'const float* wtap = wt[ky * KS + kx];',
+    to: 'const float* wtap = wt[ky * KS + (kx + 1) % KS];',
+    op: 'lite-mla',
+  },
+  {
     name: 'head-padding',
     why: 'dcae-head v3: the halo outside the image is not the conv\'s zero padding',
     file: 'dcae_head',

@@ -27,6 +27,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <map>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -1047,8 +1048,10 @@ Vec ref_lite_mla(const Vec& x, const Vec& wq, const Vec& wk, const Vec& wv, cons
 }
 
 // Linear form (H·W > d: the linear-attention core with a head stride of 3d; v2 uses the core's v2 at
-// d = 32, v1 otherwise) and quadratic form (H·W ≤ d); head dims 8…64, I ≠ C, aggregation kernels 3
-// and 5. The linear form refuses head_dim > 64 (the core's limit) in every version.
+// d = 32, v1 otherwise) and quadratic form (H·W ≤ d); head dims 8…64, I ≠ C, aggregation kernels 1…9.
+// The linear form refuses head_dim > 64 (the core's limit) in every version. v3 (depthwise + grouped 1×1
+// fused, a block per run of ≤ 128 pixels of a row) refuses head_dim ≠ 32 and kernels > 7; rows of 130
+// and 131 pixels end in a partial second run, narrow rows in a run rounded up to a warp.
 void parity_lite_mla(int v, DType dt, Rng& rng) {
   struct Case {
     const char* name;
@@ -1062,7 +1065,12 @@ void parity_lite_mla(int v, DType dt, Rng& rng) {
                         {"B1 9×8 (linear) C48 I96 d32 k3", 1, 9, 8, 48, 96, 32, 3},
                         {"B1 8×9 (linear) C80 I64 d64 k5", 1, 8, 9, 80, 64, 64, 5},
                         {"B1 5×5 (linear) C24 I16 d8 k3", 1, 5, 5, 24, 16, 8, 3},
-                        {"B1 12×11 (linear) C64 d128 k3 (head_dim > 64)", 1, 12, 11, 64, 128, 128, 3}};
+                        {"B1 12×11 (linear) C64 d128 k3 (head_dim > 64)", 1, 12, 11, 64, 128, 128, 3},
+                        {"B2 3×130 C32 I64 d32 k5 (run past the row end)", 2, 3, 130, 32, 64, 32, 5},
+                        {"B2 2×131 C48 I32 d32 k3 (run past the row end)", 2, 2, 131, 48, 32, 32, 3},
+                        {"B1 9×10 (linear) C32 I32 d32 k7", 1, 9, 10, 32, 32, 32, 7},
+                        {"B1 5×7 (linear) C32 I32 d32 k1", 1, 5, 7, 32, 32, 32, 1},
+                        {"B1 10×9 (linear) C32 I32 d32 k9 (v3: kernel > 7)", 1, 10, 9, 32, 32, 32, 9}};
   auto rnd = [dt](double x) { return round_to(dt, x); };
   for (const Case& c : cases) {
     const int64_t C = c.C, I = c.I, d = c.d, I3 = 3 * I;
@@ -1085,7 +1093,7 @@ void parity_lite_mla(int v, DType dt, Rng& rng) {
     a.norm_b = nb.v;
     a.head_dim = d;
     a.out = out.v;
-    const bool reject = c.H * c.W > d && d > 64;
+    const bool reject = (c.H * c.W > d && d > 64) || (v == 3 && (d != 32 || ks > 7));
     check_case("lite-mla", v, dt, c.name, reject, [&] { return cuda::lite_mla(a, v); }, out.v, [&] {
       return ref_lite_mla(x.h, wq.h, wk.h, wv.h, wdw.h, wg.h, wout.h, nw.h, nb.h, c.B, c.H, c.W, C, I, d, ks, rnd);
     });
@@ -1329,6 +1337,22 @@ void parity_errors(Rng& rng) {
   g_checks.push_back(c);
 }
 
+// Which engine a version ran, seen through the wgmma launch counter: on an sm_90 device an op's default
+// (version 0) must use its Hopper version wherever the cases allow (each op's parity cases include
+// shapes it accepts), its Hopper version must run there, and its other versions never touch wgmma
+// (dit-block v2 is the mma.sync composition); f32 never does. `hopper` = the op's sm_90 version.
+void check_engine(const std::string& op, int hopper, int v, DType dt, int64_t launched) {
+  const bool want = dt == DType::kBF16 && (v == 0 || v == hopper) && device_is_sm90();
+  Check c;
+  c.op = op;
+  c.version = v;
+  c.dtype = dname(dt);
+  c.name = std::string("engine: ") + (want ? "wgmma gemms expected" : "no wgmma gemm expected");
+  c.pass = want ? launched > 0 : launched == 0;
+  c.detail = std::to_string(launched) + " wgmma launches";
+  g_checks.push_back(c);
+}
+
 void run_parity(const std::set<std::string>& only, uint64_t seed) {
   using Fn = void (*)(int, DType, Rng&);
   const std::vector<std::pair<std::string, Fn>> tests = {
@@ -1347,6 +1371,9 @@ void run_parity(const std::set<std::string>& only, uint64_t seed) {
       {"dcae-head", parity_dcae_head},
       {"dcae-evit-block", parity_dcae_evit_block},
   };
+  // The ops whose default picks an sm_90 version, and that version (kernels/cuda/*.cu headers).
+  const std::map<std::string, int> kHopperVersion = {{"gemm", 3},         {"linear-attention-block", 4}, {"mix-ffn", 3}, {"cross-attention", 3},
+                                                     {"conv3x3", 4},      {"dcae-resblock", 4},          {"dit-block", 3}};
   Rng rng(seed);
   for (const auto& [op, fn] : tests) {
     if (!only.empty() && !only.count(op)) continue;
@@ -1357,7 +1384,11 @@ void run_parity(const std::set<std::string>& only, uint64_t seed) {
     for (int v = 0; v <= nv; ++v) {
       for (DType dt : {DType::kF32, DType::kBF16}) {
         try {
+          const int64_t before = cuda::gemm_wgmma_launch_count();
           fn(v, dt, rng);
+          const auto h = kHopperVersion.find(op);
+          // (gemm's v3 cases run last, in parity_gemm_v3, checked there)
+          if (h != kHopperVersion.end() && !(op == "gemm" && v == 3)) check_engine(op, h->second, v, dt, cuda::gemm_wgmma_launch_count() - before);
         } catch (const Failure& f) {
           Check c;
           c.op = op;
@@ -1375,7 +1406,9 @@ void run_parity(const std::set<std::string>& only, uint64_t seed) {
   if (only.empty() || only.count("gemm") || only.count("gemm-v3")) {
     for (DType dt : {DType::kF32, DType::kBF16}) {
       try {
+        const int64_t before = cuda::gemm_wgmma_launch_count();
         parity_gemm_v3(dt, rng);
+        check_engine("gemm", 3, 3, dt, cuda::gemm_wgmma_launch_count() - before);
       } catch (const Failure& f) {
         Check c;
         c.op = "gemm";
@@ -1610,7 +1643,10 @@ std::string run_bench(const std::vector<int64_t>& res_list, int64_t B, double bu
           for (int64_t i = 0; i < B * L; ++i) mv[i] = (i % L) < L / 2 ? 0.0 : -10000.0;
           mask = upload_values(dt, {B, L}, mv);
           const int64_t d = C / m.heads_x;
-          for (int ver = 1; ver <= versions_of("cross-attention"); ++ver) {
+          // The core's own versions (xattn_core: 1 SIMT, 2 tensor cores), not the full op's: cross-attention
+          // v3 is v2's core behind wgmma projections, which the Node-side bench times as the whole op.
+          constexpr int kXattnCoreVersions = 2;
+          for (int ver = 1; ver <= kXattnCoreVersions; ++ver) {
             bench.add("cross-attention", ver, m.name, res, B, N, shape_json({{"B", B}, {"N", N}, {"C", C}, {"L", L}, {"heads", m.heads_x}}), [&] {
               cuda::OpScope scope("cross-attention core");
               SANA_RETURN_IF_ERROR(scope.begin());

@@ -201,6 +201,19 @@ int main() {
         CHECK(conv_out(H / 2, 1, 2) == H && conv_out(H, 2) == H / 2, w);
       }
     }
+    // DC-AE stages 3–5 (EfficientViT, lite-mla v3: 3h groups of 32 channels, I = C): every pixel of a
+    // row in exactly one block run, every group one grid row, batch 1 and 2
+    const int64_t evit[][2] = {{512, 8}, {1024, 16}, {1024, 32}};
+    for (const auto& s : evit) {
+      for (int64_t B : {1, 2}) {
+        const int64_t C = s[0], H = res / s[1], groups = 3 * C / 32;
+        const std::string w = ctx("lite-mla v3", res, C, B);
+        const Launch l = lite_mla_dw_group_v3(B, H, H, groups);
+        const int64_t run = lite_mla_v3_run(H);
+        CHECK(fits(l) && l.block.x == run && run % 32 == 0 && run <= kMlaRun, w);
+        CHECK(l.grid.x == B * H * cdiv(H, run) && covers(cdiv(H, run), run, H) && l.grid.y == groups, w);
+      }
+    }
   }
   // 64-bit indexing: DC-AE stage 0 at 4096² (batch 2) has 2³² elements per activation; a 32-bit
   // element index would wrap, a 32-bit grid.x would not (it counts tiles).

@@ -212,6 +212,19 @@ inline Launch dw_glu_v2(int64_t B, int64_t H, int64_t W, int64_t h) {
   return l;
 }
 
+// lite-mla v3 (depthwise k×k + grouped 1×1 fused, groups of 32 channels): a block is a run of
+// consecutive pixels of one image row, one pixel per thread, for one group (grid.y = 3h groups). The
+// run is W rounded up to a warp, at most kMlaRun, so narrow maps do not leave most threads idle.
+constexpr int kMlaRun = 128;
+inline int64_t lite_mla_v3_run(int64_t W) { return W >= kMlaRun ? kMlaRun : round_up(W < 1 ? 1 : W, 32); }
+inline Launch lite_mla_dw_group_v3(int64_t B, int64_t H, int64_t W, int64_t groups) {
+  const int64_t run = lite_mla_v3_run(W);
+  Launch l;
+  l.block = {run, 1, 1};
+  l.grid = {B * H * cdiv(W, run), groups, 1};
+  return l;
+}
+
 // conv3x3 output size with zero padding 1 (torch): floor((H + 2 − 3) / s) + 1 on the (upsampled) input.
 inline int64_t conv_out(int64_t H, int stride, int upsample = 1) { return (H * upsample - 1) / stride + 1; }
 
