@@ -174,6 +174,10 @@ export function profileDit(o: DitProfileOptions): DitProfile {
     const F = o.config.inChannels * lh * lw;
 
     // The condition (caption projection + norm, every block's text keys/values) is computed once per image.
+    // Timed warm: the first encode of a process also pays one-time costs (CUDA's lazy loading of the
+    // kernels it meets first, the first allocations) that a sampler pays once, not per image; the H200
+    // run of 2026-11-28 measured only that cold encode (17–30 ms against a 0.3 ms floor).
+    model.encodeCondition(text, null).dispose();
     profiler.reset();
     const t0 = performance.now();
     const cond = model.encodeCondition(text, null);
@@ -295,15 +299,21 @@ export interface DecodeProfile {
   breakdown: BreakdownEntry[];
   memory: ReturnType<NativeDcaeDecoder['memory']>;
   plan: ReturnType<typeof planNativeDecode>;
+  /** Untimed decodes before the timed one (1 on cuda: the first decode of a process pays lazy kernel
+   * loading and the activation allocations; 0 on cpu, where a decode is long and its code is warm). */
+  warmup: number;
 }
 
-/** One decode of a (1, latent, H/f, W/f) random latent (single timed run, after nothing: cold weights, warm code). */
-export function profileDecode(o: { config: DcaeConfig; source?: WeightSource; backend: BackendName; dtype: TensorDType; width: number; height: number; tiling?: TilingOptions; seed?: number }): DecodeProfile {
+/** One timed decode of a (1, latent, H/f, W/f) random latent, after `warmup` untimed ones (default: 1 on cuda, 0 elsewhere). */
+export function profileDecode(o: { config: DcaeConfig; source?: WeightSource; backend: BackendName; dtype: TensorDType; width: number; height: number; tiling?: TilingOptions; seed?: number; warmup?: number }): DecodeProfile {
   const profiler = new OpProfiler(true);
   const model = new NativeDcaeDecoder(o.config, o.source ?? randomSource(o.seed ?? 2), { backend: o.backend, dtype: o.dtype, profiler });
   try {
     const f = model.f;
     const z = randomTensor([1, o.config.latentChannels, o.height / f, o.width / f], new Rng(o.seed ?? 11));
+    const warmup = o.warmup ?? (o.backend === 'cuda' ? 1 : 0);
+    for (let i = 0; i < warmup; i++) model.decode(z, { tiling: o.tiling });
+    profiler.reset();
     let tiles = 0;
     const t0 = performance.now();
     model.decode(z, { tiling: o.tiling, onTile: () => tiles++ });
@@ -317,6 +327,7 @@ export function profileDecode(o: { config: DcaeConfig; source?: WeightSource; ba
       breakdown: t,
       memory: model.memory(),
       plan: planNativeDecode(o.config, { height: o.height, width: o.width, batch: 1, dtype: o.dtype, tiling: o.tiling }),
+      warmup,
     };
   } finally {
     model.dispose();

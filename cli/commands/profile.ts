@@ -164,7 +164,7 @@ export async function runProfile(argv: string[]): Promise<number> {
     } else dcae = dcaePreset('dc-ae-f32c32-sana-1.0');
     const dcaeConfig = dcae;
     decode = versioned(() => profileDecode({ config: dcaeConfig, source, backend, dtype, width, height, tiling: tile }));
-    console.log(`  decode (batch 1${decode.tiled ? `, ${decode.tiles} tiles of ${tile!.tileHeight}/${tile!.strideHeight}` : ''}): ${fmtMs(decode.ms)} (single run)`);
+    console.log(`  decode (batch 1${decode.tiled ? `, ${decode.tiles} tiles of ${tile!.tileHeight}/${tile!.strideHeight}` : ''}): ${fmtMs(decode.ms)} (single run${decode.warmup > 0 ? ` after ${decode.warmup} untimed` : ''})`);
     for (const l of table(decode.breakdown.slice(0, 12), 'image')) console.log(l);
   }
 
