@@ -90,6 +90,12 @@ const CUDA = {
     { version: 1, description: 'projections → SIMT core: one warp per query, online softmax → projection', needs: 'head dim ≤ 128' },
     { version: 2, description: 'projections → flash-style core on tensor cores (mma.sync, P kept in registers) → projection', needs: 'bf16; head dim % 8 == 0, ≤ 128', dtypes: BF16 },
     { version: 3, description: 'v2 with the projections on the Hopper wgmma engine (gemm v3)', needs: 'bf16; sm_90; C, Cy, head dim % 8 == 0, ≤ 128', dtypes: BF16 },
+    {
+      version: 4,
+      description: "core v3 (128 queries per block, the head's K/V resident in shared memory, exp2 softmax) with the projections on the wgmma engine",
+      needs: 'bf16; sm_90; C, Cy, head dim % 8 == 0, ≤ 128; K/V of a head within shared memory (L ≤ 640 at d = 72)',
+      dtypes: BF16,
+    },
   ],
   'layernorm-modulate': [
     { version: 1, description: 'one block per row, two passes re-read from L1/L2' },
@@ -142,6 +148,12 @@ const CUDA = {
       description: 'shortcut copied into out → conv3x3 v1 (nearest-2× input read in place) with out as its residual; pixel-shuffle: conv → shuffle + shortcut',
     },
     { version: 2, description: "the same with conv3x3's default version and the shortcut copied 8 channels per thread" },
+    {
+      version: 3,
+      description: "interpolate only, sub-pixel form: 4 phase convs of 4 taps (K = 4·C, combined weights summed in f32, rounded to bf16) on x itself, wgmma + TMA (conv3x3 v4's engine), each phase's rows stored 2 apart; the shortcut as v2",
+      needs: 'bf16; sm_90; C % 64 == 0, W % 128 == 0',
+      dtypes: BF16,
+    },
   ],
   'dcae-head': [
     { version: 1, description: 'rmsnorm v1 → activation → conv3x3 v1 → NCHW store' },

@@ -284,6 +284,7 @@ const char* gemm_mma_unsupported(const GemmProblem& p) {
   if (p.K % 8 != 0) return "K must be a multiple of 8";
   if (p.ldb % 8 != 0 || !aligned16(p.b)) return "w rows must be 16-byte aligned";
   if (p.a_conv) {
+    if (p.conv_phase >= 0) return "sub-pixel conv phases run on the wgmma engine only";
     if (p.conv_cin % 8 != 0) return "conv input channels must be a multiple of 8";
     if (!aligned16(p.a)) return "x must be 16-byte aligned";
   } else if (p.lda % 8 != 0 || !aligned16(p.a)) {

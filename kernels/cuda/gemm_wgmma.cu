@@ -97,6 +97,10 @@ struct WgArgs {
   // of the NHWC x (64 channels × 128 pixels of one row); conv_cb = Cin / 64 channel blocks per tap.
   int conv_cb;
   int64_t conv_h, conv_w;
+  // dcae-upsample v3 (GemmProblem::conv_phase): ≥ 0 = sub-pixel phase 2a + b of a conv over the nearest-2×
+  // x: tap t of 4 reads x at offset (a − 1 + t / 2, b − 1 + t % 2) and tile row r is stored at output
+  // pixel (2y + a, 2(x0 + r) + b) of the (B, 2H, 2W) image; −1 = the plain 3×3 im2col above.
+  int conv_phase;
 };
 
 // 1 when this module's code for the running device was compiled with wgmma (sm_90a).
@@ -197,7 +201,12 @@ __global__ void __launch_bounds__(plan::kWgThreads, plan::wg_blocks_per_sm(BN))
         const int32_t k = kt * BK;  // conv: = tap·Cin + channel block·64, the reordered weight's column
         if (p.conv_cb > 0) {
           const int tap = kt / p.conv_cb, cb = kt - tap * p.conv_cb;
-          tma_load_4d(sa, &tma_a, cb * BK, conv_ox0 + tap % 3 - 1, conv_oy + tap / 3 - 1, conv_b, full0 + 8 * s);
+          if (p.conv_phase >= 0) {  // dcae-upsample v3: tap (jy, jx) = (tap / 2, tap % 2) of phase (a, b)'s 2×2 window
+            tma_load_4d(sa, &tma_a, cb * BK, conv_ox0 + (p.conv_phase & 1) - 1 + (tap & 1), conv_oy + (p.conv_phase >> 1) - 1 + (tap >> 1), conv_b,
+                        full0 + 8 * s);
+          } else {
+            tma_load_4d(sa, &tma_a, cb * BK, conv_ox0 + tap % 3 - 1, conv_oy + tap / 3 - 1, conv_b, full0 + 8 * s);
+          }
         } else {
           tma_load_2d(sa, &tma_a, k, static_cast<int32_t>(m0), full0 + 8 * s);
         }
@@ -249,21 +258,29 @@ __global__ void __launch_bounds__(plan::kWgThreads, plan::wg_blocks_per_sm(BN))
   }
   consumer_barrier();
   constexpr int kUnitsPerRow = BN / 8;
+  // Sub-pixel phase: the tile's 128 pixels (b, y, x0 …) go to output pixels 2(x0 + r) + b' of output row
+  // 2y + a, i.e. flat output pixel out_base + 2r (64-bit: the output can exceed 2³¹ elements).
+  int64_t out_base = 0;
+  if (p.conv_phase >= 0) {
+    const int64_t hw = p.conv_h * p.conv_w, b = m0 / hw, rem = m0 - b * hw, y = rem / p.conv_w, x0 = rem - y * p.conv_w;
+    out_base = (b * 2 * p.conv_h + 2 * y + (p.conv_phase >> 1)) * 2 * p.conv_w + 2 * x0 + (p.conv_phase & 1);
+  }
 #pragma unroll 1
   for (int u = static_cast<int>(threadIdx.x); u < BM * kUnitsPerRow; u += kConsumers) {
     const int r = u / kUnitsPerRow, c = (u % kUnitsPerRow) * 8;
     const int64_t m = m0 + r, n = n0 + c;
     if (m >= p.M || n >= p.N) continue;
+    const int64_t mo = p.conv_phase >= 0 ? out_base + 2 * r : m;  // the output (and residual) row
     const float4 lo = *reinterpret_cast<const float4*>(stg + r * P + c), hi = *reinterpret_cast<const float4*>(stg + r * P + c + 4);
     float v[8] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};
-    bf16* o = ep.out + m * ep.ldo + n;
+    bf16* o = ep.out + mo * ep.ldo + n;
     if (p.vec) {  // n + 8 ≤ N (N % 8 == 0)
-      ep.apply8(m, n, v);
+      ep.apply8(mo, n, v);
       store8(o, v);
     } else {
 #pragma unroll
       for (int j = 0; j < 8; ++j) {
-        if (n + j < p.N) o[j] = __float2bfloat16_rn(ep.apply<true>(m, n + j, v[j]));
+        if (n + j < p.N) o[j] = __float2bfloat16_rn(ep.apply<true>(mo, n + j, v[j]));
       }
     }
   }
@@ -376,6 +393,7 @@ template <int BN> Status launch_bn(const char* op, const GemmProblem& g, const W
   p.conv_cb = g.a_conv ? static_cast<int>(g.conv_cin / plan::kWgBK) : 0;
   p.conv_h = g.conv_h;
   p.conv_w = g.conv_w;
+  p.conv_phase = g.a_conv ? g.conv_phase : -1;
   p.vec = g.N % 8 == 0 && g.ldc % 8 == 0 && aligned16(g.c) && (!g.bias || aligned16(g.bias)) &&
           (!g.gate || (aligned16(g.gate) && g.gate_ld % 8 == 0)) && (!g.residual || (aligned16(g.residual) && g.res_ld % 8 == 0));
   const Epilogue<bf16> ep = make_epilogue<bf16>(g);
@@ -391,7 +409,17 @@ template <int BN> Status launch_bn(const char* op, const GemmProblem& g, const W
 const char* gemm_wgmma_unsupported(const GemmProblem& p) {
   if (p.dtype != DType::kBF16) return "it needs bf16 storage";
   if (p.b_torch_conv) return "it needs the conv weight reordered to (Cout, 9·Cin)";
-  if (p.a_conv) {
+  if (p.a_conv && p.conv_phase >= 0) {  // dcae-upsample v3: one sub-pixel phase, x's own pixels as rows
+    if (p.conv_phase > 3 || p.conv_stride != 1 || p.conv_upsample != 2) return "a sub-pixel phase (0–3) needs stride 1 and upsampling 2";
+    if (p.conv_cin % plan::kWgBK != 0) return "Cin must be a multiple of 64 (one 128-byte swizzle row per tap and channel block)";
+    if (p.conv_w % plan::kWgBM != 0 || p.conv_wo != 2 * p.conv_w || p.conv_ho != 2 * p.conv_h) {
+      return "the input width must be a multiple of 128 (a tile is 128 pixels of one row) and the output 2H × 2W";
+    }
+    if (!aligned16(p.a)) return "x must be 16-byte aligned (TMA)";
+    if (p.K != 4 * p.conv_cin || p.ldb != p.K) return "the weight must be the phase's combined (Cout, 4·Cin)";
+    if (p.gate) return "a sub-pixel phase takes no gate";
+    if (p.conv_b >= (int64_t{1} << 31) || p.conv_h >= (int64_t{1} << 31)) return "B and H must be below 2^31 (32-bit TMA coordinates)";
+  } else if (p.a_conv) {
     // One 4-D TMA box per (tap, 64 channels) covers a tile's 128 pixels only when they lie in one row.
     if (p.conv_stride != 1 || p.conv_upsample != 1) return "a convolution must have stride 1 and no upsampling (TMA boxes)";
     if (p.conv_cin % plan::kWgBK != 0) return "Cin must be a multiple of 64 (one 128-byte swizzle row per tap and channel block)";
@@ -433,12 +461,19 @@ bool hopper_defaults() {
 
 void set_gemm_wgmma_tile_n(int bn) { g_tile_n_override = (bn == 128 || bn == 256) ? bn : 0; }
 
-Status launch_gemm_wgmma(const char* op, const GemmProblem& p, int version) {
+Status gemm_wgmma_check(const char* op, const GemmProblem& p, int version) {
   const char* why = gemm_wgmma_unsupported(p);
   if (why[0] != '\0') return bad_version(op, version, std::string("(wgmma gemm) cannot run this: ") + why);
   const WgmmaDevice* d = nullptr;
   SANA_RETURN_IF_ERROR(wgmma_device(op, &d));
   if (!d->ready) return bad_version(op, version, "(wgmma gemm) " + d->refuse);
+  return Status::Ok();
+}
+
+Status launch_gemm_wgmma(const char* op, const GemmProblem& p, int version) {
+  SANA_RETURN_IF_ERROR(gemm_wgmma_check(op, p, version));
+  const WgmmaDevice* d = nullptr;
+  SANA_RETURN_IF_ERROR(wgmma_device(op, &d));
   if (p.M == 0 || p.N == 0) return Status::Ok();
   g_wgmma_launches.fetch_add(1, std::memory_order_relaxed);
   const int bn = g_tile_n_override != 0 ? g_tile_n_override : plan::gemm_wgmma_tile_n(p.M, p.N, d->sms);

@@ -94,6 +94,14 @@ export const MUTANTS = [
     op: 'cross-attention',
   },
   {
+    name: 'xattn-v3-no-rescale',
+    why: 'cross-attention core v3 (op v4): a later 64-key step that raises the row maximum does not rescale the running sum and output',
+    file: 'cross_attention',
+    from: 'const float corr = exp2f(m_run[r] - m_use);',
+    to: 'const float corr = 1.0f;',
+    op: 'cross-attention',
+  },
+  {
     name: 'state-without-ones-row',
     why: 'linear-attention-block v3: the QKV gemm epilogue accumulates the k/v state but not Σφ(k) (the normaliser row)',
     file: 'gemm_mma',
@@ -140,6 +148,14 @@ export const MUTANTS = [
     from: 'conv_b = static_cast<int32_t>(m0 / (p.conv_h * p.conv_w));',
     to: 'conv_b = static_cast<int32_t>(m0 / (p.conv_h * p.conv_w)) * 0;',
     op: 'conv3x3',
+  },
+  {
+    name: 'upsample-phase-row',
+    why: 'dcae-upsample v3: the phase-1 output rows (2y + 1) read the phase-0 window (x rows y − 1, y instead of y, y + 1)',
+    file: 'gemm_wgmma',
+    from: 'conv_oy + (p.conv_phase >> 1) - 1 + (tap >> 1)',
+    to: 'conv_oy + (p.conv_phase >> 1) * 0 - 1 + (tap >> 1)',
+    op: 'dcae-upsample',
   },
   {
     name: 'row-overrun',

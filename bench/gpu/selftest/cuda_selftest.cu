@@ -666,7 +666,15 @@ void parity_cross_attention(int v, DType dt, Rng& rng) {
       {"B2 N70 L37 d32 item 1 fully masked (f32 tol 1e-3)", 2, 70, 37, 64, 2, 48, true, false, true, false, true, false, false},
       {"B2 N70 L37 d32 biases mask, out = x = residual", 2, 70, 37, 64, 2, 48, true, false, true, false, false, true, false},
       {"B2 N70 L45 d32 precomputed k v misaligned", 2, 70, 45, 64, 2, 0, false, false, false, true, false, false, true},
-      {"B1 N10 L5 C272 d136 (head dim > 128)", 1, 10, 5, 272, 2, 16, false, false, false, false, false, false, false}};
+      {"B1 N10 L5 C272 d136 (head dim > 128)", 1, 10, 5, 272, 2, 16, false, false, false, false, false, false, false},
+      // core v3 (op v4): SANA's L = 300 (4 steps of 64 keys + 44, two cp.async groups), ragged key counts
+      // (1, 77, 129: padded to 16 with −∞ logits), N not a multiple of its 128 queries, per-item masks
+      {"B2 N200 L300 C144 d72 Cy40 biases mask residual (SANA's L)", 2, 200, 300, 144, 2, 40, true, false, true, false, false, false, false},
+      {"B2 N130 L1 C64 d32 Cy16 mask (one key)", 2, 130, 1, 64, 2, 16, false, false, false, false, false, false, false},
+      {"B1 N129 L129 C256 d128 Cy32 biases mask(B,1,L)", 1, 129, 129, 256, 2, 32, true, true, false, false, false, false, false},
+      {"B2 N150 L77 C144 d72 precomputed k v, bq bo mask, out = x = residual", 2, 150, 77, 144, 2, 0, true, false, true, true, false, true, false},
+      {"B2 N100 L300 C64 d32 precomputed k v mask", 2, 100, 300, 64, 2, 0, false, false, false, true, false, false, false},
+      {"B1 N20 L700 C256 d128 (core v3: K/V over shared memory)", 1, 20, 700, 256, 2, 32, false, false, false, false, false, false, false}};
   auto rnd = [dt](double x) { return round_to(dt, x); };
   for (const Case& c : cases) {
     const int64_t d = c.C / c.heads;
@@ -712,7 +720,10 @@ void parity_cross_attention(int v, DType dt, Rng& rng) {
     a.residual = c.in_place ? out.ptr() : c.residual ? res.ptr() : nullptr;
     a.out = out.v;
     const bool core_refuses = dt != DType::kBF16 || c.C % 8 != 0 || d % 8 != 0 || c.kv_misaligned;
-    const bool reject = d > 128 || (v == 2 && core_refuses) || (v == 3 && (core_refuses || Cy % 8 != 0 || !device_is_sm90()));
+    // v4's core holds a head's K and V in shared memory: 700 keys of d = 128 need 385 KB, over any GPU's opt-in (227 KB on sm_90)
+    const bool v4_too_long = cuda::plan::xattn_v3_smem(c.L, d) > 227 * 1024;
+    const bool reject = d > 128 || (v == 2 && core_refuses) || ((v == 3 || v == 4) && (core_refuses || Cy % 8 != 0 || !device_is_sm90())) ||
+                        (v == 4 && v4_too_long);
     check_case("cross-attention", v, dt, c.name, reject, [&] { return cuda::cross_attention(a, v); }, out.v, [&] {
       const Vec* bq_h = c.biases ? &bq.h : nullptr;
       const Vec* bo_h = c.biases ? &bo.h : nullptr;
@@ -1149,7 +1160,14 @@ void parity_dcae_upsample(int v, DType dt, Rng& rng) {
       {"interpolate B1 4×3 12→6 bias shortcut (C, Co % 8 != 0)", DcaeUpsampleMode::kInterpolate, 1, 4, 3, 12, 6, true, true},
       {"interpolate B1 4×4 16→8 bias, no shortcut", DcaeUpsampleMode::kInterpolate, 1, 4, 4, 16, 8, true, false},
       {"none B1 6×5 8→32 bias shortcut (r 4)", DcaeUpsampleMode::kNone, 1, 6, 5, 8, 32, true, true},
-      {"pixel-shuffle B1 4×5 16→4·8 bias shortcut (r 2)", DcaeUpsampleMode::kPixelShuffle, 1, 4, 5, 16, 32, true, true}};
+      {"pixel-shuffle B1 4×5 16→4·8 bias shortcut (r 2)", DcaeUpsampleMode::kPixelShuffle, 1, 4, 5, 16, 32, true, true},
+      // v3's shapes (C % 64 == 0, rows of 128 pixels), run by every version: B 2 with Co != C, one row (both
+      // phases at the top and bottom border at once) of two tiles with two channel blocks per tap, the scalar
+      // epilogue (Co % 8 != 0), Co past one 128-wide tile
+      {"interpolate B2 3×128 64→32 bias shortcut (r 2)", DcaeUpsampleMode::kInterpolate, 2, 3, 128, 64, 32, true, true},
+      {"interpolate B1 1×256 128→64 shortcut (r 2)", DcaeUpsampleMode::kInterpolate, 1, 1, 256, 128, 64, false, true},
+      {"interpolate B1 2×128 64→12 bias, no shortcut (Co % 8 != 0)", DcaeUpsampleMode::kInterpolate, 1, 2, 128, 64, 12, true, false},
+      {"interpolate B1 2×128 64→144 bias shortcut (r 9)", DcaeUpsampleMode::kInterpolate, 1, 2, 128, 64, 144, true, true}};
   auto rnd = [dt](double x) { return round_to(dt, x); };
   for (const Case& c : cases) {
     const bool ps = c.mode == DcaeUpsampleMode::kPixelShuffle;
@@ -1164,9 +1182,63 @@ void parity_dcae_upsample(int v, DType dt, Rng& rng) {
     a.mode = c.mode;
     a.shortcut = c.shortcut;
     a.out = out.v;
-    check_case("dcae-upsample", v, dt, c.name, false, [&] { return cuda::dcae_upsample(a, v); }, out.v, [&] {
-      return ref_dcae_upsample(x.h, w.h, c.bias ? &bias.h : nullptr, c.B, c.H, c.W, c.C, c.Nc, c.mode, c.shortcut, rnd);
-    });
+    // v3 (sub-pixel phases on the wgmma conv): bf16, interpolate, C % 64 == 0, W % 128 == 0, sm_90; run at
+    // the planned tile width and at both forced ones, checking that it ran on the wgmma engine
+    const bool v3_ok = dt == DType::kBF16 && c.mode == DcaeUpsampleMode::kInterpolate && c.C % 64 == 0 && c.W % 128 == 0 && device_is_sm90();
+    for (int tile_n : v == 3 && v3_ok ? std::vector<int>{0, 128, 256} : std::vector<int>{0}) {
+      cuda::set_gemm_wgmma_tile_n(tile_n);
+      if (tile_n != 0) {
+        out = poisoned(dt, {c.B, f * c.H, f * c.W, Co});
+        a.out = out.v;
+      }
+      const std::string name = tile_n == 0 ? c.name : std::string(c.name) + " [tile_n " + std::to_string(tile_n) + "]";
+      const int64_t before = cuda::gemm_wgmma_launch_count();
+      check_case("dcae-upsample", v, dt, name, v == 3 && !v3_ok, [&] { return cuda::dcae_upsample(a, v); }, out.v, [&] {
+        return ref_dcae_upsample(x.h, w.h, c.bias ? &bias.h : nullptr, c.B, c.H, c.W, c.C, c.Nc, c.mode, c.shortcut, rnd);
+      });
+      if (v == 3 && v3_ok) {
+        Check e;
+        e.op = "dcae-upsample";
+        e.version = v;
+        e.dtype = dname(dt);
+        e.name = name + ": engine: 4 wgmma launches (one per phase)";
+        e.detail = std::to_string(cuda::gemm_wgmma_launch_count() - before) + " wgmma launches";
+        e.pass = cuda::gemm_wgmma_launch_count() - before == 4;
+        g_checks.push_back(e);
+      }
+    }
+    cuda::set_gemm_wgmma_tile_n(0);
+  }
+  if (v == 3 && dt == DType::kBF16) {  // v3's refusals at otherwise-accepted shapes, before any launch: out stays poisoned
+    struct Refusal {
+      const char* name;
+      DcaeUpsampleMode mode;
+      int64_t H, W, C, Nc, f, Co;
+    };
+    const Refusal refusals[] = {{"refuses pixel-shuffle", DcaeUpsampleMode::kPixelShuffle, 2, 128, 64, 64, 2, 16},
+                                {"refuses mode none", DcaeUpsampleMode::kNone, 2, 128, 64, 64, 1, 64},
+                                {"refuses C % 64 != 0", DcaeUpsampleMode::kInterpolate, 2, 128, 32, 32, 2, 32},
+                                {"refuses W % 128 != 0", DcaeUpsampleMode::kInterpolate, 2, 64, 64, 64, 2, 64}};
+    for (const Refusal& r : refusals) {
+      Dev x = randn(dt, {1, r.H, r.W, r.C}, rng, 1.0), w = randn(dt, {r.Nc, r.C, 3, 3}, rng, 0.1);
+      Dev out = poisoned(dt, {1, r.f * r.H, r.f * r.W, r.Co});
+      DcaeUpsampleArgs a;
+      a.x = x.v;
+      a.w = w.v;
+      a.mode = r.mode;
+      a.shortcut = true;
+      a.out = out.v;
+      record_status("dcae-upsample", 3, dt, r.name, cuda::dcae_upsample(a, 3), true);
+      const Vec o = download(out.v);
+      Check u;
+      u.op = "dcae-upsample";
+      u.version = 3;
+      u.dtype = dname(dt);
+      u.name = std::string(r.name) + ": out untouched";
+      u.pass = std::none_of(o.begin(), o.end(), [](double e) { return std::isfinite(e); });
+      u.detail = u.pass ? "" : "the refused call wrote into out";
+      g_checks.push_back(u);
+    }
   }
   if (v == 0 && dt == DType::kF32) {  // refusals: an unknown version, a pixel-shuffle conv without 4·Co channels
     Dev x = randn(dt, {1, 4, 4, 8}, rng, 1.0), w = randn(dt, {6, 8, 3, 3}, rng, 0.1), out = poisoned(dt, {1, 8, 8, 6});
@@ -1176,7 +1248,7 @@ void parity_dcae_upsample(int v, DType dt, Rng& rng) {
     a.mode = DcaeUpsampleMode::kInterpolate;
     a.shortcut = false;
     a.out = out.v;
-    record_status("dcae-upsample", 3, dt, "refuses an unknown version", cuda::dcae_upsample(a, 3), true);
+    record_status("dcae-upsample", 4, dt, "refuses an unknown version", cuda::dcae_upsample(a, 4), true);
     a.mode = DcaeUpsampleMode::kPixelShuffle;
     record_status("dcae-upsample", 0, dt, "refuses pixel-shuffle with 6 conv channels", cuda::dcae_upsample(a, 0), true);
   }
@@ -1340,9 +1412,10 @@ void parity_errors(Rng& rng) {
 // Which engine a version ran, seen through the wgmma launch counter: on an sm_90 device an op's default
 // (version 0) must use its Hopper version wherever the cases allow (each op's parity cases include
 // shapes it accepts), its Hopper version must run there, and its other versions never touch wgmma
-// (dit-block v2 is the mma.sync composition); f32 never does. `hopper` = the op's sm_90 version.
-void check_engine(const std::string& op, int hopper, int v, DType dt, int64_t launched) {
-  const bool want = dt == DType::kBF16 && (v == 0 || v == hopper) && device_is_sm90();
+// (dit-block v2 is the mma.sync composition); f32 never does. `wgmma` = the op's versions that run on
+// the wgmma engine.
+void check_engine(const std::string& op, const std::set<int>& wgmma, int v, DType dt, int64_t launched) {
+  const bool want = dt == DType::kBF16 && (v == 0 || wgmma.count(v) > 0) && device_is_sm90();
   Check c;
   c.op = op;
   c.version = v;
@@ -1371,9 +1444,11 @@ void run_parity(const std::set<std::string>& only, uint64_t seed) {
       {"dcae-head", parity_dcae_head},
       {"dcae-evit-block", parity_dcae_evit_block},
   };
-  // The ops whose default picks an sm_90 version, and that version (kernels/cuda/*.cu headers).
-  const std::map<std::string, int> kHopperVersion = {{"gemm", 3},         {"linear-attention-block", 4}, {"mix-ffn", 3}, {"cross-attention", 3},
-                                                     {"conv3x3", 4},      {"dcae-resblock", 4},          {"dit-block", 3}};
+  // The ops whose default picks an sm_90 version, and their versions that run on the wgmma engine
+  // (kernels/cuda/*.cu headers; cross-attention v4 = core v3 behind v3's wgmma projections).
+  const std::map<std::string, std::set<int>> kWgmmaVersions = {{"gemm", {3}},    {"linear-attention-block", {4}}, {"mix-ffn", {3}},
+                                                               {"cross-attention", {3, 4}}, {"conv3x3", {4}}, {"dcae-resblock", {4}},
+                                                               {"dit-block", {3}}};
   Rng rng(seed);
   for (const auto& [op, fn] : tests) {
     if (!only.empty() && !only.count(op)) continue;
@@ -1386,9 +1461,9 @@ void run_parity(const std::set<std::string>& only, uint64_t seed) {
         try {
           const int64_t before = cuda::gemm_wgmma_launch_count();
           fn(v, dt, rng);
-          const auto h = kHopperVersion.find(op);
+          const auto h = kWgmmaVersions.find(op);
           // (gemm's v3 cases run last, in parity_gemm_v3, checked there)
-          if (h != kHopperVersion.end() && !(op == "gemm" && v == 3)) check_engine(op, h->second, v, dt, cuda::gemm_wgmma_launch_count() - before);
+          if (h != kWgmmaVersions.end() && !(op == "gemm" && v == 3)) check_engine(op, h->second, v, dt, cuda::gemm_wgmma_launch_count() - before);
         } catch (const Failure& f) {
           Check c;
           c.op = op;
@@ -1408,7 +1483,7 @@ void run_parity(const std::set<std::string>& only, uint64_t seed) {
       try {
         const int64_t before = cuda::gemm_wgmma_launch_count();
         parity_gemm_v3(dt, rng);
-        check_engine("gemm", 3, 3, dt, cuda::gemm_wgmma_launch_count() - before);
+        check_engine("gemm", {3}, 3, dt, cuda::gemm_wgmma_launch_count() - before);
       } catch (const Failure& f) {
         Check c;
         c.op = "gemm";
@@ -1643,9 +1718,10 @@ std::string run_bench(const std::vector<int64_t>& res_list, int64_t B, double bu
           for (int64_t i = 0; i < B * L; ++i) mv[i] = (i % L) < L / 2 ? 0.0 : -10000.0;
           mask = upload_values(dt, {B, L}, mv);
           const int64_t d = C / m.heads_x;
-          // The core's own versions (xattn_core: 1 SIMT, 2 tensor cores), not the full op's: cross-attention
-          // v3 is v2's core behind wgmma projections, which the Node-side bench times as the whole op.
-          constexpr int kXattnCoreVersions = 2;
+          // The core's own versions (xattn_core: 1 SIMT, 2 tensor cores, 3 tensor cores with the head's K/V
+          // resident), not the full op's: cross-attention v3 / v4 are cores v2 / v3 behind wgmma projections,
+          // which the Node-side bench times as the whole op.
+          constexpr int kXattnCoreVersions = 3;
           for (int ver = 1; ver <= kXattnCoreVersions; ++ver) {
             bench.add("cross-attention", ver, m.name, res, B, N, shape_json({{"B", B}, {"N", N}, {"C", C}, {"L", L}, {"heads", m.heads_x}}), [&] {
               cuda::OpScope scope("cross-attention core");
@@ -1849,8 +1925,12 @@ std::string run_bench(const std::vector<int64_t>& res_list, int64_t B, double bu
             a.mode = DcaeUpsampleMode::kInterpolate;
             a.shortcut = true;
             a.out = out.v;
-            bench.add("dcae-upsample", 2, "dcae", res, 1, hh * hh, shape_json({{"stage", st[0]}, {"Cin", Cn}, {"Cout", C}, {"H", hn}, {"W", hn}}),
-                      [&] { return cuda::dcae_upsample(a, 2); });
+            // v3 (sub-pixel phases on the wgmma conv) where it runs: bf16 on sm_90, Cin % 64 == 0, W % 128 == 0
+            const int top_up = dt == DType::kBF16 && device_is_sm90() && Cn % 64 == 0 && hn % 128 == 0 ? 3 : 2;
+            for (int ver = 2; ver <= top_up; ++ver) {
+              bench.add("dcae-upsample", ver, "dcae", res, 1, hh * hh, shape_json({{"stage", st[0]}, {"Cin", Cn}, {"Cout", C}, {"H", hn}, {"W", hn}}),
+                        [&] { return cuda::dcae_upsample(a, ver); });
+            }
           }
           if (st[0] == 0) {  // the output head: RMSNorm2d → ReLU → conv3x3 (128 → 3), the image NCHW
             Dev wh = rand_dev({3, C, 3, 3}, 0.02f), bh = rand_dev({3}, 0.02f), img = alloc_dev(dt, {1, 3, hh, hh});

@@ -58,6 +58,14 @@ SANA_HD inline void pixel_shuffle_src(const Upsample& g, int64_t e, int64_t* t_s
   *x_src = pix * g.C + ch / g.r;
 }
 
+// dcae-upsample v3's sub-pixel form of conv3×3(nearest2×(x)), padding 1. Output row 2y + a (a ∈ {0, 1})
+// reads upsampled rows 2y + a + k − 1 (tap k = 0, 1, 2), i.e. x rows ⌊(2y + a + k − 1)/2⌋ = y + ⌊(a + k − 1)/2⌋
+// (row −1 and row 2H of the padded upsampled image are x's rows −1 and H: zero as well). Phase a thus
+// touches x rows y + a − 1 + j, j ∈ {0, 1}, and tap k lands on j = ⌊(a + k + 1)/2⌋ − a:
+//   a = 0: k 0 → j 0 (row y − 1), k 1, 2 → j 1 (row y)      a = 1: k 0, 1 → j 0 (row y), k 2 → j 1 (row y + 1)
+// The same along columns; phase (a, b)'s 2×2 weight is w'[jy][jx] = Σ w[ky][kx] over the taps landing there.
+SANA_HD inline int phase_tap(int a, int k) { return (a + k + 1) / 2 - a; }
+
 // dcae-head's NHWC → NCHW store: output element e of (B, Cout, HW) reads y (B, HW, Cout) at (b, p, o).
 SANA_HD inline int64_t nchw_src(int64_t HW, int64_t Cout, int64_t e) {
   const int64_t p = e % HW, bo = e / HW, o = bo % Cout, b = bo / Cout;

@@ -18,6 +18,14 @@ struct GemmProblem {
   bool a_conv = false;  // A = im2col(x): x (B, H, W, Cin) NHWC, row m = (b, oy, ox), col k = (ky·3 + kx)·Cin + ci
   int64_t conv_b = 0, conv_h = 0, conv_w = 0, conv_cin = 0, conv_ho = 0, conv_wo = 0;
   int conv_stride = 1, conv_upsample = 1;
+  // conv_phase ≥ 0 (0–3; the wgmma engine only: the mma engine refuses it, the SIMT engine does not read
+  // it, so never hand it one): one sub-pixel phase (a, b) =
+  // (conv_phase / 2, conv_phase % 2) of a 3×3 conv over the nearest-2× upsampled x (conv_upsample 2,
+  // conv_ho/wo = 2H/2W), dcae-upsample v3. Rows m = (b, y, x) are x's own B·H·W pixels; A's column
+  // (jy·2 + jx)·Cin + ci = x[b, y + a − 1 + jy, x + b − 1 + jx, ci] (zero outside), K = 4·Cin; B is the
+  // phase's combined weight (maps::phase_tap); C row m (and the residual's) is output pixel
+  // (b, 2y + a, 2x + b) of the (B, 2H, 2W) image: element ((b·2H + 2y + a)·2W + 2x + b)·ldc + n.
+  int conv_phase = -1;
   // B: N rows of K (row stride ldb), or with b_torch_conv a torch (Cout, Cin, 3, 3) weight read as
   // B[n][(ky·3 + kx)·Cin + ci] (the SIMT engine only; the tensor-core engine needs it reordered).
   const void* b = nullptr;
@@ -47,6 +55,9 @@ const char* gemm_mma_unsupported(const GemmProblem& p);
 // 128 == 0, B reordered to (Cout, 9·Cin)). An op's default (version 0) picks it only where
 // hopper_defaults() says so; a composite's default engine (launch_gemm's 0) never does.
 const char* gemm_wgmma_unsupported(const GemmProblem& p);
+// Everything launch_gemm_wgmma checks before launching (the shapes, then the device), without
+// launching: a composite calls it before its first kernel so that a refusal leaves out untouched.
+Status gemm_wgmma_check(const char* op, const GemmProblem& p, int version = 3);
 // Whether version 0 ("default") may pick an op's sm_90 version (wgmma / TMA): device 0 runs the wgmma
 // engine (an sm_90 GPU and this build's sm_90a code; asked once per process) and no PortableDefaults
 // scope is open on this thread. The sm_90 versions became defaults after their first GPU run had

@@ -28,8 +28,9 @@ Status dw_glu(const char* op, int version, DType dt, const void* u, const void* 
               int64_t W, int64_t h);
 
 // cross-attention core (cross_attention.cu): q (B, N, ·) row stride ldq, k/v (B, L, ·), heads of d;
-// mask_bias (B, L) with row stride mask_ld (or null). Version 1 (SIMT, d ≤ 128) or 2 (tensor cores,
-// bf16, d % 8 == 0, d ≤ 128).
+// mask_bias (B, L) with row stride mask_ld (or null). Version 1 (SIMT, d ≤ 128), 2 (tensor cores,
+// bf16, d % 8 == 0, d ≤ 128) or 3 (v2 with the head's K/V staged once per 128 queries; bf16, the K/V
+// fitting in shared memory: L ≤ 640 at d = 72).
 Status xattn_core(const char* op, int version, DType dt, const void* q, int64_t ldq, const void* k, int64_t ldk, const void* v,
                   int64_t ldv, const void* mask_bias, int64_t mask_ld, void* out, int64_t ldo, int64_t B, int64_t N, int64_t L,
                   int64_t H, int64_t d);

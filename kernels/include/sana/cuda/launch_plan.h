@@ -165,6 +165,23 @@ inline Launch xattn_v2(int64_t BH, int64_t N, int64_t d) {
   l.smem = xattn_v2_smem(d);
   return l;
 }
+// v3: 8 warps × 16 = 128 queries per block; every key and value of the (batch, head) resident in shared
+// memory for the whole block (L rounded up to 16 keys, rows of the padded head dim + 8 elements so that
+// ldmatrix is conflict-free), then the mask bias × log₂e as f32 (−∞ on the padding keys). The online
+// softmax walks the keys in steps of 64 with no barrier between them. Up to the device's opt-in shared
+// memory per block (227 KiB on sm_90: L ≤ 416 at d = 128, L ≤ 640 at d = 72).
+constexpr int kXaV3Queries = 128, kXaV3Threads = 256, kXaV3Step = 64;
+inline int64_t xattn_v3_keys(int64_t L) { return round_up(L, 16); }
+inline int64_t xattn_v3_smem(int64_t L, int64_t d) {
+  return 2 * xattn_v3_keys(L) * (xattn_padded_dim(d) + 8) * 2 + xattn_v3_keys(L) * 4;
+}
+inline Launch xattn_v3(int64_t BH, int64_t N, int64_t L, int64_t d) {
+  Launch l;
+  l.grid = {cdiv(N, kXaV3Queries), BH, 1};
+  l.block = {kXaV3Threads, 1, 1};
+  l.smem = xattn_v3_smem(L, d);
+  return l;
+}
 
 // ---- row-wise norms (layernorm-modulate, rmsnorm / rmsnorm2d) ----
 // v1: one 256-thread block per row.
