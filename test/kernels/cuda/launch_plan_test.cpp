@@ -175,6 +175,11 @@ int main() {
         CHECK(fits(x1) && covers(x1.grid.x, 8, N), w);
         CHECK(fits(x2) && covers(x2.grid.x, kXaQueries, N) && d <= kXaMaxHeadDim && d % 8 == 0, w);
         CHECK(x2.smem == (64 + 128) * (xattn_padded_dim(d) + 8) * 2 && x2.smem <= 227 * 1024, w);
+        // core v3: a head's K and V (L = 300 keys, padded to 16) resident in shared memory, within an
+        // sm_90 block's 227 KiB; two blocks per SM at Sana-0.6B's d = 72 (108,224 bytes each)
+        const Launch x3 = xattn_v3(B * m.heads_x, N, L, d);
+        CHECK(fits(x3) && covers(x3.grid.x, kXaV3Queries, N) && x3.block.x == kXaV3Threads && xattn_v3_keys(L) == 304, w);
+        CHECK(x3.smem == xattn_v3_smem(L, d) && x3.smem <= 227 * 1024 && (d != 72 || x3.smem == 108224), w);
         // norms over C
         CHECK(rows_v2_ok(m.C) && fits(rows_v2(M, m.C)) && fits(rows_v1(M)), w);
         const int tpr = row_threads(m.C);
