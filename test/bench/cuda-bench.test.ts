@@ -70,7 +70,11 @@ describe('cuda versions in bench', () => {
     expect(benchVersions('conv3x3', 'cuda', 'bf16')).toEqual([1, 2, 3, 4]);
     expect(benchVersions('linear-attention', 'cpu', 'f32')).toEqual([1, 2]);
     // the DC-AE model ops run their cuda versions at both dtypes; an op without cuda kernels offers none
-    expect(benchVersions('dcae-upsample', 'cuda', 'bf16')).toEqual([1, 2]);
+    expect(benchVersions('dcae-upsample', 'cuda', 'bf16')).toEqual([1, 2, 3]);
+    expect(benchVersions('dcae-upsample', 'cuda', 'f32')).toEqual([1, 2]); // v3 (wgmma) is bf16 only
+    expect(benchVersions('cross-attention', 'cuda', 'bf16')).toEqual([1, 2, 3, 4]);
+    expect(benchVersions('cross-attention', 'cuda', 'f32')).toEqual([1]);
+    expect(benchVersions('lite-mla', 'cuda', 'f32')).toEqual([1, 2, 3]); // v3 runs f32 too
     expect(benchVersions('dcae-evit-block', 'cuda', 'f32')).toEqual([1, 2]);
     expect(benchVersions('dcae-downsample', 'cuda', 'bf16')).toEqual([]);
   });
