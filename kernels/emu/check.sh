@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Everything the host emulator can say about the CUDA kernels, in one command (CI runs it; ~9 min on
-# 2 cores, most of it the two builds): the GPU self-test's parity of every op × version × dtype, the mutants it must reject, and
+# Everything the host emulator can say about the CUDA kernels, in one command (CI runs it; ~12 min on
+# 2 cores: the self-test ~3, the mutants ~7, the builds, the Node parity): the GPU self-test's parity of every op × version × dtype, the mutants it must reject, and
 # the Node cuda backend (op parity and whole-model parity) on an addon built for the emulator.
 #   npm run test:emu
 #   SANA_EMU_ASAN=subset (default) | full | 0   the AddressSanitizer build's run (global-memory bounds,
-#                                                as compute-sanitizer memcheck): the quicker ops | all (~9 min) | none
+#                                                as compute-sanitizer memcheck): the quicker ops | all (~15 min) | none
 #   SANA_EMU_ORDERS=1                            also run the self-test with each block's threads resumed in
 #                                                reverse and in shuffled order (~2 min more)
 set -euo pipefail
@@ -29,7 +29,8 @@ ASAN_MODE="${SANA_EMU_ASAN:-subset}"
 if [ "$ASAN_MODE" != 0 ]; then
   step "AddressSanitizer build of the emulator (build-emu-asan/): out-of-bounds global memory is reported"
   SANA_EMU_BUILD_DIR=build-emu-asan SANA_EMU_CXXFLAGS="-O1 -g -fsanitize=address -fno-omit-frame-pointer" bash kernels/emu/build.sh
-  ASAN_OPS=(--only layernorm-modulate,rmsnorm,mix-ffn,dcae-upsample,dcae-head,errors)
+  # (dcae-upsample left the subset when its v3 cases, wgmma emulated under ASan, took it to ~300 s; full runs it)
+  ASAN_OPS=(--only layernorm-modulate,rmsnorm,mix-ffn,dcae-head,errors)
   [ "$ASAN_MODE" = full ] && ASAN_OPS=()
   step "self-test parity under AddressSanitizer (${ASAN_MODE}; SANA_EMU_ASAN=full runs every op)"
   ASAN_OPTIONS=detect_leaks=0 build-emu-asan/cuda-selftest-emu --parity "${ASAN_OPS[@]}" | tail -n 1
