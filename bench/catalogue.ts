@@ -69,6 +69,12 @@ const CUDA = {
   'linear-attention': [
     { version: 1, description: 'state by token chunks staged in shared memory + atomics; apply one thread per (token, channel)', needs: 'head_dim ≤ 64' },
     { version: 2, description: '4×4 register-blocked state (float4 smem), apply 4 threads per token with quad shuffles, 16-byte loads', needs: 'head_dim 32' },
+    {
+      version: 3,
+      description: 'tensor cores (mma.sync) for state and apply (state split bf16 hi + lo), 4-stage cp.async tiles, 16-byte stores',
+      needs: 'bf16; head_dim 32; 16-byte aligned rows',
+      dtypes: BF16,
+    },
   ],
   'linear-attention-block': [
     { version: 1, description: '3 gemms → core v1 → gemm with bias/gate/residual epilogue', needs: 'head_dim ≤ 64' },
@@ -80,6 +86,7 @@ const CUDA = {
       dtypes: BF16,
     },
     { version: 4, description: 'v2 with its four gemms on the Hopper wgmma engine (gemm v3)', needs: 'bf16; sm_90; head_dim 32; C % 8 == 0', dtypes: BF16 },
+    { version: 5, description: 'v4 with core v3 (tensor-core state and apply) instead of core v2', needs: 'bf16; sm_90; head_dim 32; C % 8 == 0', dtypes: BF16 },
   ],
   'mix-ffn': [
     { version: 1, description: 'gemm+SiLU → depthwise 3×3+GLU one thread per (pixel, channel) → gemm' },

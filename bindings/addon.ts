@@ -117,6 +117,9 @@ export interface NativeDeviceCeilings {
   gemmVersion: number;
 }
 
+/** An instantiated CUDA graph (runtime.graphEnd). */
+export type NativeGraphHandle = { readonly __nativeGraph: unique symbol };
+
 /** addon.runtime (bindings/native/runtime.cpp): versions, device timing and ceilings, fills. */
 export interface NativeRuntime {
   /** Every op's numbered versions on a backend (static data: works without a GPU in a CUDA build). */
@@ -133,6 +136,18 @@ export interface NativeRuntime {
   setSyncEachOp(on: boolean): boolean;
   /** Returns cached device scratch memory to the driver. */
   releaseCachedMemory(): void;
+  /** cuda: records a CUDA event on the op stream now (after the work queued so far); → its index since the last read. */
+  timelineMark(what?: string): number;
+  /** Waits for the last mark; → device ms from mark 0 to each mark; clears the marks (empty without CUDA). */
+  timelineRead(what?: string): Float64Array;
+  /** cuda: the ops called from now on are captured into a CUDA graph instead of run (until graphEnd). */
+  graphBegin(what?: string): void;
+  /** Ends the capture and instantiates it; throws (capture ended all the same) when something broke it. */
+  graphEnd(what?: string): NativeGraphHandle;
+  /** Runs the captured ops again, after the work queued before (synchronized unless dispatch is queued). */
+  graphLaunch(graph: NativeGraphHandle, what?: string): void;
+  /** Frees the graph (idempotent). */
+  graphDispose(graph: NativeGraphHandle): void;
   /** Sets every byte of a tensor's storage (0xFF: NaN in f32 and bf16, the parity poison). */
   fillBytes(t: NativeTensorHandle, byte: number): void;
   /** Seeded uniform values in [lo, hi) (benchmark inputs generated on the device). */
@@ -143,6 +158,8 @@ export interface NativeRuntime {
 export interface NativeAddon {
   tensorEmpty(backend: string, dtype: NativeDType, shape: readonly number[]): NativeTensorHandle;
   tensorFromArray(backend: string, dtype: NativeDType, shape: readonly number[], data: Float32Array | Uint16Array): NativeTensorHandle;
+  /** Overwrites t's values in place (Float32Array for f32, Uint16Array of bf16 bits for bf16; same length). */
+  tensorWrite(t: NativeTensorHandle, data: Float32Array | Uint16Array): void;
   tensorToArray(t: NativeTensorHandle): Float32Array | Uint16Array;
   /** The values as float32 (bf16 widened natively). */
   tensorToFloat32(t: NativeTensorHandle): Float32Array;

@@ -36,6 +36,9 @@ class NativeStorage implements TensorStorage {
   readFloat32(): Float32Array {
     return this.addon.tensorToFloat32(this.handle);
   }
+  write(data: Float32Array | Uint16Array): void {
+    this.addon.tensorWrite(this.handle, data);
+  }
   free(): void {
     this.addon.tensorDispose(this.handle);
   }

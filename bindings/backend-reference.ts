@@ -30,6 +30,9 @@ class JsStorage implements TensorStorage {
   read(): Float32Array | Uint16Array {
     return this.data!.slice();
   }
+  write(data: Float32Array | Uint16Array): void {
+    this.data!.set(data);
+  }
   free(): void {
     this.data = null;
   }

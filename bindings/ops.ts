@@ -21,7 +21,7 @@
  * it, and times it with CUDA events (cuda backend).
  */
 import { shapeStr } from '../reference/core/tensor.js';
-import { loadAddon } from './addon.js';
+import { loadAddon, type NativeGraphHandle } from './addon.js';
 import { CpuBackend, NativeBackend } from './backend-cpu.js';
 import { ReferenceBackend } from './backend-reference.js';
 import type { Backend, DeviceTiming, DeviceTimingOptions, OpArgs, OpName } from './backend.js';
@@ -172,6 +172,68 @@ export function queued<T>(backend: Backend, what: string, fn: () => T): T {
   } finally {
     runtime.setSyncEachOp(previous);
   }
+}
+
+/**
+ * A CUDA graph: a sequence of cuda op calls recorded once (`captureCudaGraph`) and replayed with one
+ * launch. Each launch reads and writes the tensors the recorded ops named, at their addresses: change
+ * inputs with `BackendTensor.write` (not by replacing the tensor), and keep every tensor the ops used
+ * alive until the graph is disposed. Op arguments (shapes, versions, scalars) are fixed at capture.
+ */
+export class CudaGraph {
+  #handle: NativeGraphHandle | null;
+  constructor(
+    handle: NativeGraphHandle,
+    readonly what: string,
+  ) {
+    this.#handle = handle;
+  }
+  get disposed(): boolean {
+    return this.#handle === null;
+  }
+  /** Runs the recorded ops again, after the work queued before; synchronized like an op unless inside `queued`. */
+  launch(): void {
+    if (this.#handle === null) throw new TypeError(`CudaGraph(${this.what}).launch: the graph has been disposed`);
+    loadAddon().runtime.graphLaunch(this.#handle, this.what);
+  }
+  /** Frees the graph (idempotent). Waits for queued work first: a graph may still be running. */
+  dispose(): void {
+    if (this.#handle === null) return;
+    const rt = loadAddon().runtime;
+    try {
+      rt.synchronize(`CudaGraph(${this.what}).dispose`);
+    } finally {
+      rt.graphDispose(this.#handle);
+      this.#handle = null;
+    }
+  }
+}
+
+/**
+ * Records the cuda ops `fn` calls into a CUDA graph instead of running them (nothing is computed yet:
+ * the outputs are filled by `graph.launch()`), and returns the graph with `fn`'s result. The ops must
+ * name all their outputs (`out`) or allocate them before the capture, and must not read results back
+ * (a device→host copy or a synchronize breaks the capture: the Error says so). Run the same calls once
+ * uncaptured first, so one-time setup (lazy module loading, device queries) is not met inside.
+ */
+export function captureCudaGraph<T>(backend: Backend, what: string, fn: () => T): { graph: CudaGraph; result: T } {
+  if (backend.name !== 'cuda') throw new TypeError(`captureCudaGraph(${what}): CUDA graphs need the cuda backend, got ${backend.name}`);
+  const rt = loadAddon().runtime;
+  rt.graphBegin(what);
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    // End the capture (and drop what it recorded) before reporting the op's own error.
+    try {
+      rt.graphDispose(rt.graphEnd(what));
+    } catch {
+      // the capture was broken by the same failure: its error adds nothing
+    }
+    if (e instanceof Error) e.message = `${e.message} (while capturing the CUDA graph ${what})`;
+    throw e;
+  }
+  return { graph: new CudaGraph(rt.graphEnd(what), what), result };
 }
 
 /** RangeError unless `version` is 0 (the default) or one of the backend's versions of `op`. */

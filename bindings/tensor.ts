@@ -8,7 +8,7 @@
  * its inputs alive natively, so disposing a tensor while an async op reads it is safe.
  * Copies: backend.fromArray / fromTensor in, toArray / toFloat32 / toTensor out (always copies).
  */
-import { bf16ArrayToF32 } from '../reference/core/dtype.js';
+import { bf16ArrayToF32, f32ArrayToBf16 } from '../reference/core/dtype.js';
 import { shapeStr, Tensor } from '../reference/core/tensor.js';
 import type { BackendName } from './backends.js';
 
@@ -20,6 +20,8 @@ export interface TensorStorage {
   read(): Float32Array | Uint16Array;
   /** Copy of the values as float32, where the backend widens bf16 faster than toFloat32's JS loop. */
   readFloat32?(): Float32Array;
+  /** Overwrite the values in place (same storage dtype and length; the address stays). */
+  write(data: Float32Array | Uint16Array): void;
   /** Release the memory (idempotent). */
   free(): void;
 }
@@ -80,6 +82,22 @@ export class BackendTensor {
     }
     const a = this.toArray();
     return a instanceof Float32Array ? a : bf16ArrayToF32(a);
+  }
+
+  /**
+   * Overwrites the values in place from the host: a Float32Array (converted to bf16 for a bf16 tensor) or
+   * a Uint16Array of bf16 bits. The storage, and so its device address, stays: a captured CUDA graph
+   * that reads this tensor sees the new values at its next launch.
+   */
+  write(data: Float32Array | Uint16Array): void {
+    const st = this.storage('write');
+    if (this.#writers > 0) throw new Error(`write: ${this.describe()} is being written by an async op in flight; await the op first`);
+    let values: Float32Array | Uint16Array;
+    if (data instanceof Float32Array) values = this.dtype === 'bf16' ? f32ArrayToBf16(data) : data;
+    else if (data instanceof Uint16Array && this.dtype === 'bf16') values = data;
+    else throw new TypeError(`write: ${this.describe()} takes a Float32Array${this.dtype === 'bf16' ? ' or a Uint16Array of bf16 bits' : ''}`);
+    if (values.length !== this.numel) throw new RangeError(`write: ${values.length} values for ${this.describe()} (${this.numel} elements)`);
+    st.write(values);
   }
 
   /** Copy as a reference Tensor (same dtype). */

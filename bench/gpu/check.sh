@@ -20,6 +20,8 @@
 #   node-parity  sana-lab parity --backend cuda: every op × version × dtype through the JS op API vs the
 #                TS reference, outputs poisoned with 0xFF (→ $OUT/parity.json)
 #   node-oom     bench/gpu/node-oom.mjs: device out of memory is a clear JS error, the backend survives
+#   node-graph   bench/gpu/node-graph.mjs: a captured CUDA graph replays ops bit for bit with new inputs;
+#                a capture broken by a read-back is a clear error and the backend survives
 #   big          cuda-selftest --big: 2³²-element tensors, 64-bit indexing
 #   memcheck     compute-sanitizer --tool memcheck over cuda-selftest --parity, one process per op
 #   bench        cuda-selftest --bench: ceilings + ops × versions at SANA shapes (→ $OUT/cuda_bench.json)
@@ -73,6 +75,8 @@ if node_ready && [ -n "$NODE_OPS" ]; then
   note "$(python3 bench/gpu/merge_json.py "$OUT/parity.json" $(for op in $NODE_OPS; do echo "$WORK/parity.$op.json"; done) 2>&1 | tee -a "$WORK/node-parity.log" | tail -1)"
   run_step node-oom 40 "$NODE" bench/gpu/node-oom.mjs
   note "$(tail -1 "$WORK/node-oom.log" | cut -c1-160)"
+  run_step node-graph 30 "$NODE" bench/gpu/node-graph.mjs
+  note "$(tail -1 "$WORK/node-graph.log" | cut -c1-160)"
 else
   node_missing node-parity
 fi

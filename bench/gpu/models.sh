@@ -37,7 +37,7 @@ if command -v nvidia-smi >/dev/null; then
 fi
 [ -x "$NODE" ] || unpack_node
 
-# The profiles: NAME LIMIT_S ARGS… (every one bf16, every block, 20 steps, CFG 4.5, random weights).
+# The profiles: NAME|LIMIT_S|ARGS…[|ENV=VALUE …] (every one bf16, every block, 20 steps, CFG 4.5, random weights).
 if [ "$PLAN" = smoke ]; then
   PROFILES=(
     "p-0.6b-256-ops|120|--model 0.6b --res 256 --blocks 1 --block-mode ops --text-len 16 --repeat 1 --warmup 0"
@@ -47,11 +47,20 @@ else
     # Ordered by the issue's targets. Since the H200 run of 2026-11-28 the defaults on sm_90 are the
     # Hopper versions (dit-block's default composes la-block v4, cross-attention v3, mix-ffn v3; the
     # decode's ResBlocks run conv v4, its head v3); "-portable" pins the previous defaults, same run.
+    # "-graph": the same step replayed as one CUDA graph (--cuda-graph), beside the eager one in the same
+    # run: how much of the 512² step (12.9 ms against a 1.8 ms floor on the H200) is the host's launches.
     "p-0.6b-1024|60|--model 0.6b --res 1024 --block-mode dit-block --decode"
-    "p-0.6b-1024-portable|60|--model 0.6b --res 1024 --block-mode dit-block --decode --op-versions dit-block=2,dcae-resblock=3,dcae-head=2"
-    "p-0.6b-1024-ops|60|--model 0.6b --res 1024 --block-mode ops"
-    "p-0.6b-4096|80|--model 0.6b --res 4096 --block-mode dit-block --decode"
     "p-0.6b-512|40|--model 0.6b --res 512 --block-mode dit-block --decode"
+    "p-0.6b-1024-portable|60|--model 0.6b --res 1024 --block-mode dit-block --decode --op-versions dit-block=2,dcae-resblock=3,dcae-head=2"
+    "p-0.6b-1024-graph|60|--model 0.6b --res 1024 --block-mode dit-block --cuda-graph"
+    "p-0.6b-512-graph|40|--model 0.6b --res 512 --block-mode dit-block --cuda-graph"
+    # split-K for the wgmma gemms of under-filled grids (off by default until timed; the 4th field is the environment)
+    "p-0.6b-512-splitk|40|--model 0.6b --res 512 --block-mode dit-block|SANA_LAB_GEMM_SPLIT_K=auto"
+    "p-1.6b-512-splitk|40|--model 1.6b --res 512 --block-mode dit-block|SANA_LAB_GEMM_SPLIT_K=auto"
+    "p-0.6b-1024-ops|60|--model 0.6b --res 1024 --block-mode ops"
+    "p-0.6b-1024-ops-la5|60|--model 0.6b --res 1024 --block-mode ops --op-versions linear-attention-block=5,cross-attention=4"
+    "p-0.6b-4096|80|--model 0.6b --res 4096 --block-mode dit-block --decode"
+
     "p-0.6b-2048|60|--model 0.6b --res 2048 --block-mode dit-block --decode"
     "p-1.6b-1024|60|--model 1.6b --res 1024 --block-mode dit-block"
     "p-1.6b-4096|80|--model 1.6b --res 4096 --block-mode dit-block"
@@ -65,9 +74,9 @@ if node_ready; then
   run_step model-parity 90 "$NODE" bench/gpu/model-parity.mjs --backend "$BACKEND" --json "$OUT/model_parity.json"
   note "$(grep -Eo 'model-parity .*' "$WORK/model-parity.log" | tail -1)"
   for p in "${PROFILES[@]}"; do
-    IFS='|' read -r name limit args <<<"$p"
-    # shellcheck disable=SC2086 # the profile's arguments are words
-    run_step "$name" "$limit" "${LAB[@]}" profile --backend "$BACKEND" --dtype bf16 $args --json "$WORK/$name.json"
+    IFS='|' read -r name limit args envs <<<"$p"
+    # shellcheck disable=SC2086 # the profile's arguments (and environment assignments) are words
+    run_step "$name" "$limit" env $envs "${LAB[@]}" profile --backend "$BACKEND" --dtype bf16 $args --json "$WORK/$name.json"
     note "$(grep -Eo 'image: .*' "$WORK/$name.log" | tail -1 | cut -c1-150)"
   done
 else
@@ -90,7 +99,7 @@ console.log(`${profiles.length} profiles → ${process.argv[2]}`);
   for f in "$WORK"/p-*.log; do
     [ -f "$f" ] || continue
     echo "== $(basename "$f" .log)"
-    grep -E '^profile:|  step:|queued dispatch|host overhead of the queued|  decode|  image:|  memory:|  roofline floor|    step ≥|    caption ≥' "$f"
+    grep -E '^profile:|  step:|queued dispatch|host overhead of the queued|host enqueue|device timeline|queued steps: replayed|  decode|  image:|  memory:|  roofline floor|    step ≥|    caption ≥' "$f"
   done
 } >"$WORK/summary.txt"
 cp "$WORK/summary.txt" "$OUT/summary.txt"

@@ -13,6 +13,7 @@
 import { parseDcaeConfig, type DcaeConfig } from '../../reference/dcae/config.js';
 import { AutoencoderDC } from '../../reference/dcae/autoencoder.js';
 import { decoderParamShapes } from '../../reference/dcae/param-shapes.js';
+import { errorStats } from '../../reference/core/compare.js';
 import { randn } from '../../reference/core/random.js';
 import { Tensor } from '../../reference/core/tensor.js';
 import { DIFFUSERS_DEFAULTS, type SanaTransformerConfig } from '../../reference/dit/config.js';
@@ -155,6 +156,10 @@ export function modelParity(backend: ParityBackend, onRecord?: (r: ModelParityRe
     }
   }
 
+  // cuda: the step replayed as a CUDA graph must give the eager step's output bit for bit, for new inputs
+  // written into the captured buffers (steps 1 eager, 2 captured + launched, 3 and 4 replayed).
+  if (backend === 'cuda') for (const r of graphReplayParity(weights, inputs)) push(r);
+
   // DC-AE decoder
   const params = dcaeMidParams(700);
   const z = randn([1, 16, 3, 5], 777);
@@ -164,6 +169,52 @@ export function modelParity(backend: ParityBackend, onRecord?: (r: ModelParityRe
     const out = withModel(NativeDcaeDecoder.fromStateDict(DCAE_MID, params, { backend, dtype }), (m) => m.decode(z));
     const verdict = dtype === 'f32' ? judgeModelF32(out, decoded) : judgeModelBf16(out, plainDec, decoded);
     push({ model: 'dcae-decoder', variant: 'whole', backend, dtype, shape: out.shape, verdict });
+  }
+  return records;
+}
+
+/** Exact agreement (every element bitwise equal, NaN never) of a graph-replayed step with the eager one. */
+export function judgeIdentical(out: Tensor, eager: Tensor): Verdict {
+  const a = out.toFloat32();
+  const b = eager.toFloat32();
+  const stats = errorStats(a, b);
+  let differ = 0;
+  for (let i = 0; i < a.length; i++) if (!(a[i] === b[i])) differ++;
+  const pass = a.length === b.length && differ === 0 && stats.nonFinite === 0;
+  return { pass, stats, tolerance: 'identical to the eager step (same kernels, same order)', reason: pass ? '' : `${differ} of ${a.length} elements differ${stats.nonFinite ? `, ${stats.nonFinite} non-finite` : ''}` };
+}
+
+/**
+ * A DiT with cudaGraph on against one without, step after step on fresh latents and timesteps: step 1
+ * runs eagerly, step 2 is captured, steps 3–4 replay the graph. One record per step (variant names the mode).
+ */
+export function graphReplayParity(weights: Map<string, Tensor>, inputs: DitInputs): ModelParityRecord[] {
+  const records: ModelParityRecord[] = [];
+  const opts = { backend: 'cuda' as const, dtype: 'bf16' as const, blockMode: 'dit-block' as const };
+  const eager = NativeSanaTransformer.fromStateDict(DIT_MID, weights, opts);
+  const graphed = NativeSanaTransformer.fromStateDict(DIT_MID, weights, { ...opts, cudaGraph: true });
+  try {
+    const condE = eager.encodeCondition(inputs.encoderHiddenStates, inputs.encoderAttentionMask ?? null);
+    const condG = graphed.encodeCondition(inputs.encoderHiddenStates, inputs.encoderAttentionMask ?? null);
+    try {
+      const modes = ['eager', 'capture', 'replay', 'replay'];
+      for (let s = 0; s < modes.length; s++) {
+        const latent = randn(inputs.hiddenStates.shape, 4000 + s);
+        const t = [900 - 170 * s, 35 + 60 * s];
+        const want = eager.step(latent, t, condE);
+        const got = graphed.step(latent, t, condG);
+        const ran = graphed.lastStep?.mode ?? 'none';
+        const verdict = judgeIdentical(got, want);
+        if (ran !== modes[s]) Object.assign(verdict, { pass: false, reason: `step ${s + 1} ran '${ran}', expected '${modes[s]}'` });
+        records.push({ model: 'dit', variant: `cuda-graph step ${s + 1} (${ran})`, backend: 'cuda', dtype: 'bf16', shape: got.shape, verdict });
+      }
+    } finally {
+      condE.dispose();
+      condG.dispose();
+    }
+  } finally {
+    eager.dispose();
+    graphed.dispose();
   }
   return records;
 }

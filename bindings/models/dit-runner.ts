@@ -60,6 +60,13 @@ export interface NativeDitOptions {
   linearAttentionEps?: number;
   /** Records per-op times when enabled (default: a disabled profiler). */
   profiler?: OpProfiler;
+  /**
+   * cuda: replay each queued step's device ops as one CUDA graph (ops.captureCudaGraph) instead of one
+   * launch per kernel. The first step of a shape and condition runs eagerly (one-time setup), the second
+   * is captured, later ones replay it; inputs go into fixed buffers (BackendTensor.write). Steps with the
+   * profiler on (wall times or a device timeline) or with onIntermediate run eagerly. Default false.
+   */
+  cudaGraph?: boolean;
 }
 
 export interface DitStepOptions {
@@ -86,7 +93,11 @@ interface BlockWeights {
  * The text condition on the backend: caption projection + norm, the mask bias, and (ops mode) every
  * block's cross-attention keys/values — all constant over the sampling steps of one prompt batch.
  */
+let conditionIds = 0;
+
 export class DitCondition {
+  /** Identity of this condition (a captured step graph is valid for one condition only). */
+  readonly id = ++conditionIds;
   constructor(
     readonly y: BackendTensor,
     readonly maskBias: BackendTensor | null,
@@ -97,6 +108,9 @@ export class DitCondition {
   ) {}
   get batch(): number {
     return this.y.shape[0]!;
+  }
+  get disposed(): boolean {
+    return this.y.disposed || (this.maskBias?.disposed ?? false) || (this.kv ?? []).some((kv) => kv.k.disposed || kv.v.disposed);
   }
   get bytes(): number {
     const t = (x: BackendTensor) => tensorBytes(x.shape, x.dtype);
@@ -110,6 +124,16 @@ export class DitCondition {
       kv.v.dispose();
     }
   }
+}
+
+/** How the last `step` ran its device ops. */
+export interface DitStepRun {
+  /** 'eager': op by op; 'capture': recorded into a CUDA graph, then launched; 'replay': the graph launched. */
+  mode: 'eager' | 'capture' | 'replay';
+  /** Host time from the step's start until its device work was queued (before the read-back waits for it). */
+  enqueueMs: number;
+  /** The whole step, read-back and unpatchify included. */
+  totalMs: number;
 }
 
 export interface DitMemory {
@@ -145,6 +169,11 @@ export class NativeSanaTransformer {
     blocks: BlockWeights[];
   };
   private pe: { key: string; t: BackendTensor } | null = null;
+  readonly cudaGraph: boolean;
+  /** The captured step (cudaGraph): valid for one shape and condition; `warm` once that ran eagerly. */
+  private graph: { key: string; warm: boolean; graph: ops.CudaGraph | null; proj: BackendTensor | null } | null = null;
+  /** How the last step ran (null before the first). */
+  lastStep: DitStepRun | null = null;
   private zeros: BackendTensor | null = null;
   private conditionBytes = 0;
 
@@ -174,6 +203,8 @@ export class NativeSanaTransformer {
     if (this.blockMode !== 'dit-block' && this.blockMode !== 'ops') throw new TypeError(`NativeSanaTransformer: blockMode must be 'dit-block' or 'ops', got ${String(this.blockMode)}`);
     this.eps = opts.linearAttentionEps ?? LINEAR_ATTENTION_EPS_DIFFUSERS;
     this.profiler = opts.profiler ?? new OpProfiler(false);
+    this.cudaGraph = opts.cudaGraph ?? false;
+    if (this.cudaGraph && this.backend.name !== 'cuda') throw new TypeError(`NativeSanaTransformer: cudaGraph needs the cuda backend, got ${this.backend.name}`);
     this.plan = new BufferPlan(this.backend, this.dtype);
     const up = new WeightUploader(this.backend, this.dtype, source);
     this.up = up;
@@ -328,10 +359,14 @@ export class NativeSanaTransformer {
    */
   step(hiddenStates: Tensor, timestep: Tensor | readonly number[], cond: DitCondition, opts: DitStepOptions = {}): Tensor {
     const queue = opts.queued ?? !this.profiler.enabled;
-    return queue ? ops.queued(this.backend, 'NativeSanaTransformer.step', () => this.stepOps(hiddenStates, timestep, cond, opts)) : this.stepOps(hiddenStates, timestep, cond, opts);
+    const graph = this.cudaGraph && queue && !this.profiler.enabled && !this.profiler.deviceActive && opts.onIntermediate === undefined;
+    return queue
+      ? ops.queued(this.backend, 'NativeSanaTransformer.step', () => this.stepOps(hiddenStates, timestep, cond, opts, graph))
+      : this.stepOps(hiddenStates, timestep, cond, opts, false);
   }
 
-  private stepOps(hiddenStates: Tensor, timestep: Tensor | readonly number[], cond: DitCondition, opts: DitStepOptions): Tensor {
+  private stepOps(hiddenStates: Tensor, timestep: Tensor | readonly number[], cond: DitCondition, opts: DitStepOptions, useGraph: boolean): Tensor {
+    const started = performance.now();
     const cfg = this.config;
     const { inner: C, ffnHidden: hid, projOut: F } = this.dims;
     const p = cfg.patchSize;
@@ -351,16 +386,80 @@ export class NativeSanaTransformer {
     const N = h * w;
     const L = cond.y.shape[1]!;
     const prof = this.profiler;
-    const plan = this.plan;
-    const emit = opts.onIntermediate;
-    const W_ = this.w;
-    plan.scratch(ditScratch(this.blockMode, this.dtype, B, N, L, C, hid, cfg.captionChannels));
+    this.plan.scratch(ditScratch(this.blockMode, this.dtype, B, N, L, C, hid, cfg.captionChannels));
 
     // Inputs (host): tokens and the sinusoidal timestep features.
     const tokens = prof.host('host.patchify', () => patchTokens(hiddenStates.toFloat32(), hiddenStates.shape, p));
-    const tokDev = this.upload(tokens, [B, N, Cin * p * p]);
     const sin = prof.host('host.timestep-embedding', () => timestepEmbedding(t, { dim: TIMESTEP_FEATURES, flipSinToCos: true, downscaleFreqShift: 0 }).toFloat32());
-    const tDev = this.upload(sin, [B, TIMESTEP_FEATURES]);
+    const tokShape = [B, N, Cin * p * p];
+    const tShape = [B, TIMESTEP_FEATURES];
+    let proj: BackendTensor;
+    let mode: DitStepRun['mode'] = 'eager';
+    let enqueued: number;
+    let values: Float32Array;
+    if (!useGraph) {
+      this.dropGraph();
+      const tokDev = this.upload(tokens, tokShape);
+      const tDev = this.upload(sin, tShape);
+      proj = this.deviceStep(tokDev, tDev, cond, B, h, w, opts.onIntermediate);
+      enqueued = performance.now();
+      values = prof.host('host.readback', () => proj.toFloat32());
+      // Freed after the read-back: on cuda a free waits for the device, which must not stall a queued step.
+      tokDev.dispose();
+      tDev.dispose();
+    } else {
+      // Fixed input buffers: a captured graph reads them at their addresses.
+      const tokDev = this.plan.slot('in.tokens', tokShape)!;
+      const tDev = this.plan.slot('in.t', tShape)!;
+      prof.host('host.upload', () => {
+        tokDev.write(tokens);
+        tDev.write(sin);
+      });
+      if (cond.disposed) throw new TypeError('NativeSanaTransformer: the condition has been disposed');
+      const key = `${B}x${h}x${w}x${L}#${cond.id}`;
+      const g = this.graph?.key === key ? this.graph : null;
+      if (g?.graph) {
+        g.graph.launch();
+        proj = g.proj!;
+        mode = 'replay';
+      } else if (g?.warm) {
+        const c = ops.captureCudaGraph(this.backend, `NativeSanaTransformer.step ${key}`, () => this.deviceStep(tokDev, tDev, cond, B, h, w, undefined));
+        g.graph = c.graph;
+        g.proj = c.result;
+        c.graph.launch();
+        proj = c.result;
+        mode = 'capture';
+      } else {
+        this.dropGraph();
+        proj = this.deviceStep(tokDev, tDev, cond, B, h, w, undefined);
+        this.graph = { key, warm: true, graph: null, proj: null };
+      }
+      enqueued = performance.now();
+      values = prof.host('host.readback', () => proj.toFloat32());
+    }
+    const out = prof.host('host.unpatchify', () => unpatchify(new Tensor([B, N, F], 'f32', values), h, w, p));
+    prof.endRun();
+    this.lastStep = { mode, enqueueMs: enqueued - started, totalMs: performance.now() - started };
+    return out;
+  }
+
+  /** Frees the captured step graph (it is rebuilt for the next shape or condition). */
+  private dropGraph(): void {
+    this.graph?.graph?.dispose();
+    this.graph = null;
+  }
+
+  /**
+   * The step's device ops, from the uploaded tokens and timestep features to the projected output
+   * (B, N, F) in the plan's 'proj' slot: everything a CUDA graph of the step holds.
+   */
+  private deviceStep(tokDev: BackendTensor, tDev: BackendTensor, cond: DitCondition, B: number, h: number, w: number, emit: DitStepOptions['onIntermediate']): BackendTensor {
+    const cfg = this.config;
+    const { inner: C, projOut: F } = this.dims;
+    const N = h * w;
+    const prof = this.profiler;
+    const plan = this.plan;
+    const W_ = this.w;
 
     // adaLN-single: h_t, s = SiLU(t̂), and t₀ (dit-block mode).
     const ht = prof.op('adaln.gemm', () => ops.gemmSync(tDev, W_.t1W, { bias: W_.t1B, activation: 'silu', out: plan.slot('t.h', [B, C]) }));
@@ -418,13 +517,7 @@ export class NativeSanaTransformer {
     emit?.('norm_out', hn);
     const proj = prof.op('final.gemm', () => ops.gemmSync(hn, W_.projW, { bias: W_.projB, out: plan.slot('proj', [B, N, F]) }));
     emit?.('proj_out', proj);
-    const values = prof.host('host.readback', () => proj.toFloat32());
-    // Freed after the read-back: on cuda a free waits for the device, which must not stall a queued step.
-    tokDev.dispose();
-    tDev.dispose();
-    const out = prof.host('host.unpatchify', () => unpatchify(new Tensor([B, N, F], 'f32', values), h, w, p));
-    prof.endRun();
-    return out;
+    return proj;
   }
 
   /** The reference model's forward signature: condition + one step (the condition is freed after). */
@@ -453,6 +546,7 @@ export class NativeSanaTransformer {
   }
 
   dispose(): void {
+    this.dropGraph();
     this.plan.dispose();
     this.pe?.t.dispose();
     this.pe = null;

@@ -26,7 +26,7 @@ import { backendStatus, type BackendName } from '../backends.js';
 import type { TensorDType } from '../tensor.js';
 import { NativeDcaeDecoder, planNativeDecode } from './dcae-runner.js';
 import { NativeSanaTransformer, type DitBlockMode } from './dit-runner.js';
-import { OpProfiler, type OpTiming } from './profiler.js';
+import { OpProfiler, type DeviceTimelineResult, type OpTiming } from './profiler.js';
 import { randomSource, type WeightSource } from './weights.js';
 
 export interface BreakdownEntry {
@@ -58,6 +58,8 @@ export interface DitProfileOptions {
   warmup: number;
   repeat: number;
   seed?: number;
+  /** cuda: the queued steps replay one CUDA graph per step (NativeDitOptions.cudaGraph). */
+  cudaGraph?: boolean;
 }
 
 export interface DitProfile {
@@ -106,6 +108,21 @@ export interface QueuedStep {
   /** queued step − gpuBusy (≥ 0): time the device waits for the host (uploads, host math, launches, read-back). */
   hostOverheadMs: number;
   share: number;
+  /**
+   * Measured, not estimated: host time from a queued step's start until all its device work was queued
+   * (median; measured steps, not extrapolated). Near the step time = the host, not the device, sets the pace.
+   */
+  enqueueMs: number;
+  /** enqueueMs / measuredMs. */
+  enqueueShare: number;
+  /** How the timed queued steps ran their device ops: 'eager' (op by op) or 'replay' (one CUDA graph). */
+  dispatch: 'eager' | 'replay';
+  /**
+   * Eager queued steps with device events around every op call (OpProfiler.startDevice), the median of
+   * `repeat` steps by span; measured at the blocks run (not extrapolated). busy = the ops' device time,
+   * idle = the device waiting between op calls within the step; stepMs = those steps' wall time.
+   */
+  device: DeviceTimelineResult & { stepMs: number };
 }
 
 /**
@@ -162,7 +179,9 @@ function stepBreakdown(t: OpTiming[], steps: number, scale: number): { entries: 
 export function profileDit(o: DitProfileOptions): DitProfile {
   const profiler = new OpProfiler(true);
   const K = o.config.numLayers;
-  const model = new NativeSanaTransformer(o.config, o.source ?? randomSource(o.seed ?? 1), { backend: o.backend, dtype: o.dtype, blockMode: o.blockMode, profiler });
+  const model = new NativeSanaTransformer(o.config, o.source ?? randomSource(o.seed ?? 1), {
+    backend: o.backend, dtype: o.dtype, blockMode: o.blockMode, profiler, cudaGraph: o.cudaGraph ?? false,
+  });
   try {
     // latent = image / 32 (the DC-AE f32c32); the runner handles the patch size
     const lh = o.height / 32;
@@ -187,7 +206,7 @@ export function profileDit(o: DitProfileOptions): DitProfile {
     const captionMs = captionMeasuredMs + textKvMs * (o.depth / Math.max(K, 1) - 1);
 
     // One denoising iteration: DiT on [uncond; cond], CFG combine and an Euler update on the host.
-    const iterate = (step: number, total: number) => {
+    const iterate = (step: number, total: number, stepOpts: { queued?: boolean } = {}) => {
       const sigma = 1 - step / Math.max(total, 1);
       const tval = 1000 * sigma;
       const xs = latent.toFloat32();
@@ -196,7 +215,7 @@ export function profileDit(o: DitProfileOptions): DitProfile {
         for (let b = 0; b < B; b++) x.set(xs, b * F);
         return new Tensor([B, o.config.inChannels, lh, lw], 'f32', x);
       });
-      const v = model.step(batched, new Array<number>(B).fill(tval), cond).toFloat32();
+      const v = model.step(batched, new Array<number>(B).fill(tval), cond, stepOpts).toFloat32();
       latent = profiler.host('host.cfg', () => {
         const dt = -1 / Math.max(total, 1);
         const next = new Float32Array(F);
@@ -220,13 +239,34 @@ export function profileDit(o: DitProfileOptions): DitProfile {
     }
     // cuda: the same steps with queued dispatch (the profiler off: no per-op synchronize).
     let queuedSamples: number[] | null = null;
+    const enqueueSamples: number[] = [];
+    const deviceRuns: (DeviceTimelineResult & { stepMs: number })[] = [];
+    let dispatch: QueuedStep['dispatch'] = 'eager';
     if (model.backend.name === 'cuda') {
       profiler.enabled = false;
+      // With CUDA graphs: the first queued step of a shape runs eagerly, the second captures; time the replays.
+      if (model.cudaGraph) for (let i = 0; i < 2; i++) iterate(o.warmup + i, o.warmup + o.repeat);
       queuedSamples = [];
       for (let i = 0; i < o.repeat; i++) {
         const s0 = performance.now();
         iterate(o.warmup + i, o.warmup + o.repeat);
         queuedSamples.push(performance.now() - s0);
+        const run = model.lastStep!;
+        enqueueSamples.push(run.enqueueMs);
+        if (model.cudaGraph && run.mode !== 'replay') throw new Error(`profile: a timed queued step ran '${run.mode}', not a CUDA graph replay`);
+        dispatch = run.mode === 'replay' ? 'replay' : 'eager';
+      }
+      // The same queued steps, eager, with device events around every op call: device busy and idle, measured.
+      const rt = loadAddon().runtime;
+      const timeline = { mark: () => rt.timelineMark('profile device timeline'), read: () => rt.timelineRead('profile device timeline') };
+      for (let i = 0; i < o.repeat; i++) {
+        profiler.startDevice(timeline);
+        const s0 = performance.now();
+        try {
+          iterate(o.warmup + i, o.warmup + o.repeat, { queued: true });
+        } finally {
+          deviceRuns.push({ ...profiler.readDevice(), stepMs: performance.now() - s0 });
+        }
       }
       profiler.enabled = true;
     }
@@ -256,7 +296,12 @@ export function profileDit(o: DitProfileOptions): DitProfile {
     if (queuedSamples !== null) {
       const measuredMs = median(queuedSamples);
       const qStep = measuredMs * (stepMs / stepMsMeasured);
-      queued = { stepMs: qStep, measuredMs, samplesMs: queuedSamples, syncedStepMs: stepMs, ...queuedOverhead(qStep, opMs, opCallsPerStep, perCallUs) };
+      const enqueueMs = median(enqueueSamples);
+      queued = {
+        stepMs: qStep, measuredMs, samplesMs: queuedSamples, syncedStepMs: stepMs, ...queuedOverhead(qStep, opMs, opCallsPerStep, perCallUs),
+        enqueueMs, enqueueShare: measuredMs > 0 ? enqueueMs / measuredMs : 0, dispatch,
+        device: [...deviceRuns].sort((a, b) => a.spanMs - b.spanMs)[(deviceRuns.length - 1) >> 1]!,
+      };
     }
     return {
       queued,

@@ -7,6 +7,11 @@
  * the dispatch cost (argument validation in TS, the N-API call). On an asynchronous device backend a
  * host timer only sees the enqueue; per-op device times need device events there.
  * `gapMs` is the wall time between the profiled calls of a run (JS glue of the runner itself).
+ *
+ * Device timeline (cuda, queued runs): between `startDevice` and `readDevice` every op call is
+ * bracketed by two device events (addon.runtime.timelineMark), so its device time — from the moment the
+ * device finished the work before it to the end of its own kernels, launch gaps inside the op included —
+ * is measured without any synchronize; the device's idle time between op calls is the rest of the span.
  */
 import { performance } from 'node:perf_hooks';
 
@@ -18,8 +23,35 @@ export interface OpTiming {
   ms: number;
 }
 
+/** A source of device events (cuda: addon.runtime.timelineMark / timelineRead). */
+export interface DeviceTimeline {
+  /** Records an event after the work queued so far; → its index since the last read. */
+  mark(): number;
+  /** Waits for the last event; → device ms from mark 0 to each mark; clears the marks. */
+  read(): Float64Array;
+}
+
+export interface DeviceOpTiming {
+  name: string;
+  calls: number;
+  /** Σ device time between each call's two events. */
+  ms: number;
+}
+
+export interface DeviceTimelineResult {
+  /** Σ of the ops' device times. */
+  busyMs: number;
+  /** First op's first event to the last op's last event. */
+  spanMs: number;
+  /** span − busy: the device waiting between op calls (host work, uploads, JS glue, launches). */
+  idleMs: number;
+  /** Per op name, slowest first. */
+  ops: DeviceOpTiming[];
+}
+
 export class OpProfiler {
   enabled: boolean;
+  private device: { timeline: DeviceTimeline; spans: { name: string; a: number; b: number }[] } | null = null;
   private readonly entries = new Map<string, OpTiming>();
   private lastEnd = -1;
   /** Wall time between consecutive profiled calls (runner glue), since the last reset. */
@@ -31,9 +63,47 @@ export class OpProfiler {
     this.enabled = enabled;
   }
 
-  /** Runs `fn` (a backend op call) and records its wall time under `name`. */
+  /** Runs `fn` (a backend op call) and records its wall time under `name` (and its device time, see startDevice). */
   op<T>(name: string, fn: () => T): T {
-    return this.timed(name, 'op', fn);
+    const d = this.device;
+    if (d === null) return this.timed(name, 'op', fn);
+    const a = d.timeline.mark();
+    const r = this.timed(name, 'op', fn);
+    d.spans.push({ name, a, b: d.timeline.mark() });
+    return r;
+  }
+
+  /** Whether a device timeline is being recorded. */
+  get deviceActive(): boolean {
+    return this.device !== null;
+  }
+
+  /** From now on, brackets every op call with device events (whether or not wall times are recorded). */
+  startDevice(timeline: DeviceTimeline): void {
+    if (this.device !== null) throw new Error('OpProfiler.startDevice: a device timeline is already being recorded');
+    timeline.read();  // drop marks left by anyone else
+    this.device = { timeline, spans: [] };
+  }
+
+  /** Stops the device timeline and returns what it measured (waits for the device). */
+  readDevice(): DeviceTimelineResult {
+    const d = this.device;
+    if (d === null) throw new Error('OpProfiler.readDevice: no device timeline is being recorded (call startDevice first)');
+    this.device = null;
+    const t = d.timeline.read();
+    const byName = new Map<string, DeviceOpTiming>();
+    let busyMs = 0;
+    for (const s of d.spans) {
+      const ms = t[s.b]! - t[s.a]!;
+      busyMs += ms;
+      const e = byName.get(s.name);
+      if (e) {
+        e.calls++;
+        e.ms += ms;
+      } else byName.set(s.name, { name: s.name, calls: 1, ms });
+    }
+    const spanMs = d.spans.length > 0 ? t[d.spans[d.spans.length - 1]!.b]! - t[d.spans[0]!.a]! : 0;
+    return { busyMs, spanMs, idleMs: Math.max(0, spanMs - busyMs), ops: [...byName.values()].sort((x, y) => y.ms - x.ms) };
   }
 
   /** Runs `fn` (host-side work) and records its wall time under `name`. */

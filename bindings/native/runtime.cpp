@@ -10,6 +10,14 @@
 //   runtime.setSyncEachOp(on)                → the previous setting; false = queued dispatch on cuda (ops
 //                                            return once queued; a runner synchronizes once per step)
 //   runtime.releaseCachedMemory()            returns cached device scratch to the driver
+//   runtime.timelineMark(what?)             cuda: → index of a CUDA event recorded now on the op stream
+//   runtime.timelineRead(what?)             → Float64Array: device ms from mark 0 to each mark (waits; clears)
+//   runtime.graphBegin(what)                 cuda: the ops called from now on are captured into a CUDA
+//                                            graph instead of run (cuda::graph_begin)
+//   runtime.graphEnd(what)                   → graph handle: the capture, instantiated (or an Error naming
+//                                            what broke the capture); ends the capture either way
+//   runtime.graphLaunch(graph, what)         runs the captured ops again (one launch)
+//   runtime.graphDispose(graph)              frees the graph (idempotent; also done by the GC)
 //   runtime.fillBytes(t, byte)               every byte of t's storage = byte (0xFF = NaN poison)
 //   runtime.fillRandom(t, seed, lo, hi)      t = seeded uniform values in [lo, hi) (never zeros)
 // Arguments are checked here (TypeError/RangeError naming the function); CUDA failures carry the CUDA
@@ -201,6 +209,109 @@ Napi::Value Synchronize(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// An optional name argument (what errors name), `fn` when absent.
+std::string name_arg(const Napi::CallbackInfo& info, size_t i, const std::string& fn) {
+  if (info.Length() <= i || info[i].IsUndefined()) return fn;
+  if (!info[i].IsString()) throw Napi::TypeError::New(info.Env(), fn + ": the name must be a string");
+  return info[i].As<Napi::String>().Utf8Value();
+}
+
+// ---- device timeline ----
+Napi::Value TimelineMark(const Napi::CallbackInfo& info) {
+  const std::string what = name_arg(info, 0, "timelineMark");
+#ifdef SANA_LAB_WITH_CUDA
+  int64_t index = 0;
+  Status s = cuda::timeline_mark(what.c_str(), &index);
+  if (!s.ok()) throw status_error(info.Env(), s);
+  return Napi::Number::New(info.Env(), static_cast<double>(index));
+#else
+  throw Napi::Error::New(info.Env(), what + ": the device timeline needs the cuda backend; this addon was built without CUDA");
+#endif
+}
+
+Napi::Value TimelineRead(const Napi::CallbackInfo& info) {
+  const std::string what = name_arg(info, 0, "timelineRead");
+#ifdef SANA_LAB_WITH_CUDA
+  std::vector<double> ms;
+  Status s = cuda::timeline_read(what.c_str(), &ms);
+  if (!s.ok()) throw status_error(info.Env(), s);
+  auto a = Napi::Float64Array::New(info.Env(), ms.size());
+  std::copy(ms.begin(), ms.end(), a.Data());
+  return a;
+#else
+  return Napi::Float64Array::New(info.Env(), 0);
+#endif
+}
+
+// ---- CUDA graphs: an External with its own type tag around the cuda::Graph ----
+const napi_type_tag kGraphTag = {0x5a4a1ab5c0ffee02ULL, 0x6ea1c0de9a9b7c11ULL};
+
+struct GraphBox {
+#ifdef SANA_LAB_WITH_CUDA
+  cuda::Graph* g = nullptr;
+#endif
+};
+
+
+[[maybe_unused]] GraphBox* unwrap_graph(const Napi::CallbackInfo& info, const std::string& fn) {
+  if (info.Length() < 1 || !info[0].IsExternal() || !info[0].As<Napi::External<GraphBox>>().CheckTypeTag(&kGraphTag)) {
+    throw Napi::TypeError::New(info.Env(), fn + ": expected a graph from runtime.graphEnd");
+  }
+  return info[0].As<Napi::External<GraphBox>>().Data();
+}
+
+Napi::Value GraphBegin(const Napi::CallbackInfo& info) {
+  const std::string what = name_arg(info, 0, "graphBegin");
+#ifdef SANA_LAB_WITH_CUDA
+  Status s = cuda::graph_begin(what.c_str());
+  if (!s.ok()) throw status_error(info.Env(), s);
+  return info.Env().Undefined();
+#else
+  throw Napi::Error::New(info.Env(), what + ": CUDA graphs need the cuda backend; this addon was built without CUDA");
+#endif
+}
+
+Napi::Value GraphEnd(const Napi::CallbackInfo& info) {
+  const std::string what = name_arg(info, 0, "graphEnd");
+#ifdef SANA_LAB_WITH_CUDA
+  cuda::Graph* g = nullptr;
+  Status s = cuda::graph_end(what.c_str(), &g);
+  if (!s.ok()) throw status_error(info.Env(), s);
+  auto* box = new GraphBox{g};
+  auto ext = Napi::External<GraphBox>::New(info.Env(), box, [](Napi::Env, GraphBox* b) {
+    cuda::graph_destroy(b->g);
+    delete b;
+  });
+  ext.TypeTag(&kGraphTag);
+  return ext;
+#else
+  throw Napi::Error::New(info.Env(), what + ": CUDA graphs need the cuda backend; this addon was built without CUDA");
+#endif
+}
+
+Napi::Value GraphLaunch(const Napi::CallbackInfo& info) {
+  GraphBox* b = unwrap_graph(info, "graphLaunch");
+  const std::string what = name_arg(info, 1, "graphLaunch");
+#ifdef SANA_LAB_WITH_CUDA
+  Status s = cuda::graph_launch(what.c_str(), b->g);
+  if (!s.ok()) throw status_error(info.Env(), s);
+#else
+  (void)b;
+#endif
+  return info.Env().Undefined();
+}
+
+Napi::Value GraphDispose(const Napi::CallbackInfo& info) {
+  GraphBox* b = unwrap_graph(info, "graphDispose");
+#ifdef SANA_LAB_WITH_CUDA
+  cuda::graph_destroy(b->g);
+  b->g = nullptr;
+#else
+  (void)b;
+#endif
+  return info.Env().Undefined();
+}
+
 // Without CUDA there is nothing to queue: the cpu backend's ops always finish before they return.
 Napi::Value SetSyncEachOp(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsBoolean()) throw Napi::TypeError::New(info.Env(), "setSyncEachOp: expected a boolean");
@@ -296,6 +407,12 @@ void RegisterRuntime(Napi::Env env, Napi::Object exports) {
   r.Set("synchronize", Napi::Function::New(env, Synchronize, "synchronize"));
   r.Set("setSyncEachOp", Napi::Function::New(env, SetSyncEachOp, "setSyncEachOp"));
   r.Set("releaseCachedMemory", Napi::Function::New(env, ReleaseCachedMemory, "releaseCachedMemory"));
+  r.Set("timelineMark", Napi::Function::New(env, TimelineMark, "timelineMark"));
+  r.Set("timelineRead", Napi::Function::New(env, TimelineRead, "timelineRead"));
+  r.Set("graphBegin", Napi::Function::New(env, GraphBegin, "graphBegin"));
+  r.Set("graphEnd", Napi::Function::New(env, GraphEnd, "graphEnd"));
+  r.Set("graphLaunch", Napi::Function::New(env, GraphLaunch, "graphLaunch"));
+  r.Set("graphDispose", Napi::Function::New(env, GraphDispose, "graphDispose"));
   r.Set("fillBytes", Napi::Function::New(env, FillBytes, "fillBytes"));
   r.Set("fillRandom", Napi::Function::New(env, FillRandom, "fillRandom"));
   exports.Set("runtime", r);

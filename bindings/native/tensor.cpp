@@ -1,6 +1,6 @@
 // Tensor allocation, host copies and disposal for the native backends:
 //   tensorEmpty(backend, dtype, shape) / tensorFromArray(backend, dtype, shape, typedArray)
-//   tensorToArray(t) / tensorDispose(t) / tensorIsAlive(t) / tensorInfo(t)
+//   tensorWrite(t, typedArray) / tensorToArray(t) / tensorDispose(t) / tensorIsAlive(t) / tensorInfo(t)
 // dtype is 'f32' (Float32Array) or 'bf16' (Uint16Array of bit patterns). Sizes are checked for
 // overflow before anything is allocated; allocation failure is a JS Error naming the size.
 #include <cmath>
@@ -125,6 +125,36 @@ Napi::Value TensorFromArray(const Napi::CallbackInfo& info) {
   return wrap(env, h.release());
 }
 
+// All of h's bytes into dst (host memory of h->bytes); a failed copy is an Error naming fn.
+void copy_to_host(Napi::Env env, const TensorHandle& h, void* dst, const char* fn) {
+  Status s = h.storage->backend->copy_to_host(dst, h.storage->data, h.bytes);
+  if (!s.ok()) throw Napi::Error::New(env, std::string(fn) + ": " + s.message());
+}
+
+// Overwrites an existing tensor's values from the host (its storage, and so its address, stays: a
+// captured CUDA graph that reads the tensor sees the new values at its next launch).
+Napi::Value TensorWrite(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string op = "tensorWrite";
+  if (info.Length() != 2 || !info[1].IsTypedArray()) throw Napi::TypeError::New(env, op + ": expected (tensor, typedArray)");
+  TensorHandle* h = unwrap_tensor(info[0], op, "tensor");
+  auto ta = info[1].As<Napi::TypedArray>();
+  const napi_typedarray_type want = h->dtype == DType::kF32 ? napi_float32_array : napi_uint16_array;
+  if (ta.TypedArrayType() != want) {
+    throw Napi::TypeError::New(env, op + ": a " + dtype_name(h->dtype) + " tensor needs a " + (h->dtype == DType::kF32 ? "Float32Array" : "Uint16Array of bf16 bits"));
+  }
+  if (ta.ElementLength() > 0 && ta.ArrayBuffer().ByteLength() == 0) throw Napi::TypeError::New(env, op + ": the array's ArrayBuffer is detached");
+  const int64_t n = h->view().numel();
+  if (static_cast<int64_t>(ta.ElementLength()) != n) {
+    throw Napi::RangeError::New(env, op + ": " + std::to_string(ta.ElementLength()) + " values for " + dtype_name(h->dtype) + h->view().shape_str() + " (" +
+                                         std::to_string(n) + " elements)");
+  }
+  const uint8_t* src = static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+  Status s = h->storage->backend->copy_from_host(h->storage->data, src, h->bytes);
+  if (!s.ok()) throw Napi::Error::New(env, op + ": " + s.message());
+  return env.Undefined();
+}
+
 Napi::Value TensorToArray(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() != 1) throw Napi::TypeError::New(env, "tensorToArray: expected (tensor)");
@@ -141,8 +171,7 @@ Napi::Value TensorToArray(const Napi::CallbackInfo& info) {
     dst = a.Data();
     out = a;
   }
-  Status s = h->storage->backend->copy_to_host(dst, h->storage->data, h->bytes);
-  if (!s.ok()) throw Napi::Error::New(env, "tensorToArray: " + s.message());
+  copy_to_host(env, *h, dst, "tensorToArray");
   return out;
 }
 
@@ -159,8 +188,7 @@ Napi::Value TensorToFloat32(const Napi::CallbackInfo& info) {
   auto a = Napi::Float32Array::New(env, n);
   float* out = a.Data();
   void* dst = h->dtype == DType::kF32 ? static_cast<void*>(out) : static_cast<void*>(reinterpret_cast<uint16_t*>(out) + n);
-  Status s = h->storage->backend->copy_to_host(dst, h->storage->data, h->bytes);
-  if (!s.ok()) throw Napi::Error::New(env, "tensorToFloat32: " + s.message());
+  copy_to_host(env, *h, dst, "tensorToFloat32");
   if (h->dtype == DType::kBF16) {
     const uint16_t* bits = reinterpret_cast<const uint16_t*>(out) + n;
     uint32_t* words = reinterpret_cast<uint32_t*>(out);
@@ -226,6 +254,7 @@ const OpTable* backend_by_name(Napi::Env env, const std::string& name, const std
 void RegisterTensor(Napi::Env env, Napi::Object exports) {
   exports.Set("tensorEmpty", Napi::Function::New(env, TensorEmpty, "tensorEmpty"));
   exports.Set("tensorFromArray", Napi::Function::New(env, TensorFromArray, "tensorFromArray"));
+  exports.Set("tensorWrite", Napi::Function::New(env, TensorWrite, "tensorWrite"));
   exports.Set("tensorToArray", Napi::Function::New(env, TensorToArray, "tensorToArray"));
   exports.Set("tensorToFloat32", Napi::Function::New(env, TensorToFloat32, "tensorToFloat32"));
   exports.Set("tensorDispose", Napi::Function::New(env, TensorDispose, "tensorDispose"));

@@ -31,7 +31,7 @@ const CMD = 'profile';
 export const PROFILE_USAGE = `usage: sana-lab profile --model 0.6b|1.6b --res N [--width W --height H] [--steps 20] [--cfg 4.5] [--decode]
                       [--backend cpu|cuda] [--dtype f32|bf16] [--model-dir DIR] [--blocks K] [--block-mode ops|dit-block]
                       [--text-len 300] [--warmup 1] [--repeat 3] [--tile SIZE] [--threads T] [--compare-reference]
-                      [--op-versions OP=N,…] [--no-roofline] [--json FILE]
+                      [--op-versions OP=N,…] [--cuda-graph] [--no-roofline] [--json FILE]
 
 Times whole images on a native backend: one DiT step on the CFG batch (uncond + cond), its per-op
 breakdown, --steps steps + the caption projection (+ the DC-AE decode with --decode) as images/s,
@@ -56,6 +56,10 @@ with the model's real dimensions (timings do not depend on the values).
   --compare-reference  also time the TS reference forward on the same K-block model (slow: minutes at 512²)
   --op-versions L    kernel versions for the whole run, e.g. dcae-resblock=4,dcae-head=3 or gemm=3
                      (every call of that op that does not choose its own; default: each op's default)
+  --cuda-graph       cuda: the queued steps replay each step's device ops as one CUDA graph (captured
+                     once, after one eager step) instead of launching every kernel from the host; the
+                     breakdown's per-op runs stay eager. Compare the queued step and its host enqueue
+                     time with and without this flag to see what the launches cost
   --no-roofline      skip the roofline floor: by default the device's ceilings are measured (cuda: copy
                      bandwidth + a bf16 gemm; cpu: a streaming copy + the native gemm, a few seconds) and
                      the step, caption, decode and image are compared with the least time they could take
@@ -82,6 +86,7 @@ export async function runProfile(argv: string[]): Promise<number> {
     dtype: { type: 'string' }, 'model-dir': { type: 'string' }, blocks: { type: 'string' }, 'block-mode': { type: 'string' },
     'text-len': { type: 'string' }, warmup: { type: 'string' }, repeat: { type: 'string' }, tile: { type: 'string' },
     threads: { type: 'string' }, 'compare-reference': { type: 'flag' }, 'no-roofline': { type: 'flag' }, 'op-versions': { type: 'string' },
+    'cuda-graph': { type: 'flag' },
     json: { type: 'string' },
   });
   if (positionals.length) throw new UsageError(`${CMD}: unexpected argument "${positionals[0]}"`);
@@ -107,6 +112,8 @@ export async function runProfile(argv: string[]): Promise<number> {
   const tile = values.has('tile') ? tilingOf(intOption(CMD, 'tile', values.get('tile'), 0), undefined, 32) : undefined;
   if (values.has('threads') && backend !== 'cpu') throw new UsageError(`${CMD}: --threads applies to the cpu backend`);
   if (values.has('threads')) (getBackend('cpu') as unknown as { setThreads(n: number): void }).setThreads(intOption(CMD, 'threads', values.get('threads'), 1));
+  const cudaGraph = flags.has('cuda-graph');
+  if (cudaGraph && backend !== 'cuda') throw new UsageError(`${CMD}: --cuda-graph needs --backend cuda`);
   const modelDir = values.get('model-dir');
   const opVersions = values.has('op-versions') ? parseOpVersions(values.get('op-versions')!) : {};
   const versioned = <T>(fn: () => T): T => withOpVersions(opVersions, fn);
@@ -137,7 +144,10 @@ export async function runProfile(argv: string[]): Promise<number> {
   console.log(`profile: ${label}, ${width}×${height}, ${dtype}, ${backend} — ${where}, load ${machine.loadAverage1m.toFixed(2)}`);
   console.log(`  DiT: ${K === depth ? `all ${depth}` : `${K} of ${depth}`} blocks, block mode ${blockMode}, CFG ${cfg > 1 ? 'batch 2' : 'off (batch 1)'}, ${textTokens} text tokens; warmup ${warmup}, timed ${repeat}`);
   if (Object.keys(opVersions).length > 0) console.log(`  kernel versions: ${fmtOpVersions(opVersions)} (the other ops at their defaults)`);
-  const d = versioned(() => profileDit({ config, ...dit, depth, backend, dtype, blockMode, width, height, textTokens, cfg, warmup, repeat }));
+  if (cudaGraph) console.log('  queued steps: replayed as one CUDA graph per step (--cuda-graph)');
+  const splitK = backend === 'cuda' ? process.env.SANA_LAB_GEMM_SPLIT_K ?? null : null;
+  if (splitK !== null) console.log(`  wgmma gemm split-K: SANA_LAB_GEMM_SPLIT_K=${splitK}`);
+  const d = versioned(() => profileDit({ config, ...dit, depth, backend, dtype, blockMode, width, height, textTokens, cfg, warmup, repeat, cudaGraph }));
   const x = d.extrapolated ? ' (extrapolated)' : '';
   console.log(`  step: ${fmtMs(d.stepMs)}${x}; measured with ${K} blocks ${fmtMs(d.stepMsMeasured)} (samples ${d.stepSamplesMs.map((s) => s.toFixed(1)).join(', ')} ms); caption + text K/V (once per image) ${fmtMs(d.captionMs)}`);
   console.log(`  breakdown per step${x}:`);
@@ -149,6 +159,11 @@ export async function runProfile(argv: string[]): Promise<number> {
   if (q !== null) {
     console.log(`  queued dispatch (one synchronize per step)${x}: step ${fmtMs(q.stepMs)} vs ${fmtMs(q.syncedStepMs)} with a synchronize after every op (samples ${q.samplesMs.map((v) => v.toFixed(2)).join(', ')} ms)`);
     console.log(`  host overhead of the queued step${x}: ${fmtMs(q.hostOverheadMs)} = ${(100 * q.share).toFixed(2)}% (step − device busy ≈ ${fmtMs(q.gpuBusyMs)}: synchronized op times − calls × ${h.perCallUs.toFixed(1)} µs round trip; an estimate)`);
+    const how = q.dispatch === 'replay' ? 'one CUDA graph launch' : 'every kernel launched from the host';
+    const dv = q.device;
+    const top = dv.ops.slice(0, 4).map((e) => `${e.name} ${fmtMs(e.ms)}`).join(', ');
+    console.log(`  device timeline of the queued step (CUDA events around each op call, ${K} blocks, eager): ops busy ${fmtMs(dv.busyMs)} of a ${fmtMs(dv.spanMs)} span, idle between op calls ${fmtMs(dv.idleMs)} (${((100 * dv.idleMs) / Math.max(dv.spanMs, 1e-9)).toFixed(1)}%); step wall ${fmtMs(dv.stepMs)}; ${top}`);
+    console.log(`  host enqueue of the queued step (measured, ${K} blocks, ${how}): ${fmtMs(q.enqueueMs)} of ${fmtMs(q.measuredMs)} = ${(100 * q.enqueueShare).toFixed(1)}%${q.enqueueShare > 0.8 && !machine.device?.startsWith('sana-emu') ? ' — the host sets the pace' : ''}`);
   }
 
   let decode: DecodeProfile | null = null;
@@ -205,6 +220,8 @@ export async function runProfile(argv: string[]): Promise<number> {
       dtype,
       blockMode,
       opVersions,
+      cudaGraph,
+      gemmSplitK: splitK,
       machine,
       width,
       height,
@@ -220,7 +237,11 @@ export async function runProfile(argv: string[]): Promise<number> {
       step_samples_ms: d.stepSamplesMs,
       caption_ms: d.captionMs,
       breakdown: d.breakdown,
-      queued: q && { step_ms: q.stepMs, step_ms_measured: q.measuredMs, samples_ms: q.samplesMs, synced_step_ms: q.syncedStepMs, gpu_busy_ms: q.gpuBusyMs, host_overhead_ms: q.hostOverheadMs, share: q.share },
+      queued: q && {
+        step_ms: q.stepMs, step_ms_measured: q.measuredMs, samples_ms: q.samplesMs, synced_step_ms: q.syncedStepMs, gpu_busy_ms: q.gpuBusyMs,
+        host_overhead_ms: q.hostOverheadMs, share: q.share, enqueue_ms: q.enqueueMs, enqueue_share: q.enqueueShare, dispatch: q.dispatch,
+        device: { busy_ms: q.device.busyMs, span_ms: q.device.spanMs, idle_ms: q.device.idleMs, step_ms: q.device.stepMs, ops: q.device.ops, blocks: K },
+      },
       host_overhead: { per_step_ms: h.totalMs, share: h.share, wall_minus_ops_ms: h.wallMinusOpsMs, host_work_ms: h.hostWorkMs, js_glue_ms: h.jsGlueMs, op_calls_per_step: h.opCallsPerStep, per_call_us: h.perCallUs, dispatch_ms: h.dispatchMs },
       decode: decode && { ms: decode.ms, tiled: decode.tiled, tiles: decode.tiles, tile: tile ?? null, breakdown: decode.breakdown, memory: decode.memory, plan: decode.plan },
       image_ms: imageMs,

@@ -144,6 +144,42 @@ __device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
   return *reinterpret_cast<uint32_t*>(&v);
 }
 
+// One online-softmax step (cores v2 and v3) for the two rows a thread holds in mma.sync fragments (g and
+// g + 8 of its warp's 16 queries; a row's keys live in one quad of lanes): s[nt][2r], s[nt][2r + 1] are
+// row r's logits in key block nt. Raises the running maximum m_run, replaces s by exp(s − max), adds
+// their sum to l_run, and rescales l_run and the output fragments o by exp(old max − new max). kExp2: the
+// logits are in the log₂ domain (core v3: exp2f); else natural (core v2: expf).
+template <bool kExp2, int SN, int ON>
+__device__ __forceinline__ void online_softmax_step(float (&s)[SN][4], float (&o)[ON][4], float (&m_run)[2], float (&l_run)[2]) {
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    float mx = -INFINITY;
+#pragma unroll
+    for (int nt = 0; nt < SN; ++nt) mx = fmaxf(mx, fmaxf(s[nt][2 * r], s[nt][2 * r + 1]));
+    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+    const float m_new = fmaxf(m_run[r], mx);
+    const float m_use = m_new == -INFINITY ? 0.0f : m_new;  // every logit −∞ so far: keep exp() finite
+    const float corr = kExp2 ? exp2f(m_run[r] - m_use) : expf(m_run[r] - m_use);
+    float sum = 0.0f;
+#pragma unroll
+    for (int nt = 0; nt < SN; ++nt) {
+      s[nt][2 * r] = kExp2 ? exp2f(s[nt][2 * r] - m_use) : expf(s[nt][2 * r] - m_use);
+      s[nt][2 * r + 1] = kExp2 ? exp2f(s[nt][2 * r + 1] - m_use) : expf(s[nt][2 * r + 1] - m_use);
+      sum += s[nt][2 * r] + s[nt][2 * r + 1];
+    }
+    sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+    sum += __shfl_xor_sync(0xffffffffu, sum, 2);
+    l_run[r] = l_run[r] * corr + sum;
+    m_run[r] = m_new;
+#pragma unroll
+    for (int nt = 0; nt < ON; ++nt) {
+      o[nt][2 * r] *= corr;
+      o[nt][2 * r + 1] *= corr;
+    }
+  }
+}
+
 __global__ void __launch_bounds__(128) xattn_v2(const bf16* __restrict__ q, int64_t ldq, const bf16* __restrict__ k, int64_t ldk,
                                                 const bf16* __restrict__ v, int64_t ldv, const bf16* __restrict__ mask, int64_t mask_ld,
                                                 bf16* __restrict__ out, int64_t ldo, int64_t N, int64_t L, int H, int d, float scale) {
@@ -219,33 +255,7 @@ __global__ void __launch_bounds__(128) xattn_v2(const bf16* __restrict__ q, int6
         const int64_t key = j0 + nt * 8 + 2 * (lane % 4) + (e & 1);
         s[nt][e] = key < L ? s[nt][e] * scale + (mask ? __bfloat162float(mask[b * mask_ld + key]) : 0.0f) : -INFINITY;
       }
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      float mx = -INFINITY;
-#pragma unroll
-      for (int nt = 0; nt < KB / 8; ++nt) mx = fmaxf(mx, fmaxf(s[nt][2 * r], s[nt][2 * r + 1]));
-      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-      const float m_new = fmaxf(m_run[r], mx);
-      const float m_use = m_new == -INFINITY ? 0.0f : m_new;
-      const float corr = expf(m_run[r] - m_use);
-      float sum = 0.0f;
-#pragma unroll
-      for (int nt = 0; nt < KB / 8; ++nt) {
-        s[nt][2 * r] = expf(s[nt][2 * r] - m_use);
-        s[nt][2 * r + 1] = expf(s[nt][2 * r + 1] - m_use);
-        sum += s[nt][2 * r] + s[nt][2 * r + 1];
-      }
-      sum += __shfl_xor_sync(0xffffffffu, sum, 1);
-      sum += __shfl_xor_sync(0xffffffffu, sum, 2);
-      l_run[r] = l_run[r] * corr + sum;
-      m_run[r] = m_new;
-#pragma unroll
-      for (int nt = 0; nt < kMaxD / 8; ++nt) {
-        o[nt][2 * r] *= corr;
-        o[nt][2 * r + 1] *= corr;
-      }
-    }
+    online_softmax_step<false>(s, o, m_run, l_run);
     // O += P·V: P's S fragments are the A fragments of m16n8k16 over 16 keys
 #pragma unroll
     for (int kk = 0; kk < KB / 16; ++kk) {
@@ -377,33 +387,7 @@ __global__ void __launch_bounds__(kV3Threads, DP <= 80 ? 2 : 1)
       }
     }
     // online softmax per row (g and g + 8; a row's keys live in one quad)
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      float mx = -INFINITY;
-#pragma unroll
-      for (int nt = 0; nt < S8; ++nt) mx = fmaxf(mx, fmaxf(s[nt][2 * r], s[nt][2 * r + 1]));
-      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-      const float m_new = fmaxf(m_run[r], mx);
-      const float m_use = m_new == -INFINITY ? 0.0f : m_new;  // every logit −∞ so far: keep exp2 finite
-      const float corr = exp2f(m_run[r] - m_use);
-      float sum = 0.0f;
-#pragma unroll
-      for (int nt = 0; nt < S8; ++nt) {
-        s[nt][2 * r] = exp2f(s[nt][2 * r] - m_use);
-        s[nt][2 * r + 1] = exp2f(s[nt][2 * r + 1] - m_use);
-        sum += s[nt][2 * r] + s[nt][2 * r + 1];
-      }
-      sum += __shfl_xor_sync(0xffffffffu, sum, 1);
-      sum += __shfl_xor_sync(0xffffffffu, sum, 2);
-      l_run[r] = l_run[r] * corr + sum;
-      m_run[r] = m_new;
-#pragma unroll
-      for (int nt = 0; nt < NT; ++nt) {
-        o[nt][2 * r] *= corr;
-        o[nt][2 * r + 1] *= corr;
-      }
-    }
+    online_softmax_step<true>(s, o, m_run, l_run);
     // O += P·V over this step's 16-key groups (P re-packed from the S fragments into A fragments)
 #pragma unroll
     for (int kk = 0; kk < S8 / 2; ++kk) {

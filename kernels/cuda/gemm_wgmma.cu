@@ -71,11 +71,30 @@
 //   once on empty[(kt − 1) % S] (count 8); after the loop, wait_group 0. A stage is thus held for two
 //   slices, so S ≥ 3 keeps one stage loading while two are read.
 // A wait that has not completed after ~2³⁴ cycles (≈ 10 s) traps instead of hanging the process.
+//
+// Split-K (grids that leave SMs idle; plan::gemm_wgmma_split_k; off by default, see
+// set_gemm_wgmma_split_k). At M = 512 (Sana at 512², batch 2) an N = 1152 gemm is 36 tiles of 128 × 128
+// on 132 SMs, each block walking all of K alone. With S splits (S here is the split count, not the stage
+// count above) the grid gets a second dimension: block (tile, s) runs only the k-slices
+// [⌊s·KT/S⌋, ⌊(s + 1)·KT/S⌋) through the same pipeline (its stage and parity counters start at 0: the
+// ring is per block) and stores its raw f32 tile to a workspace of S·M·N floats (a Scratch local to the
+// launch) instead of applying the epilogue; then gemm_splitk_reduce_kernel (gemm_splitk_reduce.cu) sums
+// the S partials of each element in the order s = 0 … S − 1 (the result does not depend on which block
+// finished first) and applies the same Epilogue (bias, activation, gate, residual; 16-byte loads and
+// stores where `vec`). Extra bytes: the partials written and read back, 2·S·M·N·4 (mostly from L2 at
+// these sizes); extra FLOPs: (S − 1)·M·N adds; one more launch. It pays when the ⌈KT/S⌉ instead of KT
+// slices per block save more than that: few tiles and a long K (at 512², Sana-0.6B's FFN point-wise gemm,
+// K = 2880, 36 tiles: S = 3 in the plan's wave model); never when the tiles already fill the SM slots.
+// Dense A only: a conv's im2col A never splits. The S = 1 path is its own instantiation (kSplit = false)
+// with the code and registers it had before (the reduce lives in another file: beside these kernels it
+// changed NVVM's inlining in their scalar epilogue).
 #include <cuda.h>          // CUtensorMap and its enums (types only; the function comes from the driver at run time)
 #include <cudaTypedefs.h>  // PFN_cuTensorMapEncodeTiled_v12000
 
 #include <atomic>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <string>
 
@@ -101,6 +120,10 @@ struct WgArgs {
   // x: tap t of 4 reads x at offset (a − 1 + t / 2, b − 1 + t % 2) and tile row r is stored at output
   // pixel (2y + a, 2(x0 + r) + b) of the (B, 2H, 2W) image; −1 = the plain 3×3 im2col above.
   int conv_phase;
+  // Split-K (kSplit instantiation only): the number of splits S (grid.y) and the workspace of S partial
+  // M × N f32 tiles, split s at partial + s·M·N, row pitch N.
+  int splits;
+  float* partial;
 };
 
 // 1 when this module's code for the running device was compiled with wgmma (sm_90a).
@@ -140,7 +163,7 @@ template <int BN> __device__ __forceinline__ void wgmma_slice(float (&d)[BN / 2]
 }
 #endif  // SANA_WGMMA_DEVICE
 
-template <int BN>
+template <int BN, bool kSplit>
 __global__ void __launch_bounds__(plan::kWgThreads, plan::wg_blocks_per_sm(BN))
     gemm_wgmma_kernel(const __grid_constant__ CUtensorMap tma_a, const __grid_constant__ CUtensorMap tma_b, WgArgs p, Epilogue<bf16> ep) {
 #if SANA_WGMMA_DEVICE
@@ -166,6 +189,14 @@ __global__ void __launch_bounds__(plan::kWgThreads, plan::wg_blocks_per_sm(BN))
   plan::gemm_tile_of(blockIdx.x, (p.M + BM - 1) / BM, (p.N + BN - 1) / BN, &tile_m, &tile_n);
   const int64_t m0 = tile_m * BM, n0 = tile_n * BN;
   const int KT = static_cast<int>((p.K + BK - 1) / BK);  // K < 2³¹ (host check)
+  // This block's k-slices: kt0 + [0, nkt). All KT of them, or with split-K split blockIdx.y's share (never
+  // empty: the host caps S at KT). The ring's stage and parity arithmetic below counts the block's own
+  // slices (kt = 0 …); only the TMA coordinates use the global slice kt0 + kt.
+  int kt0 = 0, nkt = KT;
+  if constexpr (kSplit) {
+    kt0 = static_cast<int>(plan::wg_split_begin(KT, blockIdx.y, p.splits));
+    nkt = static_cast<int>(plan::wg_split_begin(KT, int64_t{blockIdx.y} + 1, p.splits)) - kt0;
+  }
 
   if (threadIdx.x == 0) {
 #pragma unroll
@@ -192,15 +223,16 @@ __global__ void __launch_bounds__(plan::kWgThreads, plan::wg_blocks_per_sm(BN))
         conv_oy = static_cast<int32_t>(rem / p.conv_w);
         conv_ox0 = static_cast<int32_t>(rem - int64_t{conv_oy} * p.conv_w);
       }
-      for (int kt = 0; kt < KT; ++kt) {
+      for (int kt = 0; kt < nkt; ++kt) {
         const int s = kt % S;
         const uint32_t use = static_cast<uint32_t>(kt / S);
         mbar_wait(empty0 + 8 * s, (use & 1u) ^ 1u);  // the consumers released this stage's previous use
         mbar_arrive_expect_tx(full0 + 8 * s, kStageBytes);
         const uint32_t sa = base + s * kStageBytes;
-        const int32_t k = kt * BK;  // conv: = tap·Cin + channel block·64, the reordered weight's column
+        const int ktg = kt0 + kt;   // the global k-slice
+        const int32_t k = ktg * BK;  // conv: = tap·Cin + channel block·64, the reordered weight's column
         if (p.conv_cb > 0) {
-          const int tap = kt / p.conv_cb, cb = kt - tap * p.conv_cb;
+          const int tap = ktg / p.conv_cb, cb = ktg - tap * p.conv_cb;
           if (p.conv_phase >= 0) {  // dcae-upsample v3: tap (jy, jx) = (tap / 2, tap % 2) of phase (a, b)'s 2×2 window
             tma_load_4d(sa, &tma_a, cb * BK, conv_ox0 + (p.conv_phase & 1) - 1 + (tap & 1), conv_oy + (p.conv_phase >> 1) - 1 + (tap >> 1), conv_b,
                         full0 + 8 * s);
@@ -222,7 +254,7 @@ __global__ void __launch_bounds__(plan::kWgThreads, plan::wg_blocks_per_sm(BN))
 #pragma unroll
   for (int i = 0; i < BN / 2; ++i) acc[i] = 0.0f;
 
-  for (int kt = 0; kt < KT; ++kt) {
+  for (int kt = 0; kt < nkt; ++kt) {
     const int s = kt % S;
     mbar_wait(full0 + 8 * s, static_cast<uint32_t>(kt / S) & 1u);  // the stage's bytes have landed
     __syncwarp();  // the .sync.aligned wgmma instructions below need the warp converged after the spin
@@ -258,6 +290,30 @@ __global__ void __launch_bounds__(plan::kWgThreads, plan::wg_blocks_per_sm(BN))
   }
   consumer_barrier();
   constexpr int kUnitsPerRow = BN / 8;
+  if constexpr (kSplit) {
+    // Split-K: the raw f32 partial tile (rows and columns in range) → partial[blockIdx.y]; the reduce
+    // kernel applies the epilogue. 32-byte aligned rows when N % 8 == 0 (the workspace is 256-aligned).
+    float* part = p.partial + static_cast<int64_t>(blockIdx.y) * p.M * p.N;
+#pragma unroll 1
+    for (int u = static_cast<int>(threadIdx.x); u < BM * kUnitsPerRow; u += kConsumers) {
+      const int r = u / kUnitsPerRow, c = (u % kUnitsPerRow) * 8;
+      const int64_t m = m0 + r, n = n0 + c;
+      if (m >= p.M || n >= p.N) continue;
+      const float4 lo = *reinterpret_cast<const float4*>(stg + r * P + c), hi = *reinterpret_cast<const float4*>(stg + r * P + c + 4);
+      float* d = part + m * p.N + n;
+      if (p.N % 8 == 0) {
+        reinterpret_cast<float4*>(d)[0] = lo;
+        reinterpret_cast<float4*>(d)[1] = hi;
+      } else {
+        const float v[8] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};
+#pragma unroll
+        for (int j = 0; j < 8; ++j) {
+          if (n + j < p.N) d[j] = v[j];
+        }
+      }
+    }
+    return;
+  }
   // Sub-pixel phase: the tile's 128 pixels (b, y, x0 …) go to output pixels 2(x0 + r) + b' of output row
   // 2y + a, i.e. flat output pixel out_base + 2r (64-bit: the output can exceed 2³¹ elements).
   int64_t out_base = 0;
@@ -374,9 +430,42 @@ Status encode_conv_map(const char* op, const WgmmaDevice& d, CUtensorMap* map, c
 }
 
 int g_tile_n_override = 0;
+std::atomic<int64_t> g_wgmma_split_launches{0};  // gemms run with S > 1
 
-template <int BN> Status launch_bn(const char* op, const GemmProblem& g, const WgmmaDevice& d) {
-  const plan::Launch l = plan::gemm_wgmma(g.M, g.N, BN);
+// Split-K mode: −1 = the plan's, 0 = off, 2 … 8 = forced; kSplitModeUnread until the first use reads
+// SANA_LAB_GEMM_SPLIT_K (set_gemm_wgmma_split_k overrides it).
+constexpr int kSplitModeUnread = -1000;
+std::atomic<int> g_split_mode{kSplitModeUnread};
+
+int normalize_split_mode(int mode) { return mode == -1 || (mode >= 2 && mode <= plan::kWgSplitMax) ? mode : 0; }
+
+// SANA_LAB_GEMM_SPLIT_K: unset or "" = off, "auto", "off", "0", "1" or "2" … "8"; anything else is
+// ignored (split-K stays off) with one warning on stderr.
+int split_mode_from_env() {
+  const char* e = std::getenv("SANA_LAB_GEMM_SPLIT_K");
+  if (e == nullptr || e[0] == '\0') return 0;
+  const std::string v(e);
+  if (v == "auto") return -1;
+  if (v == "off" || v == "0" || v == "1") return 0;
+  if (v.size() == 1 && v[0] >= '2' && v[0] <= '0' + plan::kWgSplitMax) return v[0] - '0';
+  std::fprintf(stderr, "sana-lab: SANA_LAB_GEMM_SPLIT_K=\"%s\" is not auto, off or 2-%d: ignored (gemm v3 split-K off)\n", e, plan::kWgSplitMax);
+  return 0;
+}
+
+// The kernel of one instantiation, with its shared-memory attributes (spelled alike for the emulator).
+template <int BN, bool kSplit>
+Status launch_kernel(const char* op, const plan::Launch& l, const CUtensorMap& ta, const CUtensorMap& tb, const WgArgs& p, const Epilogue<bf16>& ep) {
+  dim3 grid, block;
+  SANA_RETURN_IF_ERROR(to_dims(op, "gemm_wgmma_kernel", l, &grid, &block));
+  SANA_CUDA_CHECK(op, cudaFuncSetAttribute(gemm_wgmma_kernel<BN, kSplit>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(l.smem)));
+  SANA_CUDA_CHECK(op, cudaFuncSetAttribute(gemm_wgmma_kernel<BN, kSplit>, cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxShared));
+  gemm_wgmma_kernel<BN, kSplit><<<grid, block, l.smem, op_stream()>>>(ta, tb, p, ep);
+  SANA_CUDA_LAUNCHED(op, "gemm_wgmma_kernel");
+  return Status::Ok();
+}
+
+template <int BN> Status launch_bn(const char* op, const GemmProblem& g, const WgmmaDevice& d, int splits) {
+  const plan::Launch l = plan::gemm_wgmma(g.M, g.N, BN, splits);
   dim3 grid, block;
   SANA_RETURN_IF_ERROR(to_dims(op, "gemm_wgmma_kernel", l, &grid, &block));
   CUtensorMap ta, tb;
@@ -396,11 +485,18 @@ template <int BN> Status launch_bn(const char* op, const GemmProblem& g, const W
   p.conv_phase = g.a_conv ? g.conv_phase : -1;
   p.vec = g.N % 8 == 0 && g.ldc % 8 == 0 && aligned16(g.c) && (!g.bias || aligned16(g.bias)) &&
           (!g.gate || (aligned16(g.gate) && g.gate_ld % 8 == 0)) && (!g.residual || (aligned16(g.residual) && g.res_ld % 8 == 0));
+  p.splits = splits;
+  p.partial = nullptr;
   const Epilogue<bf16> ep = make_epilogue<bf16>(g);
-  SANA_CUDA_CHECK(op, cudaFuncSetAttribute(gemm_wgmma_kernel<BN>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(l.smem)));
-  SANA_CUDA_CHECK(op, cudaFuncSetAttribute(gemm_wgmma_kernel<BN>, cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxShared));
-  gemm_wgmma_kernel<BN><<<grid, block, l.smem, op_stream()>>>(ta, tb, p, ep);
-  SANA_CUDA_LAUNCHED(op, "gemm_wgmma_kernel");
+  if (splits <= 1) return launch_kernel<BN, false>(op, l, ta, tb, p, ep);
+  // Split-K: the S partial tiles in a stream-ordered workspace, freed (in stream order) when `scratch` dies.
+  if (g.M > INT64_MAX / 4 / splits / g.N) return OutOfMemory(std::string(op) + ": split-K workspace of " + std::to_string(splits) + " × " +
+                                                            std::to_string(g.M) + " × " + std::to_string(g.N) + " floats overflows 64 bits");
+  Scratch scratch(op);
+  SANA_RETURN_IF_ERROR(scratch.alloc_n(int64_t{splits} * g.M * g.N, &p.partial));
+  SANA_RETURN_IF_ERROR((launch_kernel<BN, true>(op, l, ta, tb, p, ep)));
+  SANA_RETURN_IF_ERROR(launch_gemm_splitk_reduce(op, g, p.partial, splits, p.vec));
+  g_wgmma_split_launches.fetch_add(1, std::memory_order_relaxed);
   return Status::Ok();
 }
 
@@ -448,6 +544,7 @@ PortableDefaults::~PortableDefaults() { --g_portable_scopes; }
 bool hopper_defaults() {
   if (g_portable_scopes > 0) return false;
   // -1 = not asked yet; a failed query is not cached (the op itself will report the CUDA error).
+  // Its own lock-free copy of wgmma_device's answer: every op's default asks, and wgmma_device takes a mutex.
   static std::atomic<int> ready{-1};
   int r = ready.load(std::memory_order_acquire);
   if (r < 0) {
@@ -461,23 +558,44 @@ bool hopper_defaults() {
 
 void set_gemm_wgmma_tile_n(int bn) { g_tile_n_override = (bn == 128 || bn == 256) ? bn : 0; }
 
-Status gemm_wgmma_check(const char* op, const GemmProblem& p, int version) {
+void set_gemm_wgmma_split_k(int mode) { g_split_mode.store(normalize_split_mode(mode), std::memory_order_relaxed); }
+
+int gemm_wgmma_split_k_mode() {
+  int m = g_split_mode.load(std::memory_order_relaxed);
+  if (m == kSplitModeUnread) {
+    static const int from_env = split_mode_from_env();  // read (and warned about) once
+    g_split_mode.compare_exchange_strong(m, from_env, std::memory_order_relaxed);  // unless a setter came first
+    m = g_split_mode.load(std::memory_order_relaxed);
+  }
+  return m;
+}
+
+int64_t gemm_wgmma_split_launch_count() { return g_wgmma_split_launches.load(std::memory_order_relaxed); }
+
+namespace {
+// The shapes, then the device; on success *d is the device the launch runs on.
+Status check_problem(const char* op, const GemmProblem& p, int version, const WgmmaDevice** d) {
   const char* why = gemm_wgmma_unsupported(p);
   if (why[0] != '\0') return bad_version(op, version, std::string("(wgmma gemm) cannot run this: ") + why);
-  const WgmmaDevice* d = nullptr;
-  SANA_RETURN_IF_ERROR(wgmma_device(op, &d));
-  if (!d->ready) return bad_version(op, version, "(wgmma gemm) " + d->refuse);
+  SANA_RETURN_IF_ERROR(wgmma_device(op, d));
+  if (!(*d)->ready) return bad_version(op, version, "(wgmma gemm) " + (*d)->refuse);
   return Status::Ok();
+}
+}  // namespace
+
+Status gemm_wgmma_check(const char* op, const GemmProblem& p, int version) {
+  const WgmmaDevice* d = nullptr;
+  return check_problem(op, p, version, &d);
 }
 
 Status launch_gemm_wgmma(const char* op, const GemmProblem& p, int version) {
-  SANA_RETURN_IF_ERROR(gemm_wgmma_check(op, p, version));
   const WgmmaDevice* d = nullptr;
-  SANA_RETURN_IF_ERROR(wgmma_device(op, &d));
+  SANA_RETURN_IF_ERROR(check_problem(op, p, version, &d));
   if (p.M == 0 || p.N == 0) return Status::Ok();
   g_wgmma_launches.fetch_add(1, std::memory_order_relaxed);
   const int bn = g_tile_n_override != 0 ? g_tile_n_override : plan::gemm_wgmma_tile_n(p.M, p.N, d->sms);
-  return bn == 128 ? launch_bn<128>(op, p, *d) : launch_bn<256>(op, p, *d);
+  const int splits = plan::gemm_wgmma_splits(gemm_wgmma_split_k_mode(), p.M, p.N, p.K, d->sms, bn, p.a_conv);
+  return bn == 128 ? launch_bn<128>(op, p, *d, splits) : launch_bn<256>(op, p, *d, splits);
 }
 
 }  // namespace sana::cuda

@@ -102,7 +102,14 @@ Status to_dims(const char* op, const char* kernel, const plan::Launch& l, dim3* 
   return Status::Ok();
 }
 
-cudaStream_t op_stream() { return cudaStreamLegacy; }
+namespace {
+// While this thread captures a CUDA graph (graph_begin … graph_end): the capturing stream, else null.
+thread_local cudaStream_t g_capture_stream = nullptr;
+}  // namespace
+
+// The legacy default stream (every op, copy and fill is ordered on it), or the capture stream while
+// this thread captures a graph.
+cudaStream_t op_stream() { return g_capture_stream != nullptr ? g_capture_stream : cudaStreamLegacy; }
 
 std::recursive_mutex& op_mutex() {
   static std::recursive_mutex m;
@@ -138,7 +145,8 @@ Status OpScope::finish(Status s) {
   if (!s.ok()) return s;
   cudaError_t e = cudaGetLastError();
   if (e != cudaSuccess) return cuda_error(op_, "kernel launch", e);
-  if (g_no_sync_depth == 0 && g_sync_each_op.load(std::memory_order_relaxed)) {
+  // (nothing to wait for while capturing a graph: the kernels were recorded, not run)
+  if (g_no_sync_depth == 0 && g_capture_stream == nullptr && g_sync_each_op.load(std::memory_order_relaxed)) {
     e = cudaStreamSynchronize(op_stream());
     if (e != cudaSuccess) return cuda_error(op_, "kernel execution", e);
   }
@@ -167,6 +175,84 @@ Status Scratch::alloc(int64_t bytes, void** p) {
   }
   ptrs_.push_back(*p);
   return Status::Ok();
+}
+
+// ---- CUDA graphs ----
+struct Graph {
+  cudaGraph_t graph = nullptr;
+  cudaGraphExec_t exec = nullptr;
+};
+
+bool graph_capturing() { return g_capture_stream != nullptr; }
+
+Status graph_begin(const char* what) {
+  std::string reason;
+  if (!device_available(&reason)) return Unavailable(std::string(what) + ": no usable CUDA device (" + reason + ")");
+  if (g_capture_stream != nullptr) return InvalidArgument(std::string(what) + ": a CUDA graph capture is already in progress on this thread");
+  // Op scratch is cudaMallocAsync/cudaFreeAsync on the op stream: captured as the graph's allocation
+  // nodes. Without pools it is cudaMalloc/cudaFree, and cudaFree cannot be captured.
+  if (!device_state().pools) return Unavailable(std::string(what) + ": CUDA graphs need the stream-ordered memory pool (cudaMallocAsync), which this device does not support");
+  std::lock_guard<std::recursive_mutex> lock(op_mutex());
+  cudaError_t e = cudaGetLastError();
+  if (e != cudaSuccess) return cuda_error(what, "an earlier CUDA call left an error", e);
+  // A blocking stream: launched later on the legacy stream, the graph is ordered like every op.
+  cudaStream_t s = nullptr;
+  SANA_CUDA_CHECK(what, cudaStreamCreateWithFlags(&s, cudaStreamDefault));
+  e = cudaStreamBeginCapture(s, cudaStreamCaptureModeRelaxed);
+  if (e != cudaSuccess) {
+    cudaStreamDestroy(s);
+    return cuda_error(what, "cudaStreamBeginCapture", e);
+  }
+  g_capture_stream = s;
+  return Status::Ok();
+}
+
+Status graph_end(const char* what, Graph** out) {
+  *out = nullptr;
+  if (g_capture_stream == nullptr) return InvalidArgument(std::string(what) + ": no CUDA graph capture is in progress on this thread");
+  std::lock_guard<std::recursive_mutex> lock(op_mutex());
+  cudaStream_t s = g_capture_stream;
+  g_capture_stream = nullptr;
+  cudaGraph_t graph = nullptr;
+  cudaError_t e = cudaStreamEndCapture(s, &graph);
+  cudaStreamDestroy(s);
+  if (e != cudaSuccess) {
+    if (graph != nullptr) cudaGraphDestroy(graph);
+    cudaGetLastError();
+    return Internal(std::string(what) + ": the CUDA graph capture failed: " + cudaGetErrorName(e) + ": " + cudaGetErrorString(e) +
+                    " (an operation a graph cannot hold ran while capturing: a synchronize, a copy on the legacy stream or a cudaFree)");
+  }
+  cudaGraphExec_t exec = nullptr;
+  e = cudaGraphInstantiate(&exec, graph, 0);
+  if (e != cudaSuccess) {
+    cudaGraphDestroy(graph);
+    return cuda_error(what, "cudaGraphInstantiate", e);
+  }
+  *out = new Graph{graph, exec};
+  return Status::Ok();
+}
+
+Status graph_launch(const char* what, Graph* g) {
+  if (g == nullptr || g->exec == nullptr) return InvalidArgument(std::string(what) + ": the CUDA graph has been disposed");
+  if (g_capture_stream != nullptr) return InvalidArgument(std::string(what) + ": cannot launch a CUDA graph while capturing one");
+  std::lock_guard<std::recursive_mutex> lock(op_mutex());
+  cudaError_t e = cudaGetLastError();
+  if (e != cudaSuccess) return cuda_error(what, "an earlier CUDA call left an error", e);
+  SANA_CUDA_CHECK(what, cudaGraphLaunch(g->exec, cudaStreamLegacy));
+  if (g_no_sync_depth == 0 && g_sync_each_op.load(std::memory_order_relaxed)) {
+    e = cudaStreamSynchronize(cudaStreamLegacy);
+    if (e != cudaSuccess) return cuda_error(what, "graph execution", e);
+  }
+  return Status::Ok();
+}
+
+void graph_destroy(Graph* g) {
+  if (g == nullptr) return;
+  std::lock_guard<std::recursive_mutex> lock(op_mutex());
+  if (g->exec != nullptr) cudaGraphExecDestroy(g->exec);
+  if (g->graph != nullptr) cudaGraphDestroy(g->graph);
+  cudaGetLastError();
+  delete g;
 }
 
 bool set_sync_each_op(bool on) { return g_sync_each_op.exchange(on); }
@@ -296,13 +382,16 @@ const std::vector<OpVersions>& op_versions() {
          "bf16; sm_90; K % 8 == 0; 16-byte aligned x, w"}}},
       {"linear-attention",
        {{1, "state by token chunks staged in shared memory + atomics; apply one thread per (token, channel)", "head_dim ≤ 64"},
-        {2, "4×4 register-blocked state (float4 smem), apply 4 threads per token with quad shuffles, 16-byte loads", "head_dim 32"}}},
+        {2, "4×4 register-blocked state (float4 smem), apply 4 threads per token with quad shuffles, 16-byte loads", "head_dim 32"},
+        {3, "tensor cores (mma.sync) for state and apply (state split bf16 hi + lo), 4-stage cp.async tiles, 16-byte stores",
+         "bf16; head_dim 32; 16-byte aligned rows"}}},
       {"linear-attention-block",
        {{1, "3 gemms → core v1 → gemm with bias/gate/residual epilogue", "head_dim ≤ 64"},
         {2, "3 gemms → core v2 → gemm with bias/gate/residual epilogue", "head_dim 32"},
         {3, "q gemm; k/v tensor-core gemm with the state reduction in its epilogue (K, V never in HBM); apply v2; out gemm",
          "bf16; head_dim 32; C % 64 == 0; N % 128 == 0"},
-        {4, "v2 with its four gemms on the Hopper wgmma engine (gemm v3)", "bf16; sm_90; head_dim 32; C % 8 == 0"}}},
+        {4, "v2 with its four gemms on the Hopper wgmma engine (gemm v3)", "bf16; sm_90; head_dim 32; C % 8 == 0"},
+        {5, "v4 with core v3 (tensor-core state and apply) instead of core v2", "bf16; sm_90; head_dim 32; C % 8 == 0"}}},
       {"mix-ffn",
        {{1, "gemm+SiLU → depthwise 3×3+GLU one thread per (pixel, channel) → gemm", ""},
         {2, "gemm+SiLU → depthwise 3×3+GLU 8 channels × 4 pixels per thread, column reuse → gemm", "hidden % 8 == 0"},

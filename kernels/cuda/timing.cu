@@ -8,12 +8,17 @@
 // Statistics as the PyTorch baseline script computes them (bench/gpu/pytorch_baselines.py): sorted
 // times, median, p20/p80 at index round(p·(n − 1)).
 //
+// timeline_mark / timeline_read: events on the op stream between op calls of a queued run, read once
+// at the end: each op's device time and the device's idle time between ops, with no synchronize between.
+//
 // measure_ceilings: device-to-device copy bandwidth counting bytes read + written (cudaMemcpyAsync
 // and this file's 16-byte vector copy kernel), and a large bf16 gemm through this library's gemm on
 // random data (never zeros: they run faster than real data).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <string>
+#include <vector>
 
 #include "sana/cuda/common.cuh"
 
@@ -209,6 +214,45 @@ Status measure_ceilings(const CeilingOptions& opts, Ceilings* out) {
     out->gemm_size = S;
     out->gemm_version = opts.gemm_version;
     out->gemm_bf16_TFLOPs = 2.0 * static_cast<double>(S) * S * S / (t.median_ms * 1e-3) / 1e12;
+  }
+  return Status::Ok();
+}
+
+// ---- device timeline: CUDA events recorded on the op stream between op calls ----
+namespace {
+std::vector<cudaEvent_t> g_marks;  // pooled (created once, reused after every read); guarded by op_mutex
+size_t g_marks_used = 0;
+constexpr size_t kMaxMarks = size_t{1} << 16;
+}  // namespace
+
+Status timeline_mark(const char* what, int64_t* index) {
+  std::string reason;
+  if (!device_available(&reason)) return Unavailable(std::string(what) + ": no usable CUDA device (" + reason + ")");
+  if (graph_capturing()) return InvalidArgument(std::string(what) + ": no timeline marks inside a CUDA graph capture (they would be recorded into the graph)");
+  std::lock_guard<std::recursive_mutex> lock(op_mutex());
+  if (g_marks_used == kMaxMarks) return InvalidArgument(std::string(what) + ": " + std::to_string(kMaxMarks) + " timeline marks without a read");
+  if (g_marks_used == g_marks.size()) {
+    cudaEvent_t e = nullptr;
+    SANA_CUDA_CHECK(what, cudaEventCreate(&e));
+    g_marks.push_back(e);
+  }
+  SANA_CUDA_CHECK(what, cudaEventRecord(g_marks[g_marks_used], op_stream()));
+  *index = static_cast<int64_t>(g_marks_used++);
+  return Status::Ok();
+}
+
+Status timeline_read(const char* what, std::vector<double>* ms) {
+  ms->clear();
+  std::lock_guard<std::recursive_mutex> lock(op_mutex());
+  const size_t n = g_marks_used;
+  g_marks_used = 0;  // the marks are read once, even when the read fails
+  if (n == 0) return Status::Ok();
+  SANA_CUDA_CHECK(what, cudaEventSynchronize(g_marks[n - 1]));  // the stream is in order: every earlier mark is done too
+  ms->reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    float t = 0.0f;
+    SANA_CUDA_CHECK(what, cudaEventElapsedTime(&t, g_marks[0], g_marks[i]));
+    ms->push_back(static_cast<double>(t));
   }
   return Status::Ok();
 }

@@ -45,12 +45,16 @@ step "sana-lab parity --backend cuda (the op parity suite through N-API, queued 
 node dist/cli/main.js parity --backend cuda --json build-emu/node-parity.json | tail -n 2
 step "whole-model parity on cuda (bench/gpu/model-parity.mjs: DiT both block modes, DC-AE decoder, f32 and bf16)"
 node bench/gpu/model-parity.mjs --backend cuda --json build-emu/model-parity.json | tail -n 1
-step "sana-lab profile --backend cuda runs its queued and per-op-synchronised steps (Sana-0.6B 256², 1 block; the times are the emulator's, not a GPU's)"
+step "sana-lab profile --backend cuda runs its per-op-synchronised steps and its queued steps as CUDA graph replays (Sana-0.6B 256², 1 block; the times are the emulator's, not a GPU's)"
 node dist/cli/main.js profile --backend cuda --model 0.6b --res 256 --blocks 1 --text-len 16 --steps 1 --warmup 0 --repeat 1 --dtype bf16 \
-  --json build-emu/profile.json >build-emu/profile.log 2>&1 || { tail -n 30 build-emu/profile.log; exit 1; }
+  --cuda-graph --json build-emu/profile.json >build-emu/profile.log 2>&1 || { tail -n 30 build-emu/profile.log; exit 1; }
 grep -m1 "queued dispatch" build-emu/profile.log
+grep -m1 "host enqueue of the queued step (measured, 1 blocks, one CUDA graph launch)" build-emu/profile.log \
+  || { echo "[emu] profile --cuda-graph should time CUDA graph replays"; tail -n 5 build-emu/profile.log; exit 1; }
 grep -q "roofline floor: not computed — the cuda backend is the host emulator" build-emu/profile.log \
   || { echo "[emu] profile on the emulator should skip the roofline floor (no device ceilings)"; tail -n 5 build-emu/profile.log; exit 1; }
+step "CUDA graphs through the op API (bench/gpu/node-graph.mjs: capture, replay with new inputs, broken captures)"
+node bench/gpu/node-graph.mjs | tail -n 1
 step "device out of memory through the op API (bench/gpu/node-oom.mjs, emulated device of 2 GiB)"
 SANA_EMU_MEM_GB=2 node bench/gpu/node-oom.mjs | tail -n 1
 step "done in $(( $(date +%s) - t0 )) s: these are emulated runs (correctness only, no timings); GPU results come from bench/gpu/check.sh"

@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <tuple>
@@ -56,11 +57,27 @@ struct Config {
 cudaError_t run_grid(const Config& cfg, const char* name, const std::function<void()>& body);
 cudaError_t func_set_attribute(const char* name, cudaFuncAttribute attr, int value);
 
+// ---- stream capture (CUDA graphs; emu_runtime.cpp) ----
+// Whether a stream capture is in progress (one at a time in the emulator).
+bool capture_active();
+// When `stream` is the capturing stream: `op` is appended to the capture (run by every cudaGraphLaunch
+// of the graph made from it) and true is returned; false otherwise.
+bool capture_record(cudaStream_t stream, std::function<cudaError_t()> op);
+// An operation the capture cannot hold — on the legacy stream, or synchronising — while a capture is in
+// progress: as in CUDA, the capture is invalidated (cudaStreamEndCapture then fails) and the error to
+// return is given (cudaErrorStreamCaptureImplicit / Unsupported); cudaSuccess when there is no conflict.
+cudaError_t capture_conflict(cudaStream_t stream, bool synchronizing, const char* what);
+
 template <typename Call, typename... A>
 void launch(const Config& cfg, const char* name, Call call, A&&... args) {
   // The arguments are copied once at the launch; each thread calls the kernel with its own copies.
-  std::tuple<std::decay_t<A>...> params(std::forward<A>(args)...);
-  run_grid(cfg, name, [&] { std::apply(call, params); });
+  // (Held by a shared_ptr: a captured launch runs again at every launch of its graph.)
+  auto params = std::make_shared<std::tuple<std::decay_t<A>...>>(std::forward<A>(args)...);
+  if (capture_active()) {
+    if (capture_record(cfg.stream, [cfg, name, call, params] { return run_grid(cfg, name, [&] { std::apply(call, *params); }); })) return;
+    if (capture_conflict(cfg.stream, false, name) != cudaSuccess) return;
+  }
+  run_grid(cfg, name, [&] { std::apply(call, *params); });
 }
 
 // ---- the block's shared window ----

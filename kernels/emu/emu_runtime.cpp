@@ -9,8 +9,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "emu_core.h"
 
@@ -63,9 +65,70 @@ cudaError_t func_set_attribute(const char* name, cudaFuncAttribute attr, int val
   return cudaSuccess;
 }
 
+// ---- stream capture (CUDA graphs) ----
+// A captured stream records its operations instead of running them; cudaStreamEndCapture hands them to
+// a graph, and every cudaGraphLaunch runs them in order. Memory allocated with cudaMallocAsync on the
+// capturing stream belongs to the graph (CUDA's allocation nodes): allocated here once, its
+// cudaFreeAsync inside the capture deferred, released when the graph and its executables are gone.
+// What a blocking capture cannot hold (the legacy stream, synchronising calls) invalidates it, as in CUDA.
+struct GraphBody {
+  std::vector<std::function<cudaError_t()>> ops;
+  std::vector<void*> owned;  // graph-owned allocations
+  ~GraphBody();
+};
+
+namespace {
+struct Capture {
+  cudaStream_t stream = nullptr;
+  bool invalid = false;
+  std::string why;
+  std::shared_ptr<GraphBody> body;
+};
+Capture* g_capture = nullptr;  // guarded by g_mu
+}  // namespace
+
+bool capture_active() {
+  std::lock_guard<std::mutex> lock(g_mu);
+  return g_capture != nullptr;
+}
+
+bool capture_record(cudaStream_t stream, std::function<cudaError_t()> op) {
+  std::lock_guard<std::mutex> lock(g_mu);
+  if (g_capture == nullptr || stream != g_capture->stream) return false;
+  if (!g_capture->invalid) g_capture->body->ops.push_back(std::move(op));
+  return true;
+}
+
+cudaError_t capture_conflict(cudaStream_t stream, bool synchronizing, const char* what) {
+  std::lock_guard<std::mutex> lock(g_mu);
+  if (g_capture == nullptr) return cudaSuccess;
+  const bool legacy = stream == nullptr || stream == cudaStreamLegacy;
+  if (!synchronizing && !legacy) return cudaSuccess;  // another created stream: no dependency on the capture
+  const cudaError_t e = synchronizing ? cudaErrorStreamCaptureUnsupported : cudaErrorStreamCaptureImplicit;
+  if (!g_capture->invalid) {
+    g_capture->invalid = true;
+    g_capture->why = what;
+    std::fprintf(stderr, "[sana-emu] %s during a stream capture invalidates it\n", what);
+  }
+  g_last = e;
+  return e;
+}
+
+GraphBody::~GraphBody() {
+  for (void* p : owned) cudaFree(p);
+}
+
 }  // namespace sana_emu
 
-
+struct CUstream_st {
+  unsigned flags = 0;
+};
+struct CUgraph_st {
+  std::shared_ptr<sana_emu::GraphBody> body;
+};
+struct CUgraphExec_st {
+  std::shared_ptr<sana_emu::GraphBody> body;
+};
 
 extern "C" {
 
@@ -90,6 +153,10 @@ const char* cudaGetErrorName(cudaError_t e) {
     case cudaErrorLaunchTimeout: return "cudaErrorLaunchTimeout";
     case cudaErrorNotSupported: return "cudaErrorNotSupported";
     case cudaErrorInvalidDevicePointer: return "cudaErrorInvalidDevicePointer";
+    case cudaErrorStreamCaptureUnsupported: return "cudaErrorStreamCaptureUnsupported";
+    case cudaErrorStreamCaptureInvalidated: return "cudaErrorStreamCaptureInvalidated";
+    case cudaErrorStreamCaptureImplicit: return "cudaErrorStreamCaptureImplicit";
+    case cudaErrorIllegalState: return "cudaErrorIllegalState";
     default: return "cudaError(emulated)";
   }
 }
@@ -108,6 +175,10 @@ const char* cudaGetErrorString(cudaError_t e) {
     case cudaErrorLaunchTimeout: return "the launch timed out and was terminated (emulator: deadlock)";
     case cudaErrorNotSupported: return "operation not supported";
     case cudaErrorInvalidDevicePointer: return "invalid device pointer";
+    case cudaErrorStreamCaptureUnsupported: return "operation not permitted when stream is capturing";
+    case cudaErrorStreamCaptureInvalidated: return "operation failed due to a previous error during capture";
+    case cudaErrorStreamCaptureImplicit: return "operation would make the legacy stream depend on a capturing blocking stream";
+    case cudaErrorIllegalState: return "the operation is not permitted in the current state (emulator: one capture at a time)";
     default: return "emulated CUDA error";
   }
 }
@@ -190,6 +261,8 @@ cudaError_t cudaMalloc(void** ptr, size_t size) {
 
 cudaError_t cudaFree(void* ptr) {
   if (ptr == nullptr) return cudaSuccess;
+  const cudaError_t c = sana_emu::capture_conflict(nullptr, true, "cudaFree (it synchronizes)");
+  if (c != cudaSuccess) return c;
   std::lock_guard<std::mutex> lock(sana_emu::g_mu);
   const auto it = sana_emu::g_allocs.find(ptr);
   if (it == sana_emu::g_allocs.end()) return cudaErrorInvalidDevicePointer;
@@ -199,8 +272,18 @@ cudaError_t cudaFree(void* ptr) {
   return cudaSuccess;
 }
 
-cudaError_t cudaMallocAsync(void** ptr, size_t size, cudaStream_t) { return cudaMalloc(ptr, size); }
-cudaError_t cudaFreeAsync(void* ptr, cudaStream_t) { return cudaFree(ptr); }
+cudaError_t cudaMallocAsync(void** ptr, size_t size, cudaStream_t stream) {
+  const cudaError_t e = cudaMalloc(ptr, size);
+  if (e == cudaSuccess && sana_emu::capture_record(stream, [] { return cudaSuccess; })) {
+    std::lock_guard<std::mutex> lock(sana_emu::g_mu);
+    if (sana_emu::g_capture != nullptr) sana_emu::g_capture->body->owned.push_back(*ptr);  // the graph's allocation
+  }
+  return e;
+}
+cudaError_t cudaFreeAsync(void* ptr, cudaStream_t stream) {
+  if (sana_emu::capture_record(stream, [] { return cudaSuccess; })) return cudaSuccess;  // freed with the graph
+  return cudaFree(ptr);
+}
 cudaError_t cudaDeviceGetDefaultMemPool(cudaMemPool_t* pool, int) {
   *pool = reinterpret_cast<cudaMemPool_t>(uintptr_t{1});
   return cudaSuccess;
@@ -209,21 +292,99 @@ cudaError_t cudaMemPoolSetAttribute(cudaMemPool_t, cudaMemPoolAttr, void*) { ret
 cudaError_t cudaMemPoolTrimTo(cudaMemPool_t, size_t) { return cudaSuccess; }
 
 cudaError_t cudaMemcpy(void* dst, const void* src, size_t count, cudaMemcpyKind) {
+  const cudaError_t c = sana_emu::capture_conflict(nullptr, true, "cudaMemcpy (legacy stream, synchronous)");
+  if (c != cudaSuccess) return c;
   if (count > 0) std::memmove(dst, src, count);
   return cudaSuccess;
 }
-cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t count, cudaMemcpyKind kind, cudaStream_t) { return cudaMemcpy(dst, src, count, kind); }
+cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t count, cudaMemcpyKind, cudaStream_t stream) {
+  auto op = [dst, src, count] {
+    if (count > 0) std::memmove(dst, src, count);
+    return cudaSuccess;
+  };
+  if (sana_emu::capture_record(stream, op)) return cudaSuccess;
+  const cudaError_t c = sana_emu::capture_conflict(stream, false, "cudaMemcpyAsync on the legacy stream");
+  return c != cudaSuccess ? c : op();
+}
 cudaError_t cudaMemcpyFromSymbol(void* dst, const void* symbol, size_t count, size_t offset, cudaMemcpyKind) {
+  const cudaError_t c = sana_emu::capture_conflict(nullptr, true, "cudaMemcpyFromSymbol (legacy stream, synchronous)");
+  if (c != cudaSuccess) return c;
   std::memcpy(dst, static_cast<const char*>(symbol) + offset, count);
   return cudaSuccess;
 }
-cudaError_t cudaMemsetAsync(void* ptr, int value, size_t count, cudaStream_t) {
-  std::memset(ptr, value, count);
-  return cudaSuccess;
+cudaError_t cudaMemsetAsync(void* ptr, int value, size_t count, cudaStream_t stream) {
+  auto op = [ptr, value, count] {
+    std::memset(ptr, value, count);
+    return cudaSuccess;
+  };
+  if (sana_emu::capture_record(stream, op)) return cudaSuccess;
+  const cudaError_t c = sana_emu::capture_conflict(stream, false, "cudaMemsetAsync on the legacy stream");
+  return c != cudaSuccess ? c : op();
 }
 
-cudaError_t cudaDeviceSynchronize(void) { return cudaSuccess; }
-cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
+cudaError_t cudaDeviceSynchronize(void) { return sana_emu::capture_conflict(nullptr, true, "cudaDeviceSynchronize"); }
+cudaError_t cudaStreamSynchronize(cudaStream_t) { return sana_emu::capture_conflict(nullptr, true, "cudaStreamSynchronize"); }
+
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned int flags) {
+  *s = new CUstream_st{flags};
+  return cudaSuccess;
+}
+cudaError_t cudaStreamDestroy(cudaStream_t s) {
+  {
+    std::lock_guard<std::mutex> lock(sana_emu::g_mu);
+    if (sana_emu::g_capture != nullptr && sana_emu::g_capture->stream == s) return cudaErrorStreamCaptureUnsupported;
+  }
+  delete s;
+  return cudaSuccess;
+}
+cudaError_t cudaStreamBeginCapture(cudaStream_t s, cudaStreamCaptureMode) {
+  if (s == nullptr || s == cudaStreamLegacy || s == cudaStreamPerThread) return cudaErrorStreamCaptureUnsupported;  // as CUDA: not the default streams
+  std::lock_guard<std::mutex> lock(sana_emu::g_mu);
+  if (sana_emu::g_capture != nullptr) return cudaErrorIllegalState;  // the emulator captures one stream at a time
+  sana_emu::g_capture = new sana_emu::Capture{s, false, "", std::make_shared<sana_emu::GraphBody>()};
+  return cudaSuccess;
+}
+cudaError_t cudaStreamIsCapturing(cudaStream_t s, cudaStreamCaptureStatus* status) {
+  std::lock_guard<std::mutex> lock(sana_emu::g_mu);
+  const sana_emu::Capture* c = sana_emu::g_capture;
+  *status = c == nullptr || c->stream != s ? cudaStreamCaptureStatusNone : c->invalid ? cudaStreamCaptureStatusInvalidated : cudaStreamCaptureStatusActive;
+  return cudaSuccess;
+}
+cudaError_t cudaStreamEndCapture(cudaStream_t s, cudaGraph_t* graph) {
+  *graph = nullptr;
+  std::unique_ptr<sana_emu::Capture> c;
+  {
+    std::lock_guard<std::mutex> lock(sana_emu::g_mu);
+    if (sana_emu::g_capture == nullptr || sana_emu::g_capture->stream != s) return cudaErrorIllegalState;
+    c.reset(sana_emu::g_capture);
+    sana_emu::g_capture = nullptr;
+  }
+  if (c->invalid) return cudaErrorStreamCaptureInvalidated;  // (the body, and any graph-owned memory, go with c)
+  *graph = new CUgraph_st{c->body};
+  return cudaSuccess;
+}
+cudaError_t cudaGraphInstantiate(cudaGraphExec_t* exec, cudaGraph_t graph, unsigned long long) {
+  if (graph == nullptr) return cudaErrorInvalidValue;
+  *exec = new CUgraphExec_st{graph->body};
+  return cudaSuccess;
+}
+cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t stream) {
+  if (exec == nullptr) return cudaErrorInvalidValue;
+  if (sana_emu::capture_active()) return sana_emu::capture_conflict(stream, true, "cudaGraphLaunch");
+  for (const auto& op : exec->body->ops) {
+    const cudaError_t e = op();
+    if (e != cudaSuccess) return e;  // (a failed kernel also recorded its error for cudaGetLastError)
+  }
+  return cudaSuccess;
+}
+cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec) {
+  delete exec;
+  return cudaSuccess;
+}
+cudaError_t cudaGraphDestroy(cudaGraph_t graph) {
+  delete graph;
+  return cudaSuccess;
+}
 
 cudaError_t cudaEventCreate(cudaEvent_t* e) {
   *e = reinterpret_cast<cudaEvent_t>(new sana_emu::Event());

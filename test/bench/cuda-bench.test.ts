@@ -65,7 +65,9 @@ describe('cuda versions in bench', () => {
     expect(benchVersions('gemm', 'cuda', 'bf16')).toEqual([1, 2, 3]);
     expect(benchVersions('gemm', 'cuda', 'f32')).toEqual([1]);
     expect(benchVersions('linear-attention-block', 'cuda', 'f32')).toEqual([1, 2]);
-    expect(benchVersions('linear-attention-block', 'cuda')).toEqual([1, 2, 3, 4]);
+    expect(benchVersions('linear-attention-block', 'cuda')).toEqual([1, 2, 3, 4, 5]);
+    expect(benchVersions('linear-attention', 'cuda', 'bf16')).toEqual([1, 2, 3]);
+    expect(benchVersions('linear-attention', 'cuda', 'f32')).toEqual([1, 2]); // v3 (tensor cores) is bf16 only
     expect(benchVersions('mix-ffn', 'cuda', 'f32')).toEqual([1, 2]);
     expect(benchVersions('conv3x3', 'cuda', 'bf16')).toEqual([1, 2, 3, 4]);
     expect(benchVersions('linear-attention', 'cpu', 'f32')).toEqual([1, 2]);

@@ -33,6 +33,23 @@ describe.skipIf(info.available)('the cuda backend without a usable device', () =
     expect(() => addon.runtime.releaseCachedMemory()).not.toThrow();
   });
 
+  it('CUDA graphs: capture refuses with the reason; the op API refuses other backends; launch checks its handle', () => {
+    expect(() => addon.runtime.graphBegin('step')).toThrow(built ? `step: no usable CUDA device (${info.reason})` : 'step: CUDA graphs need the cuda backend; this addon was built without CUDA');
+    expect(() => addon.runtime.graphEnd('step')).toThrow(built ? 'step: no CUDA graph capture is in progress on this thread' : /built without CUDA/);
+    expect(() => addon.runtime.graphLaunch({} as never)).toThrow(new TypeError('graphLaunch: expected a graph from runtime.graphEnd'));
+    expect(() => addon.runtime.graphDispose(addon.tensorEmpty('cpu', 'f32', [1]) as never)).toThrow(new TypeError('graphDispose: expected a graph from runtime.graphEnd'));
+    let ran = false;
+    expect(() => ops.captureCudaGraph(ops.getBackend('cpu'), 'step', () => (ran = true))).toThrow(new TypeError('captureCudaGraph(step): CUDA graphs need the cuda backend, got cpu'));
+    expect(ran).toBe(false);
+  });
+
+  it('the device timeline: a mark refuses with the reason; a read of no marks is empty', () => {
+    expect(() => addon.runtime.timelineMark('profile')).toThrow(built ? `profile: no usable CUDA device (${info.reason})` : 'profile: the device timeline needs the cuda backend; this addon was built without CUDA');
+    const r = addon.runtime.timelineRead('profile');
+    expect(r).toBeInstanceOf(Float64Array);
+    expect(r.length).toBe(0);
+  });
+
   it('device timing of an op on host tensors names the op', async () => {
     const cpu = ops.getBackend('cpu');
     const x = cpu.fromArray(new Float32Array(8).fill(1), [1, 2, 4]);

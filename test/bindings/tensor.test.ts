@@ -51,6 +51,25 @@ for (const name of ['reference', 'cpu'] as const) {
       expect(() => be.empty([2], 'i32' as 'f32')).toThrow(TypeError);
     });
 
+    it('write() overwrites the values in place (bf16 rounded like fromArray) and refuses a wrong length, type or a disposed tensor', () => {
+      const t = be.fromArray(rand(6, 4), [2, 3]);
+      const v = rand(6, 5);
+      t.write(v);
+      expect(Array.from(t.toArray())).toEqual(Array.from(v));
+      const b = be.empty([2, 3], 'bf16');
+      b.write(v);
+      expect(Array.from(b.toArray())).toEqual(Array.from(f32ArrayToBf16(v)));
+      const bits = f32ArrayToBf16(rand(6, 6));
+      b.write(bits);
+      expect(Array.from(b.toArray())).toEqual(Array.from(bits));
+      expect(() => t.write(new Float32Array(5))).toThrow(new RangeError('write: 5 values for f32[2, 3] on ' + name + ' (6 elements)'));
+      expect(() => t.write(new Uint16Array(6))).toThrow(new TypeError('write: f32[2, 3] on ' + name + ' takes a Float32Array'));
+      expect(() => t.write([1, 2, 3, 4, 5, 6] as unknown as Float32Array)).toThrow(TypeError);
+      t.dispose();
+      expect(() => t.write(v)).toThrow(/write: tensor f32\[2, 3\] on .* has been disposed/);
+      b.dispose();
+    });
+
     it('dispose() frees, is idempotent, and any later use throws a TypeError naming the op', async () => {
       const x = be.fromArray(rand(12, 2), [3, 4]);
       const w = be.fromArray(rand(8, 3), [2, 4]);
@@ -107,6 +126,17 @@ describe('native tensors (cpu)', () => {
     const f = cpu.fromArray(new Float32Array([1.5, -2, 3.25]), [3]);
     expect(Array.from(f.toFloat32())).toEqual([1.5, -2, 3.25]);
     f.dispose();
+  });
+
+  it('tensorWrite checks its arguments itself (a caller bypassing the TS checks gets an error, not a wrong answer)', () => {
+    const h = addon.tensorEmpty('cpu', 'bf16', [4]);
+    expect(() => addon.tensorWrite(h, new Float32Array(4))).toThrow(new TypeError('tensorWrite: a bf16 tensor needs a Uint16Array of bf16 bits'));
+    expect(() => addon.tensorWrite(h, new Uint16Array(3))).toThrow(new RangeError('tensorWrite: 3 values for bf16[4] (4 elements)'));
+    expect(() => addon.tensorWrite({} as never, new Uint16Array(4))).toThrow(TypeError);
+    addon.tensorWrite(h, new Uint16Array([1, 2, 3, 4]));
+    expect(Array.from(addon.tensorToArray(h))).toEqual([1, 2, 3, 4]);
+    addon.tensorDispose(h);
+    expect(() => addon.tensorWrite(h, new Uint16Array(4))).toThrow(/tensorWrite: tensor .*disposed/);
   });
 
   it('the addon itself rejects foreign values, huge sizes and impossible allocations', () => {

@@ -29,7 +29,7 @@ function detached<T extends Float32Array | Uint16Array>(a: T): T {
 }
 
 /** Every op function the addon exports (new native ops are covered as they appear). */
-const NOT_OPS = new Set(['tensorEmpty', 'tensorFromArray', 'tensorToArray', 'tensorToFloat32', 'tensorDispose', 'tensorIsAlive', 'tensorInfo', 'cpuThreads', 'setCpuThreads', 'gemmKernel', 'measureFmaPeak', 'cpuInfo', 'cudaInfo', 'buildInfo', 'f32ToBf16', 'bf16ToF32']);
+const NOT_OPS = new Set(['tensorEmpty', 'tensorFromArray', 'tensorWrite', 'tensorToArray', 'tensorToFloat32', 'tensorDispose', 'tensorIsAlive', 'tensorInfo', 'cpuThreads', 'setCpuThreads', 'gemmKernel', 'measureFmaPeak', 'cpuInfo', 'cudaInfo', 'buildInfo', 'f32ToBf16', 'bf16ToF32']);
 const OP_FUNCTIONS = Object.keys(addon).filter((k) => typeof (addon as unknown as Record<string, unknown>)[k] === 'function' && !NOT_OPS.has(k)) as (keyof NativeAddon)[];
 
 describe('native tensors: bad arguments are TypeError/RangeError naming the function', () => {
@@ -74,6 +74,9 @@ describe('native tensors: bad arguments are TypeError/RangeError naming the func
         expectThrow(() => (addon[fn] as (v: unknown) => unknown)(junk), TypeError, `${fn}: tensor is not a native backend tensor`);
       }
     }
+    for (const junk of [undefined, null, 1, 'x', {}, new Float32Array(1), () => 0]) {
+      expectThrow(() => (addon.tensorWrite as (v: unknown, a: unknown) => unknown)(junk, new Float32Array(1)), TypeError, 'tensorWrite: tensor is not a native backend tensor');
+    }
     const h = addon.tensorEmpty('cpu', 'f32', [3]);
     addon.tensorDispose(h);
     addon.tensorDispose(h); // idempotent
@@ -81,6 +84,7 @@ describe('native tensors: bad arguments are TypeError/RangeError naming the func
     expect(addon.tensorInfo(h)).toMatchObject({ alive: false, shape: [3], dtype: 'f32' });
     expectThrow(() => addon.tensorToArray(h), TypeError, 'tensorToArray: tensor has been disposed');
     expectThrow(() => addon.tensorToFloat32(h), TypeError, 'tensorToFloat32: tensor has been disposed');
+    expectThrow(() => addon.tensorWrite(h, new Float32Array(3)), TypeError, 'tensorWrite: tensor has been disposed');
   });
 
   it('every native op: no arguments, junk arguments, missing tensors, non-handles, disposed handles', () => {
@@ -130,7 +134,7 @@ describe('native tensors: bad arguments are TypeError/RangeError naming the func
     const big = cpu.fromArray(randValues(64 * 64, 5), [64, 64]);
     const shrunk = new BackendTensor('cpu', 'f32', [1, 2, 64], big.storage('test'));
     expectThrow(() => ops.linearAttentionSync(shrunk, shrunk, shrunk), RangeError, /linear-attention: q \[64, 64\], k \[64, 64\], v \[64, 64\] .*|linear-attention: want q, k, v \(B, N, C\)/);
-    const wrongBackend = new BackendTensor('cpu', 'f32', [3, 4], { read: () => new Float32Array(12), free: () => {} });
+    const wrongBackend = new BackendTensor('cpu', 'f32', [3, 4], { read: () => new Float32Array(12), write: () => {}, free: () => {} });
     expectThrow(() => ops.gemmSync(wrongBackend, w), TypeError, 'gemm: x is not a cpu tensor');
     const refT = ops.getBackend('reference').fromArray(randValues(12, 6), [3, 4]);
     const posing = new BackendTensor('reference', 'f32', [3, 4], small.storage('test'));

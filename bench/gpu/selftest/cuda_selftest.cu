@@ -17,7 +17,8 @@
 // --bench   the device ceilings, then each op × version at SANA shapes (bf16), CUDA-event medians with
 //           an L2 flush before each run (sana::cuda::time_launches); records in the lab's record format
 //           (backend "cuda"), comparable to bench/gpu/pytorch_baselines.py's "pytorch-eager" records.
-//           On sm_90, gemm v3 also at each forced tile width (shape.tile_n). The ceilings' gemm is the
+//           On sm_90, gemm v3 also at each forced tile width (shape.tile_n), and first of all its split-K
+//           off / auto / forced 2–4 at the 512² DiT gemms (shape.split_k, shape.splits). The ceilings' gemm is the
 //           default version unless --ceilings-gemm-version V asks for another (e.g. 3).
 // Exit code: 0 all checks passed, 1 a check failed, 2 no usable device, 3 bad usage.
 #include <algorithm>
@@ -449,16 +450,153 @@ void parity_gemm_v3(DType dt, Rng& rng) {
   }
 }
 
+// Core v3 (tensor cores, the state split into bf16 hi + lo for the apply) against v2 (f32 CUDA cores)
+// on the same inputs, two checks:
+// - the project's bf16 rule: v3's error against the float64 reference within 2× of v2's (both printed);
+// - v3 is v2's math with a ~16-bit state, so the two differ only where that moves an output across a
+//   bf16 rounding boundary: ‖v3 − v2‖ within a quarter of v2's (rounding) error. (On the emulator:
+//   0.01–0.1 of it; with S_lo dropped, i.e. a bf16 state, 1.2–1.4 — which the first rule alone lets
+//   pass: v3's error then is 1.2× v2's.)
+void la_v3_within_2x_of_v2(const LinearAttentionArgs& a3, const std::string& name, const Vec& ref) {
+  const DType dt = a3.out.dtype;
+  Dev out2 = poisoned(dt, {a3.out.shape[0], a3.out.shape[1], a3.out.shape[2]});
+  LinearAttentionArgs a2 = a3;
+  a2.out = out2.v;
+  Check c;
+  c.op = "linear-attention";
+  c.version = 3;
+  c.dtype = dname(dt);
+  c.name = name + " [v3 err <= 2x v2]";
+  Check agree = c;
+  agree.name = name + " [|v3-v2| <= v2 err/4]";
+  const Status s = cuda::linear_attention(a2, 2);
+  if (!s.ok()) {
+    c.detail = agree.detail = "v2 failed: " + s.message();
+  } else {
+    const Vec o3 = download(a3.out), o2 = download(out2.v);
+    const Stats s3 = compare(o3, ref), s2 = compare(o2, ref), d = compare(o3, o2);
+    const bool finite = s3.nonfinite == 0 && s2.nonfinite == 0;
+    c.pass = finite && s3.rel <= 2 * s2.rel;
+    c.detail = "rel err v3 " + num(s3.rel) + " (max/|ref| " + num(s3.max_rel()) + "), v2 " + num(s2.rel) + " (" + num(s2.max_rel()) + ")";
+    agree.pass = finite && d.rel <= 0.25 * s2.rel;
+    agree.detail = "|v3 - v2|/|v2| " + num(d.rel) + " = " + num(s2.rel > 0 ? d.rel / s2.rel : 0) + " × v2's rel err";
+  }
+  g_checks.push_back(c);
+  g_checks.push_back(agree);
+}
+
+// gemm v3 split-K (kernels/cuda/gemm_wgmma.cu, off by default): each case forced to S = 2 (tile 128), 3
+// (tile 256), 4 (planned tile) and at the plan's count (auto), against the same float64 reference. Ragged
+// M, N and K (K never a multiple of 64·S, so splits get unequal slice counts; K = 96 < 64·S: a forced S is
+// capped at ⌈K/64⌉ = 2 so that no split is empty), the scalar (N % 8 != 0) and 16-byte paths of both the
+// partial store and the reduce, every epilogue operand and activation, residuals in place. The split-launch
+// counter must show that a split ran exactly where the plan resolves S > 1 (auto splits 4 of these cases
+// on 132 SMs), so a path that silently stopped splitting fails. Outputs poisoned before each run.
+void parity_gemm_v3_split(DType dt, Rng& rng) {
+  if (dt != DType::kBF16) return;  // v3 refuses f32 before any split (parity_gemm_v3 checks the refusal)
+  struct Case {
+    const char* name;
+    std::vector<int64_t> xs;
+    int64_t N;
+    bool bias;
+    int act;
+    bool gate, residual, in_place;
+  };
+  const Case cases[] = {{"M133 N77 K200", {133, 200}, 77, false, 0, false, false, false},
+                        {"B2 37×520→130 bias gelu gate res", {2, 37, 520}, 130, true, 3, true, true, false},
+                        {"M257 N136 K712 bias silu", {257, 712}, 136, true, 2, false, false, false},
+                        {"M70 N64 K96 bias relu", {70, 96}, 64, true, 1, false, false, false},
+                        {"M200 N136 K1000 silu gate", {200, 1000}, 136, false, 2, true, false, false},
+                        {"M515 N384 K1152 bias relu res=out", {515, 1152}, 384, true, 1, false, true, true},
+                        {"B3 50×1000→520 bias gelu gate res=out", {3, 50, 1000}, 520, true, 3, true, true, true}};
+  const struct { int mode, tile_n; } runs[] = {{2, 128}, {3, 256}, {4, 0}, {-1, 0}};
+  const bool sm90 = device_is_sm90();
+  cudaDeviceProp prop;
+  const int64_t sms = cudaGetDeviceProperties(&prop, 0) == cudaSuccess ? prop.multiProcessorCount : 0;
+  cudaGetLastError();
+  const int saved = cuda::gemm_wgmma_split_k_mode();
+  for (const Case& c : cases) {
+    const int64_t K = c.xs.back(), N = c.N;
+    int64_t M = 1;
+    for (int64_t s : c.xs) M *= s;
+    M /= K;
+    Dev x = randn(dt, c.xs, rng, 1.0), w = randn(dt, {N, K}, rng, 1.0 / std::sqrt(double(K)));
+    Dev bias = randn(dt, {N}, rng, 0.1);
+    std::vector<int64_t> os = c.xs;
+    os.back() = N;
+    const int64_t B = c.xs.size() == 3 ? c.xs[0] : 1;
+    Dev gate = randn(dt, {B, 1, N}, rng, 0.5, 1.0);
+    Dev res = randn(dt, os, rng, 1.0);
+    const bool reject = !sm90;
+    const Vec ref = reject ? Vec() : selftest::gemm(x.h, w.h, M, N, K, c.bias ? &bias.h : nullptr, c.act, c.gate ? &gate.h : nullptr, M / B,
+                                                    c.residual ? &res.h : nullptr);
+    for (const auto& r : runs) {
+      Dev out = c.in_place ? upload_values(dt, os, res.h) : poisoned(dt, os);  // in place: out starts as the residual
+      GemmArgs a;
+      a.x = x.v;
+      a.w = w.v;
+      a.out = out.v;
+      a.bias = c.bias ? bias.ptr() : nullptr;
+      a.act = static_cast<Activation>(c.act);
+      a.gate = c.gate ? gate.ptr() : nullptr;
+      a.residual = c.in_place ? out.ptr() : c.residual ? res.ptr() : nullptr;
+      const int bn = r.tile_n ? r.tile_n : cuda::plan::gemm_wgmma_tile_n(M, N, sms);
+      const int S = cuda::plan::gemm_wgmma_splits(r.mode, M, N, K, sms, bn, false);
+      // "split 3→S2 t256: …" = mode 3 resolved to S = 2 splits of a 256-wide tile
+      const std::string name = "split " + (r.mode < 0 ? std::string("auto") : std::to_string(r.mode)) + "→S" + std::to_string(S) + " t" +
+                               std::to_string(bn) + ": " + c.name;
+      cuda::set_gemm_wgmma_tile_n(r.tile_n);
+      cuda::set_gemm_wgmma_split_k(r.mode);
+      const int64_t before = cuda::gemm_wgmma_split_launch_count();
+      check_case("gemm", 3, dt, name, reject, [&] { return cuda::gemm(a, 3); }, out.v, [&] { return ref; });
+      const int64_t split_runs = cuda::gemm_wgmma_split_launch_count() - before;
+      cuda::set_gemm_wgmma_split_k(saved);
+      cuda::set_gemm_wgmma_tile_n(0);
+      if (reject) break;  // one refusal per case is enough
+      if (split_runs != (S > 1 ? 1 : 0)) {
+        Check e;
+        e.op = "gemm";
+        e.version = 3;
+        e.dtype = dname(dt);
+        e.name = name + ": split launches";
+        e.detail = std::to_string(split_runs) + " split launches, expected " + std::to_string(S > 1 ? 1 : 0);
+        g_checks.push_back(e);
+      }
+    }
+  }
+  {  // the mode setter: −1, 0 and 2 … 8 kept, 1 and anything else = off
+    Check e;
+    e.op = "gemm";
+    e.version = 3;
+    e.dtype = dname(dt);
+    e.name = "split-K mode setter";
+    std::string got;
+    for (int m : {-1, 0, 1, 2, 8, 9, -2}) {
+      cuda::set_gemm_wgmma_split_k(m);
+      got += (got.empty() ? "" : " ") + std::to_string(cuda::gemm_wgmma_split_k_mode());
+    }
+    cuda::set_gemm_wgmma_split_k(saved);
+    e.pass = got == "-1 0 0 2 8 0 0";
+    e.detail = "modes " + got;
+    g_checks.push_back(e);
+  }
+}
+
 // v2 (head_dim 32, 16-byte rows) applies 4 × 64 tokens per block: N 300 and 517 run several apply blocks
 // (517 with a ragged last one) and several state chunks; v1 up to head_dim 64, with 256 / d tokens per
 // apply block (24 and 48 leave threads idle). Misaligned views (one element into an allocation): v2
 // refuses them, the default falls back to v1. head_dim > 64 is refused by every version.
+// v3 (bf16, head_dim 32, 16-byte rows; tensor cores) stages 64-token tiles 4 deep and applies 512 tokens
+// per block: N 1100 runs 3 apply blocks (the last ragged) of up to 8 tiles (the stage ring wraps), M 700
+// 11 state tiles in one chunk; N 5 / M 3 leave every warp's 16 rows mostly past the end. Its bf16
+// error must stay within 2× of v2's on the same inputs (a separate check prints both).
 void parity_linear_attention(int v, DType dt, Rng& rng) {
   enum { kQ = 1, kK = 2, kV = 4, kOut = 8 };  // which tensors start one element off their allocation
   struct Case {
     const char* name;
     int64_t B, N, M, C, d;
     int misaligned;
+    float eps = 1e-15f;  // the op's default
   };
   const Case cases[] = {{"B2 N77 C64 d32", 2, 77, 77, 64, 32, 0},
                         {"B1 N130 M61 C96 d32", 1, 130, 61, 96, 32, 0},
@@ -470,7 +608,10 @@ void parity_linear_attention(int v, DType dt, Rng& rng) {
                         {"B1 N33 M50 C48 d48", 1, 33, 50, 48, 48, 0},
                         {"B1 N80 M70 C64 d32 q k v out misaligned", 1, 80, 70, 64, 32, kQ | kK | kV | kOut},
                         {"B2 N40 C64 d32 out misaligned", 2, 40, 40, 64, 32, kOut},
-                        {"B1 N20 C256 d128 (head_dim > 64)", 1, 20, 20, 256, 128, 0}};
+                        {"B1 N20 C256 d128 (head_dim > 64)", 1, 20, 20, 256, 128, 0},
+                        {"B1 N1100 M700 C64 d32 (v3: 3 apply blocks)", 1, 1100, 700, 64, 32, 0},
+                        {"B2 N5 M3 C64 d32 (< 16 tokens)", 2, 5, 3, 64, 32, 0},
+                        {"B1 N70 M90 C64 d32 eps 100", 1, 70, 90, 64, 32, 0, 100.0f}};
   for (const Case& c : cases) {
     auto off = [&](int bit) -> int64_t { return (c.misaligned & bit) ? 1 : 0; };
     OffsetDev q = randn_at(dt, {c.B, c.N, c.C}, off(kQ), rng, 1.0), k = randn_at(dt, {c.B, c.M, c.C}, off(kK), rng, 1.0);
@@ -482,9 +623,11 @@ void parity_linear_attention(int v, DType dt, Rng& rng) {
     a.v = vv.v;
     a.out = out.v;
     a.head_dim = c.d;
-    const bool reject = c.d > 64 || (v == 2 && (c.d != 32 || c.misaligned != 0));
-    auto ref = [&] { return selftest::linear_attention(q.h, c.C, k.h, c.C, vv.h, c.C, 0, 0, 0, c.B, c.N, c.M, c.C, c.d, 1e-15); };
+    a.eps = c.eps;
+    const bool reject = c.d > 64 || ((v == 2 || v == 3) && (c.d != 32 || c.misaligned != 0)) || (v == 3 && dt != DType::kBF16);
+    auto ref = [&] { return selftest::linear_attention(q.h, c.C, k.h, c.C, vv.h, c.C, 0, 0, 0, c.B, c.N, c.M, c.C, c.d, c.eps); };
     check_case("linear-attention", v, dt, c.name, reject, [&] { return cuda::linear_attention(a, v); }, out.v, ref);
+    if (v == 3 && !reject) la_v3_within_2x_of_v2(a, c.name, ref());
     // At these sizes the plan gives every 64-token tile its own block; at SANA sizes a block reduces
     // many tiles (4096²: 9). One chunk per batch·head runs that loop (and its tile-reuse barriers).
     if (c.M > 64) {
@@ -496,6 +639,7 @@ void parity_linear_attention(int v, DType dt, Rng& rng) {
     }
   }
 }
+
 
 // The compositions' references, rounding where the CUDA ops store intermediates.
 Vec ref_la_block(const Vec& x, const Vec& wq, const Vec& wk, const Vec& wv, const Vec& wo, const Vec* bo, const Vec* gate, int64_t gate_rows,
@@ -563,7 +707,9 @@ void parity_linear_attention_block(int v, DType dt, Rng& rng) {
     a.residual = c.in_place ? out.ptr() : res.ptr();
     a.head_dim = d;
     a.out = out.v;
-    const bool reject = (v == 3 && (dt != DType::kBF16 || N % 128 != 0 || C % 64 != 0)) || (v == 4 && (dt != DType::kBF16 || !device_is_sm90()));
+    // v4, v5 (wgmma gemms around core v2, v3): bf16 on an sm_90 device
+    const bool reject = (v == 3 && (dt != DType::kBF16 || N % 128 != 0 || C % 64 != 0)) ||
+                        ((v == 4 || v == 5) && (dt != DType::kBF16 || !device_is_sm90()));
     check_case("linear-attention-block", v, dt, c.name, reject, [&] { return cuda::linear_attention_block(a, v); }, out.v,
                [&] { return ref_la_block(x.h, wq.h, wk.h, wv.h, wo.h, &bo.h, &gate.h, N, &res.h, B, N, C, Cout, d, rnd); });
   }
@@ -1446,7 +1592,7 @@ void run_parity(const std::set<std::string>& only, uint64_t seed) {
   };
   // The ops whose default picks an sm_90 version, and their versions that run on the wgmma engine
   // (kernels/cuda/*.cu headers; cross-attention v4 = core v3 behind v3's wgmma projections).
-  const std::map<std::string, std::set<int>> kWgmmaVersions = {{"gemm", {3}},    {"linear-attention-block", {4}}, {"mix-ffn", {3}},
+  const std::map<std::string, std::set<int>> kWgmmaVersions = {{"gemm", {3}},    {"linear-attention-block", {4, 5}}, {"mix-ffn", {3}},
                                                                {"cross-attention", {3, 4}}, {"conv3x3", {4}}, {"dcae-resblock", {4}},
                                                                {"dit-block", {3}}};
   Rng rng(seed);
@@ -1483,6 +1629,7 @@ void run_parity(const std::set<std::string>& only, uint64_t seed) {
       try {
         const int64_t before = cuda::gemm_wgmma_launch_count();
         parity_gemm_v3(dt, rng);
+        parity_gemm_v3_split(dt, rng);
         check_engine("gemm", {3}, 3, dt, cuda::gemm_wgmma_launch_count() - before);
       } catch (const Failure& f) {
         Check c;
@@ -1664,6 +1811,49 @@ std::string run_bench(const std::vector<int64_t>& res_list, int64_t B, double bu
       std::fprintf(stderr, "[ceilings] error: %s\n", s.message().c_str());
     }
     *ceil_json = o.str();
+  }
+  if (device_is_sm90()) {  // gemm v3 split-K off / auto / forced at the small-M DiT gemms (512², batch 2: M = 512)
+    // shape.split_k: the mode (0 off, −1 auto, 2 … 4 forced); shape.splits: the S that mode resolves to here.
+    // First, before the budget runs low: these are the records that tune plan::gemm_wgmma_split_k.
+    struct SplitShape {
+      const char* model;
+      int64_t M, N, K;
+      bool bias_silu;  // the FFN's inverted conv: bias + SiLU epilogue
+      int64_t tokens;
+    };
+    const SplitShape shapes[] = {{"0.6b", 512, 3456, 1152, false, 256},  {"0.6b", 512, 1152, 1152, false, 256},
+                                 {"0.6b", 512, 5760, 1152, true, 256},   {"0.6b", 512, 1152, 2880, false, 256},
+                                 {"1.6b", 512, 6720, 2240, false, 256},  {"1.6b", 512, 2240, 2240, false, 256},
+                                 {"1.6b", 512, 11200, 2240, true, 256},  {"1.6b", 512, 2240, 5600, false, 256},
+                                 {"0.6b", 600, 2304, 1152, false, 300}};  // cross-attention's k/v of 2 × 300 text tokens
+    std::fprintf(stderr, "[gemm v3 split-K] 512², batch 2\n");
+    const int saved = cuda::gemm_wgmma_split_k_mode();
+    for (const SplitShape& sh : shapes) {
+      try {
+        Dev x = rand_dev({sh.M, sh.K}, 1.0f), w = rand_dev({sh.N, sh.K}, 0.03f), bias = rand_dev({sh.N}, 0.1f), o = alloc_dev(dt, {sh.M, sh.N});
+        GemmArgs a;
+        a.x = x.v;
+        a.w = w.v;
+        a.out = o.v;
+        if (sh.bias_silu) {
+          a.bias = bias.ptr();
+          a.act = Activation::kSilu;
+        }
+        const int bn = cuda::plan::gemm_wgmma_tile_n(sh.M, sh.N, prop.multiProcessorCount);
+        for (int mode : {0, -1, 2, 3, 4}) {
+          const int S = cuda::plan::gemm_wgmma_splits(mode, sh.M, sh.N, sh.K, prop.multiProcessorCount, bn, false);
+          cuda::set_gemm_wgmma_split_k(mode);
+          bench.add("gemm", 3, sh.model, 512, 2, sh.tokens,
+                    shape_json({{"M", sh.M}, {"N", sh.N}, {"K", sh.K}, {"act", sh.bias_silu ? 2 : 0}, {"split_k", mode}, {"splits", S}}),
+                    [&] { return cuda::gemm(a, 3); });
+        }
+        cuda::set_gemm_wgmma_split_k(saved);
+      } catch (const Failure& f) {
+        cuda::set_gemm_wgmma_split_k(saved);
+        std::fprintf(stderr, "  setup failed: %s\n", f.st.message().c_str());
+      }
+    }
+    ok(cuda::release_cached_memory());
   }
   struct Model {
     const char* name;

@@ -155,6 +155,7 @@ describe('sana-lab profile', () => {
     await expect(runProfile(['--model', '0.6b', '--res', '256', '--backend', 'cpu', '--threads', '1', '--blocks', '40'])).rejects.toThrow(/exceeds/);
     await expect(runProfile(['--model', '0.6b', '--res', '256', '--blocks', '40'])).rejects.toThrow(/exceeds the model's 28 blocks/);
     await expect(runProfile(['--model', '0.6b', '--res', '256', '--tile', '512'])).rejects.toThrow(/--tile needs --decode/);
+    await expect(runProfile(['--model', '0.6b', '--res', '256', '--cuda-graph'])).rejects.toThrow('profile: --cuda-graph needs --backend cuda');
     expect(profileCommand.name).toBe('profile');
   });
 });

@@ -76,6 +76,10 @@ describe('native DiT runner on a random mid-size config (patch 2, PE, mask, 10×
       const again = model.forward(inputs);
       expect(again.toFloat32()).toEqual(out.toFloat32());
       expect(model.memory().activationBytes, 'a second step allocates no new activation buffers').toBe(peak);
+      const run = model.lastStep!;
+      expect(run.mode, 'cpu steps run op by op').toBe('eager');
+      expect(run.enqueueMs).toBeGreaterThan(0);
+      expect(run.enqueueMs).toBeLessThanOrEqual(run.totalMs);
       expect(model.memory().weightsBytes).toBeGreaterThan(4 * 0.9 * [...weights.values()].reduce((a, t) => a + t.numel, 0));
       model.dispose();
     });
@@ -143,6 +147,7 @@ describe('native DiT runner on a random mid-size config (patch 2, PE, mask, 10×
     expect(() => NativeSanaTransformer.fromStateDict(MID, bad)).toThrow(WeightKeyError);
     expect(() => NativeSanaTransformer.fromStateDict(MID, bad)).toThrow(/missing: transformer_blocks\.1\.attn2\.to_k\.bias.*proj_out\.bias is \[5\]/);
     expect(() => NativeSanaTransformer.fromStateDict({ ...MID, attentionBias: true }, weights)).toThrow(/attention_bias/);
+    expect(() => NativeSanaTransformer.fromStateDict(MID, weights, { backend: 'cpu', cudaGraph: true })).toThrow(new TypeError('NativeSanaTransformer: cudaGraph needs the cuda backend, got cpu'));
     const model = NativeSanaTransformer.fromStateDict(MID, weights);
     expect(() => model.forward({ ...inputs, hiddenStates: randn([2, 12, 9, 14], 3) })).toThrow(/multiples of patch size 2/);
     expect(() => model.forward({ ...inputs, timestep: Tensor.f32([3], [1, 2, 3]) })).toThrow(/one value per sample/);

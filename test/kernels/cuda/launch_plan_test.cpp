@@ -129,6 +129,78 @@ struct Dit {
   int64_t C, heads_x, ffn;
 };
 
+// gemm v3 split-K: the plan's count at the DiT gemms on an H200 (132 SMs): > 1 only at 512² (M = B·256)
+// where few tiles meet a long K, 1 at 1024² and 4096² (batch 2); every
+// split non-empty, the k ranges a partition of the slices, conv never split, grids and workspace in range.
+static void check_split_k() {
+  struct Shape {
+    const char* name;
+    int64_t M, N, K;
+    int want;  // the plan's S (132 SMs)
+  };
+  const Shape shapes[] = {
+      // Sana-0.6B (C 1152, FFN hidden 2880) and 1.6B (C 2240, hidden 5600) at 512², batch 2: M = 512
+      {"0.6b 512² qkv", 512, 3456, 1152, 1},    {"0.6b 512² proj", 512, 1152, 1152, 1},  {"0.6b 512² ffn-inv", 512, 5760, 1152, 1},
+      {"0.6b 512² ffn-pw", 512, 1152, 2880, 3}, {"1.6b 512² qkv", 512, 6720, 2240, 1},   {"1.6b 512² proj", 512, 2240, 2240, 1},
+      {"1.6b 512² ffn-inv", 512, 11200, 2240, 1}, {"1.6b 512² ffn-pw", 512, 2240, 5600, 3},
+      {"0.6b cross-kv (2 × 300 tokens)", 600, 2304, 1152, 1},
+  };
+  for (const Shape& s : shapes) {
+    const int bn = gemm_wgmma_tile_n(s.M, s.N, 132);
+    CHECK(gemm_wgmma_split_k(s.M, s.N, s.K, 132, bn) == s.want, ctx(s.name, gemm_wgmma_split_k(s.M, s.N, s.K, 132, bn), bn));
+  }
+  // 1024² and 4096² at batch 2 (M = 2048, 32768): no split for any DiT gemm (the tiles fill the SMs' slots,
+  // or, at 1024² N 1152: 80 tiles of 256, a split's second wave would cost what it saves)
+  const int64_t dit_widths[][2] = {{1152, 2880}, {2240, 5600}};  // C, FFN hidden
+  for (int64_t M : {2048, 32768}) {
+    for (const auto& d : dit_widths) {
+      const int64_t C = d[0], h = d[1];
+      const int64_t nk[][2] = {{3 * C, C}, {C, C}, {2 * h, C}, {C, h}, {2 * C, C}};
+      for (const auto& g : nk) {
+        const int bn = gemm_wgmma_tile_n(M, g[0], 132);
+        CHECK(gemm_wgmma_split_k(M, g[0], g[1], 132, bn) == 1, ctx("split 1024²/4096²", M, g[0], g[1]));
+      }
+    }
+  }
+  // every mode × shape: 1 ≤ S ≤ KT (no empty split), the splits partition [0, KT), the plan's own S within its
+  // caps (≤ 4, ≥ 4 slices each, ≤ 64 MiB of partials), conv never split; the grids fit
+  for (int64_t M : {1, 70, 130, 512, 600, 2048}) {
+    for (int64_t N : {8, 77, 1152, 5760}) {
+      for (int64_t K : {8, 64, 96, 200, 520, 1152, 2880, 5600}) {
+        const int64_t KT = cdiv(K, kWgBK);
+        for (int mode : {-1, 0, 1, 2, 3, 4, 5, 8, 9}) {
+          for (int bn : {128, 256}) {
+            const std::string w = ctx("split", M, N, K) + " mode " + std::to_string(mode) + " bn " + std::to_string(bn);
+            const int S = gemm_wgmma_splits(mode, M, N, K, 132, bn, false);
+            CHECK(S >= 1 && S <= KT && S <= kWgSplitMax, w);
+            CHECK(gemm_wgmma_splits(mode, M, N, K, 132, bn, true) == 1, w);
+            if (mode >= 2) CHECK(S == (mode > kWgSplitMax ? kWgSplitMax : mode) || S == KT, w);
+            if (mode == 0 || mode == 1) CHECK(S == 1, w);
+            if (mode == -1 && S > 1) {
+              CHECK(S <= kWgSplitAutoMax && KT / S >= kWgSplitMinSlices && int64_t{S} * M * N * 4 <= kWgSplitMaxWorkspace, w);
+              CHECK(cdiv(M, kWgBM) * cdiv(N, bn) < 132 * wg_blocks_per_sm(bn), w);
+            }
+            bool partition = wg_split_begin(KT, 0, S) == 0 && wg_split_begin(KT, S, S) == KT;
+            for (int s = 0; s < S; ++s) partition = partition && wg_split_begin(KT, s + 1, S) > wg_split_begin(KT, s, S);
+            CHECK(partition, w);
+            const Launch g = gemm_wgmma(M, N, bn, S), r = gemm_splitk_reduce(M, N);
+            CHECK(fits(g) && g.grid.y == S && g.grid.x == cdiv(M, kWgBM) * cdiv(N, bn), w);
+            CHECK(fits(r) && r.block.x == kWgReduceThreads && (r.grid.x * kWgReduceThreads >= M * cdiv(N, 8) || r.grid.x == 65536 * 8), w);
+          }
+        }
+      }
+    }
+  }
+  // the workspace cap and 64-bit sizes: no split past 64 MiB of partials, and none for huge (overflowing) M × N
+  CHECK(wg_split_workspace_ok(512, 1152, 4) && !wg_split_workspace_ok(4096, 4096, 2) && !wg_split_workspace_ok(2147483647, 2147483647, 2),
+        std::string("split workspace cap"));
+  CHECK(gemm_wgmma_split_k(2147483647, 2147483647, 2147483647, 132, 256) == 1 && gemm_wgmma_split_k(0, 8, 64, 132, 128) == 1,
+        std::string("split extremes"));
+  CHECK(gemm_wgmma_split_k(128, 128, 64 * 16, 132, 128) == 4 && gemm_wgmma_split_k(128, 128, 64 * 15, 132, 128) == 3,
+        std::string("split one tile"));  // ≥ 4 slices per split: KT 16 → 4, KT 15 → 3
+  CHECK(fits(gemm_splitk_reduce(int64_t{1} << 31, int64_t{1} << 20)) && gemm_splitk_reduce(0, 0).grid.x == 1, std::string("reduce grid cap"));
+}
+
 int main() {
   const Dit dits[] = {{"0.6b", 1152, 16, 2880}, {"1.6b", 2240, 20, 5600}};
   const int64_t L = 300;
@@ -169,6 +241,10 @@ int main() {
         const Launch a1 = la_apply_v1(BH, N, 32), a2 = la_apply_v2(BH, N);
         CHECK(fits(a1) && covers(a1.grid.x, 256 / 32, N), w);
         CHECK(fits(a2) && covers(a2.grid.x, int64_t{kLaApplyTokens} * kLaApplyRounds, N) && a2.block.x == 256, w);
+        // core v3: v2's chunks (whole 64-token tiles), 4-warp blocks, shared memory within the 48 KB default
+        const Launch s3 = la_state_v3(BH, N, chunk), a3 = la_apply_v3(BH, N);
+        CHECK(fits(s3) && covers(s3.grid.x, chunk, N) && s3.grid.y == BH && s3.block.x == kLa3Threads && s3.smem <= 48 * 1024, w);
+        CHECK(fits(a3) && covers(a3.grid.x, kLa3ApplyTokens, N) && a3.grid.y == BH && a3.block.x == kLa3Threads && a3.smem <= 48 * 1024, w);
         // cross-attention core
         const int64_t d = m.C / m.heads_x;
         const Launch x1 = xattn_v1(B * m.heads_x, N), x2 = xattn_v2(B * m.heads_x, N, d);
@@ -290,6 +366,7 @@ int main() {
   CHECK(!gemm_mma_shapes_ok(30, 30, 30) && gemm_mma_shapes_ok(40, 40, 48), std::string("mma shapes"));
 
   check_dcae_maps();
+  check_split_k();
 
   if (g_failed) {
     std::printf("%d of %d launch-plan checks failed\n", g_failed, g_checks);

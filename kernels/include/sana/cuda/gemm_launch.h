@@ -80,6 +80,21 @@ Status launch_gemm_wgmma(const char* op, const GemmProblem& p, int version = 3);
 int64_t gemm_wgmma_launch_count();
 // For tests and benchmarks (not thread-safe): force v3's tile width, 128 or 256; 0 = the plan's choice.
 void set_gemm_wgmma_tile_n(int bn);
+// v3's split-K on grids that leave SMs idle (kernels/cuda/gemm_wgmma.cu; plan::gemm_wgmma_split_k), process-
+// wide, OFF by default (not yet timed on a GPU). Mode −1 = the plan's split count, 0 or 1 = off, 2 … 8 =
+// that many splits (capped at ⌈K/64⌉; tests and benchmarks); any other value = off. Conv problems never
+// split. The environment variable SANA_LAB_GEMM_SPLIT_K (auto, off or 2 … 8; read once, at the first
+// gemm v3; an invalid value is ignored with a warning on stderr) sets the initial mode; this setter
+// overrides it. Not thread-safe (like set_gemm_wgmma_tile_n).
+void set_gemm_wgmma_split_k(int mode);
+// The current mode (−1, 0 or 2 … 8), reading SANA_LAB_GEMM_SPLIT_K on first use: to report or restore it.
+int gemm_wgmma_split_k_mode();
+// How many gemms engine 3 has run split (S > 1) in this process: tests observe with it that a split ran.
+int64_t gemm_wgmma_split_launch_count();
+// Split-K's reduce (gemm_splitk_reduce.cu): C = epilogue(Σ_s partial[s]) for p's M × N output and epilogue
+// (bf16), partial = `splits` f32 planes of M × N (row pitch N); vec: N % 8 == 0 and every epilogue operand
+// 16-byte aligned (16-byte loads and stores).
+Status launch_gemm_splitk_reduce(const char* op, const GemmProblem& p, const float* partial, int splits, bool vec);
 // The default engine for p inside a composite: 2 (tensor cores) when supported, else 1 (never 3:
 // a composite's explicit versions name their engine; its default resolves to its own sm_90 version).
 int gemm_default_version(const GemmProblem& p);

@@ -10,8 +10,9 @@ namespace sana::cuda {
 
 class Scratch;
 
-// linear-attention core (linear_attention.cu): version 1 (any head_dim ≤ 64) or 2 (head_dim 32,
-// 16-byte aligned rows); 0 = the default for these arguments. Head h of q/k/v starts at column h·hs,
+// linear-attention core (linear_attention.cu): version 1 (any head_dim ≤ 64), 2 (head_dim 32,
+// 16-byte aligned rows) or 3 (2's needs and bf16: la_check_version knows no dtype, la_core refuses
+// f32); 0 = the default for these arguments (1 or 2). Head h of q/k/v starts at column h·hs,
 // of out at h·hso (0 = d: heads side by side; lite-mla's heads are 3d apart).
 int la_default_version(int64_t d, bool aligned);
 Status la_check_version(const char* op, int version, int64_t d, bool aligned);

@@ -99,11 +99,87 @@ inline int gemm_wgmma_tile_n(int64_t M, int64_t N, int64_t sms) {
   const int64_t busiest256 = cdiv(mt * cdiv(N, 256), sms), busiest128 = cdiv(mt * cdiv(N, 128), sms);
   return 11 * 128 * busiest128 < 10 * 256 * busiest256 ? 128 : 256;
 }
-inline Launch gemm_wgmma(int64_t M, int64_t N, int bn) {
+// grid.x = the tiles (grouped order), grid.y = the k-splits (1 without split-K; ≤ kWgSplitMax).
+inline Launch gemm_wgmma(int64_t M, int64_t N, int bn, int splits = 1) {
   Launch l;
-  l.grid = {cdiv(M, kWgBM) * cdiv(N, bn), 1, 1};
+  l.grid = {cdiv(M, kWgBM) * cdiv(N, bn), splits, 1};
   l.block = {kWgThreads, 1, 1};
   l.smem = wg_smem_bytes(bn);
+  return l;
+}
+// Split-K (grids that leave SMs idle, e.g. the DiT gemms at 512²: M = 512, N = 1152 is 36 tiles of
+// 128 × 128 on 132 SMs): S blocks per tile, block (tile, s) running the k-slices [begin(s), begin(s + 1))
+// with begin(s) = ⌊s·KT/S⌋ (KT = ⌈K/64⌉; every split gets ⌊KT/S⌋ or ⌈KT/S⌉ slices, ≥ 1 when S ≤ KT) and
+// writing its f32 partial tile to a workspace of S·M·N floats; a second kernel sums the S partials in
+// the order s = 0 … S − 1 (deterministic) and applies the fused epilogue.
+constexpr int kWgSplitMax = 8;              // forced counts (set_gemm_wgmma_split_k, SANA_LAB_GEMM_SPLIT_K)
+constexpr int kWgSplitAutoMax = 4;          // the plan's
+constexpr int kWgSplitMinSlices = 4;        // the plan's: each split ≥ 4 slices of 64 (the 3–4-stage ring fills)
+constexpr int64_t kWgSplitMaxWorkspace = int64_t{64} << 20;  // the plan's: S·M·N·4 bytes
+SANA_HD inline int64_t wg_split_begin(int64_t KT, int64_t s, int64_t S) { return KT * s / S; }
+// Whether S·M·N floats stay within the plan's workspace cap (no overflow for any M, N < 2³¹).
+inline bool wg_split_workspace_ok(int64_t M, int64_t N, int S) {
+  return M <= 0 || N <= 0 || M <= kWgSplitMaxWorkspace / (int64_t{4} * S) / N;
+}
+// The wave model's time of S splits, in k-slices of one 256-wide tile on one SM (the unit of
+// gemm_wgmma_tile_n's model: a slice costs its width on its SM; two 128-wide blocks share an SM, so
+// the busiest SM's time is ⌈blocks/sms⌉ blocks × their slices × width/256), plus for S > 1 the price of
+// the split: the reduce launch (≈ 2 slice-times, ~1 µs) and the partials written and read back,
+// S·M·N·8 bytes at ≈ 4 MiB per slice-time (a 128 × 256 × 64 slice is ≈ 0.56 µs at the H200's
+// 989 TFLOP/s over 132 SMs; 4 MiB in that time is ≈ 7 TB/s, between HBM's 4.8 and L2's, where
+// partials of ≤ 64 MiB mostly stay). ×256 so that everything is an integer.
+inline int64_t wg_split_cost(int64_t M, int64_t N, int64_t K, int64_t sms, int bn, int S) {
+  const int64_t tiles = cdiv(M, kWgBM) * cdiv(N, bn), KT = cdiv(K, kWgBK);
+  int64_t cost = cdiv(tiles * S, sms) * cdiv(KT, S) * bn;
+  if (S > 1) cost += 2 * 256 + int64_t{S} * (M * N / 2048);  // S·M·N·8 bytes / 4 MiB × 256 (M·N < 2⁶²: no overflow)
+  return cost;
+}
+// The plan's split count for an M × N × K gemm at tile width bn on `sms` SMs (1 = no split). S = 1 when
+// the tiles already fill the SM slots (sms × blocks per SM): a split then only adds work. Otherwise the
+// S ≤ kWgSplitAutoMax of least wave-model time whose splits keep ≥ kWgSplitMinSlices slices each and
+// whose workspace stays ≤ 64 MiB, taken only when it beats no split by ≥ 10 % (the model is crude and
+// untimed: the bench records split off / auto / forced at the small-M DiT shapes to tune it). On an
+// H200 (132 SMs) at 512², batch 2 (M = 512): 3 for Sana-0.6B's FFN point-wise gemm (N 1152, K 2880:
+// 36 tiles) and Sana-1.6B's (N 2240, K 5600), 1 for the others (a split would put a second block on
+// the busiest SM, or its partials' traffic eats the gain); 1 for every DiT gemm at 1024² and 4096², batch 2.
+inline int gemm_wgmma_split_k(int64_t M, int64_t N, int64_t K, int64_t sms, int bn) {
+  if (sms < 1) sms = 1;
+  if (M <= 0 || N <= 0 || K <= 0) return 1;
+  const int64_t tiles = cdiv(M, kWgBM) * cdiv(N, bn), KT = cdiv(K, kWgBK);
+  if (tiles >= sms * wg_blocks_per_sm(bn)) return 1;
+  const int64_t unsplit = wg_split_cost(M, N, K, sms, bn, 1);
+  int best = 1;
+  int64_t best_cost = unsplit;
+  for (int S = 2; S <= kWgSplitAutoMax; ++S) {
+    if (KT / S < kWgSplitMinSlices || !wg_split_workspace_ok(M, N, S)) break;
+    const int64_t c = wg_split_cost(M, N, K, sms, bn, S);
+    if (c < best_cost) {
+      best = S;
+      best_cost = c;
+    }
+  }
+  return 10 * best_cost <= 9 * unsplit ? best : 1;
+}
+// The split count a launch uses for `mode` (gemm_wgmma_split_k_mode(): −1 = the plan's, 0 or 1 = none,
+// 2 … kWgSplitMax = forced): a conv A (implicit im2col) never splits, and a forced count is capped at KT
+// so that no split is ever empty (K = 96 forced to 4 runs 2 splits of 1 slice).
+inline int gemm_wgmma_splits(int mode, int64_t M, int64_t N, int64_t K, int64_t sms, int bn, bool a_conv) {
+  if (a_conv || K <= 0) return 1;
+  const int64_t KT = cdiv(K, kWgBK);
+  int S = mode < 0 ? gemm_wgmma_split_k(M, N, K, sms, bn) : mode > kWgSplitMax ? kWgSplitMax : mode < 1 ? 1 : mode;
+  if (S > KT) S = static_cast<int>(KT);
+  return S;
+}
+// The reduce: one thread per 8 columns of a row (16-byte loads/stores where the epilogue is vectorised),
+// a grid-stride loop over M·⌈N/8⌉ such units with the grid capped like elementwise launches.
+constexpr int kWgReduceThreads = 256;
+inline Launch gemm_splitk_reduce(int64_t M, int64_t N) {
+  Launch l;
+  int64_t blocks = cdiv(M * cdiv(N, 8), kWgReduceThreads);
+  if (blocks > 65536 * 8) blocks = 65536 * 8;
+  if (blocks < 1) blocks = 1;
+  l.grid = {blocks, 1, 1};
+  l.block = {kWgReduceThreads, 1, 1};
   return l;
 }
 // What v3 needs from its operands (TMA: row strides multiples of 16 bytes; 32-bit TMA coordinates).
@@ -143,6 +219,30 @@ inline Launch la_apply_v2(int64_t BH, int64_t N) {
   Launch l;
   l.grid = {cdiv(N, int64_t{kLaApplyTokens} * kLaApplyRounds), BH, 1};
   l.block = {kLaApplyTokens * 4, 1, 1};
+  return l;
+}
+// Core v3 (bf16, d = 32, tensor cores): 128 threads = 4 warps, each multiplying 16 tokens of every
+// 64-token tile; kLa3Stages tiles staged by cp.async (3 in flight while one is multiplied). State: v2's
+// chunks (la_chunk_tokens, multiples of the tile). Apply: kLa3ApplyTokens tokens per block, so the
+// block's one-time state load (33 × 32 f32 → bf16 hi/lo fragments) is amortised over 8 tiles.
+// Dynamic shared memory (cp.async / ldmatrix address it), under 48 KB: staged rows of 32 bf16 + 16
+// bytes of padding; state: k and v stages (40 KB); apply: q stages, a 16-row output tile per warp and
+// the (33 × 36) f32 state (≈ 30 KB).
+constexpr int kLa3Threads = 128, kLa3Stages = 4, kLa3ApplyTokens = 512, kLa3RowBytes = (32 + 8) * 2;
+constexpr int64_t kLa3StateSmem = 2 * kLa3Stages * kLaTile * kLa3RowBytes;
+constexpr int64_t kLa3ApplySmem = kLa3Stages * kLaTile * kLa3RowBytes + (kLa3Threads / 32) * 16 * kLa3RowBytes + 33 * 36 * 4;
+inline Launch la_state_v3(int64_t BH, int64_t M, int64_t chunk) {
+  Launch l;
+  l.grid = {cdiv(M, chunk), BH, 1};
+  l.block = {kLa3Threads, 1, 1};
+  l.smem = kLa3StateSmem;
+  return l;
+}
+inline Launch la_apply_v3(int64_t BH, int64_t N) {
+  Launch l;
+  l.grid = {cdiv(N, kLa3ApplyTokens), BH, 1};
+  l.block = {kLa3Threads, 1, 1};
+  l.smem = kLa3ApplySmem;
   return l;
 }
 

@@ -95,6 +95,20 @@ Status synchronize(const char* what);
 // the next synchronize or device→host copy. Process-wide; returns the previous setting.
 bool set_sync_each_op(bool on);
 bool sync_each_op();
+// ---- CUDA graphs: a whole sequence of ops recorded once, replayed with one launch ----
+// graph_begin: from now until graph_end, this thread's ops are captured into a graph instead of run
+// (op_stream() is the capture stream; ops do not synchronize; their scratch becomes the graph's own
+// allocations). Needs the stream-ordered memory pool. graph_end: instantiates the capture; it fails,
+// naming the cause, when an operation a graph cannot hold ran meanwhile (a synchronize, a copy on the
+// legacy stream, a cudaFree). graph_launch: runs the graph on the legacy stream, after the work queued
+// before it (synchronized like an op unless queued dispatch is on). The tensors the ops used are read
+// and written at their captured addresses: they must stay alive while the graph does.
+struct Graph;
+Status graph_begin(const char* what);
+Status graph_end(const char* what, Graph** out);
+Status graph_launch(const char* what, Graph* g);
+void graph_destroy(Graph* g);
+bool graph_capturing();
 // Returns cached scratch memory (the stream-ordered pool) to the driver.
 Status release_cached_memory();
 // Fills device memory with a byte pattern (e.g. 0xFF = NaN in f32 and bf16: "poisoned outputs").
@@ -118,6 +132,15 @@ struct Timing {
 // warm-up, an L2 flush before each timed run (outside the events), median and percentiles.
 // Inside `launch`, ops do not synchronize (the events do). `what` names the launch in errors.
 Status time_launches(const char* what, const std::function<Status()>& launch, const TimingOptions& opts, Timing* out);
+
+// ---- device timeline ----
+// Records a CUDA event on the op stream (after everything queued so far) and returns its index (0, 1, …
+// since the last read). Cheap and asynchronous: placed between queued op calls it splits the device's
+// time into the ops' own times and the idle gaps between them. Refused inside a graph capture.
+Status timeline_mark(const char* what, int64_t* index);
+// Waits for the last mark; ms[i] = device time from mark 0 to mark i (CUDA event resolution, ~0.5 µs).
+// Clears the marks.
+Status timeline_read(const char* what, std::vector<double>* ms);
 
 // ---- ceilings ----
 struct CeilingOptions {
