@@ -335,37 +335,40 @@ void check_case(const std::string& op, int version, DType dt, const std::string&
 }
 
 // ---------------------------------------------------------------- parity cases
-void parity_gemm(int v, DType dt, Rng& rng) {
-  if (v == 3) return;  // the Hopper version runs last, in parity_gemm_v3 (see run_parity)
-  struct Case {
-    const char* name;
-    std::vector<int64_t> xs;
-    int64_t N;
-    bool bias;
-    int act;
-    bool gate, residual, in_place;
-  };
-  // in place: out == residual (dit-block's residual updates); N % 8 == 0 takes v2's 16-byte epilogue,
-  // N = 77 its scalar one
-  const Case cases[] = {{"M133 N77 K96", {133, 96}, 77, false, 0, false, false, false},
-                        {"B2 37×40→130 bias gelu gate residual", {2, 37, 40}, 130, true, 3, true, true, false},
-                        {"M257 N136 K264 bias silu", {257, 264}, 136, true, 2, false, false, false},
-                        {"K30 relu (K % 8 != 0)", {70, 30}, 50, true, 1, false, false, false},
-                        {"B2 100×64→136 bias gelu gate, res in place", {2, 100, 64}, 136, true, 3, true, true, true},
-                        {"M70 N77 K40 silu, residual in place", {70, 40}, 77, true, 2, false, true, true}};
-  for (const Case& c : cases) {
-    const int64_t K = c.xs.back(), N = c.N;
-    int64_t M = 1;
+// A gemm parity case (every version): x (xs, last dim K) · wᵀ (w: N × K) with the chosen epilogue operands; in_place:
+// the residual is out itself.
+struct GemmCase {
+  const char* name;
+  std::vector<int64_t> xs;
+  int64_t N;
+  bool bias;
+  int act;
+  bool gate, residual, in_place;
+};
+
+// A case's device inputs (fresh random values) and its float64 reference (empty when it must be refused).
+struct GemmCaseInputs {
+  const GemmCase& c;
+  DType dt;
+  int64_t M = 1, N, K;
+  std::vector<int64_t> os;  // out's shape
+  Dev x, w, bias, gate, res;
+  Vec ref;
+  GemmCaseInputs(const GemmCase& cs, DType d, Rng& rng, bool reject) : c(cs), dt(d), N(cs.N), K(cs.xs.back()), os(cs.xs) {
     for (int64_t s : c.xs) M *= s;
     M /= K;
-    Dev x = randn(dt, c.xs, rng, 1.0), w = randn(dt, {N, K}, rng, 1.0 / std::sqrt(double(K)));
-    Dev bias = randn(dt, {N}, rng, 0.1);
-    std::vector<int64_t> os = c.xs;
     os.back() = N;
     const int64_t B = c.xs.size() == 3 ? c.xs[0] : 1;
-    Dev gate = randn(dt, {B, 1, N}, rng, 0.5, 1.0);
-    Dev res = randn(dt, os, rng, 1.0);
-    Dev out = c.in_place ? upload_values(dt, os, res.h) : poisoned(dt, os);  // in place: out starts as the residual
+    x = randn(dt, c.xs, rng, 1.0);
+    w = randn(dt, {N, K}, rng, 1.0 / std::sqrt(double(K)));
+    bias = randn(dt, {N}, rng, 0.1);
+    gate = randn(dt, {B, 1, N}, rng, 0.5, 1.0);
+    res = randn(dt, os, rng, 1.0);
+    if (!reject) ref = selftest::gemm(x.h, w.h, M, N, K, c.bias ? &bias.h : nullptr, c.act, c.gate ? &gate.h : nullptr, M / B, c.residual ? &res.h : nullptr);
+  }
+  // A fresh output: poisoned, or (in place) a copy of the residual.
+  Dev out() const { return c.in_place ? upload_values(dt, os, res.h) : poisoned(dt, os); }
+  GemmArgs args(const Dev& out) const {
     GemmArgs a;
     a.x = x.v;
     a.w = w.v;
@@ -374,11 +377,26 @@ void parity_gemm(int v, DType dt, Rng& rng) {
     a.act = static_cast<Activation>(c.act);
     a.gate = c.gate ? gate.ptr() : nullptr;
     a.residual = c.in_place ? out.ptr() : c.residual ? res.ptr() : nullptr;
-    const bool reject = (v == 2 && (dt != DType::kBF16 || K % 8 != 0));
-    check_case("gemm", v, dt, c.name, reject, [&] { return cuda::gemm(a, v); }, out.v, [&] {
-      return selftest::gemm(x.h, w.h, M, N, K, c.bias ? &bias.h : nullptr, c.act, c.gate ? &gate.h : nullptr, M / B,
-                            c.residual ? &res.h : nullptr);
-    });
+    return a;
+  }
+};
+
+void parity_gemm(int v, DType dt, Rng& rng) {
+  if (v == 3) return;  // the Hopper version runs last, in parity_gemm_v3 (see run_parity)
+  // in place: out == residual (dit-block's residual updates); N % 8 == 0 takes v2's 16-byte epilogue,
+  // N = 77 its scalar one
+  const GemmCase cases[] = {{"M133 N77 K96", {133, 96}, 77, false, 0, false, false, false},
+                            {"B2 37×40→130 bias gelu gate residual", {2, 37, 40}, 130, true, 3, true, true, false},
+                            {"M257 N136 K264 bias silu", {257, 264}, 136, true, 2, false, false, false},
+                            {"K30 relu (K % 8 != 0)", {70, 30}, 50, true, 1, false, false, false},
+                            {"B2 100×64→136 bias gelu gate, res in place", {2, 100, 64}, 136, true, 3, true, true, true},
+                            {"M70 N77 K40 silu, residual in place", {70, 40}, 77, true, 2, false, true, true}};
+  for (const GemmCase& c : cases) {
+    const bool reject = (v == 2 && (dt != DType::kBF16 || c.xs.back() % 8 != 0));
+    const GemmCaseInputs in(c, dt, rng, reject);
+    Dev out = in.out();
+    const GemmArgs a = in.args(out);
+    check_case("gemm", v, dt, c.name, reject, [&] { return cuda::gemm(a, v); }, out.v, [&] { return in.ref; });
   }
 }
 
@@ -398,49 +416,22 @@ bool device_is_sm90() {
 // in-place residual, each case at the plan's tile width and at both forced widths (128, 256), the
 // output poisoned before each run. Refusals: f32, K % 8 != 0, and every case on a device that is not sm_90.
 void parity_gemm_v3(DType dt, Rng& rng) {
-  struct Case {
-    const char* name;
-    std::vector<int64_t> xs;
-    int64_t N;
-    bool bias;
-    int act;
-    bool gate, residual, in_place;
-  };
-  const Case cases[] = {{"M133 N77 K96", {133, 96}, 77, false, 0, false, false, false},
-                        {"B2 37×40→130 bias gelu gate residual", {2, 37, 40}, 130, true, 3, true, true, false},
-                        {"M257 N136 K264 bias silu", {257, 264}, 136, true, 2, false, false, false},
-                        {"K30 relu (K % 8 != 0)", {70, 30}, 50, true, 1, false, false, false},
-                        {"M8 N8 K8", {8, 8}, 8, false, 0, false, false, false},
-                        {"B3 100×1000→520 bias gelu gate residual", {3, 100, 1000}, 520, true, 3, true, true, false},
-                        {"M515 N384 K1152 bias relu, residual in place", {515, 1152}, 384, true, 1, false, true, true},
-                        {"M200 N300 K136 silu gate", {200, 136}, 300, false, 2, true, false, false}};
+  const GemmCase cases[] = {{"M133 N77 K96", {133, 96}, 77, false, 0, false, false, false},
+                            {"B2 37×40→130 bias gelu gate residual", {2, 37, 40}, 130, true, 3, true, true, false},
+                            {"M257 N136 K264 bias silu", {257, 264}, 136, true, 2, false, false, false},
+                            {"K30 relu (K % 8 != 0)", {70, 30}, 50, true, 1, false, false, false},
+                            {"M8 N8 K8", {8, 8}, 8, false, 0, false, false, false},
+                            {"B3 100×1000→520 bias gelu gate residual", {3, 100, 1000}, 520, true, 3, true, true, false},
+                            {"M515 N384 K1152 bias relu, residual in place", {515, 1152}, 384, true, 1, false, true, true},
+                            {"M200 N300 K136 silu gate", {200, 136}, 300, false, 2, true, false, false}};
   const bool sm90 = device_is_sm90();
-  for (const Case& c : cases) {
-    const int64_t K = c.xs.back(), N = c.N;
-    int64_t M = 1;
-    for (int64_t s : c.xs) M *= s;
-    M /= K;
-    Dev x = randn(dt, c.xs, rng, 1.0), w = randn(dt, {N, K}, rng, 1.0 / std::sqrt(double(K)));
-    Dev bias = randn(dt, {N}, rng, 0.1);
-    std::vector<int64_t> os = c.xs;
-    os.back() = N;
-    const int64_t B = c.xs.size() == 3 ? c.xs[0] : 1;
-    Dev gate = randn(dt, {B, 1, N}, rng, 0.5, 1.0);
-    Dev res = randn(dt, os, rng, 1.0);
-    const bool reject = dt != DType::kBF16 || K % 8 != 0 || !sm90;
-    const Vec ref = reject ? Vec() : selftest::gemm(x.h, w.h, M, N, K, c.bias ? &bias.h : nullptr, c.act, c.gate ? &gate.h : nullptr, M / B,
-                                                    c.residual ? &res.h : nullptr);
+  for (const GemmCase& c : cases) {
+    const bool reject = dt != DType::kBF16 || c.xs.back() % 8 != 0 || !sm90;
+    const GemmCaseInputs in(c, dt, rng, reject);
+    const Vec& ref = in.ref;
     for (int tile_n : {0, 128, 256}) {
-      // in place: out starts as a copy of the residual; otherwise poisoned
-      Dev out = c.in_place ? upload_values(dt, os, res.h) : poisoned(dt, os);
-      GemmArgs a;
-      a.x = x.v;
-      a.w = w.v;
-      a.out = out.v;
-      a.bias = c.bias ? bias.ptr() : nullptr;
-      a.act = static_cast<Activation>(c.act);
-      a.gate = c.gate ? gate.ptr() : nullptr;
-      a.residual = c.in_place ? out.ptr() : c.residual ? res.ptr() : nullptr;
+      Dev out = in.out();
+      const GemmArgs a = in.args(out);
       const std::string name = std::string(c.name) + (tile_n ? " [tile_n " + std::to_string(tile_n) + "]" : " [planned tile]");
       cuda::set_gemm_wgmma_tile_n(tile_n);
       check_case("gemm", 3, dt, name, reject, [&] { return cuda::gemm(a, 3); }, out.v, [&] { return ref; });
@@ -494,52 +485,27 @@ void la_v3_within_2x_of_v2(const LinearAttentionArgs& a3, const std::string& nam
 // on 132 SMs), so a path that silently stopped splitting fails. Outputs poisoned before each run.
 void parity_gemm_v3_split(DType dt, Rng& rng) {
   if (dt != DType::kBF16) return;  // v3 refuses f32 before any split (parity_gemm_v3 checks the refusal)
-  struct Case {
-    const char* name;
-    std::vector<int64_t> xs;
-    int64_t N;
-    bool bias;
-    int act;
-    bool gate, residual, in_place;
-  };
-  const Case cases[] = {{"M133 N77 K200", {133, 200}, 77, false, 0, false, false, false},
-                        {"B2 37×520→130 bias gelu gate res", {2, 37, 520}, 130, true, 3, true, true, false},
-                        {"M257 N136 K712 bias silu", {257, 712}, 136, true, 2, false, false, false},
-                        {"M70 N64 K96 bias relu", {70, 96}, 64, true, 1, false, false, false},
-                        {"M200 N136 K1000 silu gate", {200, 1000}, 136, false, 2, true, false, false},
-                        {"M515 N384 K1152 bias relu res=out", {515, 1152}, 384, true, 1, false, true, true},
-                        {"B3 50×1000→520 bias gelu gate res=out", {3, 50, 1000}, 520, true, 3, true, true, true}};
+  const GemmCase cases[] = {{"M133 N77 K200", {133, 200}, 77, false, 0, false, false, false},
+                            {"B2 37×520→130 bias gelu gate res", {2, 37, 520}, 130, true, 3, true, true, false},
+                            {"M257 N136 K712 bias silu", {257, 712}, 136, true, 2, false, false, false},
+                            {"M70 N64 K96 bias relu", {70, 96}, 64, true, 1, false, false, false},
+                            {"M200 N136 K1000 silu gate", {200, 1000}, 136, false, 2, true, false, false},
+                            {"M515 N384 K1152 bias relu res=out", {515, 1152}, 384, true, 1, false, true, true},
+                            {"B3 50×1000→520 bias gelu gate res=out", {3, 50, 1000}, 520, true, 3, true, true, true}};
   const struct { int mode, tile_n; } runs[] = {{2, 128}, {3, 256}, {4, 0}, {-1, 0}};
   const bool sm90 = device_is_sm90();
   cudaDeviceProp prop;
   const int64_t sms = cudaGetDeviceProperties(&prop, 0) == cudaSuccess ? prop.multiProcessorCount : 0;
   cudaGetLastError();
   const int saved = cuda::gemm_wgmma_split_k_mode();
-  for (const Case& c : cases) {
-    const int64_t K = c.xs.back(), N = c.N;
-    int64_t M = 1;
-    for (int64_t s : c.xs) M *= s;
-    M /= K;
-    Dev x = randn(dt, c.xs, rng, 1.0), w = randn(dt, {N, K}, rng, 1.0 / std::sqrt(double(K)));
-    Dev bias = randn(dt, {N}, rng, 0.1);
-    std::vector<int64_t> os = c.xs;
-    os.back() = N;
-    const int64_t B = c.xs.size() == 3 ? c.xs[0] : 1;
-    Dev gate = randn(dt, {B, 1, N}, rng, 0.5, 1.0);
-    Dev res = randn(dt, os, rng, 1.0);
+  for (const GemmCase& c : cases) {
     const bool reject = !sm90;
-    const Vec ref = reject ? Vec() : selftest::gemm(x.h, w.h, M, N, K, c.bias ? &bias.h : nullptr, c.act, c.gate ? &gate.h : nullptr, M / B,
-                                                    c.residual ? &res.h : nullptr);
+    const GemmCaseInputs in(c, dt, rng, reject);
+    const int64_t M = in.M, N = in.N, K = in.K;
+    const Vec& ref = in.ref;
     for (const auto& r : runs) {
-      Dev out = c.in_place ? upload_values(dt, os, res.h) : poisoned(dt, os);  // in place: out starts as the residual
-      GemmArgs a;
-      a.x = x.v;
-      a.w = w.v;
-      a.out = out.v;
-      a.bias = c.bias ? bias.ptr() : nullptr;
-      a.act = static_cast<Activation>(c.act);
-      a.gate = c.gate ? gate.ptr() : nullptr;
-      a.residual = c.in_place ? out.ptr() : c.residual ? res.ptr() : nullptr;
+      Dev out = in.out();
+      const GemmArgs a = in.args(out);
       const int bn = r.tile_n ? r.tile_n : cuda::plan::gemm_wgmma_tile_n(M, N, sms);
       const int S = cuda::plan::gemm_wgmma_splits(r.mode, M, N, K, sms, bn, false);
       // "split 3→S2 t256: …" = mode 3 resolved to S = 2 splits of a 256-wide tile
