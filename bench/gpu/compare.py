@@ -3,7 +3,10 @@
 PyTorch-eager baselines of the same run (pytorch_baselines.py JSON), matched on (op, model, res, batch).
 
 Cases are matched on (op, model, res, batch, DC-AE stage): the decoder's stages share op, model and
-resolution but not their shapes. For each case: the fastest CUDA version and its median, torch's
+resolution but not their shapes. A second table puts each version written after the H200 run and not
+yet a default (CANDIDATES) beside the sm_90 default it would replace, case by case, and says whether it
+was faster in every case (the evidence to promote it); gemm's split-K records (shape.split_k) likewise
+compare auto against off. For each case: the fastest CUDA version and its median, torch's
 median, the speed-up against the issue's target, and for the bandwidth-bound ops the fraction of the
 measured copy bandwidth (bytes = inputs read once + output written once, bf16; linear-attention's
 target is 80% of it). Prints a fixed-width table; never fails on missing files or fields.
@@ -18,6 +21,9 @@ TARGETS = {"linear-attention": 3.0, "linear-attention-block": 1.5, "mix-ffn": 1.
            "dcae-resblock": 1.3, "dcae-evit-block": 1.3, "dcae-upsample": 1.3}
 BW_TARGETS = {"linear-attention": 0.8}  # fraction of the copy bandwidth
 DIT_C = {"0.6b": 1152, "1.6b": 2240}
+# op: (candidate version, the sm_90 default it would replace); explicit only until a GPU shows them faster
+CANDIDATES = {"linear-attention": (3, 2), "linear-attention-block": (5, 4), "cross-attention": (4, 3),
+              "lite-mla": (3, 2), "dcae-upsample": (3, 2)}
 
 
 def load(path):
@@ -92,7 +98,41 @@ def main():
     missing = [k for k in base if k not in best]
     if missing:
         print(f"{len(missing)} baseline case(s) without a CUDA record (e.g. {missing[0]})")
+    candidates(cuda.get("records", []))
     return 0
+
+
+def candidates(records):
+    """Each candidate version against the default it would replace, per case; then gemm split-K auto vs off."""
+    by = {}  # (case key, version or split mode) → fastest median
+    for r in records:
+        if "median_ms" not in r:
+            continue
+        split = (r.get("shape") or {}).get("split_k")
+        key = (case_key(r) + (tuple(sorted((k, v) for k, v in r["shape"].items() if k not in ("split_k", "splits"))),), split) \
+            if split is not None else (case_key(r), r["version"])
+        if key not in by or r["median_ms"] < by[key]:
+            by[key] = r["median_ms"]
+    rows = []
+    for (ck, ver), ms in sorted(by.items(), key=lambda kv: str(kv[0])):
+        op = ck[0]
+        if op in CANDIDATES and len(ck) == 5 and ver == CANDIDATES[op][0] and (ck, CANDIDATES[op][1]) in by:
+            rows.append((f"{op} v{ver} vs v{CANDIDATES[op][1]}", ck, ms, by[(ck, CANDIDATES[op][1])]))
+        if len(ck) == 6 and ver == -1 and (ck, 0) in by:
+            rows.append(("gemm split-K auto vs off", ck, ms, by[(ck, 0)]))
+    if not rows:
+        return
+    print()
+    print(f"{'candidate':<34} {'model':<5} {'res':>5} {'B':>2} {'stage':>5} {'new ms':>9} {'default ms':>10} {'speed-up':>8}")
+    verdict = {}
+    for name, ck, new, old in rows:
+        speed = old / new
+        verdict.setdefault(name, []).append(speed)
+        print(f"{name:<34} {ck[1]:<5} {ck[2]:>5} {ck[3]:>2} {('s%d' % ck[4]) if ck[4] >= 0 else '-':>5} {new:>9.3f} {old:>10.3f} {speed:>8.2f}")
+    for name, speeds in verdict.items():
+        faster = all(x > 1.0 for x in speeds)
+        print(f"{name}: {'faster in all' if faster else 'not faster in all'} {len(speeds)} case(s) "
+              f"(speed-up {min(speeds):.2f}–{max(speeds):.2f}){': promote' if faster else ''}")
 
 
 if __name__ == "__main__":

@@ -129,6 +129,29 @@ describe('bench/gpu/compare.py', () => {
     expect(line('dcae-resblock', 's2')).toMatch(/v3\s+4\.000\s+3\.000\s+0\.75\s+1\.3x\s+-\s+misses 1\.3x$/);
     expect(line('linear-attention', '-')).toMatch(/3\.97\s+3\.0x\s+80%\s+meets 3x, meets 80% BW$/);
   });
+
+  it('puts each candidate version beside the default it would replace, and split-K auto beside off', () => {
+    const rec = (op: string, version: number, ms: number, shape: Record<string, number>, model = '0.6b', res = 4096) => ({ op, version, model, res, batch: 2, median_ms: ms, shape });
+    const cuda = join(tmp, 'cmp-cand.json');
+    writeFileSync(cuda, JSON.stringify({
+      records: [
+        rec('linear-attention', 2, 0.3, { B: 2, N: 16384, C: 1152 }),
+        rec('linear-attention', 3, 0.1, { B: 2, N: 16384, C: 1152 }),
+        rec('linear-attention', 2, 0.04, { B: 2, N: 1024, C: 1152 }, '0.6b', 1024),
+        rec('linear-attention', 3, 0.05, { B: 2, N: 1024, C: 1152 }, '0.6b', 1024),
+        rec('gemm', 3, 0.02, { M: 512, N: 1152, K: 2880, split_k: 0, splits: 1 }, '0.6b', 512),
+        rec('gemm', 3, 0.012, { M: 512, N: 1152, K: 2880, split_k: -1, splits: 3 }, '0.6b', 512),
+        rec('gemm', 3, 0.011, { M: 512, N: 1152, K: 2880, split_k: 4, splits: 4 }, '0.6b', 512),
+        rec('gemm', 3, 0.01, { M: 512, N: 3456, K: 1152, split_k: 0, splits: 1 }, '0.6b', 512),
+        rec('gemm', 3, 0.01, { M: 512, N: 3456, K: 1152, split_k: -1, splits: 1 }, '0.6b', 512),
+      ],
+    }));
+    const out = execFileSync('python3', [join(root, 'bench/gpu/compare.py'), cuda, join(tmp, 'missing.json')], { encoding: 'utf8' });
+    expect(out).toMatch(/linear-attention v3 vs v2\s+0\.6b\s+4096\s+2\s+-\s+0\.100\s+0\.300\s+3\.00/);
+    expect(out).toMatch(/linear-attention v3 vs v2: not faster in all 2 case\(s\) \(speed-up 0\.80–3\.00\)$/m);
+    expect(out).toMatch(/gemm split-K auto vs off\s+0\.6b\s+512\s+2\s+-\s+0\.012\s+0\.020\s+1\.67/);
+    expect(out).toMatch(/gemm split-K auto vs off: not faster in all 2 case\(s\) \(speed-up 1\.00–1\.67\)$/m);
+  });
 });
 
 describe('bench/gpu/check.sh without a GPU', () => {
