@@ -529,9 +529,11 @@ Status cross_attention(const CrossAttentionArgs& a, int version) {
   // Scratch rows are C elements from 256-byte aligned allocations: aligned when C % 8 == 0; given k, v must be too.
   const bool aligned = C % 8 == 0 && d % 8 == 0 && (!kv || (aligned16(a.k->data) && aligned16(a.v->data)));
   if (version < 0 || version > 4) return unknown_version(op, version, 4);
-  // The projections' operands from the caller (TMA needs 16-byte rows): x, wq, wo, and y, wk, wv unless k, v are given.
-  const bool v3_ok = dt == DType::kBF16 && aligned && d <= kMaxD && aligned16(a.x.data) && aligned16(a.wq.data) && aligned16(a.wo.data) &&
-                     (kv || (Cy % 8 == 0 && aligned16(a.y.data) && aligned16(a.wk.data) && aligned16(a.wv.data)));
+  // The projections as the wgmma engine sees them: x · wqᵀ, o (op scratch) · woᵀ, and y · wkᵀ, y · wvᵀ
+  // unless k, v are given; the core's own conditions beside them.
+  const bool v3_ok = dt == DType::kBF16 && aligned && d <= kMaxD && gemm_wgmma_dense_ok(dt, a.x.data, C, a.wq.data, C, B * N, C, C) &&
+                     gemm_wgmma_dense_ok(dt, nullptr, C, a.wo.data, C, B * N, Cout, C) &&
+                     (kv || (gemm_wgmma_dense_ok(dt, a.y.data, Cy, a.wk.data, Cy, B * L, C, Cy) && gemm_wgmma_dense_ok(dt, a.y.data, Cy, a.wv.data, Cy, B * L, C, Cy)));
   if (version == 0 && v3_ok && hopper_defaults()) version = 3;
   if ((version == 3 || version == 4) && !v3_ok) {
     return bad_version(op, version, "(wgmma projections, tensor-core core) needs bf16, C, Cy and the head dim (≤ 128) divisible by 8, 16-byte aligned x, y, k, v and weights");

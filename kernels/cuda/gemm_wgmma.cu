@@ -531,6 +531,20 @@ const char* gemm_wgmma_unsupported(const GemmProblem& p) {
   return "";
 }
 
+bool gemm_wgmma_dense_ok(DType dt, const void* x, int64_t lda, const void* w, int64_t ldb, int64_t M, int64_t N, int64_t K) {
+  alignas(256) static const uint8_t scratch_stand_in[16] = {};  // where an operand in op scratch would start
+  GemmProblem p;
+  p.dtype = dt;
+  p.M = M;
+  p.N = N;
+  p.K = K;
+  p.a = x != nullptr ? x : scratch_stand_in;
+  p.lda = lda;
+  p.b = w != nullptr ? w : scratch_stand_in;
+  p.ldb = ldb;
+  return gemm_wgmma_unsupported(p)[0] == '\0';
+}
+
 namespace {
 thread_local int g_portable_scopes = 0;
 std::atomic<int64_t> g_wgmma_launches{0};

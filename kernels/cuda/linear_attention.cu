@@ -627,9 +627,11 @@ Status linear_attention_block(const LinearAttentionBlockArgs& a, int version) {
   } else {
     // The core reads q/k/v at column offsets 0, C, 2C of the packed buffer: aligned when C·sizeof(T) % 16 == 0.
     const bool aligned = C % 8 == 0 && (d * (dt == DType::kF32 ? 4 : 2)) % 16 == 0;
-    // The gemms' operands from the caller (TMA needs 16-byte rows): x and the four weights.
-    const bool v4_ok = dt == DType::kBF16 && d == 32 && aligned && aligned16(a.x.data) && aligned16(a.wq.data) && aligned16(a.wk.data) &&
-                       aligned16(a.wv.data) && aligned16(a.wo.data);
+    // The four gemms as the wgmma engine sees them: x · wq/wk/wvᵀ, then o (op scratch) · woᵀ; the core's
+    // own conditions beside them.
+    const bool v4_ok = dt == DType::kBF16 && d == 32 && aligned && gemm_wgmma_dense_ok(dt, a.x.data, C, a.wq.data, C, M, C, C) &&
+                       gemm_wgmma_dense_ok(dt, a.x.data, C, a.wk.data, C, M, C, C) && gemm_wgmma_dense_ok(dt, a.x.data, C, a.wv.data, C, M, C, C) &&
+                       gemm_wgmma_dense_ok(dt, nullptr, C, a.wo.data, C, M, Cout, C);
     if (version == 0 && v4_ok && hopper_defaults()) version = 4;
     if ((version == 4 || version == 5) && !v4_ok) {
       return bad_version(op, version,

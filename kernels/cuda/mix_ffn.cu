@@ -167,8 +167,8 @@ Status mix_ffn(const MixFfnArgs& a, int version) {
   const DType dt = a.x.dtype;
   const int64_t B = sz.B, C = sz.C, h = sz.h, two = 2 * h, Cout = sz.Cout, M = B * sz.N;
   if (version < 0 || version > 3) return unknown_version(op, version, 3);
-  // The gemms' operands from the caller: x (rows of C) and the two weights (TMA needs 16-byte rows).
-  const bool v3_ok = dt == DType::kBF16 && C % 8 == 0 && h % 8 == 0 && aligned16(a.x.data) && aligned16(a.w_inv.data) && aligned16(a.w_point.data);
+  // The two gemms as the wgmma engine sees them: x · w_invᵀ, then z (op scratch) · w_pointᵀ.
+  const bool v3_ok = gemm_wgmma_dense_ok(dt, a.x.data, C, a.w_inv.data, C, M, two, C) && gemm_wgmma_dense_ok(dt, nullptr, h, a.w_point.data, h, M, Cout, h);
   if (version == 0 && v3_ok && hopper_defaults()) version = 3;
   if (version == 3 && !v3_ok) {
     return bad_version(op, 3, "(wgmma gemms) needs bf16, C % 8 == 0, a hidden width divisible by 8 and 16-byte aligned x, w_inv, w_point");

@@ -55,6 +55,10 @@ const char* gemm_mma_unsupported(const GemmProblem& p);
 // 128 == 0, B reordered to (Cout, 9·Cin)). An op's default (version 0) picks it only where
 // hopper_defaults() says so; a composite's default engine (launch_gemm's 0) never does.
 const char* gemm_wgmma_unsupported(const GemmProblem& p);
+// Whether engine 3 takes the dense gemm x (M × K, row stride lda) · wᵀ (w: N × K, row stride ldb) stored
+// in dt: gemm_wgmma_unsupported's own rules, for a composite choosing its version before its scratch
+// exists (pass nullptr for an operand that lives in op scratch: scratch is 256-byte aligned).
+bool gemm_wgmma_dense_ok(DType dt, const void* x, int64_t lda, const void* w, int64_t ldb, int64_t M, int64_t N, int64_t K);
 // Everything launch_gemm_wgmma checks before launching (the shapes, then the device), without
 // launching: a composite calls it before its first kernel so that a refusal leaves out untouched.
 Status gemm_wgmma_check(const char* op, const GemmProblem& p, int version = 3);
