@@ -2,7 +2,7 @@
 // Links kernels/cuda/*.cu directly (bench/gpu/build-selftest.sh builds it into build-gpu/).
 //
 //   cuda-selftest --parity [--big] [--bench] [--json FILE] [--budget-s S] [--res 1024,4096] [--batch 2]
-//                 [--only op,op] [--seed N] [--ceilings-gemm-version V]
+//                 [--only op,op] [--seed N] [--ceilings-gemm-version V] [--fail-fast]
 //
 // --parity  every op × version × dtype (f32, bf16) on small odd shapes with fresh random inputs,
 //           outputs poisoned (0xFF bytes = NaN) before each run, against float64 host references
@@ -20,6 +20,8 @@
 //           On sm_90, gemm v3 also at each forced tile width (shape.tile_n), and first of all its split-K
 //           off / auto / forced 2–4 at the 512² DiT gemms (shape.split_k, shape.splits). The ceilings' gemm is the
 //           default version unless --ceilings-gemm-version V asks for another (e.g. 3).
+// --fail-fast  end the parity run at the first failed check (kernels/emu/mutants.mjs: one failure kills a
+//           mutant, and the rest of the op's cases would only cost time).
 // Exit code: 0 all checks passed, 1 a check failed, 2 no usable device, 3 bad usage.
 #include <algorithm>
 #include <chrono>
@@ -285,7 +287,16 @@ struct Check {
   double tol = 0;
   bool expect_reject = false;
 };
-std::vector<Check> g_checks;
+// Every check, in order. With --fail-fast the first failed one ends the parity run (FailFast, caught in main).
+bool g_fail_fast = false;
+struct FailFast {};
+struct CheckList : std::vector<Check> {
+  void push_back(const Check& c) {
+    std::vector<Check>::push_back(c);
+    if (g_fail_fast && !c.pass) throw FailFast{};
+  }
+};
+CheckList g_checks;
 
 // f32_tol: both f32 bounds, raised only where f32 itself cannot do better (say why at the call).
 void record_compare(const std::string& op, int version, DType dt, const std::string& name, const Vec& out, const Vec& ref, double f32_tol = 1e-4) {
@@ -2157,12 +2168,13 @@ int main(int argc, char** argv) {
     else if (a == "--batch") batch = std::stoll(next());
     else if (a == "--seed") seed = std::stoull(next());
     else if (a == "--ceilings-gemm-version") g_ceilings_gemm_version = std::stoi(next());
+    else if (a == "--fail-fast") g_fail_fast = true;
     else if (a == "--only") {
       std::stringstream ss(next());
       std::string item;
       while (std::getline(ss, item, ',')) only.insert(item);
     } else {
-      std::fprintf(stderr, "usage: cuda-selftest [--parity] [--big] [--bench] [--json FILE] [--budget-s S] [--res 1024,4096] [--batch B] [--only ops] [--seed N] [--ceilings-gemm-version V]\n");
+      std::fprintf(stderr, "usage: cuda-selftest [--parity] [--big] [--bench] [--json FILE] [--budget-s S] [--res 1024,4096] [--batch B] [--only ops] [--seed N] [--ceilings-gemm-version V] [--fail-fast]\n");
       return 3;
     }
   }
@@ -2177,8 +2189,13 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "cuda-selftest on %s (cc %d.%d, %d SMs), seed %llu\n", prop.name, prop.major, prop.minor, prop.multiProcessorCount,
                static_cast<unsigned long long>(seed));
   const auto t0 = std::chrono::steady_clock::now();
-  if (parity) run_parity(only, seed);
-  if (big) {
+  bool stopped = false;
+  try {
+    if (parity) run_parity(only, seed);
+  } catch (const FailFast&) {
+    stopped = true;
+  }
+  if (big && !stopped) {
     try {
       run_big(seed + 1);
     } catch (const Failure& f) {
@@ -2192,7 +2209,7 @@ int main(int argc, char** argv) {
   }
   const double parity_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::string bench_json = "[]", ceil_json = "null";
-  if (bench) {
+  if (bench && !stopped) {
     try {
       bench_json = run_bench(res, batch, budget_s, seed + 2, &ceil_json);
     } catch (const Failure& f) {
@@ -2217,7 +2234,7 @@ int main(int argc, char** argv) {
                     c.where.worst_out, c.where.worst_ref);
       if (!c.pass) ++failed;
     }
-    std::printf("%zu checks, %d failed (%.1f s)\n", g_checks.size(), failed, parity_s);
+    std::printf("%zu checks, %d failed (%.1f s)%s\n", g_checks.size(), failed, parity_s, stopped ? " (--fail-fast: stopped at the first failure)" : "");
   }
   if (!json_path.empty()) {
     FILE* f = std::fopen(json_path.c_str(), "w");
