@@ -89,12 +89,12 @@ interface BlockWeights {
   tableRows: BackendTensor[] | null;
 }
 
+let conditionIds = 0;
+
 /**
  * The text condition on the backend: caption projection + norm, the mask bias, and (ops mode) every
  * block's cross-attention keys/values — all constant over the sampling steps of one prompt batch.
  */
-let conditionIds = 0;
-
 export class DitCondition {
   /** Identity of this condition (a captured step graph is valid for one condition only). */
   readonly id = ++conditionIds;
@@ -170,8 +170,8 @@ export class NativeSanaTransformer {
   };
   private pe: { key: string; t: BackendTensor } | null = null;
   readonly cudaGraph: boolean;
-  /** The captured step (cudaGraph): valid for one shape and condition; `warm` once that ran eagerly. */
-  private graph: { key: string; warm: boolean; graph: ops.CudaGraph | null; proj: BackendTensor | null } | null = null;
+  /** The step graph (cudaGraph) of one shape and condition: set once that step ran eagerly, then captured. */
+  private graph: { key: string; graph: ops.CudaGraph | null; proj: BackendTensor | null } | null = null;
   /** How the last step ran (null before the first). */
   lastStep: DitStepRun | null = null;
   private zeros: BackendTensor | null = null;
@@ -395,18 +395,11 @@ export class NativeSanaTransformer {
     const tShape = [B, TIMESTEP_FEATURES];
     let proj: BackendTensor;
     let mode: DitStepRun['mode'] = 'eager';
-    let enqueued: number;
-    let values: Float32Array;
+    let uploaded: BackendTensor[] = [];
     if (!useGraph) {
       this.dropGraph();
-      const tokDev = this.upload(tokens, tokShape);
-      const tDev = this.upload(sin, tShape);
-      proj = this.deviceStep(tokDev, tDev, cond, B, h, w, opts.onIntermediate);
-      enqueued = performance.now();
-      values = prof.host('host.readback', () => proj.toFloat32());
-      // Freed after the read-back: on cuda a free waits for the device, which must not stall a queued step.
-      tokDev.dispose();
-      tDev.dispose();
+      uploaded = [this.upload(tokens, tokShape), this.upload(sin, tShape)];
+      proj = this.deviceStep(uploaded[0]!, uploaded[1]!, cond, B, h, w, opts.onIntermediate);
     } else {
       // Fixed input buffers: a captured graph reads them at their addresses.
       const tokDev = this.plan.slot('in.tokens', tokShape)!;
@@ -422,7 +415,7 @@ export class NativeSanaTransformer {
         g.graph.launch();
         proj = g.proj!;
         mode = 'replay';
-      } else if (g?.warm) {
+      } else if (g) {
         const c = ops.captureCudaGraph(this.backend, `NativeSanaTransformer.step ${key}`, () => this.deviceStep(tokDev, tDev, cond, B, h, w, undefined));
         g.graph = c.graph;
         g.proj = c.result;
@@ -432,11 +425,13 @@ export class NativeSanaTransformer {
       } else {
         this.dropGraph();
         proj = this.deviceStep(tokDev, tDev, cond, B, h, w, undefined);
-        this.graph = { key, warm: true, graph: null, proj: null };
+        this.graph = { key, graph: null, proj: null };
       }
-      enqueued = performance.now();
-      values = prof.host('host.readback', () => proj.toFloat32());
     }
+    const enqueued = performance.now();
+    const values = prof.host('host.readback', () => proj.toFloat32());
+    // Freed after the read-back: on cuda a free waits for the device, which must not stall a queued step.
+    for (const t of uploaded) t.dispose();
     const out = prof.host('host.unpatchify', () => unpatchify(new Tensor([B, N, F], 'f32', values), h, w, p));
     prof.endRun();
     this.lastStep = { mode, enqueueMs: enqueued - started, totalMs: performance.now() - started };

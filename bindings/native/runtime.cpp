@@ -196,24 +196,20 @@ Napi::Value MeasureCeilings(const Napi::CallbackInfo& info) {
 #endif
 }
 
+// An optional name argument (what errors name), `fn` when absent.
+std::string name_arg(const Napi::CallbackInfo& info, size_t i, const std::string& fn) {
+  if (info.Length() <= i || info[i].IsUndefined()) return fn;
+  if (!info[i].IsString()) throw Napi::TypeError::New(info.Env(), fn + ": the optional name must be a string");
+  return info[i].As<Napi::String>().Utf8Value();
+}
+
 Napi::Value Synchronize(const Napi::CallbackInfo& info) {
-  std::string what = "synchronize";
-  if (info.Length() >= 1 && !info[0].IsUndefined()) {
-    if (!info[0].IsString()) throw Napi::TypeError::New(info.Env(), "synchronize: the optional name must be a string");
-    what = info[0].As<Napi::String>().Utf8Value();
-  }
+  const std::string what = name_arg(info, 0, "synchronize");
 #ifdef SANA_LAB_WITH_CUDA
   Status s = cuda::synchronize(what.c_str());
   if (!s.ok()) throw status_error(info.Env(), s);
 #endif
   return info.Env().Undefined();
-}
-
-// An optional name argument (what errors name), `fn` when absent.
-std::string name_arg(const Napi::CallbackInfo& info, size_t i, const std::string& fn) {
-  if (info.Length() <= i || info[i].IsUndefined()) return fn;
-  if (!info[i].IsString()) throw Napi::TypeError::New(info.Env(), fn + ": the name must be a string");
-  return info[i].As<Napi::String>().Utf8Value();
 }
 
 // ---- device timeline ----
@@ -251,7 +247,6 @@ struct GraphBox {
   cuda::Graph* g = nullptr;
 #endif
 };
-
 
 [[maybe_unused]] GraphBox* unwrap_graph(const Napi::CallbackInfo& info, const std::string& fn) {
   if (info.Length() < 1 || !info[0].IsExternal() || !info[0].As<Napi::External<GraphBox>>().CheckTypeTag(&kGraphTag)) {

@@ -102,26 +102,36 @@ Napi::Value TensorEmpty(const Napi::CallbackInfo& info) {
   return wrap(env, allocate(env, info, "tensorEmpty"));
 }
 
+// The host array dtype dt takes — a Float32Array (f32) or a Uint16Array of bf16 bits (bf16) — and not
+// detached; `who` names the dtype's owner in the error ("dtype bf16", "a bf16 tensor").
+void check_host_array(Napi::Env env, const std::string& op, DType dt, const Napi::TypedArray& ta, const std::string& who) {
+  const napi_typedarray_type want = dt == DType::kF32 ? napi_float32_array : napi_uint16_array;
+  if (ta.TypedArrayType() != want) {
+    throw Napi::TypeError::New(env, op + ": " + who + " needs a " + (dt == DType::kF32 ? "Float32Array" : "Uint16Array of bf16 bits"));
+  }
+  if (ta.ElementLength() > 0 && ta.ArrayBuffer().ByteLength() == 0) throw Napi::TypeError::New(env, op + ": the array's ArrayBuffer is detached");
+}
+
+// Copies ta, which must hold exactly h's element count, into h's storage; `target` names h in the error.
+void copy_host_array(Napi::Env env, const std::string& op, const TensorHandle& h, const Napi::TypedArray& ta, const std::string& target) {
+  const int64_t n = h.view().numel();
+  if (static_cast<int64_t>(ta.ElementLength()) != n) {
+    throw Napi::RangeError::New(env, op + ": " + std::to_string(ta.ElementLength()) + " values for " + target + " (" + std::to_string(n) + " elements)");
+  }
+  const uint8_t* src = static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+  Status s = h.storage->backend->copy_from_host(h.storage->data, src, h.bytes);
+  if (!s.ok()) throw Napi::Error::New(env, op + ": " + s.message());
+}
+
 Napi::Value TensorFromArray(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const std::string op = "tensorFromArray";
   if (info.Length() != 4 || !info[3].IsTypedArray()) throw Napi::TypeError::New(env, op + ": expected (backend, dtype, shape, typedArray)");
   auto ta = info[3].As<Napi::TypedArray>();
   DType dt = parse_dtype(info[1], op);
-  napi_typedarray_type want = dt == DType::kF32 ? napi_float32_array : napi_uint16_array;
-  if (ta.TypedArrayType() != want) {
-    throw Napi::TypeError::New(env, op + ": dtype " + dtype_name(dt) + " needs a " + (dt == DType::kF32 ? "Float32Array" : "Uint16Array of bf16 bits"));
-  }
-  if (ta.ElementLength() > 0 && ta.ArrayBuffer().ByteLength() == 0) throw Napi::TypeError::New(env, op + ": the array's ArrayBuffer is detached");
+  check_host_array(env, op, dt, ta, std::string("dtype ") + dtype_name(dt));
   std::unique_ptr<TensorHandle> h(allocate(env, info, op));
-  const int64_t n = h->view().numel();
-  if (static_cast<int64_t>(ta.ElementLength()) != n) {
-    throw Napi::RangeError::New(env, op + ": " + std::to_string(ta.ElementLength()) + " values for shape " + h->view().shape_str() +
-                                         " (" + std::to_string(n) + " elements)");
-  }
-  const uint8_t* src = static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
-  Status s = h->storage->backend->copy_from_host(h->storage->data, src, h->bytes);
-  if (!s.ok()) throw Napi::Error::New(env, op + ": " + s.message());
+  copy_host_array(env, op, *h, ta, "shape " + h->view().shape_str());
   return wrap(env, h.release());
 }
 
@@ -139,19 +149,8 @@ Napi::Value TensorWrite(const Napi::CallbackInfo& info) {
   if (info.Length() != 2 || !info[1].IsTypedArray()) throw Napi::TypeError::New(env, op + ": expected (tensor, typedArray)");
   TensorHandle* h = unwrap_tensor(info[0], op, "tensor");
   auto ta = info[1].As<Napi::TypedArray>();
-  const napi_typedarray_type want = h->dtype == DType::kF32 ? napi_float32_array : napi_uint16_array;
-  if (ta.TypedArrayType() != want) {
-    throw Napi::TypeError::New(env, op + ": a " + dtype_name(h->dtype) + " tensor needs a " + (h->dtype == DType::kF32 ? "Float32Array" : "Uint16Array of bf16 bits"));
-  }
-  if (ta.ElementLength() > 0 && ta.ArrayBuffer().ByteLength() == 0) throw Napi::TypeError::New(env, op + ": the array's ArrayBuffer is detached");
-  const int64_t n = h->view().numel();
-  if (static_cast<int64_t>(ta.ElementLength()) != n) {
-    throw Napi::RangeError::New(env, op + ": " + std::to_string(ta.ElementLength()) + " values for " + dtype_name(h->dtype) + h->view().shape_str() + " (" +
-                                         std::to_string(n) + " elements)");
-  }
-  const uint8_t* src = static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
-  Status s = h->storage->backend->copy_from_host(h->storage->data, src, h->bytes);
-  if (!s.ok()) throw Napi::Error::New(env, op + ": " + s.message());
+  check_host_array(env, op, h->dtype, ta, std::string("a ") + dtype_name(h->dtype) + " tensor");
+  copy_host_array(env, op, *h, ta, dtype_name(h->dtype) + h->view().shape_str());
   return env.Undefined();
 }
 

@@ -290,30 +290,6 @@ __global__ void __launch_bounds__(plan::kWgThreads, plan::wg_blocks_per_sm(BN))
   }
   consumer_barrier();
   constexpr int kUnitsPerRow = BN / 8;
-  if constexpr (kSplit) {
-    // Split-K: the raw f32 partial tile (rows and columns in range) → partial[blockIdx.y]; the reduce
-    // kernel applies the epilogue. 32-byte aligned rows when N % 8 == 0 (the workspace is 256-aligned).
-    float* part = p.partial + static_cast<int64_t>(blockIdx.y) * p.M * p.N;
-#pragma unroll 1
-    for (int u = static_cast<int>(threadIdx.x); u < BM * kUnitsPerRow; u += kConsumers) {
-      const int r = u / kUnitsPerRow, c = (u % kUnitsPerRow) * 8;
-      const int64_t m = m0 + r, n = n0 + c;
-      if (m >= p.M || n >= p.N) continue;
-      const float4 lo = *reinterpret_cast<const float4*>(stg + r * P + c), hi = *reinterpret_cast<const float4*>(stg + r * P + c + 4);
-      float* d = part + m * p.N + n;
-      if (p.N % 8 == 0) {
-        reinterpret_cast<float4*>(d)[0] = lo;
-        reinterpret_cast<float4*>(d)[1] = hi;
-      } else {
-        const float v[8] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};
-#pragma unroll
-        for (int j = 0; j < 8; ++j) {
-          if (n + j < p.N) d[j] = v[j];
-        }
-      }
-    }
-    return;
-  }
   // Sub-pixel phase: the tile's 128 pixels (b, y, x0 …) go to output pixels 2(x0 + r) + b' of output row
   // 2y + a, i.e. flat output pixel out_base + 2r (64-bit: the output can exceed 2³¹ elements).
   int64_t out_base = 0;
@@ -326,9 +302,24 @@ __global__ void __launch_bounds__(plan::kWgThreads, plan::wg_blocks_per_sm(BN))
     const int r = u / kUnitsPerRow, c = (u % kUnitsPerRow) * 8;
     const int64_t m = m0 + r, n = n0 + c;
     if (m >= p.M || n >= p.N) continue;
-    const int64_t mo = p.conv_phase >= 0 ? out_base + 2 * r : m;  // the output (and residual) row
     const float4 lo = *reinterpret_cast<const float4*>(stg + r * P + c), hi = *reinterpret_cast<const float4*>(stg + r * P + c + 4);
     float v[8] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};
+    if constexpr (kSplit) {
+      // Split-K: the raw f32 partial tile → partial[blockIdx.y] (row pitch N); the reduce kernel applies the
+      // epilogue. 32-byte aligned rows when N % 8 == 0 (the workspace is 256-aligned).
+      float* d = p.partial + static_cast<int64_t>(blockIdx.y) * p.M * p.N + m * p.N + n;
+      if (p.N % 8 == 0) {
+        reinterpret_cast<float4*>(d)[0] = lo;
+        reinterpret_cast<float4*>(d)[1] = hi;
+      } else {
+#pragma unroll
+        for (int j = 0; j < 8; ++j) {
+          if (n + j < p.N) d[j] = v[j];
+        }
+      }
+      continue;
+    }
+    const int64_t mo = p.conv_phase >= 0 ? out_base + 2 * r : m;  // the output (and residual) row
     bf16* o = ep.out + mo * ep.ldo + n;
     if (p.vec) {  // n + 8 ≤ N (N % 8 == 0)
       ep.apply8(mo, n, v);

@@ -125,6 +125,12 @@ bool device_available(std::string* reason) {
   return st.available;
 }
 
+namespace {
+// Whether an op (or a graph launch) waits for its work before it returns: not inside time_launches (a
+// NoSyncScope), not while capturing a graph (nothing ran), not with queued dispatch.
+bool sync_after_op() { return g_no_sync_depth == 0 && g_capture_stream == nullptr && g_sync_each_op.load(std::memory_order_relaxed); }
+}  // namespace
+
 OpScope::OpScope(const char* op) : op_(op) {}
 OpScope::~OpScope() {
   if (locked_) op_mutex().unlock();
@@ -145,8 +151,7 @@ Status OpScope::finish(Status s) {
   if (!s.ok()) return s;
   cudaError_t e = cudaGetLastError();
   if (e != cudaSuccess) return cuda_error(op_, "kernel launch", e);
-  // (nothing to wait for while capturing a graph: the kernels were recorded, not run)
-  if (g_no_sync_depth == 0 && g_capture_stream == nullptr && g_sync_each_op.load(std::memory_order_relaxed)) {
+  if (sync_after_op()) {
     e = cudaStreamSynchronize(op_stream());
     if (e != cudaSuccess) return cuda_error(op_, "kernel execution", e);
   }
@@ -239,7 +244,7 @@ Status graph_launch(const char* what, Graph* g) {
   cudaError_t e = cudaGetLastError();
   if (e != cudaSuccess) return cuda_error(what, "an earlier CUDA call left an error", e);
   SANA_CUDA_CHECK(what, cudaGraphLaunch(g->exec, cudaStreamLegacy));
-  if (g_no_sync_depth == 0 && g_sync_each_op.load(std::memory_order_relaxed)) {
+  if (sync_after_op()) {
     e = cudaStreamSynchronize(cudaStreamLegacy);
     if (e != cudaSuccess) return cuda_error(what, "graph execution", e);
   }

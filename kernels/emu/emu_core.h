@@ -67,17 +67,16 @@ bool capture_record(cudaStream_t stream, std::function<cudaError_t()> op);
 // progress: as in CUDA, the capture is invalidated (cudaStreamEndCapture then fails) and the error to
 // return is given (cudaErrorStreamCaptureImplicit / Unsupported); cudaSuccess when there is no conflict.
 cudaError_t capture_conflict(cudaStream_t stream, bool synchronizing, const char* what);
+// A stream-ordered operation (a launch, an async copy or memset): recorded when `stream` is being
+// captured, refused (capture_conflict) when it would depend on the capture, else run now.
+cudaError_t stream_op(cudaStream_t stream, const char* what, std::function<cudaError_t()> op);
 
 template <typename Call, typename... A>
 void launch(const Config& cfg, const char* name, Call call, A&&... args) {
   // The arguments are copied once at the launch; each thread calls the kernel with its own copies.
   // (Held by a shared_ptr: a captured launch runs again at every launch of its graph.)
   auto params = std::make_shared<std::tuple<std::decay_t<A>...>>(std::forward<A>(args)...);
-  if (capture_active()) {
-    if (capture_record(cfg.stream, [cfg, name, call, params] { return run_grid(cfg, name, [&] { std::apply(call, *params); }); })) return;
-    if (capture_conflict(cfg.stream, false, name) != cudaSuccess) return;
-  }
-  run_grid(cfg, name, [&] { std::apply(call, *params); });
+  stream_op(cfg.stream, name, [cfg, name, call, params] { return run_grid(cfg, name, [&] { std::apply(call, *params); }); });
 }
 
 // ---- the block's shared window ----

@@ -114,6 +114,15 @@ cudaError_t capture_conflict(cudaStream_t stream, bool synchronizing, const char
   return e;
 }
 
+cudaError_t stream_op(cudaStream_t stream, const char* what, std::function<cudaError_t()> op) {
+  if (capture_active()) {
+    if (capture_record(stream, op)) return cudaSuccess;
+    const cudaError_t c = capture_conflict(stream, false, what);
+    if (c != cudaSuccess) return c;
+  }
+  return op();
+}
+
 GraphBody::~GraphBody() {
   for (void* p : owned) cudaFree(p);
 }
@@ -298,13 +307,10 @@ cudaError_t cudaMemcpy(void* dst, const void* src, size_t count, cudaMemcpyKind)
   return cudaSuccess;
 }
 cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t count, cudaMemcpyKind, cudaStream_t stream) {
-  auto op = [dst, src, count] {
+  return sana_emu::stream_op(stream, "cudaMemcpyAsync on the legacy stream", [dst, src, count] {
     if (count > 0) std::memmove(dst, src, count);
     return cudaSuccess;
-  };
-  if (sana_emu::capture_record(stream, op)) return cudaSuccess;
-  const cudaError_t c = sana_emu::capture_conflict(stream, false, "cudaMemcpyAsync on the legacy stream");
-  return c != cudaSuccess ? c : op();
+  });
 }
 cudaError_t cudaMemcpyFromSymbol(void* dst, const void* symbol, size_t count, size_t offset, cudaMemcpyKind) {
   const cudaError_t c = sana_emu::capture_conflict(nullptr, true, "cudaMemcpyFromSymbol (legacy stream, synchronous)");
@@ -313,13 +319,10 @@ cudaError_t cudaMemcpyFromSymbol(void* dst, const void* symbol, size_t count, si
   return cudaSuccess;
 }
 cudaError_t cudaMemsetAsync(void* ptr, int value, size_t count, cudaStream_t stream) {
-  auto op = [ptr, value, count] {
+  return sana_emu::stream_op(stream, "cudaMemsetAsync on the legacy stream", [ptr, value, count] {
     std::memset(ptr, value, count);
     return cudaSuccess;
-  };
-  if (sana_emu::capture_record(stream, op)) return cudaSuccess;
-  const cudaError_t c = sana_emu::capture_conflict(stream, false, "cudaMemsetAsync on the legacy stream");
-  return c != cudaSuccess ? c : op();
+  });
 }
 
 cudaError_t cudaDeviceSynchronize(void) { return sana_emu::capture_conflict(nullptr, true, "cudaDeviceSynchronize"); }
