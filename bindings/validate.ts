@@ -51,6 +51,22 @@ export class OpCheck {
     return v;
   }
 
+  /**
+   * An f32 tensor on the op's backend whatever the op's dtype (a sampler's float32 state beside bf16
+   * model tensors). Call after the tensor that sets the backend.
+   */
+  f32(name: string, v: unknown): BackendTensor {
+    if (!(v instanceof BackendTensor)) throw new TypeError(`${this.op}: ${name} must be a BackendTensor, got ${describeValue(v)}`);
+    if (v.disposed) throw new TypeError(`${this.op}: ${name} ${v.describe()} has been disposed`);
+    if (this.backend !== null && v.backend !== this.backend) {
+      throw new TypeError(`${this.op}: ${name} is on backend '${v.backend}' but ${this.first} is on '${this.backend}' (copy it with toArray/fromArray)`);
+    }
+    if (v.dtype !== 'f32') throw new TypeError(`${this.op}: ${name} must be f32, got ${v.dtype}`);
+    if (v.shape.some((d) => d === 0)) throw new RangeError(`${this.op}: ${name} ${shapeStr(v.shape)} has a zero-size dimension`);
+    this.tensors.set(name, v);
+    return v;
+  }
+
   /** An optional tensor: undefined/null → null, else as tensor(). */
   optional(name: string, v: unknown): BackendTensor | null {
     return v === undefined || v === null ? null : this.tensor(name, v);

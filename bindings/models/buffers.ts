@@ -18,7 +18,7 @@ export function tensorBytes(shape: readonly number[], dtype: TensorDType): numbe
 }
 
 export class BufferPlan {
-  private readonly slots = new Map<string, { shape: readonly number[]; bytes: number; tensor: BackendTensor | null }>();
+  private readonly slots = new Map<string, { shape: readonly number[]; dtype: TensorDType; bytes: number; tensor: BackendTensor | null }>();
   private live = 0;
   /** Highest sum of live slot bytes seen. */
   peakBytes = 0;
@@ -30,14 +30,17 @@ export class BufferPlan {
     readonly dtype: TensorDType,
   ) {}
 
-  /** The slot `name` with `shape` (allocated now if absent or of another shape); null on the reference backend. */
-  slot(name: string, shape: readonly number[]): BackendTensor | null {
+  /**
+   * The slot `name` with `shape` in `dtype` (default: the plan's; allocated now if absent or of another
+   * shape or dtype); null on the reference backend.
+   */
+  slot(name: string, shape: readonly number[], dtype: TensorDType = this.dtype): BackendTensor | null {
     const s = this.slots.get(name);
-    if (s && s.shape.length === shape.length && s.shape.every((d, i) => d === shape[i])) return s.tensor;
+    if (s && s.dtype === dtype && s.shape.length === shape.length && s.shape.every((d, i) => d === shape[i])) return s.tensor;
     if (s) this.release(name);
-    const bytes = tensorBytes(shape, this.dtype);
-    const tensor = this.backend.name === 'reference' ? null : this.backend.empty(shape, this.dtype);
-    this.slots.set(name, { shape: [...shape], bytes, tensor });
+    const bytes = tensorBytes(shape, dtype);
+    const tensor = this.backend.name === 'reference' ? null : this.backend.empty(shape, dtype);
+    this.slots.set(name, { shape: [...shape], dtype, bytes, tensor });
     this.live += bytes;
     this.peakBytes = Math.max(this.peakBytes, this.live);
     return tensor;

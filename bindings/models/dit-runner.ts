@@ -10,7 +10,7 @@
  *                                                                 (alone or inside dit-block) then
  *                                                                 projects only the image queries
  *   step:
- *     tokens = patchify(latent)                                   host: NCHW → (B, N, C_in·p²)
+ *     tokens = patchify(latent)                                   host: NCHW → (B, N, p²·C_in), proj_out's order
  *     h_t = SiLU(W₁·sinusoidal(t) + b₁)                           host: sinusoid (B × 256); gemm(silu)
  *     s   = SiLU(t̂),  t̂ = W₂·h_t + b₂                             gemm(silu)  (t̂ itself is never needed alone)
  *     x   = W_patch·tokens + b (+ sincos PE as the residual)      gemm
@@ -43,7 +43,7 @@ import type { BackendName } from '../backends.js';
 import * as ops from '../ops.js';
 import type { BackendTensor, TensorDType } from '../tensor.js';
 import { BufferPlan, tensorBytes } from './buffers.js';
-import { patchTokens } from './layout.js';
+import { patchEmbedWeight, patchTokens } from './layout.js';
 import { OpProfiler } from './profiler.js';
 import { randomSource, stateDictSource, WeightUploader, type WeightSource } from './weights.js';
 
@@ -170,8 +170,8 @@ export class NativeSanaTransformer {
   };
   private pe: { key: string; t: BackendTensor } | null = null;
   readonly cudaGraph: boolean;
-  /** The step graph (cudaGraph) of one shape and condition: set once that step ran eagerly, then captured. */
-  private graph: { key: string; graph: ops.CudaGraph | null; proj: BackendTensor | null } | null = null;
+  /** The iteration graph (cudaGraph) of one key (shape, condition, loop): set once it ran eagerly, then captured. */
+  private graph: { key: string; graph: ops.CudaGraph | null; result: unknown } | null = null;
   /** How the last step ran (null before the first). */
   lastStep: DitStepRun | null = null;
   private zeros: BackendTensor | null = null;
@@ -217,7 +217,7 @@ export class NativeSanaTransformer {
       const tWAll = ops6 ? source('time_embed.linear.weight', [6 * C, C]) : null;
       const tBAll = ops6 ? source('time_embed.linear.bias', [6 * C]) : null;
       this.w = {
-        patchW: up.get('patch_embed.proj.weight', [C, Cin, p, p], [C, Cin * p * p]),
+        patchW: up.values(patchEmbedWeight(source('patch_embed.proj.weight', [C, Cin, p, p]), C, Cin, p), [C, p * p * Cin]),
         patchB: up.get('patch_embed.proj.bias', [C]),
         t1W: up.get(`${ts}linear_1.weight`, [C, TIMESTEP_FEATURES]),
         t1B: up.get(`${ts}linear_1.bias`, [C]),
@@ -409,24 +409,9 @@ export class NativeSanaTransformer {
         tDev.write(sin);
       });
       if (cond.disposed) throw new TypeError('NativeSanaTransformer: the condition has been disposed');
-      const key = `${B}x${h}x${w}x${L}#${cond.id}`;
-      const g = this.graph?.key === key ? this.graph : null;
-      if (g?.graph) {
-        g.graph.launch();
-        proj = g.proj!;
-        mode = 'replay';
-      } else if (g) {
-        const c = ops.captureCudaGraph(this.backend, `NativeSanaTransformer.step ${key}`, () => this.deviceStep(tokDev, tDev, cond, B, h, w, undefined));
-        g.graph = c.graph;
-        g.proj = c.result;
-        c.graph.launch();
-        proj = c.result;
-        mode = 'capture';
-      } else {
-        this.dropGraph();
-        proj = this.deviceStep(tokDev, tDev, cond, B, h, w, undefined);
-        this.graph = { key, graph: null, proj: null };
-      }
+      const r = this.graphed(`step ${B}x${h}x${w}x${L}#${cond.id}`, () => this.deviceStep(tokDev, tDev, cond, B, h, w, undefined));
+      proj = r.result;
+      mode = r.mode;
     }
     const enqueued = performance.now();
     const values = prof.host('host.readback', () => proj.toFloat32());
@@ -438,17 +423,42 @@ export class NativeSanaTransformer {
     return out;
   }
 
-  /** Frees the captured step graph (it is rebuilt for the next shape or condition). */
-  private dropGraph(): void {
+  /**
+   * @internal Device work of one iteration through a CUDA graph (cudaGraph): the first call with a key
+   * runs `fn` eagerly (one-time setup: lazy module loading, allocations), the second captures it and
+   * launches the graph, later ones launch the graph again. Another key drops the graph. `fn` must read
+   * its inputs from fixed buffers (the plan's slots, written in place) and return the same result object.
+   */
+  graphed<T>(key: string, fn: () => T): { result: T; mode: DitStepRun['mode'] } {
+    const g = this.graph?.key === key ? this.graph : null;
+    if (g?.graph) {
+      g.graph.launch();
+      return { result: g.result as T, mode: 'replay' };
+    }
+    if (g) {
+      const c = ops.captureCudaGraph(this.backend, `NativeSanaTransformer ${key}`, fn);
+      g.graph = c.graph;
+      g.result = c.result;
+      c.graph.launch();
+      return { result: c.result, mode: 'capture' };
+    }
+    this.dropGraph();
+    const result = fn();
+    this.graph = { key, graph: null, result: null };
+    return { result, mode: 'eager' };
+  }
+
+  /** Frees the captured graph (it is rebuilt for the next shape or condition). */
+  dropGraph(): void {
     this.graph?.graph?.dispose();
     this.graph = null;
   }
 
   /**
-   * The step's device ops, from the uploaded tokens and timestep features to the projected output
-   * (B, N, F) in the plan's 'proj' slot: everything a CUDA graph of the step holds.
+   * @internal The step's device ops, from the uploaded tokens and timestep features to the projected
+   * output (B, N, F) in the plan's 'proj' slot: everything a CUDA graph of the step holds.
    */
-  private deviceStep(tokDev: BackendTensor, tDev: BackendTensor, cond: DitCondition, B: number, h: number, w: number, emit: DitStepOptions['onIntermediate']): BackendTensor {
+  deviceStep(tokDev: BackendTensor, tDev: BackendTensor, cond: DitCondition, B: number, h: number, w: number, emit: DitStepOptions['onIntermediate']): BackendTensor {
     const cfg = this.config;
     const { inner: C, projOut: F } = this.dims;
     const N = h * w;

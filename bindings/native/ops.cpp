@@ -37,6 +37,7 @@ inline auto cuda_entry(const LiteMlaArgs*) { return &cuda::VersionedOps::lite_ml
 inline auto cuda_entry(const DcaeUpsampleArgs*) { return &cuda::VersionedOps::dcae_upsample; }
 inline auto cuda_entry(const DcaeHeadArgs*) { return &cuda::VersionedOps::dcae_head; }
 inline auto cuda_entry(const DcaeEvitBlockArgs*) { return &cuda::VersionedOps::dcae_evit_block; }
+inline auto cuda_entry(const SamplerUpdateArgs*) { return &cuda::VersionedOps::sampler_update; }
 inline std::nullptr_t cuda_entry(const void*) { return nullptr; }
 #endif
 
@@ -344,6 +345,18 @@ Napi::Value DcaeEvitBlock(const Napi::CallbackInfo& info) {
   return dispatch(c, &OpTable::dcae_evit_block, a);
 }
 
+Napi::Value SamplerUpdate(const Napi::CallbackInfo& info) {
+  OpCall c(info, "sampler-update");
+  SamplerUpdateArgs a;
+  a.v = c.tensor("v");
+  a.coeffs = c.tensor("coeffs");
+  a.x = c.tensor("x");
+  a.m_state = c.optional("mState");
+  a.tokens = c.optional("tokens");
+  a.halves = c.integer("halves", 1);
+  return dispatch(c, &OpTable::sampler_update, a);
+}
+
 Napi::Value CpuThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), cpu::cpu_threads()); }
 
 Napi::Value SetCpuThreads(const Napi::CallbackInfo& info) {
@@ -384,6 +397,7 @@ constexpr OpExport kOpExports[] = {
     {"dcaeUpsample", DcaeUpsample},
     {"dcaeHead", DcaeHead},
     {"dcaeEvitBlock", DcaeEvitBlock},
+    {"samplerUpdate", SamplerUpdate},
 };
 
 }  // namespace

@@ -24,6 +24,7 @@ std::vector<OpVersionList> cpu_versions() {
       {"dcae-upsample", t->dcae_upsample != nullptr},
       {"dcae-head", t->dcae_head != nullptr},
       {"dcae-evit-block", t->dcae_evit_block != nullptr},
+      {"sampler-update", t->sampler_update != nullptr},
   };
   std::vector<OpVersionList> v;
   v.push_back({"linear-attention",

@@ -39,6 +39,7 @@ const OpTable kCpuOps = {
     cpu::dcae_upsample,
     cpu::dcae_head,
     cpu::dcae_evit_block,
+    cpu::sampler_update,
 };
 
 }  // namespace

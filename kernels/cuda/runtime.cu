@@ -443,6 +443,8 @@ const std::vector<OpVersions>& op_versions() {
       {"dcae-evit-block",
        {{1, "lite-mla v1 → mix-ffn v1 → rmsnorm v1 + residual", "head_dim ≤ 64"},
         {2, "the same composition, each op at its default (fastest) version", ""}}},
+      {"sampler-update",
+       {{1, "grid-stride elementwise: guidance, the Flow-DPM-Solver++ / Euler update and the next model input in one pass, coefficients read from the device", ""}}},
   };
   return v;
 }
@@ -450,7 +452,7 @@ const std::vector<OpVersions>& op_versions() {
 const VersionedOps* versioned_ops() {
   static const VersionedOps t = {gemm, linear_attention, linear_attention_block, mix_ffn, cross_attention, layernorm_modulate,
                                  rmsnorm, conv3x3, dcae_resblock, dit_block, lite_mla, dcae_upsample, dcae_head,
-                                 dcae_evit_block};
+                                 dcae_evit_block, sampler_update};
   return &t;
 }
 
@@ -469,6 +471,7 @@ Status t_mla(const LiteMlaArgs& a) { return lite_mla(a, 0); }
 Status t_up(const DcaeUpsampleArgs& a) { return dcae_upsample(a, 0); }
 Status t_head(const DcaeHeadArgs& a) { return dcae_head(a, 0); }
 Status t_evit(const DcaeEvitBlockArgs& a) { return dcae_evit_block(a, 0); }
+Status t_sampler(const SamplerUpdateArgs& a) { return sampler_update(a, 0); }
 
 // Filled by name, so that ops added to OpTable later stay null (kUnavailable) until implemented here.
 OpTable make_table() {
@@ -493,6 +496,7 @@ OpTable make_table() {
   t.dcae_upsample = t_up;
   t.dcae_head = t_head;
   t.dcae_evit_block = t_evit;
+  t.sampler_update = t_sampler;
   return t;
 }
 }  // namespace

@@ -25,6 +25,7 @@
  * golden `samples_f64` semantics; diffusers itself would round a float64 sample to float32 on entry.
  */
 import { ConfigReader } from '../core/config.js';
+import { applyFlowUpdate, dataPrediction, type FlowUpdate } from './flow-update.js';
 import { f32, linspace, rounder, viewStepInputs, wrapLike, allocLike, type Sample } from './numeric.js';
 
 export const DPM_SOLVER_CLASS_NAME = 'DPMSolverMultistepScheduler';
@@ -139,13 +140,13 @@ export class FlowDPMSolverMultistepScheduler {
   }
 
   /**
-   * One solver step: converts `modelOutput` (velocity v at σ_i) to the data prediction, then moves
-   * `sample` from σ_i to σ_{i+1}. Returns the new sample as the same kind (TypedArray or Tensor).
+   * The update of the next step, as coefficients (reference/schedulers/flow-update.ts): advances the
+   * step index and the solver's order history exactly as `step` does, without touching any sample. A
+   * sampler that keeps its samples elsewhere (the native sampler-update op) steps with this alone.
    */
-  step<T extends Sample>(modelOutput: Sample, timestep: number, sample: T): T {
+  nextUpdate(timestep: number): FlowUpdate {
     const op = 'FlowDPMSolverMultistepScheduler.step';
     if (this.numInferenceSteps === null) throw new Error(`${op}: call setTimesteps(n) first`);
-    const { mo, x } = viewStepInputs(op, modelOutput, sample);
     if (this.stepIndexValue === null) this.stepIndexValue = this.beginIndexValue ?? this.indexForTimestep(timestep);
     const i = this.stepIndexValue;
     const n = this.timesteps.length;
@@ -154,46 +155,47 @@ export class FlowDPMSolverMultistepScheduler {
     // With final_sigmas_type "zero" diffusers always takes a 1st-order last step (whatever
     // lower_order_final / euler_at_final say; those only matter for other final sigmas or order 3).
     const finalStep = i === n - 1;
-    const r = rounder(x.precision);
-
-    // Data prediction m = x − σ·v (in the sample's precision, σ a float32 scalar).
-    const sigma = this.sigmas[i]!;
-    const m0 = allocLike(x);
-    for (let k = 0; k < m0.length; k++) m0[k] = r(x.data[k]! - r(sigma * mo.data[k]!));
-    for (let k = 0; k < solverOrder - 1; k++) this.modelOutputs[k] = this.modelOutputs[k + 1]!;
-    this.modelOutputs[solverOrder - 1] = m0;
-
-    const out = allocLike(x);
-    if (solverOrder === 1 || this.lowerOrderNums < 1 || finalStep) {
-      this.firstOrderUpdate(i, m0, x.data, out, r);
-    } else {
-      this.secondOrderUpdate(i, m0, this.modelOutputs[solverOrder - 2]!, x.data, out, r);
-    }
+    const u = solverOrder === 1 || this.lowerOrderNums < 1 || finalStep ? this.firstOrderUpdate(i) : this.secondOrderUpdate(i);
     if (this.lowerOrderNums < solverOrder) this.lowerOrderNums++;
     this.stepIndexValue = i + 1;
+    return u;
+  }
+
+  /**
+   * One solver step: converts `modelOutput` (velocity v at σ_i) to the data prediction, then moves
+   * `sample` from σ_i to σ_{i+1}. Returns the new sample as the same kind (TypedArray or Tensor).
+   */
+  step<T extends Sample>(modelOutput: Sample, timestep: number, sample: T): T {
+    const op = 'FlowDPMSolverMultistepScheduler.step';
+    if (this.numInferenceSteps === null) throw new Error(`${op}: call setTimesteps(n) first`);
+    const { mo, x } = viewStepInputs(op, modelOutput, sample);
+    const u = this.nextUpdate(timestep);
+    const r = rounder(x.precision);
+    // Data prediction m = x − σ·v (in the sample's precision, σ a float32 scalar).
+    const m0 = allocLike(x);
+    dataPrediction(u.kind === 'euler' ? 0 : u.sigma, mo.data, x.data, m0, r);
+    const { solverOrder } = this.config;
+    const m1 = this.modelOutputs[solverOrder - 1] ?? null;
+    for (let k = 0; k < solverOrder - 1; k++) this.modelOutputs[k] = this.modelOutputs[k + 1]!;
+    this.modelOutputs[solverOrder - 1] = m0;
+    const out = allocLike(x);
+    applyFlowUpdate(u, x.data, m0, u.kind === 'dpm2' ? m1 : null, out, r);
     return wrapLike(sample, out) as T;
   }
 
   /** x_t = (σ_t/σ_s)·x − α_t(e^{−h} − 1)·m0. */
-  private firstOrderUpdate(i: number, m0: ArrayLike<number>, xs: ArrayLike<number>, out: Float32Array | Float64Array, r: (v: number) => number): void {
+  private firstOrderUpdate(i: number): FlowUpdate {
     const sT = this.sigmas[i + 1]!;
     const sS = this.sigmas[i]!;
     const aT = f32(1 - sT);
     const h = f32(lambda(sT) - lambda(sS));
     const cX = f32(sT / sS);
-    const cM = f32(aT * f32(f32(Math.exp(-h)) - 1));
-    for (let k = 0; k < out.length; k++) out[k] = r(r(cX * xs[k]!) - r(cM * m0[k]!));
+    const cD0 = f32(aT * f32(f32(Math.exp(-h)) - 1));
+    return { kind: 'dpm1', sigma: sS, cX, cD0 };
   }
 
   /** Multistep 2nd order (midpoint): D1 = (m0 − m1)/r with r = h_prev/h. */
-  private secondOrderUpdate(
-    i: number,
-    m0: ArrayLike<number>,
-    m1: ArrayLike<number>,
-    xs: ArrayLike<number>,
-    out: Float32Array | Float64Array,
-    r: (v: number) => number,
-  ): void {
+  private secondOrderUpdate(i: number): FlowUpdate {
     const sT = this.sigmas[i + 1]!;
     const s0 = this.sigmas[i]!;
     const s1 = this.sigmas[i - 1]!;
@@ -209,10 +211,7 @@ export class FlowDPMSolverMultistepScheduler {
     const em1 = f32(f32(Math.exp(-h)) - 1);
     const cD0 = f32(aT * em1);
     const cD1 = f32(0.5 * cD0); // midpoint: − ½·α_t(e^{−h}−1)·D1
-    for (let k = 0; k < out.length; k++) {
-      const d1 = r(invR0 * r(m0[k]! - m1[k]!));
-      out[k] = r(r(r(cX * xs[k]!) - r(cD0 * m0[k]!)) - r(cD1 * d1));
-    }
+    return { kind: 'dpm2', sigma: s0, cX, cD0, cD1, invR0 };
   }
 }
 

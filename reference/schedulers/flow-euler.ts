@@ -15,6 +15,7 @@
  * float32 dt (the golden `samples_f64` semantics).
  */
 import { ConfigReader } from '../core/config.js';
+import { applyFlowUpdate, type FlowUpdate } from './flow-update.js';
 import { f32, linspace, rounder, viewStepInputs, wrapLike, allocLike, type Sample } from './numeric.js';
 
 export const FLOW_EULER_CLASS_NAME = 'FlowMatchEulerDiscreteScheduler';
@@ -112,19 +113,25 @@ export class FlowMatchEulerDiscreteScheduler {
     return hits.length > 1 ? hits[1]! : hits[0]!;
   }
 
+  /** The next step's update x_{i+1} = x_i + dt·v as coefficients (advances the step index like `step`). */
+  nextUpdate(timestep: number): FlowUpdate {
+    const op = 'FlowMatchEulerDiscreteScheduler.step';
+    if (this.numInferenceSteps === null) throw new Error(`${op}: call setTimesteps(n) first`);
+    if (this.stepIndexValue === null) this.stepIndexValue = this.beginIndexValue ?? this.indexForTimestep(timestep);
+    const i = this.stepIndexValue;
+    if (i >= this.sigmas.length - 1) throw new RangeError(`${op}: all ${this.sigmas.length - 1} steps are done; call setTimesteps again`);
+    this.stepIndexValue = i + 1;
+    return { kind: 'euler', dt: f32(this.sigmas[i + 1]! - this.sigmas[i]!) };
+  }
+
   /** x_{i+1} = x_i + (σ_{i+1} − σ_i)·v. Returns the same kind as `sample`. */
   step<T extends Sample>(modelOutput: Sample, timestep: number, sample: T): T {
     const op = 'FlowMatchEulerDiscreteScheduler.step';
     if (this.numInferenceSteps === null) throw new Error(`${op}: call setTimesteps(n) first`);
     const { mo, x } = viewStepInputs(op, modelOutput, sample);
-    if (this.stepIndexValue === null) this.stepIndexValue = this.beginIndexValue ?? this.indexForTimestep(timestep);
-    const i = this.stepIndexValue;
-    if (i >= this.sigmas.length - 1) throw new RangeError(`${op}: all ${this.sigmas.length - 1} steps are done; call setTimesteps again`);
-    const dt = f32(this.sigmas[i + 1]! - this.sigmas[i]!);
-    const r = rounder(x.precision);
+    const u = this.nextUpdate(timestep);
     const out = allocLike(x);
-    for (let k = 0; k < out.length; k++) out[k] = r(x.data[k]! + r(dt * mo.data[k]!));
-    this.stepIndexValue = i + 1;
+    applyFlowUpdate(u, x.data, mo.data, null, out, rounder(x.precision));
     return wrapLike(sample, out) as T;
   }
 }

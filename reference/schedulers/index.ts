@@ -2,5 +2,6 @@
 export type { Sample } from './numeric.js';
 export * from './flow-dpm-solver.js';
 export * from './flow-euler.js';
+export * from './flow-update.js';
 export * from './guidance.js';
 export * from './from-config.js';

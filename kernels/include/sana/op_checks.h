@@ -354,4 +354,48 @@ inline Status check_dit_block_args(Device dev, const DitBlockArgs& a, DitBlockSi
   return Status::Ok();
 }
 
+struct SamplerUpdateSizes {
+  int64_t n = 0, halves = 1, copies = 0;
+};
+// sampler-update: v and tokens in one float dtype (the model's), x, m_state and coeffs f32; v holds
+// `halves` (1 or 2) blocks of numel(x) values, tokens any whole number of copies.
+inline Status check_sampler_update_args(Device dev, const SamplerUpdateArgs& a, SamplerUpdateSizes* s) {
+  const char* op = "sampler-update";
+  const DType dt = a.v.dtype;
+  SANA_RETURN_IF_ERROR(check_float_dtype(op, "v", dt));
+  SANA_RETURN_IF_ERROR(check_float_on(dev, op, "v", a.v, dt));
+  SANA_RETURN_IF_ERROR(check_floats_on(dev, op, DType::kF32, {{&a.coeffs, "coeffs"}, {&a.x, "x"}}));
+  if (a.coeffs.numel() != kSamplerCoeffs) {
+    return InvalidArgument("sampler-update: coeffs " + shp(a.coeffs) + " must hold " + std::to_string(kSamplerCoeffs) + " values");
+  }
+  if (a.halves != 1 && a.halves != 2) return InvalidArgument("sampler-update: halves must be 1 or 2, got " + std::to_string(a.halves));
+  const int64_t n = a.x.numel();
+  if (a.v.numel() != a.halves * n) {
+    return InvalidArgument("sampler-update: v " + shp(a.v) + " does not hold " + std::to_string(a.halves) + " × the " + std::to_string(n) + " values of x " + shp(a.x));
+  }
+  if (a.m_state) {
+    SANA_RETURN_IF_ERROR(check_float_on(dev, op, "m_state", *a.m_state, DType::kF32));
+    if (a.m_state->numel() != n) return InvalidArgument("sampler-update: m_state " + shp(*a.m_state) + " differs from x " + shp(a.x) + " in size");
+  }
+  int64_t copies = 0;
+  if (a.tokens) {
+    SANA_RETURN_IF_ERROR(check_float_on(dev, op, "tokens", *a.tokens, dt));
+    copies = a.tokens->numel() / n;
+    if (copies < 1 || copies * n != a.tokens->numel()) {
+      return InvalidArgument("sampler-update: tokens " + shp(*a.tokens) + " is not a whole number of copies of x " + shp(a.x));
+    }
+  }
+  *s = {n, a.halves, copies};
+  return Status::Ok();
+}
+
+// The kind in coeffs[0] (read where the coefficients live: the host for the CPU backend).
+inline Status check_sampler_kind(float kind, bool has_m_state) {
+  if (!(kind == 0.0f || kind == 1.0f || kind == 2.0f)) {
+    return InvalidArgument("sampler-update: coeffs[0] (kind) must be 0 (dpm 1st order), 1 (dpm 2nd order) or 2 (euler), got " + std::to_string(kind));
+  }
+  if (kind != 2.0f && !has_m_state) return InvalidArgument("sampler-update: the dpm kinds need m_state (the previous data prediction)");
+  return Status::Ok();
+}
+
 }  // namespace sana

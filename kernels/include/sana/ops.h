@@ -187,6 +187,28 @@ struct DcaeEvitBlockArgs {
   TensorView out;
 };
 
+// sampler-update (appended, issue 9): one sampling step's elementwise tail, on the device, so a whole
+// denoising loop keeps its latents there (the DiT's tokens in, its velocity out, nothing read back):
+//   g = v                                            (halves = 1)
+//   g = v_u + guidance·(v_c − v_u)                   (halves = 2: v = [uncond | cond], classifier-free guidance)
+//   kind 0, Flow-DPM-Solver++ 1st order:  m = x − σ·g;  x ← cX·x − cD0·m;                    m_state ← m
+//   kind 1, 2nd order (midpoint):         m = x − σ·g;  D1 = invR0·(m − m_state);
+//                                         x ← (cX·x − cD0·m) − cD1·D1;                         m_state ← m
+//   kind 2, Flow-Euler:                   x ← x + dt·g
+//   tokens[j·n + k] = x[k] for every copy j (the next model input, rounded to its dtype)
+// every operation rounded to f32 in this order (no fused multiply-add), which is what the reference
+// schedulers compute (reference/schedulers/flow-update.ts), bit for bit.
+// v (halves·n) and tokens (copies·n) in the model's dtype; x, m_state (n) and coeffs f32. coeffs (8) =
+// [kind, guidance, σ, cX, cD0, cD1, invR0, dt], read on the device (a captured CUDA graph replays the
+// op with the coefficients the host writes before each launch).
+struct SamplerUpdateArgs {
+  TensorView v, coeffs, x;
+  const TensorView* m_state = nullptr;  // required for kinds 0 and 1
+  const TensorView* tokens = nullptr;
+  int64_t halves = 1;
+};
+inline constexpr int kSamplerCoeffs = 8;
+
 // A backend: allocation, host copies, and the ops. Null entries are ops this backend lacks.
 struct OpTable {
   const char* name;
@@ -212,6 +234,7 @@ struct OpTable {
   Status (*dcae_upsample)(const DcaeUpsampleArgs&) = nullptr;
   Status (*dcae_head)(const DcaeHeadArgs&) = nullptr;
   Status (*dcae_evit_block)(const DcaeEvitBlockArgs&) = nullptr;
+  Status (*sampler_update)(const SamplerUpdateArgs&) = nullptr;
 };
 
 // The CPU backend (kernels/cpu/op_table.cpp). A CUDA backend adds `const OpTable* cuda_ops();`.

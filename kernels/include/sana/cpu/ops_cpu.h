@@ -16,4 +16,5 @@ Status conv3x3(const Conv3x3Args&);
 Status dcae_resblock(const DcaeResBlockArgs&);
 Status lite_mla(const LiteMlaArgs&);
 Status dit_block(const DitBlockArgs&);
+Status sampler_update(const SamplerUpdateArgs&);
 }  // namespace sana::cpu

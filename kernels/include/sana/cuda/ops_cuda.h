@@ -48,6 +48,7 @@ Status lite_mla(const LiteMlaArgs&, int version);
 Status dcae_upsample(const DcaeUpsampleArgs&, int version);
 Status dcae_head(const DcaeHeadArgs&, int version);
 Status dcae_evit_block(const DcaeEvitBlockArgs&, int version);
+Status sampler_update(const SamplerUpdateArgs&, int version);
 
 // conv3x3 with the input nearest-upsampled by `upsample` (1 or 2) read in place, as in DC-AE's
 // InterpolateConv: out = conv3x3(upsample_nearest(x, upsample)), out (B, H·u/s.., W·u/s.., Cout).
@@ -69,6 +70,7 @@ struct VersionedOps {
   Status (*dcae_upsample)(const DcaeUpsampleArgs&, int);
   Status (*dcae_head)(const DcaeHeadArgs&, int);
   Status (*dcae_evit_block)(const DcaeEvitBlockArgs&, int);
+  Status (*sampler_update)(const SamplerUpdateArgs&, int);
 };
 const VersionedOps* versioned_ops();
 

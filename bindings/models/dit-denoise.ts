@@ -1,0 +1,148 @@
+/**
+ * The denoising loop on the backend: the latent stays where the model runs, from the first step to the
+ * last. Per step the host writes only the timestep features (B × 256) and the scheduler's coefficients
+ * (8 floats); the device runs the DiT step and the `sampler-update` op (guidance, the scheduler's
+ * update, the next step's input tokens). The latent is read back once, at the end.
+ *
+ *   x = patchify(z₀) (f32, token layout)          once, host → backend
+ *   for each timestep t_i:
+ *     u_i = scheduler.nextUpdate(t_i)              host: coefficients only (the reference scheduler's own)
+ *     v   = DiT(tokens, t_i, text)                 backend (batch 2B under CFG: [uncond | cond])
+ *     x, m, tokens ← sampler-update(v, x, m; u_i)  backend
+ *   z = unpatchify(x)                              once, backend → host
+ *
+ * The same floats as the host loop (reference/pipeline/sana-pipeline.ts around the same model): the
+ * update is the scheduler's float32 arithmetic, element for element, so the two loops agree bit for bit
+ * (test/bindings/models/dit-denoise.test.ts). With `cudaGraph` each iteration after the second is one
+ * CUDA graph launch: the DiT step and the update together.
+ */
+import { shapeStr, Tensor } from '../../reference/core/tensor.js';
+import { unpatchify } from '../../reference/ops/patchify.js';
+import { timestepEmbedding } from '../../reference/ops/timestep-embedding.js';
+import { TIMESTEP_FEATURES } from '../../reference/dit/weights.js';
+import type { FlowScheduler } from '../../reference/schedulers/from-config.js';
+import { modelTimestep } from '../../reference/schedulers/guidance.js';
+import { SAMPLER_COEFFS } from '../../reference/schedulers/flow-update.js';
+import * as ops from '../ops.js';
+import type { BackendTensor, TensorDType } from '../tensor.js';
+import { ditScratch, type DitCondition, type DitStepRun, type NativeSanaTransformer } from './dit-runner.js';
+import { patchTokens } from './layout.js';
+import { samplerUpdateSync, writeSamplerCoefficients } from './sampler-ops.js';
+
+export interface DenoiseStepInfo {
+  /** 0-based index of the step just finished, and the number of steps. */
+  step: number;
+  steps: number;
+  timestep: number;
+  sigma: number;
+  /** Wall time of the step (on cuda: until its device work finished). */
+  ms: number;
+  /** How its device work ran (CUDA graphs: eager, capture, then replay). */
+  mode: DitStepRun['mode'];
+}
+
+export interface DenoiseOptions {
+  /** The scheduler, after setTimesteps: its timesteps are the loop's, its nextUpdate the update. */
+  scheduler: FlowScheduler;
+  /** Classifier-free guidance scale; with `cfg` the model runs [uncond | cond] (batch 2B). */
+  guidanceScale: number;
+  cfg: boolean;
+  /** The DiT's timestep_scale (model timestep = t · scale). */
+  timestepScale?: number;
+  onStep?: (info: DenoiseStepInfo) => void;
+}
+
+/** Whether the backend loop can run this model: the velocity must have the latent's channels (no learned sigma). */
+export function canDenoiseOnBackend(model: NativeSanaTransformer): boolean {
+  return model.config.outChannels === model.config.inChannels;
+}
+
+/**
+ * Runs the whole loop on the model's backend from the initial latent z₀ (B, C, H, W), with the text
+ * condition `cond` (batch 2B under CFG, else B). Returns the final latent (B, C, H, W) in float32.
+ */
+export function denoiseOnBackend(model: NativeSanaTransformer, z0: Tensor, cond: DitCondition, o: DenoiseOptions): Tensor {
+  const cfg = model.config;
+  const p = cfg.patchSize;
+  const fail = (msg: string) => new RangeError(`denoiseOnBackend: ${msg}`);
+  if (!canDenoiseOnBackend(model)) throw fail(`the model's out_channels ${cfg.outChannels} differ from in_channels ${cfg.inChannels} (learned sigma): use the host loop`);
+  if (z0.ndim !== 4 || z0.shape[1] !== cfg.inChannels) throw fail(`z0 ${shapeStr(z0.shape)} is not (B, ${cfg.inChannels}, H, W)`);
+  const [B, C, H, W] = z0.shape as [number, number, number, number];
+  if (H < p || W < p || H % p !== 0 || W % p !== 0) throw fail(`latent ${shapeStr(z0.shape)} needs H, W positive multiples of patch size ${p}`);
+  const halves = o.cfg ? 2 : 1;
+  if (cond.batch !== halves * B) throw fail(`the condition has batch ${cond.batch}, want ${halves * B} (${o.cfg ? 'CFG: [uncond | cond] per image' : 'one per image'})`);
+  if (cond.disposed) throw new TypeError('denoiseOnBackend: the condition has been disposed');
+  if (!Number.isFinite(o.guidanceScale)) throw fail(`guidance scale must be a finite number, got ${o.guidanceScale}`);
+  const timesteps = [...o.scheduler.timesteps];
+  if (o.scheduler.numInferenceSteps === null || timesteps.length === 0) throw fail('call scheduler.setTimesteps(n) first');
+
+  const be = model.backend;
+  const prof = model.profiler;
+  const h = H / p;
+  const w = W / p;
+  const N = h * w;
+  const F = C * p * p;
+  const n = B * N * F;
+  const batch = halves * B;
+  const tokShape = [batch, N, F];
+  const tShape = [batch, TIMESTEP_FEATURES];
+  if (cond.kv === null || cond.encodedBy !== model) {
+    throw new TypeError(`denoiseOnBackend: the condition ${cond.kv === null ? 'has no text keys/values' : "holds another model's text keys/values"} (encode it with this model's encodeCondition)`);
+  }
+  const tokens0 = prof.host('host.patchify', () => patchTokens(z0.toFloat32(), z0.shape, p));
+  // Fixed buffers (the plan's slots: a captured graph reads and writes them at their addresses); on the
+  // reference backend, which has no slots, plain tensors of this call.
+  const made: BackendTensor[] = [];
+  const fixed = (name: string, shape: number[], dtype: TensorDType = model.dtype): BackendTensor => {
+    const slot = model.plan.slot(name, shape, dtype);
+    if (slot !== null) return slot;
+    const t = be.empty(shape, dtype);
+    made.push(t);
+    return t;
+  };
+  try {
+    model.plan.scratch(ditScratch(model.blockMode, model.dtype, batch, N, cond.y.shape[1]!, model.dims.inner, model.dims.ffnHidden, cfg.captionChannels));
+    const x = fixed('sampler.x', [B, N, F], 'f32');
+    const m = fixed('sampler.m', [B, N, F], 'f32');
+    const coeffs = fixed('sampler.coeffs', [SAMPLER_COEFFS], 'f32');
+    const tokDev = fixed('in.tokens', tokShape);
+    const tDev = fixed('in.t', tShape);
+    const rep = new Float32Array(halves * n);
+    for (let j = 0; j < halves; j++) rep.set(tokens0, j * n);
+    prof.host('host.upload', () => {
+      x.write(tokens0);
+      tokDev.write(rep);
+    });
+
+    const useGraph = model.cudaGraph && !prof.enabled && !prof.deviceActive;
+    const key = `denoise ${B}x${h}x${w}x${halves}#${cond.id}`;
+    const iteration = () => {
+      const v = model.deviceStep(tokDev, tDev, cond, batch, h, w, undefined);
+      prof.op('sampler.update', () => samplerUpdateSync(v, x, coeffs, { halves, mState: m, tokens: tokDev }));
+      return v;
+    };
+    for (let i = 0; i < timesteps.length; i++) {
+      const t0 = performance.now();
+      const t = timesteps[i]!;
+      const u = o.scheduler.nextUpdate(t);
+      const feats = prof.host('host.timestep-embedding', () =>
+        timestepEmbedding(new Tensor([batch], 'f32', modelTimestep(t, batch, o.timestepScale ?? 1)), { dim: TIMESTEP_FEATURES, flipSinToCos: true, downscaleFreqShift: 0 }).toFloat32(),
+      );
+      prof.host('host.upload', () => {
+        tDev.write(feats);
+        writeSamplerCoefficients(coeffs, u, o.guidanceScale);
+      });
+      let mode: DitStepRun['mode'] = 'eager';
+      ops.queued(be, `denoiseOnBackend step ${i}`, () => {
+        if (useGraph) mode = model.graphed(key, iteration).mode;
+        else iteration();
+      });
+      prof.endRun();
+      o.onStep?.({ step: i, steps: timesteps.length, timestep: t, sigma: o.scheduler.sigmas[i]!, ms: performance.now() - t0, mode });
+    }
+    const values = prof.host('host.readback', () => x.toFloat32());
+    return prof.host('host.unpatchify', () => unpatchify(new Tensor([B, N, F], 'f32', values), h, w, p));
+  } finally {
+    for (const t of made) t.dispose();
+  }
+}
