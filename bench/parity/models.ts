@@ -20,7 +20,11 @@ import { DIFFUSERS_DEFAULTS, type SanaTransformerConfig } from '../../reference/
 import { SanaTransformer2DModel, type DitInputs } from '../../reference/dit/model.js';
 import { sanaTransformerWeightShapes } from '../../reference/dit/weights.js';
 import { NativeDcaeDecoder } from '../../bindings/models/dcae-runner.js';
-import { NativeSanaTransformer, type DitBlockMode } from '../../bindings/models/dit-runner.js';
+import { denoiseOnBackend } from '../../bindings/models/dit-denoise.js';
+import { NativeSanaTransformer, type DitBlockMode, type DitCondition } from '../../bindings/models/dit-runner.js';
+import { FlowDPMSolverMultistepScheduler } from '../../reference/schedulers/flow-dpm-solver.js';
+import type { FlowScheduler } from '../../reference/schedulers/from-config.js';
+import { cfgCombineBatch, modelTimestep } from '../../reference/schedulers/guidance.js';
 import { judgeBf16, judgeF32, type Verdict } from './rules.js';
 import type { ParityBackend } from './run.js';
 
@@ -159,6 +163,9 @@ export function modelParity(backend: ParityBackend, onRecord?: (r: ModelParityRe
   // cuda: the step replayed as a CUDA graph must give the eager step's output bit for bit, for new inputs
   // written into the captured buffers (steps 1 eager, 2 captured + launched, 3 and 4 replayed).
   if (backend === 'cuda') for (const r of graphReplayParity(weights, inputs)) push(r);
+  // The denoising loop on the backend (sampler-update) against the host loop around the same model;
+  // on cuda also with the whole iteration (DiT step + update) replayed as a CUDA graph.
+  for (const r of denoiseLoopParity(backend, weights, inputs)) push(r);
 
   // DC-AE decoder
   const params = dcaeMidParams(700);
@@ -215,6 +222,67 @@ export function graphReplayParity(weights: Map<string, Tensor>, inputs: DitInput
   } finally {
     eager.dispose();
     graphed.dispose();
+  }
+  return records;
+}
+
+/**
+ * The host loop of SanaPipeline.generate around a native model: repeat the latent for CFG, one step,
+ * combine the halves, scheduler.step on the host. The reference for the backend loop (dit-denoise.ts).
+ */
+export function hostDenoiseLoop(model: NativeSanaTransformer, z0: Tensor, scheduler: FlowScheduler, cfg: boolean, guidance: number, cond: DitCondition): Tensor {
+  let z = z0;
+  const batch = cfg ? 2 : 1;
+  for (const t of [...scheduler.timesteps]) {
+    const zs = z.toFloat32();
+    const input = cfg ? new Tensor([2, ...z.shape.slice(1)], 'f32', Float32Array.from([...zs, ...zs])) : z;
+    let v = model.step(input, new Tensor([batch], 'f32', modelTimestep(t, batch)), cond);
+    if (cfg) v = cfgCombineBatch(v, guidance);
+    z = scheduler.step(v, t, z);
+  }
+  return z;
+}
+
+/** Flow-DPM-Solver++ as SANA ships it (shift 3), after setTimesteps(steps). */
+export function sanaDpm(steps: number): FlowDPMSolverMultistepScheduler {
+  const s = new FlowDPMSolverMultistepScheduler({ use_flow_sigmas: true, prediction_type: 'flow_prediction', flow_shift: 3.0 });
+  s.setTimesteps(steps);
+  return s;
+}
+
+/**
+ * denoiseOnBackend (5 Flow-DPM-Solver++ steps with CFG, bf16, one 10×14 latent) must give the host
+ * loop's final latent bit for bit; on cuda a second record runs it with cudaGraph (steps eager, capture,
+ * replay ×3: the whole iteration, DiT step and sampler-update, as one graph).
+ */
+export function denoiseLoopParity(backend: ParityBackend, weights: Map<string, Tensor>, inputs: DitInputs): ModelParityRecord[] {
+  const records: ModelParityRecord[] = [];
+  const z0 = randn([1, DIT_MID.inChannels, 10, 14], 4242);
+  const steps = 5;
+  const opts = { backend, dtype: 'bf16' as const, blockMode: 'dit-block' as const };
+  const want = withModel(NativeSanaTransformer.fromStateDict(DIT_MID, weights, opts), (m) => {
+    const cond = m.encodeCondition(inputs.encoderHiddenStates, inputs.encoderAttentionMask ?? null);
+    try {
+      return hostDenoiseLoop(m, z0, sanaDpm(steps), true, 4.5, cond);
+    } finally {
+      cond.dispose();
+    }
+  });
+  const variants = backend === 'cuda' ? [false, true] : [false];
+  for (const cudaGraph of variants) {
+    const modes: string[] = [];
+    const got = withModel(NativeSanaTransformer.fromStateDict(DIT_MID, weights, { ...opts, cudaGraph }), (m) => {
+      const cond = m.encodeCondition(inputs.encoderHiddenStates, inputs.encoderAttentionMask ?? null);
+      try {
+        return denoiseOnBackend(m, z0, cond, { scheduler: sanaDpm(steps), guidanceScale: 4.5, cfg: true, onStep: (s) => modes.push(s.mode) });
+      } finally {
+        cond.dispose();
+      }
+    });
+    const verdict = judgeIdentical(got, want);
+    const expected = cudaGraph ? ['eager', 'capture', 'replay', 'replay', 'replay'] : new Array(steps).fill('eager');
+    if (modes.join() !== expected.join()) Object.assign(verdict, { pass: false, reason: `steps ran ${modes.join(', ')}, expected ${expected.join(', ')}` });
+    records.push({ model: 'dit', variant: `denoise loop on the backend${cudaGraph ? ', cuda-graph' : ''} (5 dpm steps, CFG) vs the host loop`, backend, dtype: 'bf16', shape: got.shape, verdict });
   }
   return records;
 }

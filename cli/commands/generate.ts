@@ -44,12 +44,17 @@ written by \`sana-lab make-random-model\`.
   --variant NAME         load *.NAME.safetensors weights (e.g. fp16, bf16)
   --text-dtype DTYPE     Gemma-2 activations: f32 (default) or bf16 (as SANA runs it)
   --backend NAME         reference (default: every model in pure TypeScript), cpu or cuda: the DiT and the
-                         DC-AE decode on the native runners (the text encoder, the sampler and the image
-                         conversion stay in TypeScript); the caption projection and every block's
-                         cross-attention keys/values are computed once per image, not per step. Same seed,
-                         same noise: the cpu image equals the reference one up to float32 rounding (final
-                         latents ~4e-7 relative apart on the tiny random model, f32).
+                         DC-AE decode on the native runners (the text encoder and the image conversion stay
+                         in TypeScript); the caption projection and every block's cross-attention
+                         keys/values are computed once per image, not per step, and the sampling loop runs
+                         on the backend: the latent stays there, guidance and the scheduler's update are
+                         the sampler-update op (the reference scheduler's float32 arithmetic, bit for bit).
+                         Same seed, same noise: the cpu image equals the reference one up to float32
+                         rounding (final latents ~4e-7 relative apart on the tiny random model, f32).
   --dtype DTYPE          cpu/cuda backends: f32 (default) or bf16 storage of the DiT/DC-AE weights and activations
+  --host-loop            cpu/cuda backends: run the sampling loop on the host instead (the latent read back
+                         and uploaded at every step, the scheduler in TypeScript; same latents bit for bit)
+  --cuda-graph           cuda backend: replay each sampling step after the second as one CUDA graph
   --quiet                no progress bar on stderr
 
 The noise comes from this project's seeded generator, not torch.randn, so images differ from
@@ -74,6 +79,8 @@ const SPEC = {
   backend: { type: 'string' },
   dtype: { type: 'string' },
   quiet: { type: 'flag' },
+  'host-loop': { type: 'flag' },
+  'cuda-graph': { type: 'flag' },
 } as const;
 
 const CMD = 'generate';
@@ -117,6 +124,9 @@ export const generateCommand: Command = {
     const dtype = values.get('dtype') ?? 'f32';
     if (dtype !== 'f32' && dtype !== 'bf16') throw new UsageError(`${CMD}: --dtype must be f32 or bf16, got "${dtype}"`);
     if (values.has('dtype') && backend === 'reference') throw new UsageError(`${CMD}: --dtype applies to --backend cpu or cuda (the reference computes in float32/float64)`);
+    if (flags.has('host-loop') && backend === 'reference') throw new UsageError(`${CMD}: --host-loop applies to --backend cpu or cuda (the reference always samples on the host)`);
+    if (flags.has('cuda-graph') && backend !== 'cuda') throw new UsageError(`${CMD}: --cuda-graph needs --backend cuda`);
+    if (flags.has('cuda-graph') && flags.has('host-loop')) throw new UsageError(`${CMD}: --cuda-graph graphs the backend loop's steps; drop --host-loop`);
     const missing = ['prompt', 'model-dir', 'out'].filter((k) => !values.has(k));
     if (missing.length > 0) throw new UsageError(`${CMD}: missing ${missing.map((k) => `--${k}`).join(', ')}`);
     const prompt = values.get('prompt')!;
@@ -156,7 +166,7 @@ export const generateCommand: Command = {
       if (!quiet) process.stderr.write(s + '\n');
     };
     const tLoad = performance.now();
-    const native = backend === 'reference' ? {} : nativePipelineFactories({ backend, dtype });
+    const native = backend === 'reference' ? {} : nativePipelineFactories({ backend, dtype, loop: flags.has('host-loop') ? 'host' : 'backend', cudaGraph: flags.has('cuda-graph') });
     const pipe = SanaPipeline.fromDir(paths.root, { variant, textEncoderDtype: textDtype, ...native });
     let result: GenerateResult;
     try {

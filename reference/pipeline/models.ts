@@ -14,11 +14,29 @@ import type { AutoencoderDC, DcaeDecodeOptions } from '../dcae/autoencoder.js';
 import type { DcaeConfig } from '../dcae/config.js';
 import type { SanaTransformerConfig } from '../dit/config.js';
 import type { SanaTransformer2DModel } from '../dit/model.js';
+import type { FlowScheduler } from '../schedulers/from-config.js';
+
+/** What the pipeline hands a denoiser that runs the whole sampling loop itself (`denoise`). */
+export interface DenoiseLoop {
+  /** The scheduler after setTimesteps: its timesteps are the loop's, `nextUpdate` gives each step's update. */
+  scheduler: FlowScheduler;
+  guidanceScale: number;
+  /** Run [uncond | cond] and combine with the guidance scale. */
+  cfg: boolean;
+  timestepScale: number;
+  onStep?: (info: { step: number; steps: number; timestep: number; sigma: number; ms: number }) => void;
+}
 
 /** A DiT bound to one prompt batch's text. */
 export interface ConditionedDenoiser {
   /** Velocity (B, C_out, H, W) for the latent (B, C_in, H, W) at one model timestep per sample (B). */
   forward(hiddenStates: Tensor, timestep: Tensor): Tensor;
+  /**
+   * Optional: the whole loop from the initial latent z₀ (B, C_in, H, W) to the final one, with the same
+   * arithmetic as the pipeline's own loop around `forward` (a native runner keeps the latent on its
+   * backend: bindings/models/dit-denoise.ts). The pipeline uses it when present.
+   */
+  denoise?(z0: Tensor, loop: DenoiseLoop): Tensor;
   /** Frees what `condition` prepared (backend buffers). */
   dispose(): void;
 }

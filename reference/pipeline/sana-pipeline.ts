@@ -267,15 +267,20 @@ export class SanaPipeline {
     const timesteps = [...scheduler.timesteps];
     const model = this.transformer.condition(text.embeds, text.mask); // the text is bound once for all steps
     try {
-      for (let i = 0; i < timesteps.length; i++) {
-        const ts = now();
-        const t = timesteps[i]!;
-        const input = cfg ? repeatBatch(latents, 2) : latents;
-        let v = model.forward(input, new Tensor([batch], 'f32', modelTimestep(t, batch, dit.timestepScale)));
-        if (cfg) v = cfgCombineBatch(v, g);
-        if (dit.outChannels !== dit.inChannels && Math.floor(dit.outChannels / 2) === dit.inChannels) v = firstChannels(v, dit.inChannels);
-        latents = scheduler.step(v, t, latents);
-        opts.onStep?.({ step: i, steps: timesteps.length, timestep: t, sigma: scheduler.sigmas[i]!, ms: now() - ts });
+      if (model.denoise !== undefined) {
+        // The denoiser runs the loop itself (a native runner keeps the latent on its backend; same arithmetic).
+        latents = model.denoise(latents, { scheduler, guidanceScale: g, cfg, timestepScale: dit.timestepScale, onStep: opts.onStep });
+      } else {
+        for (let i = 0; i < timesteps.length; i++) {
+          const ts = now();
+          const t = timesteps[i]!;
+          const input = cfg ? repeatBatch(latents, 2) : latents;
+          let v = model.forward(input, new Tensor([batch], 'f32', modelTimestep(t, batch, dit.timestepScale)));
+          if (cfg) v = cfgCombineBatch(v, g);
+          if (dit.outChannels !== dit.inChannels && Math.floor(dit.outChannels / 2) === dit.inChannels) v = firstChannels(v, dit.inChannels);
+          latents = scheduler.step(v, t, latents);
+          opts.onStep?.({ step: i, steps: timesteps.length, timestep: t, sigma: scheduler.sigmas[i]!, ms: now() - ts });
+        }
       }
     } finally {
       model.dispose();

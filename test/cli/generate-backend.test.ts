@@ -31,7 +31,7 @@ describe('generate --backend cpu (native DiT + DC-AE decode) vs the reference pi
       const a = ref.generate(opts);
       const steps: number[] = [];
       const b = cpu.generate({ ...opts, onStep: (s) => steps.push(s.step) });
-      expect(b.models).toEqual({ denoiser: 'cpu f32 (ops)', decoder: 'cpu f32' });
+      expect(b.models).toEqual({ denoiser: 'cpu f32 (ops, loop on the backend)', decoder: 'cpu f32' });
       expect(a.models).toEqual({ denoiser: 'reference', decoder: 'reference' });
       expect(steps).toEqual([0, 1, 2, 3]);
       const lat = errorStats(b.latents.toFloat32(), a.latents.toFloat32());
@@ -45,6 +45,22 @@ describe('generate --backend cpu (native DiT + DC-AE decode) vs the reference pi
       let maxDiff = 0;
       for (let i = 0; i < a.pixels.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a.pixels[i]! - b.pixels[i]!));
       expect(maxDiff).toBeLessThanOrEqual(1);
+      // The host loop around the same native model gives the same latents bit for bit (bf16: the update
+      // reads the model's bf16 output and writes its bf16 input exactly as the upload/read-back do).
+      for (const dtype of ['f32', 'bf16'] as const) {
+        const loops = (['backend', 'host'] as const).map((loop) => {
+          const p = SanaPipeline.fromDir(model, nativePipelineFactories({ backend: 'cpu', dtype, loop }));
+          try {
+            const res = p.generate(opts);
+            expect(res.models.denoiser).toBe(`cpu ${dtype} (ops${loop === 'backend' ? ', loop on the backend' : ''})`);
+            return res.latents.toFloat32();
+          } finally {
+            p.dispose();
+          }
+        });
+        expect(loops[0]!.some(Number.isNaN)).toBe(false);
+        expect(Array.from(loops[0]!), `${dtype}: backend loop = host loop`).toEqual(Array.from(loops[1]!));
+      }
       // Another seed moves the latents far more than the backends differ (the comparison can fail).
       const other = cpu.generate({ ...opts, seed: 4 });
       expect(errorStats(other.latents.toFloat32(), a.latents.toFloat32()).rel).toBeGreaterThan(1e-2);
@@ -72,9 +88,9 @@ describe('generate --backend cpu (native DiT + DC-AE decode) vs the reference pi
     expect((await run([...common, '--out', refPng])).code).toBe(0);
     const r = await run([...common, '--backend', 'cpu', '--out', cpuPng]);
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/DiT: cpu f32 \(ops\), decoder: cpu f32/);
+    expect(r.stderr).toMatch(/DiT: cpu f32 \(ops, loop on the backend\), decoder: cpu f32/);
     for (const k of [1, 2, 3]) expect(r.stderr).toMatch(new RegExp(`denoise \\[[#.]+\\] ${k}/3 `));
-    expect(r.stdout).toMatch(/wrote .*cpu\.png \(96×64\) .* \[DiT cpu f32 \(ops\), decoder cpu f32\]/);
+    expect(r.stdout).toMatch(/wrote .*cpu\.png \(96×64\) .* \[DiT cpu f32 \(ops, loop on the backend\), decoder cpu f32\]/);
     const a = PNG.sync.read(readFileSync(refPng));
     const b = PNG.sync.read(readFileSync(cpuPng));
     expect([b.width, b.height]).toEqual([96, 64]);
@@ -83,12 +99,14 @@ describe('generate --backend cpu (native DiT + DC-AE decode) vs the reference pi
     expect(maxDiff).toBeLessThanOrEqual(1);
   });
 
-  it('bad backend / dtype options are usage errors', async () => {
+  it('bad backend / dtype / loop options are usage errors', async () => {
     const base = ['--prompt', 'x', '--model-dir', model, '--out', join(root, 'never.png')];
     await expect(generateCommand.run([...base, '--backend', 'gpu'])).rejects.toThrow(UsageError);
     await expect(generateCommand.run([...base, '--backend', 'gpu'])).rejects.toThrow('generate: --backend gpu is not one of reference, cpu, cuda');
     await expect(generateCommand.run([...base, '--backend', 'cpu', '--dtype', 'f16'])).rejects.toThrow('generate: --dtype must be f32 or bf16, got "f16"');
     await expect(generateCommand.run([...base, '--dtype', 'bf16'])).rejects.toThrow('generate: --dtype applies to --backend cpu');
+    await expect(generateCommand.run([...base, '--host-loop'])).rejects.toThrow('generate: --host-loop applies to --backend cpu or cuda');
+    await expect(generateCommand.run([...base, '--backend', 'cpu', '--cuda-graph'])).rejects.toThrow('generate: --cuda-graph needs --backend cuda');
     expect(generateCommand.usage).toMatch(/--backend NAME +reference \(default/);
     expect(generateCommand.usage).toMatch(/computed once per image, not per/);
   });

@@ -9,17 +9,20 @@ import { Tensor } from '../../../reference/core/tensor.js';
 import { judgeModelBf16, judgeModelF32, modelParity } from '../../../bench/parity/models.js';
 
 describe('modelParity on the cpu backend', () => {
-  it('DiT (both block modes) and the DC-AE decoder pass in f32 and bf16', () => {
+  it('DiT (both block modes), its denoising loop on the backend and the DC-AE decoder pass in f32 and bf16', () => {
     const seen: string[] = [];
     const records = modelParity('cpu', (r) => seen.push(`${r.model} ${r.variant}`));
     console.log(`[model parity cpu]\n  ${records.map((r) => `${r.model} ${r.variant} ${r.dtype}: ${formatStats(r.verdict.stats)}${r.verdict.plain ? ` | plain ${formatStats(r.verdict.plain)}` : ''} ${r.verdict.pass ? 'pass' : `FAIL ${r.verdict.reason}`}`).join('\n  ')}`);
     expect(records.map((r) => `${r.model} ${r.variant} ${r.dtype}`)).toEqual([
-      'dit dit-block f32', 'dit dit-block bf16', 'dit ops f32', 'dit ops bf16', 'dcae-decoder whole f32', 'dcae-decoder whole bf16',
+      'dit dit-block f32', 'dit dit-block bf16', 'dit ops f32', 'dit ops bf16',
+      'dit denoise loop on the backend (5 dpm steps, CFG) vs the host loop bf16',
+      'dcae-decoder whole f32', 'dcae-decoder whole bf16',
     ]);
-    expect(seen).toHaveLength(6);
+    expect(seen).toHaveLength(7);
     for (const r of records) expect(r.verdict.pass, `${r.model} ${r.variant} ${r.dtype}: ${r.verdict.reason}`).toBe(true);
     expect(records[0]!.shape).toEqual([2, 12, 10, 14]);
-    expect(records[4]!.shape).toEqual([1, 3, 24, 40]);
+    expect(records[4]!.shape).toEqual([1, 12, 10, 14]);
+    expect(records[5]!.shape).toEqual([1, 3, 24, 40]);
   });
 });
 

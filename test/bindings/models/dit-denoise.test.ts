@@ -13,8 +13,7 @@ import { Tensor } from '../../../reference/core/tensor.js';
 import { FlowDPMSolverMultistepScheduler } from '../../../reference/schedulers/flow-dpm-solver.js';
 import { FlowMatchEulerDiscreteScheduler } from '../../../reference/schedulers/flow-euler.js';
 import type { FlowScheduler } from '../../../reference/schedulers/from-config.js';
-import { cfgCombineBatch, modelTimestep } from '../../../reference/schedulers/guidance.js';
-import { DIT_MID, ditMidInputs, ditMidWeights } from '../../../bench/parity/models.js';
+import { DIT_MID, ditMidInputs, ditMidWeights, hostDenoiseLoop } from '../../../bench/parity/models.js';
 
 const weights = ditMidWeights(900);
 const text = ditMidInputs(950);
@@ -22,20 +21,6 @@ const schedulers: Record<string, () => FlowScheduler> = {
   dpm: () => new FlowDPMSolverMultistepScheduler({ use_flow_sigmas: true, prediction_type: 'flow_prediction', flow_shift: 3.0 }),
   euler: () => new FlowMatchEulerDiscreteScheduler({ shift: 3.0 }),
 };
-
-/** The host loop of SanaPipeline.generate around a native model. */
-function hostLoop(model: NativeSanaTransformer, z0: Tensor, scheduler: FlowScheduler, cfg: boolean, g: number, cond: ReturnType<NativeSanaTransformer['encodeCondition']>): Tensor {
-  let z = z0;
-  const batch = cfg ? 2 : 1;
-  for (const t of [...scheduler.timesteps]) {
-    const zs = z.toFloat32();
-    const input = cfg ? new Tensor([2, ...z.shape.slice(1)], 'f32', Float32Array.from([...zs, ...zs])) : z;
-    let v = model.step(input, new Tensor([batch], 'f32', modelTimestep(t, batch)), cond);
-    if (cfg) v = cfgCombineBatch(v, g);
-    z = scheduler.step(v, t, z);
-  }
-  return z;
-}
 
 describe('denoiseOnBackend (cpu) equals the host loop bit for bit', () => {
   const cases: { sampler: string; cfg: boolean; dtype: 'f32' | 'bf16'; mode: DitBlockMode }[] = [
@@ -55,7 +40,7 @@ describe('denoiseOnBackend (cpu) equals the host loop bit for bit', () => {
       const z0 = randn([1, DIT_MID.inChannels, 10, 14], 77);
       const s1 = schedulers[c.sampler]!();
       s1.setTimesteps(4);
-      const want = hostLoop(model, z0, s1, c.cfg, 4.5, cond);
+      const want = hostDenoiseLoop(model, z0, s1, c.cfg, 4.5, cond);
       const s2 = schedulers[c.sampler]!();
       s2.setTimesteps(4);
       const seen: DenoiseStepInfo[] = [];
