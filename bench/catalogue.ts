@@ -175,6 +175,10 @@ const CUDA = {
     { version: 1, description: 'lite-mla v1 → mix-ffn v1 → rmsnorm v1 + residual', needs: 'head_dim ≤ 64' },
     { version: 2, description: 'the same composition, each op at its default (fastest) version' },
   ],
+  // The sampling loop's elementwise tail (bindings/models/sampler-ops.ts); no catalogue entry of its own.
+  'sampler-update': [
+    { version: 1, description: 'grid-stride elementwise: guidance, the Flow-DPM-Solver++ / Euler update and the next model input in one pass, coefficients read from the device' },
+  ],
 } as const satisfies Readonly<Record<string, readonly NativeVersion[]>>;
 
 /** Every op the cuda backend lists (addon.runtime.opVersions('cuda')) with its versions, catalogue op or not. */

@@ -62,87 +62,157 @@ export function canDenoiseOnBackend(model: NativeSanaTransformer): boolean {
  * condition `cond` (batch 2B under CFG, else B). Returns the final latent (B, C, H, W) in float32.
  */
 export function denoiseOnBackend(model: NativeSanaTransformer, z0: Tensor, cond: DitCondition, o: DenoiseOptions): Tensor {
-  const cfg = model.config;
-  const p = cfg.patchSize;
-  const fail = (msg: string) => new RangeError(`denoiseOnBackend: ${msg}`);
-  if (!canDenoiseOnBackend(model)) throw fail(`the model's out_channels ${cfg.outChannels} differ from in_channels ${cfg.inChannels} (learned sigma): use the host loop`);
-  if (z0.ndim !== 4 || z0.shape[1] !== cfg.inChannels) throw fail(`z0 ${shapeStr(z0.shape)} is not (B, ${cfg.inChannels}, H, W)`);
-  const [B, C, H, W] = z0.shape as [number, number, number, number];
-  if (H < p || W < p || H % p !== 0 || W % p !== 0) throw fail(`latent ${shapeStr(z0.shape)} needs H, W positive multiples of patch size ${p}`);
-  const halves = o.cfg ? 2 : 1;
-  if (cond.batch !== halves * B) throw fail(`the condition has batch ${cond.batch}, want ${halves * B} (${o.cfg ? 'CFG: [uncond | cond] per image' : 'one per image'})`);
-  if (cond.disposed) throw new TypeError('denoiseOnBackend: the condition has been disposed');
-  if (!Number.isFinite(o.guidanceScale)) throw fail(`guidance scale must be a finite number, got ${o.guidanceScale}`);
-  const timesteps = [...o.scheduler.timesteps];
-  if (o.scheduler.numInferenceSteps === null || timesteps.length === 0) throw fail('call scheduler.setTimesteps(n) first');
-
-  const be = model.backend;
-  const prof = model.profiler;
-  const h = H / p;
-  const w = W / p;
-  const N = h * w;
-  const F = C * p * p;
-  const n = B * N * F;
-  const batch = halves * B;
-  const tokShape = [batch, N, F];
-  const tShape = [batch, TIMESTEP_FEATURES];
-  if (cond.kv === null || cond.encodedBy !== model) {
-    throw new TypeError(`denoiseOnBackend: the condition ${cond.kv === null ? 'has no text keys/values' : "holds another model's text keys/values"} (encode it with this model's encodeCondition)`);
-  }
-  const tokens0 = prof.host('host.patchify', () => patchTokens(z0.toFloat32(), z0.shape, p));
-  // Fixed buffers (the plan's slots: a captured graph reads and writes them at their addresses); on the
-  // reference backend, which has no slots, plain tensors of this call.
-  const made: BackendTensor[] = [];
-  const fixed = (name: string, shape: number[], dtype: TensorDType = model.dtype): BackendTensor => {
-    const slot = model.plan.slot(name, shape, dtype);
-    if (slot !== null) return slot;
-    const t = be.empty(shape, dtype);
-    made.push(t);
-    return t;
-  };
+  const loop = new BackendDenoiser(model, z0, cond, o);
   try {
-    model.plan.scratch(ditScratch(model.blockMode, model.dtype, batch, N, cond.y.shape[1]!, model.dims.inner, model.dims.ffnHidden, cfg.captionChannels));
-    const x = fixed('sampler.x', [B, N, F], 'f32');
-    const m = fixed('sampler.m', [B, N, F], 'f32');
-    const coeffs = fixed('sampler.coeffs', [SAMPLER_COEFFS], 'f32');
-    const tokDev = fixed('in.tokens', tokShape);
-    const tDev = fixed('in.t', tShape);
-    const rep = new Float32Array(halves * n);
-    for (let j = 0; j < halves; j++) rep.set(tokens0, j * n);
-    prof.host('host.upload', () => {
-      x.write(tokens0);
-      tokDev.write(rep);
-    });
+    while (!loop.done) loop.step();
+    return loop.result();
+  } finally {
+    loop.dispose();
+  }
+}
 
-    const useGraph = model.cudaGraph && !prof.enabled && !prof.deviceActive;
-    const key = `denoise ${B}x${h}x${w}x${halves}#${cond.id}`;
+/**
+ * The loop one step at a time (denoiseOnBackend; the profiler times single steps): the constructor
+ * uploads z₀ into the model's fixed buffers, `step()` runs the next timestep, `result()` reads the latent
+ * back. The buffers are the model's (its plan's slots): one loop per model at a time.
+ */
+export class BackendDenoiser {
+  private readonly timesteps: number[];
+  private i = 0;
+  private readonly halves: 1 | 2;
+  private readonly shape: { B: number; h: number; w: number; N: number; F: number };
+  private readonly buf: { x: BackendTensor; m: BackendTensor; coeffs: BackendTensor; tokens: BackendTensor; t: BackendTensor };
+  /** Tensors of this loop (the reference backend, which has no plan slots). */
+  private readonly made: BackendTensor[] = [];
+  private readonly graphKey: string;
+
+  constructor(
+    readonly model: NativeSanaTransformer,
+    z0: Tensor,
+    readonly cond: DitCondition,
+    readonly o: DenoiseOptions,
+  ) {
+    const cfg = model.config;
+    const p = cfg.patchSize;
+    const fail = (msg: string) => new RangeError(`denoiseOnBackend: ${msg}`);
+    if (!canDenoiseOnBackend(model)) throw fail(`the model's out_channels ${cfg.outChannels} differ from in_channels ${cfg.inChannels} (learned sigma): use the host loop`);
+    if (z0.ndim !== 4 || z0.shape[1] !== cfg.inChannels) throw fail(`z0 ${shapeStr(z0.shape)} is not (B, ${cfg.inChannels}, H, W)`);
+    const [B, C, H, W] = z0.shape as [number, number, number, number];
+    if (H < p || W < p || H % p !== 0 || W % p !== 0) throw fail(`latent ${shapeStr(z0.shape)} needs H, W positive multiples of patch size ${p}`);
+    this.halves = o.cfg ? 2 : 1;
+    if (cond.batch !== this.halves * B) throw fail(`the condition has batch ${cond.batch}, want ${this.halves * B} (${o.cfg ? 'CFG: [uncond | cond] per image' : 'one per image'})`);
+    if (cond.disposed) throw new TypeError('denoiseOnBackend: the condition has been disposed');
+    if (cond.kv === null || cond.encodedBy !== model) {
+      throw new TypeError(`denoiseOnBackend: the condition ${cond.kv === null ? 'has no text keys/values' : "holds another model's text keys/values"} (encode it with this model's encodeCondition)`);
+    }
+    if (!Number.isFinite(o.guidanceScale)) throw fail(`guidance scale must be a finite number, got ${o.guidanceScale}`);
+    this.timesteps = [...o.scheduler.timesteps];
+    if (o.scheduler.numInferenceSteps === null || this.timesteps.length === 0) throw fail('call scheduler.setTimesteps(n) first');
+
+    const h = H / p;
+    const w = W / p;
+    const N = h * w;
+    const F = C * p * p;
+    this.shape = { B, h, w, N, F };
+    const batch = this.halves * B;
+    const n = B * N * F;
+    const prof = model.profiler;
+    const tokens0 = prof.host('host.patchify', () => patchTokens(z0.toFloat32(), z0.shape, p));
+    // Fixed buffers (the plan's slots: a captured graph reads and writes them at their addresses); on the
+    // reference backend, which has no slots, plain tensors of this loop.
+    const fixed = (name: string, shape: number[], dtype: TensorDType = model.dtype): BackendTensor => {
+      const slot = model.plan.slot(name, shape, dtype);
+      if (slot !== null) return slot;
+      const t = model.backend.empty(shape, dtype);
+      this.made.push(t);
+      return t;
+    };
+    try {
+      model.plan.scratch(ditScratch(model.blockMode, model.dtype, batch, N, cond.y.shape[1]!, model.dims.inner, model.dims.ffnHidden, cfg.captionChannels));
+      this.buf = {
+        x: fixed('sampler.x', [B, N, F], 'f32'),
+        m: fixed('sampler.m', [B, N, F], 'f32'),
+        coeffs: fixed('sampler.coeffs', [SAMPLER_COEFFS], 'f32'),
+        tokens: fixed('in.tokens', [batch, N, F]),
+        t: fixed('in.t', [batch, TIMESTEP_FEATURES]),
+      };
+      const rep = new Float32Array(this.halves * n);
+      for (let j = 0; j < this.halves; j++) rep.set(tokens0, j * n);
+      prof.host('host.upload', () => {
+        this.buf.x.write(tokens0);
+        this.buf.tokens.write(rep);
+      });
+    } catch (e) {
+      this.dispose();
+      throw e;
+    }
+    this.graphKey = `denoise ${B}x${h}x${w}x${this.halves}#${cond.id}`;
+  }
+
+  get done(): boolean {
+    return this.i >= this.timesteps.length;
+  }
+
+  /**
+   * The next timestep: model on the current tokens, then sampler-update. On cuda its ops are queued and
+   * synchronized once (ops.queued) unless `queued: false` or the profiler is on (per-op times).
+   */
+  step(opts: { queued?: boolean } = {}): DenoiseStepInfo {
+    const { model, o, buf, halves } = this;
+    if (this.done) throw new RangeError(`denoiseOnBackend: all ${this.timesteps.length} steps are done`);
+    if (this.cond.disposed) throw new TypeError('denoiseOnBackend: the condition has been disposed');
+    const started = performance.now();
+    const prof = model.profiler;
+    const i = this.i;
+    const t = this.timesteps[i]!;
+    const batch = halves * this.shape.B;
+    const u = o.scheduler.nextUpdate(t);
+    const feats = prof.host('host.timestep-embedding', () =>
+      timestepEmbedding(new Tensor([batch], 'f32', modelTimestep(t, batch, o.timestepScale ?? 1)), { dim: TIMESTEP_FEATURES, flipSinToCos: true, downscaleFreqShift: 0 }).toFloat32(),
+    );
+    prof.host('host.upload', () => {
+      buf.t.write(feats);
+      writeSamplerCoefficients(buf.coeffs, u, o.guidanceScale);
+    });
     const iteration = () => {
-      const v = model.deviceStep(tokDev, tDev, cond, batch, h, w, undefined);
-      prof.op('sampler.update', () => samplerUpdateSync(v, x, coeffs, { halves, mState: m, tokens: tokDev }));
+      const v = model.deviceStep(buf.tokens, buf.t, this.cond, batch, this.shape.h, this.shape.w, undefined);
+      prof.op('sampler.update', () => samplerUpdateSync(v, buf.x, buf.coeffs, { halves, mState: buf.m, tokens: buf.tokens }));
       return v;
     };
-    for (let i = 0; i < timesteps.length; i++) {
-      const t0 = performance.now();
-      const t = timesteps[i]!;
-      const u = o.scheduler.nextUpdate(t);
-      const feats = prof.host('host.timestep-embedding', () =>
-        timestepEmbedding(new Tensor([batch], 'f32', modelTimestep(t, batch, o.timestepScale ?? 1)), { dim: TIMESTEP_FEATURES, flipSinToCos: true, downscaleFreqShift: 0 }).toFloat32(),
-      );
-      prof.host('host.upload', () => {
-        tDev.write(feats);
-        writeSamplerCoefficients(coeffs, u, o.guidanceScale);
-      });
-      let mode: DitStepRun['mode'] = 'eager';
-      ops.queued(be, `denoiseOnBackend step ${i}`, () => {
-        if (useGraph) mode = model.graphed(key, iteration).mode;
-        else iteration();
-      });
-      prof.endRun();
-      o.onStep?.({ step: i, steps: timesteps.length, timestep: t, sigma: o.scheduler.sigmas[i]!, ms: performance.now() - t0, mode });
-    }
-    const values = prof.host('host.readback', () => x.toFloat32());
-    return prof.host('host.unpatchify', () => unpatchify(new Tensor([B, N, F], 'f32', values), h, w, p));
-  } finally {
-    for (const t of made) t.dispose();
+    const queue = opts.queued ?? !prof.enabled;
+    const useGraph = model.cudaGraph && queue && !prof.enabled && !prof.deviceActive;
+    let mode: DitStepRun['mode'] = 'eager';
+    let enqueued = started;
+    const run = () => {
+      if (useGraph) mode = model.graphed(this.graphKey, iteration).mode;
+      else {
+        model.dropGraph();
+        iteration();
+      }
+      enqueued = performance.now();
+    };
+    if (queue) ops.queued(model.backend, `denoiseOnBackend step ${i}`, run);
+    else run();
+    prof.endRun();
+    this.i++;
+    const ms = performance.now() - started;
+    model.lastStep = { mode, enqueueMs: enqueued - started, totalMs: ms };
+    const info: DenoiseStepInfo = { step: i, steps: this.timesteps.length, timestep: t, sigma: o.scheduler.sigmas[i]!, ms, mode };
+    o.onStep?.(info);
+    return info;
+  }
+
+  /** The latent now (B, C, H, W), f32, read back from the backend. */
+  result(): Tensor {
+    const { B, h, w, N, F } = this.shape;
+    const prof = this.model.profiler;
+    const values = prof.host('host.readback', () => this.buf.x.toFloat32());
+    return prof.host('host.unpatchify', () => unpatchify(new Tensor([B, N, F], 'f32', values), h, w, this.model.config.patchSize));
+  }
+
+  /** Frees this loop's own tensors (the model's buffers stay with the model). */
+  dispose(): void {
+    for (const t of this.made) t.dispose();
+    this.made.length = 0;
   }
 }

@@ -4,9 +4,12 @@
  *     after `warmup` steps, with a per-op breakdown per step;
  *   - optionally K < depth blocks only (`blocks`), extrapolated to the full depth: step = non-block
  *     ops + depth · (measured block time / K); every extrapolated number is labelled as such;
- *   - host dispatch overhead per step: the host-side work (TS layout/uploads/read-back, the CFG combine
- *     and the Euler update), the JS glue between calls, and the op calls × a calibrated per-call cost;
- *     and, measured directly, the step wall time minus the summed op-call times (host work + glue);
+ *   - the step as `generate` runs it: the sampling loop on the backend (dit-denoise.ts; Flow-DPM-Solver++,
+ *     CFG and the update in the sampler-update op), so a step's host work is the timestep features and
+ *     the scheduler's coefficients, written to the backend; nothing is read back until the last step;
+ *   - host dispatch overhead per step: that host work, the JS glue between calls, and the op calls × a
+ *     calibrated per-call cost; and, measured directly, the step wall time minus the summed op-call
+ *     times (host work + glue);
  *   - optionally the DC-AE decode of one image (batch 1, tiled when asked), with its own breakdown;
  *   - images/s = 1000 / (steps · step_ms + caption_ms + decode_ms), peak memory (planned bytes and the
  *     process's max RSS), and the machine.
@@ -25,6 +28,8 @@ import * as ops from '../ops.js';
 import { backendStatus, type BackendName } from '../backends.js';
 import type { TensorDType } from '../tensor.js';
 import { NativeDcaeDecoder, planNativeDecode } from './dcae-runner.js';
+import { FlowDPMSolverMultistepScheduler } from '../../reference/schedulers/flow-dpm-solver.js';
+import { BackendDenoiser } from './dit-denoise.js';
 import { NativeSanaTransformer, type DitBlockMode } from './dit-runner.js';
 import { OpProfiler, type DeviceTimelineResult, type OpTiming } from './profiler.js';
 import { randomSource, type WeightSource } from './weights.js';
@@ -189,8 +194,7 @@ export function profileDit(o: DitProfileOptions): DitProfile {
     const B = o.cfg > 1 ? 2 : 1;
     const rng = new Rng(o.seed ?? 7);
     const text = randomTensor([B, o.textTokens, o.config.captionChannels], rng);
-    let latent = randomTensor([1, o.config.inChannels, lh, lw], rng);
-    const F = o.config.inChannels * lh * lw;
+    const latent = randomTensor([1, o.config.inChannels, lh, lw], rng);
 
     // The condition (caption projection + norm, every block's text keys/values) is computed once per image.
     // Timed warm: the first encode of a process also pays one-time costs (CUDA's lazy loading of the
@@ -205,36 +209,25 @@ export function profileDit(o: DitProfileOptions): DitProfile {
     const textKvMs = profiler.timings().find((e) => e.name === 'caption.text-kv')?.ms ?? 0;
     const captionMs = captionMeasuredMs + textKvMs * (o.depth / Math.max(K, 1) - 1);
 
-    // One denoising iteration: DiT on [uncond; cond], CFG combine and an Euler update on the host.
-    const iterate = (step: number, total: number, stepOpts: { queued?: boolean } = {}) => {
-      const sigma = 1 - step / Math.max(total, 1);
-      const tval = 1000 * sigma;
-      const xs = latent.toFloat32();
-      const batched = profiler.host('host.cfg', () => {
-        const x = new Float32Array(B * F);
-        for (let b = 0; b < B; b++) x.set(xs, b * F);
-        return new Tensor([B, o.config.inChannels, lh, lw], 'f32', x);
-      });
-      const v = model.step(batched, new Array<number>(B).fill(tval), cond, stepOpts).toFloat32();
-      latent = profiler.host('host.cfg', () => {
-        const dt = -1 / Math.max(total, 1);
-        const next = new Float32Array(F);
-        for (let i = 0; i < F; i++) {
-          const g = B === 2 ? v[i]! + o.cfg * (v[F + i]! - v[i]!) : v[i]!;
-          next[i] = xs[i]! + dt * g;
-        }
-        return new Tensor(latent.shape, 'f32', next);
-      });
-      profiler.endRun();
+    // The sampling loop as generate runs it: on the backend (dit-denoise.ts), Flow-DPM-Solver++ (SANA's
+    // sampler, shift 3) over every step this profile takes; one iteration = the DiT on [uncond; cond],
+    // then sampler-update (guidance, the update, the next input) — no per-step upload or read-back.
+    const cuda = model.backend.name === 'cuda';
+    const totalSteps = o.warmup + o.repeat + (cuda ? (model.cudaGraph ? 2 : 0) + 2 * o.repeat : 0);
+    const scheduler = new FlowDPMSolverMultistepScheduler({ use_flow_sigmas: true, prediction_type: 'flow_prediction', flow_shift: 3.0 });
+    scheduler.setTimesteps(totalSteps);
+    const loop = new BackendDenoiser(model, latent, cond, { scheduler, guidanceScale: o.cfg, cfg: B === 2 });
+    const iterate = (stepOpts: { queued?: boolean } = {}) => {
+      loop.step(stepOpts);
     };
-    for (let i = 0; i < o.warmup; i++) iterate(i, o.warmup + o.repeat);
+    for (let i = 0; i < o.warmup; i++) iterate();
     // Each timed step is profiled on its own; the breakdown is that of the median step (so one slow
     // step on a shared machine moves neither the step time nor the breakdown).
     const runs: { ms: number; timings: OpTiming[]; gapMs: number; opCalls: number }[] = [];
     for (let i = 0; i < o.repeat; i++) {
       profiler.reset();
       const s0 = performance.now();
-      iterate(o.warmup + i, o.warmup + o.repeat);
+      iterate();
       runs.push({ ms: performance.now() - s0, timings: profiler.timings(), gapMs: profiler.gapMs, opCalls: profiler.opCalls });
     }
     // cuda: the same steps with queued dispatch (the profiler off: no per-op synchronize).
@@ -242,14 +235,14 @@ export function profileDit(o: DitProfileOptions): DitProfile {
     const enqueueSamples: number[] = [];
     const deviceRuns: (DeviceTimelineResult & { stepMs: number })[] = [];
     let dispatch: QueuedStep['dispatch'] = 'eager';
-    if (model.backend.name === 'cuda') {
+    if (cuda) {
       profiler.enabled = false;
       // With CUDA graphs: the first queued step of a shape runs eagerly, the second captures; time the replays.
-      if (model.cudaGraph) for (let i = 0; i < 2; i++) iterate(o.warmup + i, o.warmup + o.repeat);
+      if (model.cudaGraph) for (let i = 0; i < 2; i++) iterate();
       queuedSamples = [];
       for (let i = 0; i < o.repeat; i++) {
         const s0 = performance.now();
-        iterate(o.warmup + i, o.warmup + o.repeat);
+        iterate();
         queuedSamples.push(performance.now() - s0);
         const run = model.lastStep!;
         enqueueSamples.push(run.enqueueMs);
@@ -263,7 +256,7 @@ export function profileDit(o: DitProfileOptions): DitProfile {
         profiler.startDevice(timeline);
         const s0 = performance.now();
         try {
-          iterate(o.warmup + i, o.warmup + o.repeat, { queued: true });
+          iterate({ queued: true });
         } finally {
           deviceRuns.push({ ...profiler.readDevice(), stepMs: performance.now() - s0 });
         }
@@ -291,6 +284,7 @@ export function profileDit(o: DitProfileOptions): DitProfile {
     const wallMinusOpsMs = stepMs - opMs;
     const mem = model.memory();
     const perBlockWeights = K > 0 ? (mem.weightsBytes - nonBlockWeights(o.config, o.dtype)) / K : 0;
+    loop.dispose();
     cond.dispose();
     let queued: QueuedStep | null = null;
     if (queuedSamples !== null) {

@@ -255,7 +255,7 @@ export async function runProfile(argv: string[]): Promise<number> {
           ? 'cuda: per-op times are host wall times around op calls that synchronize after their kernels (kernel + launch + round trip); step_ms is the queued step (ops queued, one synchronize), synced_step_ms the per-op-synchronized one.'
           : 'Per-op times are host wall times around synchronous cpu op calls (kernel + dispatch).',
         ...(d.extrapolated ? [`Extrapolated: ${K} of ${depth} blocks were run; block ops are scaled by ${depth}/${K}.`] : []),
-        'host_overhead: host work (layouts, uploads, read-back, CFG/Euler update) + JS glue between calls + op calls × a calibrated per-call cost; wall_minus_ops_ms: the step wall time minus the summed op-call wall times (measured).',
+        'host_overhead: host work (the timestep features and the scheduler coefficients written to the backend; the sampling loop, CFG and the Flow-DPM-Solver++ update run on the backend) + JS glue between calls + op calls × a calibrated per-call cost; wall_minus_ops_ms: the step wall time minus the summed op-call wall times (measured).',
       ],
       timestamp: new Date().toISOString(),
     };

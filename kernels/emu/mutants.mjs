@@ -206,6 +206,30 @@ export const MUTANTS = [
     op: 'layernorm-modulate',
     asan: true,
   },
+  {
+    name: 'sampler-fma',
+    why: 'sampler-update: the data prediction x − σ·g as one fused multiply-add (one rounding instead of the reference\'s two)',
+    file: 'sampler_update',
+    from: 'const float m = __fsub_rn(xk, __fmul_rn(sigma, g));',
+    to: 'const float m = fmaf(-sigma, g, xk);',
+    op: 'sampler-update',
+  },
+  {
+    name: 'sampler-d1-sign',
+    why: 'sampler-update: the 2nd-order correction added instead of subtracted',
+    file: 'sampler_update',
+    from: 'if (kind == 1.0f) xn = __fsub_rn(xn,',
+    to: 'if (kind == 1.0f) xn = __fadd_rn(xn,',
+    op: 'sampler-update',
+  },
+  {
+    name: 'sampler-one-token-copy',
+    why: 'sampler-update: only the first copy of the next model input is written (the cond half keeps stale tokens)',
+    file: 'sampler_update',
+    from: 'for (int64_t j = 0; j < copies; ++j) tokens',
+    to: 'for (int64_t j = 0; j < 1; ++j) tokens',
+    op: 'sampler-update',
+  },
 ];
 
 /** Runs a command; resolves with its exit status, signal and output (never rejects). */

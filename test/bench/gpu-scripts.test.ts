@@ -179,7 +179,7 @@ describe.skipIf(!built)('bench/gpu/models.sh (cpu backend, smoke plan)', () => {
     });
     const summary = readFileSync(join(out, 'summary.txt'), 'utf8');
     expect(log).toContain(summary.trim().split('\n')[0]!);
-    expect(summary).toMatch(/model-parity\s+ok\s+\d+\s+model-parity cpu: 6 of 6 pass/);
+    expect(summary).toMatch(/model-parity\s+ok\s+\d+\s+model-parity cpu: 7 of 7 pass/);
     expect(summary).toMatch(/p-0\.6b-256-ops\s+ok/);
     expect(summary).toMatch(/image: 20 steps/);
     expect(summary).toMatch(/roofline floor \(cpu: .*\n    step ≥ .* of the floor/);

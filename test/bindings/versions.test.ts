@@ -48,7 +48,7 @@ describe('version lists (addon.runtime.opVersions)', () => {
       for (const v of cat) expect(v.dtypes?.join() === 'bf16', `${op} v${v.version}`).toBe((v.needs ?? '').startsWith('bf16'));
     }
     // The catalogue runs these lists: op-API ops under their own name (rmsnorm2d as the rmsnorm kernel), the
-    // DC-AE model ops (dcae-upsample, dcae-evit-block) under theirs; dcae-head is listed without a catalogue entry.
+    // DC-AE model ops (dcae-upsample, dcae-evit-block) under theirs; dcae-head and sampler-update are listed without a catalogue entry.
     for (const op of OP_NAMES) {
       const cuda = opEntry(op).native.cuda;
       if (cuda.length > 0) expect(cuda, op).toEqual(CUDA_VERSIONS[opEntry(op).apiOp ?? op]);
@@ -58,6 +58,7 @@ describe('version lists (addon.runtime.opVersions)', () => {
     expect(list.find((o) => o.op === 'dcae-upsample')?.versions.map((v) => v.version)).toEqual([1, 2, 3]);
     expect(list.find((o) => o.op === 'dcae-evit-block')?.versions.map((v) => v.version)).toEqual([1, 2]);
     expect(list.find((o) => o.op === 'dcae-head')?.versions.map((v) => v.version)).toEqual([1, 2, 3]);
+    expect(list.find((o) => o.op === 'sampler-update')?.versions.map((v) => v.version)).toEqual([1]);
   });
 
   it('rejects a bad backend name', () => {
@@ -191,7 +192,7 @@ describe('addon.runtime: argument checks and fills', () => {
     const w = rand([5, 8]);
     const args: NativeOpArgs = { x: handle(x), w: handle(w), out: handle(cpu.empty([3, 5], 'f32')) };
     const t = addon.runtime.timeOp as (...a: unknown[]) => unknown;
-    expect(() => t('gemmm', args)).toThrow(/^timeOp: unknown op function 'gemmm' \(have: gemm, linearAttention, .*dcaeEvitBlock\)$/);
+    expect(() => t('gemmm', args)).toThrow(/^timeOp: unknown op function 'gemmm' \(have: gemm, linearAttention, .*dcaeEvitBlock, samplerUpdate\)$/);
     expect(() => t('gemm', 3)).toThrow(TypeError);
     expect(() => t('gemm', args, { minReps: 5, maxReps: 2 })).toThrow(new RangeError('timeOp: maxReps 2 < minReps 5'));
     expect(() => t('gemm', args, { warmup: -1 })).toThrow(/^timeOp: option 'warmup' must be an integer in \[0, 1000\]$/);

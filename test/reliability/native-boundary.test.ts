@@ -96,9 +96,9 @@ describe('native tensors: bad arguments are TypeError/RangeError naming the func
       const op = addon[fn] as (...a: unknown[]) => unknown;
       expectThrow(() => op(), TypeError, /: expected an argument object$/);
       expectThrow(() => op(42), TypeError, /: expected an argument object$/);
-      expectThrow(() => op({}), TypeError, /: missing tensor '(x|q)'$/);
-      expectThrow(() => op({}, true), TypeError, /: missing tensor '(x|q)'$/);
-      const first = fn === 'linearAttention' ? 'q' : 'x';
+      expectThrow(() => op({}), TypeError, /: missing tensor '(x|q|v)'$/);
+      expectThrow(() => op({}, true), TypeError, /: missing tensor '(x|q|v)'$/);
+      const first = fn === 'linearAttention' ? 'q' : fn === 'samplerUpdate' ? 'v' : 'x';
       expectThrow(() => op({ [first]: 3 }), TypeError, new RegExp(`: ${first} is not a native backend tensor$`));
       expectThrow(() => op({ [first]: new Float32Array(8) }), TypeError, new RegExp(`: ${first} is not a native backend tensor$`));
       expectThrow(() => op({ [first]: gone }), TypeError, new RegExp(`: ${first} has been disposed$`));
