@@ -59,7 +59,7 @@ if [ "$probe" -ne 3 ] && command -v nvcc >/dev/null; then
 fi
 # Each op in its own process: a fault that ends one process's CUDA context costs only that op's checks.
 # gemm runs its Hopper wgmma version (v3, never run before) last, after v1/v2.
-SELFTEST_OPS="gemm linear-attention linear-attention-block mix-ffn cross-attention layernorm-modulate rmsnorm conv3x3 dcae-resblock dit-block lite-mla dcae-upsample dcae-head dcae-evit-block errors"
+SELFTEST_OPS="gemm linear-attention linear-attention-block mix-ffn cross-attention layernorm-modulate rmsnorm conv3x3 dcae-resblock dit-block lite-mla dcae-upsample dcae-head dcae-evit-block sampler-update errors"
 if [ -x "$SELFTEST" ]; then
   run_each_op parity 150 "$SELFTEST_OPS" 45 "$SELFTEST" --parity --only {op} --json "$WORK/cuda_parity.{op}.json"
   note "$(python3 bench/gpu/merge_json.py "$OUT/cuda_parity.json" $(for op in $SELFTEST_OPS; do echo "$WORK/cuda_parity.$op.json"; done) 2>&1 | tee -a "$WORK/parity.log" | tail -1)"

@@ -30,7 +30,7 @@ if [ "$ASAN_MODE" != 0 ]; then
   step "AddressSanitizer build of the emulator (build-emu-asan/): out-of-bounds global memory is reported"
   SANA_EMU_BUILD_DIR=build-emu-asan SANA_EMU_CXXFLAGS="-O1 -g -fsanitize=address -fno-omit-frame-pointer" bash kernels/emu/build.sh
   # (dcae-upsample left the subset when its v3 cases, wgmma emulated under ASan, took it to ~300 s; full runs it)
-  ASAN_OPS=(--only layernorm-modulate,rmsnorm,mix-ffn,dcae-head,errors)
+  ASAN_OPS=(--only layernorm-modulate,rmsnorm,mix-ffn,dcae-head,sampler-update,errors)
   [ "$ASAN_MODE" = full ] && ASAN_OPS=()
   step "self-test parity under AddressSanitizer (${ASAN_MODE}; SANA_EMU_ASAN=full runs every op)"
   ASAN_OPTIONS=detect_leaks=0 build-emu-asan/cuda-selftest-emu --parity "${ASAN_OPS[@]}" | tail -n 1
