@@ -56,6 +56,15 @@ export interface NativeOpVersions {
   versions: NativeVersionInfo[];
 }
 
+/** One kernel launch of a kernel timeline (runtime.kernelTimelineEnd). */
+export interface NativeKernelTime {
+  /** The op that launched it (a composite's sub-ops name themselves). */
+  op: string;
+  /** The kernel, as its launch check names it (e.g. "gemm_wgmma_kernel"). */
+  kernel: string;
+  ms: number;
+}
+
 /** How runtime.timeOp / measureCeilings time on the device (defaults: 3, 5, 100, 2000 ms, true). */
 export interface NativeTimingOptions {
   /** Untimed runs first. */
@@ -140,6 +149,13 @@ export interface NativeRuntime {
   timelineMark(what?: string): number;
   /** Waits for the last mark; → device ms from mark 0 to each mark; clears the marks (empty without CUDA). */
   timelineRead(what?: string): Float64Array;
+  /** cuda: from now on every kernel launch records a CUDA event (and every op one as it starts); until kernelTimelineEnd. */
+  kernelTimelineBegin(what?: string): void;
+  /**
+   * Waits for the last launch and stops recording; per launch, the device ms since the event before it
+   * (the op's start or the previous launch: the kernel's time under queued dispatch, else an upper bound).
+   */
+  kernelTimelineEnd(what?: string): { kernels: NativeKernelTime[]; truncated: boolean };
   /** cuda: the ops called from now on are captured into a CUDA graph instead of run (until graphEnd). */
   graphBegin(what?: string): void;
   /** Ends the capture and instantiates it; throws (capture ended all the same) when something broke it. */

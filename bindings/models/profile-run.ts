@@ -31,6 +31,7 @@ import { NativeDcaeDecoder, planNativeDecode } from './dcae-runner.js';
 import { FlowDPMSolverMultistepScheduler } from '../../reference/schedulers/flow-dpm-solver.js';
 import { BackendDenoiser } from './dit-denoise.js';
 import { NativeSanaTransformer, type DitBlockMode } from './dit-runner.js';
+import { recordKernels, summarizeKernels, type KernelBreakdown } from './kernel-timeline.js';
 import { OpProfiler, type DeviceTimelineResult, type OpTiming } from './profiler.js';
 import { randomSource, type WeightSource } from './weights.js';
 
@@ -128,6 +129,11 @@ export interface QueuedStep {
    * idle = the device waiting between op calls within the step; stepMs = those steps' wall time.
    */
   device: DeviceTimelineResult & { stepMs: number };
+  /**
+   * The same steps kernel by kernel (runtime.kernelTimelineBegin/End): per (op, kernel), launches and
+   * device ms per step from the event before each launch to the one after it (measured blocks).
+   */
+  kernels: KernelBreakdown;
 }
 
 /**
@@ -235,6 +241,7 @@ export function profileDit(o: DitProfileOptions): DitProfile {
     const enqueueSamples: number[] = [];
     const deviceRuns: (DeviceTimelineResult & { stepMs: number })[] = [];
     let dispatch: QueuedStep['dispatch'] = 'eager';
+    let kernels: KernelBreakdown | null = null;
     if (cuda) {
       profiler.enabled = false;
       // With CUDA graphs: the first queued step of a shape runs eagerly, the second captures; time the replays.
@@ -252,15 +259,19 @@ export function profileDit(o: DitProfileOptions): DitProfile {
       // The same queued steps, eager, with device events around every op call: device busy and idle, measured.
       const rt = loadAddon().runtime;
       const timeline = { mark: () => rt.timelineMark('profile device timeline'), read: () => rt.timelineRead('profile device timeline') };
-      for (let i = 0; i < o.repeat; i++) {
-        profiler.startDevice(timeline);
-        const s0 = performance.now();
-        try {
-          iterate({ queued: true });
-        } finally {
-          deviceRuns.push({ ...profiler.readDevice(), stepMs: performance.now() - s0 });
+      // …and with an event after every kernel launch: the step's time kernel by kernel (inside the ops).
+      const rec = recordKernels('profile kernel timeline', () => {
+        for (let i = 0; i < o.repeat; i++) {
+          profiler.startDevice(timeline);
+          const s0 = performance.now();
+          try {
+            iterate({ queued: true });
+          } finally {
+            deviceRuns.push({ ...profiler.readDevice(), stepMs: performance.now() - s0 });
+          }
         }
-      }
+      });
+      kernels = summarizeKernels(rec.kernels, o.repeat, rec.truncated);
       profiler.enabled = true;
     }
     const samples = runs.map((r) => r.ms);
@@ -295,6 +306,7 @@ export function profileDit(o: DitProfileOptions): DitProfile {
         stepMs: qStep, measuredMs, samplesMs: queuedSamples, syncedStepMs: stepMs, ...queuedOverhead(qStep, opMs, opCallsPerStep, perCallUs),
         enqueueMs, enqueueShare: measuredMs > 0 ? enqueueMs / measuredMs : 0, dispatch,
         device: [...deviceRuns].sort((a, b) => a.spanMs - b.spanMs)[(deviceRuns.length - 1) >> 1]!,
+        kernels: kernels!,
       };
     }
     return {
@@ -341,6 +353,8 @@ export interface DecodeProfile {
   /** Untimed decodes before the timed one (1 on cuda: the first decode of a process pays lazy kernel
    * loading and the activation allocations; 0 on cpu, where a decode is long and its code is warm). */
   warmup: number;
+  /** cuda: an extra untimed decode kernel by kernel (kernel-timeline.ts); null elsewhere. */
+  kernels: KernelBreakdown | null;
 }
 
 /** One timed decode of a (1, latent, H/f, W/f) random latent, after `warmup` untimed ones (default: 1 on cuda, 0 elsewhere). */
@@ -359,6 +373,14 @@ export function profileDecode(o: { config: DcaeConfig; source?: WeightSource; ba
     const ms = performance.now() - t0;
     const t = stepBreakdown(profiler.timings(), 1, 1).entries;
     for (const e of t) e.share = e.ms / ms;
+    // cuda: one more decode (untimed) with an event after every kernel launch: the decode kernel by kernel.
+    let kernels: KernelBreakdown | null = null;
+    if (o.backend === 'cuda') {
+      profiler.enabled = false;
+      const rec = recordKernels('profile decode kernel timeline', () => model.decode(z, { tiling: o.tiling }));
+      profiler.enabled = true;
+      kernels = summarizeKernels(rec.kernels, 1, rec.truncated);
+    }
     return {
       ms,
       tiled: tiles > 0,
@@ -367,6 +389,7 @@ export function profileDecode(o: { config: DcaeConfig; source?: WeightSource; ba
       memory: model.memory(),
       plan: planNativeDecode(o.config, { height: o.height, width: o.width, batch: 1, dtype: o.dtype, tiling: o.tiling }),
       warmup,
+      kernels,
     };
   } finally {
     model.dispose();

@@ -12,6 +12,9 @@
 //   runtime.releaseCachedMemory()            returns cached device scratch to the driver
 //   runtime.timelineMark(what?)             cuda: → index of a CUDA event recorded now on the op stream
 //   runtime.timelineRead(what?)             → Float64Array: device ms from mark 0 to each mark (waits; clears)
+//   runtime.kernelTimelineBegin(what?)       cuda: from now on an event after every kernel launch (cuda::kernel_timeline_begin)
+//   runtime.kernelTimelineEnd(what?)         → { kernels: [{ op, kernel, ms }], truncated }: per launch, device ms
+//                                            since the event before it (waits; stops the recording)
 //   runtime.graphBegin(what)                 cuda: the ops called from now on are captured into a CUDA
 //                                            graph instead of run (cuda::graph_begin)
 //   runtime.graphEnd(what)                   → graph handle: the capture, instantiated (or an Error naming
@@ -239,6 +242,43 @@ Napi::Value TimelineRead(const Napi::CallbackInfo& info) {
 #endif
 }
 
+// ---- kernel timeline ----
+Napi::Value KernelTimelineBegin(const Napi::CallbackInfo& info) {
+  const std::string what = name_arg(info, 0, "kernelTimelineBegin");
+#ifdef SANA_LAB_WITH_CUDA
+  Status s = cuda::kernel_timeline_begin(what.c_str());
+  if (!s.ok()) throw status_error(info.Env(), s);
+  return info.Env().Undefined();
+#else
+  throw Napi::Error::New(info.Env(), what + ": the kernel timeline needs the cuda backend; this addon was built without CUDA");
+#endif
+}
+
+Napi::Value KernelTimelineEnd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string what = name_arg(info, 0, "kernelTimelineEnd");
+#ifdef SANA_LAB_WITH_CUDA
+  std::vector<cuda::KernelTime> ks;
+  bool truncated = false;
+  Status s = cuda::kernel_timeline_end(what.c_str(), &ks, &truncated);
+  if (!s.ok()) throw status_error(env, s);
+  Napi::Array a = Napi::Array::New(env, ks.size());
+  for (size_t i = 0; i < ks.size(); ++i) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("op", ks[i].op);
+    o.Set("kernel", ks[i].kernel);
+    o.Set("ms", ks[i].ms);
+    a.Set(static_cast<uint32_t>(i), o);
+  }
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("kernels", a);
+  r.Set("truncated", truncated);
+  return r;
+#else
+  throw Napi::Error::New(env, what + ": the kernel timeline needs the cuda backend; this addon was built without CUDA");
+#endif
+}
+
 // ---- CUDA graphs: an External with its own type tag around the cuda::Graph ----
 const napi_type_tag kGraphTag = {0x5a4a1ab5c0ffee02ULL, 0x6ea1c0de9a9b7c11ULL};
 
@@ -404,6 +444,8 @@ void RegisterRuntime(Napi::Env env, Napi::Object exports) {
   r.Set("releaseCachedMemory", Napi::Function::New(env, ReleaseCachedMemory, "releaseCachedMemory"));
   r.Set("timelineMark", Napi::Function::New(env, TimelineMark, "timelineMark"));
   r.Set("timelineRead", Napi::Function::New(env, TimelineRead, "timelineRead"));
+  r.Set("kernelTimelineBegin", Napi::Function::New(env, KernelTimelineBegin, "kernelTimelineBegin"));
+  r.Set("kernelTimelineEnd", Napi::Function::New(env, KernelTimelineEnd, "kernelTimelineEnd"));
   r.Set("graphBegin", Napi::Function::New(env, GraphBegin, "graphBegin"));
   r.Set("graphEnd", Napi::Function::New(env, GraphEnd, "graphEnd"));
   r.Set("graphLaunch", Napi::Function::New(env, GraphLaunch, "graphLaunch"));

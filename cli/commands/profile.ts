@@ -11,6 +11,7 @@ import { UsageError, type Command } from '../command.js';
 import { stateDictSource } from '../../bindings/models/weights.js';
 import { componentFiles, readComponentWeights } from '../../bindings/models/model-dir.js';
 import { compareWithReference, fullParameterCount, machineInfo, profileDecode, profileDit, type BreakdownEntry, type DecodeProfile, type ReferenceComparison } from '../../bindings/models/profile-run.js';
+import { formatKernels } from '../../bindings/models/kernel-timeline.js';
 import type { DitBlockMode } from '../../bindings/models/dit-runner.js';
 import { getBackend, withOpVersions } from '../../bindings/ops.js';
 import { dcaePreset, loadDcaeConfig, type DcaeConfig } from '../../reference/dcae/config.js';
@@ -164,6 +165,9 @@ export async function runProfile(argv: string[]): Promise<number> {
     const top = dv.ops.slice(0, 4).map((e) => `${e.name} ${fmtMs(e.ms)}`).join(', ');
     console.log(`  device timeline of the queued step (CUDA events around each op call, ${K} blocks, eager): ops busy ${fmtMs(dv.busyMs)} of a ${fmtMs(dv.spanMs)} span, idle between op calls ${fmtMs(dv.idleMs)} (${((100 * dv.idleMs) / Math.max(dv.spanMs, 1e-9)).toFixed(1)}%); step wall ${fmtMs(dv.stepMs)}; ${top}`);
     console.log(`  host enqueue of the queued step (measured, ${K} blocks, ${how}): ${fmtMs(q.enqueueMs)} of ${fmtMs(q.measuredMs)} = ${(100 * q.enqueueShare).toFixed(1)}%${q.enqueueShare > 0.8 && !machine.device?.startsWith('sana-emu') ? ' — the host sets the pace' : ''}`);
+    const kt = q.kernels;
+    console.log(`  kernels of the queued step (an event after each launch, ${K} blocks, eager; launch-to-launch device time): ${fmtMs(kt.totalMs)} in ${kt.launchesPerStep.toFixed(0)} launches`);
+    for (const l of formatKernels(kt)) console.log(l);
   }
 
   let decode: DecodeProfile | null = null;
@@ -181,6 +185,10 @@ export async function runProfile(argv: string[]): Promise<number> {
     decode = versioned(() => profileDecode({ config: dcaeConfig, source, backend, dtype, width, height, tiling: tile }));
     console.log(`  decode (batch 1${decode.tiled ? `, ${decode.tiles} tiles of ${tile!.tileHeight}/${tile!.strideHeight}` : ''}): ${fmtMs(decode.ms)} (single run${decode.warmup > 0 ? ` after ${decode.warmup} untimed` : ''})`);
     for (const l of table(decode.breakdown.slice(0, 12), 'image')) console.log(l);
+    if (decode.kernels) {
+      console.log(`  kernels of the decode (one more, untimed decode with an event after each launch): ${fmtMs(decode.kernels.totalMs)} in ${decode.kernels.launchesPerStep.toFixed(0)} launches`);
+      for (const l of formatKernels(decode.kernels)) console.log(l);
+    }
   }
 
   const imageMs = steps * d.stepMs + d.captionMs + (decode?.ms ?? 0);
@@ -241,9 +249,13 @@ export async function runProfile(argv: string[]): Promise<number> {
         step_ms: q.stepMs, step_ms_measured: q.measuredMs, samples_ms: q.samplesMs, synced_step_ms: q.syncedStepMs, gpu_busy_ms: q.gpuBusyMs,
         host_overhead_ms: q.hostOverheadMs, share: q.share, enqueue_ms: q.enqueueMs, enqueue_share: q.enqueueShare, dispatch: q.dispatch,
         device: { busy_ms: q.device.busyMs, span_ms: q.device.spanMs, idle_ms: q.device.idleMs, step_ms: q.device.stepMs, ops: q.device.ops, blocks: K },
+        kernels: { total_ms: q.kernels.totalMs, launches: q.kernels.launchesPerStep, truncated: q.kernels.truncated, blocks: K, list: q.kernels.kernels },
       },
       host_overhead: { per_step_ms: h.totalMs, share: h.share, wall_minus_ops_ms: h.wallMinusOpsMs, host_work_ms: h.hostWorkMs, js_glue_ms: h.jsGlueMs, op_calls_per_step: h.opCallsPerStep, per_call_us: h.perCallUs, dispatch_ms: h.dispatchMs },
-      decode: decode && { ms: decode.ms, tiled: decode.tiled, tiles: decode.tiles, tile: tile ?? null, breakdown: decode.breakdown, memory: decode.memory, plan: decode.plan },
+      decode: decode && {
+        ms: decode.ms, tiled: decode.tiled, tiles: decode.tiles, tile: tile ?? null, breakdown: decode.breakdown, memory: decode.memory, plan: decode.plan,
+        kernels: decode.kernels && { total_ms: decode.kernels.totalMs, launches: decode.kernels.launchesPerStep, truncated: decode.kernels.truncated, list: decode.kernels.kernels },
+      },
       image_ms: imageMs,
       images_per_s: imagesPerS,
       memory: { dit: ditMem, decoder: decode?.memory ?? null, peak_bytes: peakBytes, process_max_rss_bytes: rss },

@@ -144,6 +144,7 @@ Status OpScope::begin() {
   // An error left by an earlier asynchronous call would otherwise be blamed on this op.
   cudaError_t e = cudaGetLastError();
   if (e != cudaSuccess) return cuda_error(op_, "an earlier CUDA call left an error", e);
+  kernel_timeline_note(op_, "");  // the op's start (kernel timeline: its first launch is timed from here)
   return Status::Ok();
 }
 

@@ -14,6 +14,7 @@
 // measure_ceilings: device-to-device copy bandwidth counting bytes read + written (cudaMemcpyAsync
 // and this file's 16-byte vector copy kernel), and a large bf16 gemm through this library's gemm on
 // random data (never zeros: they run faster than real data).
+#include <atomic>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -253,6 +254,77 @@ Status timeline_read(const char* what, std::vector<double>* ms) {
     float t = 0.0f;
     SANA_CUDA_CHECK(what, cudaEventElapsedTime(&t, g_marks[0], g_marks[i]));
     ms->push_back(static_cast<double>(t));
+  }
+  return Status::Ok();
+}
+
+// ---- kernel timeline: an event after every launch while recording ----
+namespace {
+std::atomic<bool> g_kt_on{false};
+std::vector<cudaEvent_t> g_kt_events;  // pooled like g_marks; guarded by op_mutex
+struct KtLabel {
+  std::string op;
+  std::string kernel;  // "" = an op's start
+};
+std::vector<KtLabel> g_kt_labels;
+size_t g_kt_used = 0;
+bool g_kt_truncated = false;
+constexpr size_t kMaxKernelMarks = size_t{1} << 16;
+}  // namespace
+
+void kernel_timeline_note(const char* op, const char* kernel) {
+  if (!g_kt_on.load(std::memory_order_relaxed) || graph_capturing()) return;
+  std::lock_guard<std::recursive_mutex> lock(op_mutex());
+  if (g_kt_used == kMaxKernelMarks) {
+    g_kt_truncated = true;
+    return;
+  }
+  if (g_kt_used == g_kt_events.size()) {
+    cudaEvent_t e = nullptr;
+    if (cudaEventCreate(&e) != cudaSuccess) {
+      cudaGetLastError();
+      g_kt_truncated = true;
+      return;
+    }
+    g_kt_events.push_back(e);
+    g_kt_labels.emplace_back();
+  }
+  if (cudaEventRecord(g_kt_events[g_kt_used], op_stream()) != cudaSuccess) {
+    cudaGetLastError();
+    g_kt_truncated = true;
+    return;
+  }
+  g_kt_labels[g_kt_used] = {op, kernel};
+  ++g_kt_used;
+}
+
+Status kernel_timeline_begin(const char* what) {
+  std::string reason;
+  if (!device_available(&reason)) return Unavailable(std::string(what) + ": no usable CUDA device (" + reason + ")");
+  if (graph_capturing()) return InvalidArgument(std::string(what) + ": no kernel timeline inside a CUDA graph capture");
+  std::lock_guard<std::recursive_mutex> lock(op_mutex());
+  if (g_kt_on.load()) return InvalidArgument(std::string(what) + ": a kernel timeline is already recording (end it first)");
+  g_kt_used = 0;
+  g_kt_truncated = false;
+  g_kt_on.store(true);
+  return Status::Ok();
+}
+
+Status kernel_timeline_end(const char* what, std::vector<KernelTime>* out, bool* truncated) {
+  out->clear();
+  std::lock_guard<std::recursive_mutex> lock(op_mutex());
+  if (!g_kt_on.load()) return InvalidArgument(std::string(what) + ": no kernel timeline is recording (begin one first)");
+  g_kt_on.store(false);
+  *truncated = g_kt_truncated;
+  const size_t n = g_kt_used;
+  g_kt_used = 0;
+  if (n == 0) return Status::Ok();
+  SANA_CUDA_CHECK(what, cudaEventSynchronize(g_kt_events[n - 1]));
+  for (size_t i = 1; i < n; ++i) {
+    if (g_kt_labels[i].kernel.empty()) continue;  // an op's start: the next launch is timed from it
+    float t = 0.0f;
+    SANA_CUDA_CHECK(what, cudaEventElapsedTime(&t, g_kt_events[i - 1], g_kt_events[i]));
+    out->push_back({g_kt_labels[i].op, g_kt_labels[i].kernel, static_cast<double>(t)});
   }
   return Status::Ok();
 }

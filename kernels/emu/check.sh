@@ -51,6 +51,8 @@ node dist/cli/main.js profile --backend cuda --model 0.6b --res 256 --blocks 1 -
 grep -m1 "queued dispatch" build-emu/profile.log
 grep -m1 "host enqueue of the queued step (measured, 1 blocks, one CUDA graph launch)" build-emu/profile.log \
   || { echo "[emu] profile --cuda-graph should time CUDA graph replays"; tail -n 5 build-emu/profile.log; exit 1; }
+grep -A1 "kernels of the queued step" build-emu/profile.log | tail -n 1 | grep -q " / .* ms " \
+  || { echo "[emu] profile should list the queued step's kernels (the kernel timeline)"; tail -n 20 build-emu/profile.log; exit 1; }
 grep -q "roofline floor: not computed — the cuda backend is the host emulator" build-emu/profile.log \
   || { echo "[emu] profile on the emulator should skip the roofline floor (no device ceilings)"; tail -n 5 build-emu/profile.log; exit 1; }
 step "CUDA graphs through the op API (bench/gpu/node-graph.mjs: capture, replay with new inputs, broken captures)"

@@ -50,6 +50,16 @@ describe.skipIf(info.available)('the cuda backend without a usable device', () =
     expect(r.length).toBe(0);
   });
 
+  it('the kernel timeline: begin refuses with the reason; end without a recording is an error', () => {
+    expect(() => addon.runtime.kernelTimelineBegin('profile kernels')).toThrow(
+      built ? `profile kernels: no usable CUDA device (${info.reason})` : 'profile kernels: the kernel timeline needs the cuda backend; this addon was built without CUDA',
+    );
+    expect(() => addon.runtime.kernelTimelineEnd('profile kernels')).toThrow(
+      built ? 'profile kernels: no kernel timeline is recording (begin one first)' : /built without CUDA/,
+    );
+    expect(() => (addon.runtime.kernelTimelineBegin as (w: unknown) => void)(3)).toThrow(new TypeError('kernelTimelineBegin: the optional name must be a string'));
+  });
+
   it('device timing of an op on host tensors names the op', async () => {
     const cpu = ops.getBackend('cpu');
     const x = cpu.fromArray(new Float32Array(8).fill(1), [1, 2, 4]);

@@ -145,11 +145,17 @@ Status cuda_error(const char* op, const std::string& what, cudaError_t e);
     if (sana_e_ != cudaSuccess) return ::sana::cuda::cuda_error(op, #call, sana_e_); \
   } while (0)
 
+// The kernel timeline (kernel_timeline_begin/end, ops_cuda.h): while one is recording, an event after
+// every launch (and one as each op starts); a no-op otherwise (one relaxed atomic load).
+void kernel_timeline_note(const char* op, const char* kernel);
+inline void kernel_timeline_note(const char* op, const std::string& kernel) { kernel_timeline_note(op, kernel.c_str()); }
+
 // After every <<<…>>>: a bad configuration shows up here, a fault during execution at the op's sync.
 #define SANA_CUDA_LAUNCHED(op, kernel_name)                                                   \
   do {                                                                                        \
     cudaError_t sana_e_ = cudaGetLastError();                                                 \
     if (sana_e_ != cudaSuccess) return ::sana::cuda::cuda_error(op, std::string("launch of ") + kernel_name, sana_e_); \
+    ::sana::cuda::kernel_timeline_note(op, kernel_name);                                      \
   } while (0)
 
 // Converts a host-side plan to CUDA launch dims, refusing grids out of range.

@@ -144,6 +144,20 @@ Status timeline_mark(const char* what, int64_t* index);
 // Clears the marks.
 Status timeline_read(const char* what, std::vector<double>* ms);
 
+// ---- kernel timeline: where an op's time goes, kernel by kernel ----
+// kernel_timeline_begin: from now on every kernel an op launches records a CUDA event right after its
+// launch on the op stream, and every op one as it starts (none inside a graph capture). kernel_timeline_end
+// waits for the last event and returns, per launch, the device time from the event before it (the
+// op's start or the previous launch) to its own: the kernel's time when the host queues faster than the
+// device runs (queued dispatch), else the kernel plus the host's gap before it (an upper bound). Then
+// recording stops. At most 2^16 launches per recording (`truncated` says the rest was not recorded).
+struct KernelTime {
+  std::string op, kernel;
+  double ms = 0;
+};
+Status kernel_timeline_begin(const char* what);
+Status kernel_timeline_end(const char* what, std::vector<KernelTime>* out, bool* truncated);
+
 // ---- ceilings ----
 struct CeilingOptions {
   int64_t copy_bytes = int64_t{1} << 30;  // bytes per copy (read once + written once)
