@@ -134,6 +134,12 @@ export interface QueuedStep {
    * device ms per step from the event before each launch to the one after it (measured blocks).
    */
   kernels: KernelBreakdown;
+  /**
+   * With CUDA graphs: the two steps of each image (each new condition) before the replays — the eager
+   * step and the captured-and-launched one (full depth, scaled like the step when extrapolated). null
+   * without graphs.
+   */
+  graphSetup: { eagerMs: number; captureMs: number } | null;
 }
 
 /**
@@ -242,10 +248,19 @@ export function profileDit(o: DitProfileOptions): DitProfile {
     const deviceRuns: (DeviceTimelineResult & { stepMs: number })[] = [];
     let dispatch: QueuedStep['dispatch'] = 'eager';
     let kernels: KernelBreakdown | null = null;
+    const graphSetupSamples: number[] = [];
     if (cuda) {
       profiler.enabled = false;
       // With CUDA graphs: the first queued step of a shape runs eagerly, the second captures; time the replays.
-      if (model.cudaGraph) for (let i = 0; i < 2; i++) iterate();
+      // Those two steps are what every image (every new condition) pays once: timed for the image estimate.
+      if (model.cudaGraph) {
+        for (let i = 0; i < 2; i++) {
+          const s0 = performance.now();
+          iterate();
+          graphSetupSamples.push(performance.now() - s0);
+          if (model.lastStep?.mode !== (i === 0 ? 'eager' : 'capture')) throw new Error(`profile: CUDA graph setup step ${i + 1} ran '${model.lastStep?.mode}'`);
+        }
+      }
       queuedSamples = [];
       for (let i = 0; i < o.repeat; i++) {
         const s0 = performance.now();
@@ -307,6 +322,7 @@ export function profileDit(o: DitProfileOptions): DitProfile {
         enqueueMs, enqueueShare: measuredMs > 0 ? enqueueMs / measuredMs : 0, dispatch,
         device: [...deviceRuns].sort((a, b) => a.spanMs - b.spanMs)[(deviceRuns.length - 1) >> 1]!,
         kernels: kernels!,
+        graphSetup: graphSetupSamples.length === 2 ? { eagerMs: graphSetupSamples[0]! * (stepMs / stepMsMeasured), captureMs: graphSetupSamples[1]! * (stepMs / stepMsMeasured) } : null,
       };
     }
     return {

@@ -191,12 +191,17 @@ export async function runProfile(argv: string[]): Promise<number> {
     }
   }
 
-  const imageMs = steps * d.stepMs + d.captionMs + (decode?.ms ?? 0);
+  // With CUDA graphs each image's first two steps run eagerly and by capture, the rest replay.
+  const setup = d.queued?.graphSetup ?? null;
+  const setupSteps = setup === null ? 0 : Math.min(steps, 2);
+  const setupMs = setup === null ? 0 : [setup.eagerMs, setup.captureMs].slice(0, setupSteps).reduce((a, b) => a + b, 0);
+  const imageMs = setupMs + (steps - setupSteps) * d.stepMs + d.captionMs + (decode?.ms ?? 0);
   const imagesPerS = 1000 / imageMs;
   const rss = process.resourceUsage().maxRSS * 1024;
   const ditMem = d.memory;
   const peakBytes = Math.max(ditMem.extrapolatedWeightsBytes + ditMem.activationBytes + ditMem.scratchBytes + ditMem.conditionBytes, decode ? decode.memory.totalBytes : 0);
-  console.log(`  image: ${steps} steps × ${fmtMs(d.stepMs)} + caption${decode ? ' + decode' : ''} = ${fmtMs(imageMs)} → ${imagesPerS.toFixed(4)} images/s${x}`);
+  const stepsText = setup === null ? `${steps} steps × ${fmtMs(d.stepMs)}` : `${setupSteps} graph setup steps (eager ${fmtMs(setup.eagerMs)}, capture ${fmtMs(setup.captureMs)}) + ${steps - setupSteps} replays × ${fmtMs(d.stepMs)}`;
+  console.log(`  image: ${stepsText} + caption${decode ? ' + decode' : ''} = ${fmtMs(imageMs)} → ${imagesPerS.toFixed(4)} images/s${x}`);
   console.log(`  memory: DiT weights ${formatBytes(ditMem.extrapolatedWeightsBytes)}${d.extrapolated ? ` at full depth (${formatBytes(ditMem.weightsBytes)} loaded)` : ''}, activations ${formatBytes(ditMem.activationBytes)}, op scratch ≤ ${formatBytes(ditMem.scratchBytes)} (estimate)${decode ? `; decoder total ${formatBytes(decode.memory.totalBytes)} (activations ${formatBytes(decode.memory.activationBytes)}, scratch ≤ ${formatBytes(decode.memory.scratchBytes)})` : ''}; process max RSS ${formatBytes(rss)}`);
 
   const roofline = flags.has('no-roofline') ? null : await rooflineOf({ modelKey, modelDir, full, preset: preset.config, backend, dtype, width, height, cfg, steps, textTokens, decode, stepMs: d.stepMs, captionMs: d.captionMs, imageMs });
@@ -250,6 +255,7 @@ export async function runProfile(argv: string[]): Promise<number> {
         host_overhead_ms: q.hostOverheadMs, share: q.share, enqueue_ms: q.enqueueMs, enqueue_share: q.enqueueShare, dispatch: q.dispatch,
         device: { busy_ms: q.device.busyMs, span_ms: q.device.spanMs, idle_ms: q.device.idleMs, step_ms: q.device.stepMs, ops: q.device.ops, blocks: K },
         kernels: { total_ms: q.kernels.totalMs, launches: q.kernels.launchesPerStep, truncated: q.kernels.truncated, blocks: K, list: q.kernels.kernels },
+        graph_setup: q.graphSetup && { eager_ms: q.graphSetup.eagerMs, capture_ms: q.graphSetup.captureMs },
       },
       host_overhead: { per_step_ms: h.totalMs, share: h.share, wall_minus_ops_ms: h.wallMinusOpsMs, host_work_ms: h.hostWorkMs, js_glue_ms: h.jsGlueMs, op_calls_per_step: h.opCallsPerStep, per_call_us: h.perCallUs, dispatch_ms: h.dispatchMs },
       decode: decode && {
