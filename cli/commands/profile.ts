@@ -36,8 +36,11 @@ export const PROFILE_USAGE = `usage: sana-lab profile --model 0.6b|1.6b --res N 
 
 Times whole images on a native backend: one DiT step on the CFG batch (uncond + cond), its per-op
 breakdown, --steps steps + the caption projection (+ the DC-AE decode with --decode) as images/s,
-the host dispatch overhead per step and the peak memory. Without --model-dir the weights are random
-with the model's real dimensions (timings do not depend on the values).
+the host dispatch overhead per step and the peak memory. The steps are those of the sampling loop as
+\`generate\` runs it: on the backend (Flow-DPM-Solver++, guidance and the update in the sampler-update
+op; nothing read back per step). On cuda the queued step and the decode are also listed kernel by
+kernel (an event after every launch: which kernel inside each op takes the time). Without --model-dir
+the weights are random with the model's real dimensions (timings do not depend on the values).
 
   --model M          0.6b (Sana-0.6B: 28 blocks, C 1152) or 1.6b (Sana-1.6B: 20 blocks, C 2240)
   --res N            square image side in pixels (multiple of 32); or --width W --height H
@@ -57,10 +60,11 @@ with the model's real dimensions (timings do not depend on the values).
   --compare-reference  also time the TS reference forward on the same K-block model (slow: minutes at 512²)
   --op-versions L    kernel versions for the whole run, e.g. dcae-resblock=4,dcae-head=3 or gemm=3
                      (every call of that op that does not choose its own; default: each op's default)
-  --cuda-graph       cuda: the queued steps replay each step's device ops as one CUDA graph (captured
-                     once, after one eager step) instead of launching every kernel from the host; the
-                     breakdown's per-op runs stay eager. Compare the queued step and its host enqueue
-                     time with and without this flag to see what the launches cost
+  --cuda-graph       cuda: the queued steps replay each step's device ops (DiT step + sampler-update) as
+                     one CUDA graph (captured once per image, after one eager step) instead of launching
+                     every kernel from the host; the breakdown's per-op runs stay eager, and the image
+                     estimate counts each image's eager and capture steps. Compare the queued step and
+                     its host enqueue time with and without this flag to see what the launches cost
   --no-roofline      skip the roofline floor: by default the device's ceilings are measured (cuda: copy
                      bandwidth + a bf16 gemm; cpu: a streaming copy + the native gemm, a few seconds) and
                      the step, caption, decode and image are compared with the least time they could take
