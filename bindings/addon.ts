@@ -193,6 +193,12 @@ export interface NativeAddon {
   dcaeResBlock: NativeOp;
   liteMla: NativeOp;
   ditBlock: NativeOp;
+  /** The DC-AE decoder's model-level ops (bindings/models/dcae-ops.ts). */
+  dcaeUpsample: NativeOp;
+  dcaeHead: NativeOp;
+  dcaeEvitBlock: NativeOp;
+  /** The sampling loop's elementwise tail (bindings/models/sampler-ops.ts). */
+  samplerUpdate: NativeOp;
   cpuThreads(): number;
   setCpuThreads(n: number): void;
   /** The gemm micro-kernel picked for this CPU, e.g. "avx512 8x32". */

@@ -34,7 +34,7 @@ function trajectory(make: () => FlowScheduler, be: 'cpu' | 'reference', dtype: T
   const dev = make();
   host.setTimesteps(steps);
   dev.setTimesteps(steps);
-  let xHost = new Float32Array(randData([n], 11));
+  let xHost: Float32Array = new Float32Array(randData([n], 11));
   const x = backend.fromArray(xHost, [n], 'f32');
   const m = poisoned([n], 'f32', be);
   const coeffs = backend.fromArray(new Float32Array(8), [8], 'f32');
