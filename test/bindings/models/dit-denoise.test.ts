@@ -62,6 +62,22 @@ describe('denoiseOnBackend (cpu) equals the host loop bit for bit', () => {
     });
   }
 
+  it('on the reference backend too (no buffer plan there: the loop owns its tensors), 2 dpm steps with CFG', () => {
+    const model = NativeSanaTransformer.fromStateDict(DIT_MID, weights, { backend: 'reference', dtype: 'bf16', blockMode: 'ops' });
+    const cond = model.encodeCondition(text.encoderHiddenStates, text.encoderAttentionMask ?? null);
+    const z0 = randn([1, DIT_MID.inChannels, 10, 14], 78);
+    const s1 = schedulers.dpm!();
+    s1.setTimesteps(2);
+    const want = hostDenoiseLoop(model, z0, s1, true, 4.5, cond).toFloat32();
+    const s2 = schedulers.dpm!();
+    s2.setTimesteps(2);
+    const got = denoiseOnBackend(model, z0, cond, { scheduler: s2, guidanceScale: 4.5, cfg: true }).toFloat32();
+    expect(got.some(Number.isNaN)).toBe(false);
+    expect(Array.from(got)).toEqual(Array.from(want));
+    cond.dispose();
+    model.dispose();
+  });
+
   it('refuses what it cannot run: learned sigma, a condition of the wrong batch or model, an unset scheduler', () => {
     const model = NativeSanaTransformer.fromStateDict(DIT_MID, weights, {});
     const cond = model.encodeCondition(text.encoderHiddenStates, text.encoderAttentionMask ?? null);
