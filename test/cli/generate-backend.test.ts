@@ -31,7 +31,7 @@ describe('generate --backend cpu (native DiT + DC-AE decode) vs the reference pi
       const a = ref.generate(opts);
       const steps: number[] = [];
       const b = cpu.generate({ ...opts, onStep: (s) => steps.push(s.step) });
-      expect(b.models).toEqual({ denoiser: 'cpu f32 (ops, loop on the backend)', decoder: 'cpu f32' });
+      expect(b.models).toEqual({ denoiser: 'cpu f32 (dit-block, loop on the backend)', decoder: 'cpu f32' });
       expect(a.models).toEqual({ denoiser: 'reference', decoder: 'reference' });
       expect(steps).toEqual([0, 1, 2, 3]);
       const lat = errorStats(b.latents.toFloat32(), a.latents.toFloat32());
@@ -52,7 +52,7 @@ describe('generate --backend cpu (native DiT + DC-AE decode) vs the reference pi
           const p = SanaPipeline.fromDir(model, nativePipelineFactories({ backend: 'cpu', dtype, loop }));
           try {
             const res = p.generate(opts);
-            expect(res.models.denoiser).toBe(`cpu ${dtype} (ops${loop === 'backend' ? ', loop on the backend' : ''})`);
+            expect(res.models.denoiser).toBe(`cpu ${dtype} (dit-block${loop === 'backend' ? ', loop on the backend' : ''})`);
             return res.latents.toFloat32();
           } finally {
             p.dispose();
@@ -88,9 +88,9 @@ describe('generate --backend cpu (native DiT + DC-AE decode) vs the reference pi
     expect((await run([...common, '--out', refPng])).code).toBe(0);
     const r = await run([...common, '--backend', 'cpu', '--out', cpuPng]);
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/DiT: cpu f32 \(ops, loop on the backend\), decoder: cpu f32/);
+    expect(r.stderr).toMatch(/DiT: cpu f32 \(dit-block, loop on the backend\), decoder: cpu f32/);
     for (const k of [1, 2, 3]) expect(r.stderr).toMatch(new RegExp(`denoise \\[[#.]+\\] ${k}/3 `));
-    expect(r.stdout).toMatch(/wrote .*cpu\.png \(96×64\) .* \[DiT cpu f32 \(ops, loop on the backend\), decoder cpu f32\]/);
+    expect(r.stdout).toMatch(/wrote .*cpu\.png \(96×64\) .* \[DiT cpu f32 \(dit-block, loop on the backend\), decoder cpu f32\]/);
     const a = PNG.sync.read(readFileSync(refPng));
     const b = PNG.sync.read(readFileSync(cpuPng));
     expect([b.width, b.height]).toEqual([96, 64]);
