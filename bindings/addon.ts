@@ -145,6 +145,8 @@ export interface NativeRuntime {
   setSyncEachOp(on: boolean): boolean;
   /** Returns cached device scratch memory to the driver. */
   releaseCachedMemory(): void;
+  /** The SANA_LAB_CUDA_DEFAULTS overrides in effect, "op=N,…" ("" = none, and always without CUDA). */
+  cudaDefaultOverrides(): string;
   /** cuda: records a CUDA event on the op stream now (after the work queued so far); → its index since the last read. */
   timelineMark(what?: string): number;
   /** Waits for the last mark; → device ms from mark 0 to each mark; clears the marks (empty without CUDA). */

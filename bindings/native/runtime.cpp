@@ -10,6 +10,7 @@
 //   runtime.setSyncEachOp(on)                → the previous setting; false = queued dispatch on cuda (ops
 //                                            return once queued; a runner synchronizes once per step)
 //   runtime.releaseCachedMemory()            returns cached device scratch to the driver
+//   runtime.cudaDefaultOverrides()           → "op=N,…": the SANA_LAB_CUDA_DEFAULTS entries in effect ("" = none)
 //   runtime.timelineMark(what?)             cuda: → index of a CUDA event recorded now on the op stream
 //   runtime.timelineRead(what?)             → Float64Array: device ms from mark 0 to each mark (waits; clears)
 //   runtime.kernelTimelineBegin(what?)       cuda: from now on an event after every kernel launch (cuda::kernel_timeline_begin)
@@ -242,6 +243,14 @@ Napi::Value TimelineRead(const Napi::CallbackInfo& info) {
 #endif
 }
 
+Napi::Value CudaDefaultOverrides(const Napi::CallbackInfo& info) {
+#ifdef SANA_LAB_WITH_CUDA
+  return Napi::String::New(info.Env(), cuda::default_version_overrides());
+#else
+  return Napi::String::New(info.Env(), "");
+#endif
+}
+
 // ---- kernel timeline ----
 Napi::Value KernelTimelineBegin(const Napi::CallbackInfo& info) {
   const std::string what = name_arg(info, 0, "kernelTimelineBegin");
@@ -442,6 +451,7 @@ void RegisterRuntime(Napi::Env env, Napi::Object exports) {
   r.Set("synchronize", Napi::Function::New(env, Synchronize, "synchronize"));
   r.Set("setSyncEachOp", Napi::Function::New(env, SetSyncEachOp, "setSyncEachOp"));
   r.Set("releaseCachedMemory", Napi::Function::New(env, ReleaseCachedMemory, "releaseCachedMemory"));
+  r.Set("cudaDefaultOverrides", Napi::Function::New(env, CudaDefaultOverrides, "cudaDefaultOverrides"));
   r.Set("timelineMark", Napi::Function::New(env, TimelineMark, "timelineMark"));
   r.Set("timelineRead", Napi::Function::New(env, TimelineRead, "timelineRead"));
   r.Set("kernelTimelineBegin", Napi::Function::New(env, KernelTimelineBegin, "kernelTimelineBegin"));

@@ -12,6 +12,7 @@ import { stateDictSource } from '../../bindings/models/weights.js';
 import { componentFiles, readComponentWeights } from '../../bindings/models/model-dir.js';
 import { compareWithReference, fullParameterCount, machineInfo, profileDecode, profileDit, type BreakdownEntry, type DecodeProfile, type ReferenceComparison } from '../../bindings/models/profile-run.js';
 import { formatKernels } from '../../bindings/models/kernel-timeline.js';
+import { loadAddon } from '../../bindings/addon.js';
 import type { DitBlockMode } from '../../bindings/models/dit-runner.js';
 import { getBackend, withOpVersions } from '../../bindings/ops.js';
 import { dcaePreset, loadDcaeConfig, type DcaeConfig } from '../../reference/dcae/config.js';
@@ -152,6 +153,8 @@ export async function runProfile(argv: string[]): Promise<number> {
   if (cudaGraph) console.log('  queued steps: replayed as one CUDA graph per step (--cuda-graph)');
   const splitK = backend === 'cuda' ? process.env.SANA_LAB_GEMM_SPLIT_K ?? null : null;
   if (splitK !== null) console.log(`  wgmma gemm split-K: SANA_LAB_GEMM_SPLIT_K=${splitK}`);
+  const cudaDefaults = backend === 'cuda' ? loadAddon().runtime.cudaDefaultOverrides() || null : null;
+  if (cudaDefaults !== null) console.log(`  default versions overridden: SANA_LAB_CUDA_DEFAULTS=${cudaDefaults} (every call of those ops at version 0, composites included)`);
   const d = versioned(() => profileDit({ config, ...dit, depth, backend, dtype, blockMode, width, height, textTokens, cfg, warmup, repeat, cudaGraph }));
   const x = d.extrapolated ? ' (extrapolated)' : '';
   console.log(`  step: ${fmtMs(d.stepMs)}${x}; measured with ${K} blocks ${fmtMs(d.stepMsMeasured)} (samples ${d.stepSamplesMs.map((s) => s.toFixed(1)).join(', ')} ms); caption + text K/V (once per image) ${fmtMs(d.captionMs)}`);
@@ -239,6 +242,7 @@ export async function runProfile(argv: string[]): Promise<number> {
       opVersions,
       cudaGraph,
       gemmSplitK: splitK,
+      cudaDefaults,
       machine,
       width,
       height,

@@ -170,7 +170,7 @@ Status conv3x3_upsampled(const Conv3x3Args& a, int upsample, int version) {
   return scope.finish(s);
 }
 
-Status conv3x3(const Conv3x3Args& a, int version) { return conv3x3_upsampled(a, 1, version); }
+Status conv3x3(const Conv3x3Args& a, int version) { return conv3x3_upsampled(a, 1, default_version_override("conv3x3", version)); }
 
 // ---------------------------------------------------------------- op `dcae-resblock`
 // DC-AE's ResBlock on NHWC: out = x + RMSNorm2d(conv3x3₂(SiLU(conv3x3₁(x) + b1)); norm_w, norm_b), eps.
@@ -184,6 +184,7 @@ Status conv3x3(const Conv3x3Args& a, int version) { return conv3x3_upsampled(a, 
 // v4 = conv v4 (Hopper wgmma with TMA im2col: C % 64 == 0, W % 128 == 0) + default rmsnorm.
 Status dcae_resblock(const DcaeResBlockArgs& a, int version) {
   const char* op = "dcae-resblock";
+  version = default_version_override(op, version);  // SANA_LAB_CUDA_DEFAULTS
   DcaeResBlockSizes sz;
   SANA_RETURN_IF_ERROR(check_dcae_resblock_args(Device::kCuda, a, &sz));
   const DType dt = a.x.dtype;

@@ -521,6 +521,7 @@ Status xattn_core(const char* op, int version, DType dt, const void* q, int64_t 
 
 Status cross_attention(const CrossAttentionArgs& a, int version) {
   const char* op = "cross-attention";
+  version = default_version_override(op, version);  // SANA_LAB_CUDA_DEFAULTS
   CrossAttentionDims dims;
   SANA_RETURN_IF_ERROR(check_cross_attention(Device::kCuda, a, &dims));
   const DType dt = a.x.dtype;

@@ -18,6 +18,7 @@ namespace sana::cuda {
 
 Status dcae_evit_block(const DcaeEvitBlockArgs& a, int version) {
   const char* op = "dcae-evit-block";
+  version = default_version_override(op, version);  // SANA_LAB_CUDA_DEFAULTS
   DcaeEvitBlockSizes sz;
   SANA_RETURN_IF_ERROR(check_dcae_evit_block_args(Device::kCuda, a, &sz));
   if (version < 0 || version > 2) return unknown_version(op, version, 2);

@@ -163,6 +163,7 @@ template <typename T> Status run_nchw(const char* op, const void* y, void* out, 
 
 Status dcae_head(const DcaeHeadArgs& a, int version) {
   const char* op = "dcae-head";
+  version = default_version_override(op, version);  // SANA_LAB_CUDA_DEFAULTS
   DcaeHeadSizes sz;
   SANA_RETURN_IF_ERROR(check_dcae_head_args(Device::kCuda, a, &sz));
   if (version < 0 || version > 3) return unknown_version(op, version, 3);

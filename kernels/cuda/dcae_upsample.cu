@@ -180,6 +180,7 @@ Status run_v3(const char* op, const DcaeUpsampleArgs& a, const DcaeUpsampleSizes
 
 Status dcae_upsample(const DcaeUpsampleArgs& a, int version) {
   const char* op = "dcae-upsample";
+  version = default_version_override(op, version);  // SANA_LAB_CUDA_DEFAULTS
   DcaeUpsampleSizes sz;
   SANA_RETURN_IF_ERROR(check_dcae_upsample_args(Device::kCuda, a, &sz));
   if (version < 0 || version > 3) return unknown_version(op, version, 3);

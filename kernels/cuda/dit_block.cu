@@ -37,6 +37,7 @@ __global__ void build_mod(const T* __restrict__ table, const T* __restrict__ t0,
 
 Status dit_block(const DitBlockArgs& a, int version) {
   const char* op = "dit-block";
+  version = default_version_override(op, version);  // SANA_LAB_CUDA_DEFAULTS
   DitBlockSizes sz;
   SANA_RETURN_IF_ERROR(check_dit_block_args(Device::kCuda, a, &sz));
   const DType dt = a.x.dtype;

@@ -180,6 +180,7 @@ Status reorder_conv_weight(const char* op, DType dt, const void* w, int64_t cout
 // ---- the op entry ----
 Status gemm(const GemmArgs& a, int version) {
   const char* op = "gemm";
+  version = default_version_override(op, version);  // SANA_LAB_CUDA_DEFAULTS
   GemmSizes z;
   SANA_RETURN_IF_ERROR(check_gemm_args(Device::kCuda, a, &z));
   const DType dt = a.x.dtype;

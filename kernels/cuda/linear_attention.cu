@@ -570,6 +570,7 @@ Status la_core(const char* op, int version, DType dt, const void* q, int64_t ldq
 
 Status linear_attention(const LinearAttentionArgs& a, int version) {
   const char* op = "linear-attention";
+  version = default_version_override(op, version);  // SANA_LAB_CUDA_DEFAULTS
   LinearAttentionSizes z;
   SANA_RETURN_IF_ERROR(check_linear_attention_args(Device::kCuda, a, &z));
   const int64_t B = z.B, N = z.N, C = z.C, M = z.M, H = z.H;
@@ -610,6 +611,7 @@ Status linear_attention(const LinearAttentionArgs& a, int version) {
 // v5 too until a GPU has timed it.
 Status linear_attention_block(const LinearAttentionBlockArgs& a, int version) {
   const char* op = "linear-attention-block";
+  version = default_version_override(op, version);  // SANA_LAB_CUDA_DEFAULTS
   LinearAttentionBlockSizes z;
   SANA_RETURN_IF_ERROR(check_linear_attention_block_args(Device::kCuda, a, &z));
   // This op has 5 versions (la_check_version below knows only the core's 3 and would say "1..3").

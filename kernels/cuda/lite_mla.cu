@@ -205,6 +205,7 @@ Status run_steps23_quad(const char* op, int version, const LiteMlaArgs& a, T* m,
 
 Status lite_mla(const LiteMlaArgs& a, int version) {
   const char* op = "lite-mla";
+  version = default_version_override(op, version);  // SANA_LAB_CUDA_DEFAULTS
   LiteMlaSizes sz;
   SANA_RETURN_IF_ERROR(check_lite_mla_args(Device::kCuda, a, &sz));
   const DType dt = a.x.dtype;

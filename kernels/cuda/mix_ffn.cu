@@ -162,6 +162,7 @@ Status dw_glu(const char* op, int version, DType dt, const void* u, const void* 
 
 Status mix_ffn(const MixFfnArgs& a, int version) {
   const char* op = "mix-ffn";
+  version = default_version_override(op, version);  // SANA_LAB_CUDA_DEFAULTS
   MixFfnSizes sz;
   SANA_RETURN_IF_ERROR(check_mix_ffn_args(Device::kCuda, a, &sz));
   const DType dt = a.x.dtype;

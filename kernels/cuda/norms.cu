@@ -255,6 +255,7 @@ Status rms_rows(const char* op, int version, DType dt, const void* x, int64_t ro
 
 Status rmsnorm(const RmsNormArgs& a, int version) {
   const char* op = "rmsnorm";
+  version = default_version_override(op, version);  // SANA_LAB_CUDA_DEFAULTS
   RmsNormSizes sz;
   SANA_RETURN_IF_ERROR(check_rmsnorm_args(Device::kCuda, a, &sz));
   const int64_t C = sz.C, rows = sz.rows;
@@ -269,6 +270,7 @@ Status rmsnorm(const RmsNormArgs& a, int version) {
 
 Status layernorm_modulate(const LayerNormModulateArgs& a, int version) {
   const char* op = "layernorm-modulate";
+  version = default_version_override(op, version);  // SANA_LAB_CUDA_DEFAULTS
   LayerNormModulateSizes sz;
   SANA_RETURN_IF_ERROR(check_layernorm_modulate_args(Device::kCuda, a, &sz));
   const DType dt = a.x.dtype;

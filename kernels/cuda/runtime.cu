@@ -2,9 +2,14 @@
 // (cudaMalloc/cudaFree; stream-ordered pool for op scratch), host copies, CUDA error → Status,
 // the op scope (process-wide lock + end-of-op sync), the fill helpers (poison, random), and the
 // backend's OpTable with the registry of kernel versions (at the end).
+#include <algorithm>
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <map>
 #include <mutex>
+#include <string>
 
 #include "sana/cuda/common.cuh"
 
@@ -448,6 +453,61 @@ const std::vector<OpVersions>& op_versions() {
        {{1, "grid-stride elementwise: guidance, the Flow-DPM-Solver++ / Euler update and the next model input in one pass, coefficients read from the device", ""}}},
   };
   return v;
+}
+
+namespace {
+// SANA_LAB_CUDA_DEFAULTS parsed once: op → version.
+const std::map<std::string, int>& default_overrides() {
+  static const std::map<std::string, int> m = [] {
+    std::map<std::string, int> r;
+    const char* e = std::getenv("SANA_LAB_CUDA_DEFAULTS");
+    if (e == nullptr) return r;
+    std::string s(e);
+    size_t at = 0;
+    while (at <= s.size()) {
+      const size_t end = std::min(s.find(',', at), s.size());
+      const std::string item = s.substr(at, end - at);
+      at = end + 1;
+      if (item.empty()) continue;
+      const size_t eq = item.find('=');
+      const std::string op = item.substr(0, eq);
+      int v = 0;
+      int max_v = 0;
+      for (const OpVersions& o : op_versions()) {
+        if (op == o.op) max_v = static_cast<int>(o.versions.size());
+      }
+      if (eq != std::string::npos) {
+        try {
+          size_t used = 0;
+          v = std::stoi(item.substr(eq + 1), &used);
+          if (used != item.size() - eq - 1) v = 0;
+        } catch (...) {
+          v = 0;
+        }
+      }
+      if (max_v == 0 || v < 1 || v > max_v) {
+        std::fprintf(stderr, "sana-lab: SANA_LAB_CUDA_DEFAULTS entry \"%s\" is not op=N with a cuda op and one of its versions: ignored\n", item.c_str());
+        continue;
+      }
+      r[op] = v;
+    }
+    return r;
+  }();
+  return m;
+}
+}  // namespace
+
+int default_version_override(const char* op, int version) {
+  if (version != 0) return version;
+  const auto& m = default_overrides();
+  const auto it = m.find(op);
+  return it == m.end() ? 0 : it->second;
+}
+
+std::string default_version_overrides() {
+  std::string s;
+  for (const auto& [op, v] : default_overrides()) s += (s.empty() ? "" : ",") + op + "=" + std::to_string(v);
+  return s;
 }
 
 const VersionedOps* versioned_ops() {

@@ -66,6 +66,7 @@ Status run_v1(const char* op, const SamplerUpdateArgs& a, const SamplerUpdateSiz
 
 Status sampler_update(const SamplerUpdateArgs& a, int version) {
   const char* op = "sampler-update";
+  version = default_version_override(op, version);  // SANA_LAB_CUDA_DEFAULTS
   SamplerUpdateSizes s;
   SANA_RETURN_IF_ERROR(check_sampler_update_args(Device::kCuda, a, &s));
   if (version < 0 || version > 1) return unknown_version(op, version, 1);

@@ -74,6 +74,16 @@ struct VersionedOps {
 };
 const VersionedOps* versioned_ops();
 
+// The version a default call (version 0) of `op` runs when SANA_LAB_CUDA_DEFAULTS names one
+// ("op=N,op=N,…", read once at the first call): how a GPU run times a candidate version everywhere its op
+// runs at its default — the op API and the composites (dit-block v2, dcae-evit-block, …) that call the
+// op's entry at version 0 — without a rebuild. Returns `version` unchanged when it is not 0 or no
+// override names `op`. An entry naming an unknown op or a version outside its list is reported on
+// stderr once and ignored; a named version that cannot run the arguments is the op's usual error.
+int default_version_override(const char* op, int version);
+// The overrides in effect ("" when none), e.g. "lite-mla=3,dcae-upsample=3".
+std::string default_version_overrides();
+
 // What versions an op has, for `--version N` validation and listings.
 struct VersionInfo {
   int version;
