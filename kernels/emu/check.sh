@@ -55,6 +55,11 @@ grep -A1 "kernels of the queued step" build-emu/profile.log | tail -n 1 | grep -
   || { echo "[emu] profile should list the queued step's kernels (the kernel timeline)"; tail -n 20 build-emu/profile.log; exit 1; }
 grep -q "roofline floor: not computed — the cuda backend is the host emulator" build-emu/profile.log \
   || { echo "[emu] profile on the emulator should skip the roofline floor (no device ceilings)"; tail -n 5 build-emu/profile.log; exit 1; }
+step "SANA_LAB_CUDA_DEFAULTS reaches the ops' default calls (cross-attention=1: the step's kernel list shows xattn_v1)"
+SANA_LAB_CUDA_DEFAULTS=cross-attention=1 node dist/cli/main.js profile --backend cuda --model 0.6b --res 64 --blocks 1 --text-len 16 --steps 1 \
+  --warmup 0 --repeat 1 --dtype bf16 --block-mode ops --no-roofline >build-emu/profile-defaults.log 2>&1 || { tail -n 30 build-emu/profile-defaults.log; exit 1; }
+grep -q "cross-attention / xattn_v1 " build-emu/profile-defaults.log \
+  || { echo "[emu] SANA_LAB_CUDA_DEFAULTS=cross-attention=1 should run cross-attention v1"; grep -A14 "kernels of the queued" build-emu/profile-defaults.log; exit 1; }
 step "CUDA graphs through the op API (bench/gpu/node-graph.mjs: capture, replay with new inputs, broken captures)"
 node bench/gpu/node-graph.mjs | tail -n 1
 step "device out of memory through the op API (bench/gpu/node-oom.mjs, emulated device of 2 GiB)"
