@@ -385,6 +385,16 @@ inline Status check_sampler_update_args(Device dev, const SamplerUpdateArgs& a, 
       return InvalidArgument("sampler-update: tokens " + shp(*a.tokens) + " is not a whole number of copies of x " + shp(a.x));
     }
   }
+  // x, m_state and tokens are written while v and coeffs are read: no two of them may be one tensor.
+  const std::pair<const void*, const char*> ptrs[] = {{a.v.data, "v"}, {a.coeffs.data, "coeffs"}, {a.x.data, "x"},
+                                                      {a.m_state ? a.m_state->data : nullptr, "m_state"}, {a.tokens ? a.tokens->data : nullptr, "tokens"}};
+  for (size_t i = 0; i < 5; ++i) {
+    for (size_t j = i + 1; j < 5; ++j) {
+      if (ptrs[i].first != nullptr && ptrs[i].first == ptrs[j].first) {
+        return InvalidArgument(std::string("sampler-update: ") + ptrs[j].second + " is the same tensor as " + ptrs[i].second);
+      }
+    }
+  }
   *s = {n, a.halves, copies};
   return Status::Ok();
 }

@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { samplerUpdateSync, writeSamplerCoefficients } from '../../../bindings/models/sampler-ops.js';
-import type { TensorDType } from '../../../bindings/tensor.js';
+import { loadAddon, type NativeTensorHandle } from '../../../bindings/addon.js';
+import type { BackendTensor, TensorDType } from '../../../bindings/tensor.js';
 import { roundToBf16InPlace } from '../../../reference/core/dtype.js';
 import { FlowDPMSolverMultistepScheduler } from '../../../reference/schedulers/flow-dpm-solver.js';
 import { FlowMatchEulerDiscreteScheduler } from '../../../reference/schedulers/flow-euler.js';
@@ -103,6 +104,18 @@ describe('sampler-update: bad arguments', () => {
     a.m.dispose();
     expect(() => samplerUpdateSync(a.v, a.x, a.c, { halves: 2, mState: a.m })).toThrow(/sampler-update: mState f32\[12\] on cpu has been disposed/);
     expect(() => writeSamplerCoefficients(a.c, { kind: 'dpm1', sigma: Number.NaN, cX: 1, cD0: 1 })).toThrow(/coefficients of dpm1 must be finite/);
+    // The kernel entry refuses one tensor in two roles too (a caller of the raw addon skips the TS checks).
+    const h = (t: BackendTensor) => (t.storage('test') as unknown as { handle: NativeTensorHandle }).handle;
+    const m2 = cpu.fromArray(new Float32Array(n), [n], 'f32');
+    expect(() => loadAddon().samplerUpdate({ v: h(a.x), x: h(a.x), coeffs: h(a.c) }, false)).toThrow(/^sampler-update: x is the same tensor as v$/);
+    const vf = cpu.fromArray(new Float32Array(randData([2 * n], 5)), [2, n], 'f32');
+    const tf = cpu.fromArray(new Float32Array(2 * n), [2, n], 'f32');
+    expect(() => loadAddon().samplerUpdate({ v: h(vf), x: h(a.x), coeffs: h(a.c), mState: h(tf), tokens: h(tf), halves: 2 }, false)).toThrow(
+      /^sampler-update: m_state \[2, 12\] differs from x \[12\] in size$/,
+    );
+    expect(() => loadAddon().samplerUpdate({ v: h(vf), x: h(a.x), coeffs: h(a.c), mState: h(m2), tokens: h(vf), halves: 2 }, false)).toThrow(
+      /^sampler-update: tokens is the same tensor as v$/,
+    );
   });
 
   it('the coefficient vector is checked where it is read: a bad kind, or a dpm kind without mState, is an error and changes nothing', () => {
