@@ -25,7 +25,7 @@
  * golden `samples_f64` semantics; diffusers itself would round a float64 sample to float32 on entry.
  */
 import { ConfigReader } from '../core/config.js';
-import { applyFlowUpdate, dataPrediction, type FlowUpdate } from './flow-update.js';
+import { applyFlowUpdate, dataPrediction, type DpmUpdate } from './flow-update.js';
 import { f32, linspace, rounder, viewStepInputs, wrapLike, allocLike, type Sample } from './numeric.js';
 
 export const DPM_SOLVER_CLASS_NAME = 'DPMSolverMultistepScheduler';
@@ -144,7 +144,7 @@ export class FlowDPMSolverMultistepScheduler {
    * step index and the solver's order history exactly as `step` does, without touching any sample. A
    * sampler that keeps its samples elsewhere (the native sampler-update op) steps with this alone.
    */
-  nextUpdate(timestep: number): FlowUpdate {
+  nextUpdate(timestep: number): DpmUpdate {
     const op = 'FlowDPMSolverMultistepScheduler.step';
     if (this.numInferenceSteps === null) throw new Error(`${op}: call setTimesteps(n) first`);
     if (this.stepIndexValue === null) this.stepIndexValue = this.beginIndexValue ?? this.indexForTimestep(timestep);
@@ -173,7 +173,7 @@ export class FlowDPMSolverMultistepScheduler {
     const r = rounder(x.precision);
     // Data prediction m = x − σ·v (in the sample's precision, σ a float32 scalar).
     const m0 = allocLike(x);
-    dataPrediction(u.kind === 'euler' ? 0 : u.sigma, mo.data, x.data, m0, r);
+    dataPrediction(u.sigma, mo.data, x.data, m0, r);
     const { solverOrder } = this.config;
     const m1 = this.modelOutputs[solverOrder - 1] ?? null;
     for (let k = 0; k < solverOrder - 1; k++) this.modelOutputs[k] = this.modelOutputs[k + 1]!;
@@ -184,7 +184,7 @@ export class FlowDPMSolverMultistepScheduler {
   }
 
   /** x_t = (σ_t/σ_s)·x − α_t(e^{−h} − 1)·m0. */
-  private firstOrderUpdate(i: number): FlowUpdate {
+  private firstOrderUpdate(i: number): DpmUpdate {
     const sT = this.sigmas[i + 1]!;
     const sS = this.sigmas[i]!;
     const aT = f32(1 - sT);
@@ -195,7 +195,7 @@ export class FlowDPMSolverMultistepScheduler {
   }
 
   /** Multistep 2nd order (midpoint): D1 = (m0 − m1)/r with r = h_prev/h. */
-  private secondOrderUpdate(i: number): FlowUpdate {
+  private secondOrderUpdate(i: number): DpmUpdate {
     const sT = this.sigmas[i + 1]!;
     const s0 = this.sigmas[i]!;
     const s1 = this.sigmas[i - 1]!;

@@ -17,6 +17,9 @@ export type FlowUpdate =
   | { kind: 'dpm2'; sigma: number; cX: number; cD0: number; cD1: number; invR0: number }
   | { kind: 'euler'; dt: number };
 
+/** The Flow-DPM-Solver++ updates (the ones with a data prediction). */
+export type DpmUpdate = Extract<FlowUpdate, { kind: 'dpm1' | 'dpm2' }>;
+
 /** The kind's code in the op's coefficient vector. */
 export const FLOW_UPDATE_KIND_CODES = { dpm1: 0, dpm2: 1, euler: 2 } as const;
 
