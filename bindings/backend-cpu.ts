@@ -44,6 +44,13 @@ class NativeStorage implements TensorStorage {
   }
 }
 
+/** The native handle of a tensor an op passes to the addon (a TypeError naming the op when it is not native). */
+export function nativeHandle(op: string, name: string, t: BackendTensor): NativeTensorHandle {
+  const st = t.storage(op, name);
+  if (!(st instanceof NativeStorage)) throw new TypeError(`${op}: ${name} is not a native tensor`);
+  return st.handle;
+}
+
 export class NativeBackend implements Backend {
   protected readonly addon: NativeAddon;
   private versionTable: ReadonlyMap<string, readonly OpVersion[]> | null = null;

@@ -32,23 +32,7 @@ export class OpCheck {
 
   /** A required tensor: a live BackendTensor on the op's backend with the op's dtype, no empty dims. */
   tensor(name: string, v: unknown): BackendTensor {
-    if (!(v instanceof BackendTensor)) throw new TypeError(`${this.op}: ${name} must be a BackendTensor, got ${describeValue(v)}`);
-    if (v.disposed) throw new TypeError(`${this.op}: ${name} ${v.describe()} has been disposed`);
-    if (this.backend === null) {
-      this.backend = v.backend;
-      this.dtype = v.dtype;
-      this.first = name;
-    } else {
-      if (v.backend !== this.backend) {
-        throw new TypeError(`${this.op}: ${name} is on backend '${v.backend}' but ${this.first} is on '${this.backend}' (copy it with toArray/fromArray)`);
-      }
-      if (v.dtype !== this.dtype) {
-        throw new TypeError(`${this.op}: ${name} is ${v.dtype} but ${this.first} is ${this.dtype} (all tensors of an op share one dtype)`);
-      }
-    }
-    if (v.shape.some((d) => d === 0)) throw new RangeError(`${this.op}: ${name} ${shapeStr(v.shape)} has a zero-size dimension`);
-    this.tensors.set(name, v);
-    return v;
+    return this.accept(name, v, false);
   }
 
   /**
@@ -56,12 +40,26 @@ export class OpCheck {
    * model tensors). Call after the tensor that sets the backend.
    */
   f32(name: string, v: unknown): BackendTensor {
+    return this.accept(name, v, true);
+  }
+
+  /** tensor() and f32(): a live BackendTensor on the op's backend, of the op's dtype (or f32), no empty dims. */
+  private accept(name: string, v: unknown, f32: boolean): BackendTensor {
     if (!(v instanceof BackendTensor)) throw new TypeError(`${this.op}: ${name} must be a BackendTensor, got ${describeValue(v)}`);
     if (v.disposed) throw new TypeError(`${this.op}: ${name} ${v.describe()} has been disposed`);
-    if (this.backend !== null && v.backend !== this.backend) {
-      throw new TypeError(`${this.op}: ${name} is on backend '${v.backend}' but ${this.first} is on '${this.backend}' (copy it with toArray/fromArray)`);
+    if (this.backend === null && !f32) {
+      this.backend = v.backend;
+      this.dtype = v.dtype;
+      this.first = name;
+    } else {
+      if (this.backend !== null && v.backend !== this.backend) {
+        throw new TypeError(`${this.op}: ${name} is on backend '${v.backend}' but ${this.first} is on '${this.backend}' (copy it with toArray/fromArray)`);
+      }
+      if (f32 && v.dtype !== 'f32') throw new TypeError(`${this.op}: ${name} must be f32, got ${v.dtype}`);
+      if (!f32 && v.dtype !== this.dtype) {
+        throw new TypeError(`${this.op}: ${name} is ${v.dtype} but ${this.first} is ${this.dtype} (all tensors of an op share one dtype)`);
+      }
     }
-    if (v.dtype !== 'f32') throw new TypeError(`${this.op}: ${name} must be f32, got ${v.dtype}`);
     if (v.shape.some((d) => d === 0)) throw new RangeError(`${this.op}: ${name} ${shapeStr(v.shape)} has a zero-size dimension`);
     this.tensors.set(name, v);
     return v;

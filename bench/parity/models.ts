@@ -22,7 +22,7 @@ import { sanaTransformerWeightShapes } from '../../reference/dit/weights.js';
 import { NativeDcaeDecoder } from '../../bindings/models/dcae-runner.js';
 import { denoiseOnBackend } from '../../bindings/models/dit-denoise.js';
 import { NativeSanaTransformer, type DitBlockMode, type DitCondition } from '../../bindings/models/dit-runner.js';
-import { FlowDPMSolverMultistepScheduler } from '../../reference/schedulers/flow-dpm-solver.js';
+import { sanaFlowDpmSolver } from '../../reference/schedulers/flow-dpm-solver.js';
 import type { FlowScheduler } from '../../reference/schedulers/from-config.js';
 import { cfgCombineBatch, modelTimestep } from '../../reference/schedulers/guidance.js';
 import { judgeBf16, judgeF32, type Verdict } from './rules.js';
@@ -243,13 +243,6 @@ export function hostDenoiseLoop(model: NativeSanaTransformer, z0: Tensor, schedu
   return z;
 }
 
-/** Flow-DPM-Solver++ as SANA ships it (shift 3), after setTimesteps(steps). */
-export function sanaDpm(steps: number): FlowDPMSolverMultistepScheduler {
-  const s = new FlowDPMSolverMultistepScheduler({ use_flow_sigmas: true, prediction_type: 'flow_prediction', flow_shift: 3.0 });
-  s.setTimesteps(steps);
-  return s;
-}
-
 /**
  * denoiseOnBackend (5 Flow-DPM-Solver++ steps with CFG, bf16, one 10×14 latent) must give the host
  * loop's final latent bit for bit; on cuda a second record runs it with cudaGraph (steps eager, capture,
@@ -263,7 +256,7 @@ export function denoiseLoopParity(backend: ParityBackend, weights: Map<string, T
   const want = withModel(NativeSanaTransformer.fromStateDict(DIT_MID, weights, opts), (m) => {
     const cond = m.encodeCondition(inputs.encoderHiddenStates, inputs.encoderAttentionMask ?? null);
     try {
-      return hostDenoiseLoop(m, z0, sanaDpm(steps), true, 4.5, cond);
+      return hostDenoiseLoop(m, z0, sanaFlowDpmSolver(steps), true, 4.5, cond);
     } finally {
       cond.dispose();
     }
@@ -274,7 +267,7 @@ export function denoiseLoopParity(backend: ParityBackend, weights: Map<string, T
     const got = withModel(NativeSanaTransformer.fromStateDict(DIT_MID, weights, { ...opts, cudaGraph }), (m) => {
       const cond = m.encodeCondition(inputs.encoderHiddenStates, inputs.encoderAttentionMask ?? null);
       try {
-        return denoiseOnBackend(m, z0, cond, { scheduler: sanaDpm(steps), guidanceScale: 4.5, cfg: true, onStep: (s) => modes.push(s.mode) });
+        return denoiseOnBackend(m, z0, cond, { scheduler: sanaFlowDpmSolver(steps), guidanceScale: 4.5, cfg: true, onStep: (s) => modes.push(s.mode) });
       } finally {
         cond.dispose();
       }

@@ -27,7 +27,8 @@ import { decoderInShortcut, upsampleShortcut } from '../../reference/dcae/shortc
 import { upsampleNearest } from '../../reference/dcae/upsample-nearest.js';
 import { conv2d } from '../../reference/ops/conv2d.js';
 import { gluMbConv } from '../../reference/ops/mix-ffn.js';
-import { loadAddon, type NativeOp, type NativeOpArgs, type NativeTensorHandle } from '../addon.js';
+import { loadAddon, type NativeOp, type NativeOpArgs } from '../addon.js';
+import { nativeHandle } from '../backend-cpu.js';
 import { writeReferenceOut } from '../backend-reference.js';
 import type { DeviceTimingOptions } from '../backend.js';
 import { captureOpCall, getBackend, scopedVersion } from '../ops.js';
@@ -52,12 +53,6 @@ interface Prepared {
   outShape: number[];
   /** The reference computation: f32 values of the output, before rounding to the dtype. */
   reference: () => Float32Array;
-}
-
-function nativeHandle(op: string, name: string, t: BackendTensor): NativeTensorHandle {
-  const st = t.storage(op, name) as unknown as { handle?: NativeTensorHandle };
-  if (st.handle === undefined) throw new TypeError(`${op}: ${name} is not a native tensor`);
-  return st.handle;
 }
 
 function run(p: Prepared): BackendTensor {

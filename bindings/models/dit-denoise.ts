@@ -16,16 +16,14 @@
  * (test/bindings/models/dit-denoise.test.ts). With `cudaGraph` each iteration after the second is one
  * CUDA graph launch: the DiT step and the update together.
  */
-import { shapeStr, Tensor } from '../../reference/core/tensor.js';
-import { unpatchify } from '../../reference/ops/patchify.js';
-import { timestepEmbedding } from '../../reference/ops/timestep-embedding.js';
+import { Tensor } from '../../reference/core/tensor.js';
 import { TIMESTEP_FEATURES } from '../../reference/dit/weights.js';
 import type { FlowScheduler } from '../../reference/schedulers/from-config.js';
 import { modelTimestep } from '../../reference/schedulers/guidance.js';
 import { SAMPLER_COEFFS } from '../../reference/schedulers/flow-update.js';
 import * as ops from '../ops.js';
 import type { BackendTensor, TensorDType } from '../tensor.js';
-import { ditScratch, type DitCondition, type DitStepRun, type NativeSanaTransformer } from './dit-runner.js';
+import type { DitCondition, DitStepRun, NativeSanaTransformer } from './dit-runner.js';
 import { patchTokens } from './layout.js';
 import { samplerUpdateSync, writeSamplerCoefficients } from './sampler-ops.js';
 
@@ -80,7 +78,7 @@ export class BackendDenoiser {
   private readonly timesteps: number[];
   private i = 0;
   private readonly halves: 1 | 2;
-  private readonly shape: { B: number; h: number; w: number; N: number; F: number };
+  private readonly shape: { B: number; h: number; w: number };
   private readonly buf: { x: BackendTensor; m: BackendTensor; coeffs: BackendTensor; tokens: BackendTensor; t: BackendTensor };
   /** Tensors of this loop (the reference backend, which has no plan slots). */
   private readonly made: BackendTensor[] = [];
@@ -94,26 +92,22 @@ export class BackendDenoiser {
   ) {
     const cfg = model.config;
     const p = cfg.patchSize;
-    const fail = (msg: string) => new RangeError(`denoiseOnBackend: ${msg}`);
+    const who = 'denoiseOnBackend';
+    const fail = (msg: string) => new RangeError(`${who}: ${msg}`);
     if (!canDenoiseOnBackend(model)) throw fail(`the model's out_channels ${cfg.outChannels} differ from in_channels ${cfg.inChannels} (learned sigma): use the host loop`);
-    if (z0.ndim !== 4 || z0.shape[1] !== cfg.inChannels) throw fail(`z0 ${shapeStr(z0.shape)} is not (B, ${cfg.inChannels}, H, W)`);
-    const [B, C, H, W] = z0.shape as [number, number, number, number];
-    if (H < p || W < p || H % p !== 0 || W % p !== 0) throw fail(`latent ${shapeStr(z0.shape)} needs H, W positive multiples of patch size ${p}`);
+    const { h, w } = model.checkLatent(who, 'z0', z0);
+    const [B, C] = z0.shape as [number, number, number, number];
     this.halves = o.cfg ? 2 : 1;
     if (cond.batch !== this.halves * B) throw fail(`the condition has batch ${cond.batch}, want ${this.halves * B} (${o.cfg ? 'CFG: [uncond | cond] per image' : 'one per image'})`);
-    if (cond.disposed) throw new TypeError('denoiseOnBackend: the condition has been disposed');
-    if (cond.kv === null || cond.encodedBy !== model) {
-      throw new TypeError(`denoiseOnBackend: the condition ${cond.kv === null ? 'has no text keys/values' : "holds another model's text keys/values"} (encode it with this model's encodeCondition)`);
-    }
+    if (cond.disposed) throw new TypeError(`${who}: the condition has been disposed`);
+    model.checkCondition(who, cond);
     if (!Number.isFinite(o.guidanceScale)) throw fail(`guidance scale must be a finite number, got ${o.guidanceScale}`);
     this.timesteps = [...o.scheduler.timesteps];
     if (o.scheduler.numInferenceSteps === null || this.timesteps.length === 0) throw fail('call scheduler.setTimesteps(n) first');
 
-    const h = H / p;
-    const w = W / p;
     const N = h * w;
     const F = C * p * p;
-    this.shape = { B, h, w, N, F };
+    this.shape = { B, h, w };
     const batch = this.halves * B;
     const n = B * N * F;
     const prof = model.profiler;
@@ -128,7 +122,7 @@ export class BackendDenoiser {
       return t;
     };
     try {
-      model.plan.scratch(ditScratch(model.blockMode, model.dtype, batch, N, cond.y.shape[1]!, model.dims.inner, model.dims.ffnHidden, cfg.captionChannels));
+      model.noteStepScratch(batch, N, cond);
       this.buf = {
         x: fixed('sampler.x', [B, N, F], 'f32'),
         m: fixed('sampler.m', [B, N, F], 'f32'),
@@ -167,9 +161,7 @@ export class BackendDenoiser {
     const t = this.timesteps[i]!;
     const batch = halves * this.shape.B;
     const u = o.scheduler.nextUpdate(t);
-    const feats = prof.host('host.timestep-embedding', () =>
-      timestepEmbedding(new Tensor([batch], 'f32', modelTimestep(t, batch, o.timestepScale ?? 1)), { dim: TIMESTEP_FEATURES, flipSinToCos: true, downscaleFreqShift: 0 }).toFloat32(),
-    );
+    const feats = model.timestepFeatures(new Tensor([batch], 'f32', modelTimestep(t, batch, o.timestepScale ?? 1)));
     prof.host('host.upload', () => {
       buf.t.write(feats);
       writeSamplerCoefficients(buf.coeffs, u, o.guidanceScale);
@@ -204,10 +196,7 @@ export class BackendDenoiser {
 
   /** The latent now (B, C, H, W), f32, read back from the backend. */
   result(): Tensor {
-    const { B, h, w, N, F } = this.shape;
-    const prof = this.model.profiler;
-    const values = prof.host('host.readback', () => this.buf.x.toFloat32());
-    return prof.host('host.unpatchify', () => unpatchify(new Tensor([B, N, F], 'f32', values), h, w, this.model.config.patchSize));
+    return this.model.readTokens(this.buf.x, this.shape.h, this.shape.w);
   }
 
   /** Frees this loop's own tensors (the model's buffers stay with the model). */

@@ -367,30 +367,20 @@ export class NativeSanaTransformer {
 
   private stepOps(hiddenStates: Tensor, timestep: Tensor | readonly number[], cond: DitCondition, opts: DitStepOptions, useGraph: boolean): Tensor {
     const started = performance.now();
-    const cfg = this.config;
-    const { inner: C, ffnHidden: hid, projOut: F } = this.dims;
-    const p = cfg.patchSize;
-    if (hiddenStates.ndim !== 4 || hiddenStates.shape[1] !== cfg.inChannels) {
-      throw new RangeError(`NativeSanaTransformer: hidden_states ${shapeStr(hiddenStates.shape)} is not (B, ${cfg.inChannels}, H, W)`);
-    }
-    const [B, Cin, H, W] = hiddenStates.shape as [number, number, number, number];
-    if (H < p || W < p || H % p !== 0 || W % p !== 0) throw new RangeError(`NativeSanaTransformer: latent ${shapeStr(hiddenStates.shape)} needs H, W positive multiples of patch size ${p}`);
+    const p = this.config.patchSize;
+    const { h, w } = this.checkLatent('NativeSanaTransformer', 'hidden_states', hiddenStates);
+    const [B, Cin] = hiddenStates.shape as [number, number, number, number];
     const t = timestep instanceof Tensor ? timestep : Tensor.f32([timestep.length], [...timestep]);
     if (t.ndim !== 1 || t.shape[0] !== B) throw new RangeError(`NativeSanaTransformer: timestep ${shapeStr(t.shape)} must have one value per sample, shape [${B}]`);
     if (cond.batch !== B) throw new RangeError(`NativeSanaTransformer: the condition has batch ${cond.batch}, the latent ${B}`);
-    if (cond.kv === null || cond.encodedBy !== this) {
-      throw new TypeError(`NativeSanaTransformer: the condition ${cond.kv === null ? 'has no text keys/values' : 'holds another model\'s text keys/values'} (encode it with this model's encodeCondition)`);
-    }
-    const h = H / p;
-    const w = W / p;
+    this.checkCondition('NativeSanaTransformer', cond);
     const N = h * w;
-    const L = cond.y.shape[1]!;
     const prof = this.profiler;
-    this.plan.scratch(ditScratch(this.blockMode, this.dtype, B, N, L, C, hid, cfg.captionChannels));
+    this.noteStepScratch(B, N, cond);
 
     // Inputs (host): tokens and the sinusoidal timestep features.
     const tokens = prof.host('host.patchify', () => patchTokens(hiddenStates.toFloat32(), hiddenStates.shape, p));
-    const sin = prof.host('host.timestep-embedding', () => timestepEmbedding(t, { dim: TIMESTEP_FEATURES, flipSinToCos: true, downscaleFreqShift: 0 }).toFloat32());
+    const sin = this.timestepFeatures(t);
     const tokShape = [B, N, Cin * p * p];
     const tShape = [B, TIMESTEP_FEATURES];
     let proj: BackendTensor;
@@ -409,18 +399,53 @@ export class NativeSanaTransformer {
         tDev.write(sin);
       });
       if (cond.disposed) throw new TypeError('NativeSanaTransformer: the condition has been disposed');
-      const r = this.graphed(`step ${B}x${h}x${w}x${L}#${cond.id}`, () => this.deviceStep(tokDev, tDev, cond, B, h, w, undefined));
+      const r = this.graphed(`step ${B}x${h}x${w}x${cond.y.shape[1]}#${cond.id}`, () => this.deviceStep(tokDev, tDev, cond, B, h, w, undefined));
       proj = r.result;
       mode = r.mode;
     }
     const enqueued = performance.now();
-    const values = prof.host('host.readback', () => proj.toFloat32());
+    const out = this.readTokens(proj, h, w);
     // Freed after the read-back: on cuda a free waits for the device, which must not stall a queued step.
     for (const t of uploaded) t.dispose();
-    const out = prof.host('host.unpatchify', () => unpatchify(new Tensor([B, N, F], 'f32', values), h, w, p));
     prof.endRun();
     this.lastStep = { mode, enqueueMs: enqueued - started, totalMs: performance.now() - started };
     return out;
+  }
+
+  /**
+   * @internal A latent (B, C_in, H, W) with H, W positive multiples of the patch size (step and the
+   * backend loop, dit-denoise.ts; `who` and `what` name the caller and the argument): its token grid.
+   */
+  checkLatent(who: string, what: string, z: Tensor): { h: number; w: number } {
+    const p = this.config.patchSize;
+    if (z.ndim !== 4 || z.shape[1] !== this.config.inChannels) throw new RangeError(`${who}: ${what} ${shapeStr(z.shape)} is not (B, ${this.config.inChannels}, H, W)`);
+    const [, , H, W] = z.shape as [number, number, number, number];
+    if (H < p || W < p || H % p !== 0 || W % p !== 0) throw new RangeError(`${who}: latent ${shapeStr(z.shape)} needs H, W positive multiples of patch size ${p}`);
+    return { h: H / p, w: W / p };
+  }
+
+  /** @internal A condition this model encoded, with its text keys/values (`who` names the caller in the error). */
+  checkCondition(who: string, cond: DitCondition): void {
+    if (cond.kv === null || cond.encodedBy !== this) {
+      throw new TypeError(`${who}: the condition ${cond.kv === null ? 'has no text keys/values' : "holds another model's text keys/values"} (encode it with this model's encodeCondition)`);
+    }
+  }
+
+  /** @internal Notes the op scratch of a step on (B, N) tokens with this condition (the memory report). */
+  noteStepScratch(B: number, N: number, cond: DitCondition): void {
+    const { inner: C, ffnHidden: hid } = this.dims;
+    this.plan.scratch(ditScratch(this.blockMode, this.dtype, B, N, cond.y.shape[1]!, C, hid, this.config.captionChannels));
+  }
+
+  /** @internal The sinusoidal timestep features (B, 256) of model timesteps t (host, profiled). */
+  timestepFeatures(t: Tensor): Float32Array {
+    return this.profiler.host('host.timestep-embedding', () => timestepEmbedding(t, { dim: TIMESTEP_FEATURES, flipSinToCos: true, downscaleFreqShift: 0 }).toFloat32());
+  }
+
+  /** @internal Tokens (B, h·w, F) on the backend read back as the latent-shaped (B, F/p², h·p, w·p) (profiled). */
+  readTokens(tokens: BackendTensor, h: number, w: number): Tensor {
+    const values = this.profiler.host('host.readback', () => tokens.toFloat32());
+    return this.profiler.host('host.unpatchify', () => unpatchify(new Tensor(tokens.shape, 'f32', values), h, w, this.config.patchSize));
   }
 
   /**

@@ -42,8 +42,8 @@ export function summarizeKernels(list: readonly NativeKernelTime[], steps = 1, t
   return { totalMs, launchesPerStep: list.length / steps, kernels, truncated };
 }
 
-/** Runs `fn` with the kernel timeline recording (always stopped, also when `fn` throws). */
-export function recordKernels<T>(what: string, fn: () => T): { result: T; kernels: NativeKernelTime[]; truncated: boolean } {
+/** Runs `fn` (`steps` steps) with the kernel timeline recording (always stopped, also when `fn` throws): its kernels per step. */
+export function recordKernels<T>(what: string, steps: number, fn: () => T): { result: T; kernels: KernelBreakdown } {
   const rt = loadAddon().runtime;
   rt.kernelTimelineBegin(what);
   let result: T;
@@ -58,7 +58,7 @@ export function recordKernels<T>(what: string, fn: () => T): { result: T; kernel
     throw e;
   }
   const r = rt.kernelTimelineEnd(what);
-  return { result, kernels: r.kernels, truncated: r.truncated };
+  return { result, kernels: summarizeKernels(r.kernels, steps, r.truncated) };
 }
 
 /** Lines of a kernel breakdown for a terminal: the `top` largest, then the rest summed. */

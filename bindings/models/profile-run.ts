@@ -28,10 +28,10 @@ import * as ops from '../ops.js';
 import { backendStatus, type BackendName } from '../backends.js';
 import type { TensorDType } from '../tensor.js';
 import { NativeDcaeDecoder, planNativeDecode } from './dcae-runner.js';
-import { FlowDPMSolverMultistepScheduler } from '../../reference/schedulers/flow-dpm-solver.js';
+import { sanaFlowDpmSolver } from '../../reference/schedulers/flow-dpm-solver.js';
 import { BackendDenoiser } from './dit-denoise.js';
 import { NativeSanaTransformer, type DitBlockMode } from './dit-runner.js';
-import { recordKernels, summarizeKernels, type KernelBreakdown } from './kernel-timeline.js';
+import { recordKernels, type KernelBreakdown } from './kernel-timeline.js';
 import { OpProfiler, type DeviceTimelineResult, type OpTiming } from './profiler.js';
 import { randomSource, type WeightSource } from './weights.js';
 
@@ -226,20 +226,15 @@ export function profileDit(o: DitProfileOptions): DitProfile {
     // then sampler-update (guidance, the update, the next input) — no per-step upload or read-back.
     const cuda = model.backend.name === 'cuda';
     const totalSteps = o.warmup + o.repeat + (cuda ? (model.cudaGraph ? 2 : 0) + 2 * o.repeat : 0);
-    const scheduler = new FlowDPMSolverMultistepScheduler({ use_flow_sigmas: true, prediction_type: 'flow_prediction', flow_shift: 3.0 });
-    scheduler.setTimesteps(totalSteps);
-    const loop = new BackendDenoiser(model, latent, cond, { scheduler, guidanceScale: o.cfg, cfg: B === 2 });
-    const iterate = (stepOpts: { queued?: boolean } = {}) => {
-      loop.step(stepOpts);
-    };
-    for (let i = 0; i < o.warmup; i++) iterate();
+    const loop = new BackendDenoiser(model, latent, cond, { scheduler: sanaFlowDpmSolver(totalSteps), guidanceScale: o.cfg, cfg: B === 2 });
+    for (let i = 0; i < o.warmup; i++) loop.step();
     // Each timed step is profiled on its own; the breakdown is that of the median step (so one slow
     // step on a shared machine moves neither the step time nor the breakdown).
     const runs: { ms: number; timings: OpTiming[]; gapMs: number; opCalls: number }[] = [];
     for (let i = 0; i < o.repeat; i++) {
       profiler.reset();
       const s0 = performance.now();
-      iterate();
+      loop.step();
       runs.push({ ms: performance.now() - s0, timings: profiler.timings(), gapMs: profiler.gapMs, opCalls: profiler.opCalls });
     }
     // cuda: the same steps with queued dispatch (the profiler off: no per-op synchronize).
@@ -256,7 +251,7 @@ export function profileDit(o: DitProfileOptions): DitProfile {
       if (model.cudaGraph) {
         for (let i = 0; i < 2; i++) {
           const s0 = performance.now();
-          iterate();
+          loop.step();
           graphSetupSamples.push(performance.now() - s0);
           if (model.lastStep?.mode !== (i === 0 ? 'eager' : 'capture')) throw new Error(`profile: CUDA graph setup step ${i + 1} ran '${model.lastStep?.mode}'`);
         }
@@ -264,7 +259,7 @@ export function profileDit(o: DitProfileOptions): DitProfile {
       queuedSamples = [];
       for (let i = 0; i < o.repeat; i++) {
         const s0 = performance.now();
-        iterate();
+        loop.step();
         queuedSamples.push(performance.now() - s0);
         const run = model.lastStep!;
         enqueueSamples.push(run.enqueueMs);
@@ -275,18 +270,17 @@ export function profileDit(o: DitProfileOptions): DitProfile {
       const rt = loadAddon().runtime;
       const timeline = { mark: () => rt.timelineMark('profile device timeline'), read: () => rt.timelineRead('profile device timeline') };
       // …and with an event after every kernel launch: the step's time kernel by kernel (inside the ops).
-      const rec = recordKernels('profile kernel timeline', () => {
+      kernels = recordKernels('profile kernel timeline', o.repeat, () => {
         for (let i = 0; i < o.repeat; i++) {
           profiler.startDevice(timeline);
           const s0 = performance.now();
           try {
-            iterate({ queued: true });
+            loop.step({ queued: true });
           } finally {
             deviceRuns.push({ ...profiler.readDevice(), stepMs: performance.now() - s0 });
           }
         }
-      });
-      kernels = summarizeKernels(rec.kernels, o.repeat, rec.truncated);
+      }).kernels;
       profiler.enabled = true;
     }
     const samples = runs.map((r) => r.ms);
@@ -393,9 +387,8 @@ export function profileDecode(o: { config: DcaeConfig; source?: WeightSource; ba
     let kernels: KernelBreakdown | null = null;
     if (o.backend === 'cuda') {
       profiler.enabled = false;
-      const rec = recordKernels('profile decode kernel timeline', () => model.decode(z, { tiling: o.tiling }));
+      kernels = recordKernels('profile decode kernel timeline', 1, () => model.decode(z, { tiling: o.tiling })).kernels;
       profiler.enabled = true;
-      kernels = summarizeKernels(rec.kernels, 1, rec.truncated);
     }
     return {
       ms,

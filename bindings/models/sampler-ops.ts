@@ -14,8 +14,9 @@
  * captured CUDA graph then replays each step with that step's coefficients.
  */
 import { cfgCombine } from '../../reference/schedulers/guidance.js';
-import { applyFlowUpdate, dataPrediction, FLOW_UPDATE_KIND_CODES, SAMPLER_COEFFS, samplerCoefficients, type FlowUpdate } from '../../reference/schedulers/flow-update.js';
-import { loadAddon, type NativeOp, type NativeOpArgs, type NativeTensorHandle } from '../addon.js';
+import { applyFlowUpdate, dataPrediction, flowUpdateOfCoefficients, SAMPLER_COEFFS, samplerCoefficients, type FlowUpdate } from '../../reference/schedulers/flow-update.js';
+import { loadAddon, type NativeOp, type NativeOpArgs } from '../addon.js';
+import { nativeHandle } from '../backend-cpu.js';
 import { scopedVersion } from '../ops.js';
 import type { BackendTensor } from '../tensor.js';
 import { OpCheck } from '../validate.js';
@@ -27,23 +28,6 @@ export interface SamplerUpdateOptions {
   mState?: BackendTensor | null;
   /** Receives x' once per copy (its element count is a multiple of x's), in v's dtype. */
   tokens?: BackendTensor | null;
-}
-
-const KIND_NAMES = Object.fromEntries(Object.entries(FLOW_UPDATE_KIND_CODES).map(([k, v]) => [v, k])) as Record<number, FlowUpdate['kind']>;
-
-/** The coefficient vector's update, decoded (for the reference backend). */
-function decode(c: Float32Array): { u: FlowUpdate; guidance: number } {
-  const kind = KIND_NAMES[c[0]!];
-  if (kind === undefined) throw new RangeError(`sampler-update: coeffs[0] (kind) must be 0, 1 or 2, got ${c[0]}`);
-  const u: FlowUpdate =
-    kind === 'euler' ? { kind, dt: c[7]! } : kind === 'dpm1' ? { kind, sigma: c[2]!, cX: c[3]!, cD0: c[4]! } : { kind, sigma: c[2]!, cX: c[3]!, cD0: c[4]!, cD1: c[5]!, invR0: c[6]! };
-  return { u, guidance: c[1]! };
-}
-
-function handle(op: string, name: string, t: BackendTensor): NativeTensorHandle {
-  const st = t.storage(op, name) as unknown as { handle?: NativeTensorHandle };
-  if (st.handle === undefined) throw new TypeError(`${op}: ${name} is not a native tensor`);
-  return st.handle;
 }
 
 /**
@@ -85,9 +69,9 @@ export function samplerUpdateSync(v: BackendTensor, x: BackendTensor, coeffs: Ba
   const addon = loadAddon() as unknown as Record<string, unknown>;
   const fn = addon.samplerUpdate;
   if (typeof fn !== 'function') throw new Error(`${op}: the native addon has no samplerUpdate (built before this op was added: run "npm run build:native")`);
-  const args: NativeOpArgs = { v: handle(op, 'v', v), x: handle(op, 'x', x), coeffs: handle(op, 'coeffs', coeffs), halves };
-  if (mState) args.mState = handle(op, 'mState', mState);
-  if (tokens) args.tokens = handle(op, 'tokens', tokens);
+  const args: NativeOpArgs = { v: nativeHandle(op, 'v', v), x: nativeHandle(op, 'x', x), coeffs: nativeHandle(op, 'coeffs', coeffs), halves };
+  if (mState) args.mState = nativeHandle(op, 'mState', mState);
+  if (tokens) args.tokens = nativeHandle(op, 'tokens', tokens);
   const version = scopedVersion(op);
   if (version !== undefined && version !== 0) args.version = version;
   (fn as NativeOp)(args, false);
@@ -96,7 +80,7 @@ export function samplerUpdateSync(v: BackendTensor, x: BackendTensor, coeffs: Ba
 
 /** The reference backend: the scheduler's own host arithmetic (reference/schedulers). */
 function referenceUpdate(v: BackendTensor, x: BackendTensor, coeffs: BackendTensor, mState: BackendTensor | null, tokens: BackendTensor | null, halves: number): void {
-  const { u, guidance } = decode(coeffs.toFloat32());
+  const { u, guidance } = flowUpdateOfCoefficients(coeffs.toFloat32());
   if (u.kind !== 'euler' && mState === null) throw new TypeError('sampler-update: the dpm kinds need mState (the previous data prediction)');
   const n = x.numel;
   const vAll = v.toFloat32();

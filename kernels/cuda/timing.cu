@@ -224,6 +224,17 @@ namespace {
 std::vector<cudaEvent_t> g_marks;  // pooled (created once, reused after every read); guarded by op_mutex
 size_t g_marks_used = 0;
 constexpr size_t kMaxMarks = size_t{1} << 16;
+
+// Records pool[i] on the op stream, creating it first when the pool has only i events (pools grow by one).
+cudaError_t record_pooled(std::vector<cudaEvent_t>& pool, size_t i) {
+  if (i == pool.size()) {
+    cudaEvent_t e = nullptr;
+    const cudaError_t err = cudaEventCreate(&e);
+    if (err != cudaSuccess) return err;
+    pool.push_back(e);
+  }
+  return cudaEventRecord(pool[i], op_stream());
+}
 }  // namespace
 
 Status timeline_mark(const char* what, int64_t* index) {
@@ -232,12 +243,7 @@ Status timeline_mark(const char* what, int64_t* index) {
   if (graph_capturing()) return InvalidArgument(std::string(what) + ": no timeline marks inside a CUDA graph capture (they would be recorded into the graph)");
   std::lock_guard<std::recursive_mutex> lock(op_mutex());
   if (g_marks_used == kMaxMarks) return InvalidArgument(std::string(what) + ": " + std::to_string(kMaxMarks) + " timeline marks without a read");
-  if (g_marks_used == g_marks.size()) {
-    cudaEvent_t e = nullptr;
-    SANA_CUDA_CHECK(what, cudaEventCreate(&e));
-    g_marks.push_back(e);
-  }
-  SANA_CUDA_CHECK(what, cudaEventRecord(g_marks[g_marks_used], op_stream()));
+  SANA_CUDA_CHECK(what, record_pooled(g_marks, g_marks_used));
   *index = static_cast<int64_t>(g_marks_used++);
   return Status::Ok();
 }
@@ -279,21 +285,12 @@ void kernel_timeline_note(const char* op, const char* kernel) {
     g_kt_truncated = true;
     return;
   }
-  if (g_kt_used == g_kt_events.size()) {
-    cudaEvent_t e = nullptr;
-    if (cudaEventCreate(&e) != cudaSuccess) {
-      cudaGetLastError();
-      g_kt_truncated = true;
-      return;
-    }
-    g_kt_events.push_back(e);
-    g_kt_labels.emplace_back();
-  }
-  if (cudaEventRecord(g_kt_events[g_kt_used], op_stream()) != cudaSuccess) {
+  if (record_pooled(g_kt_events, g_kt_used) != cudaSuccess) {
     cudaGetLastError();
     g_kt_truncated = true;
     return;
   }
+  if (g_kt_labels.size() == g_kt_used) g_kt_labels.emplace_back();
   g_kt_labels[g_kt_used] = {op, kernel};
   ++g_kt_used;
 }

@@ -215,6 +215,13 @@ export class FlowDPMSolverMultistepScheduler {
   }
 }
 
+/** SANA's sampler as its released scheduler configs set it (flow shift 3, order 2), after setTimesteps(steps). */
+export function sanaFlowDpmSolver(steps: number): FlowDPMSolverMultistepScheduler {
+  const s = new FlowDPMSolverMultistepScheduler({ _class_name: DPM_SOLVER_CLASS_NAME, use_flow_sigmas: true, prediction_type: 'flow_prediction', flow_shift: 3.0 });
+  s.setTimesteps(steps);
+  return s;
+}
+
 /** λ(σ) = ln(1−σ) − ln σ in float32 (σ = 0 gives +∞). */
 function lambda(sigma: number): number {
   return f32(f32(Math.log(f32(1 - sigma))) - f32(Math.log(sigma)));

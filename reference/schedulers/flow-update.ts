@@ -45,6 +45,15 @@ export function samplerCoefficients(u: FlowUpdate, guidance = 1): Float32Array {
   return c;
 }
 
+/** The inverse of samplerCoefficients: the update and the CFG scale a coefficient vector holds. */
+export function flowUpdateOfCoefficients(c: ArrayLike<number>): { u: FlowUpdate; guidance: number } {
+  const kind = (Object.keys(FLOW_UPDATE_KIND_CODES) as FlowUpdate['kind'][]).find((k) => FLOW_UPDATE_KIND_CODES[k] === c[0]);
+  if (kind === undefined) throw new RangeError(`sampler-update: coeffs[0] (kind) must be 0, 1 or 2, got ${c[0]}`);
+  const u: FlowUpdate =
+    kind === 'euler' ? { kind, dt: c[7]! } : kind === 'dpm1' ? { kind, sigma: c[2]!, cX: c[3]!, cD0: c[4]! } : { kind, sigma: c[2]!, cX: c[3]!, cD0: c[4]!, cD1: c[5]!, invR0: c[6]! };
+  return { u, guidance: c[1]! };
+}
+
 /** Data prediction m = x − σ·v of the dpm kinds (into `m`). */
 export function dataPrediction(sigma: number, v: ArrayLike<number>, x: ArrayLike<number>, m: Float32Array | Float64Array, r: (v: number) => number): void {
   for (let k = 0; k < m.length; k++) m[k] = r(x[k]! - r(sigma * v[k]!));

@@ -49,7 +49,7 @@ describe('summarizeKernels', () => {
 describe.skipIf(backendStatus('cuda').available)('recordKernels without a usable device', () => {
   it('refuses before running anything, naming the recording', () => {
     let ran = false;
-    expect(() => recordKernels('profile kernels', () => (ran = true))).toThrow(/^profile kernels: (no usable CUDA device|the kernel timeline needs the cuda backend)/);
+    expect(() => recordKernels('profile kernels', 1, () => (ran = true))).toThrow(/^profile kernels: (no usable CUDA device|the kernel timeline needs the cuda backend)/);
     expect(ran).toBe(false);
     expect(() => loadAddon().runtime.kernelTimelineEnd('x')).toThrow();
   });
