@@ -92,6 +92,12 @@ const CUDA = {
     { version: 1, description: 'gemm+SiLU → depthwise 3×3+GLU one thread per (pixel, channel) → gemm' },
     { version: 2, description: 'gemm+SiLU → depthwise 3×3+GLU 8 channels × 4 pixels per thread, column reuse → gemm', needs: 'hidden % 8 == 0' },
     { version: 3, description: 'v2 with both gemms on the Hopper wgmma engine (gemm v3)', needs: 'bf16; sm_90; C % 8 == 0; hidden % 8 == 0', dtypes: BF16 },
+    {
+      version: 4,
+      description: 'v3 with depthwise step v3: 8 × 16-pixel tiles with their halo staged in shared memory by cp.async',
+      needs: 'bf16; sm_90; C % 8 == 0; hidden % 8 == 0',
+      dtypes: BF16,
+    },
   ],
   'cross-attention': [
     { version: 1, description: 'projections → SIMT core: one warp per query, online softmax → projection', needs: 'head dim ≤ 128' },
@@ -169,6 +175,12 @@ const CUDA = {
       version: 3,
       description: 'one fused kernel: act(RMSNorm2d) of a 18×18 halo tile into shared memory, narrow direct 3×3 conv, NCHW store',
       needs: 'C ≤ 128, Cout ≤ 4',
+    },
+    {
+      version: 4,
+      description: "v3's fusion with the halo staged by cp.async, normalized in place in bf16, the conv on tensor cores (mma.sync, outputs padded to 8)",
+      needs: 'bf16; C % 16 == 0, C ≤ 128, Cout ≤ 8',
+      dtypes: BF16,
     },
   ],
   'dcae-evit-block': [

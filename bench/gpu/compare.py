@@ -23,7 +23,7 @@ BW_TARGETS = {"linear-attention": 0.8}  # fraction of the copy bandwidth
 DIT_C = {"0.6b": 1152, "1.6b": 2240}
 # op: (candidate version, the sm_90 default it would replace); explicit only until a GPU shows them faster
 CANDIDATES = {"linear-attention": (3, 2), "linear-attention-block": (5, 4), "cross-attention": (4, 3),
-              "lite-mla": (3, 2), "dcae-upsample": (3, 2)}
+              "lite-mla": (3, 2), "dcae-upsample": (3, 2), "mix-ffn": (4, 3), "mix-ffn-dw": (3, 2), "dcae-head": (4, 3)}
 
 
 def load(path):
@@ -44,6 +44,8 @@ def min_bytes(r):
         return 2 * s["B"] * s["N"] * s["C"] * 2
     if r["op"] == "rmsnorm2d":
         return 2 * s["H"] * s["W"] * s["C"] * 2
+    if r["op"] == "mix-ffn-dw":  # u (B·H·W × 2h) read once, z (B·H·W × h) written once
+        return 3 * s["B"] * s["H"] * s["W"] * s["hidden"] * 2
     return None
 
 

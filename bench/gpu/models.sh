@@ -52,10 +52,11 @@ else
     "p-0.6b-1024|60|--model 0.6b --res 1024 --block-mode dit-block --decode"
     "p-0.6b-512|40|--model 0.6b --res 512 --block-mode dit-block --decode"
     # "-candidates": the versions written since the H200 run and not yet timed there, made the defaults
-    # for the whole process (SANA_LAB_CUDA_DEFAULTS: the ops-mode step's la-block and cross-attention, the
-    # decode's up blocks and the lite-mla inside its EViT blocks), beside the same profile at the defaults.
-    "p-0.6b-1024-candidates|60|--model 0.6b --res 1024 --block-mode ops --decode|SANA_LAB_CUDA_DEFAULTS=linear-attention-block=5,cross-attention=4,lite-mla=3,dcae-upsample=3"
-    "p-0.6b-4096-candidates|80|--model 0.6b --res 4096 --blocks 1 --block-mode ops --decode|SANA_LAB_CUDA_DEFAULTS=linear-attention-block=5,cross-attention=4,lite-mla=3,dcae-upsample=3"
+    # for the whole process (SANA_LAB_CUDA_DEFAULTS: the ops-mode step's la-block, cross-attention and mix-ffn, the
+    # decode's up blocks, head, and the lite-mla and mix-ffn inside its EViT blocks), beside the same profile
+    # at the defaults.
+    "p-0.6b-1024-candidates|60|--model 0.6b --res 1024 --block-mode ops --decode|SANA_LAB_CUDA_DEFAULTS=linear-attention-block=5,cross-attention=4,mix-ffn=4,lite-mla=3,dcae-upsample=3,dcae-head=4"
+    "p-0.6b-4096-candidates|80|--model 0.6b --res 4096 --blocks 1 --block-mode ops --decode|SANA_LAB_CUDA_DEFAULTS=linear-attention-block=5,cross-attention=4,mix-ffn=4,lite-mla=3,dcae-upsample=3,dcae-head=4"
     "p-0.6b-1024-portable|60|--model 0.6b --res 1024 --block-mode dit-block --decode --op-versions dit-block=2,dcae-resblock=3,dcae-head=2"
     "p-0.6b-1024-graph|60|--model 0.6b --res 1024 --block-mode dit-block --cuda-graph"
     "p-0.6b-512-graph|40|--model 0.6b --res 512 --block-mode dit-block --cuda-graph"

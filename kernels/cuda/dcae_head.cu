@@ -30,9 +30,26 @@
 //       The default on sm_90 GPUs where it applies (H200: 31.0 ms vs v2's 37.2 ms at 4096², 1.99 vs
 //       2.38 ms at 1024²); elsewhere v2 (its 185 KB of shared memory is over an A100's 164 KB, and it
 //       has not been timed there).
+//   v4  v3's fusion rebuilt around tensor cores (bf16, C % 16 == 0, C ≤ 128, Cout ≤ 8; mma.sync, so
+//       sm_80+). Why v3 is slow (31 ms where x alone is 4.3 GB ≈ 1 ms of DRAM): per multiply-add group it
+//       issues a scalar shared load and a 16-byte broadcast (≈ 9·C·2 loads per pixel: 1.2 G warp-level
+//       loads at 4096²) with one block of 8 warps per SM (185 KB of f32 tile) to hide their latency, and
+//       its norm phase waits on each halo pixel's global loads in turn. v4: a block's raw 18 × 18 halo
+//       (bf16, C·2 + 16 bytes per pixel: 88 KB at C = 128) arrives by cp.async, all at once; a warp per
+//       pixel normalizes it in place (t = act(RMSNorm2d(x)·w + b) in bf16, rounded where v2 rounds
+//       it); then each warp runs the conv for 2 of the tile's 16-pixel rows as 9 taps × C/16
+//       k-steps of mma.sync m16n8k16 (A = the row's pixels shifted by the tap, read by ldmatrix from the
+//       halo; B = the tap's weights, outputs padded to 8, pre-arranged in shared memory in fragment
+//       order: 9·C·16 bytes), adds the bias and stores the NCHW outputs (a plane's 16 pixels are 32
+//       contiguous bytes). FLOPs executed 2·M·9·C·8 on tensor cores (2.7× the counted; 0.3 TFLOP at
+//       4096²: negligible); bytes ≈ (1.27·M·C + M·Cout)·2 (the halo re-read from L2); 106 KB of shared
+//       memory per block: 2 blocks per SM. Predicted ≈ 2 ms at 4096² (the copies at ~60% of DRAM
+//       bandwidth + 1.3 ldmatrix wavefronts per pixel-tap). Explicit only: version 0 stays v3 on sm_90
+//       until a GPU has timed v4 (written 2026-11, emulator parity only).
 #include "sana/cuda/common.cuh"
 #include "sana/cuda/dcae_maps.h"
 #include "sana/cuda/internal.h"
+#include "sana/cuda/ptx.cuh"
 
 namespace sana::cuda {
 namespace {
@@ -136,6 +153,129 @@ template <typename T> Status run_v3(const char* op, const DcaeHeadArgs& a, int64
   return Status::Ok();
 }
 
+// v4 (bf16; see the header): a block owns a 16 × 16 output tile of one image. Shared memory: the raw
+// 18 × 18 halo of x (bf16 rows of C channels + 16 bytes of padding: an odd multiple of 16 bytes, so the
+// 8 rows of an ldmatrix land on 8 different bank groups), normalized in place; then the B fragments of
+// the 9 taps × C/16 k-steps, in the order the lanes read them (ws[((tap·KS + ks)·32 + lane)·2 + j]).
+constexpr int kV4Tile = 16, kV4Halo = kV4Tile + 2, kV4HaloPix = kV4Halo * kV4Halo, kV4Threads = 256;
+constexpr int64_t kV4MaxC = 128, kV4MaxCout = 8;
+
+int64_t v4_pitch(int64_t C) { return C * 2 + 16; }
+int64_t v4_smem_bytes(int64_t C) { return kV4HaloPix * v4_pitch(C) + 9 * (C / 16) * 32 * 8; }
+
+__global__ void __launch_bounds__(kV4Threads, 2)
+    head_mma_v4(const bf16* __restrict__ x, const bf16* __restrict__ nw, const bf16* __restrict__ nb, const bf16* __restrict__ w,
+                const bf16* __restrict__ bias, bf16* __restrict__ out, int64_t H, int64_t W, int C, int Cout, float eps, int act) {
+  extern __shared__ __align__(16) uint8_t v4_smem[];
+  const int pitch = 2 * C + 16, KS = C / 16;
+  uint8_t* tile = v4_smem;
+  uint32_t* ws = reinterpret_cast<uint32_t*>(v4_smem + kV4HaloPix * pitch);
+  const int64_t b = blockIdx.y, tiles_x = (W + kV4Tile - 1) / kV4Tile;
+  const int64_t ty0 = (blockIdx.x / tiles_x) * kV4Tile, tx0 = (blockIdx.x % tiles_x) * kV4Tile;
+  const int tid = static_cast<int>(threadIdx.x), warp = tid / 32, lane = tid % 32;
+
+  // 1. The raw halo by cp.async (zero-filled outside the image: the conv's padding of t is zero, and a
+  //    zero pixel is left as it is below), all of it in flight at once.
+  const int chunks = C / 8;  // 16-byte chunks per pixel
+  for (int i = tid; i < kV4HaloPix * chunks; i += kV4Threads) {
+    const int p = i / chunks, k = i % chunks;
+    const int64_t iy = ty0 - 1 + p / kV4Halo, ix = tx0 - 1 + p % kV4Halo;
+    const bool ok = iy >= 0 && iy < H && ix >= 0 && ix < W;
+    ptx::cp_async16(ptx::smem_u32(tile + p * pitch + k * 16), ok ? x + ((b * H + iy) * W + ix) * C + k * 8 : x, ok);
+  }
+  ptx::cp_async_commit();
+  // 2. B fragments (mma m16n8k16, B = 16 channels × 8 outputs): lane l holds column n = l / 4 and rows
+  //    k = 2·(l % 4) + {0, 1} (register 0) and + 8 (register 1); outputs ≥ Cout are zero.
+  for (int i = tid; i < 9 * KS * 32 * 2; i += kV4Threads) {
+    const int j = i % 2, l = (i / 2) % 32, ks = (i / 64) % KS, tap = i / (64 * KS);
+    const int n = l / 4, c = ks * 16 + 2 * (l % 4) + 8 * j;
+    bf16 pair[2];
+    for (int e = 0; e < 2; ++e) pair[e] = n < Cout ? w[(static_cast<int64_t>(n) * C + c + e) * 9 + tap] : __float2bfloat16_rn(0.0f);
+    ws[i] = *reinterpret_cast<const uint32_t*>(pair);
+  }
+  ptx::cp_async_wait<0>();
+  __syncthreads();
+
+  // 3. t = act(RMSNorm2d(x)·nw + nb) in place, in bf16: the norm rounded, then the activation rounded (as
+  //    v2 stores the norm and then activates it in place); a warp per halo pixel, 4 channels per lane
+  //    (C ≤ 128); pixels outside the image stay zero.
+  {
+    const int c0 = lane * 4;
+    const bool has = c0 < C;
+    float gw[4] = {0, 0, 0, 0}, gb[4] = {0, 0, 0, 0};
+    if (has) {
+      for (int e = 0; e < 4; ++e) {
+        gw[e] = ldf(nw[c0 + e]);
+        gb[e] = ldf(nb[c0 + e]);
+      }
+    }
+    for (int p = warp; p < kV4HaloPix; p += kV4Threads / 32) {  // warp-uniform: the shuffles see all 32 lanes
+      const int64_t iy = ty0 - 1 + p / kV4Halo, ix = tx0 - 1 + p % kV4Halo;
+      if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+      bf16* tr = reinterpret_cast<bf16*>(tile + p * pitch) + c0;
+      float v[4] = {0, 0, 0, 0};
+      float ss = 0.0f;
+      if (has) {
+        for (int e = 0; e < 4; ++e) {
+          v[e] = ldf(tr[e]);
+          ss += v[e] * v[e];
+        }
+      }
+#pragma unroll
+      for (int o = 16; o > 0; o /= 2) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+      const float ri = 1.0f / sqrtf(ss / static_cast<float>(C) + eps);
+      if (has) {
+        for (int e = 0; e < 4; ++e) tr[e] = __float2bfloat16_rn(activate(ldf(__float2bfloat16_rn(v[e] * ri * gw[e] + gb[e])), act));
+      }
+    }
+  }
+  __syncthreads();
+
+  // 4. The conv as 9 taps × C/16 k-steps of mma.sync per 16-pixel row segment (warp w: tile rows 2w,
+  //    2w + 1); A rows = the segment's pixels shifted by the tap, read by ldmatrix from the halo tile.
+  for (int sr = 0; sr < 2; ++sr) {
+    const int row = warp * 2 + sr;
+    float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (int tap = 0; tap < 9; ++tap) {
+      const uint8_t* arow = tile + ((row + tap / 3) * kV4Halo + (lane % 16) + tap % 3) * pitch + (lane / 16) * 16;
+      for (int ks = 0; ks < KS; ++ks) {
+        uint32_t a[4];
+        ptx::ldmatrix_x4(a, ptx::smem_u32(arow + ks * 32));
+        const uint32_t* bf = ws + ((tap * KS + ks) * 32 + lane) * 2;
+        ptx::mma_m16n8k16_bf16(acc, a, bf[0], bf[1]);
+      }
+    }
+    // acc: pixels lane / 4 (0, 1) and lane / 4 + 8 (2, 3) of the segment, outputs 2·(lane % 4) + {0, 1}
+    const int64_t y = ty0 + row;
+    if (y >= H) continue;
+    for (int r = 0; r < 2; ++r) {
+      const int64_t xo = tx0 + lane / 4 + 8 * r;
+      if (xo >= W) continue;
+      for (int e = 0; e < 2; ++e) {
+        const int o = 2 * (lane % 4) + e;
+        if (o < Cout) out[(b * Cout + o) * H * W + y * W + xo] = __float2bfloat16_rn(acc[2 * r + e] + (bias ? ldf(bias[o]) : 0.0f));
+      }
+    }
+  }
+}
+
+Status run_v4(const char* op, const DcaeHeadArgs& a, int64_t B, int64_t H, int64_t W, int64_t C, int64_t Cout) {
+  const int64_t tiles = ((H + kV4Tile - 1) / kV4Tile) * ((W + kV4Tile - 1) / kV4Tile);
+  plan::Launch l;
+  l.grid = {tiles, B, 1};
+  l.block = {kV4Threads, 1, 1};
+  l.smem = v4_smem_bytes(C);
+  dim3 grid, block;
+  SANA_RETURN_IF_ERROR(to_dims(op, "head_mma_v4", l, &grid, &block));
+  SANA_CUDA_CHECK(op, cudaFuncSetAttribute(head_mma_v4, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(l.smem)));
+  head_mma_v4<<<grid, block, l.smem, op_stream()>>>(static_cast<const bf16*>(a.x.data), static_cast<const bf16*>(a.norm_w.data),
+                                                    static_cast<const bf16*>(a.norm_b.data), static_cast<const bf16*>(a.w.data),
+                                                    a.bias ? static_cast<const bf16*>(a.bias->data) : nullptr, static_cast<bf16*>(a.out.data), H,
+                                                    W, static_cast<int>(C), static_cast<int>(Cout), a.eps, static_cast<int>(a.act));
+  SANA_CUDA_LAUNCHED(op, "head_mma_v4");
+  return Status::Ok();
+}
+
 template <typename T> Status run_act(const char* op, int version, void* t, int64_t n, Activation act) {
   dim3 grid, block;
   const int a = static_cast<int>(act);
@@ -166,13 +306,18 @@ Status dcae_head(const DcaeHeadArgs& a, int version) {
   version = default_version_override(op, version);  // SANA_LAB_CUDA_DEFAULTS
   DcaeHeadSizes sz;
   SANA_RETURN_IF_ERROR(check_dcae_head_args(Device::kCuda, a, &sz));
-  if (version < 0 || version > 3) return unknown_version(op, version, 3);
+  if (version < 0 || version > 4) return unknown_version(op, version, 4);
   const int act = static_cast<int>(a.act);
   if (act < 0 || act > 3) return InvalidArgument("dcae-head: unknown activation " + std::to_string(act));
   if (version == 0 && sz.C <= kV3MaxC && sz.Cout <= kV3MaxCout && hopper_defaults()) version = 3;
   if (version == 3 && (sz.C > kV3MaxC || sz.Cout > kV3MaxCout)) {
     return bad_version(op, 3, "(fused narrow head) needs C ≤ " + std::to_string(kV3MaxC) + " and Cout ≤ " + std::to_string(kV3MaxCout) + ", got C " +
                                   std::to_string(sz.C) + ", Cout " + std::to_string(sz.Cout));
+  }
+  if (version == 4 && (a.x.dtype != DType::kBF16 || sz.C % 16 != 0 || sz.C > kV4MaxC || sz.Cout > kV4MaxCout || !aligned16(a.x.data))) {
+    return bad_version(op, 4, "(tensor-core narrow head) needs bf16, C % 16 == 0, C ≤ " + std::to_string(kV4MaxC) + ", Cout ≤ " +
+                                  std::to_string(kV4MaxCout) + " and a 16-byte aligned x, got " + dtype_name(a.x.dtype) + ", C " + std::to_string(sz.C) +
+                                  ", Cout " + std::to_string(sz.Cout));
   }
   const int inner = version == 1 ? 1 : 0;  // the norm's and the conv's version
   const DType dt = a.x.dtype;
@@ -182,6 +327,7 @@ Status dcae_head(const DcaeHeadArgs& a, int version) {
   SANA_RETURN_IF_ERROR(scope.begin());
   Status s = [&]() -> Status {
     if (version == 3) return dt == DType::kF32 ? run_v3<float>(op, a, B, H, W, C, Cout) : run_v3<bf16>(op, a, B, H, W, C, Cout);
+    if (version == 4) return run_v4(op, a, B, H, W, C, Cout);
     Scratch scratch(op);
     void *t = nullptr, *y = nullptr;
     SANA_RETURN_IF_ERROR(scratch.alloc(M * C * es, &t));

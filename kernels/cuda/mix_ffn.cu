@@ -17,9 +17,33 @@
 //       wgmma engine (gemm v3: TMA-fed wgmma, bias + SiLU / gate + residual in its epilogue) instead
 //       of mma.sync. bf16, C % 8 == 0, h % 8 == 0, an sm_90 GPU. The default wherever it can run (H200:
 //       2.16 ms vs v2's 3.44 ms at Sana-0.6B 4096², batch 2); else v2, else v1.
+//   v4  v3's wgmma gemms around depthwise step v3 (bf16, C % 8 == 0, h % 8 == 0, sm_90). Explicit only:
+//       version 0 keeps choosing v3 until a GPU has timed v4 (written 2026-11, emulator parity only).
+//
+// The depthwise step alone (dw_glu; the self-test bench times it as `mix-ffn-dw`): 18·M·2h FLOPs (9 taps
+// of both halves) + M·h SiLU·products over M·2h read + M·h written, 2 bytes each in bf16: 566 MB at
+// Sana-0.6B 4096², batch 2 (M 32768, h 2880) ≈ 0.13 ms at 4.2 TB/s, 1.1 GFLOP (≈ 0.03 ms on the f32 FMA
+// units): bandwidth-bound. The H200 run timed mix-ffn v3 at 2.16 ms where its two gemms at gemm v3's
+// measured 572 TFLOP/s would take ≈ 1.15 ms, which leaves ≈ 1 ms to dw v2 (≈ 15% of the copy bandwidth,
+// an inference until the kernel timeline measures it). dw v2 holds 150 registers per thread (ptxas
+// sm_90a): 3 blocks of 4 warps per SM, and a thread's loads of one input column wait for the previous
+// column's FMAs, too little in flight to cover DRAM latency.
+//   dw v3  a block stages its 8 × 16-pixel output tile's input (with the halo, both halves, a slice of
+//       32 channels each: 10 × 18 pixels × 128 bytes) in shared memory by cp.async, all of it in flight
+//       at once, and the slice's taps as f32 beside it; 256 threads compute 8 channels × 2 pixels each
+//       from shared memory (ptxas sm_90a: 92 registers, no spills; 2 blocks = 16 warps and ≈ 57 KB of
+//       copies in flight per SM). Global traffic: the input once plus the halo re-read from L2 (180 / 128 = 1.4× of it), the
+//       output once. Shared-memory reads per warp: 24 input loads of 16 bytes per thread (4 wavefronts
+//       each: the 144-byte pixel pitch spreads them over all banks) + 36 tap loads (one wavefront: the 8
+//       threads of a vector read the same address) for 32 × 288 FMAs: 132 wavefronts, ≈ 0.09 ms of the
+//       132 SMs' shared-memory ports at the shape above, overlapping other blocks' copies. Predicted
+//       ≈ 0.2 ms there (the copies at ~70% of DRAM bandwidth), against the ≈ 1 ms inferred for v2.
+#include <type_traits>
+
 #include "sana/cuda/common.cuh"
 #include "sana/cuda/gemm_launch.h"
 #include "sana/cuda/internal.h"
+#include "sana/cuda/ptx.cuh"
 
 namespace sana::cuda {
 namespace {
@@ -118,9 +142,107 @@ __global__ void __launch_bounds__(128) dw_glu_v2(const T* __restrict__ u, const 
   }
 }
 
+// v3 (bf16): see the header and plan::dw_glu_v3. Shared memory: ws[10][64] f32 (taps 0–8, then the
+// bias; column j < 32 is a-half channel c0 + j, j ≥ 32 is g-half channel h + c0 + j − 32), then the halo
+// tile, (kDw3Rows + 2) × (kDw3Cols + 2) pixels of kDw3Pitch bytes: a-half channels at 0, g-half at 64.
+// Zeros stand for the padding pixels outside the image and for channels past h in a partial slice.
+constexpr int kR3 = plan::kDw3Rows, kC3 = plan::kDw3Cols, kCh3 = plan::kDw3Chan, kT3 = plan::kDw3Threads, kP3 = plan::kDw3Pitch;
+constexpr int kHaloW3 = kC3 + 2, kHaloPix3 = (kR3 + 2) * kHaloW3, kVec3 = kCh3 / 8;
+
+__global__ void __launch_bounds__(kT3, 2) dw_glu_v3(const bf16* __restrict__ u, const bf16* __restrict__ w, const bf16* __restrict__ bias,
+                                                     bf16* __restrict__ z, int64_t H, int64_t W, int64_t h) {
+  extern __shared__ __align__(16) uint8_t smem_raw[];
+  float* ws = reinterpret_cast<float*>(smem_raw);
+  uint8_t* tile = smem_raw + 10 * 2 * kCh3 * sizeof(float);
+  const int tid = threadIdx.x;
+  const int64_t tiles_x = (W + kC3 - 1) / kC3;
+  const int64_t x0 = (blockIdx.x % tiles_x) * kC3, y0 = (blockIdx.x / tiles_x) * kR3, c0 = int64_t{blockIdx.y} * kCh3, b = blockIdx.z;
+  const int64_t two = 2 * h;
+  const int nvec = static_cast<int>((h - c0) / 8 < kVec3 ? (h - c0) / 8 : kVec3);  // 8-channel vectors in this slice (h % 8 == 0)
+
+  // The halo tile, 16 bytes per copy: pixel p, half k / kVec3, vector k % kVec3.
+  for (int i = tid; i < kHaloPix3 * 2 * kVec3; i += kT3) {
+    const int p = i / (2 * kVec3), k = i % (2 * kVec3), half = k / kVec3, vec = k % kVec3;
+    const int64_t iy = y0 + p / kHaloW3 - 1, ix = x0 + p % kHaloW3 - 1;
+    const bool ok = iy >= 0 && iy < H && ix >= 0 && ix < W && vec < nvec;
+    const bf16* src = ok ? u + ((b * H + iy) * W + ix) * two + half * h + c0 + vec * 8 : u;  // a valid address when nothing is copied
+    ptx::cp_async16(ptx::smem_u32(tile + p * kP3 + half * 64 + vec * 16), src, ok);
+  }
+  ptx::cp_async_commit();
+  // The slice's taps and biases (read while the copies are in flight).
+  for (int i = tid; i < 10 * 2 * kCh3; i += kT3) {
+    const int tap = i / (2 * kCh3), j = i % (2 * kCh3), jc = j % kCh3;
+    const int64_t ch = (j < kCh3 ? 0 : h) + c0 + jc;
+    ws[i] = jc < nvec * 8 ? (tap < 9 ? ldf(w[ch * 9 + tap]) : ldf(bias[ch])) : 0.0f;
+  }
+  ptx::cp_async_wait<0>();
+  __syncthreads();
+
+  // Thread → 8 channels (vector vec) × output pixels (row, col) and (row, col + 1) of the tile.
+  const int vec = tid % kVec3, q = tid / kVec3, row = q / (kC3 / 2), col = (q % (kC3 / 2)) * 2;
+  float acc_a[2][8], acc_g[2][8];
+#pragma unroll
+  for (int c = 0; c < 8; ++c) {
+    acc_a[0][c] = acc_a[1][c] = ws[9 * 2 * kCh3 + vec * 8 + c];
+    acc_g[0][c] = acc_g[1][c] = ws[9 * 2 * kCh3 + kCh3 + vec * 8 + c];
+  }
+#pragma unroll
+  for (int ky = 0; ky < 3; ++ky) {
+    float wa[3][8], wg[3][8];
+#pragma unroll
+    for (int kx = 0; kx < 3; ++kx) {
+      const float* t = ws + (ky * 3 + kx) * 2 * kCh3 + vec * 8;
+#pragma unroll
+      for (int c = 0; c < 8; ++c) {
+        wa[kx][c] = t[c];
+        wg[kx][c] = t[kCh3 + c];
+      }
+    }
+    // Halo columns col … col + 3 feed output pixels col (taps kx = xx) and col + 1 (kx = xx − 1).
+#pragma unroll
+    for (int xx = 0; xx < 4; ++xx) {
+      const uint8_t* px = tile + ((row + ky) * kHaloW3 + col + xx) * kP3 + vec * 16;
+      float ua[8], ug[8];
+      load8(reinterpret_cast<const bf16*>(px), ua);
+      load8(reinterpret_cast<const bf16*>(px + 64), ug);
+#pragma unroll
+      for (int p = 0; p < 2; ++p) {
+        const int kx = xx - p;
+        if (kx < 0 || kx > 2) continue;
+#pragma unroll
+        for (int c = 0; c < 8; ++c) {
+          acc_a[p][c] = fmaf(wa[kx][c], ua[c], acc_a[p][c]);
+          acc_g[p][c] = fmaf(wg[kx][c], ug[c], acc_g[p][c]);
+        }
+      }
+    }
+  }
+  if (vec >= nvec) return;
+  const int64_t y = y0 + row;
+  if (y >= H) return;
+#pragma unroll
+  for (int p = 0; p < 2; ++p) {
+    const int64_t x = x0 + col + p;
+    if (x >= W) break;
+    float o[8];
+#pragma unroll
+    for (int c = 0; c < 8; ++c) o[c] = acc_a[p][c] * silu_f(acc_g[p][c]);
+    store8(z + ((b * H + y) * W + x) * h + c0 + vec * 8, o);
+  }
+}
+
 template <typename T>
 Status run_dw(const char* op, int version, const T* u, const T* w, const T* bias, T* z, int64_t B, int64_t H, int64_t W, int64_t h) {
   dim3 grid, block;
+  if constexpr (std::is_same_v<T, bf16>) {
+    if (version == 3) {
+      const plan::Launch l = plan::dw_glu_v3(B, H, W, h);
+      SANA_RETURN_IF_ERROR(to_dims(op, "dw_glu_v3", l, &grid, &block));
+      dw_glu_v3<<<grid, block, static_cast<size_t>(l.smem), op_stream()>>>(u, w, bias, z, H, W, h);
+      SANA_CUDA_LAUNCHED(op, "dw_glu_v3");
+      return Status::Ok();
+    }
+  }
   if (version == 1) {
     SANA_RETURN_IF_ERROR(to_dims(op, "dw_glu_v1", plan::elementwise(B * H * W * h), &grid, &block));
     dw_glu_v1<T><<<grid, block, 0, op_stream()>>>(u, w, bias, z, B, H, W, h);
@@ -139,9 +261,10 @@ Status run_dw(const char* op, int version, const T* u, const T* w, const T* bias
   return Status::Ok();
 }
 
-Status dw_check_version(const char* op, int version, int64_t h) {
-  if (version < 0 || version > 2) return unknown_version(op, version, 2);
-  if (version == 2 && h % 8 != 0) return bad_version(op, 2, "needs a hidden width divisible by 8, got " + std::to_string(h));
+Status dw_check_version(const char* op, int version, DType dt, int64_t h) {
+  if (version < 0 || version > 3) return unknown_version(op, version, 3);
+  if (version >= 2 && h % 8 != 0) return bad_version(op, version, "needs a hidden width divisible by 8, got " + std::to_string(h));
+  if (version == 3 && dt != DType::kBF16) return bad_version(op, 3, "needs bf16");
   return Status::Ok();
 }
 
@@ -149,9 +272,9 @@ Status dw_check_version(const char* op, int version, int64_t h) {
 
 Status dw_glu(const char* op, int version, DType dt, const void* u, const void* w_dw, const void* b_dw, void* z, int64_t B, int64_t H,
               int64_t W, int64_t h) {
-  SANA_RETURN_IF_ERROR(dw_check_version(op, version, h));
+  SANA_RETURN_IF_ERROR(dw_check_version(op, version, dt, h));
   if (version == 0) version = h % 8 == 0 && aligned16(u) && aligned16(z) ? 2 : 1;
-  if (version == 2 && !(aligned16(u) && aligned16(z))) return bad_version(op, 2, "needs 16-byte aligned u and z");
+  if (version >= 2 && !(aligned16(u) && aligned16(z))) return bad_version(op, version, "needs 16-byte aligned u and z");
   if (dt == DType::kF32) {
     return run_dw<float>(op, version, static_cast<const float*>(u), static_cast<const float*>(w_dw), static_cast<const float*>(b_dw),
                          static_cast<float*>(z), B, H, W, h);
@@ -167,15 +290,15 @@ Status mix_ffn(const MixFfnArgs& a, int version) {
   SANA_RETURN_IF_ERROR(check_mix_ffn_args(Device::kCuda, a, &sz));
   const DType dt = a.x.dtype;
   const int64_t B = sz.B, C = sz.C, h = sz.h, two = 2 * h, Cout = sz.Cout, M = B * sz.N;
-  if (version < 0 || version > 3) return unknown_version(op, version, 3);
+  if (version < 0 || version > 4) return unknown_version(op, version, 4);
   // The two gemms as the wgmma engine sees them: x · w_invᵀ, then z (op scratch) · w_pointᵀ.
   const bool v3_ok = gemm_wgmma_dense_ok(dt, a.x.data, C, a.w_inv.data, C, M, two, C) && gemm_wgmma_dense_ok(dt, nullptr, h, a.w_point.data, h, M, Cout, h);
   if (version == 0 && v3_ok && hopper_defaults()) version = 3;
-  if (version == 3 && !v3_ok) {
-    return bad_version(op, 3, "(wgmma gemms) needs bf16, C % 8 == 0, a hidden width divisible by 8 and 16-byte aligned x, w_inv, w_point");
+  if (version >= 3 && !v3_ok) {
+    return bad_version(op, version, "(wgmma gemms) needs bf16, C % 8 == 0, a hidden width divisible by 8 and 16-byte aligned x, w_inv, w_point");
   }
-  const int dw_version = version == 3 ? 2 : version, engine = version == 3 ? 3 : 0;
-  SANA_RETURN_IF_ERROR(dw_check_version(op, dw_version, h));
+  const int dw_version = version == 3 ? 2 : version == 4 ? 3 : version, engine = version >= 3 ? 3 : 0;
+  SANA_RETURN_IF_ERROR(dw_check_version(op, dw_version, dt, h));
 
   OpScope scope(op);
   SANA_RETURN_IF_ERROR(scope.begin());

@@ -11,8 +11,16 @@
 //   v2  a group of tpr = min(32, 2^⌈log2(C/8)⌉) lanes per row (several rows per block), 16-byte
 //       loads, the row held in registers (≤ 12 vectors of 8 per lane: C ≤ 3072 at tpr = 32), group
 //       reductions with xor shuffles: one read and one write of each element. Needs C % 8 == 0.
-//       Two register budgets (≤ 2 or ≤ 12 vectors per lane), picked from C.
+//       Register budgets of 2, 5, 9 or 12 vectors per lane (plan::row_vectors: the smallest that holds
+//       the row). Until 2026-11-29 there were two, 2 and 12, so SANA's rows (C 1152: 5 vectors per
+//       lane) ran with 12: bf16 layernorm-modulate 127 registers (ptxas sm_90a), 2 blocks = 16 warps per
+//       SM, rmsnorm 177, one block of 8 warps — the H200 run's layernorm-modulate v2 took 0.098 ms at
+//       Sana-0.6B 4096², batch 2 (151 MB: 37% of the copy bandwidth), and DC-AE's C = 1024 rows (4
+//       vectors) ran the same way. With 5: 64 registers for both, 4 blocks = 32 warps per SM (Sana-1.6B's
+//       C 2240 takes 9: 128 / 119, 2 blocks). Same instructions per element, same results bit for bit;
+//       not yet timed on a GPU.
 #include <cmath>
+#include <type_traits>
 
 #include "sana/cuda/common.cuh"
 #include "sana/cuda/internal.h"
@@ -20,10 +28,18 @@
 namespace sana::cuda {
 namespace {
 
-// The row lives in MV vectors of 8 per lane. Registers are allocated for MV whatever C is, so short
-// rows (DC-AE's 128–512 channels) get a small-MV instantiation that keeps occupancy (and the bytes in
-// flight) high; long rows (DiT widths) the large one.
-constexpr int kSmallV = 2, kLargeV = plan::kRowMaxVec;
+// The row lives in MV vectors of 8 per lane. Registers are allocated for MV whatever C is, so each row
+// width gets the smallest instantiation that holds it (plan::row_vectors), which keeps occupancy (and
+// the bytes in flight) high.
+// Calls launch(std::integral_constant<int, MV>{}) with the budget row_vectors(C) names.
+template <typename Launch> void with_row_budget(int64_t C, Launch&& launch) {
+  switch (plan::row_vectors(C)) {
+    case 2: launch(std::integral_constant<int, 2>{}); break;
+    case 5: launch(std::integral_constant<int, 5>{}); break;
+    case 9: launch(std::integral_constant<int, 9>{}); break;
+    default: launch(std::integral_constant<int, plan::kRowMaxVec>{}); break;
+  }
+}
 
 // Sum over the 256 threads of the block (all must call; `red` holds 8 floats).
 __device__ __forceinline__ float block_sum(float v, float* red) {
@@ -210,8 +226,7 @@ Status run_rms(const char* op, int version, const T* x, int64_t rows, int64_t C,
   } else {
     SANA_RETURN_IF_ERROR(to_dims(op, "rms_v2", plan::rows_v2(rows, C), &grid, &block));
     const int tpr = plan::row_threads(C);
-    if (plan::cdiv(C / 8, tpr) <= kSmallV) rms_v2<T, kSmallV><<<grid, block, 0, op_stream()>>>(x, rows, C, tpr, w, b, eps, residual, out);
-    else rms_v2<T, kLargeV><<<grid, block, 0, op_stream()>>>(x, rows, C, tpr, w, b, eps, residual, out);
+    with_row_budget(C, [&](auto mv) { rms_v2<T, decltype(mv)::value><<<grid, block, 0, op_stream()>>>(x, rows, C, tpr, w, b, eps, residual, out); });
     SANA_CUDA_LAUNCHED(op, "rms_v2");
   }
   return Status::Ok();
@@ -228,11 +243,9 @@ Status run_ln(const char* op, int version, const T* x, int64_t rows, int64_t C, 
   } else {
     SANA_RETURN_IF_ERROR(to_dims(op, "ln_mod_v2", plan::rows_v2(rows, C), &grid, &block));
     const int tpr = plan::row_threads(C);
-    if (plan::cdiv(C / 8, tpr) <= kSmallV) {
-      ln_mod_v2<T, kSmallV><<<grid, block, 0, op_stream()>>>(x, rows, C, tpr, shift, scale, rows_per_mod, eps, out);
-    } else {
-      ln_mod_v2<T, kLargeV><<<grid, block, 0, op_stream()>>>(x, rows, C, tpr, shift, scale, rows_per_mod, eps, out);
-    }
+    with_row_budget(C, [&](auto mv) {
+      ln_mod_v2<T, decltype(mv)::value><<<grid, block, 0, op_stream()>>>(x, rows, C, tpr, shift, scale, rows_per_mod, eps, out);
+    });
     SANA_CUDA_LAUNCHED(op, "ln_mod_v2");
   }
   return Status::Ok();

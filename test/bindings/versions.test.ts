@@ -57,7 +57,7 @@ describe('version lists (addon.runtime.opVersions)', () => {
     expect(opEntry('rmsnorm2d').native.cuda).toEqual(opEntry('rmsnorm').native.cuda);
     expect(list.find((o) => o.op === 'dcae-upsample')?.versions.map((v) => v.version)).toEqual([1, 2, 3]);
     expect(list.find((o) => o.op === 'dcae-evit-block')?.versions.map((v) => v.version)).toEqual([1, 2]);
-    expect(list.find((o) => o.op === 'dcae-head')?.versions.map((v) => v.version)).toEqual([1, 2, 3]);
+    expect(list.find((o) => o.op === 'dcae-head')?.versions.map((v) => v.version)).toEqual([1, 2, 3, 4]);
     expect(list.find((o) => o.op === 'sampler-update')?.versions.map((v) => v.version)).toEqual([1]);
   });
 

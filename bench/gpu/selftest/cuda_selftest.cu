@@ -711,6 +711,44 @@ Vec dw_glu_ref(const Vec& u, const Vec& w, const Vec& b, int64_t B, int64_t H, i
   return z;
 }
 
+// The depthwise + GLU step alone (needs no sm_90, unlike mix-ffn v4 around it): v3 (tiles staged in shared
+// memory) must equal v2 bit for bit, as both sum each output's bias and 9 taps in the same order with f32
+// FMAs, and both must match the float64 reference. Poisoned outputs; shapes across v3's 8 × 16 tiles
+// and 32-channel slices (partial last slice at h 40 and 72), W < 4, H = 1, a single pixel.
+void parity_dw_glu_v3(Rng& rng) {
+  struct Shape {
+    int64_t B, H, W, h;
+  };
+  const Shape shapes[] = {{2, 19, 37, 40}, {1, 8, 16, 32}, {1, 9, 17, 72}, {2, 5, 3, 64}, {1, 1, 33, 8}, {1, 1, 1, 16}};
+  const DType dt = DType::kBF16;
+  for (const Shape& sh : shapes) {
+    const std::string name = "depthwise v3 vs v2, B" + std::to_string(sh.B) + " " + std::to_string(sh.H) + "×" + std::to_string(sh.W) + " h" +
+                             std::to_string(sh.h);
+    Dev u = randn(dt, {sh.B, sh.H * sh.W, 2 * sh.h}, rng, 1.0);
+    Dev w = randn(dt, {2 * sh.h, 1, 3, 3}, rng, 1.0 / 3), b = randn(dt, {2 * sh.h}, rng, 0.1);
+    Dev z2 = poisoned(dt, {sh.B, sh.H * sh.W, sh.h}), z3 = poisoned(dt, {sh.B, sh.H * sh.W, sh.h});
+    for (const auto& [ver, z] : {std::pair<int, Dev*>{2, &z2}, std::pair<int, Dev*>{3, &z3}}) {
+      cuda::OpScope scope("mix-ffn dw");
+      ok(scope.begin());
+      ok(scope.finish(cuda::dw_glu("mix-ffn dw", ver, dt, u.v.data, w.v.data, b.v.data, z->v.data, sh.B, sh.H, sh.W, sh.h)));
+    }
+    const Vec o2 = download(z2.v), o3 = download(z3.v);
+    record_compare("mix-ffn", 4, dt, name + ": v3 vs float64", o3, selftest::round_all(dw_glu_ref(u.h, w.h, b.h, sh.B, sh.H, sh.W, sh.h), [](double x) {
+                     return round_to(DType::kBF16, x);
+                   }));
+    Check c;
+    c.op = "mix-ffn";
+    c.version = 4;
+    c.dtype = dname(dt);
+    c.name = name + ": bit-identical";
+    int64_t differ = 0;
+    for (size_t i = 0; i < o3.size(); ++i) differ += !(o3[i] == o2[i]);
+    c.pass = differ == 0 && o3.size() == o2.size();
+    c.detail = c.pass ? "dw v3 = dw v2 bit for bit" : std::to_string(differ) + " of " + std::to_string(o3.size()) + " elements differ from dw v2";
+    g_checks.push_back(c);
+  }
+}
+
 void parity_mix_ffn(int v, DType dt, Rng& rng) {
   struct Case {
     const char* name;
@@ -727,7 +765,11 @@ void parity_mix_ffn(int v, DType dt, Rng& rng) {
                         {"B1 1×5 C16 h8 gate residual (H = 1)", 1, 1, 5, 16, 8, 16, true, false},
                         {"B1 4×6 C32 h24 Cout16", 1, 4, 6, 32, 24, 16, false, false},
                         {"B1 7×5 C64 h128 gate residual", 1, 7, 5, 64, 128, 64, true, false},
-                        {"B2 3×9 C48 h72 gate, residual in place", 2, 3, 9, 48, 72, 48, true, true}};
+                        {"B2 3×9 C48 h72 gate, residual in place", 2, 3, 9, 48, 72, 48, true, true},
+                        // dw v3's 8 × 16 tiles: several tiles each way with ragged edges, and a partial
+                        // channel slice (h 48 = one slice of 32 + one of 16)
+                        {"B1 19×37 C32 h48 gate residual (v3 tiles: 3 × 3, ragged)", 1, 19, 37, 32, 48, 32, true, false},
+                        {"B2 9×17 C16 h32 (v3 tiles: 2 × 2, one row/column over)", 2, 9, 17, 16, 32, 16, false, false}};
   auto rnd = [dt](double x) { return round_to(dt, x); };
   for (const Case& c : cases) {
     const int64_t N = c.H * c.W, M = c.B * N;
@@ -749,13 +791,14 @@ void parity_mix_ffn(int v, DType dt, Rng& rng) {
     a.gate = c.gate ? gate.ptr() : nullptr;
     a.residual = c.in_place ? out.ptr() : c.gate ? res.ptr() : nullptr;
     a.out = out.v;
-    const bool reject = (v == 2 && c.h % 8 != 0) || (v == 3 && (dt != DType::kBF16 || c.C % 8 != 0 || c.h % 8 != 0 || !device_is_sm90()));
+    const bool reject = (v == 2 && c.h % 8 != 0) || (v >= 3 && (dt != DType::kBF16 || c.C % 8 != 0 || c.h % 8 != 0 || !device_is_sm90()));
     check_case("mix-ffn", v, dt, c.name, reject, [&] { return cuda::mix_ffn(a, v); }, out.v, [&] {
       return ref_mix_ffn(x.h, w_inv.h, b_inv.h, w_dw.h, b_dw.h, w_pt.h, c.gate ? &gate.h : nullptr, c.gate ? &res.h : nullptr, c.B, c.H, c.W, c.C,
                          c.h, c.Cout, rnd);
     });
     (void)M;
   }
+  if (v == 4 && dt == DType::kBF16) parity_dw_glu_v3(rng);
 }
 
 // Head dims: 32, 72 (Sana-0.6B), 112 (Sana-1.6B), 128 (v1's and v2's largest; v2 then needs 52 KB of
@@ -880,7 +923,8 @@ void parity_layernorm_modulate(int v, DType dt, Rng& rng) {
   const Case cases[] = {{"B2 N33 C96 mean 3 per-batch", 2, 33, 96, true},
                         {"B2 N5 C100 shared", 2, 5, 100, false},
                         {"B2 N7 C1152 per-batch (long rows)", 2, 7, 1152, true},
-                        {"B1 N3 C2240 shared (long rows)", 1, 3, 2240, false}};
+                        {"B1 N3 C2240 shared (long rows)", 1, 3, 2240, false},
+                        {"B1 N2 C3000 per-batch (v2's largest register budget)", 1, 2, 3000, true}};
   for (const Case& c : cases) {
     Dev x = randn(dt, {c.B, c.N, c.C}, rng, 1.0, 3.0);
     const int64_t G = c.per_batch ? c.B : 1;
@@ -906,7 +950,9 @@ void parity_rmsnorm(int v, DType dt, Rng& rng) {
   const Case cases[] = {{"NHWC 3×5×7×128 w b residual", {3, 5, 7, 128}, true, true, true},
                         {"4×1000 w", {4, 1000}, true, false, false},
                         {"6×36 plain", {6, 36}, false, false, false},
-                        {"3×1152 w b residual (long rows)", {3, 1152}, true, true, true}};
+                        {"3×1152 w b residual (long rows)", {3, 1152}, true, true, true},
+                        {"2×2240 w b (register budget 9)", {2, 2240}, true, true, false},
+                        {"2×3072 w residual (register budget 12)", {2, 3072}, true, false, true}};
   for (const Case& c : cases) {
     const int64_t C = c.shape.back();
     int64_t rows = 1;
@@ -1403,7 +1449,9 @@ void parity_dcae_head(int v, DType dt, Rng& rng) {
                         {"B1 4×6 C12→5 silu (C % 8 != 0)", 1, 4, 6, 12, 5, Activation::kSilu, false},
                         {"B1 5×5 C8→3 no activation, bias", 1, 5, 5, 8, 3, Activation::kNone, true},
                         {"B2 19×35 C128→3 relu bias (SANA's head, 2×3 tiles)", 2, 19, 35, 128, 3, Activation::kRelu, true},
-                        {"B1 3×4 C136→3 relu (C > 128)", 1, 3, 4, 136, 3, Activation::kRelu, true}};
+                        {"B1 3×4 C136→3 relu (C > 128)", 1, 3, 4, 136, 3, Activation::kRelu, true},
+                        {"B1 17×16 C48→8 silu bias (v4: Cout 8, one tile row over)", 1, 17, 16, 48, 8, Activation::kSilu, true},
+                        {"B1 1×33 C32→6 relu (H = 1, v4: 3 tiles)", 1, 1, 33, 32, 6, Activation::kRelu, false}};
   auto rnd = [dt](double x) { return round_to(dt, x); };
   for (const Case& c : cases) {
     Dev x = randn(dt, {c.B, c.H, c.W, c.C}, rng, 2.0, 0.5), nw = randn(dt, {c.C}, rng, 0.2, 1.0), nb = randn(dt, {c.C}, rng, 0.3);
@@ -1417,7 +1465,8 @@ void parity_dcae_head(int v, DType dt, Rng& rng) {
     a.bias = c.bias ? bias.ptr() : nullptr;
     a.act = c.act;
     a.out = out.v;
-    const bool reject = v == 3 && (c.C > 128 || c.Cout > 4);  // v3: narrow heads only
+    const bool reject = (v == 3 && (c.C > 128 || c.Cout > 4)) ||  // v3: narrow heads only
+                        (v == 4 && (dt != DType::kBF16 || c.C % 16 != 0 || c.C > 128 || c.Cout > 8));  // v4: mma.sync k-steps of 16, n = 8
     check_case("dcae-head", v, dt, c.name, reject, [&] { return cuda::dcae_head(a, v); }, out.v, [&] {
       return ref_dcae_head(x.h, nw.h, nb.h, w.h, c.bias ? &bias.h : nullptr, c.B, c.H, c.W, c.C, c.Cout, static_cast<int>(c.act), rnd);
     });
@@ -1431,7 +1480,7 @@ void parity_dcae_head(int v, DType dt, Rng& rng) {
     a.norm_b = nb.v;
     a.w = w.v;
     a.out = out.v;
-    record_status("dcae-head", 4, dt, "refuses an unknown version", cuda::dcae_head(a, 4), true);
+    record_status("dcae-head", 5, dt, "refuses an unknown version", cuda::dcae_head(a, 5), true);
     a.out = nhwc.v;
     record_status("dcae-head", 0, dt, "refuses an NHWC out", cuda::dcae_head(a, 0), true);
   }
@@ -1692,7 +1741,7 @@ void run_parity(const std::set<std::string>& only, uint64_t seed) {
   };
   // The ops whose default picks an sm_90 version, and their versions that run on the wgmma engine
   // (kernels/cuda/*.cu headers; cross-attention v4 = core v3 behind v3's wgmma projections).
-  const std::map<std::string, std::set<int>> kWgmmaVersions = {{"gemm", {3}},    {"linear-attention-block", {4, 5}}, {"mix-ffn", {3}},
+  const std::map<std::string, std::set<int>> kWgmmaVersions = {{"gemm", {3}},    {"linear-attention-block", {4, 5}}, {"mix-ffn", {3, 4}},
                                                                {"cross-attention", {3, 4}}, {"conv3x3", {4}}, {"dcae-resblock", {4}},
                                                                {"dit-block", {3}}};
   Rng rng(seed);
@@ -2038,6 +2087,16 @@ std::string run_bench(const std::vector<int64_t>& res_list, int64_t B, double bu
             bench.add("mix-ffn", ver, m.name, res, B, N, shape_json({{"B", B}, {"H", hw}, {"W", hw}, {"C", C}, {"hidden", m.ffn}}),
                       [&] { return cuda::mix_ffn(a, ver); });
           }
+          // The depthwise + GLU step alone (mix-ffn's middle kernel, its versions 1–3): bandwidth-bound, so
+          // compare.py reports its fraction of the copy bandwidth.
+          Dev u = rand_dev({B, N, 2 * m.ffn}, 1.0f), z = alloc_dev(dt, {B, N, m.ffn});
+          for (int ver = 1; ver <= 3; ++ver) {
+            bench.add("mix-ffn-dw", ver, m.name, res, B, N, shape_json({{"B", B}, {"H", hw}, {"W", hw}, {"hidden", m.ffn}}), [&] {
+              cuda::OpScope scope("mix-ffn dw");
+              SANA_RETURN_IF_ERROR(scope.begin());
+              return scope.finish(cuda::dw_glu("mix-ffn dw", ver, dt, u.v.data, w_dw.v.data, b_dw.v.data, z.v.data, B, hw, hw, m.ffn));
+            });
+          }
         }
         {
           Dev shift = rand_dev({B, 1, C}, 0.1f), scale = rand_dev({B, 1, C}, 0.1f);
@@ -2203,7 +2262,7 @@ std::string run_bench(const std::vector<int64_t>& res_list, int64_t B, double bu
               bench.add("dcae-resblock", ver, "dcae", res, 1, hh * hh, shape, [&] { return cuda::dcae_resblock(a, ver); });
             }
           }
-          // dcae-upsample at v2 and dcae-head at v2 and v3 (the fused narrow head): their v1 runs the direct
+          // dcae-upsample at v2 and dcae-head at v2–v4 (the fused narrow heads): their v1 runs the direct
           // conv, a correctness reference far too slow to time at these sizes
           {  // the up block into this stage: nearest 2× → conv3x3 (Cn → C) + the channel-repeat shortcut
             const int64_t Cn = st[0] == 0 ? 256 : 512, hn = hh / 2;
@@ -2232,7 +2291,7 @@ std::string run_bench(const std::vector<int64_t>& res_list, int64_t B, double bu
             a.bias = bh.ptr();
             a.act = Activation::kRelu;
             a.out = img.v;
-            for (int ver = 2; ver <= 3; ++ver) {
+            for (int ver = 2; ver <= (dt == DType::kBF16 ? 4 : 3); ++ver) {
               bench.add("dcae-head", ver, "dcae", res, 1, hh * hh, shape_json({{"C", C}, {"Cout", 3}, {"H", hh}, {"W", hh}}),
                         [&] { return cuda::dcae_head(a, ver); });
             }

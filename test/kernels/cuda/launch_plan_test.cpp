@@ -260,9 +260,17 @@ int main() {
         CHECK(rows_v2_ok(m.C) && fits(rows_v2(M, m.C)) && fits(rows_v1(M)), w);
         const int tpr = row_threads(m.C);
         CHECK(tpr == 32 && covers(rows_v2(M, m.C).grid.x, 256 / tpr, M), w);
+        // the register budget holds the row and is the smallest that does: 5 vectors per lane at C 1152
+        // (4.5 needed), 9 at 2240 (8.75)
+        CHECK(row_vectors(m.C) * 8 * tpr >= m.C && row_vectors(m.C) == (m.C == 1152 ? 5 : 9), w);
         // depthwise + GLU
         const Launch dw = dw_glu_v2(B, hw, hw, m.ffn);
         CHECK(fits(dw) && m.ffn % 8 == 0 && covers(dw.grid.x, 128, B * hw * cdiv(hw, kDwRun) * (m.ffn / 8)), w);
+        // v3: one block per 8 × 16 tile × 32-channel slice × image; every thread owns 8 channels × 2 pixels
+        // of its tile; the halo tile and the taps fit the 48 KiB a launch gets without opting in
+        const Launch dw3 = dw_glu_v3(B, hw, hw, m.ffn);
+        CHECK(fits(dw3) && dw3.grid.x == cdiv(hw, kDw3Rows) * cdiv(hw, kDw3Cols) && dw3.grid.y == cdiv(m.ffn, kDw3Chan) && dw3.grid.z == B, w);
+        CHECK(dw3.block.x == kDw3Threads && kDw3Threads == (kDw3Rows * kDw3Cols / 2) * (kDw3Chan / 8) && dw3.smem == kDw3Smem && kDw3Smem <= 48 * 1024, w);
         CHECK(fits(elementwise(M * m.ffn)), w);
         (void)L;
       }
@@ -295,6 +303,16 @@ int main() {
         CHECK(l.grid.x == B * H * cdiv(H, run) && covers(cdiv(H, run), run, H) && l.grid.y == groups, w);
       }
     }
+  }
+  // The norms' register budget for every row width v2 takes: it holds the row, and the next smaller
+  // budget would not (so no row runs with more registers than it needs).
+  for (int64_t C = 8; rows_v2_ok(C); C += 8) {
+    const int64_t need = cdiv(C / 8, row_threads(C));
+    int smaller = 0;
+    for (int b : kRowBudgets) {
+      if (b < row_vectors(C)) smaller = b;
+    }
+    CHECK(row_vectors(C) >= need && smaller < need, ctx("row budget", C));
   }
   // 64-bit indexing: DC-AE stage 0 at 4096² (batch 2) has 2³² elements per activation; a 32-bit
   // element index would wrap, a 32-bit grid.x would not (it counts tiles).

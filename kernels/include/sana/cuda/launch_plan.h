@@ -300,6 +300,19 @@ inline int row_threads(int64_t C) {
   return t;
 }
 inline bool rows_v2_ok(int64_t C) { return C % 8 == 0 && cdiv(C / 8, row_threads(C)) <= kRowMaxVec; }
+// The kernel's register budget for rows of C: the smallest instantiated vector count per lane that holds
+// a row. Registers are allocated for the budget, not for C, and occupancy follows them: with the budget
+// 12 a lane holds 96 floats (ptxas sm_90a, bf16: 127 registers for layernorm-modulate, 177 for rmsnorm:
+// 16 or 8 warps per SM), so SANA's rows (C 1152 → 4.5 vectors per lane, 2240 → 8.75) get budgets of
+// their own (5: 64 registers, 32 warps per SM).
+constexpr int kRowBudgets[] = {2, 5, 9, kRowMaxVec};
+inline int row_vectors(int64_t C) {
+  const int64_t need = cdiv(C / 8, row_threads(C));
+  for (int b : kRowBudgets) {
+    if (need <= b) return b;
+  }
+  return kRowMaxVec;
+}
 inline Launch rows_v2(int64_t rows, int64_t C) {
   const int tpr = row_threads(C);
   Launch l;
@@ -326,6 +339,20 @@ inline Launch dw_glu_v2(int64_t B, int64_t H, int64_t W, int64_t h) {
   Launch l;
   l.block = {128, 1, 1};
   l.grid = {cdiv(B * H * runs * groups, 128), 1, 1};
+  return l;
+}
+// Depthwise 3×3 + GLU v3 (bf16): a block is a kDw3Rows × kDw3Cols output tile of one image for a slice of
+// kDw3Chan channels of each GLU half (grid.x the tiles, grid.y the slices, grid.z the batch). Its input
+// (the tile plus a one-pixel halo, both halves) is staged in shared memory, kDw3Pitch bytes per pixel:
+// 2 × 64 bytes + 16 of padding, which spreads a warp's reads over every bank. 256 threads, each 8
+// channels × 2 adjacent pixels. Shared memory: the halo tile + the slice's taps and biases in f32.
+constexpr int kDw3Rows = 8, kDw3Cols = 16, kDw3Chan = 32, kDw3Threads = 256, kDw3Pitch = 144;
+constexpr int64_t kDw3Smem = int64_t{(kDw3Rows + 2) * (kDw3Cols + 2) * kDw3Pitch} + 10 * 2 * kDw3Chan * 4;
+inline Launch dw_glu_v3(int64_t B, int64_t H, int64_t W, int64_t h) {
+  Launch l;
+  l.block = {kDw3Threads, 1, 1};
+  l.grid = {cdiv(H, kDw3Rows) * cdiv(W, kDw3Cols), cdiv(h, kDw3Chan), B};
+  l.smem = kDw3Smem;
   return l;
 }
 
