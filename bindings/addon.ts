@@ -175,6 +175,8 @@ export interface NativeRuntime {
 /** The functions the addon exports (kept in step with bindings/native/*.cpp). */
 export interface NativeAddon {
   tensorEmpty(backend: string, dtype: NativeDType, shape: readonly number[]): NativeTensorHandle;
+  /** One allocation, a tensor per shape in order, each part on a 256-byte boundary (back to back when sizes are multiples of 256 bytes). */
+  tensorArena(backend: string, dtype: NativeDType, shapes: readonly (readonly number[])[]): NativeTensorHandle[];
   tensorFromArray(backend: string, dtype: NativeDType, shape: readonly number[], data: Float32Array | Uint16Array): NativeTensorHandle;
   /** Overwrites t's values in place (Float32Array for f32, Uint16Array of bf16 bits for bf16; same length). */
   tensorWrite(t: NativeTensorHandle, data: Float32Array | Uint16Array): void;

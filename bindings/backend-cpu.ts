@@ -70,6 +70,14 @@ export class NativeBackend implements Backend {
     return new BackendTensor(this.name, dtype, shape, new NativeStorage(this.addon, h));
   }
 
+  arena(shapes: readonly (readonly number[])[], dtype: TensorDType): BackendTensor[] {
+    checkDType('arena', dtype);
+    if (shapes.length === 0) throw new RangeError('arena: no shapes');
+    for (const s of shapes) checkShape('arena', s);
+    const hs = this.addon.tensorArena(this.name, dtype, shapes);
+    return hs.map((h, i) => new BackendTensor(this.name, dtype, shapes[i]!, new NativeStorage(this.addon, h)));
+  }
+
   fromArray(data: Float32Array | Uint16Array, shape: readonly number[], dtype?: TensorDType): BackendTensor {
     const s = storageFor('fromArray', data, shape, dtype);
     const h = this.addon.tensorFromArray(this.name, s.dtype, shape, s.data);

@@ -52,6 +52,12 @@ export interface Backend {
   fillBytes?(t: BackendTensor, byte: number): void;
   /** Seeded uniform values in [lo, hi), generated where the tensor lives. */
   fillRandom?(t: BackendTensor, seed: number, lo: number, hi: number): void;
+  /**
+   * Empty tensors of `shapes` in one allocation, in order, each on a 256-byte boundary: back to back when
+   * their sizes are multiples of 256 bytes (a model's q, k, v weights: linear-attention-block multiplies by
+   * them as one matrix on cuda). Disjoint ordinary tensors; the memory goes when the last is disposed.
+   */
+  arena?(shapes: readonly (readonly number[])[], dtype: TensorDType): BackendTensor[];
 }
 
 export function checkDType(op: string, dtype: unknown): asserts dtype is TensorDType {

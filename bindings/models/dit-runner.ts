@@ -241,13 +241,15 @@ export class NativeSanaTransformer {
         const k = (s: string) => `transformer_blocks.${i}.${s}`;
         const g = (s: string, shape: number[]) => up.get(k(s), shape);
         const tab = source(k('scale_shift_table'), [6, C]);
+        // q, k, v in one allocation where the backend has arenas: cuda's linear-attention-block then runs them as one gemm
+        const [wq, wk, wv] = up.packed(['to_q', 'to_k', 'to_v'].map((n) => ({ key: k(`attn1.${n}.weight`), shape: [C, C] }))) as [BackendTensor, BackendTensor, BackendTensor];
         const attn2Qo = { wq: g('attn2.to_q.weight', [C, C]), bq: g('attn2.to_q.bias', [C]), wo: g('attn2.to_out.0.weight', [C, C]), bo: g('attn2.to_out.0.bias', [C]) };
         this.w.blocks.push({
           attn2Qo,
           attn2Text: { wk: g('attn2.to_k.weight', [C, C]), bk: g('attn2.to_k.bias', [C]), wv: g('attn2.to_v.weight', [C, C]), bv: g('attn2.to_v.bias', [C]) },
           w: {
             table: up.values(tab, [6, C]),
-            attn1: { wq: g('attn1.to_q.weight', [C, C]), wk: g('attn1.to_k.weight', [C, C]), wv: g('attn1.to_v.weight', [C, C]), wo: g('attn1.to_out.0.weight', [C, C]), bo: g('attn1.to_out.0.bias', [C]) },
+            attn1: { wq, wk, wv, wo: g('attn1.to_out.0.weight', [C, C]), bo: g('attn1.to_out.0.bias', [C]) },
             attn2: attn2Qo,
             ff: {
               wInv: g('ff.conv_inverted.weight', [2 * hid, C, 1, 1]), bInv: g('ff.conv_inverted.bias', [2 * hid]),

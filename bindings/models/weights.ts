@@ -65,6 +65,25 @@ export class WeightUploader {
     return this.values(this.source(key, shape), as);
   }
 
+  /**
+   * Parameters uploaded into one allocation where the backend has arenas (back to back when each is a
+   * multiple of 256 bytes), else one by one: the same tensors either way. linear-attention-block on cuda
+   * multiplies by q, k, v weights that sit back to back as one [3C, C] matrix (one gemm instead of three).
+   */
+  packed(parts: readonly { key: string; shape: readonly number[] }[]): BackendTensor[] {
+    if (!this.backend.arena) return parts.map((p) => this.get(p.key, p.shape));
+    const ts = this.backend.arena(
+      parts.map((p) => p.shape),
+      this.dtype,
+    );
+    this.tensors.push(...ts);
+    parts.forEach((p, i) => {
+      ts[i]!.write(this.source(p.key, p.shape));
+      this.bytes += tensorBytes(p.shape, this.dtype);
+    });
+    return ts;
+  }
+
   /** Values computed on the host (e.g. a sum of two biases), uploaded. */
   values(v: Float32Array, shape: readonly number[]): BackendTensor {
     const t = this.backend.fromArray(v, shape, this.dtype);

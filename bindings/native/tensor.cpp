@@ -1,11 +1,13 @@
 // Tensor allocation, host copies and disposal for the native backends:
 //   tensorEmpty(backend, dtype, shape) / tensorFromArray(backend, dtype, shape, typedArray)
+//   tensorArena(backend, dtype, shapes) → one tensor per shape, sharing one allocation
 //   tensorWrite(t, typedArray) / tensorToArray(t) / tensorDispose(t) / tensorIsAlive(t) / tensorInfo(t)
 // dtype is 'f32' (Float32Array) or 'bf16' (Uint16Array of bit patterns). Sizes are checked for
 // overflow before anything is allocated; allocation failure is a JS Error naming the size.
 #include <cmath>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "registry.h"
 #include "tensor_handle.h"
@@ -96,6 +98,50 @@ TensorHandle* allocate(Napi::Env env, const Napi::CallbackInfo& info, const std:
   return h.release();
 }
 
+// tensorArena(backend, dtype, shapes): one allocation holding a tensor per shape, in order, each part
+// starting on a 256-byte boundary (no gap between parts whose sizes are multiples of 256 bytes: a model's
+// q, k, v projection weights then sit back to back, and an op can multiply by them as one matrix). The
+// parts are ordinary tensors that never overlap; the memory is freed when the last of them is disposed.
+Napi::Value TensorArena(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string op = "tensorArena";
+  if (info.Length() != 3 || !info[2].IsArray()) throw Napi::TypeError::New(env, op + ": expected (backend, dtype, shapes[])");
+  const OpTable* be = backend_by_name(env, info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "", op);
+  const DType dt = parse_dtype(info[1], op);
+  auto shapes = info[2].As<Napi::Array>();
+  if (shapes.Length() == 0) throw Napi::RangeError::New(env, op + ": no shapes");
+  constexpr int64_t kAlign = 256;
+  std::vector<std::unique_ptr<TensorHandle>> parts;
+  int64_t total = 0;
+  for (uint32_t i = 0; i < shapes.Length(); ++i) {
+    auto h = std::make_unique<TensorHandle>();
+    h->dtype = dt;
+    parse_shape(shapes.Get(i), *h, op + " shapes[" + std::to_string(i) + "]");
+    h->offset = total;
+    if (h->bytes > (int64_t{1} << 52) - total) throw Napi::RangeError::New(env, op + ": the parts are too large together (at most 2^52 bytes)");
+    total += (h->bytes + kAlign - 1) / kAlign * kAlign;
+    parts.push_back(std::move(h));
+  }
+  void* p = be->alloc(total);
+#ifdef SANA_LAB_WITH_CUDA
+  std::string reason;
+  if (p == nullptr && be->device == Device::kCuda && !cuda::device_available(&reason)) {
+    throw Napi::Error::New(env, op + ": the cuda backend is unavailable (" + reason + ")");
+  }
+#endif
+  if (p == nullptr) {
+    throw Napi::RangeError::New(env, op + ": out of memory allocating " + std::to_string(total) + " bytes for " + std::to_string(parts.size()) +
+                                         " " + dtype_name(dt) + " tensors on " + be->name);
+  }
+  auto storage = std::make_shared<Storage>(be, p, total);
+  Napi::Array out = Napi::Array::New(env, parts.size());
+  for (uint32_t i = 0; i < parts.size(); ++i) {
+    parts[i]->storage = storage;
+    out.Set(i, wrap(env, parts[i].release()));
+  }
+  return out;
+}
+
 Napi::Value TensorEmpty(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() != 3) throw Napi::TypeError::New(env, "tensorEmpty: expected (backend, dtype, shape)");
@@ -119,7 +165,7 @@ void copy_host_array(Napi::Env env, const std::string& op, const TensorHandle& h
     throw Napi::RangeError::New(env, op + ": " + std::to_string(ta.ElementLength()) + " values for " + target + " (" + std::to_string(n) + " elements)");
   }
   const uint8_t* src = static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
-  Status s = h.storage->backend->copy_from_host(h.storage->data, src, h.bytes);
+  Status s = h.storage->backend->copy_from_host(h.view().data, src, h.bytes);
   if (!s.ok()) throw Napi::Error::New(env, op + ": " + s.message());
 }
 
@@ -137,7 +183,7 @@ Napi::Value TensorFromArray(const Napi::CallbackInfo& info) {
 
 // All of h's bytes into dst (host memory of h->bytes); a failed copy is an Error naming fn.
 void copy_to_host(Napi::Env env, const TensorHandle& h, void* dst, const char* fn) {
-  Status s = h.storage->backend->copy_to_host(dst, h.storage->data, h.bytes);
+  Status s = h.storage->backend->copy_to_host(dst, h.view().data, h.bytes);
   if (!s.ok()) throw Napi::Error::New(env, std::string(fn) + ": " + s.message());
 }
 
@@ -252,6 +298,7 @@ const OpTable* backend_by_name(Napi::Env env, const std::string& name, const std
 
 void RegisterTensor(Napi::Env env, Napi::Object exports) {
   exports.Set("tensorEmpty", Napi::Function::New(env, TensorEmpty, "tensorEmpty"));
+  exports.Set("tensorArena", Napi::Function::New(env, TensorArena, "tensorArena"));
   exports.Set("tensorFromArray", Napi::Function::New(env, TensorFromArray, "tensorFromArray"));
   exports.Set("tensorWrite", Napi::Function::New(env, TensorWrite, "tensorWrite"));
   exports.Set("tensorToArray", Napi::Function::New(env, TensorToArray, "tensorToArray"));

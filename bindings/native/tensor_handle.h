@@ -1,5 +1,5 @@
 // Backend tensors as seen from JavaScript: an External wrapping a TensorHandle (dtype, shape and a
-// shared reference to the device storage). dispose() drops the handle's reference; an op in flight
+// shared reference to the device storage; the parts of an arena share one storage at disjoint offsets). dispose() drops the handle's reference; an op in flight
 // holds its own reference, so memory is freed only when both are gone. The External's finalizer does
 // the same when JS garbage-collects an undisposed tensor.
 #pragma once
@@ -26,6 +26,7 @@ struct Storage {
 
 struct TensorHandle {
   std::shared_ptr<Storage> storage;  // null once disposed
+  int64_t offset = 0;                // bytes into the storage (a part of an arena; 0 otherwise)
   DType dtype = DType::kF32;
   int32_t ndim = 0;
   int64_t shape[kMaxDims] = {0};
@@ -34,7 +35,7 @@ struct TensorHandle {
 
   TensorView view() const {
     TensorView v;
-    v.data = storage ? storage->data : nullptr;
+    v.data = storage ? static_cast<uint8_t*>(storage->data) + offset : nullptr;
     v.dtype = dtype;
     v.device = storage ? storage->backend->device : Device::kCpu;
     v.ndim = ndim;

@@ -587,7 +587,11 @@ Status linear_attention(const LinearAttentionArgs& a, int version) {
 // ---------------------------------------------------------------- op `linear-attention-block`
 // SANA's self-attention module (attn1), composed here (one translation unit per op family keeps the
 // nvcc build short):
-//   q, k, v = x·Wqᵀ, x·Wkᵀ, x·Wvᵀ     three gemms into one (M × 3C) buffer (row stride 3C)
+//   q, k, v = x·Wqᵀ, x·Wkᵀ, x·Wvᵀ     three gemms into one (M × 3C) buffer (row stride 3C), or one gemm
+//                                     against [Wq; Wk; Wv] when the weights sit back to back in memory
+//                                     (a runner's arena; every version but v3): the same dot products,
+//                                     one launch, and at small M (1024², batch 2: M 2048) 3C-wide tiles
+//                                     that fill the SMs where three C-wide gemms leave a partial wave each
 //   o       = linear-attention core     reads q, k, v in place → (M × C)
 //   out     = residual + gate ⊙ (o·Woᵀ + bo)   gemm with bias, gate and residual fused in the epilogue
 // M = B·N tokens. Intermediates are stored in the op's dtype (bf16 for bf16, as PyTorch does).
@@ -695,12 +699,18 @@ Status linear_attention_block(const LinearAttentionBlockArgs& a, int version) {
     uint8_t* o = nullptr;
     SANA_RETURN_IF_ERROR(scratch.alloc_n(M * 3 * C * es, &qkv));
     SANA_RETURN_IF_ERROR(scratch.alloc_n(M * C * es, &o));
+    // q, k, v: one gemm against [wq; wk; wv] when the three weights sit back to back in memory (a
+    // runner's arena: bindings/models/weights.ts packed) — N = 3C fills more of the GPU than three
+    // N = C gemms at small M, in one launch; each output element is the same dot product either way.
+    const int64_t wbytes = C * C * es;
+    const uint8_t* wq = static_cast<const uint8_t*>(a.wq.data);
+    const bool packed = a.wk.data == wq + wbytes && a.wv.data == wq + 2 * wbytes;
     const TensorView* w[3] = {&a.wq, &a.wk, &a.wv};
-    for (int i = 0; i < 3; ++i) {
+    for (int i = 0; i < (packed ? 1 : 3); ++i) {
       GemmProblem p;
       p.dtype = dt;
       p.M = M;
-      p.N = C;
+      p.N = packed ? 3 * C : C;
       p.K = C;
       p.a = a.x.data;
       p.lda = C;

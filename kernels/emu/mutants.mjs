@@ -150,6 +150,14 @@ export const MUTANTS = [
     op: 'linear-attention-block',
   },
   {
+    name: 'la-packed-qkv-n',
+    why: 'linear-attention-block: with q, k, v weights back to back the one gemm computes only N = C columns (k and v never written)',
+    file: 'linear_attention',
+    from: 'p.N = packed ? 3 * C : C;',
+    to: 'p.N = C;',
+    op: 'linear-attention-block',
+  },
+  {
     name: 'depthwise-edge',
     why: 'mix-ffn v2: the depthwise 3×3 reads the row below the image (the next image\'s first row) instead of padding',
     file: 'mix_ffn',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadAddon } from '../../bindings/addon.js';
-import { gemm, getBackend, mixFfn } from '../../bindings/ops.js';
+import { gemm, gemmSync, getBackend, mixFfn } from '../../bindings/ops.js';
 import { BackendTensor } from '../../bindings/tensor.js';
 import { bf16ArrayToF32, f32ArrayToBf16 } from '../../reference/core/dtype.js';
 import { Rng } from '../../reference/core/random.js';
@@ -192,5 +192,41 @@ describe('native tensors (cpu)', () => {
     expect(t.describe()).toBe('bf16[2, 3] on cpu');
     expect(Object.isFrozen(t.shape)).toBe(true);
     t.dispose();
+  });
+});
+
+describe('arenas on the cpu backend (one allocation, a tensor per shape)', () => {
+  const be = getBackend('cpu');
+
+  it('gives disjoint tensors that read, write and feed ops like separate ones, in f32 and bf16', () => {
+    for (const dtype of ['f32', 'bf16'] as const) {
+      // 24 × 24 f32 (2304 B) and bf16 (1152 B): the second part starts on the next 256-byte boundary
+      const shapes = [[24, 24], [3, 7], [24, 24]];
+      const parts = be.arena!(shapes, dtype);
+      expect(parts.map((t) => [t.backend, t.dtype, t.shape])).toEqual(shapes.map((s) => ['cpu', dtype, s]));
+      const vals = shapes.map((s, i) => rand(s[0]! * s[1]!, 10 + i));
+      parts.forEach((t, i) => t.write(vals[i]!));
+      const want = (v: Float32Array) => (dtype === 'bf16' ? bf16ArrayToF32(f32ArrayToBf16(v)) : v);
+      // writing one part leaves its neighbours as they were
+      parts.forEach((t, i) => expect(Array.from(t.toFloat32())).toEqual(Array.from(want(vals[i]!))));
+      const x = be.fromArray(rand(5 * 24, 20), [5, 24], dtype);
+      const sep = be.fromArray(vals[2]!, [24, 24], dtype);
+      expect(Array.from(gemmSync(x, parts[2]!).toFloat32())).toEqual(Array.from(gemmSync(x, sep).toFloat32()));
+      for (const t of [x, sep]) t.dispose();
+      // disposing one part leaves the others alive (the allocation goes with the last)
+      parts[0]!.dispose();
+      expect(Array.from(parts[2]!.toFloat32())).toEqual(Array.from(want(vals[2]!)));
+      expect(() => parts[0]!.toFloat32()).toThrow(/disposed/);
+      parts[1]!.dispose();
+      parts[2]!.dispose();
+    }
+  });
+
+  it('rejects no shapes, a bad dtype or shape, and a raw call with a non-array, naming arena', () => {
+    expect(() => be.arena!([], 'f32')).toThrow(new RangeError('arena: no shapes'));
+    expect(() => be.arena!([[2, 2]], 'f16' as never)).toThrow(/^arena: dtype must be 'f32' or 'bf16'/);
+    expect(() => be.arena!([[2, -1]], 'f32')).toThrow(/^arena: /);
+    expect(() => addon.tensorArena('cpu', 'f32', 7 as never)).toThrow(/^tensorArena: expected \(backend, dtype, shapes\[\]\)$/);
+    expect(() => addon.tensorArena('cpu', 'f32', [[2], 'x' as never])).toThrow(/^tensorArena shapes\[1\]: shape must be an array/);
   });
 });

@@ -29,10 +29,19 @@ function detached<T extends Float32Array | Uint16Array>(a: T): T {
 }
 
 /** Every op function the addon exports (new native ops are covered as they appear). */
-const NOT_OPS = new Set(['tensorEmpty', 'tensorFromArray', 'tensorWrite', 'tensorToArray', 'tensorToFloat32', 'tensorDispose', 'tensorIsAlive', 'tensorInfo', 'cpuThreads', 'setCpuThreads', 'gemmKernel', 'measureFmaPeak', 'cpuInfo', 'cudaInfo', 'buildInfo', 'f32ToBf16', 'bf16ToF32']);
+const NOT_OPS = new Set(['tensorEmpty', 'tensorArena', 'tensorFromArray', 'tensorWrite', 'tensorToArray', 'tensorToFloat32', 'tensorDispose', 'tensorIsAlive', 'tensorInfo', 'cpuThreads', 'setCpuThreads', 'gemmKernel', 'measureFmaPeak', 'cpuInfo', 'cudaInfo', 'buildInfo', 'f32ToBf16', 'bf16ToF32']);
 const OP_FUNCTIONS = Object.keys(addon).filter((k) => typeof (addon as unknown as Record<string, unknown>)[k] === 'function' && !NOT_OPS.has(k)) as (keyof NativeAddon)[];
 
 describe('native tensors: bad arguments are TypeError/RangeError naming the function', () => {
+  it('tensorArena: backend, dtype, shapes', () => {
+    expectThrow(() => (addon.tensorArena as unknown as () => unknown)(), TypeError, 'tensorArena: expected (backend, dtype, shapes[])');
+    expectThrow(() => addon.tensorArena('gpu', 'f32', [[2]]), TypeError, "tensorArena: unknown native backend 'gpu' (have: cpu)");
+    expectThrow(() => addon.tensorArena('cpu', 'f16' as 'f32', [[2]]), TypeError, "tensorArena: dtype 'f16' is not supported by native tensors (use 'f32' or 'bf16')");
+    expectThrow(() => addon.tensorArena('cpu', 'f32', []), RangeError, 'tensorArena: no shapes');
+    expectThrow(() => addon.tensorArena('cpu', 'f32', [[2], [-1]]), RangeError, 'tensorArena shapes[1]: shape[0] = -1 is not a non-negative integer');
+    expectThrow(() => addon.tensorArena('cpu', 'f32', [[2 ** 50], [2 ** 50]]), RangeError, 'tensorArena: the parts are too large together (at most 2^52 bytes)');
+  });
+
   it('tensorEmpty / tensorFromArray: backend, dtype, shape', () => {
     expectThrow(() => (addon.tensorEmpty as unknown as () => unknown)(), TypeError, 'tensorEmpty: expected (backend, dtype, shape)');
     expectThrow(() => addon.tensorEmpty('gpu', 'f32', [2]), TypeError, "tensorEmpty: unknown native backend 'gpu' (have: cpu)");

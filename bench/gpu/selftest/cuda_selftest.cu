@@ -690,6 +690,54 @@ void parity_linear_attention_block(int v, DType dt, Rng& rng) {
     check_case("linear-attention-block", v, dt, c.name, reject, [&] { return cuda::linear_attention_block(a, v); }, out.v,
                [&] { return ref_la_block(x.h, wq.h, wk.h, wv.h, wo.h, &bo.h, &gate.h, N, &res.h, B, N, C, Cout, d, rnd); });
   }
+  // wq, wk, wv back to back in one allocation (a runner's arena): versions other than 3 run q, k, v as one
+  // gemm of N = 3C, which must give the three gemms' result bit for bit (and, on the wgmma engine, one
+  // launch instead of three).
+  const bool reject = (v == 3) || ((v == 4 || v == 5) && (dt != DType::kBF16 || !device_is_sm90()));
+  if (reject) return;
+  const int64_t B = 2, N = 96, C = 64, d = 32;
+  const double s = 1.0 / std::sqrt(double(C));
+  Dev x = randn(dt, {B, N, C}, rng, 1.0), w3 = randn(dt, {3 * C, C}, rng, s), wo = randn(dt, {C, C}, rng, s), bo = randn(dt, {C}, rng, 0.1);
+  Vec part[3];
+  for (int i = 0; i < 3; ++i) part[i].assign(w3.h.begin() + i * C * C, w3.h.begin() + (i + 1) * C * C);
+  Dev wq = upload_values(dt, {C, C}, part[0]), wk = upload_values(dt, {C, C}, part[1]), wv = upload_values(dt, {C, C}, part[2]);
+  Dev out_sep = poisoned(dt, {B, N, C}), out_packed = poisoned(dt, {B, N, C});
+  LinearAttentionBlockArgs a;
+  a.x = x.v;
+  a.wo = wo.v;
+  a.bo = bo.ptr();
+  a.head_dim = d;
+  a.wq = wq.v;
+  a.wk = wk.v;
+  a.wv = wv.v;
+  a.out = out_sep.v;
+  const int64_t l0 = cuda::gemm_wgmma_launch_count();
+  ok(cuda::linear_attention_block(a, v));
+  const int64_t l1 = cuda::gemm_wgmma_launch_count();
+  for (int i = 0; i < 3; ++i) {
+    TensorView* w = i == 0 ? &a.wq : i == 1 ? &a.wk : &a.wv;
+    *w = wq.v;
+    w->data = static_cast<uint8_t*>(w3.v.data) + i * C * C * dtype_bytes(dt);
+  }
+  a.out = out_packed.v;
+  ok(cuda::linear_attention_block(a, v));
+  const int64_t l2 = cuda::gemm_wgmma_launch_count();
+  const std::string name = "B2 N96 C64 bo, q/k/v weights back to back";
+  record_compare("linear-attention-block", v, dt, name, download(out_packed.v),
+                 ref_la_block(x.h, part[0], part[1], part[2], wo.h, &bo.h, nullptr, N, nullptr, B, N, C, C, d, rnd));
+  Check c;
+  c.op = "linear-attention-block";
+  c.version = v;
+  c.dtype = dname(dt);
+  c.name = name + ": one gemm, the same result";
+  const Vec o_sep = download(out_sep.v), o_packed = download(out_packed.v);
+  int64_t differ = 0;
+  for (size_t i = 0; i < o_sep.size(); ++i) differ += !(o_sep[i] == o_packed[i]);
+  const bool wgmma = l1 - l0 > 0;
+  c.pass = differ == 0 && (!wgmma || (l1 - l0 == 4 && l2 - l1 == 2));
+  c.detail = std::to_string(differ) + " elements differ from the three-gemm run" +
+             (wgmma ? "; wgmma launches " + std::to_string(l1 - l0) + " → " + std::to_string(l2 - l1) + " (want 4 → 2)" : "");
+  g_checks.push_back(c);
 }
 
 Vec dw_glu_ref(const Vec& u, const Vec& w, const Vec& b, int64_t B, int64_t H, int64_t W, int64_t h) {
