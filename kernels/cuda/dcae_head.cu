@@ -189,9 +189,9 @@ __global__ void __launch_bounds__(kV4Threads, 2)
   for (int i = tid; i < 9 * KS * 32 * 2; i += kV4Threads) {
     const int j = i % 2, l = (i / 2) % 32, ks = (i / 64) % KS, tap = i / (64 * KS);
     const int n = l / 4, c = ks * 16 + 2 * (l % 4) + 8 * j;
-    bf16 pair[2];
-    for (int e = 0; e < 2; ++e) pair[e] = n < Cout ? w[(static_cast<int64_t>(n) * C + c + e) * 9 + tap] : __float2bfloat16_rn(0.0f);
-    ws[i] = *reinterpret_cast<const uint32_t*>(pair);
+    uint32_t pair = 0;  // element c in the low half, c + 1 in the high half
+    for (int e = 0; e < 2 && n < Cout; ++e) pair |= static_cast<uint32_t>(__bfloat16_as_ushort(w[(static_cast<int64_t>(n) * C + c + e) * 9 + tap])) << (16 * e);
+    ws[i] = pair;
   }
   ptx::cp_async_wait<0>();
   __syncthreads();

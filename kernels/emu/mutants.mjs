@@ -107,7 +107,7 @@ export const MUTANTS = [
     file: 'linear_attention',
     from: 'bv[4][0] = bv[4][1] = kOnesBf16x2;',
     to: 'bv[4][0] = bv[4][1] = 0u;',
-    op: 'linear-attention',
+    op: 'linear-attention@3',
   },
   {
     name: 'la3-apply-no-s-lo',
@@ -115,7 +115,7 @@ export const MUTANTS = [
     file: 'linear_attention',
     from: '        ptx::mma_m16n8k16_bf16(acc[nt], a[ks], blo[nt][ks][0], blo[nt][ks][1]);\n',
     to: '',
-    op: 'linear-attention',
+    op: 'linear-attention@3',
   },
   {
     name: 'la3-cp-async-early',
@@ -123,7 +123,7 @@ export const MUTANTS = [
     file: 'linear_attention',
     from: 'ptx::cp_async_wait<kStages3 - 2>();  // this thread',
     to: 'ptx::cp_async_wait<kStages3 - 1>();  // this thread',
-    op: 'linear-attention',
+    op: 'linear-attention@3',
   },
   {
     name: 'softmax-no-rescale',
@@ -131,7 +131,7 @@ export const MUTANTS = [
     file: 'cross_attention',
     from: 'const float corr = kExp2 ? exp2f(m_run[r] - m_use) : expf(m_run[r] - m_use);',
     to: 'const float corr = 1.0f;',
-    op: 'cross-attention',
+    op: 'cross-attention@2',
   },
   {
     name: 'xattn-v3-natural-exp',
@@ -139,7 +139,7 @@ export const MUTANTS = [
     file: 'cross_attention',
     from: '    online_softmax_step<true>(s, o, m_run, l_run);',
     to: '    online_softmax_step<false>(s, o, m_run, l_run);',
-    op: 'cross-attention',
+    op: 'cross-attention@4',
   },
   {
     name: 'state-without-ones-row',
@@ -171,7 +171,7 @@ export const MUTANTS = [
     file: 'dcae_head',
     from: 'const int n = l / 4, c = ks * 16 + 2 * (l % 4) + 8 * j;',
     to: 'const int n = l / 4, c = ks * 16 + 2 * (l % 4) + 4 * j;',
-    op: 'dcae-head',
+    op: 'dcae-head@4',
   },
   {
     name: 'head-v4-padding-normalized',
@@ -179,7 +179,7 @@ export const MUTANTS = [
     file: 'dcae_head',
     from: '      if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;\n      bf16* tr',
     to: '      bf16* tr',
-    op: 'dcae-head',
+    op: 'dcae-head@4',
   },
   {
     name: 'depthwise-v3-halo-shift',
@@ -187,7 +187,7 @@ export const MUTANTS = [
     file: 'mix_ffn',
     from: 'ix = x0 + p % kHaloW3 - 1;',
     to: 'ix = x0 + p % kHaloW3;',
-    op: 'mix-ffn',
+    op: 'mix-ffn@4',
   },
   {
     name: 'depthwise-v3-no-wait',
@@ -195,7 +195,7 @@ export const MUTANTS = [
     file: 'mix_ffn',
     from: '  ptx::cp_async_wait<0>();\n  __syncthreads();\n\n  // Thread → 8 channels',
     to: '  __syncthreads();\n\n  // Thread → 8 channels',
-    op: 'mix-ffn',
+    op: 'mix-ffn@4',
   },
   {
     name: 'lite-mla-tap-shift',
@@ -203,7 +203,7 @@ export const MUTANTS = [
     file: 'lite_mla',
     from: 'const float* wtap = wt[ky * KS + kx];',
     to: 'const float* wtap = wt[ky * KS + (kx + 1) % KS];',
-    op: 'lite-mla',
+    op: 'lite-mla@3',
   },
   {
     name: 'head-padding',
@@ -235,7 +235,7 @@ export const MUTANTS = [
     file: 'gemm_wgmma',
     from: 'conv_oy + (p.conv_phase >> 1) - 1 + (tap >> 1)',
     to: 'conv_oy + (p.conv_phase >> 1) * 0 - 1 + (tap >> 1)',
-    op: 'dcae-upsample',
+    op: 'dcae-upsample@3',
   },
   {
     name: 'row-budget-too-small',

@@ -1793,13 +1793,19 @@ void run_parity(const std::set<std::string>& only, uint64_t seed) {
                                                                {"cross-attention", {3, 4}}, {"conv3x3", {4}}, {"dcae-resblock", {4}},
                                                                {"dit-block", {3}}};
   Rng rng(seed);
+  // `--only op` runs every version of op, `--only op@N` version N alone (kernels/emu/mutants.mjs: a broken
+  // kernel's one version fails in seconds instead of after every other version has passed).
+  auto wanted = [&](const std::string& op, int v) { return only.empty() || only.count(op) || only.count(op + "@" + std::to_string(v)); };
   for (const auto& [op, fn] : tests) {
-    if (!only.empty() && !only.count(op)) continue;
+    bool any = only.empty() || only.count(op);
+    for (const auto& o : only) any = any || o.rfind(op + "@", 0) == 0;
+    if (!any) continue;
     int nv = 0;
     for (const auto& ov : cuda::op_versions()) {
       if (op == ov.op) nv = static_cast<int>(ov.versions.size());
     }
     for (int v = 0; v <= nv; ++v) {
+      if (!wanted(op, v)) continue;
       for (DType dt : {DType::kF32, DType::kBF16}) {
         try {
           const int64_t before = cuda::gemm_wgmma_launch_count();
@@ -2404,7 +2410,7 @@ int main(int argc, char** argv) {
       std::string item;
       while (std::getline(ss, item, ',')) only.insert(item);
     } else {
-      std::fprintf(stderr, "usage: cuda-selftest [--parity] [--big] [--bench] [--json FILE] [--budget-s S] [--res 1024,4096] [--batch B] [--only ops] [--seed N] [--ceilings-gemm-version V] [--fail-fast]\n");
+      std::fprintf(stderr, "usage: cuda-selftest [--parity] [--big] [--bench] [--json FILE] [--budget-s S] [--res 1024,4096] [--batch B] [--only op,op@version] [--seed N] [--ceilings-gemm-version V] [--fail-fast]\n");
       return 3;
     }
   }
