@@ -76,12 +76,10 @@ Napi::Value wrap(Napi::Env env, TensorHandle* h) {
   return ext;
 }
 
-TensorHandle* allocate(Napi::Env env, const Napi::CallbackInfo& info, const std::string& op) {
-  const OpTable* be = backend_by_name(env, info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "", op);
-  auto h = std::make_unique<TensorHandle>();
-  h->dtype = parse_dtype(info[1], op);
-  parse_shape(info[2], *h, op);
-  void* p = be->alloc(h->bytes);
+// `bytes` of device or host memory from `be`, or a JS error: "op: the cuda backend is unavailable (…)"
+// without a device, else a RangeError "op: out of memory allocating N bytes for <what> on <backend>".
+void* alloc_or_throw(Napi::Env env, const OpTable* be, int64_t bytes, const std::string& op, const std::string& what) {
+  void* p = be->alloc(bytes);
 #ifdef SANA_LAB_WITH_CUDA
   std::string reason;
   if (p == nullptr && be->device == Device::kCuda && !cuda::device_available(&reason)) {
@@ -91,9 +89,17 @@ TensorHandle* allocate(Napi::Env env, const Napi::CallbackInfo& info, const std:
 #endif
   if (p == nullptr) {
     // A RangeError, like V8's own "Array buffer allocation failed": the size asked for cannot be had.
-    throw Napi::RangeError::New(env, op + ": out of memory allocating " + std::to_string(h->bytes) + " bytes for " +
-                                         dtype_name(h->dtype) + h->view().shape_str() + " on " + be->name);
+    throw Napi::RangeError::New(env, op + ": out of memory allocating " + std::to_string(bytes) + " bytes for " + what + " on " + be->name);
   }
+  return p;
+}
+
+TensorHandle* allocate(Napi::Env env, const Napi::CallbackInfo& info, const std::string& op) {
+  const OpTable* be = backend_by_name(env, info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "", op);
+  auto h = std::make_unique<TensorHandle>();
+  h->dtype = parse_dtype(info[1], op);
+  parse_shape(info[2], *h, op);
+  void* p = alloc_or_throw(env, be, h->bytes, op, dtype_name(h->dtype) + h->view().shape_str());
   h->storage = std::make_shared<Storage>(be, p, h->bytes);
   return h.release();
 }
@@ -122,17 +128,7 @@ Napi::Value TensorArena(const Napi::CallbackInfo& info) {
     total += (h->bytes + kAlign - 1) / kAlign * kAlign;
     parts.push_back(std::move(h));
   }
-  void* p = be->alloc(total);
-#ifdef SANA_LAB_WITH_CUDA
-  std::string reason;
-  if (p == nullptr && be->device == Device::kCuda && !cuda::device_available(&reason)) {
-    throw Napi::Error::New(env, op + ": the cuda backend is unavailable (" + reason + ")");
-  }
-#endif
-  if (p == nullptr) {
-    throw Napi::RangeError::New(env, op + ": out of memory allocating " + std::to_string(total) + " bytes for " + std::to_string(parts.size()) +
-                                         " " + dtype_name(dt) + " tensors on " + be->name);
-  }
+  void* p = alloc_or_throw(env, be, total, op, std::to_string(parts.size()) + " " + dtype_name(dt) + " tensors");
   auto storage = std::make_shared<Storage>(be, p, total);
   Napi::Array out = Napi::Array::New(env, parts.size());
   for (uint32_t i = 0; i < parts.size(); ++i) {
