@@ -2,3 +2,4 @@
 export declare const REBUILD_HINT: string;
 export declare function projectSymbolsIn(nmText: string): string[];
 export declare function undefinedProjectSymbols(file: string, nm?: string): { symbols: string[] } | { missing: string };
+export declare function demangle(names: string[]): string[];

@@ -24,8 +24,8 @@ export function projectSymbolsIn(nmText) {
   return names;
 }
 
-/** Demangled by c++filt where installed (same binutils as nm), else left mangled. */
-function demangle(names) {
+/** Demangled by c++filt where installed (same binutils as nm), else left mangled (also kernel-resources.mjs). */
+export function demangle(names) {
   if (names.length === 0) return names;
   try {
     const out = execFileSync('c++filt', [], { input: names.join('\n') + '\n', encoding: 'utf8', stdio: ['pipe', 'pipe', 'ignore'] });

@@ -13,6 +13,5 @@ export interface KernelResources {
 export declare const SM: { registers: number; maxWarps: number; allocUnit: number };
 export declare function registerLimitedWarps(registers: number, sm?: typeof SM): number;
 export declare function parsePtxasInfo(text: string): KernelResources[];
-export declare function demangle(names: string[]): string[];
 export declare function shortName(demangled: string): string;
 export declare function compileForResources(file: string, options?: { arch?: string; nvcc?: string }): Promise<KernelResources[]>;

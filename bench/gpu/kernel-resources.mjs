@@ -9,11 +9,13 @@
 // Without files: every kernels/cuda/*.cu (2–3 minutes on 2 cores). Rows are sorted by the warps the
 // registers allow, fewest first; `spills` flags local-memory traffic. The limit printed is the register
 // file's alone: a kernel's block size and dynamic shared memory (known only at launch) can lower it.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+import { demangle } from './addon-symbols.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -58,17 +60,6 @@ export function parsePtxasInfo(text) {
     }
   }
   return kernels.map((k) => ({ ...k, warps: registerLimitedWarps(k.registers) }));
-}
-
-/** Demangled by c++filt where installed, else left mangled. */
-export function demangle(names) {
-  if (names.length === 0) return names;
-  try {
-    const out = execFileSync('c++filt', [], { input: names.join('\n'), encoding: 'utf8' }).split('\n');
-    return names.map((n, i) => out[i] || n);
-  } catch {
-    return names;
-  }
 }
 
 /** "ln_mod_v2<__nv_bfloat16, 5>" from "void sana::cuda::(anonymous namespace)::ln_mod_v2<__nv_bfloat16, 5>(…)". */

@@ -4,7 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { compileForResources, demangle, parsePtxasInfo, registerLimitedWarps, shortName } from '../../bench/gpu/kernel-resources.mjs';
+import { demangle } from '../../bench/gpu/addon-symbols.mjs';
+import { compileForResources, parsePtxasInfo, registerLimitedWarps, shortName } from '../../bench/gpu/kernel-resources.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const nvcc = spawnSync(process.env.NVCC || 'nvcc', ['--version']).status === 0;

@@ -315,6 +315,27 @@ void record_compare(const std::string& op, int version, DType dt, const std::str
   g_checks.push_back(c);
 }
 
+// out against want element by element, bit for bit (NaN never equal): a passing Check says "bit-identical
+// to <what>", a failing one how many elements differ and the first.
+Check identical_check(const std::string& op, int version, DType dt, const std::string& name, const Vec& out, const Vec& want, const std::string& what) {
+  Check c;
+  c.op = op;
+  c.version = version;
+  c.dtype = dname(dt);
+  c.name = name;
+  int64_t differ = 0, first = -1;
+  for (size_t i = 0; i < out.size() && i < want.size(); ++i) {
+    if (!(out[i] == want[i])) {
+      if (first < 0) first = static_cast<int64_t>(i);
+      ++differ;
+    }
+  }
+  c.pass = out.size() == want.size() && differ == 0;
+  c.detail = c.pass ? "bit-identical to " + what
+                    : std::to_string(differ) + " of " + std::to_string(out.size()) + " elements differ from " + what + " (first " + std::to_string(first) + ")";
+  return c;
+}
+
 void record_status(const std::string& op, int version, DType dt, const std::string& name, const Status& s, bool expect_reject) {
   Check c;
   c.op = op;
@@ -725,18 +746,12 @@ void parity_linear_attention_block(int v, DType dt, Rng& rng) {
   const std::string name = "B2 N96 C64 bo, q/k/v weights back to back";
   record_compare("linear-attention-block", v, dt, name, download(out_packed.v),
                  ref_la_block(x.h, part[0], part[1], part[2], wo.h, &bo.h, nullptr, N, nullptr, B, N, C, C, d, rnd));
-  Check c;
-  c.op = "linear-attention-block";
-  c.version = v;
-  c.dtype = dname(dt);
-  c.name = name + ": one gemm, the same result";
-  const Vec o_sep = download(out_sep.v), o_packed = download(out_packed.v);
-  int64_t differ = 0;
-  for (size_t i = 0; i < o_sep.size(); ++i) differ += !(o_sep[i] == o_packed[i]);
-  const bool wgmma = l1 - l0 > 0;
-  c.pass = differ == 0 && (!wgmma || (l1 - l0 == 4 && l2 - l1 == 2));
-  c.detail = std::to_string(differ) + " elements differ from the three-gemm run" +
-             (wgmma ? "; wgmma launches " + std::to_string(l1 - l0) + " → " + std::to_string(l2 - l1) + " (want 4 → 2)" : "");
+  Check c = identical_check("linear-attention-block", v, dt, name + ": one gemm, the same result", download(out_packed.v), download(out_sep.v),
+                            "the three-gemm run");
+  if (l1 - l0 > 0) {  // the wgmma engine counts its launches
+    c.pass = c.pass && l1 - l0 == 4 && l2 - l1 == 2;
+    c.detail += "; wgmma launches " + std::to_string(l1 - l0) + " → " + std::to_string(l2 - l1) + " (want 4 → 2)";
+  }
   g_checks.push_back(c);
 }
 
@@ -784,16 +799,7 @@ void parity_dw_glu_v3(Rng& rng) {
     record_compare("mix-ffn", 4, dt, name + ": v3 vs float64", o3, selftest::round_all(dw_glu_ref(u.h, w.h, b.h, sh.B, sh.H, sh.W, sh.h), [](double x) {
                      return round_to(DType::kBF16, x);
                    }));
-    Check c;
-    c.op = "mix-ffn";
-    c.version = 4;
-    c.dtype = dname(dt);
-    c.name = name + ": bit-identical";
-    int64_t differ = 0;
-    for (size_t i = 0; i < o3.size(); ++i) differ += !(o3[i] == o2[i]);
-    c.pass = differ == 0 && o3.size() == o2.size();
-    c.detail = c.pass ? "dw v3 = dw v2 bit for bit" : std::to_string(differ) + " of " + std::to_string(o3.size()) + " elements differ from dw v2";
-    g_checks.push_back(c);
+    g_checks.push_back(identical_check("mix-ffn", 4, dt, name + ": bit-identical", o3, o2, "dw v2"));
   }
 }
 
@@ -1568,23 +1574,9 @@ void sampler_update_ref(const std::vector<float>& c, const Vec& v, int64_t halve
 }
 
 void record_identical(const std::string& op, int version, DType dt, const std::string& name, const Vec& out, const std::vector<float>& want, DType stored) {
-  Check c;
-  c.op = op;
-  c.version = version;
-  c.dtype = dname(dt);
-  c.name = name;
-  int64_t differ = 0, first = -1;
-  for (size_t i = 0; i < out.size(); ++i) {
-    const double w = stored == DType::kBF16 ? bf16_bits_to_f32(f32_to_bf16_bits(want[i])) : static_cast<double>(want[i]);
-    if (!(out[i] == w)) {
-      if (first < 0) first = static_cast<int64_t>(i);
-      ++differ;
-    }
-  }
-  c.pass = out.size() == want.size() && differ == 0;
-  c.detail = c.pass ? "bit-identical to the host scheduler arithmetic"
-                    : std::to_string(differ) + " of " + std::to_string(out.size()) + " elements differ (first " + std::to_string(first) + ")";
-  g_checks.push_back(c);
+  Vec w(want.size());
+  for (size_t i = 0; i < want.size(); ++i) w[i] = stored == DType::kBF16 ? bf16_bits_to_f32(f32_to_bf16_bits(want[i])) : static_cast<double>(want[i]);
+  g_checks.push_back(identical_check(op, version, dt, name, out, w, "the host scheduler arithmetic"));
 }
 
 void parity_sampler_update(int v, DType dt, Rng& rng) {
