@@ -55,6 +55,38 @@ def case_key(r):
     return (r["op"], r["model"], r["res"], r["batch"], -1 if stage is None else stage)
 
 
+def baseline_shape(r):
+    """Whether a record has the shape its baseline times: gemm's is the QKV projection (N = 3C, K = C); the
+    self-test also times v3's N = C gemms at each tile width (tile_widths), which torch does not."""
+    s = r.get("shape") or {}
+    c = DIT_C.get(r.get("model"))
+    return r["op"] != "gemm" or c is None or "N" not in s or (s["N"] == 3 * c and s.get("K") == c)
+
+
+def tile_widths(records):
+    """gemm v3 at the plan's tile width and at each forced one (shape.tile_n), per DiT shape: the evidence for
+    SANA_LAB_GEMM_TILES=128,192,256 (the 192-wide tile, opt-in until timed)."""
+    by = {}  # (model, res, batch, M, N, K) → {tile_n or 0 (planned): median}
+    for r in records:
+        s = r.get("shape") or {}
+        if r["op"] != "gemm" or r.get("version") != 3 or "median_ms" not in r or "split_k" in s or not {"M", "N", "K"} <= s.keys():
+            continue
+        by.setdefault((r["model"], r["res"], r["batch"], s["M"], s["N"], s["K"]), {})[s.get("tile_n", 0)] = r["median_ms"]
+    rows = [(k, v) for k, v in sorted(by.items(), key=lambda kv: str(kv[0])) if 192 in v and 0 in v]
+    if not rows:
+        return
+    print()
+    print(f"{'gemm v3 tile widths':<20} {'model':<5} {'res':>5} {'B':>2} {'M':>6} {'N':>5} {'K':>5} {'planned':>8} {'t128':>8} {'t192':>8} {'t256':>8} {'192 vs planned':>14}")
+    speeds = []
+    for (model, res, b, m, n, k), v in rows:
+        speed = v[0] / v[192]
+        speeds.append(speed)
+        cells = " ".join(f"{v[t]:>8.4f}" if t in v else f"{'-':>8}" for t in (0, 128, 192, 256))
+        print(f"{'':<20} {model:<5} {res:>5} {b:>2} {m:>6} {n:>5} {k:>5} {cells} {speed:>14.2f}")
+    print(f"tile 192 vs the planned width: faster in {sum(x > 1.0 for x in speeds)} of {len(speeds)} shape(s) "
+          f"(speed-up {min(speeds):.2f}–{max(speeds):.2f}); the plan takes 192 only with SANA_LAB_GEMM_TILES=128,192,256")
+
+
 def main():
     if len(sys.argv) != 3:
         print(__doc__)
@@ -66,7 +98,7 @@ def main():
     bw = ceil.get("copy_GBps")
     best = {}
     for r in cuda.get("records", []):
-        if "median_ms" not in r:
+        if "median_ms" not in r or not baseline_shape(r):
             continue
         key = case_key(r)
         if key not in best or r["median_ms"] < best[key]["median_ms"]:
@@ -101,6 +133,7 @@ def main():
     if missing:
         print(f"{len(missing)} baseline case(s) without a CUDA record (e.g. {missing[0]})")
     candidates(cuda.get("records", []))
+    tile_widths(cuda.get("records", []))
     return 0
 
 

@@ -12,16 +12,24 @@
 // 8 columns per thread, with 16-byte loads and stores when every operand row is 16-byte aligned.
 //
 // Tiles: BM = 128, BK = 64, BN = 256 (4 stages × 48 KiB, 1 block per SM, wgmma m64n256k16, 128
-// accumulators per consumer thread) or BN = 128 (3 stages × 32 KiB, 2 blocks per SM, m64n128k16, 64
-// accumulators); plan::gemm_wgmma_tile_n picks one by a wave-count model. Block = 288 threads:
-// warps 0–7 the consumers (warpgroups start at warps 0 and 4), warp 8 the producer (one thread issues
-// every TMA; no setmaxnreg: 288 threads leave ≤ 224 (BN 256) / ≤ 112 (BN 128) registers per thread).
+// accumulators per consumer thread), BN = 192 (4 stages × 40 KiB, 1 block per SM, m64n192k16, 96
+// accumulators) or BN = 128 (3 stages × 32 KiB, 2 blocks per SM, m64n128k16, 64 accumulators);
+// plan::gemm_wgmma_tile_n picks one by a wave-count model, among 128 and 256 unless SANA_LAB_GEMM_TILES
+// adds 192 (opt-in until timed on a GPU). Why 192: SANA-0.6B's N (1152, 3456, 5760) are multiples of
+// 192 and of no 256. At M 2048 (1024², CFG batch 2) an N 1152 gemm is 80 tiles of 256 — one partial
+// wave in which every block walks all of K — or 96 tiles of 192, still one wave, each tile 3/4 of the
+// work: ≈ 25% less time if a 192-wide slice costs 3/4 of a 256-wide one (the H200 run: one-wave grids
+// take ≈ 1 µs per 256-wide slice: 18 µs at K 1152 for M 1024 and M 2048 alike). At M 32768 (4096²) the
+// last column of 256-wide tiles is half empty: 10 waves of 256 against 12 of 192 (= 9 of 256's time).
+// Block = 288 threads: warps 0–7 the consumers (warpgroups start at warps 0 and 4), warp 8 the producer
+// (one thread issues every TMA; no setmaxnreg: 288 threads leave ≤ 224 (BN 192, 256) / ≤ 112 (BN 128)
+// registers per thread).
 // Blocks are visited in v2's grouped order (plan::gemm_tile_of) for L2 reuse. Not persistent: the
 // epilogue of one tile overlaps another block's main loop only with BN = 128 (2 blocks per SM).
 //
 // FLOPs 2·M·N·K (+ ≤ 4·M·N epilogue). Bytes: minimal (M·K + N·K + M·N)·2 (+ epilogue operands); as
 // issued, each A tile is read ⌈N/BN⌉ times and each B tile ⌈M/128⌉ times (from L2 in the grouped
-// order). Per k-slice a block moves (128 + BN)·64·2 bytes for 128·BN·64 MACs: 85 (BN 256) or 64
+// order). Per k-slice a block moves (128 + BN)·64·2 bytes for 128·BN·64 MACs: 85 (BN 256), 77 (BN 192) or 64
 // (BN 128) FLOP per byte of shared memory filled; each consumer warpgroup's wgmma reads 64·16·2 bytes
 // of A and BN·16·2 of B per 64·BN·16 MACs. At the Sana QKV shape (M 32768, N 3456, K 1152) the
 // whole gemm is 261 GFLOP over ≥ 0.33 GB: compute-bound (≈ 0.26 ms at 989 TFLOP/s).
@@ -91,6 +99,7 @@
 #include <cuda.h>          // CUtensorMap and its enums (types only; the function comes from the driver at run time)
 #include <cudaTypedefs.h>  // PFN_cuTensorMapEncodeTiled_v12000
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
@@ -157,6 +166,8 @@ __device__ __forceinline__ void consumer_barrier() { ptx::bar_sync<1, plan::kWgC
 template <int BN> __device__ __forceinline__ void wgmma_slice(float (&d)[BN / 2], uint64_t desc_a, uint64_t desc_b) {
   if constexpr (BN == 256) {
     wgmma_m64n256k16(d, desc_a, desc_b);
+  } else if constexpr (BN == 192) {
+    wgmma_m64n192k16(d, desc_a, desc_b);
   } else {
     wgmma_m64n128k16(d, desc_a, desc_b);
   }
@@ -421,6 +432,29 @@ Status encode_conv_map(const char* op, const WgmmaDevice& d, CUtensorMap* map, c
 }
 
 int g_tile_n_override = 0;
+
+// SANA_LAB_GEMM_TILES: the tile widths the plan may choose, a comma list of 128, 192 and 256 (unset or
+// "" = 128,256, the default until a GPU has timed 192); anything else is ignored (the default) with one
+// warning on stderr.
+int tiles_from_env() {
+  const char* e = std::getenv("SANA_LAB_GEMM_TILES");
+  if (e == nullptr || e[0] == '\0') return plan::kWgTilesDefault;
+  const std::string v(e);
+  int set = 0;
+  size_t at = 0;
+  while (at <= v.size()) {
+    const size_t end = std::min(v.find(',', at), v.size());
+    const std::string item = v.substr(at, end - at);
+    at = end + 1;
+    const int bit = item == "128" ? plan::kWgTile128 : item == "192" ? plan::kWgTile192 : item == "256" ? plan::kWgTile256 : 0;
+    if (bit == 0) {
+      std::fprintf(stderr, "sana-lab: SANA_LAB_GEMM_TILES=\"%s\" is not a comma list of 128, 192 and 256: ignored (gemm v3 tiles 128,256)\n", e);
+      return plan::kWgTilesDefault;
+    }
+    set |= bit;
+  }
+  return set;
+}
 std::atomic<int64_t> g_wgmma_split_launches{0};  // gemms run with S > 1
 
 // Split-K mode: −1 = the plan's, 0 = off, 2 … 8 = forced; kSplitModeUnread until the first use reads
@@ -561,7 +595,12 @@ bool hopper_defaults() {
   return r == 1;
 }
 
-void set_gemm_wgmma_tile_n(int bn) { g_tile_n_override = (bn == 128 || bn == 256) ? bn : 0; }
+void set_gemm_wgmma_tile_n(int bn) { g_tile_n_override = plan::wg_tile_bit(bn) != 0 ? bn : 0; }
+
+int gemm_wgmma_tiles() {
+  static const int from_env = tiles_from_env();  // read (and warned about) once
+  return from_env;
+}
 
 void set_gemm_wgmma_split_k(int mode) { g_split_mode.store(normalize_split_mode(mode), std::memory_order_relaxed); }
 
@@ -598,9 +637,11 @@ Status launch_gemm_wgmma(const char* op, const GemmProblem& p, int version) {
   SANA_RETURN_IF_ERROR(check_problem(op, p, version, &d));
   if (p.M == 0 || p.N == 0) return Status::Ok();
   g_wgmma_launches.fetch_add(1, std::memory_order_relaxed);
-  const int bn = g_tile_n_override != 0 ? g_tile_n_override : plan::gemm_wgmma_tile_n(p.M, p.N, d->sms);
+  const int bn = g_tile_n_override != 0 ? g_tile_n_override : plan::gemm_wgmma_tile_n(p.M, p.N, d->sms, gemm_wgmma_tiles());
   const int splits = plan::gemm_wgmma_splits(gemm_wgmma_split_k_mode(), p.M, p.N, p.K, d->sms, bn, p.a_conv);
-  return bn == 128 ? launch_bn<128>(op, p, *d, splits) : launch_bn<256>(op, p, *d, splits);
+  if (bn == 128) return launch_bn<128>(op, p, *d, splits);
+  if (bn == 192) return launch_bn<192>(op, p, *d, splits);
+  return launch_bn<256>(op, p, *d, splits);
 }
 
 }  // namespace sana::cuda

@@ -46,6 +46,14 @@ export const MUTANTS = [
     op: 'gemm-v3',
   },
   {
+    name: 'wgmma-192-narrow',
+    why: 'gemm v3: the 192-wide tile issues the 128-wide wgmma (each tile\'s last 64 columns never computed)',
+    file: 'gemm_wgmma',
+    from: '    wgmma_m64n192k16(d, desc_a, desc_b);',
+    to: '    wgmma_m64n128k16(reinterpret_cast<float(&)[64]>(d), desc_a, desc_b);',
+    op: 'gemm-v3',
+  },
+  {
     name: 'splitk-previous-range',
     why: 'gemm v3 split-K: split s starts at the previous split\'s first k-slice (its range overlaps split s − 1\'s, those slices counted twice)',
     file: 'gemm_wgmma',

@@ -11,7 +11,7 @@
 //           with kInvalidArgument; in-place residuals (out == residual, as dit-block calls the ops),
 //           misaligned views (v2 kernels refuse, defaults fall back), each kernel's block and tile edges;
 //           plus error-path checks (bad shapes, out-of-memory). gemm v3 (the
-//           Hopper wgmma kernel) runs after every other op; `--only gemm-v3` runs just it.
+//           Hopper wgmma kernel) runs after every other op; `--only gemm-v3` (or gemm@3) runs just it.
 // --big     64-bit indexing: rmsnorm2d and an upsampling conv3x3 on tensors of 2³² elements (8 GiB
 //           bf16 each), sampled rows compared with the host reference.
 // --bench   the device ceilings, then each op × version at SANA shapes (bf16), CUDA-event medians with
@@ -22,7 +22,8 @@
 //           default version unless --ceilings-gemm-version V asks for another (e.g. 3).
 // --fail-fast  end the parity run at the first failed check (kernels/emu/mutants.mjs: one failure kills a
 //           mutant, and the rest of the op's cases would only cost time).
-// Exit code: 0 all checks passed, 1 a check failed, 2 no usable device, 3 bad usage.
+// Exit code: 0 all checks passed, 1 a check failed, 2 no usable device, 3 bad usage (an --only that matches
+// no parity check included).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -445,7 +446,7 @@ bool device_is_sm90() {
 
 // gemm v3 (wgmma + TMA, sm_90a): ragged M/N/K edges (partial 128-row, 128/256-column and 64-deep
 // tiles), the scalar (N % 8 != 0) and 16-byte (N % 8 == 0) epilogues, every epilogue operand, an
-// in-place residual, each case at the plan's tile width and at both forced widths (128, 256), the
+// in-place residual, each case at the plan's tile width and at every forced width (128, 192, 256), the
 // output poisoned before each run. Refusals: f32, K % 8 != 0, and every case on a device that is not sm_90.
 void parity_gemm_v3(DType dt, Rng& rng) {
   const GemmCase cases[] = {{"M133 N77 K96", {133, 96}, 77, false, 0, false, false, false},
@@ -461,7 +462,7 @@ void parity_gemm_v3(DType dt, Rng& rng) {
     const bool reject = dt != DType::kBF16 || c.xs.back() % 8 != 0 || !sm90;
     const GemmCaseInputs in(c, dt, rng, reject);
     const Vec& ref = in.ref;
-    for (int tile_n : {0, 128, 256}) {
+    for (int tile_n : {0, 128, 192, 256}) {
       Dev out = in.out();
       const GemmArgs a = in.args(out);
       const std::string name = std::string(c.name) + (tile_n ? " [tile_n " + std::to_string(tile_n) + "]" : " [planned tile]");
@@ -524,7 +525,7 @@ void parity_gemm_v3_split(DType dt, Rng& rng) {
                             {"M200 N136 K1000 silu gate", {200, 1000}, 136, false, 2, true, false, false},
                             {"M515 N384 K1152 bias relu res=out", {515, 1152}, 384, true, 1, false, true, true},
                             {"B3 50×1000→520 bias gelu gate res=out", {3, 50, 1000}, 520, true, 3, true, true, true}};
-  const struct { int mode, tile_n; } runs[] = {{2, 128}, {3, 256}, {4, 0}, {-1, 0}};
+  const struct { int mode, tile_n; } runs[] = {{2, 128}, {3, 256}, {2, 192}, {4, 0}, {-1, 0}};
   const bool sm90 = device_is_sm90();
   cudaDeviceProp prop;
   const int64_t sms = cudaGetDeviceProperties(&prop, 0) == cudaSuccess ? prop.multiProcessorCount : 0;
@@ -1070,8 +1071,8 @@ void parity_conv3x3(int v, DType dt, Rng& rng) {
     a.out = out.v;
     const bool v4_ok = dt == DType::kBF16 && c.stride == 1 && c.up == 1 && c.Cin % 64 == 0 && c.W % 128 == 0 && device_is_sm90();
     const bool reject = (v == 3 && (dt != DType::kBF16 || c.Cin % 8 != 0)) || (v == 4 && !v4_ok);
-    // v4 at the planned tile width and at both forced ones (the wgmma pipeline's BN = 128 and 256).
-    for (int tile_n : v == 4 && v4_ok ? std::vector<int>{0, 128, 256} : std::vector<int>{0}) {
+    // v4 at the planned tile width and at every forced one (the wgmma pipeline's BN = 128, 192 and 256).
+    for (int tile_n : v == 4 && v4_ok ? std::vector<int>{0, 128, 192, 256} : std::vector<int>{0}) {
       if (tile_n != 0 && c.in_place) continue;  // in place: out already holds the result; once is enough
       cuda::set_gemm_wgmma_tile_n(tile_n);
       if (tile_n != 0) {
@@ -1406,9 +1407,9 @@ void parity_dcae_upsample(int v, DType dt, Rng& rng) {
     a.shortcut = c.shortcut;
     a.out = out.v;
     // v3 (sub-pixel phases on the wgmma conv): bf16, interpolate, C % 64 == 0, W % 128 == 0, sm_90; run at
-    // the planned tile width and at both forced ones, checking that it ran on the wgmma engine
+    // the planned tile width and at every forced one, checking that it ran on the wgmma engine
     const bool v3_ok = dt == DType::kBF16 && c.mode == DcaeUpsampleMode::kInterpolate && c.C % 64 == 0 && c.W % 128 == 0 && device_is_sm90();
-    for (int tile_n : v == 3 && v3_ok ? std::vector<int>{0, 128, 256} : std::vector<int>{0}) {
+    for (int tile_n : v == 3 && v3_ok ? std::vector<int>{0, 128, 192, 256} : std::vector<int>{0}) {
       cuda::set_gemm_wgmma_tile_n(tile_n);
       if (tile_n != 0) {
         out = poisoned(dt, {c.B, f * c.H, f * c.W, Co});
@@ -1818,8 +1819,8 @@ void run_parity(const std::set<std::string>& only, uint64_t seed) {
     }
   }
   // gemm v3 (the Hopper wgmma kernel, new) last: a fault in it cannot take the other ops' checks with it.
-  // `--only gemm-v3` runs just these (a quick first check on a fresh GPU machine).
-  if (only.empty() || only.count("gemm") || only.count("gemm-v3")) {
+  // `--only gemm-v3` (or gemm@3) runs just these (a quick first check on a fresh GPU machine).
+  if (only.empty() || only.count("gemm") || only.count("gemm@3") || only.count("gemm-v3")) {
     for (DType dt : {DType::kF32, DType::kBF16}) {
       try {
         const int64_t before = cuda::gemm_wgmma_launch_count();
@@ -2078,9 +2079,25 @@ std::string run_bench(const std::vector<int64_t>& res_list, int64_t B, double bu
             bench.add("gemm", ver, m.name, res, B, N, shape_json({{"M", M}, {"N", 3 * C}, {"K", C}}), [&] { return cuda::gemm(a, ver); });
           }
           if (device_is_sm90()) {  // v3 at each forced tile width beside the planned one above
-            for (int tile_n : {128, 256}) {
+            for (int tile_n : {128, 192, 256}) {
               cuda::set_gemm_wgmma_tile_n(tile_n);
               bench.add("gemm", 3, m.name, res, B, N, shape_json({{"M", M}, {"N", 3 * C}, {"K", C}, {"tile_n", tile_n}}), [&] { return cuda::gemm(a, 3); });
+            }
+            cuda::set_gemm_wgmma_tile_n(0);
+          }
+        }
+        if (device_is_sm90()) {  // v3's N = C gemms (attention out-projection K = C, FFN point-wise K = hidden):
+          // planned, then each forced width (192 is opt-in: Sana-0.6B's C = 1152 = 6 × 192 = 4.5 × 256)
+          for (const int64_t K : {C, m.ffn}) {
+            Dev xk = rand_dev({M, K}, 1.0f), w = rand_dev({C, K}, 0.03f), oc = alloc_dev(dt, {M, C});
+            GemmArgs a;
+            a.x = xk.v;
+            a.w = w.v;
+            a.out = oc.v;
+            for (int tile_n : {0, 128, 192, 256}) {
+              cuda::set_gemm_wgmma_tile_n(tile_n);
+              const std::string shape = tile_n ? shape_json({{"M", M}, {"N", C}, {"K", K}, {"tile_n", tile_n}}) : shape_json({{"M", M}, {"N", C}, {"K", K}});
+              bench.add("gemm", 3, m.name, res, B, N, shape, [&] { return cuda::gemm(a, 3); });
             }
             cuda::set_gemm_wgmma_tile_n(0);
           }
@@ -2422,6 +2439,12 @@ int main(int argc, char** argv) {
     if (parity) run_parity(only, seed);
   } catch (const FailFast&) {
     stopped = true;
+  }
+  if (parity && !only.empty() && g_checks.empty()) {  // a misspelt --only must not pass as "nothing failed"
+    std::string names;
+    for (const auto& o : only) names += (names.empty() ? "" : ",") + o;
+    std::fprintf(stderr, "cuda-selftest: --only %s matched no parity checks (give an op as --parity lists it, op@N, gemm-v3 or errors)\n", names.c_str());
+    return 3;
   }
   if (big && !stopped) {
     try {

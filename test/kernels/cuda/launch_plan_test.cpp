@@ -169,7 +169,7 @@ static void check_split_k() {
       for (int64_t K : {8, 64, 96, 200, 520, 1152, 2880, 5600}) {
         const int64_t KT = cdiv(K, kWgBK);
         for (int mode : {-1, 0, 1, 2, 3, 4, 5, 8, 9}) {
-          for (int bn : {128, 256}) {
+          for (int bn : {128, 192, 256}) {
             const std::string w = ctx("split", M, N, K) + " mode " + std::to_string(mode) + " bn " + std::to_string(bn);
             const int S = gemm_wgmma_splits(mode, M, N, K, 132, bn, false);
             CHECK(S >= 1 && S <= KT && S <= kWgSplitMax, w);
@@ -223,8 +223,10 @@ int main() {
         CHECK(gemm_wgmma_shapes_ok(M, 3 * m.C, m.C, m.C, m.C) && gemm_wgmma_shapes_ok(M, m.C, m.ffn, m.ffn, m.ffn), w);
         for (int64_t n_out : {m.C, 3 * m.C, 2 * m.ffn}) {
           const int bn = gemm_wgmma_tile_n(M, n_out, 132);
-          CHECK(bn == 128 || bn == 256, w);
-          for (int t : {128, 256}) {
+          CHECK(bn == 128 || bn == 256, w);  // the default set never picks the opt-in 192
+          const int bn3 = gemm_wgmma_tile_n(M, n_out, 132, kWgTilesAll);
+          CHECK(bn3 == 128 || bn3 == 192 || bn3 == 256, w);
+          for (int t : {128, 192, 256}) {
             const Launch g = gemm_wgmma(M, n_out, t);
             CHECK(fits(g) && g.block.x == kWgThreads && g.smem == wg_smem_bytes(t), w);
             const int64_t mt = cdiv(M, kWgBM), nt = cdiv(n_out, t);
@@ -325,7 +327,7 @@ int main() {
   // gemm v3 (wgmma) shared-memory budget and layout: every tile on a 1024-byte swizzle atom, the f32
   // epilogue tile fits in the stage memory, blocks per SM as planned within 227 KiB per block / 228 KiB
   // per SM (1 KiB of each block's share reserved by the hardware), the staging pitch bank-conflict-free.
-  for (int t : {128, 256}) {
+  for (int t : {128, 192, 256}) {
     const std::string w = ctx("wgmma smem", t);
     CHECK(wg_a_bytes() % 1024 == 0 && wg_stage_bytes(t) % 1024 == 0, w);
     CHECK(wg_stage_bytes(t) == int64_t{kWgBM + t} * kWgBK * 2 && kWgBK * 2 == 128, w);
@@ -335,14 +337,29 @@ int main() {
     CHECK(wg_staging_pitch(t) % 32 == 8 && wg_staging_pitch(t) % 4 == 0, w);
     CHECK(kWgThreads == kWgConsumerWarps * 32 + 32 && kWgConsumerWarps == 8 && kWgBM == 2 * 64, w);
     // registers: 288 threads × blocks per SM leave at least the ptxas count (154 / 90 with CUDA 13.0) room
-    CHECK(65536 / (kWgThreads * wg_blocks_per_sm(t)) >= (t == 256 ? 160 : 96), w);
+    CHECK(65536 / (kWgThreads * wg_blocks_per_sm(t)) >= (t == 128 ? 96 : 160), w);
   }
-  CHECK(wg_smem_bytes(256) == 4 * 49152 + 64 + 1024 && wg_smem_bytes(128) == 3 * 32768 + 48 + 1024, std::string("wgmma smem sizes"));
+  CHECK(wg_smem_bytes(256) == 4 * 49152 + 64 + 1024 && wg_smem_bytes(192) == 4 * 40960 + 64 + 1024 && wg_smem_bytes(128) == 3 * 32768 + 48 + 1024,
+        std::string("wgmma smem sizes"));
   // tile width choice on 132 SMs: 128 for grids of about a wave or less, 256 for the large DiT gemms
   CHECK(gemm_wgmma_tile_n(1024, 1152, 132) == 128 && gemm_wgmma_tile_n(1, 1, 132) == 128, std::string("tile_n small"));  // 40 vs 72 blocks
   CHECK(gemm_wgmma_tile_n(32768, 3456, 132) == 256, std::string("tile_n QKV 0.6b 4096² B2"));  // 28 × 256 vs 53 × 128 × 1.1
   CHECK(gemm_wgmma_tile_n(32768, 8192, 132) == 256 && gemm_wgmma_tile_n(8192, 8192, 132) == 256, std::string("tile_n large"));
   CHECK(gemm_wgmma_tile_n(128 * 132 * 4, 264, 132) == 128, std::string("tile_n N 264"));  // 8 × 256 vs 12 × 128 × 1.1
+  // with the opt-in 192 (SANA_LAB_GEMM_TILES=128,192,256): Sana-0.6B's N 1152 at 1024² and 4096², batch 2, takes
+  // 192 (M 2048: 96 tiles in one wave vs 80 of 256 at 4/3 the time each; M 32768: 12 waves × 192 × 1.05 vs
+  // 10 × 256); QKV at 1024² (224 tiles of 256 in 2 waves vs 288 of 192 in 3) and FFN-inverted (5760: 3 vs 4
+  // waves) stay 256; M 1024 stays 128; the default set, or an empty one, never returns 192; a set of one
+  // width returns it.
+  CHECK(gemm_wgmma_tile_n(2048, 1152, 132, kWgTilesAll) == 192 && gemm_wgmma_tile_n(32768, 1152, 132, kWgTilesAll) == 192,
+        std::string("tile_n 192 for N 1152"));
+  CHECK(gemm_wgmma_tile_n(2048, 3456, 132, kWgTilesAll) == 256 && gemm_wgmma_tile_n(2048, 5760, 132, kWgTilesAll) == 256,
+        std::string("tile_n 256 kept at 1024² QKV / FFN-inverted"));
+  CHECK(gemm_wgmma_tile_n(1024, 1152, 132, kWgTilesAll) == 128, std::string("tile_n 128 kept at M 1024"));
+  CHECK(gemm_wgmma_tile_n(2048, 1152, 132) == 256 && gemm_wgmma_tile_n(2048, 1152, 132, 0) == 256, std::string("tile_n default set"));
+  CHECK(gemm_wgmma_tile_n(2048, 3456, 132, kWgTile192) == 192 && gemm_wgmma_tile_n(1, 1, 132, kWgTile256) == 256, std::string("tile_n one width"));
+  CHECK(wg_tile_bit(128) == kWgTile128 && wg_tile_bit(192) == kWgTile192 && wg_tile_bit(256) == kWgTile256 && wg_tile_bit(64) == 0,
+        std::string("tile bits"));
   CHECK(!gemm_wgmma_shapes_ok(64, 64, 30, 30, 30) && !gemm_wgmma_shapes_ok(64, 64, 0, 0, 0) && !gemm_wgmma_shapes_ok(int64_t{1} << 31, 64, 64, 64, 64) &&
             gemm_wgmma_shapes_ok(64, 64, 40, 40, 48),
         std::string("wgmma shapes"));

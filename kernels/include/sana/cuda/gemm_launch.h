@@ -82,8 +82,11 @@ Status launch_gemm_wgmma(const char* op, const GemmProblem& p, int version = 3);
 // How many gemms engine 3 (wgmma) has launched in this process: tests observe with it which engine a
 // default or a composite version ran (the engines' results can agree to the last bit).
 int64_t gemm_wgmma_launch_count();
-// For tests and benchmarks (not thread-safe): force v3's tile width, 128 or 256; 0 = the plan's choice.
+// For tests and benchmarks (not thread-safe): force v3's tile width, 128, 192 or 256; 0 = the plan's choice.
 void set_gemm_wgmma_tile_n(int bn);
+// The tile widths v3's plan chooses among (plan::kWgTile* bits): SANA_LAB_GEMM_TILES (a comma list of 128,
+// 192 and 256, read once; unset = 128,256: the 192-wide tile is opt-in until a GPU has timed it).
+int gemm_wgmma_tiles();
 // v3's split-K on grids that leave SMs idle (kernels/cuda/gemm_wgmma.cu; plan::gemm_wgmma_split_k), process-
 // wide, OFF by default (not yet timed on a GPU). Mode −1 = the plan's split count, 0 or 1 = off, 2 … 8 =
 // that many splits (capped at ⌈K/64⌉; tests and benchmarks); any other value = off. Conv problems never

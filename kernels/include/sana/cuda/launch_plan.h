@@ -75,12 +75,13 @@ inline bool gemm_mma_shapes_ok(int64_t K, int64_t lda, int64_t ldb) { return K %
 
 // ---- gemm v3: Hopper wgmma + TMA (gemm_wgmma.cu): 128 × BN output tiles, K slices of 64 ----
 // 288 threads: 2 consumer warpgroups (warps 0–7, 64 tile rows each) + 1 producer warp (warp 8, one
-// thread issues the TMA loads). Two tile widths: BN = 256 (4 stages of 48 KiB, 1 block per SM,
-// ≤ 224 registers per thread) and BN = 128 (3 stages of 32 KiB, 2 blocks per SM, ≤ 112 registers).
-// The epilogue re-uses the stage memory as a 128 × (BN + 8) f32 staging tile.
+// thread issues the TMA loads). Three tile widths: BN = 256 (4 stages of 48 KiB, 1 block per SM,
+// ≤ 224 registers per thread), BN = 192 (4 stages of 40 KiB, 1 block per SM) and BN = 128 (3 stages
+// of 32 KiB, 2 blocks per SM, ≤ 112 registers). The epilogue re-uses the stage memory as a
+// 128 × (BN + 8) f32 staging tile.
 constexpr int kWgBM = 128, kWgBK = 64, kWgConsumerWarps = 8, kWgThreads = 288;
-constexpr int wg_stages(int bn) { return bn == 256 ? 4 : 3; }
-constexpr int wg_blocks_per_sm(int bn) { return bn == 256 ? 1 : 2; }
+constexpr int wg_stages(int bn) { return bn == 128 ? 3 : 4; }
+constexpr int wg_blocks_per_sm(int bn) { return bn == 128 ? 2 : 1; }
 constexpr int64_t wg_a_bytes() { return int64_t{kWgBM} * kWgBK * 2; }                  // 16 KiB: 128 rows × 128 B
 constexpr int64_t wg_b_bytes(int bn) { return int64_t{bn} * kWgBK * 2; }                // bn rows × 128 B
 constexpr int64_t wg_stage_bytes(int bn) { return wg_a_bytes() + wg_b_bytes(bn); }     // TMA bytes per stage
@@ -88,16 +89,40 @@ constexpr int64_t wg_staging_pitch(int bn) { return bn + 8; }                   
 constexpr int64_t wg_staging_bytes(int bn) { return int64_t{kWgBM} * wg_staging_pitch(bn) * 4; }
 // stages, then 2 mbarriers (8 B) per stage, plus 1 KiB to round the base up to the 1024-byte swizzle atom.
 constexpr int64_t wg_smem_bytes(int bn) { return wg_stages(bn) * wg_stage_bytes(bn) + 16 * wg_stages(bn) + 1024; }
-// The tile width for M × N on `sms` SMs (a crude model, to be tuned with the bench's forced-width
-// records): the busiest SM runs ⌈tiles/sms⌉ tiles, each worth its width in time (two 128-wide tiles
-// share an SM, a 256-wide tile has it alone), and a 128-wide tile is taken to be 10% less efficient per
-// FLOP (more epilogue and shared-memory traffic per MAC). So 128 wins on grids of about one wave or
-// less and when N sits just above a multiple of 256; 256 on large problems.
-inline int gemm_wgmma_tile_n(int64_t M, int64_t N, int64_t sms) {
+// The tile widths the plan may choose (a bit set). 192 is opt-in (SANA_LAB_GEMM_TILES, see
+// gemm_launch.h) until a GPU has timed it: written 2026-11 for SANA-0.6B, whose N (1152, 3456, 5760) are
+// multiples of 192 and of no 256, so a 256-wide grid runs a half-empty last column of tiles.
+constexpr int kWgTile128 = 1, kWgTile192 = 2, kWgTile256 = 4;
+constexpr int kWgTilesDefault = kWgTile128 | kWgTile256, kWgTilesAll = kWgTile128 | kWgTile192 | kWgTile256;
+constexpr int wg_tile_bit(int bn) { return bn == 128 ? kWgTile128 : bn == 192 ? kWgTile192 : bn == 256 ? kWgTile256 : 0; }
+// The tile width for M × N on `sms` SMs among `allowed` (a crude model, to be tuned with the bench's
+// forced-width records): the busiest SM runs ⌈tiles/sms⌉ tiles, each worth its width in time (two
+// 128-wide tiles share an SM, a 192- or 256-wide tile has it alone), and narrower tiles are taken to be
+// less efficient per FLOP (more epilogue and shared-memory traffic per MAC): 128 by 10%, 192 by 5%. So
+// 128 wins on grids of about one wave or less and when N sits just above a multiple of 256; 256 on large
+// problems; 192 where N is a multiple of 192 but not of 256 (SANA-0.6B's 1152: one wave of 96 tiles at
+// M 2048 where 256 runs 80 tiles in the same wave of 18 slices each and a quarter more time per tile;
+// 12 waves of 192 against 10 of 256 at M 32768). Ties go to the wider tile; an empty set means the default.
+inline int gemm_wgmma_tile_n(int64_t M, int64_t N, int64_t sms, int allowed = kWgTilesDefault) {
   if (sms < 1) sms = 1;
+  if ((allowed & kWgTilesAll) == 0) allowed = kWgTilesDefault;
   const int64_t mt = cdiv(M, kWgBM);
-  const int64_t busiest256 = cdiv(mt * cdiv(N, 256), sms), busiest128 = cdiv(mt * cdiv(N, 128), sms);
-  return 11 * 128 * busiest128 < 10 * 256 * busiest256 ? 128 : 256;
+  struct Width {
+    int bn, bit;
+    int64_t per_flop;  // ×20: 128 → 22, 192 → 21, 256 → 20
+  };
+  const Width widths[] = {{256, kWgTile256, 20}, {192, kWgTile192, 21}, {128, kWgTile128, 22}};
+  int best = 0;
+  int64_t best_cost = 0;
+  for (const Width& w : widths) {
+    if ((allowed & w.bit) == 0) continue;
+    const int64_t cost = w.per_flop * w.bn * cdiv(mt * cdiv(N, int64_t{w.bn}), sms);
+    if (best == 0 || cost < best_cost) {
+      best = w.bn;
+      best_cost = cost;
+    }
+  }
+  return best;
 }
 // grid.x = the tiles (grouped order), grid.y = the k-splits (1 without split-K; ≤ kWgSplitMax).
 inline Launch gemm_wgmma(int64_t M, int64_t N, int bn, int splits = 1) {
