@@ -118,6 +118,9 @@ export interface NativeDeviceCeilings {
   copyGBps: number;
   /** This library's 16-byte vector copy kernel, same counting. */
   copyKernelGBps: number;
+  /** L2 read bandwidth as all SMs see it: a buffer of l2Bytes / 4 read 64 times (0 when the L2 size is unknown). */
+  l2ReadGBps: number;
+  l2ReadBytes: number;
   copyBytes: number;
   /** 2·S³ / median time of this library's bf16 gemm (random inputs, f32 accumulation). */
   gemmBf16TFLOPs: number;

@@ -128,7 +128,7 @@ export class CudaDeviceTools {
         peakFlops: c.gemmBf16TFLOPs * 1e12,
         peakSource: `achieved: this library's bf16 gemm (version ${c.gemmVersion || 'default'}) at ${c.gemmSize}³, random inputs, f32 accumulation, CUDA-event median ${c.gemmMs.toPrecision(3)} ms`,
         bandwidth: copyBest * 1e9,
-        bandwidthSource: `device-to-device copy of ${mib} MiB, read + written bytes, CUDA-event median: cudaMemcpyAsync ${c.copyGBps.toFixed(0)} GB/s, 16-byte copy kernel ${c.copyKernelGBps.toFixed(0)} GB/s (the better one)`,
+        bandwidthSource: `device-to-device copy of ${mib} MiB, read + written bytes, CUDA-event median: cudaMemcpyAsync ${c.copyGBps.toFixed(0)} GB/s, 16-byte copy kernel ${c.copyKernelGBps.toFixed(0)} GB/s (the better one)${c.l2ReadGBps > 0 ? `; L2 read ${c.l2ReadGBps.toFixed(0)} GB/s (not a roofline term)` : ''}`,
         measuredAt: new Date().toISOString(),
       },
     ];

@@ -63,6 +63,29 @@ def baseline_shape(r):
     return r["op"] != "gemm" or c is None or "N" not in s or (s["N"] == 3 * c and s.get("K") == c)
 
 
+def gemm_l2_traffic(records, l2_gbps):
+    """gemm v3's L2 → shared-memory traffic at the largest DiT QKV shape: every block refills (128 + BN)·64·2
+    bytes per 64-deep k-slice, so ⌈M/128⌉·⌈N/BN⌉·⌈K/64⌉ such refills over the median time; near the L2 read
+    ceiling means the kernel is L2-bound (then TMA multicast in a cluster, not more tensor-core work, is next)."""
+    best = None
+    for r in records:
+        s = r.get("shape") or {}
+        if r["op"] != "gemm" or r.get("version") != 3 or "median_ms" not in r or "split_k" in s or not {"M", "N", "K"} <= s.keys():
+            continue
+        if best is None or s["M"] * s["N"] * s["K"] > best[0]:
+            best = (s["M"] * s["N"] * s["K"], r)
+    if best is None:
+        return
+    r = best[1]
+    s = r["shape"]
+    bn = s.get("tile_n", 256)
+    refills = -(-s["M"] // 128) * -(-s["N"] // bn) * -(-s["K"] // 64)
+    gbps = refills * (128 + bn) * 64 * 2 / (r["median_ms"] * 1e-3) / 1e9
+    share = f" = {100 * gbps / l2_gbps:.0f}% of the L2 read ceiling" if l2_gbps else ""
+    print(f"gemm v3 L2 → SM traffic at M {s['M']} N {s['N']} K {s['K']} (tile {bn}{'' if 'tile_n' in s else ', assumed'}): "
+          f"{gbps:.0f} GB/s{share}")
+
+
 def tile_widths(records):
     """gemm v3 at the plan's tile width and at each forced one (shape.tile_n), per DiT shape: the evidence for
     SANA_LAB_GEMM_TILES=128,192,256 (the 192-wide tile, opt-in until timed)."""
@@ -109,7 +132,9 @@ def main():
             base[case_key(r)] = r
     if ceil:
         print(f"ceilings ({ceil.get('device', '?')}): copy {ceil.get('copy_GBps', 0):.0f} GB/s, "
+              f"{('L2 read %.0f GB/s, ' % ceil['l2_read_GBps']) if ceil.get('l2_read_GBps') else ''}"
               f"bf16 gemm {ceil.get('bf16_gemm_TFLOPs', 0):.0f} TFLOP/s (this library, {ceil.get('bf16_gemm_size')}³)")
+        gemm_l2_traffic(cuda.get("records", []), ceil.get("l2_read_GBps"))
     tc = (torch or {}).get("ceilings") or {}
     if tc:
         print(f"torch ceilings: copy {tc.get('copy_GBps', 0):.0f} GB/s, bf16 gemm {tc.get('bf16_gemm_TFLOPs', 0):.0f} TFLOP/s")

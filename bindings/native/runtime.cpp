@@ -182,6 +182,8 @@ Napi::Value MeasureCeilings(const Napi::CallbackInfo& info) {
         r.Set("memBusBits", c.mem_bus_bits);
         r.Set("copyGBps", c.copy_GBps);
         r.Set("copyKernelGBps", c.copy_kernel_GBps);
+        r.Set("l2ReadGBps", c.l2_read_GBps);
+        r.Set("l2ReadBytes", static_cast<double>(c.l2_read_bytes));
         r.Set("copyBytes", static_cast<double>(c.copy_bytes));
         r.Set("gemmBf16TFLOPs", c.gemm_bf16_TFLOPs);
         r.Set("gemmMs", c.gemm_ms);

@@ -12,8 +12,14 @@
 // at the end: each op's device time and the device's idle time between ops, with no synchronize between.
 //
 // measure_ceilings: device-to-device copy bandwidth counting bytes read + written (cudaMemcpyAsync
-// and this file's 16-byte vector copy kernel), and a large bf16 gemm through this library's gemm on
-// random data (never zeros: they run faster than real data).
+// and this file's 16-byte vector copy kernel), the L2's read bandwidth as all SMs see it (a buffer of a
+// quarter of the L2 read 64 times through ld.global.cg: the first pass comes from HBM after
+// time_launches' flush, ≈ 2–3% of the time, so the figure is a slight underestimate), and a large bf16
+// gemm through this library's gemm on random data (never zeros: they run faster than real data). Why the
+// L2 figure: gemm v3's blocks refill 48 KiB of shared memory per 128 × 256 × 64 k-slice from L2; at
+// the H200's 572 TFLOP/s (Sana-0.6B QKV, 4096²) that is ≈ 6.8 TB/s of L2 → SM traffic, ≈ 7.9 TB/s at
+// 1.6B's (657 TFLOP/s) — if that is near the L2's ceiling, the kernel is L2-bound and TMA multicast across
+// a cluster (one B tile for two blocks: 1/3 less traffic) is next (bench/gpu/compare.py prints both).
 #include <atomic>
 #include <algorithm>
 #include <chrono>
@@ -35,6 +41,20 @@ __global__ void l2_flush_kernel(uint4* p, int64_t n, uint32_t salt) {
 
 __global__ void copy_kernel(const uint4* __restrict__ src, uint4* __restrict__ dst, int64_t n) {
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x) dst[i] = src[i];
+}
+
+// `passes` reads of n 16-byte words that fit in L2, cached in L2 only (ld.global.cg: the same thread
+// re-reads the same words, which L1 would otherwise serve); each thread's XOR of sums is stored so that
+// the loads cannot be elided. Bytes read: passes · n · 16.
+__global__ void l2_read_kernel(const uint4* __restrict__ src, int64_t n, int passes, uint32_t* __restrict__ sink) {
+  uint32_t acc = 0;
+  for (int p = 0; p < passes; ++p) {
+    for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x) {
+      const uint4 v = __ldcg(src + i);
+      acc ^= v.x + v.y + v.z + v.w;
+    }
+  }
+  sink[blockIdx.x * int64_t{blockDim.x} + threadIdx.x] = acc;
 }
 
 // Device memory freed on scope exit (timing buffers are plain cudaMalloc, not op scratch).
@@ -186,6 +206,27 @@ Status measure_ceilings(const CeilingOptions& opts, Ceilings* out) {
         },
         opts.timing, &t));
     out->copy_kernel_GBps = 2.0 * static_cast<double>(n) / (t.median_ms * 1e-3) / 1e9;
+  }
+  if (out->l2_bytes >= (int64_t{1} << 20)) {  // L2 read bandwidth (skipped when the device reports no L2 size)
+    constexpr int kPasses = 64, kThreads = 256;
+    const int64_t n = out->l2_bytes / 4 / 16;  // 16-byte words
+    const int64_t blocks = int64_t{prop.multiProcessorCount} * 8;
+    DeviceBuffer src, sink;
+    SANA_RETURN_IF_ERROR(src.alloc(what, n * 16));
+    SANA_RETURN_IF_ERROR(sink.alloc(what, blocks * kThreads * 4));
+    SANA_RETURN_IF_ERROR(fill_random(src.p, DType::kF32, n * 4, 4, -1.0f, 1.0f));
+    Timing t;
+    SANA_RETURN_IF_ERROR(time_launches(
+        "ceilings: L2 read",
+        [&]() -> Status {
+          l2_read_kernel<<<static_cast<unsigned>(blocks), kThreads, 0, op_stream()>>>(static_cast<const uint4*>(src.p), n, kPasses,
+                                                                                      static_cast<uint32_t*>(sink.p));
+          SANA_CUDA_LAUNCHED(what, "l2_read_kernel");
+          return Status::Ok();
+        },
+        opts.timing, &t));
+    out->l2_read_GBps = static_cast<double>(kPasses) * static_cast<double>(n) * 16.0 / (t.median_ms * 1e-3) / 1e9;
+    out->l2_read_bytes = n * 16;
   }
   {  // bf16 gemm
     const int64_t S = opts.gemm_size;

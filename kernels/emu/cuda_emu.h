@@ -112,6 +112,7 @@ inline float __frcp_rn(float x) { return 1.0f / x; }
 inline float __saturatef(float x) { return x < 0.0f ? 0.0f : (x > 1.0f ? 1.0f : x); }
 inline float rsqrtf(float x) { return 1.0f / std::sqrt(x); }
 template <typename T> inline T __ldg(const T* p) { return *p; }
+template <typename T> inline T __ldcg(const T* p) { return *p; }  // a cache hint only (L2, not L1)
 
 // CUDA's integer min/max overloads (device code calls them unqualified).
 template <typename T> inline T min(T a, T b) { return b < a ? b : a; }

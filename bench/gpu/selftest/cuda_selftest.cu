@@ -1998,10 +1998,11 @@ std::string run_bench(const std::vector<int64_t>& res_list, int64_t B, double bu
       o << "{\"device\":" << json_str(c.device) << ",\"cc\":\"" << c.cc_major << "." << c.cc_minor << "\",\"sm_count\":" << c.sm_count
         << ",\"l2_bytes\":" << c.l2_bytes << ",\"memory_bytes\":" << c.memory_bytes << ",\"sm_clock_khz\":" << c.sm_clock_khz
         << ",\"mem_clock_khz\":" << c.mem_clock_khz << ",\"mem_bus_bits\":" << c.mem_bus_bits << ",\"copy_GBps\":" << num(c.copy_GBps)
-        << ",\"copy_kernel_GBps\":" << num(c.copy_kernel_GBps) << ",\"copy_bytes\":" << c.copy_bytes << ",\"bf16_gemm_TFLOPs\":" << num(c.gemm_bf16_TFLOPs)
+        << ",\"copy_kernel_GBps\":" << num(c.copy_kernel_GBps) << ",\"copy_bytes\":" << c.copy_bytes << ",\"l2_read_GBps\":" << num(c.l2_read_GBps)
+        << ",\"l2_read_bytes\":" << c.l2_read_bytes << ",\"bf16_gemm_TFLOPs\":" << num(c.gemm_bf16_TFLOPs)
         << ",\"bf16_gemm_ms\":" << num(c.gemm_ms) << ",\"bf16_gemm_size\":" << c.gemm_size << ",\"gemm_version\":" << c.gemm_version << "}";
-      std::fprintf(stderr, "[ceilings] %s: copy %.0f GB/s (kernel %.0f), bf16 gemm %lld³ %.1f TFLOP/s\n", c.device.c_str(), c.copy_GBps,
-                   c.copy_kernel_GBps, static_cast<long long>(c.gemm_size), c.gemm_bf16_TFLOPs);
+      std::fprintf(stderr, "[ceilings] %s: copy %.0f GB/s (kernel %.0f), L2 read %.0f GB/s, bf16 gemm %lld³ %.1f TFLOP/s\n", c.device.c_str(),
+                   c.copy_GBps, c.copy_kernel_GBps, c.l2_read_GBps, static_cast<long long>(c.gemm_size), c.gemm_bf16_TFLOPs);
     } else {
       o << "{\"error\":" << json_str(s.message()) << "}";
       std::fprintf(stderr, "[ceilings] error: %s\n", s.message().c_str());

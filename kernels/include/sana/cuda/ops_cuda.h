@@ -182,6 +182,8 @@ struct Ceilings {
   int sm_clock_khz = 0, mem_clock_khz = 0, mem_bus_bits = 0;
   double copy_GBps = 0;         // cudaMemcpyAsync device→device, (read + written) / median time
   double copy_kernel_GBps = 0;  // this library's 16-byte vector copy kernel, same counting
+  double l2_read_GBps = 0;      // bytes read / median time of l2_read_kernel: a buffer of l2_bytes / 4 read 64 times
+  int64_t l2_read_bytes = 0;    // that buffer's size
   double gemm_bf16_TFLOPs = 0;  // 2·M·N·K / median time, random bf16 inputs, f32 accumulation
   double gemm_ms = 0;
   int64_t gemm_size = 0;
