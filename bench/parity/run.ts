@@ -123,6 +123,8 @@ async function runOn(c: ShapeCase, b: Backend, dtype: ParityDType, version: Nati
   }
 }
 
+const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
+
 /** A kernel's by-design refusal of these arguments ("<op>: version N needs …"), as opposed to a failure. */
 function versionRefusal(e: unknown, version: number): boolean {
   return e instanceof RangeError && new RegExp(`^[\\w-]+: version ${version} `).test(e.message);
@@ -143,16 +145,19 @@ function record(c: ShapeCase, backend: string, version: number, dtype: ParityDTy
     version,
     dtype,
     shape: c.label,
-    rel: v.stats.rel,
-    max_abs: v.stats.maxAbs,
-    max_rel: v.stats.maxRel,
+    // errorStats reports Infinity when an output is NaN/Inf; the JSON holds null there (non_finite says why).
+    rel: finiteOrNull(v.stats.rel),
+    max_abs: finiteOrNull(v.stats.maxAbs),
+    max_rel: finiteOrNull(v.stats.maxRel),
     non_finite: v.stats.nonFinite,
     tolerance: v.tolerance,
     pass: v.pass,
   };
   if (v.plain) {
-    r.plain_rel = v.plain.rel;
-    r.ratio = v.stats.rel / v.plain.rel;
+    // Only finite values: JSON would turn Infinity into null, which these number-typed fields do not allow.
+    if (Number.isFinite(v.plain.rel)) r.plain_rel = v.plain.rel;
+    const ratio = v.stats.rel / v.plain.rel;
+    if (Number.isFinite(ratio)) r.ratio = ratio;
   }
   if (v.reason) r.note = v.reason;
   return r;
@@ -188,7 +193,9 @@ export async function runParity(opts: ParityOptions): Promise<ParityFile> {
   const maxShapes = opts.maxShapes ?? Infinity;
   const usable = opts.backends.filter((b) => {
     const why = backendUnavailable(b);
-    if (why !== null) for (const dtype of opts.dtypes) skipped.push({ op: '*', backend: b, dtype, reason: `backend unavailable: ${why}` });
+    // getBackend's own message may already say so ("cuda backend unavailable: …"): not twice.
+    const reason = why !== null && /backend unavailable/.test(why) ? why : `backend unavailable: ${why}`;
+    if (why !== null) for (const dtype of opts.dtypes) skipped.push({ op: '*', backend: b, dtype, reason });
     return why === null;
   });
   for (const op of opts.ops) {

@@ -4,15 +4,16 @@
  * README's metric), and how many positions hold a NaN/Inf. NaN never passes: a NaN/Inf in `out` is
  * flagged even where the reference has one too (NaN/Inf inputs are computed through by every op, and a
  * parity check must show them rather than call two NaNs equal), and so is a reference NaN/Inf that the
- * output lacks. The error norms are taken over the positions where both are finite.
+ * output lacks. When any position is non-finite, rel, maxAbs and maxRel are Infinity (so a check on
+ * them alone cannot pass an all-NaN output); otherwise they are taken over all positions.
  */
 
 export interface ErrorStats {
-  /** ‖out − ref‖₂ / ‖ref‖₂ (‖out − ref‖₂ when ref is all zeros). */
+  /** ‖out − ref‖₂ / ‖ref‖₂ (‖out − ref‖₂ when ref is all zeros); Infinity when nonFinite > 0. */
   rel: number;
-  /** max |out − ref| */
+  /** max |out − ref|; Infinity when nonFinite > 0. */
   maxAbs: number;
-  /** max |out − ref| / max |ref| */
+  /** max |out − ref| / max |ref|; Infinity when nonFinite > 0. */
   maxRel: number;
   /** max |ref| over the finite positions (0 when there are none). */
   refMaxAbs: number;
@@ -47,8 +48,11 @@ export function errorStats(out: ArrayLike<number>, ref: ArrayLike<number>): Erro
     if (d > maxAbs) maxAbs = d;
     if (Math.abs(r) > refMax) refMax = Math.abs(r);
   }
+  const n = out.length;
+  // A NaN/Inf anywhere is an infinite error: callers that assert only rel/maxRel/maxAbs must fail too.
+  if (nonFinite > 0) return { rel: Infinity, maxAbs: Infinity, maxRel: Infinity, refMaxAbs: refMax, nonFinite, refNonFinite, n };
   const rel = ref2 > 0 ? Math.sqrt(diff2 / ref2) : Math.sqrt(diff2);
-  return { rel, maxAbs, maxRel: refMax > 0 ? maxAbs / refMax : maxAbs, refMaxAbs: refMax, nonFinite, refNonFinite, n: out.length };
+  return { rel, maxAbs, maxRel: refMax > 0 ? maxAbs / refMax : maxAbs, refMaxAbs: refMax, nonFinite, refNonFinite, n };
 }
 
 /** True when the stats are within tolerance and nothing became NaN/Inf. */

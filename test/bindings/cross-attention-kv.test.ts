@@ -14,7 +14,7 @@ import { errorStats, formatStats } from '../../reference/core/compare.js';
 import { Tensor } from '../../reference/core/tensor.js';
 import { softmaxAttention } from '../../reference/ops/cross-attention.js';
 import { linear } from '../../reference/ops/linear.js';
-import { cpu, expectBf16, expectF32, Input, input, poisoned, printParity, r16 } from '../kernels/parity.js';
+import { cpu, expectBf16, expectBits, expectF32, Input, input, poisoned, printParity, r16 } from '../kernels/parity.js';
 import { CROSS_ATTENTION_CASES, crossAttentionInputs } from '../kernels/cross-attention-cases.js';
 
 afterAll(() => printParity('cross-attention (precomputed kv)'));
@@ -48,8 +48,8 @@ describe('cross-attention: precomputed kv equals the y path', () => {
       await crossAttention(x.f32, null, qo('f32'), { ...o('f32'), kv: kv32, out: kvOut32 });
       expectF32(`${c.name} cpu kv vs cpu y`, kvOut32.toFloat32(), y32.toFloat32(), 1e-6);
       expectF32(`${c.name} cpu kv vs reference`, kvOut32.toFloat32(), refY);
-      const kvSync32 = crossAttentionSync(x.f32, null, qo('f32'), { ...o('f32'), kv: kv32 });
-      expect(Array.from(kvSync32.toFloat32())).toEqual(Array.from(kvOut32.toFloat32()));
+      const kvSync32 = crossAttentionSync(x.f32, null, qo('f32'), { ...o('f32'), kv: kv32, out: poisoned(outShape, 'f32') });
+      expectBits(`${c.name} sync vs async kv`, kvSync32.toFloat32(), kvOut32.toFloat32()); // NaN-safe, unlike toEqual
       owned.push(y32, kvOut32, kvSync32, refKvOut, kvRef.k, kvRef.v, kv32.k, kv32.v);
 
       // cpu bf16: k, v stored in bf16 (rounded once), the 2× rule against the plain bf16 computation
@@ -124,12 +124,12 @@ describe('cross-attention kv: bad input', () => {
   it('the kernel entry (addon called directly) rejects the same mixes and shapes', () => {
     const addon = loadAddon();
     const h = (bt: BackendTensor) => (bt.storage('test') as unknown as { handle: NativeTensorHandle }).handle;
-    const out = t([B, N, C]);
+    const out = poisoned([B, N, C], 'f32'); // NaN until the kernel writes it
     const base = { x: h(x), wq: h(qo.wq), wo: h(qo.wo), heads: 2, out: h(out) };
     const call = (args: object) => () => addon.crossAttention({ ...base, ...args }, false);
     expect(call({ k: h(k), v: h(v) })).not.toThrow();
-    const viaApi = crossAttentionSync(x, null, qo, { heads: 2, kv: { k, v } });
-    expect(Array.from(out.toFloat32())).toEqual(Array.from(viaApi.toFloat32()));
+    const viaApi = crossAttentionSync(x, null, qo, { heads: 2, kv: { k, v }, out: poisoned([B, N, C], 'f32') });
+    expectBits('addon vs API', out.toFloat32(), viaApi.toFloat32());
     expect(call({ k: h(k), v: h(v), y: h(y) })).toThrow(/^cross-attention: give either y with wk, wv \(bk, bv\) or precomputed k, v — not both$/);
     expect(call({ k: h(k), v: h(v), wk: h(full.wk) })).toThrow(RangeError);
     expect(call({ k: h(k) })).toThrow('cross-attention: precomputed keys/values need both k and v');

@@ -127,7 +127,8 @@ describe.skipIf(!goldenAvailable())('dit-block on the golden sana_transformer_pu
           },
           ff: { wInv: p('ff.conv_inverted.weight'), bInv: p('ff.conv_inverted.bias'), wDw: p('ff.conv_depth.weight'), bDw: p('ff.conv_depth.bias'), wPoint: p('ff.conv_point.weight') },
         },
-        { y: get(io, 'intermediate.caption_norm'), t0: get(io, 'intermediate.time_embed.timestep'), maskBias: bias, height: 8, width: 8, headDim: 16, crossHeads: 2, normEps: 1e-6, eps: 1e-15 },
+        // out NaN-poisoned: an element the block never writes fails the check
+        { y: get(io, 'intermediate.caption_norm'), t0: get(io, 'intermediate.time_embed.timestep'), maskBias: bias, height: 8, width: 8, headDim: 16, crossHeads: 2, normEps: 1e-6, eps: 1e-15, out: poisoned(x.shape, 'f32') },
       );
       const expected = io.get(`intermediate.transformer_blocks.${block}`)!.toFloat32();
       const st = errorStats(out.toFloat32(), expected);

@@ -6,7 +6,7 @@ import { errorStats, withinTolerance } from '../../reference/core/compare.js';
 import { geluTanh, relu, silu } from '../../reference/ops/activations.js';
 import { linear } from '../../reference/ops/linear.js';
 import { Tensor } from '../../reference/core/tensor.js';
-import { expectBf16, expectF32, input, poisoned, printParity, r16 } from './parity.js';
+import { expectBf16, expectF32, input, poisoned, printParity, r16, randData } from './parity.js';
 
 afterAll(() => printParity('gemm'));
 
@@ -109,6 +109,15 @@ describe('gemm (cpu) vs the f64-accumulated reference', () => {
     holes[37] = NaN;
     expect(errorStats(holes, reference).nonFinite).toBe(1);
     expect(withinTolerance(errorStats(holes, reference), { rel: 1e-5 })).toBe(false);
+  });
+
+  it('expectF32 also bounds the worst element: one wrong element the L2 error hides still fails', () => {
+    const reference = randData([64 * 1024], 22);
+    const refMax = reference.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    const spiked = reference.slice();
+    spiked[777]! += 2e-4 * refMax; // max-abs/max|ref| = 2e-4 > 1e-4, diluted to rel ≈ 4e-6 over 64k elements
+    expect(errorStats(spiked, reference).rel).toBeLessThan(1e-5);
+    expect(() => expectF32('spiked', spiked, reference)).toThrow(/max-abs\/max\|ref\|/);
   });
 });
 

@@ -13,7 +13,7 @@ import { goldenAvailable, goldenPath } from '../../reference/core/golden.js';
 import { readSafetensors } from '../../reference/core/safetensors.js';
 import { Tensor } from '../../reference/core/tensor.js';
 import { nchwToTokens, tokensToNchw } from '../../reference/ops/layout.js';
-import { cpu } from './parity.js';
+import { cpu, poisoned } from './parity.js';
 
 const lines: string[] = [];
 afterAll(() => {
@@ -49,21 +49,24 @@ function toNhwc(t: Tensor): { data: Float32Array; shape: number[] } {
   return { data: nchwToTokens(t).data as Float32Array, shape: [B, H, W, C] };
 }
 
+// Every output is passed in NaN-poisoned (not allocated by the op), so an element never written fails.
 describe.skipIf(!goldenAvailable())('golden op vectors through the cpu backend', () => {
   it('op_dit_linear_attention (attn1: heads 2 × 16, eps 1e-15) via linear-attention-block', async () => {
     const g = load('op_dit_linear_attention.safetensors');
+    const x = g.dev('input.hidden_states');
     const out = await linearAttentionBlock(
-      g.dev('input.hidden_states'),
+      x,
       { wq: g.dev('params.to_q.weight'), wk: g.dev('params.to_k.weight'), wv: g.dev('params.to_v.weight'), wo: g.dev('params.to_out.0.weight'), bo: g.dev('params.to_out.0.bias') },
-      { headDim: 16, eps: 1e-15 },
+      { headDim: 16, eps: 1e-15, out: poisoned(x.shape, 'f32') },
     );
     check('op_dit_linear_attention', out.toFloat32(), g.get('output'), g.get('output_f64'));
   });
 
   it('op_dit_cross_attention (attn2: heads 2 × 16, (B,1,L) mask bias) via cross-attention', async () => {
     const g = load('op_dit_cross_attention.safetensors');
+    const x = g.dev('input.hidden_states');
     const out = await crossAttention(
-      g.dev('input.hidden_states'),
+      x,
       g.dev('input.encoder_hidden_states'),
       {
         wq: g.dev('params.to_q.weight'),
@@ -75,7 +78,7 @@ describe.skipIf(!goldenAvailable())('golden op vectors through the cpu backend',
         wo: g.dev('params.to_out.0.weight'),
         bo: g.dev('params.to_out.0.bias'),
       },
-      { heads: 2, maskBias: g.dev('input.attention_mask_bias') },
+      { heads: 2, maskBias: g.dev('input.attention_mask_bias'), out: poisoned(x.shape, 'f32') },
     );
     check('op_dit_cross_attention', out.toFloat32(), g.get('output'), g.get('output_f64'));
   });
@@ -87,7 +90,7 @@ describe.skipIf(!goldenAvailable())('golden op vectors through the cpu backend',
     const out = await mixFfn(
       cpu.fromArray(x.data, [B, H * W, C]),
       { wInv: g.dev('params.conv_inverted.weight'), bInv: g.dev('params.conv_inverted.bias'), wDw: g.dev('params.conv_depth.weight'), bDw: g.dev('params.conv_depth.bias'), wPoint: g.dev('params.conv_point.weight') },
-      { height: H, width: W },
+      { height: H, width: W, out: poisoned([B, H * W, C], 'f32') },
     );
     const nchw = tokensToNchw(new Tensor([B, H * W, C], 'f32', out.toFloat32()), H, W);
     check('op_dit_glumbconv', nchw.data as Float32Array, g.get('output'), g.get('output_f64'));
@@ -96,7 +99,7 @@ describe.skipIf(!goldenAvailable())('golden op vectors through the cpu backend',
   it('op_dcae_rmsnorm2d (weight + bias, eps 1e-5) via rmsnorm2d on NHWC', async () => {
     const g = load('op_dcae_rmsnorm2d.safetensors');
     const x = toNhwc(g.get('input'));
-    const out = await rmsNorm2d(cpu.fromArray(x.data, x.shape), { weight: g.dev('params.weight'), bias: g.dev('params.bias'), eps: 1e-5 });
+    const out = await rmsNorm2d(cpu.fromArray(x.data, x.shape), { weight: g.dev('params.weight'), bias: g.dev('params.bias'), eps: 1e-5, out: poisoned(x.shape, 'f32') });
     const [B, H, W, C] = x.shape as [number, number, number, number];
     const nchw = tokensToNchw(new Tensor([B, H * W, C], 'f32', out.toFloat32()), H, W);
     check('op_dcae_rmsnorm2d', nchw.data as Float32Array, g.get('output'), g.get('output_f64'));
@@ -110,9 +113,15 @@ describe.skipIf(!goldenAvailable())('golden op vectors through the cpu backend',
     const ff = await mixFfn(
       xt,
       { wInv: g.dev('params.conv_inverted.weight'), bInv: g.dev('params.conv_inverted.bias'), wDw: g.dev('params.conv_depth.weight'), bDw: g.dev('params.conv_depth.bias'), wPoint: g.dev('params.conv_point.weight') },
-      { height: H, width: W },
+      { height: H, width: W, out: poisoned([B, H * W, C], 'f32') },
     );
-    const out = await rmsNorm2d(cpu.fromArray(ff.toFloat32(), x.shape), { weight: g.dev('params.norm.weight'), bias: g.dev('params.norm.bias'), eps: 1e-5, residual: cpu.fromArray(x.data, x.shape) });
+    const out = await rmsNorm2d(cpu.fromArray(ff.toFloat32(), x.shape), {
+      weight: g.dev('params.norm.weight'),
+      bias: g.dev('params.norm.bias'),
+      eps: 1e-5,
+      residual: cpu.fromArray(x.data, x.shape),
+      out: poisoned(x.shape, 'f32'),
+    });
     const nchw = tokensToNchw(new Tensor([B, H * W, C], 'f32', out.toFloat32()), H, W);
     check('op_dcae_glumbconv', nchw.data as Float32Array, g.get('output'), g.get('output_f64'));
   });
@@ -136,7 +145,7 @@ describe.skipIf(!goldenAvailable())('golden op vectors through the cpu backend',
           normWeight: g.dev('params.norm_out.weight'),
           normBias: g.dev('params.norm_out.bias'),
         },
-        { headDim: 16, eps: 1e-15 },
+        { headDim: 16, eps: 1e-15, out: poisoned(x.shape, 'f32') },
       );
       const [B, H, W, C] = x.shape as [number, number, number, number];
       const nchw = tokensToNchw(new Tensor([B, H * W, C], 'f32', out.toFloat32()), H, W);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { addonPath, loadAddon } from '../../bindings/addon.js';
 import { CpuBackend } from '../../bindings/backend-cpu.js';
 import { gemm, linearAttention } from '../../bindings/ops.js';
-import { input } from './parity.js';
+import { expectBits, input, poisoned } from './parity.js';
 
 describe('the CPU thread pool', () => {
   const addon = loadAddon();
@@ -24,17 +24,20 @@ describe('the CPU thread pool', () => {
     const w = input([130, 96], 2);
     const q = input([2, 70, 64], 3);
     try {
+      // Poisoned outputs: an element no thread writes stays NaN and fails expectBits.
+      const run = async () => ({
+        g: (await gemm(x.f32, w.f32, { out: poisoned([3, 70, 130], 'f32') })).toFloat32(),
+        a: (await linearAttention(q.f32, q.f32, q.f32, { out: poisoned([2, 70, 64], 'f32') })).toFloat32(),
+      });
       be.setThreads(1);
       expect(be.threads).toBe(1);
-      const g1 = (await gemm(x.f32, w.f32)).toFloat32();
-      const a1 = (await linearAttention(q.f32, q.f32, q.f32)).toFloat32();
+      const one = await run();
       be.setThreads(5);
       expect(be.threads).toBe(5);
-      const g5 = (await gemm(x.f32, w.f32)).toFloat32();
-      const a5 = (await linearAttention(q.f32, q.f32, q.f32)).toFloat32();
+      const five = await run();
       // Each output element is computed by exactly one thread in the same order: bit-identical.
-      expect(Array.from(g5)).toEqual(Array.from(g1));
-      expect(Array.from(a5)).toEqual(Array.from(a1));
+      expectBits('gemm, 5 threads vs 1', five.g, one.g);
+      expectBits('linear-attention, 5 threads vs 1', five.a, one.a);
     } finally {
       be.setThreads(before);
     }

@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import * as ops from '../../bindings/ops.js';
 import type { BackendTensor } from '../../bindings/tensor.js';
 import { randTensor, type BackendKind } from './helpers.js';
+import { repoison } from '../kernels/parity.js';
 import type { OpCase } from './op-cases.js';
 
 export type Mutation = { target: number; kind: 'dim' | 'zero' | 'dtype' | 'drop' | 'rank' | 'option' | 'out'; dim: number; delta: number; value: number };
@@ -27,7 +28,7 @@ export interface Built {
   all: BackendTensor[];
 }
 
-/** The mutated call's tensors (on `backend`), options and a preallocated `out`. */
+/** The mutated call's tensors (on `backend`), options and a preallocated, NaN-poisoned `out`. */
 export function buildMutated(c: OpCase, muts: Mutation[], seed: number, backend: BackendKind = 'cpu'): Built {
   const names = Object.keys(c.shapes);
   const shapes: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, [...c.shapes[n]!]]));
@@ -58,6 +59,7 @@ export function buildMutated(c: OpCase, muts: Mutation[], seed: number, backend:
   names.forEach((n, i) => {
     if (!dropped.has(n)) tensors[n] = randTensor(backend, shapes[n]!, seed + i, dtypes[n] ?? 'f32', 0.5);
   });
-  const out = ops.getBackend(backend).empty(outShape, 'f32');
+  // Poisoned (NaN), not empty(): an element the op never writes must show up, not read as stale memory.
+  const out = repoison(ops.getBackend(backend).empty(outShape, 'f32'));
   return { tensors, opts, out, all: [...Object.values(tensors), out] };
 }

@@ -18,6 +18,7 @@ import * as ops from '../../bindings/ops.js';
 import { BackendTensor } from '../../bindings/tensor.js';
 import { expectThrow, handleOf, randTensor, randValues } from './helpers.js';
 import { OP_CASES } from './op-cases.js';
+import { expectBits, repoison } from '../kernels/parity.js';
 import { buildMutated as build, mutation } from './mutations.js';
 
 const addon = loadAddon();
@@ -156,8 +157,10 @@ describe('native tensors: bad arguments are TypeError/RangeError naming the func
 
 type Outcome = { ok: true; values: Float32Array } | { ok: false; error: Error };
 
+/** Runs `f` on a freshly poisoned `out`: the native and API calls share it, and neither may pass on what the other wrote. */
 function outcome(f: () => unknown, out: BackendTensor): Outcome {
   try {
+    repoison(out);
     f();
     return { ok: true, values: out.toFloat32() };
   } catch (e) {
@@ -184,7 +187,8 @@ describe('differential fuzz: the kernels accept exactly what the TS validation a
             expect(native.ok, label).toBe(api.ok);
             if (native.ok && api.ok) {
               accepted++;
-              expect(Array.from(api.values), label).toEqual(Array.from(native.values));
+              // NaN-safe (an unwritten, poisoned output fails; toEqual would call NaN equal to NaN).
+              expectBits(label, api.values, native.values);
             } else rejected++;
           } finally {
             for (const t of b.all) t.dispose();
@@ -215,7 +219,7 @@ describe('option sweep: every numeric option × out-of-range values, both layers
             const api = outcome(() => c.call(b.tensors, { ...opts, out: b.out }, true), b.out);
             const label = `${c.op} ${key}=${value}: native ${native.ok ? 'accepted' : `rejected (${native.error.message})`}, API ${api.ok ? 'accepted' : `rejected (${api.error.message})`}`;
             expect(native.ok, label).toBe(api.ok);
-            if (native.ok && api.ok) expect(Array.from(api.values), label).toEqual(Array.from(native.values));
+            if (native.ok && api.ok) expectBits(label, api.values, native.values); // NaN-safe, unlike toEqual
             for (const o of [native, api]) if (!o.ok) expect(o.error instanceof RangeError || o.error instanceof TypeError, label).toBe(true);
           }
         }

@@ -46,8 +46,12 @@ describe('NaN/Inf inputs are computed through and flagged', () => {
       expect(s.nonFinite, formatStats(s)).toBe(nanCount);
       expect(s.refNonFinite).toBe(nanCount);
       expect(withinTolerance(s, { rel: 1, maxAbs: 1e9 })).toBe(false);
-      // The finite positions still agree (the NaN did not corrupt unrelated outputs).
-      expect(s.rel, formatStats(s)).toBeLessThanOrEqual(1e-5);
+      expect(s.rel, 'a non-finite output must make rel infinite').toBe(Infinity);
+      // The finite positions still agree (the NaN did not corrupt unrelated outputs); the masks are equal (above).
+      const finite = nonFiniteMask(ref).map((bad) => !bad);
+      const sf = errorStats(cpu.filter((_, i) => finite[i]), ref.filter((_, i) => finite[i]));
+      expect(sf.nonFinite).toBe(0);
+      expect(sf.rel, formatStats(sf)).toBeLessThanOrEqual(1e-5);
 
       for (const inf of [Infinity, -Infinity]) {
         const ri = runPoisoned(c, 'reference', inf, at);
@@ -62,7 +66,7 @@ describe('NaN/Inf inputs are computed through and flagged', () => {
 describe('errorStats never lets NaN pass', () => {
   it('a NaN in both out and ref is flagged, as is a reference NaN the output lacks', () => {
     const both = errorStats([1, NaN, 3], [1, NaN, 3]);
-    expect(both).toMatchObject({ nonFinite: 1, refNonFinite: 1, rel: 0 });
+    expect(both).toMatchObject({ nonFinite: 1, refNonFinite: 1, rel: Infinity, maxAbs: Infinity, maxRel: Infinity });
     expect(withinTolerance(both, { rel: 1 })).toBe(false);
     const hidden = errorStats([1, 0, 3], [1, NaN, 3]);
     expect(hidden).toMatchObject({ nonFinite: 1, refNonFinite: 1 });

@@ -10,6 +10,9 @@ type Which = 'ref' | 'f32' | 'bf16';
 /** The plain bf16 computation: the reference backend on bf16 tensors (one rounding per op). */
 const r16 = (i: Input): BackendTensor => ref.fromArray(i.data, i.shape, 'bf16');
 const on = (i: Input, k: Which | 'plain'): BackendTensor => (k === 'plain' ? r16(i) : i.on(k));
+/** A NaN-poisoned output for run `k` (its backend and dtype), so that an element the op never writes fails the check. */
+const outFor = (k: Which | 'plain', shape: readonly number[]): BackendTensor =>
+  poisoned(shape, k === 'bf16' || k === 'plain' ? 'bf16' : 'f32', k === 'ref' || k === 'plain' ? 'reference' : 'cpu');
 
 describe('dcae-upsample (cpu) vs the reference up block / conv_in', () => {
   const cases: { mode: UpsampleMode; C: number; Nc: number; shortcut: boolean }[] = [
@@ -34,7 +37,8 @@ describe('dcae-upsample (cpu) vs the reference up block / conv_in', () => {
       const o32 = poisoned(reference.shape, 'f32');
       run('f32', o32);
       expectF32(`dcae-upsample ${cse.mode}`, o32.toFloat32(), reference.toFloat32());
-      expectBf16(`dcae-upsample ${cse.mode}`, run('bf16').toFloat32(), run('plain').toFloat32(), reference.toFloat32());
+      const o16 = run('bf16', outFor('bf16', reference.shape));
+      expectBf16(`dcae-upsample ${cse.mode}`, o16.toFloat32(), run('plain', outFor('plain', reference.shape)).toFloat32(), reference.toFloat32());
     });
   }
 
@@ -45,7 +49,7 @@ describe('dcae-upsample (cpu) vs the reference up block / conv_in', () => {
       const w = input([Nc, C, 3, 3], 361, 1 / Math.sqrt(9 * C));
       const b = input([Nc], 362, 0.3);
       const reference = dcaeUpsampleSync(x.ref, w.ref, { bias: b.ref, mode });
-      const out = dcaeUpsampleSync(x.f32, w.f32, { bias: b.f32, mode });
+      const out = dcaeUpsampleSync(x.f32, w.f32, { bias: b.f32, mode, out: poisoned(reference.shape, 'f32') });
       expectF32(`dcae-upsample ${mode} chunked`, out.toFloat32(), reference.toFloat32());
     });
   }
@@ -71,7 +75,7 @@ describe('dcae-head (cpu) vs norm_out → act → conv_out', () => {
       const nb = input([C], 402, 0.3);
       const w = input([3, C, 3, 3], 403, 1 / Math.sqrt(9 * C));
       const b = input([3], 404, 0.3);
-      const run = (k: Which | 'plain') => dcaeHeadSync(on(x, k), on(nw, k), on(nb, k), on(w, k), { bias: on(b, k), activation: act });
+      const run = (k: Which | 'plain') => dcaeHeadSync(on(x, k), on(nw, k), on(nb, k), on(w, k), { bias: on(b, k), activation: act, out: outFor(k, [B, 3, H, W]) });
       const reference = run('ref');
       expect(reference.shape).toEqual([B, 3, H, W]);
       expectF32(`dcae-head ${act}`, run('f32').toFloat32(), reference.toFloat32());
@@ -88,7 +92,8 @@ describe('dcae-head in several row bands', () => {
     const w = input([3, 256, 3, 3], 453, 1 / 48);
     const b = input([3], 454, 0.3);
     const reference = dcaeHeadSync(x.ref, nw.ref, nb.ref, w.ref, { bias: b.ref });
-    expectF32('dcae-head banded', dcaeHeadSync(x.f32, nw.f32, nb.f32, w.f32, { bias: b.f32 }).toFloat32(), reference.toFloat32());
+    const out = dcaeHeadSync(x.f32, nw.f32, nb.f32, w.f32, { bias: b.f32, out: poisoned(reference.shape, 'f32') });
+    expectF32('dcae-head banded', out.toFloat32(), reference.toFloat32());
   });
 });
 
@@ -118,7 +123,7 @@ describe('dcae-evit-block (cpu) vs LiteMLA + GLUMBConv', () => {
       };
       const run = (k: Which | 'plain') => {
         const w = Object.fromEntries(Object.entries(wts).map(([n, i]) => [n, on(i, k)])) as unknown as DcaeEvitBlockWeights;
-        return dcaeEvitBlockSync(on(x, k), w, { headDim: d });
+        return dcaeEvitBlockSync(on(x, k), w, { headDim: d, out: outFor(k, x.shape) });
       };
       const reference = run('ref');
       expectF32(`dcae-evit-block ${H}×${W}`, run('f32').toFloat32(), reference.toFloat32());

@@ -13,20 +13,11 @@ import { FlowDPMSolverMultistepScheduler } from '../../../reference/schedulers/f
 import { FlowMatchEulerDiscreteScheduler } from '../../../reference/schedulers/flow-euler.js';
 import { cfgCombine } from '../../../reference/schedulers/guidance.js';
 import type { FlowScheduler } from '../../../reference/schedulers/from-config.js';
-import { cpu, poisoned, randData, ref } from '../../kernels/parity.js';
+import { cpu, expectBits, poisoned, randData, ref } from '../../kernels/parity.js';
 
 const dpm = () => new FlowDPMSolverMultistepScheduler({ use_flow_sigmas: true, prediction_type: 'flow_prediction', flow_shift: 3.0 });
 const euler = () => new FlowMatchEulerDiscreteScheduler({ shift: 3.0 });
 const backends = { cpu, reference: ref } as const;
-
-/** Same bits (NaN-safe: a NaN anywhere fails). */
-function expectBits(label: string, got: Float32Array, want: Float32Array): void {
-  expect(got.length, label).toBe(want.length);
-  expect(got.some(Number.isNaN), `${label}: NaN`).toBe(false);
-  let bad = -1;
-  for (let i = 0; i < got.length && bad < 0; i++) if (!Object.is(got[i], want[i])) bad = i;
-  expect(bad, bad < 0 ? label : `${label}: element ${bad} is ${got[bad]}, want ${want[bad]}`).toBe(-1);
-}
 
 function trajectory(make: () => FlowScheduler, be: 'cpu' | 'reference', dtype: TensorDType, halves: 1 | 2, n: number, steps: number): void {
   const backend = backends[be];

@@ -60,4 +60,25 @@ describe('errorStats', () => {
     expect(n.nonFinite).toBe(1);
     expect(withinTolerance(n, { rel: 1e9, maxAbs: 1e9 })).toBe(false);
   });
+
+  // Many tests assert only rel/maxRel/maxAbs: a NaN/Inf anywhere must make all three infinite.
+  it('reports infinite rel, maxRel and maxAbs when out or ref holds NaN/Inf', () => {
+    const ref = [1, 2, 3, 4];
+    const cases: [string, number[], number[], number, number][] = [
+      ['all-NaN output', [NaN, NaN, NaN, NaN], ref, 4, 0],
+      ['one NaN output', [1, 2, NaN, 4], ref, 1, 0],
+      ['+Inf output', [1, Infinity, 3, 4], ref, 1, 0],
+      ['-Inf output', [1, 2, 3, -Infinity], ref, 1, 0],
+      ['NaN in the reference', [1, 2, 3, 4], [1, NaN, 3, 4], 1, 1],
+      ['NaN in both', [1, NaN, 3, 4], [1, NaN, 3, 4], 1, 1],
+    ];
+    for (const [label, out, r, nonFinite, refNonFinite] of cases) {
+      const s = errorStats(out, r);
+      expect(s, label).toMatchObject({ rel: Infinity, maxRel: Infinity, maxAbs: Infinity, nonFinite, refNonFinite, n: 4 });
+      expect(s.rel <= 1e-3 || s.maxRel <= 1e-3 || s.maxAbs <= 1e-3, label).toBe(false);
+      expect(withinTolerance(s, { rel: 1e9, maxRel: 1e9, maxAbs: 1e9 }), label).toBe(false);
+    }
+    // Finite everywhere: the norms are ordinary numbers again.
+    expect(errorStats([1, 2, 3, 4], ref)).toMatchObject({ rel: 0, maxRel: 0, maxAbs: 0, nonFinite: 0, refNonFinite: 0 });
+  });
 });

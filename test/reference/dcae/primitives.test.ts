@@ -7,7 +7,7 @@ import { activationByName, relu6 } from '../../../reference/dcae/activations.js'
 import { relu, silu } from '../../../reference/ops/activations.js';
 import { channelGroupMean, concatChannels, repeatInterleaveChannels } from '../../../reference/dcae/channel-ops.js';
 import { pixelShuffle, pixelUnshuffle } from '../../../reference/dcae/pixel-shuffle.js';
-import { packedReluLinearAttention, packedReluQuadraticAttention } from '../../../reference/dcae/relu-attention.js';
+import { LITE_MLA_EPS, packedReluLinearAttention, packedReluQuadraticAttention } from '../../../reference/dcae/relu-attention.js';
 import { rmsNorm2d } from '../../../reference/dcae/rms-norm-2d.js';
 import { decoderInShortcut, downsampleShortcut, encoderOutShortcut, upsampleShortcut } from '../../../reference/dcae/shortcuts.js';
 import { upsampleNearest } from '../../../reference/dcae/upsample-nearest.js';
@@ -136,7 +136,7 @@ describe('rmsNorm2d', () => {
 });
 
 describe('ReLU attention (LiteMLA core)', () => {
-  /** out_n = Σ_m v_m (φk_m·φq_n) / Σ_m (φk_m·φq_n), straight from the definition, float64. */
+  /** out_n = Σ_m v_m (φk_m·φq_n) / (Σ_m (φk_m·φq_n) + eps), straight from the definition, float64. */
   function naive(qkv: Tensor, d: number): Float64Array {
     const [B, C, H, W] = qkv.shape as [number, number, number, number];
     const N = H * W;
@@ -152,7 +152,8 @@ describe('ReLU attention (LiteMLA core)', () => {
           for (let c = 0; c < d; c++) s += Math.max(at(1, c, m), 0) * Math.max(at(0, c, n), 0);
           wts.push(s);
         }
-        const den = wts.reduce((a, b) => a + b, 0);
+        // + eps as LiteMLA divides: a query with no positive channel has den = 0 and gives 0, not 0/0 = NaN.
+        const den = wts.reduce((a, b) => a + b, 0) + LITE_MLA_EPS;
         for (let i = 0; i < d; i++) out[(bg * d + i) * N + n] = wts.reduce((a, wm, m) => a + at(2, i, m) * wm, 0) / den;
       }
     }
