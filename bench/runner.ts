@@ -327,7 +327,8 @@ export function summaryTable(file: BenchResultsFile): string {
     r.gflops === null ? '-' : r.gflops.toPrecision(3),
     r.gbs === null ? '-' : r.gbs.toPrecision(3),
     r.roofline_pct === null ? '-' : `${r.roofline_pct.toFixed(1)}%`,
-    r.status === 'ok' ? '' : `${r.status}: ${r.note}`,
+    // A backend's reason often starts with the status already ("unavailable: no device …"): not twice.
+    r.status === 'ok' ? '' : r.note?.startsWith(`${r.status}:`) ? r.note : `${r.status}: ${r.note}`,
   ]);
   const head = ['op', 'res', 'batch', 'dtype', 'backend', 'median ms', 'GFLOP/s', 'GB/s', 'roofline', 'status'];
   const all = [head, ...rows];

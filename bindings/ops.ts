@@ -5,8 +5,8 @@
  * Promise; native backends compute off the JS thread) and a sync form (`…Sync`).
  *
  * Every op validates its arguments (bindings/validate.ts) before touching memory: wrong kind of value,
- * disposed tensor, mixed backends or dtypes → TypeError; shapes and options → RangeError; the message
- * names the op and the shapes. Async forms report these as rejected Promises.
+ * disposed tensor, mixed backends or dtypes, an unknown option key → TypeError; shapes and options →
+ * RangeError; the message names the op and the shapes. Async forms report these as rejected Promises.
  *
  * Outputs: allocated by the op, or written into `opts.out` (same shape/dtype/backend; it may be the
  * `residual` tensor for an in-place residual update — and, for the block ops that read x completely
@@ -325,6 +325,9 @@ export interface GatedResidual {
   residual?: BackendTensor | null;
 }
 
+/** The options every op takes (OutOption); each op's record() check accepts these besides its own. */
+const OUT_OPTIONS = ['out', 'version'] as const;
+
 export interface OutOption {
   out?: BackendTensor | null;
   /** Kernel version: 0 (default) = the backend's choice for the arguments; N = numbered version N (backend.versions(op)). */
@@ -342,7 +345,7 @@ export interface GemmOptions extends GatedResidual, OutOption {
  */
 function prepareGemm(x: BackendTensor, w: BackendTensor, opts: GemmOptions): Prepared {
   const c = new OpCheck('gemm');
-  opts = c.record('options', opts);
+  opts = c.record('options', opts, false, ['bias', 'gate', 'residual', 'activation', ...OUT_OPTIONS]);
   c.tensor('x', x);
   c.tensor('w', w);
   const bias = c.optional('bias', opts.bias);
@@ -388,7 +391,7 @@ export interface LinearAttentionCoreOptions extends LinearAttentionOptions {
 /** linear-attention: the fused ReLU linear-attention core; q (B, N, C), k and v (B, M, C) → (B, N, C). */
 function prepareLinearAttention(q: BackendTensor, k: BackendTensor, v: BackendTensor, opts: LinearAttentionCoreOptions): Prepared {
   const c = new OpCheck('linear-attention');
-  opts = c.record('options', opts);
+  opts = c.record('options', opts, false, ['headDim', 'eps', 'variant', ...OUT_OPTIONS]);
   c.tensor('q', q);
   c.tensor('k', k);
   c.tensor('v', v);
@@ -433,7 +436,7 @@ export interface LinearAttentionBlockOptions extends LinearAttentionOptions, Gat
 function prepareLinearAttentionBlock(x: BackendTensor, w: LinearAttentionBlockWeights, opts: LinearAttentionBlockOptions): Prepared {
   const c = new OpCheck('linear-attention-block');
   w = c.record('weights', w, true);
-  opts = c.record('options', opts);
+  opts = c.record('options', opts, false, ['headDim', 'eps', 'gate', 'residual', ...OUT_OPTIONS]);
   c.tensor('x', x);
   c.ndim('x', x, 3, '(B, N, C)');
   const C = x.shape[2]!;
@@ -495,7 +498,7 @@ function matrixOf(t: BackendTensor): [number, number] | null {
 function prepareMixFfn(x: BackendTensor, w: MixFfnWeights, opts: MixFfnOptions): Prepared {
   const c = new OpCheck('mix-ffn');
   w = c.record('weights', w, true);
-  opts = c.record('options', opts);
+  opts = c.record('options', opts, false, ['height', 'width', 'gate', 'residual', ...OUT_OPTIONS]);
   c.tensor('x', x);
   c.ndim('x', x, 3, '(B, H·W, C)');
   const [B, N, C] = x.shape as [number, number, number];
@@ -575,7 +578,7 @@ export interface CrossAttentionOptions extends OutOption {
 function prepareCrossAttention(x: BackendTensor, y: BackendTensor | null, w: CrossAttentionWeights | CrossAttentionQueryWeights, opts: CrossAttentionOptions): Prepared {
   const c = new OpCheck('cross-attention');
   const wAll = c.record('weights', w, true) as Partial<CrossAttentionWeights>;
-  opts = c.record('options', opts);
+  opts = c.record('options', opts, false, ['heads', 'maskBias', 'residual', 'kv', ...OUT_OPTIONS]);
   c.tensor('x', x);
   const [B, N, C] = x.shape as [number, number, number];
   // The text side: y (B, L, Cy) with wk, wv (bk, bv), or precomputed k, v (B, L, C) — exactly one.
@@ -657,7 +660,7 @@ export interface LayerNormModulateOptions extends OutOption {
 /** layernorm-modulate: out = LN(x)·(1 + scale) + shift; x (B, N, C), shift/scale (B, C), (B, 1, C) or (C). */
 function prepareLayerNormModulate(x: BackendTensor, shift: BackendTensor, scale: BackendTensor, opts: LayerNormModulateOptions): Prepared {
   const c = new OpCheck('layernorm-modulate');
-  opts = c.record('options', opts);
+  opts = c.record('options', opts, false, ['eps', ...OUT_OPTIONS]);
   c.tensor('x', x);
   c.tensor('shift', shift);
   c.tensor('scale', scale);
@@ -690,7 +693,7 @@ export interface RmsNormOptions extends OutOption {
 /** rmsnorm: out = residual + x / √(mean(x²) + eps) · weight + bias over the last dim. */
 function prepareRmsNorm(op: 'rmsnorm' | 'rmsnorm2d', x: BackendTensor, opts: RmsNormOptions): Prepared {
   const c = new OpCheck(op);
-  opts = c.record('options', opts);
+  opts = c.record('options', opts, false, ['weight', 'bias', 'eps', 'residual', ...OUT_OPTIONS]);
   c.tensor('x', x);
   if (op === 'rmsnorm2d') c.ndim('x', x, 4, '(B, H, W, C) (NHWC)');
   else c.shape(x.ndim >= 1, `x must have at least one dimension, got ${shapeStr(x.shape)}`);
@@ -732,7 +735,7 @@ export interface Conv3x3Options extends OutOption {
 /** conv3x3 on NHWC: x (B, H, W, Cin), w (Cout, Cin, 3, 3) torch layout, pad 1 → (B, Ho, Wo, Cout). */
 function prepareConv3x3(x: BackendTensor, w: BackendTensor, opts: Conv3x3Options): Prepared {
   const c = new OpCheck('conv3x3');
-  opts = c.record('options', opts);
+  opts = c.record('options', opts, false, ['bias', 'stride', 'activation', 'residual', ...OUT_OPTIONS]);
   c.tensor('x', x);
   c.tensor('w', w);
   c.ndim('x', x, 4, '(B, H, W, Cin) (NHWC)');
@@ -776,7 +779,7 @@ export interface DcaeResBlockWeights {
 function prepareDcaeResBlock(x: BackendTensor, w: DcaeResBlockWeights, opts: OutOption & { eps?: number }): Prepared {
   const c = new OpCheck('dcae-resblock');
   w = c.record('weights', w, true);
-  opts = c.record('options', opts);
+  opts = c.record('options', opts, false, ['eps', ...OUT_OPTIONS]);
   c.tensor('x', x);
   c.ndim('x', x, 4, '(B, H, W, C) (NHWC)');
   const C = x.shape[3]!;
@@ -830,7 +833,7 @@ export interface LiteMlaOptions extends OutOption {
 function prepareLiteMla(x: BackendTensor, w: LiteMlaWeights, opts: LiteMlaOptions): Prepared {
   const c = new OpCheck('lite-mla');
   w = c.record('weights', w, true);
-  opts = c.record('options', opts);
+  opts = c.record('options', opts, false, ['headDim', 'eps', ...OUT_OPTIONS]);
   c.tensor('x', x);
   c.ndim('x', x, 4, '(B, H, W, C) (NHWC)');
   const C = x.shape[3]!;
@@ -905,7 +908,7 @@ export interface DitBlockOptions extends OutOption {
 function prepareDitBlock(x: BackendTensor, w: DitBlockWeights, opts: DitBlockOptions): Prepared {
   const c = new OpCheck('dit-block');
   w = c.record('weights', w, true);
-  opts = c.record('options', opts);
+  opts = c.record('options', opts, false, ['y', 'kv', 't0', 'maskBias', 'height', 'width', 'headDim', 'crossHeads', 'normEps', 'eps', ...OUT_OPTIONS]);
   c.tensor('x', x);
   c.ndim('x', x, 3, '(B, N, C)');
   const [B, N, C] = x.shape as [number, number, number];

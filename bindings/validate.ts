@@ -74,14 +74,22 @@ export class OpCheck {
    * An options or weights argument: a plain object. Optional ones may be null/undefined (→ {}); a
    * required one (weights) that is missing, or anything that is not an object, is a TypeError.
    * The one named 'options' also carries the kernel `version` every op takes (an integer ≥ 0).
+   * `accepted`: the keys the op reads; any other key is a TypeError (a misspelt option such as
+   * `act` for `activation` would otherwise be ignored and the op would silently compute something else).
    */
-  record<T extends object>(name: string, v: T | null | undefined, required = false): T {
+  record<T extends object>(name: string, v: T | null | undefined, required = false, accepted?: readonly string[]): T {
     if (v === undefined || v === null) {
       if (required) throw new TypeError(`${this.op}: ${name} must be an object, got ${describeValue(v)}`);
       return {} as T;
     }
     if (typeof v !== 'object' || Array.isArray(v) || v instanceof BackendTensor) {
       throw new TypeError(`${this.op}: ${name} must be an object, got ${Array.isArray(v) ? 'Array' : describeValue(v)}`);
+    }
+    if (accepted !== undefined) {
+      const unknown = Object.keys(v).filter((k) => !accepted.includes(k));
+      if (unknown.length > 0) {
+        throw new TypeError(`${this.op}: unknown ${name} key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')} (accepted: ${accepted.join(', ')})`);
+      }
     }
     if (name === 'options') {
       const version = (v as { version?: unknown }).version;

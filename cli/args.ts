@@ -2,6 +2,8 @@
  * A small, strict argument parser: `--flag`, `--key value`, `--key=value`, repeated keys, positionals.
  * Unknown options are errors (a typo must not silently fall back to a default).
  */
+import { existsSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { UsageError } from './command.js';
 
 export interface OptionSpec {
@@ -60,3 +62,38 @@ export function intOption(command: string, name: string, value: string | undefin
 
 /** Most sampling steps a command accepts: more is no schedule anyone runs, and 10^9 would look like a hang. */
 export const MAX_STEPS = 10_000;
+
+/** An input file or folder the user named must exist: a missing one is a usage error (exit 2), as a typo in a flag is. */
+export function existingPath(command: string, name: string, path: string): string {
+  if (!existsSync(path)) throw new UsageError(`${command}: --${name} ${path} does not exist`);
+  return path;
+}
+
+/** The nearest existing folder above `path` must be a directory (not a file in the way of mkdir -p). */
+function checkParents(command: string, name: string, path: string): void {
+  for (let d = dirname(path); ; d = dirname(d)) {
+    if (existsSync(d)) {
+      if (!statSync(d).isDirectory()) throw new UsageError(`${command}: --${name} ${path}: ${d} is not a directory`);
+      return;
+    }
+    if (dirname(d) === d) return;
+  }
+}
+
+/**
+ * An output file the command will write: checked before any work, so that a directory, or a parent
+ * that is a file, is one line up front instead of an EISDIR/ENOTDIR after minutes of compute.
+ */
+export function outputFile(command: string, name: string, path: string): string {
+  if (existsSync(path) && statSync(path).isDirectory()) throw new UsageError(`${command}: --${name} ${path} is a directory; give a file name`);
+  checkParents(command, name, path);
+  return path;
+}
+
+/** An output folder the command will create or write into: an existing file there is a usage error. */
+export function outputDir(command: string, name: string, path: string): string {
+  if (existsSync(path)) {
+    if (!statSync(path).isDirectory()) throw new UsageError(`${command}: --${name} ${path} exists and is not a directory`);
+  } else checkParents(command, name, path);
+  return path;
+}

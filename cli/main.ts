@@ -2,13 +2,14 @@
 /** `sana-lab`: the lab's command line. Each subcommand lives in cli/commands/. */
 import { UsageError } from './command.js';
 import { COMMANDS } from './commands/index.js';
+import { packageVersion } from './environment.js';
 
 function topHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
   return [
     'sana-lab — SANA kernel lab: reference spec, native kernels, parity, benchmarks, reports',
     '',
-    'usage: sana-lab <command> [options]     (sana-lab <command> --help for details)',
+    'usage: sana-lab <command> [options]     (sana-lab <command> --help for details; sana-lab --version)',
     '',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
   ].join('\n');
@@ -23,11 +24,31 @@ function describeError(e: unknown): string {
   return message;
 }
 
+/**
+ * A message as one printable line: errors are one line (a tokenizer's JSON error spans two, a binary
+ * file's parse error carries NULs), so newlines become spaces and other control characters are escaped.
+ */
+export function oneLine(message: string): string {
+  return message
+    .replace(/\s*[\r\n]+\s*/g, ' ')
+    .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+    .trim();
+}
+
+/** `sana-lab <name>: <message>`, without repeating the command when the message already starts with it ("run dit: …", "report: …"). */
+function failureLine(name: string, message: string): string {
+  return message.startsWith(`${name}:`) || message.startsWith(`${name} `) ? `sana-lab ${message}` : `sana-lab ${name}: ${message}`;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     console.log(topHelp());
     return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-V') {
+    console.log(packageVersion());
+    return 0;
   }
   const cmd = COMMANDS.find((c) => c.name === name);
   if (cmd === undefined) {
@@ -42,11 +63,11 @@ export async function main(argv: string[]): Promise<number> {
     return await cmd.run(rest);
   } catch (e) {
     if (e instanceof UsageError) {
-      console.error(`sana-lab: ${e.message}`);
+      console.error(`sana-lab: ${oneLine(e.message)}`);
       return 2;
     }
     const err = e as Error;
-    console.error(`sana-lab ${name}: ${describeError(e)}`);
+    console.error(failureLine(name, oneLine(describeError(e))));
     if (process.env.SANA_LAB_DEBUG) console.error(err?.stack);
     return 1;
   }

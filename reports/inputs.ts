@@ -34,11 +34,19 @@ export interface ProfileInput {
 export type ReportInput = BenchInput | ParityInput | ProfileInput;
 
 export function loadInput(path: string): ReportInput {
-  let json: unknown;
+  let text: string;
   try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
+    text = readFileSync(path, 'utf8');
   } catch (e) {
     throw new Error(`report: cannot read ${path}: ${(e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    // V8's message quotes the bytes it met (NULs and all, for a binary file): keep one short printable line.
+    const why = (e as Error).message.replace(/[\u0000-\u001f\u007f-\u009f\ufffd]/g, '?');
+    throw new Error(`report: cannot read ${path}: it is not JSON (${why.length > 120 ? `${why.slice(0, 120)}…` : why})`);
   }
   const format = (json as { format?: unknown } | null)?.format;
   const name = basename(path);

@@ -8,8 +8,8 @@ import { isOpName, opsOfModel, type OpName } from '../../bench/catalogue.js';
 import { writeResults } from '../../bench/record.js';
 import { backendStatus, cudaEmulationNotice } from '../../bindings/backends.js';
 import { runBench, summaryTable } from '../../bench/runner.js';
-import { parseResolution } from '../../bench/shapes.js';
-import { intOption, parseArgs } from '../args.js';
+import { catalogue, parseResolution } from '../../bench/shapes.js';
+import { intOption, outputFile, parseArgs } from '../args.js';
 import { UsageError, type Command } from '../command.js';
 
 const USAGE = `usage: sana-lab bench --json FILE [options]
@@ -73,6 +73,7 @@ export const benchCommand: Command = {
     if (a.positionals.length > 0) throw new UsageError(`bench: unexpected argument "${a.positionals[0]}"`);
     const json = a.values.get('json');
     if (json === undefined) throw new UsageError('bench: --json FILE is required');
+    outputFile('bench', 'json', json);
     const model = a.values.get('model') ?? '0.6b';
     if (!isModelKey(model)) throw new UsageError(`bench: --model must be one of ${MODEL_KEYS.join(', ')}, got "${model}"`);
     const own = opsOfModel(model);
@@ -90,6 +91,17 @@ export const benchCommand: Command = {
     const dtypes = a.lists.get('dtype') ?? ['f32'];
     for (const d of dtypes) if (!isBenchDType(d)) throw new UsageError(`bench: --dtype must be f32 or bf16, got "${d}"`);
     const batches = (a.lists.get('batch') ?? ['1']).map((b) => intOption('bench', 'batch', b, 1));
+    // A variant no chosen op has would filter every case out ("wrote 0 records"): name the ones there are.
+    const variants = a.lists.get('variant');
+    if (variants !== undefined) {
+      const known = new Set(resolutions.flatMap((r) => batches.flatMap((b) => catalogue(model, r, b))).filter((s) => opNames.includes(s.op) && s.variant !== '').map((s) => s.variant));
+      const unknown = variants.filter((v) => !known.has(v));
+      if (unknown.length > 0) {
+        throw new UsageError(
+          `bench: unknown --variant ${unknown.join(', ')} for ${opNames.join(', ')} (${known.size ? `variants: ${[...known].join(', ')}` : 'these ops have one instance each: drop --variant'})`,
+        );
+      }
+    }
     const version = a.values.has('version') ? intOption('bench', 'version', a.values.get('version'), 0, 0) : undefined;
     const backendNames = a.lists.get('backend') ?? ['reference', 'cpu'];
     for (const b of backendNames) if (!BACKEND_NAMES.includes(b)) throw new UsageError(`bench: unknown backend "${b}" (backends: ${BACKEND_NAMES.join(', ')})`);
@@ -112,7 +124,7 @@ export const benchCommand: Command = {
         dtypes: dtypes as BenchDType[],
         backends,
         ...(version !== undefined ? { version } : {}),
-        ...(a.lists.has('variant') ? { variants: a.lists.get('variant')! } : {}),
+        ...(variants !== undefined ? { variants } : {}),
         ...(baselines !== undefined ? { baselines } : {}),
         budgetMs: positiveNumber('budget-s', a.values.get('budget-s'), 20) * 1e3,
         minSamples: intOption('bench', 'min-samples', a.values.get('min-samples'), 5),

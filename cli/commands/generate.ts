@@ -6,12 +6,13 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { intOption, MAX_STEPS, parseArgs } from '../args.js';
+import { intOption, MAX_STEPS, outputFile, parseArgs } from '../args.js';
 import { backendOption } from '../backend-option.js';
 import { UsageError, type Command } from '../command.js';
+import { tileOption } from '../tile-option.js';
 import { nativePipelineFactories } from '../../bindings/models/pipeline-models.js';
 import { loadDcaeConfig, spatialCompressionRatio } from '../../reference/dcae/config.js';
-import { tiling, type TilingOptions } from '../../reference/dcae/tiling.js';
+import type { TilingOptions } from '../../reference/dcae/tiling.js';
 import { loadSanaTransformerConfig } from '../../reference/dit/config.js';
 import { checkSanaModelDir, SanaModelDirError, type SanaModelPaths } from '../../reference/pipeline/model-dir.js';
 import { writePng } from '../../reference/pipeline/png.js';
@@ -31,7 +32,7 @@ written by \`sana-lab make-random-model\`.
   --prompt TEXT          the prompt (required)
   --negative-prompt TEXT the unconditional prompt (default "")
   --model-dir DIR        the model directory (required)
-  --out FILE             the PNG to write (required)
+  --out FILE             the PNG to write (required; must end in .png)
   --size N               image width and height in pixels (default: the model's trained size)
   --width W, --height H  override one side (multiples of the DC-AE compression × patch size, e.g. 32)
   --steps N              sampling steps (default 20)
@@ -105,12 +106,7 @@ function tilingOption(values: Map<string, string>, multiple: number): TilingOpti
     if (values.has('tile-stride')) throw new UsageError(`${CMD}: --tile-stride makes no sense with --tile 0`);
     return null;
   }
-  const stride = values.has('tile-stride') ? intOption(CMD, 'tile-stride', values.get('tile-stride'), 0) : undefined;
-  const opts = tiling(size, stride, multiple);
-  if (size % multiple !== 0 || opts.strideHeight % multiple !== 0 || opts.strideHeight > size) {
-    throw new UsageError(`${CMD}: --tile ${size} and --tile-stride ${opts.strideHeight} must be multiples of ${multiple} with stride <= tile`);
-  }
-  return opts;
+  return tileOption(CMD, values, multiple);
 }
 
 export const generateCommand: Command = {
@@ -131,6 +127,9 @@ export const generateCommand: Command = {
     if (missing.length > 0) throw new UsageError(`${CMD}: missing ${missing.map((k) => `--${k}`).join(', ')}`);
     const prompt = values.get('prompt')!;
     const out = values.get('out')!;
+    // The image is always PNG: another extension would be a PNG under a misleading name.
+    if (!out.toLowerCase().endsWith('.png')) throw new UsageError(`${CMD}: --out must end in .png (the image is written as PNG), got "${out}"`);
+    outputFile(CMD, 'out', out);
     const steps = intOption(CMD, 'steps', values.get('steps'), 20, 1, MAX_STEPS);
     const seed = intOption(CMD, 'seed', values.get('seed'), 0, 0);
     const cfgText = values.get('cfg');

@@ -32,6 +32,7 @@ export const infoCommand: Command = {
   ].join('\n'),
   async run(argv) {
     const args = parseArgs('info', argv, { json: { type: 'flag' }, model: { type: 'string' } });
+    if (args.positionals.length > 0) throw new UsageError(`info: unexpected argument "${args.positionals[0]}"`);
     const model = args.values.get('model');
     if (model !== undefined) {
       const m = modelInfo(model);

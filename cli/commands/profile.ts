@@ -5,9 +5,10 @@
  * The measurement itself lives in bindings/models/profile-run.ts.
  */
 import { writeFileSync } from 'node:fs';
-import { intOption, parseArgs } from '../args.js';
+import { existingPath, intOption, outputFile, parseArgs } from '../args.js';
 import { backendOption } from '../backend-option.js';
 import { UsageError, type Command } from '../command.js';
+import { tileOption } from '../tile-option.js';
 import { stateDictSource } from '../../bindings/models/weights.js';
 import { componentFiles, readComponentWeights } from '../../bindings/models/model-dir.js';
 import { compareWithReference, fullParameterCount, machineInfo, profileDecode, profileDit, type BreakdownEntry, type DecodeProfile, type ReferenceComparison } from '../../bindings/models/profile-run.js';
@@ -15,9 +16,9 @@ import { formatKernels } from '../../bindings/models/kernel-timeline.js';
 import { loadAddon } from '../../bindings/addon.js';
 import type { DitBlockMode } from '../../bindings/models/dit-runner.js';
 import { getBackend, withOpVersions } from '../../bindings/ops.js';
+import { OP_NAMES } from '../../bindings/backend.js';
 import { dcaePreset, loadDcaeConfig, type DcaeConfig } from '../../reference/dcae/config.js';
 import { formatBytes } from '../../reference/dcae/decode-plan.js';
-import { tiling as tilingOf } from '../../reference/dcae/tiling.js';
 import { checkDcaeWeights } from '../../reference/dcae/weights.js';
 import { decoderParamShapes } from '../../reference/dcae/param-shapes.js';
 import { loadSanaTransformerConfig, type SanaTransformerConfig } from '../../reference/dit/config.js';
@@ -51,7 +52,10 @@ the weights are random with the model's real dimensions (timings do not depend o
   --backend B        cpu (default) or cuda (the GPU: the step is also timed with queued dispatch —
                      ops queued, one synchronize per step — and its host overhead estimated)
   --dtype D          f32 (default) or bf16 storage of weights and activations
-  --model-dir DIR    a diffusers folder (transformer/, vae/) instead of random weights
+  --model-dir DIR    a diffusers folder (transformer/, vae/) instead of random weights; the run is labelled
+                     with the directory's model: --model must name the preset whose dimensions its
+                     transformer config has (else a usage error), and a config of neither preset's
+                     dimensions is labelled "custom" from the config (no roofline floor)
   --blocks K         run only K of the model's blocks and extrapolate the step to the full depth
                      (labelled "extrapolated" in the output); default: every block
   --block-mode M     ops (default: each block op timed on its own) or dit-block (one op per block)
@@ -115,13 +119,14 @@ export async function runProfile(argv: string[]): Promise<number> {
   const warmup = intOption(CMD, 'warmup', values.get('warmup'), 1, 0);
   const repeat = intOption(CMD, 'repeat', values.get('repeat'), 3);
   if (values.has('tile') && !flags.has('decode')) throw new UsageError(`${CMD}: --tile needs --decode`);
-  const tile = values.has('tile') ? tilingOf(intOption(CMD, 'tile', values.get('tile'), 0), undefined, 32) : undefined;
+  const tile = values.has('tile') ? tileOption(CMD, values, 32) : undefined;
   if (values.has('threads') && backend !== 'cpu') throw new UsageError(`${CMD}: --threads applies to the cpu backend`);
   if (values.has('threads')) (getBackend('cpu') as unknown as { setThreads(n: number): void }).setThreads(intOption(CMD, 'threads', values.get('threads'), 1));
   const cudaGraph = flags.has('cuda-graph');
   if (cudaGraph && backend !== 'cuda') throw new UsageError(`${CMD}: --cuda-graph needs --backend cuda`);
-  const modelDir = values.get('model-dir');
-  const opVersions = values.has('op-versions') ? parseOpVersions(values.get('op-versions')!) : {};
+  const modelDir = values.has('model-dir') ? existingPath(CMD, 'model-dir', values.get('model-dir')!) : undefined;
+  const opVersions = values.has('op-versions') ? checkOpVersions(backend, parseOpVersions(values.get('op-versions')!)) : {};
+  if (values.has('json')) outputFile(CMD, 'json', values.get('json')!);
   const versioned = <T>(fn: () => T): T => withOpVersions(opVersions, fn);
 
   // The DiT: config (preset or model dir), K blocks, weights (random or the checkpoint's first K blocks).
@@ -133,6 +138,13 @@ export async function runProfile(argv: string[]): Promise<number> {
     full = loadSanaTransformerConfig(files.config);
   } else full = preset.config;
   const depth = full.numLayers;
+  // With --model-dir the run is the directory's model: label it so (a disagreeing --model is refused).
+  let modelName = preset.name;
+  if (modelDir !== undefined) {
+    const match = (['0.6b', '1.6b'] as const).find((k) => ditDims(ditPreset(k).config) === ditDims(full));
+    if (match !== undefined && match !== modelKey) throw new UsageError(`${CMD}: --model ${modelKey} disagrees with ${modelDir}, whose transformer has Sana-${match}'s dimensions (give --model ${match})`);
+    if (match === undefined) modelName = `custom (${full.numLayers} blocks, C ${full.numAttentionHeads * full.attentionHeadDim})`;
+  }
   const K = values.has('blocks') ? intOption(CMD, 'blocks', values.get('blocks'), depth) : depth;
   if (K > depth) throw new UsageError(`${CMD}: --blocks ${K} exceeds the model's ${depth} blocks`);
   const config: SanaTransformerConfig = { ...full, numLayers: K };
@@ -145,7 +157,7 @@ export async function runProfile(argv: string[]): Promise<number> {
   }
 
   const machine = machineInfo(backend);
-  const label = `${preset.name}${modelDir ? ` (${modelDir})` : ' (random weights)'}`;
+  const label = `${modelName}${modelDir ? ` (${modelDir})` : ' (random weights)'}`;
   const where = machine.device ? `${machine.device}; host ${machine.cpu}` : `${machine.cpu}, ${machine.threads} threads, gemm ${machine.gemmKernel}`;
   console.log(`profile: ${label}, ${width}×${height}, ${dtype}, ${backend} — ${where}, load ${machine.loadAverage1m.toFixed(2)}`);
   console.log(`  DiT: ${K === depth ? `all ${depth}` : `${K} of ${depth}`} blocks, block mode ${blockMode}, CFG ${cfg > 1 ? 'batch 2' : 'off (batch 1)'}, ${textTokens} text tokens; warmup ${warmup}, timed ${repeat}`);
@@ -153,6 +165,8 @@ export async function runProfile(argv: string[]): Promise<number> {
   if (cudaGraph) console.log('  queued steps: replayed as one CUDA graph per step (--cuda-graph)');
   const splitK = backend === 'cuda' ? process.env.SANA_LAB_GEMM_SPLIT_K ?? null : null;
   if (splitK !== null) console.log(`  wgmma gemm split-K: SANA_LAB_GEMM_SPLIT_K=${splitK}`);
+  const gemmTiles = backend === 'cuda' ? process.env.SANA_LAB_GEMM_TILES ?? null : null;
+  if (gemmTiles !== null) console.log(`  wgmma gemm tile widths: SANA_LAB_GEMM_TILES=${gemmTiles}`);
   const cudaDefaults = backend === 'cuda' ? loadAddon().runtime.cudaDefaultOverrides() || null : null;
   if (cudaDefaults !== null) console.log(`  default versions overridden: SANA_LAB_CUDA_DEFAULTS=${cudaDefaults} (every call of those ops at version 0, composites included)`);
   const d = versioned(() => profileDit({ config, ...dit, depth, backend, dtype, blockMode, width, height, textTokens, cfg, warmup, repeat, cudaGraph }));
@@ -233,7 +247,7 @@ export async function runProfile(argv: string[]): Promise<number> {
     const report = {
       format: PROFILE_FORMAT,
       command: 'profile',
-      model: preset.name,
+      model: modelName,
       weights: modelDir ?? 'random',
       parameters: fullParameterCount(config, depth),
       backend,
@@ -242,6 +256,7 @@ export async function runProfile(argv: string[]): Promise<number> {
       opVersions,
       cudaGraph,
       gemmSplitK: splitK,
+      gemmTiles,
       cudaDefaults,
       machine,
       width,
@@ -304,6 +319,29 @@ export function parseOpVersions(text: string): Record<string, number> {
   return out;
 }
 
+/** The dimensions that make a DiT one preset or another (the roofline floor counts these). */
+function ditDims(c: SanaTransformerConfig): string {
+  return JSON.stringify([c.numLayers, c.numAttentionHeads, c.attentionHeadDim, c.numCrossAttentionHeads, c.crossAttentionHeadDim, c.captionChannels, c.mlpRatio, c.inChannels, c.outChannels, c.patchSize]);
+}
+
+/**
+ * --op-versions checked against the backend before any work: an op the backend does not know, or a
+ * version it lacks, is a usage error naming what it has (the op API would refuse it only once the
+ * model is built and the first call of that op starts).
+ */
+function checkOpVersions(backend: 'cpu' | 'cuda', versions: Record<string, number>): Record<string, number> {
+  const table = new Map<string, number[]>(OP_NAMES.map((op) => [op, []]));
+  for (const o of loadAddon().runtime.opVersions(backend)) table.set(o.op, o.versions.map((v) => v.version));
+  for (const [op, v] of Object.entries(versions)) {
+    const have = table.get(op);
+    if (have === undefined) throw new UsageError(`${CMD}: --op-versions: unknown op "${op}" (ops: ${[...table.keys()].join(', ')})`);
+    if (v !== 0 && !have.includes(v)) {
+      throw new UsageError(`${CMD}: --op-versions: ${op}: no version ${v} on the ${backend} backend (versions: ${have.length ? have.join(', ') : 'none numbered'}; 0 = the default)`);
+    }
+  }
+  return versions;
+}
+
 /**
  * The image's roofline floor on ceilings measured now, and how close the measured times come to it
  * (pct = floor / measured × 100). Null-free: a reason when it cannot be computed.
@@ -314,9 +352,7 @@ async function rooflineOf(o: {
   stepMs: number; captionMs: number; imageMs: number;
 }) {
   // The floor counts the preset's dimensions; a model directory with other ones would be judged on the wrong model.
-  const dims = (c: SanaTransformerConfig) =>
-    JSON.stringify([c.numLayers, c.numAttentionHeads, c.attentionHeadDim, c.numCrossAttentionHeads, c.crossAttentionHeadDim, c.captionChannels, c.mlpRatio, c.inChannels, c.outChannels, c.patchSize]);
-  if (o.modelDir !== undefined && dims(o.full) !== dims(o.preset)) return { reason: `the model in ${o.modelDir} does not have the Sana-${o.modelKey} preset's dimensions the floor counts` };
+  if (o.modelDir !== undefined && ditDims(o.full) !== ditDims(o.preset)) return { reason: `the model in ${o.modelDir} does not have the Sana-${o.modelKey} preset's dimensions the floor counts` };
   const measured = await measureDeviceCeilings(o.backend, o.dtype);
   if ('reason' in measured) return measured;
   const c = measured.ceilings;

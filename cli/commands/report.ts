@@ -1,6 +1,6 @@
 /** `sana-lab report`: bench, parity and profile JSON → one self-contained HTML report, a Markdown summary, and optionally a PNG. */
 import { generateReport } from '../../reports/generate.js';
-import { parseArgs } from '../args.js';
+import { existingPath, outputFile, parseArgs } from '../args.js';
 import { UsageError, type Command } from '../command.js';
 
 const USAGE = `usage: sana-lab report --in FILE... --out reports/NAME.html [--title TEXT] [--png FILE.png]
@@ -32,9 +32,11 @@ export const reportCommand: Command = {
     // `--in a.json b.json` : files after the first are positionals.
     const inputs = [...(a.lists.get('in') ?? []), ...a.positionals];
     if (inputs.length === 0) throw new UsageError('report: give at least one input with --in FILE');
+    for (const f of inputs) existingPath('report', 'in', f);
     const out = a.values.get('out');
     if (out === undefined) throw new UsageError('report: --out reports/NAME.html is required');
     if (!out.toLowerCase().endsWith('.html')) throw new UsageError(`report: --out must end in .html, got "${out}"`);
+    outputFile('report', 'out', out);
     const png = a.values.get('png');
     if (png !== undefined && !png.toLowerCase().endsWith('.png')) throw new UsageError(`report: --png must end in .png, got "${png}"`);
     const title = a.values.get('title');

@@ -4,15 +4,16 @@
  * Decoding also runs on the native `cpu` backend (bindings/models/dcae-runner.ts); encoding is reference only.
  */
 import { performance } from 'node:perf_hooks';
-import { intOption, parseArgs, type OptionSpec } from '../args.js';
+import { existingPath, intOption, outputFile, parseArgs, type OptionSpec } from '../args.js';
 import { backendOption } from '../backend-option.js';
 import { UsageError } from '../command.js';
+import { tileOption } from '../tile-option.js';
 import { SafetensorsFile, writeSafetensors } from '../../reference/core/safetensors.js';
 import { shapeStr, Tensor } from '../../reference/core/tensor.js';
 import { AutoencoderDC } from '../../reference/dcae/autoencoder.js';
 import { dcaePreset, DCAE_PRESETS, loadDcaeConfig, spatialCompressionRatio, type DcaeConfig } from '../../reference/dcae/config.js';
 import { formatDecodePlan, planDecode } from '../../reference/dcae/decode-plan.js';
-import { tiling, type TilingOptions } from '../../reference/dcae/tiling.js';
+import type { TilingOptions } from '../../reference/dcae/tiling.js';
 import { loadDcaeWeights } from '../../reference/dcae/weights.js';
 import { NativeDcaeDecoder } from '../../bindings/models/dcae-runner.js';
 
@@ -82,6 +83,11 @@ const DECODE: Record<string, OptionSpec> = {
 function required(cmd: string, values: Map<string, string>, ...names: string[]): string[] {
   const missing = names.filter((n) => !values.has(n));
   if (missing.length) throw new UsageError(`${cmd}: missing ${missing.map((n) => `--${n}`).join(', ')}`);
+  // Inputs must exist and --out must be writable as a file: both checked before the model is loaded.
+  for (const n of names) {
+    if (n === 'out') outputFile(cmd, n, values.get(n)!);
+    else existingPath(cmd, n, values.get(n)!);
+  }
   return names.map((n) => values.get(n)!);
 }
 
@@ -107,13 +113,7 @@ function tilingFrom(cmd: string, values: Map<string, string>, f: number): Tiling
     if (values.has('tile-stride')) throw new UsageError(`${cmd}: --tile-stride needs --tile`);
     return undefined;
   }
-  const size = intOption(cmd, 'tile', values.get('tile'), 0);
-  const stride = values.has('tile-stride') ? intOption(cmd, 'tile-stride', values.get('tile-stride'), 0) : undefined;
-  const t = tiling(size, stride, f);
-  if (size % f !== 0 || t.strideHeight % f !== 0 || t.strideHeight > size) {
-    throw new UsageError(`${cmd}: --tile ${size} and --tile-stride ${t.strideHeight} must be multiples of ${f} with stride <= tile`);
-  }
-  return t;
+  return tileOption(cmd, values, f);
 }
 
 export async function runDcaeEncode(argv: string[]): Promise<number> {

@@ -3,10 +3,9 @@
  * tensors read from a safetensors file, output written to another. --backend picks the pure-TypeScript
  * `reference` (default) or the native runner (bindings/models/dit-runner.ts) on `cpu`.
  */
-import { existsSync } from 'node:fs';
 import { backendOption } from '../backend-option.js';
 import { UsageError } from '../command.js';
-import { parseArgs } from '../args.js';
+import { existingPath, outputFile, parseArgs } from '../args.js';
 import { SafetensorsFile, writeSafetensors } from '../../reference/core/safetensors.js';
 import { shapeStr, type Tensor } from '../../reference/core/tensor.js';
 import { SanaTransformer2DModel } from '../../reference/dit/model.js';
@@ -108,9 +107,8 @@ export async function runDit(argv: string[]): Promise<number> {
   const names = parseInputNames(args.lists.get('input') ?? []);
   const outputName = args.values.get('output') ?? 'output';
   if (outputName === '') throw new UsageError(`${CMD}: --output needs a tensor name`);
-  for (const [k, p] of [['config', configPath], ['weights', weightsPath], ['inputs', inputsPath]] as const) {
-    if (!existsSync(p)) throw new UsageError(`${CMD}: --${k} ${p} does not exist`);
-  }
+  for (const [k, p] of [['config', configPath], ['weights', weightsPath], ['inputs', inputsPath]] as const) existingPath(CMD, k, p);
+  outputFile(CMD, 'out', outPath);
 
   const file = SafetensorsFile.open(inputsPath);
   let inputs: Map<Role, Tensor>;

@@ -3,6 +3,7 @@
  * N+1 sigmas — as the reference schedulers compute them (bit-identical to diffusers).
  */
 import { UsageError, type Command } from '../command.js';
+import { existsSync } from 'node:fs';
 import { intOption, MAX_STEPS, parseArgs } from '../args.js';
 import { loadScheduler } from '../../reference/schedulers/from-config.js';
 import { modelTimestep } from '../../reference/schedulers/guidance.js';
@@ -27,6 +28,8 @@ export const scheduleCommand: Command = {
     const path = args.values.get('config');
     if (path === undefined) throw new UsageError('schedule: --config scheduler_config.json is required');
     const steps = intOption('schedule', 'steps', args.values.get('steps'), 20, 1, MAX_STEPS);
+    // A missing file is a usage error (exit 2), as run dit's --weights is; a bad one stays an error (exit 1).
+    if (!existsSync(path)) throw new UsageError(`schedule: cannot read --config ${path}: it does not exist`);
     const scheduler = loadScheduler(path);
     scheduler.setTimesteps(steps);
     const timesteps = scheduler.timesteps;

@@ -69,6 +69,11 @@ export function sanaTransformerWeightShapes(cfg: SanaTransformerConfig): Map<str
 }
 
 /** Missing, unexpected and mis-shaped keys, all listed in one message. */
+/** The first few names and a count of the rest: the wrong checkpoint would otherwise be one ~10 KB line. */
+function someOf(names: readonly string[], sep = ', ', n = 8): string {
+  return names.length <= n ? names.join(sep) : `${names.slice(0, n).join(sep)}${sep}… and ${names.length - n} more`;
+}
+
 export class WeightKeyError extends Error {
   constructor(
     readonly source: string,
@@ -78,12 +83,12 @@ export class WeightKeyError extends Error {
     readonly badDtype: { key: string; dtype: string }[] = [],
   ) {
     const parts: string[] = [];
-    if (missing.length) parts.push(`${missing.length} missing: ${missing.join(', ')}`);
-    if (unexpected.length) parts.push(`${unexpected.length} unexpected: ${unexpected.join(', ')}`);
+    if (missing.length) parts.push(`${missing.length} missing: ${someOf(missing)}`);
+    if (unexpected.length) parts.push(`${unexpected.length} unexpected: ${someOf(unexpected)}`);
     if (misshaped.length) {
-      parts.push(`${misshaped.length} mis-shaped: ${misshaped.map((m) => `${m.key} is ${shapeStr(m.actual)}, expected ${shapeStr(m.expected)}`).join('; ')}`);
+      parts.push(`${misshaped.length} mis-shaped: ${someOf(misshaped.map((m) => `${m.key} is ${shapeStr(m.actual)}, expected ${shapeStr(m.expected)}`), '; ')}`);
     }
-    if (badDtype.length) parts.push(`${badDtype.length} not floating point: ${badDtype.map((b) => `${b.key} (${b.dtype})`).join(', ')}`);
+    if (badDtype.length) parts.push(`${badDtype.length} not floating point: ${someOf(badDtype.map((b) => `${b.key} (${b.dtype})`))}`);
     super(`SanaTransformer2DModel weights ${source} do not match the config: ${parts.join(' | ')}`);
     this.name = 'WeightKeyError';
   }
