@@ -251,11 +251,18 @@ export function dcaeEvitBlockCount(d: FeatureMapDims, expand = 4): OpCount {
   };
 }
 
-/** Decoder up-sample: nearest ×2 → conv3x3 Cin→Cout (+bias), + the repeat/pixel-shuffle shortcut (1 add). */
+/**
+ * Decoder up-sample: nearest ×2 → conv3x3 Cin→Cout (+bias), + the repeat/pixel-shuffle shortcut (1 add).
+ * FLOPs are the least work that computes it, the sub-pixel form: each output of the 3×3 conv on the
+ * nearest-upsampled image sees a 2×2 window of x with combined weights, 4·Cin multiply-adds instead of
+ * the dense form's 9·Cin (what the cpu kernel and cuda v3 execute; kernels/cpu/dcae_upsample.cpp). With the
+ * dense count a kernel doing the sub-pixel work read as up to 2.25× its roofline.
+ */
 export function dcaeUpsampleCount(d: ResampleDims): OpCount {
   const conv = conv3x3Count({ B: d.B, Cin: d.Cin, Cout: d.Cout, H: 2 * d.H, W: 2 * d.W, stride: 1, bias: true });
+  const subPixelMacs = 4 * d.Cin * conv.outElems;
   return {
-    flops: conv.flops + conv.outElems,
+    flops: 2 * subPixelMacs + conv.outElems + conv.outElems,
     inElems: d.B * d.Cin * d.H * d.W,
     weightElems: conv.weightElems,
     outElems: conv.outElems,
