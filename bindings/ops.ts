@@ -276,14 +276,28 @@ export function captureOpCall(call: CapturedCall): boolean {
   return true;
 }
 
+/**
+ * SANA_LAB_POISON_OUTPUTS=1 (the test suite sets it, vitest.config.ts): every output an op allocates
+ * starts as NaN (0xFF bytes), so an element the op never writes fails a parity check instead of passing
+ * with whatever the allocator left there (zeros in JS memory, stale values in native memory).
+ */
+function poisonFresh(backend: Backend, t: BackendTensor): void {
+  if (process.env.SANA_LAB_POISON_OUTPUTS !== '1') return;
+  if (backend.fillBytes) backend.fillBytes(t, 0xff);
+  else t.write(new Float32Array(t.numel).fill(NaN));
+}
+
 /** The op's own output; a failed allocation (out of memory) is reported under the op's name and shape. */
 function allocateOutput(backend: Backend, p: Prepared): BackendTensor {
+  let t: BackendTensor;
   try {
-    return backend.empty(p.outShape, p.check.dtype!);
+    t = backend.empty(p.outShape, p.check.dtype!);
   } catch (e) {
     const Err = e instanceof TypeError ? TypeError : RangeError;
     throw new Err(`${p.op}: cannot allocate the output ${p.check.dtype}${shapeStr(p.outShape)} on ${backend.name}: ${(e as Error).message}`, { cause: e });
   }
+  poisonFresh(backend, t);
+  return t;
 }
 
 function runSync(p: Prepared): BackendTensor {

@@ -159,6 +159,21 @@ describe('withVersion, captureCall and timeOnDevice', () => {
     expect(() => ops.withOpVersions({ gemm: -1 }, () => 0)).toThrow(/the version of gemm must be an integer >= 0/);
   });
 
+  it('an op-allocated output starts as NaN under SANA_LAB_POISON_OUTPUTS=1 (vitest.config.ts sets it), so unwritten elements cannot pass', async () => {
+    expect(process.env.SANA_LAB_POISON_OUTPUTS).toBe('1');
+    for (const name of ['cpu', 'reference'] as const) {
+      for (const dtype of ['f32', 'bf16'] as const) {
+        const be = ops.getBackend(name);
+        const xa = be.fromArray(x.toFloat32(), x.shape, dtype);
+        const wa = be.fromArray(w.toFloat32(), w.shape, dtype);
+        const c = await ops.captureCall(() => ops.gemmSync(xa, wa)); // validated and allocated, not run
+        expect(c.fresh).toBe(true);
+        expect(Array.from(c.out.toFloat32()).every(Number.isNaN), `${name} ${dtype}`).toBe(true);
+        for (const t of [c.out, xa, wa]) t.dispose();
+      }
+    }
+  });
+
   it('captureCall validates the call and returns it without running it', async () => {
     const out = cpu.fromArray(new Float32Array(15).fill(7), [3, 5]);
     const c = await ops.withVersion(1, () => ops.captureCall(() => ops.gemmSync(x, w, { out })));
