@@ -59,18 +59,24 @@ export function judgeF32(out: ArrayLike<number>, reference: ArrayLike<number>, r
   return { pass: reasons.length === 0, stats: s, tolerance, reason: reasons.join('; ') };
 }
 
-/** bf16: kernel rel ≤ factor × plain-bf16 rel (both against the f64-accumulated reference), no NaN/Inf. */
+/**
+ * bf16: kernel rel ≤ factor × plain-bf16 rel and kernel max-abs ≤ factor × plain-bf16 max-abs (both
+ * against the f64-accumulated reference: the flash-attention rule on both of the lab's error measures),
+ * no NaN/Inf.
+ */
 export function judgeBf16(out: ArrayLike<number>, plain: ArrayLike<number>, reference: ArrayLike<number>, rule: ParityRule['bf16'], shape?: readonly number[]): Verdict {
   const s = errorStats(out, reference);
   const p = errorStats(plain, reference);
   const limit = rule.factor * p.rel;
-  const tolerance = `rel ≤ ${rule.factor}× plain bf16 (${limit.toExponential(2)})`;
+  const absLimit = rule.factor * p.maxAbs;
+  const tolerance = `rel ≤ ${rule.factor}× plain bf16 (${limit.toExponential(2)}), max-abs ≤ ${rule.factor}× plain bf16 (${absLimit.toExponential(2)})`;
   const reasons: string[] = [];
   if (s.nonFinite > 0) reasons.push(`${s.nonFinite} non-finite outputs`);
   if (p.nonFinite > 0 || !(p.rel >= rule.minPlainRel)) {
     reasons.push(`the plain bf16 computation shows no bf16-level error (${formatStats(p)}); the rule cannot judge`);
   }
   if (!(s.rel <= limit)) reasons.push(`rel ${s.rel.toExponential(2)} > ${limit.toExponential(2)} (${(s.rel / p.rel).toFixed(2)}× plain)`);
+  if (!(s.maxAbs <= absLimit)) reasons.push(`max-abs ${s.maxAbs.toExponential(2)} > ${absLimit.toExponential(2)} (${(s.maxAbs / p.maxAbs).toFixed(2)}× plain)`);
   // Located against the element-wise analogue of the rule: factor × the plain bf16's worst element error.
   if (reasons.length > 0) reasons.push(whereWrong(out, reference, rule.factor * p.maxAbs, shape));
   return { pass: reasons.length === 0, stats: s, plain: p, tolerance, reason: reasons.join('; ') };

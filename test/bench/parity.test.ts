@@ -5,6 +5,7 @@ import { DEFAULT_PARITY, opEntry } from '../../bench/catalogue.js';
 import { judgeBf16, judgeF32, poisonValues, randData, roundedBf16 } from '../../bench/parity/rules.js';
 import { parityPassed, parityTable, runParity, selfChecks, WRONG_KERNELS } from '../../bench/parity/run.js';
 import { validateParity } from '../../reports/parity.js';
+import { errorStats } from '../../reference/core/compare.js';
 
 describe('the parity rules', () => {
   const ref = randData([500], 1);
@@ -35,6 +36,15 @@ describe('the parity rules', () => {
     expect(three.pass).toBe(false);
     expect(three.reason).toMatch(/3\.00× plain/);
     expect(judgeBf16(ref, ref, ref, DEFAULT_PARITY.bf16).reason).toMatch(/cannot judge/);
+    // One element off by 3× the plain computation's worst error: the L2 error stays within 2× plain,
+    // the max-abs half of the rule catches it.
+    const spike = err(1);
+    const worst = errorStats(plain, ref).maxAbs;
+    spike[11] = ref[11]! + 3 * worst;
+    const v = judgeBf16(spike, plain, ref, DEFAULT_PARITY.bf16);
+    expect(v.stats.rel).toBeLessThan(2 * errorStats(plain, ref).rel);
+    expect(v.pass).toBe(false);
+    expect(v.reason).toMatch(/max-abs .* \(3\.00× plain\)/);
   });
 
   it('a failure says where the output is wrong: the count and the first, last and worst flat index', () => {
