@@ -279,10 +279,12 @@ export function captureOpCall(call: CapturedCall): boolean {
 /**
  * SANA_LAB_POISON_OUTPUTS=1 (the test suite sets it, vitest.config.ts): every output an op allocates
  * starts as NaN (0xFF bytes), so an element the op never writes fails a parity check instead of passing
- * with whatever the allocator left there (zeros in JS memory, stale values in native memory).
+ * with whatever the allocator left there (zeros in JS memory, stale values in native memory). Read once
+ * at load: not a process.env lookup on every op call's allocation.
  */
+const POISON_OUTPUTS = process.env.SANA_LAB_POISON_OUTPUTS === '1';
 function poisonFresh(backend: Backend, t: BackendTensor): void {
-  if (process.env.SANA_LAB_POISON_OUTPUTS !== '1') return;
+  if (!POISON_OUTPUTS) return;
   if (backend.fillBytes) backend.fillBytes(t, 0xff);
   else t.write(new Float32Array(t.numel).fill(NaN));
 }

@@ -63,15 +63,21 @@ def baseline_shape(r):
     return r["op"] != "gemm" or c is None or "N" not in s or (s["N"] == 3 * c and s.get("K") == c)
 
 
+def gemm_v3_records(records):
+    """gemm v3's timed records with an M, N, K shape, split-K records left out (their own table)."""
+    for r in records:
+        s = r.get("shape") or {}
+        if r["op"] == "gemm" and r.get("version") == 3 and "median_ms" in r and "split_k" not in s and {"M", "N", "K"} <= s.keys():
+            yield r
+
+
 def gemm_l2_traffic(records, l2_gbps):
     """gemm v3's L2 → shared-memory traffic at the largest DiT QKV shape: every block refills (128 + BN)·64·2
     bytes per 64-deep k-slice, so ⌈M/128⌉·⌈N/BN⌉·⌈K/64⌉ such refills over the median time; near the L2 read
     ceiling means the kernel is L2-bound (then TMA multicast in a cluster, not more tensor-core work, is next)."""
     best = None
-    for r in records:
-        s = r.get("shape") or {}
-        if r["op"] != "gemm" or r.get("version") != 3 or "median_ms" not in r or "split_k" in s or not {"M", "N", "K"} <= s.keys():
-            continue
+    for r in gemm_v3_records(records):
+        s = r["shape"]
         if best is None or s["M"] * s["N"] * s["K"] > best[0]:
             best = (s["M"] * s["N"] * s["K"], r)
     if best is None:
@@ -90,10 +96,8 @@ def tile_widths(records):
     """gemm v3 at the plan's tile width and at each forced one (shape.tile_n), per DiT shape: the evidence for
     SANA_LAB_GEMM_TILES=128,192,256 (the 192-wide tile, opt-in until timed)."""
     by = {}  # (model, res, batch, M, N, K) → {tile_n or 0 (planned): median}
-    for r in records:
-        s = r.get("shape") or {}
-        if r["op"] != "gemm" or r.get("version") != 3 or "median_ms" not in r or "split_k" in s or not {"M", "N", "K"} <= s.keys():
-            continue
+    for r in gemm_v3_records(records):
+        s = r["shape"]
         by.setdefault((r["model"], r["res"], r["batch"], s["M"], s["N"], s["K"]), {})[s.get("tile_n", 0)] = r["median_ms"]
     rows = [(k, v) for k, v in sorted(by.items(), key=lambda kv: str(kv[0])) if 192 in v and 0 in v]
     if not rows:

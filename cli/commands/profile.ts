@@ -141,7 +141,7 @@ export async function runProfile(argv: string[]): Promise<number> {
   // With --model-dir the run is the directory's model: label it so (a disagreeing --model is refused).
   let modelName = preset.name;
   if (modelDir !== undefined) {
-    const match = (['0.6b', '1.6b'] as const).find((k) => ditDims(ditPreset(k).config) === ditDims(full));
+    const match = (['0.6b', '1.6b'] as const).find((k) => presetDims(ditPreset(k).config) === presetDims(full));
     if (match !== undefined && match !== modelKey) throw new UsageError(`${CMD}: --model ${modelKey} disagrees with ${modelDir}, whose transformer has Sana-${match}'s dimensions (give --model ${match})`);
     if (match === undefined) modelName = `custom (${full.numLayers} blocks, C ${full.numAttentionHeads * full.attentionHeadDim})`;
   }
@@ -319,8 +319,8 @@ export function parseOpVersions(text: string): Record<string, number> {
   return out;
 }
 
-/** The dimensions that make a DiT one preset or another (the roofline floor counts these). */
-function ditDims(c: SanaTransformerConfig): string {
+/** The dimensions that make a DiT one preset or another, as one comparable string (the roofline floor counts these). */
+function presetDims(c: SanaTransformerConfig): string {
   return JSON.stringify([c.numLayers, c.numAttentionHeads, c.attentionHeadDim, c.numCrossAttentionHeads, c.crossAttentionHeadDim, c.captionChannels, c.mlpRatio, c.inChannels, c.outChannels, c.patchSize]);
 }
 
@@ -352,7 +352,7 @@ async function rooflineOf(o: {
   stepMs: number; captionMs: number; imageMs: number;
 }) {
   // The floor counts the preset's dimensions; a model directory with other ones would be judged on the wrong model.
-  if (o.modelDir !== undefined && ditDims(o.full) !== ditDims(o.preset)) return { reason: `the model in ${o.modelDir} does not have the Sana-${o.modelKey} preset's dimensions the floor counts` };
+  if (o.modelDir !== undefined && presetDims(o.full) !== presetDims(o.preset)) return { reason: `the model in ${o.modelDir} does not have the Sana-${o.modelKey} preset's dimensions the floor counts` };
   const measured = await measureDeviceCeilings(o.backend, o.dtype);
   if ('reason' in measured) return measured;
   const c = measured.ceilings;

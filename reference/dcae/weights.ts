@@ -3,14 +3,10 @@
  * unexpected and mis-shaped key (so a wrong checkpoint is diagnosed in one run, not key by key).
  */
 import { SafetensorsFile } from '../core/safetensors.js';
+import { listSome } from '../core/list-some.js';
 import { shapeStr, type Tensor } from '../core/tensor.js';
 import type { DcaeConfig } from './config.js';
 import { dcaeParamShapes, type ParamShapes } from './param-shapes.js';
-
-/** The first few names and a count of the rest: the wrong checkpoint would otherwise be one ~10 KB line. */
-function someOf(names: readonly string[], sep = ', ', n = 8): string {
-  return names.length <= n ? names.join(sep) : `${names.slice(0, n).join(sep)}${sep}… and ${names.length - n} more`;
-}
 
 export class DcaeWeightsError extends Error {
   constructor(
@@ -21,10 +17,10 @@ export class DcaeWeightsError extends Error {
     readonly wrongDtype: readonly string[],
   ) {
     const parts: string[] = [];
-    if (missing.length) parts.push(`${missing.length} missing: ${someOf(missing)}`);
-    if (unexpected.length) parts.push(`${unexpected.length} unexpected: ${someOf(unexpected)}`);
-    if (misShaped.length) parts.push(`${misShaped.length} mis-shaped: ${someOf(misShaped)}`);
-    if (wrongDtype.length) parts.push(`${wrongDtype.length} not floating point: ${someOf(wrongDtype)}`);
+    if (missing.length) parts.push(`${missing.length} missing: ${listSome(missing)}`);
+    if (unexpected.length) parts.push(`${unexpected.length} unexpected: ${listSome(unexpected)}`);
+    if (misShaped.length) parts.push(`${misShaped.length} mis-shaped: ${listSome(misShaped)}`);
+    if (wrongDtype.length) parts.push(`${wrongDtype.length} not floating point: ${listSome(wrongDtype)}`);
     super(`DC-AE weights ${source} do not match the config: ${parts.join('; ')}`);
     this.name = 'DcaeWeightsError';
   }

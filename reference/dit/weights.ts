@@ -4,6 +4,7 @@
  * every missing, unexpected or mis-shaped key is reported together in one WeightKeyError.
  */
 import { SafetensorsFile } from '../core/safetensors.js';
+import { listSome } from '../core/list-some.js';
 import { shapeStr, Tensor } from '../core/tensor.js';
 import { ditDims, type SanaTransformerConfig } from './config.js';
 
@@ -68,11 +69,7 @@ export function sanaTransformerWeightShapes(cfg: SanaTransformerConfig): Map<str
   return m;
 }
 
-/** Missing, unexpected and mis-shaped keys, all listed in one message. */
-/** The first few names and a count of the rest: the wrong checkpoint would otherwise be one ~10 KB line. */
-function someOf(names: readonly string[], sep = ', ', n = 8): string {
-  return names.length <= n ? names.join(sep) : `${names.slice(0, n).join(sep)}${sep}… and ${names.length - n} more`;
-}
+/** Missing, unexpected and mis-shaped keys, counted in one message with the first 8 of each kind named. */
 
 export class WeightKeyError extends Error {
   constructor(
@@ -83,12 +80,12 @@ export class WeightKeyError extends Error {
     readonly badDtype: { key: string; dtype: string }[] = [],
   ) {
     const parts: string[] = [];
-    if (missing.length) parts.push(`${missing.length} missing: ${someOf(missing)}`);
-    if (unexpected.length) parts.push(`${unexpected.length} unexpected: ${someOf(unexpected)}`);
+    if (missing.length) parts.push(`${missing.length} missing: ${listSome(missing)}`);
+    if (unexpected.length) parts.push(`${unexpected.length} unexpected: ${listSome(unexpected)}`);
     if (misshaped.length) {
-      parts.push(`${misshaped.length} mis-shaped: ${someOf(misshaped.map((m) => `${m.key} is ${shapeStr(m.actual)}, expected ${shapeStr(m.expected)}`), '; ')}`);
+      parts.push(`${misshaped.length} mis-shaped: ${listSome(misshaped.map((m) => `${m.key} is ${shapeStr(m.actual)}, expected ${shapeStr(m.expected)}`), '; ')}`);
     }
-    if (badDtype.length) parts.push(`${badDtype.length} not floating point: ${someOf(badDtype.map((b) => `${b.key} (${b.dtype})`))}`);
+    if (badDtype.length) parts.push(`${badDtype.length} not floating point: ${listSome(badDtype.map((b) => `${b.key} (${b.dtype})`))}`);
     super(`SanaTransformer2DModel weights ${source} do not match the config: ${parts.join(' | ')}`);
     this.name = 'WeightKeyError';
   }

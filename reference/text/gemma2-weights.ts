@@ -11,6 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../core/config.js';
 import { SafetensorsFile } from '../core/safetensors.js';
+import { listSome } from '../core/list-some.js';
 import { shapeStr, type Tensor } from '../core/tensor.js';
 import { gemma2ConfigFromJson, type Gemma2Config } from './gemma2-config.js';
 
@@ -62,9 +63,7 @@ export function checkGemma2Keys(cfg: Gemma2Config, entries: ReadonlyMap<string, 
     if (!expected.has(n.slice(prefix.length)) || !n.startsWith(prefix)) problems.push(`unexpected ${n}`);
   }
   if (problems.length > 0) {
-    const shown = problems.slice(0, 20).join('; ');
-    const more = problems.length > 20 ? `; … and ${problems.length - 20} more` : '';
-    throw new Error(`Gemma2 weights ${source}: ${problems.length} problem(s) against the config: ${shown}${more}`);
+    throw new Error(`Gemma2 weights ${source}: ${problems.length} problem(s) against the config: ${listSome(problems, '; ', 20)}`);
   }
   return prefix;
 }

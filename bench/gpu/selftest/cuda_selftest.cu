@@ -1820,7 +1820,7 @@ void run_parity(const std::set<std::string>& only, uint64_t seed) {
   }
   // gemm v3 (the Hopper wgmma kernel, new) last: a fault in it cannot take the other ops' checks with it.
   // `--only gemm-v3` (or gemm@3) runs just these (a quick first check on a fresh GPU machine).
-  if (only.empty() || only.count("gemm") || only.count("gemm@3") || only.count("gemm-v3")) {
+  if (wanted("gemm", 3) || only.count("gemm-v3")) {
     for (DType dt : {DType::kF32, DType::kBF16}) {
       try {
         const int64_t before = cuda::gemm_wgmma_launch_count();
