@@ -6,7 +6,8 @@ Cases are matched on (op, model, res, batch, DC-AE stage): the decoder's stages 
 resolution but not their shapes. A second table puts each version written after the H200 run and not
 yet a default (CANDIDATES) beside the sm_90 default it would replace, case by case, and says whether it
 was faster in every case (the evidence to promote it); gemm's split-K records (shape.split_k) likewise
-compare auto against off. For each case: the fastest CUDA version and its median, torch's
+compare auto against off, and gemm / conv3x3 v4 in clusters of two (shape.cluster) against the same launch
+without. For each case: the fastest CUDA version and its median, torch's
 median, the speed-up against the issue's target, and for the bandwidth-bound ops the fraction of the
 measured copy bandwidth (bytes = inputs read once + output written once, bf16; linear-attention's
 target is 80% of it). Prints a fixed-width table; never fails on missing files or fields.
@@ -64,10 +65,10 @@ def baseline_shape(r):
 
 
 def gemm_v3_records(records):
-    """gemm v3's timed records with an M, N, K shape, split-K records left out (their own table)."""
+    """gemm v3's timed records with an M, N, K shape, split-K and cluster records left out (their own tables)."""
     for r in records:
         s = r.get("shape") or {}
-        if r["op"] == "gemm" and r.get("version") == 3 and "median_ms" in r and "split_k" not in s and {"M", "N", "K"} <= s.keys():
+        if r["op"] == "gemm" and r.get("version") == 3 and "median_ms" in r and "split_k" not in s and "cluster" not in s and {"M", "N", "K"} <= s.keys():
             yield r
 
 
@@ -112,6 +113,33 @@ def tile_widths(records):
         print(f"{'':<20} {model:<5} {res:>5} {b:>2} {m:>6} {n:>5} {k:>5} {cells} {speed:>14.2f}")
     print(f"tile 192 vs the planned width: faster in {sum(x > 1.0 for x in speeds)} of {len(speeds)} shape(s) "
           f"(speed-up {min(speeds):.2f}–{max(speeds):.2f}); the plan takes 192 only with SANA_LAB_GEMM_TILES=128,192,256")
+
+
+def clusters(records):
+    """gemm v3 and conv3x3 v4 in clusters of two blocks sharing the B tile by TMA multicast (shape.cluster,
+    opt-in: SANA_LAB_GEMM_CLUSTER=2) against the same launch without, per shape: the evidence to turn it on.
+    Each block of a pair refills (128 + BN/2)·128 instead of (128 + BN)·128 bytes of shared memory per k-slice
+    from L2, so if gemm v3 is L2-bound this is where it shows."""
+    by = {}  # (op, model, res, batch, shape without cluster/tile_n) → {cluster: median}
+    for r in records:
+        s = r.get("shape") or {}
+        if "median_ms" not in r or "tile_n" in s or "split_k" in s or (r["op"], r.get("version")) not in (("gemm", 3), ("conv3x3", 4)):
+            continue
+        rest = tuple(sorted((k, v) for k, v in s.items() if k != "cluster"))
+        by.setdefault((r["op"], r["model"], r["res"], r["batch"], rest), {})[s.get("cluster", 1)] = r["median_ms"]
+    rows = [(k, v) for k, v in sorted(by.items(), key=lambda kv: str(kv[0])) if 1 in v and 2 in v]
+    if not rows:
+        return
+    print()
+    print(f"{'clusters of 2 (multicast B)':<28} {'model':<5} {'res':>5} {'B':>2} {'shape':<34} {'alone ms':>9} {'pairs ms':>9} {'speed-up':>8}")
+    speeds = []
+    for (op, model, res, b, rest), v in rows:
+        speed = v[1] / v[2]
+        speeds.append(speed)
+        shape = " ".join(f"{k} {x}" for k, x in rest)
+        print(f"{op:<28} {model:<5} {res:>5} {b:>2} {shape:<34} {v[1]:>9.4f} {v[2]:>9.4f} {speed:>8.2f}")
+    print(f"clusters of 2 vs none: faster in {sum(x > 1.0 for x in speeds)} of {len(speeds)} shape(s) "
+          f"(speed-up {min(speeds):.2f}–{max(speeds):.2f}); the plan clusters only with SANA_LAB_GEMM_CLUSTER=2")
 
 
 def main():
@@ -163,6 +191,7 @@ def main():
         print(f"{len(missing)} baseline case(s) without a CUDA record (e.g. {missing[0]})")
     candidates(cuda.get("records", []))
     tile_widths(cuda.get("records", []))
+    clusters(cuda.get("records", []))
     return 0
 
 

@@ -59,6 +59,9 @@ else
     "p-0.6b-4096-candidates|80|--model 0.6b --res 4096 --blocks 1 --block-mode ops --decode|SANA_LAB_CUDA_DEFAULTS=linear-attention-block=5,cross-attention=4,mix-ffn=4,lite-mla=3,dcae-upsample=3,dcae-head=4"
     # the opt-in 192-wide tile for gemm v3 (Sana-0.6B's N = 1152 = 6 × 192 = 4.5 × 256), beside p-0.6b-1024 / p-0.6b-4096
     "p-0.6b-1024-tiles|60|--model 0.6b --res 1024 --block-mode dit-block|SANA_LAB_GEMM_TILES=128,192,256"
+    # gemm v3 (and the decode's wgmma convs) in clusters of two blocks sharing the weight tile by TMA multicast
+    # (opt-in until timed), beside p-0.6b-1024 / p-0.6b-4096: if gemm v3 is L2-bound, this is where it shows
+    "p-0.6b-1024-cluster|60|--model 0.6b --res 1024 --block-mode dit-block --decode|SANA_LAB_GEMM_CLUSTER=2"
     "p-0.6b-1024-portable|60|--model 0.6b --res 1024 --block-mode dit-block --decode --op-versions dit-block=2,dcae-resblock=3,dcae-head=2"
     "p-0.6b-1024-graph|60|--model 0.6b --res 1024 --block-mode dit-block --cuda-graph"
     "p-0.6b-512-graph|40|--model 0.6b --res 512 --block-mode dit-block --cuda-graph"
@@ -68,6 +71,7 @@ else
     "p-0.6b-1024-ops|60|--model 0.6b --res 1024 --block-mode ops"
     "p-0.6b-4096|80|--model 0.6b --res 4096 --block-mode dit-block --decode"
     "p-0.6b-4096-tiles|60|--model 0.6b --res 4096 --block-mode dit-block|SANA_LAB_GEMM_TILES=128,192,256"
+    "p-0.6b-4096-cluster|80|--model 0.6b --res 4096 --block-mode dit-block --decode|SANA_LAB_GEMM_CLUSTER=2"
 
     "p-0.6b-2048|60|--model 0.6b --res 2048 --block-mode dit-block --decode"
     "p-1.6b-1024|60|--model 1.6b --res 1024 --block-mode dit-block"

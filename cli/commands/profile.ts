@@ -167,6 +167,8 @@ export async function runProfile(argv: string[]): Promise<number> {
   if (splitK !== null) console.log(`  wgmma gemm split-K: SANA_LAB_GEMM_SPLIT_K=${splitK}`);
   const gemmTiles = backend === 'cuda' ? process.env.SANA_LAB_GEMM_TILES ?? null : null;
   if (gemmTiles !== null) console.log(`  wgmma gemm tile widths: SANA_LAB_GEMM_TILES=${gemmTiles}`);
+  const gemmCluster = backend === 'cuda' ? process.env.SANA_LAB_GEMM_CLUSTER ?? null : null;
+  if (gemmCluster !== null) console.log(`  wgmma gemm clusters: SANA_LAB_GEMM_CLUSTER=${gemmCluster} (2: pairs of blocks sharing the weight tile by TMA multicast)`);
   const cudaDefaults = backend === 'cuda' ? loadAddon().runtime.cudaDefaultOverrides() || null : null;
   if (cudaDefaults !== null) console.log(`  default versions overridden: SANA_LAB_CUDA_DEFAULTS=${cudaDefaults} (every call of those ops at version 0, composites included)`);
   const d = versioned(() => profileDit({ config, ...dit, depth, backend, dtype, blockMode, width, height, textTokens, cfg, warmup, repeat, cudaGraph }));
@@ -257,6 +259,7 @@ export async function runProfile(argv: string[]): Promise<number> {
       cudaGraph,
       gemmSplitK: splitK,
       gemmTiles,
+      gemmCluster,
       cudaDefaults,
       machine,
       width,

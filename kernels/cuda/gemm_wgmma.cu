@@ -80,6 +80,29 @@
 //   slices, so S ≥ 3 keeps one stage loading while two are read.
 // A wait that has not completed after ~2³⁴ cycles (≈ 10 s) traps instead of hanging the process.
 //
+// Clusters of two with TMA multicast (opt-in: SANA_LAB_GEMM_CLUSTER=2 or set_gemm_wgmma_cluster(2); plan::
+// gemm_wgmma_cluster; kCluster = 2). Why: the H200 records imply ≈ 6.8–7.9 TB/s of L2 → shared-memory traffic
+// in the one-block version at the DiT's largest shapes (every block refills (128 + BN)·128 bytes per k-slice:
+// 48 KiB at BN 256), which may be the L2's ceiling (bench/gpu/NOTES.md). Two blocks of a cluster (launched
+// with cudaLaunchKernelEx and a cluster dimension attribute; rank = %cluster_ctarank) compute vertically
+// adjacent tiles of the same n-tile (plan::gemm_cluster_tile_of), so they need the same B tile: each loads
+// its own A tile as before and BN/2 rows of B with the .multicast::cluster form of the TMA load, which
+// writes them into both blocks' shared memory at the same offset and completes their bytes on both
+// blocks' full barriers. Per k-slice a block then refills (128 + BN/2)·128 bytes from L2 (32 KiB at BN 256:
+// −33%), for the same MACs. What changes in the protocol:
+// - each block's full[s] still expects the whole stage (A + all of B): its own producer's A and B half and
+//   the other block's B half;
+// - empty[s] counts the consumer warps of both blocks (16): a producer refills part of the other block's
+//   stage too, so both blocks' consumers must be done with it; each consumer warp arrives on the empty
+//   barrier of every block of the cluster (mapa + mbarrier.arrive.shared::cluster);
+// - a cluster barrier after the barrier inits (before any block multicasts into or arrives on another),
+//   and one before exit (barrier.cluster.arrive once a thread is done with the other block's shared memory,
+//   .wait as its last act), so no block's shared memory disappears while the other can still reach it;
+// - an odd m-tile count pads the last pair with a block past M: its A box reads as zeros, it multicasts
+//   its half of B for its partner and stores nothing.
+// Never with split-K (small grids, per-block partials): kCluster = 2 is only instantiated with kSplit = false.
+// Same registers as kCluster = 1 (ptxas sm_90a: 154 / 122 / 90 at BN 256 / 192 / 128, no spills).
+//
 // Split-K (grids that leave SMs idle; plan::gemm_wgmma_split_k; off by default, see
 // set_gemm_wgmma_split_k). At M = 512 (Sana at 512², batch 2) an N = 1152 gemm is 36 tiles of 128 × 128
 // on 132 SMs, each block walking all of K alone. With S splits (S here is the split count, not the stage
@@ -162,6 +185,11 @@ __device__ __forceinline__ uint64_t sw128_desc(uint32_t saddr) {
          | (uint64_t{1024 >> 4} << 32)                  // bits 32–45: stride byte offset >> 4 (8 rows × 128 B)
          | (uint64_t{1} << 62);                         // bits 62–63: 1 = 128-byte swizzle; base offset (49–51) 0
 }
+// The last thing every thread of a clustered block does: wait until every thread of the cluster has
+// arrived on the cluster barrier, which each does once it is done with the other blocks' shared memory
+// (its last multicast issued, its last remote arrive made). A block whose threads have all exited has no
+// shared memory left for the others' copies and arrivals to land in.
+__device__ __forceinline__ void cluster_wait_before_exit() { cluster_wait(); }
 __device__ __forceinline__ void consumer_barrier() { ptx::bar_sync<1, plan::kWgConsumerWarps * 32>(); }
 template <int BN> __device__ __forceinline__ void wgmma_slice(float (&d)[BN / 2], uint64_t desc_a, uint64_t desc_b) {
   if constexpr (BN == 256) {
@@ -174,7 +202,7 @@ template <int BN> __device__ __forceinline__ void wgmma_slice(float (&d)[BN / 2]
 }
 #endif  // SANA_WGMMA_DEVICE
 
-template <int BN, bool kSplit>
+template <int BN, bool kSplit, int kCluster>
 __global__ void __launch_bounds__(plan::kWgThreads, plan::wg_blocks_per_sm(BN))
     gemm_wgmma_kernel(const __grid_constant__ CUtensorMap tma_a, const __grid_constant__ CUtensorMap tma_b, WgArgs p, Epilogue<bf16> ep) {
 #if SANA_WGMMA_DEVICE
@@ -188,6 +216,9 @@ __global__ void __launch_bounds__(plan::kWgThreads, plan::wg_blocks_per_sm(BN))
   static_assert(BM == 2 * 64 && kConsumers == 256, "two consumer warpgroups of 64 rows");
   static_assert(S >= 3, "a stage is held for two slices (one wgmma batch in flight) while another loads");
   static_assert(P % 32 == 8, "staging pitch ≡ 8 (mod 32) words: conflict-free float2 fragment stores");
+  static_assert(kCluster == 1 || (kCluster == 2 && !kSplit), "pairs of blocks, and never with split-K");
+  constexpr int kBRows = BN / kCluster;  // the B rows this block loads (and, in a cluster, multicasts)
+  static_assert(kBRows * 128 % 1024 == 0, "each block's share of B starts on a swizzle-atom boundary");
 
   extern __shared__ uint8_t smem_raw[];
   const uint32_t raw = smem_u32(smem_raw);
@@ -196,8 +227,11 @@ __global__ void __launch_bounds__(plan::kWgThreads, plan::wg_blocks_per_sm(BN))
   const uint32_t full0 = base + S * kStageBytes, empty0 = full0 + 8 * S;  // S mbarriers each
   const int warp = static_cast<int>(threadIdx.x) / 32, lane = static_cast<int>(threadIdx.x) % 32;
 
+  // In a cluster, rank r takes the r-th m-tile of its cluster's run (past M for a padding block: its A box
+  // reads as zeros and its epilogue stores nothing, but it loads and multicasts its share of B).
+  const uint32_t rank = kCluster > 1 ? cluster_ctarank() : 0;
   int64_t tile_m, tile_n;
-  plan::gemm_tile_of(blockIdx.x, (p.M + BM - 1) / BM, (p.N + BN - 1) / BN, &tile_m, &tile_n);
+  plan::gemm_cluster_tile_of(blockIdx.x, (p.M + BM - 1) / BM, (p.N + BN - 1) / BN, kCluster, &tile_m, &tile_n);
   const int64_t m0 = tile_m * BM, n0 = tile_n * BN;
   const int KT = static_cast<int>((p.K + BK - 1) / BK);  // K < 2³¹ (host check)
   // This block's k-slices: kt0 + [0, nkt). All KT of them, or with split-K split blockIdx.y's share (never
@@ -213,14 +247,21 @@ __global__ void __launch_bounds__(plan::kWgThreads, plan::wg_blocks_per_sm(BN))
 #pragma unroll
     for (int s = 0; s < S; ++s) {
       mbar_init(full0 + 8 * s, 1);                          // the producer's arrive.expect_tx (+ the TMA bytes)
-      mbar_init(empty0 + 8 * s, plan::kWgConsumerWarps);    // one arrival per consumer warp
+      // one arrival per consumer warp of every block in the cluster (each reads the B rows all of them load)
+      mbar_init(empty0 + 8 * s, plan::kWgConsumerWarps * kCluster);
     }
     fence_mbar_init();
     // Review: also make the inits visible to the async proxy (the copy engine's complete_tx), as the
     // CUDA Programming Guide's TMA example does; costs nothing (once per block), removes a doubt.
     fence_proxy_async_smem();
   }
-  __syncthreads();
+  if constexpr (kCluster > 1) {
+    // Every block's barriers are initialised before any block multicasts into it or arrives on it.
+    cluster_arrive();
+    cluster_wait();
+  } else {
+    __syncthreads();
+  }
 
   if (warp == plan::kWgConsumerWarps) {  // ---- producer warp: one thread issues every copy ----
     if (lane == 0) {
@@ -253,8 +294,22 @@ __global__ void __launch_bounds__(plan::kWgThreads, plan::wg_blocks_per_sm(BN))
         } else {
           tma_load_2d(sa, &tma_a, k, static_cast<int32_t>(m0), full0 + 8 * s);
         }
-        tma_load_2d(sa + kABytes, &tma_b, k, static_cast<int32_t>(n0), full0 + 8 * s);
+        if constexpr (kCluster > 1) {
+          // This block's kBRows of the B tile, into the same place of every block of the cluster; each
+          // block's full barrier thus expects the whole stage (its A + all of B) as without clusters.
+          tma_load_2d_multicast(sa + kABytes + rank * kBRows * 128, &tma_b, k, static_cast<int32_t>(n0 + rank * kBRows), full0 + 8 * s,
+                                static_cast<uint16_t>((1u << kCluster) - 1));
+        } else {
+          tma_load_2d(sa + kABytes, &tma_b, k, static_cast<int32_t>(n0), full0 + 8 * s);
+        }
       }
+    }
+    if constexpr (kCluster > 1) {
+      // Done with the other blocks' shared memory (the copies in flight complete on their barriers, which
+      // they wait for); then stay until no block can still reach this one's.
+      __syncwarp();
+      cluster_arrive();
+      cluster_wait_before_exit();
     }
     return;  // nothing below synchronizes with the producer warp (the consumer barrier counts 256 threads)
   }
@@ -281,10 +336,20 @@ __global__ void __launch_bounds__(plan::kWgThreads, plan::wg_blocks_per_sm(BN))
     wgmma_wait<1>();
     fence_operands(acc);
     __syncwarp();
-    if (kt > 0 && lane == 0) mbar_arrive(empty0 + 8 * ((kt - 1) % S));  // this warp is done reading stage kt − 1
+    if (kt > 0 && lane == 0) {  // this warp is done reading stage kt − 1
+      const uint32_t bar = empty0 + 8 * ((kt - 1) % S);
+      if constexpr (kCluster > 1) {
+#pragma unroll
+        for (int r = 0; r < kCluster; ++r) mbar_arrive_cluster(bar, r);  // every block's producer refills part of it
+      } else {
+        mbar_arrive(bar);
+      }
+    }
   }
   wgmma_wait<0>();  // the last batch (its stage need not be handed back: nothing more is loaded)
   fence_operands(acc);
+  // Done with the other blocks' barriers; the matching wait is at the end of the kernel.
+  if constexpr (kCluster > 1) cluster_arrive();
 
   // ---- epilogue: fragments → f32 staging tile in the stage memory → fused epilogue, 8 columns per step ----
   fence_proxy_async_smem();  // order the async-proxy use of the stages before the ordinary stores below
@@ -342,6 +407,8 @@ __global__ void __launch_bounds__(plan::kWgThreads, plan::wg_blocks_per_sm(BN))
       }
     }
   }
+  // A block's shared memory must outlive the other blocks' multicasts into it and arrivals on its barriers.
+  if constexpr (kCluster > 1) cluster_wait_before_exit();
 #endif  // SANA_WGMMA_DEVICE
 }
 
@@ -456,6 +523,23 @@ int tiles_from_env() {
   return set;
 }
 std::atomic<int64_t> g_wgmma_split_launches{0};  // gemms run with S > 1
+std::atomic<int64_t> g_wgmma_cluster_launches{0};  // gemms run as clusters
+
+// Cluster mode: 1 or 2, or kClusterModeUnread until the first use reads SANA_LAB_GEMM_CLUSTER
+// (set_gemm_wgmma_cluster overrides it).
+constexpr int kClusterModeUnread = -1000;
+std::atomic<int> g_cluster_mode{kClusterModeUnread};
+
+// SANA_LAB_GEMM_CLUSTER: unset, "" or "1" = none, "2" = pairs; anything else is ignored (none) with one
+// warning on stderr.
+int cluster_mode_from_env() {
+  const char* e = std::getenv("SANA_LAB_GEMM_CLUSTER");
+  if (e == nullptr || e[0] == '\0') return 1;
+  const std::string v(e);
+  if (v == "1" || v == "2") return v[0] - '0';
+  std::fprintf(stderr, "sana-lab: SANA_LAB_GEMM_CLUSTER=\"%s\" is not 1 or 2: ignored (gemm v3 without clusters)\n", e);
+  return 1;
+}
 
 // Split-K mode: −1 = the plan's, 0 = off, 2 … 8 = forced; kSplitModeUnread until the first use reads
 // SANA_LAB_GEMM_SPLIT_K (set_gemm_wgmma_split_k overrides it).
@@ -482,15 +566,36 @@ template <int BN, bool kSplit>
 Status launch_kernel(const char* op, const plan::Launch& l, const CUtensorMap& ta, const CUtensorMap& tb, const WgArgs& p, const Epilogue<bf16>& ep) {
   dim3 grid, block;
   SANA_RETURN_IF_ERROR(to_dims(op, "gemm_wgmma_kernel", l, &grid, &block));
-  SANA_CUDA_CHECK(op, cudaFuncSetAttribute(gemm_wgmma_kernel<BN, kSplit>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(l.smem)));
-  SANA_CUDA_CHECK(op, cudaFuncSetAttribute(gemm_wgmma_kernel<BN, kSplit>, cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxShared));
-  gemm_wgmma_kernel<BN, kSplit><<<grid, block, l.smem, op_stream()>>>(ta, tb, p, ep);
+  SANA_CUDA_CHECK(op, cudaFuncSetAttribute(gemm_wgmma_kernel<BN, kSplit, 1>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(l.smem)));
+  SANA_CUDA_CHECK(op, cudaFuncSetAttribute(gemm_wgmma_kernel<BN, kSplit, 1>, cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxShared));
+  gemm_wgmma_kernel<BN, kSplit, 1><<<grid, block, l.smem, op_stream()>>>(ta, tb, p, ep);
   SANA_CUDA_LAUNCHED(op, "gemm_wgmma_kernel");
   return Status::Ok();
 }
 
-template <int BN> Status launch_bn(const char* op, const GemmProblem& g, const WgmmaDevice& d, int splits) {
-  const plan::Launch l = plan::gemm_wgmma(g.M, g.N, BN, splits);
+// The clustered instantiation: pairs of blocks (cudaLaunchKernelEx with a cluster dimension attribute).
+template <int BN>
+Status launch_cluster_kernel(const char* op, const plan::Launch& l, const CUtensorMap& ta, const CUtensorMap& tb, const WgArgs& p,
+                             const Epilogue<bf16>& ep) {
+  dim3 grid, block;
+  SANA_RETURN_IF_ERROR(to_dims(op, "gemm_wgmma_kernel", l, &grid, &block));
+  SANA_CUDA_CHECK(op, cudaFuncSetAttribute(gemm_wgmma_kernel<BN, false, 2>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(l.smem)));
+  SANA_CUDA_CHECK(op, cudaFuncSetAttribute(gemm_wgmma_kernel<BN, false, 2>, cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxShared));
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeClusterDimension;
+  attr[0].val.clusterDim.x = 2;
+  attr[0].val.clusterDim.y = 1;
+  attr[0].val.clusterDim.z = 1;
+  // {gridDim, blockDim, dynamicSmemBytes, stream, attrs, numAttrs} (positional: the emulator's prelude
+  // defines gridDim and blockDim as macros)
+  cudaLaunchConfig_t cfg = {grid, block, static_cast<size_t>(l.smem), op_stream(), attr, 1};
+  SANA_CUDA_CHECK(op, cudaLaunchKernelEx(&cfg, gemm_wgmma_kernel<BN, false, 2>, ta, tb, p, ep));
+  SANA_CUDA_LAUNCHED(op, "gemm_wgmma_kernel (cluster of 2)");
+  return Status::Ok();
+}
+
+template <int BN> Status launch_bn(const char* op, const GemmProblem& g, const WgmmaDevice& d, int splits, int cluster) {
+  const plan::Launch l = plan::gemm_wgmma(g.M, g.N, BN, splits, cluster);
   dim3 grid, block;
   SANA_RETURN_IF_ERROR(to_dims(op, "gemm_wgmma_kernel", l, &grid, &block));
   CUtensorMap ta, tb;
@@ -499,7 +604,7 @@ template <int BN> Status launch_bn(const char* op, const GemmProblem& g, const W
   } else {
     SANA_RETURN_IF_ERROR(encode_map(op, d, &ta, g.a, g.M, g.K, g.lda, plan::kWgBM, "x"));
   }
-  SANA_RETURN_IF_ERROR(encode_map(op, d, &tb, g.b, g.N, g.K, g.ldb, BN, "w"));
+  SANA_RETURN_IF_ERROR(encode_map(op, d, &tb, g.b, g.N, g.K, g.ldb, BN / cluster, "w"));  // each block of a cluster loads its share
   WgArgs p;
   p.M = g.M;
   p.N = g.N;
@@ -513,6 +618,11 @@ template <int BN> Status launch_bn(const char* op, const GemmProblem& g, const W
   p.splits = splits;
   p.partial = nullptr;
   const Epilogue<bf16> ep = make_epilogue<bf16>(g);
+  if (cluster > 1) {
+    SANA_RETURN_IF_ERROR(launch_cluster_kernel<BN>(op, l, ta, tb, p, ep));
+    g_wgmma_cluster_launches.fetch_add(1, std::memory_order_relaxed);
+    return Status::Ok();
+  }
   if (splits <= 1) return launch_kernel<BN, false>(op, l, ta, tb, p, ep);
   // Split-K: the S partial tiles in a stream-ordered workspace, freed (in stream order) when `scratch` dies.
   if (g.M > INT64_MAX / 4 / splits / g.N) return OutOfMemory(std::string(op) + ": split-K workspace of " + std::to_string(splits) + " × " +
@@ -616,6 +726,20 @@ int gemm_wgmma_split_k_mode() {
 
 int64_t gemm_wgmma_split_launch_count() { return g_wgmma_split_launches.load(std::memory_order_relaxed); }
 
+void set_gemm_wgmma_cluster(int mode) { g_cluster_mode.store(mode == 2 ? 2 : 1, std::memory_order_relaxed); }
+
+int gemm_wgmma_cluster_mode() {
+  int m = g_cluster_mode.load(std::memory_order_relaxed);
+  if (m == kClusterModeUnread) {
+    static const int from_env = cluster_mode_from_env();  // read (and warned about) once
+    g_cluster_mode.compare_exchange_strong(m, from_env, std::memory_order_relaxed);  // unless a setter came first
+    m = g_cluster_mode.load(std::memory_order_relaxed);
+  }
+  return m;
+}
+
+int64_t gemm_wgmma_cluster_launch_count() { return g_wgmma_cluster_launches.load(std::memory_order_relaxed); }
+
 namespace {
 // The shapes, then the device; on success *d is the device the launch runs on.
 Status check_problem(const char* op, const GemmProblem& p, int version, const WgmmaDevice** d) {
@@ -639,9 +763,10 @@ Status launch_gemm_wgmma(const char* op, const GemmProblem& p, int version) {
   g_wgmma_launches.fetch_add(1, std::memory_order_relaxed);
   const int bn = g_tile_n_override != 0 ? g_tile_n_override : plan::gemm_wgmma_tile_n(p.M, p.N, d->sms, gemm_wgmma_tiles());
   const int splits = plan::gemm_wgmma_splits(gemm_wgmma_split_k_mode(), p.M, p.N, p.K, d->sms, bn, p.a_conv);
-  if (bn == 128) return launch_bn<128>(op, p, *d, splits);
-  if (bn == 192) return launch_bn<192>(op, p, *d, splits);
-  return launch_bn<256>(op, p, *d, splits);
+  const int cluster = plan::gemm_wgmma_cluster(gemm_wgmma_cluster_mode(), p.M, splits);
+  if (bn == 128) return launch_bn<128>(op, p, *d, splits, cluster);
+  if (bn == 192) return launch_bn<192>(op, p, *d, splits, cluster);
+  return launch_bn<256>(op, p, *d, splits, cluster);
 }
 
 }  // namespace sana::cuda

@@ -36,7 +36,17 @@ namespace {
 constexpr size_t kStackBytes = 256 * 1024;
 constexpr uint32_t kReserved = 1024;         // the sm_90 per-block reserved shared memory sits below the user's
 constexpr uint32_t kArenaBytes = 256 * 1024;  // > the 227 KiB a block may use
-alignas(4096) uint8_t g_arena[kArenaBytes];
+constexpr unsigned kMaxCluster = 8;           // the portable cluster size
+constexpr uint32_t kClusterRankShift = 24;    // shared::cluster addresses: bits 24–27 = rank + 1 (0: the own block)
+
+// One shared-memory arena per rank in a cluster (rank 0's is static; the others are made on first use).
+uint8_t* arena_for(unsigned rank) {
+  alignas(4096) static uint8_t first[kArenaBytes];
+  static std::vector<std::unique_ptr<uint8_t[]>> more;
+  if (rank == 0) return first;
+  while (more.size() < rank) more.emplace_back(new uint8_t[kArenaBytes]);
+  return more[rank - 1].get();
+}
 
 enum class State { kRunnable, kBlocked, kSpinning, kDone };
 
@@ -56,6 +66,7 @@ struct Fiber {
   int64_t spins = 0;
   std::vector<Copy> cp_open;
   std::deque<std::vector<Copy>> cp_groups;
+  int64_t cluster_phase = -1;  // the cluster barrier phase this thread arrived in (−1: none pending)
 };
 
 struct Coll {
@@ -92,9 +103,22 @@ struct Block {
   uint32_t static_low = kArenaBytes;  // static __shared__ variables live in [static_low, kArenaBytes)
   std::map<std::pair<const char*, int>, std::map<std::string, uint32_t>> statics;
   const std::function<void()>* body = nullptr;
+  uint8_t* arena = nullptr;  // this block's shared memory (kArenaBytes)
+  uint3 idx{};
+  unsigned rank = 0;         // in its cluster
+  bool exited = false;       // every thread has exited: its shared memory is gone
+};
+
+// The cluster being run (a launch without clusters runs clusters of one block).
+struct Cluster {
+  std::vector<Block>* blocks = nullptr;
+  int64_t live = 0;      // non-exited threads of all its blocks
+  int64_t arrived = 0;   // non-exited threads that arrived in the current barrier.cluster phase
+  int64_t phase = 0;
 };
 
 Block* g_block = nullptr;
+Cluster g_cluster;
 ucontext_t g_sched_uc;
 jmp_buf g_sched_jb;
 std::vector<uint8_t*> g_stacks;  // reused across blocks and launches
@@ -141,6 +165,15 @@ void fault(cudaError_t code, const std::string& msg) {
 }
 
 void flush_cp_async(Fiber& f, size_t keep);
+
+// The cluster barrier completes its phase once every non-exited thread has arrived.
+void cluster_barrier_check() {
+  if (g_cluster.arrived > 0 && g_cluster.arrived >= g_cluster.live) {
+    g_cluster.arrived = 0;
+    ++g_cluster.phase;
+    ++g_block->epoch;
+  }
+}
 
 void fiber_main() {
   Block& b = *g_block;
@@ -270,11 +303,15 @@ __attribute__((noinline)) void switch_to(Fiber& f) {
   }
 }
 
-cudaError_t run_block(const Config& cfg) {
-  Block& b = *g_block;
+// Resets `b` for a new block: poisoned shared memory, fibers with stacks stack_base … stack_base + n − 1.
+void setup_block(Block& b, const Config& cfg, size_t stack_base) {
   const int n = b.nthreads;
-  std::memset(g_arena, 0xFF, kArenaBytes);  // uninitialised shared memory reads as NaN
-  b.window = ptx::SmemWindow{g_arena, kReserved, kReserved};
+  std::memset(b.arena, 0xFF, kArenaBytes);  // uninitialised shared memory reads as NaN
+  b.window = ptx::SmemWindow{b.arena, kReserved, kReserved};
+  b.exited = false;
+  b.faulted = false;
+  b.fault_code = cudaSuccess;
+  b.fault.clear();
   b.dyn_offset = 0;
   b.dyn_bytes = cfg.smem;
   b.static_low = kArenaBytes;
@@ -295,7 +332,7 @@ cudaError_t run_block(const Config& cfg) {
     f.th.linear = i;
     f.th.tid = uint3{static_cast<unsigned>(i) % cfg.block.x, static_cast<unsigned>(i) / cfg.block.x % cfg.block.y,
                      static_cast<unsigned>(i) / (cfg.block.x * cfg.block.y)};
-    f.stack = stack_for(static_cast<size_t>(i));
+    f.stack = stack_for(stack_base + static_cast<size_t>(i));
     getcontext(&f.ctx);
     f.ctx.uc_stack.ss_sp = f.stack;
     f.ctx.uc_stack.ss_size = kStackBytes;
@@ -304,57 +341,11 @@ cudaError_t run_block(const Config& cfg) {
     ++b.warp_live[static_cast<size_t>(i / 32)];
     ++b.wg_live[static_cast<size_t>(i / 128)];
   }
-  std::vector<int> order(static_cast<size_t>(n));
-  for (int i = 0; i < n; ++i) order[static_cast<size_t>(i)] = i;
-  int64_t idle_passes = 0;
-  while (b.live > 0 && !b.faulted) {
-    const uint64_t epoch0 = b.epoch;
-    bool ran = false, all_spun = true;
-    order_pass(order);
-    for (int k = 0; k < n && !b.faulted; ++k) {
-      const int i = order[static_cast<size_t>(k)];
-      Fiber& f = b.fibers[static_cast<size_t>(i)];
-      if (f.state != State::kRunnable && f.state != State::kSpinning) continue;
-      const bool was_spinning = f.state == State::kSpinning;
-      f.state = State::kRunnable;
-      b.current = i;
-      g_thread = &f.th;
-      switch_to(f);
-      g_thread = nullptr;
-      ran = true;
-      if (f.state == State::kDone) {
-        --b.live;
-        --b.warp_live[static_cast<size_t>(i / 32)];
-        --b.wg_live[static_cast<size_t>(i / 128)];
-        try {
-          on_exit_check();
-        } catch (const KernelFault& e) {
-          fault(e.code, where() + ": " + e.what());
-        } catch (const std::exception& e) {
-          fault(cudaErrorIllegalAddress, where() + ": " + e.what());
-        }
-      }
-      if (!(f.state == State::kSpinning && was_spinning)) all_spun = false;
-    }
-    if (b.faulted) break;
-    if (b.epoch != epoch0) {
-      idle_passes = 0;
-      continue;
-    }
-    if (!ran || all_spun) {
-      // Nothing changed in a whole pass: every live thread waits for something no thread will do.
-      if (++idle_passes < 2) continue;
-      std::string who;
-      int shown = 0;
-      for (int i = 0; i < n; ++i) {
-        const Fiber& f = b.fibers[static_cast<size_t>(i)];
-        if (f.state == State::kDone) continue;
-        if (shown++ < 4) who += (who.empty() ? "" : ", ") + std::to_string(i) + (f.state == State::kSpinning ? " (spinning)" : " (blocked)");
-      }
-      fault(cudaErrorLaunchTimeout, where() + ": deadlock: " + std::to_string(b.live) + " live threads all wait (" + who + (b.live > 4 ? ", …" : "") + ")");
-    }
-  }
-  // Anything still in flight when the block ends lands before the next block (or the host) looks.
+}
+
+// A block whose threads have all exited: whatever is still in flight lands before anyone looks, and its
+// shared memory is gone (later cluster accesses to it fault).
+void finish_block(Block& b) {
   if (!b.faulted) {
     for (size_t g = 0; g < b.wg_groups.size(); ++g) {
       try {
@@ -364,7 +355,126 @@ cudaError_t run_block(const Config& cfg) {
       }
     }
   }
-  return b.faulted ? b.fault_code : cudaSuccess;
+  b.exited = true;
+}
+
+// Runs one cluster's blocks (one block without clusters) to the end, their threads interleaved.
+cudaError_t run_cluster(const Config& cfg, std::vector<Block>& blocks) {
+  const int n = blocks[0].nthreads;
+  const int nb = static_cast<int>(blocks.size());
+  for (int r = 0; r < nb; ++r) {
+    g_block = &blocks[static_cast<size_t>(r)];
+    setup_block(blocks[static_cast<size_t>(r)], cfg, static_cast<size_t>(r) * static_cast<size_t>(n));
+  }
+  g_cluster.blocks = &blocks;
+  g_cluster.live = int64_t{n} * nb;
+  g_cluster.arrived = 0;
+  g_cluster.phase = 0;
+  auto any_fault = [&]() -> Block* {
+    for (Block& b : blocks) {
+      if (b.faulted) return &b;
+    }
+    return nullptr;
+  };
+  auto epochs = [&] {
+    uint64_t e = 0;
+    for (const Block& b : blocks) e += b.epoch;
+    return e;
+  };
+  auto enter = [&](Block& b) {
+    g_block = &b;
+    g_block_idx = b.idx;
+  };
+  std::vector<int> order(static_cast<size_t>(n) * static_cast<size_t>(nb));
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
+  int64_t idle_passes = 0;
+  while (g_cluster.live > 0 && any_fault() == nullptr) {
+    const uint64_t epoch0 = epochs();
+    bool ran = false, all_spun = true;
+    order_pass(order);
+    auto run_one = [&](int slot) {
+      Block& b = blocks[static_cast<size_t>(slot / n)];
+      const int i = slot % n;
+      Fiber& f = b.fibers[static_cast<size_t>(i)];
+      if (f.state != State::kRunnable && f.state != State::kSpinning) return;
+      const bool was_spinning = f.state == State::kSpinning;
+      f.state = State::kRunnable;
+      enter(b);
+      b.current = i;
+      g_thread = &f.th;
+      switch_to(f);
+      g_thread = nullptr;
+      ran = true;
+      if (f.state == State::kDone) {
+        --b.live;
+        --b.warp_live[static_cast<size_t>(i / 32)];
+        --b.wg_live[static_cast<size_t>(i / 128)];
+        --g_cluster.live;
+        if (f.cluster_phase == g_cluster.phase) --g_cluster.arrived;  // arrived, then exited without waiting
+        try {
+          on_exit_check();
+          cluster_barrier_check();
+        } catch (const KernelFault& e) {
+          fault(e.code, where() + ": " + e.what());
+        } catch (const std::exception& e) {
+          fault(cudaErrorIllegalAddress, where() + ": " + e.what());
+        }
+        if (b.live == 0) finish_block(b);
+      }
+      if (!(f.state == State::kSpinning && was_spinning)) all_spun = false;
+    };
+    // The blocks of a cluster run ahead of one another: in the order their first thread comes in `order`,
+    // each runs its threads round after round until it makes no more progress on its own (at most
+    // kRunAhead rounds), so a block gets as far as its own threads allow while the others lag. A protocol
+    // that relies on the blocks keeping pace (a block exiting while another may still reach its shared
+    // memory) fails here. One block: one round, the plain pass.
+    constexpr int kRunAhead = 4096;
+    std::vector<int> block_order;
+    for (int slot : order) {
+      const int bi = slot / n;
+      if (std::find(block_order.begin(), block_order.end(), bi) == block_order.end()) block_order.push_back(bi);
+    }
+    for (int bi : block_order) {
+      for (int round = 0; round < (nb > 1 ? kRunAhead : 1) && any_fault() == nullptr; ++round) {
+        const uint64_t before = epochs();
+        for (size_t k = 0; k < order.size() && any_fault() == nullptr; ++k) {
+          if (order[k] / n == bi) run_one(order[k]);
+        }
+        if (epochs() == before) break;
+      }
+    }
+    if (any_fault() != nullptr) break;
+    if (epochs() != epoch0) {
+      idle_passes = 0;
+      continue;
+    }
+    if (!ran || all_spun) {
+      // Nothing changed in a whole pass: every live thread waits for something no thread will do.
+      if (++idle_passes < 2) continue;
+      std::string who;
+      int shown = 0;
+      Block* first = nullptr;
+      for (Block& b : blocks) {
+        for (int i = 0; i < n; ++i) {
+          const Fiber& f = b.fibers[static_cast<size_t>(i)];
+          if (f.state == State::kDone) continue;
+          if (first == nullptr) first = &b;
+          std::string name = std::to_string(i);
+          if (nb > 1) name = "rank " + std::to_string(b.rank) + " thread " + name;
+          if (shown++ < 4) who += (who.empty() ? "" : ", ") + name + (f.state == State::kSpinning ? " (spinning)" : " (blocked)");
+        }
+      }
+      enter(*first);
+      fault(cudaErrorLaunchTimeout, where() + ": deadlock: " + std::to_string(g_cluster.live) + " live threads all wait (" + who +
+                                        (g_cluster.live > 4 ? ", …" : "") + ")");
+    }
+  }
+  Block* bad = any_fault();
+  if (bad != nullptr) {
+    enter(*bad);
+    return bad->fault_code;
+  }
+  return cudaSuccess;
 }
 
 }  // namespace
@@ -380,6 +490,13 @@ cudaError_t run_grid(const Config& cfg, const char* name, const std::function<vo
   if (cfg.grid.x == 0 || cfg.grid.y == 0 || cfg.grid.z == 0 || cfg.grid.y > 65535 || cfg.grid.z > 65535 || cfg.grid.x > 2147483647u) {
     return refuse(cudaErrorInvalidConfiguration, "grid (" + std::to_string(cfg.grid.x) + "," + std::to_string(cfg.grid.y) + "," + std::to_string(cfg.grid.z) + ")");
   }
+  const dim3 cl = cfg.cluster;
+  const uint64_t cluster_size = uint64_t{cl.x} * cl.y * cl.z;
+  if (cluster_size == 0 || cluster_size > kMaxCluster || cfg.grid.x % cl.x != 0 || cfg.grid.y % cl.y != 0 || cfg.grid.z % cl.z != 0) {
+    return refuse(cudaErrorInvalidClusterSize, "cluster (" + std::to_string(cl.x) + "," + std::to_string(cl.y) + "," + std::to_string(cl.z) +
+                                                   ") for grid (" + std::to_string(cfg.grid.x) + "," + std::to_string(cfg.grid.y) + "," +
+                                                   std::to_string(cfg.grid.z) + "): at most 8 blocks, dividing the grid");
+  }
   std::string why;
   if (!dynamic_smem_allowed(name, cfg.smem, &why)) return refuse(cudaErrorInvalidValue, why);
   // One launch at a time in the process (the addon launches from worker threads): the scheduler's
@@ -387,24 +504,32 @@ cudaError_t run_grid(const Config& cfg, const char* name, const std::function<vo
   static std::recursive_mutex launch_mu;
   std::lock_guard<std::recursive_mutex> lock(launch_mu);
   if (g_block != nullptr) return refuse(cudaErrorNotSupported, "a launch from inside a kernel");
-  Block b;
-  b.nthreads = static_cast<int>(threads);
-  b.body = &body;
-  g_block = &b;
+  std::vector<Block> blocks(static_cast<size_t>(cluster_size));
+  for (unsigned r = 0; r < cluster_size; ++r) {
+    Block& b = blocks[r];
+    b.nthreads = static_cast<int>(threads);
+    b.body = &body;
+    b.rank = r;
+    b.arena = arena_for(r);
+  }
   g_kernel_name = name;
   g_grid_dim = cfg.grid;
   g_block_dim = cfg.block;
   cudaError_t err = cudaSuccess;
-  for (unsigned z = 0; z < cfg.grid.z && err == cudaSuccess; ++z) {
-    for (unsigned y = 0; y < cfg.grid.y && err == cudaSuccess; ++y) {
-      for (unsigned x = 0; x < cfg.grid.x && err == cudaSuccess; ++x) {
-        g_block_idx = uint3{x, y, z};
-        err = run_block(cfg);
+  std::string failure;
+  // Clusters in grid order; a cluster's blocks ranked x fastest (%cluster_ctarank).
+  for (unsigned z = 0; z < cfg.grid.z && err == cudaSuccess; z += cl.z) {
+    for (unsigned y = 0; y < cfg.grid.y && err == cudaSuccess; y += cl.y) {
+      for (unsigned x = 0; x < cfg.grid.x && err == cudaSuccess; x += cl.x) {
+        for (unsigned r = 0; r < cluster_size; ++r) blocks[r].idx = uint3{x + r % cl.x, y + r / cl.x % cl.y, z + r / (cl.x * cl.y)};
+        err = run_cluster(cfg, blocks);
+        if (err != cudaSuccess) failure = g_block->fault;
       }
     }
   }
   g_block = nullptr;
-  if (err != cudaSuccess) std::fprintf(stderr, "[sana-emu] kernel %s failed: %s\n", name, b.fault.c_str());
+  g_cluster = Cluster();
+  if (err != cudaSuccess) std::fprintf(stderr, "[sana-emu] kernel %s failed: %s\n", name, failure.c_str());
   record_launch_error(err);
   return err;
 }
@@ -420,29 +545,30 @@ void* dynamic_smem(size_t align) {
     if (b.dyn_offset + b.dyn_bytes > b.static_low) throw KernelFault(cudaErrorInvalidValue, "dynamic + static shared memory over the emulated 256 KiB");
     b.window.size = b.dyn_offset + static_cast<uint32_t>(b.dyn_bytes);
   }
-  return g_arena + b.dyn_offset;
+  return b.arena + b.dyn_offset;
 }
 
 void* static_smem(size_t bytes, size_t align, size_t type_align, const char* file, int line, const char* name) {
   Block& b = *g_block;
   auto& at_line = b.statics[{file, line}];
   const auto it = at_line.find(name);
-  if (it != at_line.end()) return g_arena + it->second;
+  if (it != at_line.end()) return b.arena + it->second;
   const size_t a = std::max<size_t>({align, type_align, 4});
   if (bytes + a > b.static_low) throw KernelFault(cudaErrorInvalidValue, std::string("static __shared__ ") + name + " does not fit");
   const uint32_t off = static_cast<uint32_t>((b.static_low - bytes) / a * a);
   if (off < b.dyn_offset + b.dyn_bytes || off < kReserved) throw KernelFault(cudaErrorInvalidValue, std::string("static __shared__ ") + name + " does not fit beside the dynamic shared memory");
   b.static_low = off;
   at_line[name] = off;
-  return g_arena + off;
+  return b.arena + off;
 }
 
 uint32_t shared_address(const void* p) {
   const uint8_t* q = static_cast<const uint8_t*>(p);
-  if (q < g_arena || q >= g_arena + kArenaBytes) {
+  const uint8_t* arena = g_block->arena;
+  if (q < arena || q >= arena + kArenaBytes) {
     throw KernelFault(cudaErrorInvalidAddressSpace, "__cvta_generic_to_shared of a pointer that is not in the block's shared memory");
   }
-  return static_cast<uint32_t>(q - g_arena);
+  return static_cast<uint32_t>(q - arena);
 }
 
 void syncthreads() {
@@ -563,6 +689,81 @@ void wgmma_wait(int n) {
     run_wg_groups(q.g, static_cast<size_t>(std::max(q.n, 0)));
   };
   warpgroup_collective("wgmma.wait_group", &p, op);
+}
+
+// ---- thread-block clusters ----
+
+unsigned cluster_ctarank() { return g_block->rank; }
+unsigned cluster_nctarank() { return static_cast<unsigned>(g_cluster.blocks->size()); }
+
+uint32_t mapa(uint32_t addr, unsigned rank) {
+  if (rank >= cluster_nctarank()) {
+    throw KernelFault(cudaErrorIllegalAddress, "mapa to rank " + std::to_string(rank) + " in a cluster of " + std::to_string(cluster_nctarank()));
+  }
+  if (addr >> kClusterRankShift != 0) throw KernelFault(cudaErrorIllegalAddress, "mapa of an address that is not a shared::cta address");
+  return (rank + 1) << kClusterRankShift | addr;
+}
+
+namespace {
+// The block a shared::cluster address names, and the address inside it; its shared memory must still exist.
+Block& cluster_target(uint32_t addr, uint32_t* offset, const char* instr) {
+  const uint32_t hi = addr >> kClusterRankShift;
+  *offset = addr & ((1u << kClusterRankShift) - 1);
+  if (hi == 0) return *g_block;
+  if (hi > cluster_nctarank()) throw KernelFault(cudaErrorIllegalAddress, std::string(instr) + ": shared::cluster address of rank " + std::to_string(hi - 1) + " outside the cluster");
+  Block& t = (*g_cluster.blocks)[hi - 1];
+  if (t.exited) throw KernelFault(cudaErrorIllegalAddress, std::string(instr) + ": the shared memory of cluster rank " + std::to_string(hi - 1) + ", whose block has exited");
+  return t;
+}
+
+// Every block of a multicast mask, checked.
+std::vector<Block*> multicast_targets(uint16_t mask, const char* instr) {
+  if (mask == 0) throw KernelFault(cudaErrorIllegalInstruction, std::string(instr) + " with an empty ctaMask");
+  std::vector<Block*> out;
+  for (unsigned r = 0; r < 16; ++r) {
+    if ((mask >> r & 1) == 0) continue;
+    if (r >= cluster_nctarank()) throw KernelFault(cudaErrorIllegalAddress, std::string(instr) + ": ctaMask names rank " + std::to_string(r) + " in a cluster of " + std::to_string(cluster_nctarank()));
+    Block& t = (*g_cluster.blocks)[r];
+    if (t.exited) throw KernelFault(cudaErrorIllegalAddress, std::string(instr) + ": into the shared memory of cluster rank " + std::to_string(r) + ", whose block has exited");
+    out.push_back(&t);
+  }
+  return out;
+}
+}  // namespace
+
+void mbar_arrive_cluster(uint32_t cluster_addr) {
+  uint32_t off = 0;
+  Block& t = cluster_target(cluster_addr, &off, "mbarrier.arrive.shared::cluster");
+  ptx::mbarrier_arrive(t.window, off, 0);
+  ++t.epoch;
+  progress();
+}
+
+void cluster_arrive() {
+  Fiber& f = me();
+  if (f.cluster_phase >= 0) throw KernelFault(cudaErrorIllegalInstruction, "barrier.cluster.arrive twice without a barrier.cluster.wait between");
+  f.cluster_phase = g_cluster.phase;
+  ++g_cluster.arrived;
+  progress();
+  cluster_barrier_check();
+}
+
+void cluster_wait() {
+  Fiber& f = me();
+  if (f.cluster_phase < 0) throw KernelFault(cudaErrorIllegalInstruction, "barrier.cluster.wait without a barrier.cluster.arrive before it");
+  while (g_cluster.phase == f.cluster_phase) spin_yield();
+  f.cluster_phase = -1;
+}
+
+void tma_load_2d_multicast(uint32_t dst, const CUtensorMap* map, int32_t c0, int32_t c1, uint32_t bar, uint16_t cta_mask) {
+  constexpr const char* instr = "cp.async.bulk.tensor.2d multicast::cluster";
+  if ((dst | bar) >> kClusterRankShift != 0) throw KernelFault(cudaErrorIllegalAddress, std::string(instr) + ": dst and mbar must be the executing block's offsets");
+  for (Block* t : multicast_targets(cta_mask, instr)) {
+    const uint32_t bytes = ptx::tma_load_2d(t->window, dst, map, c0, c1);
+    ptx::mbarrier_complete_tx(t->window, bar, bytes);
+    ++t->epoch;
+  }
+  progress();
 }
 
 }  // namespace sana_emu

@@ -1,7 +1,11 @@
 // The host emulator's execution model: a kernel launch runs its blocks one after another on the
 // calling thread; a block's threads are fibers (ucontext) switched only at synchronisation points
 // (__syncthreads, warp collectives, named barriers, mbarrier spins), so between two such points a
-// thread runs alone, and one block's shared memory (static and dynamic) is live at a time.
+// thread runs alone, and one block's shared memory (static and dynamic) is live at a time. A launch
+// with thread-block clusters (cudaLaunchKernelEx with a cluster dimension) runs one cluster at a time
+// instead: the threads of all its blocks interleaved, each block with its own shared memory, which the
+// others reach through the cluster instructions (mapa addresses, remote mbarrier arrives, multicast TMA)
+// until the block exits.
 //
 // What it checks beyond the numbers: shared-memory accesses of the emulated PTX (bounds, alignment),
 // warp collectives reached by every lane with the same instruction, deadlocks (every live thread
@@ -49,6 +53,7 @@ struct Config {
   dim3 grid, block;
   size_t smem;
   cudaStream_t stream;
+  dim3 cluster{1, 1, 1};  // blocks per cluster (cudaLaunchAttributeClusterDimension); 1 × 1 × 1 = none
   Config(dim3 g, dim3 b, size_t s = 0, cudaStream_t st = nullptr) : grid(g), block(b), smem(s), stream(st) {}
 };
 
@@ -77,6 +82,20 @@ void launch(const Config& cfg, const char* name, Call call, A&&... args) {
   // (Held by a shared_ptr: a captured launch runs again at every launch of its graph.)
   auto params = std::make_shared<std::tuple<std::decay_t<A>...>>(std::forward<A>(args)...);
   stream_op(cfg.stream, name, [cfg, name, call, params] { return run_grid(cfg, name, [&] { std::apply(call, *params); }); });
+}
+
+// cudaLaunchKernelEx(config, kernel, args…) (translate.mjs rewrites the call): the launch with the
+// config's grid, block, dynamic shared memory, stream and cluster dimension attribute (other attributes
+// are refused). Returns the launch's error as cudaLaunchKernelEx does.
+template <typename Call, typename... A>
+cudaError_t launch_ex(const cudaLaunchConfig_t* c, const char* name, Call call, A&&... args) {
+  Config cfg(c->gridDim, c->blockDim, c->dynamicSmemBytes, c->stream);
+  for (unsigned i = 0; i < c->numAttrs; ++i) {
+    if (c->attrs[i].id != cudaLaunchAttributeClusterDimension) return cudaErrorNotSupported;
+    cfg.cluster = dim3(c->attrs[i].val.clusterDim.x, c->attrs[i].val.clusterDim.y, c->attrs[i].val.clusterDim.z);
+  }
+  auto params = std::make_shared<std::tuple<std::decay_t<A>...>>(std::forward<A>(args)...);
+  return stream_op(cfg.stream, name, [cfg, name, call, params] { return run_grid(cfg, name, [&] { std::apply(call, *params); }); });
 }
 
 // ---- the block's shared window ----
@@ -123,5 +142,19 @@ void mbar_arrive(uint32_t bar, uint32_t expect_tx_bytes);
 bool mbar_try_wait(uint32_t bar, uint32_t parity);  // false: the thread has given way (spin_yield)
 void tma_load_2d(uint32_t dst, const CUtensorMap* map, int32_t c0, int32_t c1, uint32_t bar);
 void tma_load_4d(uint32_t dst, const CUtensorMap* map, int32_t c0, int32_t c1, int32_t c2, int32_t c3, uint32_t bar);
+
+// ---- thread-block clusters ----
+// A shared::cluster address in the emulator: a block's own shared::cta addresses (below 2^24) name its
+// own shared memory, as on the device; mapa of another block's rank r sets bits 24–27 to r + 1.
+unsigned cluster_ctarank();  // %cluster_ctarank: the block's rank in its cluster (x fastest)
+unsigned cluster_nctarank();  // %cluster_nctarank
+uint32_t mapa(uint32_t addr, unsigned rank);  // mapa.shared::cluster.u32
+void mbar_arrive_cluster(uint32_t cluster_addr);  // mbarrier.arrive.release.cluster.shared::cluster.b64
+// barrier.cluster.arrive / .wait: the wait returns once every non-exited thread of the cluster has arrived.
+void cluster_arrive();
+void cluster_wait();
+// cp.async.bulk.tensor.2d…multicast::cluster: the box lands at `dst` and completes its bytes on the
+// mbarrier at `bar` in every block of the cluster whose rank is set in `cta_mask` (same offsets in each).
+void tma_load_2d_multicast(uint32_t dst, const CUtensorMap* map, int32_t c0, int32_t c1, uint32_t bar, uint16_t cta_mask);
 
 }  // namespace sana_emu

@@ -2,6 +2,7 @@
 //   kernel<T><<<grid, block, smem, stream>>>(args);  →  ::sana_emu::launch(::sana_emu::Config(grid, block, smem, stream), "kernel<T>", kernel<T>, args);
 //   extern __shared__ __align__(16) uint8_t smem[];  →  uint8_t* const smem = static_cast<uint8_t*>(::sana_emu::dynamic_smem(16));
 //   cudaFuncSetAttribute(kernel<T>, attr, v)  →  ::sana_emu::func_set_attribute("kernel<T>", attr, v)
+//   cudaLaunchKernelEx(cfg, kernel<T>, args)   →  ::sana_emu::launch_ex(cfg, "kernel<T>", kernel<T>, args)  (clusters)
 //   __shared__ float s[8][33], t[8];  →  references into the block's emulated shared memory (so that
 //                                        static shared arrays are poisoned per block like dynamic ones)
 // A kernel is identified by its spelling at the launch (a launch of a template whose arguments are
@@ -70,6 +71,32 @@ function rewriteFuncAttributes(src) {
     const kernel = src.slice(at + call.length, i).trim().replace(/\s+/g, ' ');
     out += src.slice(pos, at) + `::sana_emu::func_set_attribute(${JSON.stringify(kernel)}`;
     pos = i;
+  }
+  return out + src.slice(pos);
+}
+
+/** cudaLaunchKernelEx(CONFIG, KERNEL, ARGS…) → ::sana_emu::launch_ex(CONFIG, "KERNEL", [&](auto... a_) { KERNEL(a_...); }, ARGS…). */
+function rewriteLaunchEx(src) {
+  const call = 'cudaLaunchKernelEx(';
+  const code = codeMask(src);
+  let out = '';
+  let pos = 0;
+  for (;;) {
+    const at = src.indexOf(call, pos);
+    if (at < 0) break;
+    if (!code[at] || (at > 0 && /[\w:]/.test(src[at - 1]))) {  // in a comment or string; another name ending so, or qualified
+      out += src.slice(pos, at + call.length);
+      pos = at + call.length;
+      continue;
+    }
+    const open = at + call.length - 1;
+    const close = matching(src, open);
+    const parts = splitTop(src.slice(open + 1, close));
+    if (parts.length < 2) throw new Error(`translate: cudaLaunchKernelEx without a kernel at offset ${at}`);
+    const [config, kernel, ...args] = parts;
+    const name = JSON.stringify(kernel.replace(/\s+/g, ' '));
+    out += src.slice(pos, at) + `::sana_emu::launch_ex(${config}, ${name}, [&](auto... a_) { ${kernel}(a_...); }${args.length ? ', ' : ''}${args.join(', ')})`;
+    pos = close + 1;
   }
   return out + src.slice(pos);
 }
@@ -145,6 +172,7 @@ export function translate(src) {
   }
   out += src.slice(pos);
   out = rewriteFuncAttributes(out);
+  out = rewriteLaunchEx(out);
   out = out.replace(
     /extern\s+__shared__\s+(?:__align__\s*\(\s*(\d+)\s*\)\s+)?([A-Za-z_][\w:]*)\s+(?:__align__\s*\(\s*(\d+)\s*\)\s+)?(\w+)\s*\[\s*\]\s*;/g,
     (_m, a1, type, a2, name) => `${type}* const ${name} = static_cast<${type}*>(::sana_emu::dynamic_smem(${a1 ?? a2 ?? 16}));`,

@@ -152,6 +152,27 @@ describe('bench/gpu/compare.py', () => {
     expect(out).toMatch(/gemm split-K auto vs off\s+0\.6b\s+512\s+2\s+-\s+0\.012\s+0\.020\s+1\.67/);
     expect(out).toMatch(/gemm split-K auto vs off: not faster in all 2 case\(s\) \(speed-up 1\.00–1\.67\)$/m);
   });
+
+  it('puts gemm v3 and conv3x3 v4 in clusters of two beside the same launch without, apart from the tile-width table', () => {
+    const rec = (op: string, version: number, ms: number, shape: Record<string, number>, res = 4096) => ({ op, version, model: op === 'gemm' ? '0.6b' : 'dcae', res, batch: op === 'gemm' ? 2 : 1, median_ms: ms, shape });
+    const cuda = join(tmp, 'cmp-cluster.json');
+    const qkv = { M: 32768, N: 3456, K: 1152 };
+    writeFileSync(cuda, JSON.stringify({
+      records: [
+        rec('gemm', 3, 0.456, qkv),
+        rec('gemm', 3, 0.5, { ...qkv, tile_n: 192 }),
+        rec('gemm', 3, 0.38, { ...qkv, cluster: 2 }),
+        rec('conv3x3', 4, 10.7, { stage: 0, C: 128, H: 4096, W: 4096 }),
+        rec('conv3x3', 4, 11.0, { stage: 0, C: 128, H: 4096, W: 4096, cluster: 2 }),
+      ],
+    }));
+    const out = execFileSync('python3', [join(root, 'bench/gpu/compare.py'), cuda, join(tmp, 'missing.json')], { encoding: 'utf8' });
+    // the planned-width cell is the launch without clusters (a cluster record must not replace it)
+    expect(out).toMatch(/0\.6b\s+4096\s+2\s+32768\s+3456\s+1152\s+0\.4560\s+-\s+0\.5000\s+-\s+0\.91$/m);
+    expect(out).toMatch(/^gemm\s+0\.6b\s+4096\s+2\s+K 1152 M 32768 N 3456\s+0\.4560\s+0\.3800\s+1\.20$/m);
+    expect(out).toMatch(/^conv3x3\s+dcae\s+4096\s+1\s+C 128 H 4096 W 4096 stage 0\s+10\.7000\s+11\.0000\s+0\.97$/m);
+    expect(out).toMatch(/clusters of 2 vs none: faster in 1 of 2 shape\(s\) \(speed-up 0\.97–1\.20\)/);
+  });
 });
 
 describe('bench/gpu/check.sh without a GPU', () => {

@@ -444,10 +444,47 @@ bool device_is_sm90() {
   return cc == 90;
 }
 
+// The launch variants of gemm v3 (and of the convs built on it) a case runs at: the plan's tile width, or a
+// forced one (128, 192, 256), each without clusters or in clusters of two blocks sharing the B tile by TMA
+// multicast (SANA_LAB_GEMM_CLUSTER=2). Forced for the scope of one run, then restored.
+struct WgVariant {
+  int tile_n, cluster;
+  std::string suffix() const {
+    if (tile_n == 0 && cluster == 1) return "";
+    std::string s = tile_n ? "tile_n " + std::to_string(tile_n) : "";
+    if (cluster > 1) s += (s.empty() ? "" : ", ") + std::string("cluster ") + std::to_string(cluster);
+    return " [" + s + "]";
+  }
+};
+struct WgForce {
+  int saved_cluster;
+  explicit WgForce(const WgVariant& w) : saved_cluster(cuda::gemm_wgmma_cluster_mode()) {
+    cuda::set_gemm_wgmma_tile_n(w.tile_n);
+    cuda::set_gemm_wgmma_cluster(w.cluster);
+  }
+  ~WgForce() {
+    cuda::set_gemm_wgmma_tile_n(0);
+    cuda::set_gemm_wgmma_cluster(saved_cluster);
+  }
+};
+// A check that `launches` cluster launches ran where the plan clusters (so a path that silently stopped
+// clustering fails).
+void check_cluster_launches(const char* op, int version, DType dt, const std::string& name, int64_t launches, int64_t expected) {
+  if (launches == expected) return;
+  Check e;
+  e.op = op;
+  e.version = version;
+  e.dtype = dname(dt);
+  e.name = name + ": cluster launches";
+  e.detail = std::to_string(launches) + " cluster launches, expected " + std::to_string(expected);
+  g_checks.push_back(e);
+}
+
 // gemm v3 (wgmma + TMA, sm_90a): ragged M/N/K edges (partial 128-row, 128/256-column and 64-deep
 // tiles), the scalar (N % 8 != 0) and 16-byte (N % 8 == 0) epilogues, every epilogue operand, an
-// in-place residual, each case at the plan's tile width and at every forced width (128, 192, 256), the
-// output poisoned before each run. Refusals: f32, K % 8 != 0, and every case on a device that is not sm_90.
+// in-place residual, each case at the plan's tile width and at every forced width (128, 192, 256), and
+// in clusters of two at each width (odd m-tile counts: a padding block), the output poisoned before each
+// run. Refusals: f32, K % 8 != 0, and every case on a device that is not sm_90.
 void parity_gemm_v3(DType dt, Rng& rng) {
   const GemmCase cases[] = {{"M133 N77 K96", {133, 96}, 77, false, 0, false, false, false},
                             {"B2 37×40→130 bias gelu gate residual", {2, 37, 40}, 130, true, 3, true, true, false},
@@ -462,14 +499,19 @@ void parity_gemm_v3(DType dt, Rng& rng) {
     const bool reject = dt != DType::kBF16 || c.xs.back() % 8 != 0 || !sm90;
     const GemmCaseInputs in(c, dt, rng, reject);
     const Vec& ref = in.ref;
-    for (int tile_n : {0, 128, 192, 256}) {
+    const WgVariant variants[] = {{0, 1}, {128, 1}, {192, 1}, {256, 1}, {0, 2}, {128, 2}, {192, 2}, {256, 2}};
+    for (const WgVariant& w : variants) {
       Dev out = in.out();
       const GemmArgs a = in.args(out);
-      const std::string name = std::string(c.name) + (tile_n ? " [tile_n " + std::to_string(tile_n) + "]" : " [planned tile]");
-      cuda::set_gemm_wgmma_tile_n(tile_n);
-      check_case("gemm", 3, dt, name, reject, [&] { return cuda::gemm(a, 3); }, out.v, [&] { return ref; });
-      cuda::set_gemm_wgmma_tile_n(0);
+      const std::string name = std::string(c.name) + (w.suffix().empty() ? " [planned tile]" : w.suffix());
+      const int64_t before = cuda::gemm_wgmma_cluster_launch_count();
+      {
+        WgForce force(w);
+        check_case("gemm", 3, dt, name, reject, [&] { return cuda::gemm(a, 3); }, out.v, [&] { return ref; });
+      }
       if (reject) break;  // one refusal per case is enough
+      check_cluster_launches("gemm", 3, dt, name, cuda::gemm_wgmma_cluster_launch_count() - before,
+                             cuda::plan::gemm_wgmma_cluster(w.cluster, in.M, 1) > 1 ? 1 : 0);
     }
   }
 }
@@ -1054,6 +1096,8 @@ void parity_conv3x3(int v, DType dt, Rng& rng) {
                         {"B1 3×256 128→136 s1 bias gelu", 1, 3, 256, 128, 136, 1, 1, 3, true, false, false},
                         {"B1 2×128 64→13 s1 (odd Cout)", 1, 2, 128, 64, 13, 1, 1, 0, false, false, false},
                         {"B1 3×128 64→64 s1 bias, residual in place", 1, 3, 128, 64, 64, 1, 1, 0, true, true, true},
+                        // 3 tiles of 128 pixels: in clusters of two, the last pair's second block lies past the image
+                        {"B1 3×128 64→40 s1 bias relu residual", 1, 3, 128, 64, 40, 1, 1, 1, true, true, false},
                         {"B1 2×128 32→16 s1 (Cin % 64 != 0)", 1, 2, 128, 32, 16, 1, 1, 0, true, false, false},
                         {"B1 4×128 64→16 s2 bias", 1, 4, 128, 64, 16, 2, 1, 0, true, false, false}};
   for (const Case& c : cases) {
@@ -1072,20 +1116,26 @@ void parity_conv3x3(int v, DType dt, Rng& rng) {
     const bool v4_ok = dt == DType::kBF16 && c.stride == 1 && c.up == 1 && c.Cin % 64 == 0 && c.W % 128 == 0 && device_is_sm90();
     const bool reject = (v == 3 && (dt != DType::kBF16 || c.Cin % 8 != 0)) || (v == 4 && !v4_ok);
     // v4 at the planned tile width and at every forced one (the wgmma pipeline's BN = 128, 192 and 256).
-    for (int tile_n : v == 4 && v4_ok ? std::vector<int>{0, 128, 192, 256} : std::vector<int>{0}) {
-      if (tile_n != 0 && c.in_place) continue;  // in place: out already holds the result; once is enough
-      cuda::set_gemm_wgmma_tile_n(tile_n);
-      if (tile_n != 0) {
+    // ... and in clusters of two at the planned width.
+    for (const WgVariant& wv : v == 4 && v4_ok ? std::vector<WgVariant>{{0, 1}, {128, 1}, {192, 1}, {256, 1}, {0, 2}} : std::vector<WgVariant>{{0, 1}}) {
+      const bool forced = wv.tile_n != 0 || wv.cluster != 1;
+      if (forced && c.in_place) continue;  // in place: out already holds the result; once is enough
+      WgForce force(wv);
+      if (forced) {
         out = poisoned(dt, {c.B, Ho, Wo, c.Cout});
         a.out = out.v;
       }
-      const std::string name = tile_n == 0 ? c.name : std::string(c.name) + " [tile_n " + std::to_string(tile_n) + "]";
+      const std::string name = c.name + wv.suffix();
+      const int64_t clustered = cuda::gemm_wgmma_cluster_launch_count();
       check_case("conv3x3", v, dt, name, reject, [&] { return cuda::conv3x3_upsampled(a, c.up, v); }, out.v, [&] {
         return selftest::conv3x3(x.h, w.h, c.B, c.H, c.W, c.Cin, c.Cout, c.stride, c.up, c.bias ? &bias.h : nullptr, c.act,
                                  c.res ? &res.h : nullptr);
       });
+      if (v == 4 && !reject) {
+        check_cluster_launches("conv3x3", v, dt, name, cuda::gemm_wgmma_cluster_launch_count() - clustered,
+                               cuda::plan::gemm_wgmma_cluster(wv.cluster, c.B * Ho * Wo, 1) > 1 ? 1 : 0);
+      }
     }
-    cuda::set_gemm_wgmma_tile_n(0);
   }
 }
 
@@ -1409,14 +1459,14 @@ void parity_dcae_upsample(int v, DType dt, Rng& rng) {
     // v3 (sub-pixel phases on the wgmma conv): bf16, interpolate, C % 64 == 0, W % 128 == 0, sm_90; run at
     // the planned tile width and at every forced one, checking that it ran on the wgmma engine
     const bool v3_ok = dt == DType::kBF16 && c.mode == DcaeUpsampleMode::kInterpolate && c.C % 64 == 0 && c.W % 128 == 0 && device_is_sm90();
-    for (int tile_n : v == 3 && v3_ok ? std::vector<int>{0, 128, 192, 256} : std::vector<int>{0}) {
-      cuda::set_gemm_wgmma_tile_n(tile_n);
-      if (tile_n != 0) {
+    for (const WgVariant& wv : v == 3 && v3_ok ? std::vector<WgVariant>{{0, 1}, {128, 1}, {192, 1}, {256, 1}, {0, 2}} : std::vector<WgVariant>{{0, 1}}) {
+      WgForce force(wv);
+      if (wv.tile_n != 0 || wv.cluster != 1) {
         out = poisoned(dt, {c.B, f * c.H, f * c.W, Co});
         a.out = out.v;
       }
-      const std::string name = tile_n == 0 ? c.name : std::string(c.name) + " [tile_n " + std::to_string(tile_n) + "]";
-      const int64_t before = cuda::gemm_wgmma_launch_count();
+      const std::string name = c.name + wv.suffix();
+      const int64_t before = cuda::gemm_wgmma_launch_count(), clustered = cuda::gemm_wgmma_cluster_launch_count();
       check_case("dcae-upsample", v, dt, name, v == 3 && !v3_ok, [&] { return cuda::dcae_upsample(a, v); }, out.v, [&] {
         return ref_dcae_upsample(x.h, w.h, c.bias ? &bias.h : nullptr, c.B, c.H, c.W, c.C, c.Nc, c.mode, c.shortcut, rnd);
       });
@@ -1429,6 +1479,8 @@ void parity_dcae_upsample(int v, DType dt, Rng& rng) {
         e.detail = std::to_string(cuda::gemm_wgmma_launch_count() - before) + " wgmma launches";
         e.pass = cuda::gemm_wgmma_launch_count() - before == 4;
         g_checks.push_back(e);
+        check_cluster_launches("dcae-upsample", v, dt, name, cuda::gemm_wgmma_cluster_launch_count() - clustered,
+                               cuda::plan::gemm_wgmma_cluster(wv.cluster, c.B * c.H * c.W, 1) > 1 ? 4 : 0);
       }
     }
     cuda::set_gemm_wgmma_tile_n(0);
@@ -2085,6 +2137,9 @@ std::string run_bench(const std::vector<int64_t>& res_list, int64_t B, double bu
               bench.add("gemm", 3, m.name, res, B, N, shape_json({{"M", M}, {"N", 3 * C}, {"K", C}, {"tile_n", tile_n}}), [&] { return cuda::gemm(a, 3); });
             }
             cuda::set_gemm_wgmma_tile_n(0);
+            // ... and at the planned width in clusters of two (TMA multicast of B, opt-in): shape.cluster
+            WgForce pairs({0, 2});
+            bench.add("gemm", 3, m.name, res, B, N, shape_json({{"M", M}, {"N", 3 * C}, {"K", C}, {"cluster", 2}}), [&] { return cuda::gemm(a, 3); });
           }
         }
         if (device_is_sm90()) {  // v3's N = C gemms (attention out-projection K = C, FFN point-wise K = hidden):
@@ -2101,6 +2156,8 @@ std::string run_bench(const std::vector<int64_t>& res_list, int64_t B, double bu
               bench.add("gemm", 3, m.name, res, B, N, shape, [&] { return cuda::gemm(a, 3); });
             }
             cuda::set_gemm_wgmma_tile_n(0);
+            WgForce pairs({0, 2});
+            bench.add("gemm", 3, m.name, res, B, N, shape_json({{"M", M}, {"N", C}, {"K", K}, {"cluster", 2}}), [&] { return cuda::gemm(a, 3); });
           }
         }
         {
@@ -2310,6 +2367,11 @@ std::string run_bench(const std::vector<int64_t>& res_list, int64_t B, double bu
             a.out = out.v;
             for (int ver = small ? 2 : 3; ver <= top_conv; ++ver) {
               bench.add("conv3x3", ver, "dcae", res, 1, hh * hh, shape, [&] { return cuda::conv3x3(a, ver); });
+            }
+            if (top_conv == 4) {  // v4 in clusters of two (one weight tile multicast to both blocks): shape.cluster
+              WgForce pairs({0, 2});
+              bench.add("conv3x3", 4, "dcae", res, 1, hh * hh, shape_json({{"stage", st[0]}, {"C", C}, {"H", hh}, {"W", hh}, {"cluster", 2}}),
+                        [&] { return cuda::conv3x3(a, 4); });
             }
           }
           {

@@ -379,6 +379,37 @@ int main() {
       CHECK(once, ctx("gemm_tile_of", mtiles, ntiles));
     }
   }
+  // gemm v3 in clusters of 2: the grid counts whole clusters; every real (m, n) tile exactly once, the two
+  // blocks of a cluster on the same n-tile and adjacent m-tiles (rank = blockIdx.x % 2), and the only
+  // blocks past M are the padding ranks of the last run of an odd m-tile count
+  for (int64_t M : {129, 256, 257, 1000, 2048, 32768}) {
+    for (int64_t N : {77, 1152, 3456}) {
+      for (int bn : {128, 192, 256}) {
+        const int64_t mtiles = cdiv(M, kWgBM), ntiles = cdiv(N, bn);
+        const Launch l = gemm_wgmma(M, N, bn, 1, 2);
+        std::vector<int> seen(mtiles * ntiles, 0);
+        bool ok = l.grid.x % 2 == 0 && l.grid.x == cdiv(mtiles, 2) * 2 * ntiles && l.grid.y == 1;
+        int64_t padding = 0;
+        for (int64_t bid = 0; bid < l.grid.x; ++bid) {
+          int64_t mt = -1, nt = -1, mt0 = -1, nt0 = -1;
+          gemm_cluster_tile_of(bid, mtiles, ntiles, 2, &mt, &nt);
+          gemm_cluster_tile_of(bid - bid % 2, mtiles, ntiles, 2, &mt0, &nt0);
+          ok = ok && nt == nt0 && mt == mt0 + bid % 2 && mt0 % 2 == 0 && nt >= 0 && nt < ntiles;
+          if (mt >= mtiles) ++padding;
+          else if (mt >= 0) ++seen[mt * ntiles + nt];
+          else ok = false;
+        }
+        for (int v : seen) ok = ok && v == 1;
+        CHECK(ok && padding == (mtiles % 2) * ntiles, ctx("gemm_cluster_tile_of", M, N, bn));
+      }
+    }
+  }
+  CHECK(gemm_wgmma(1000, 1152, 256).grid.x == 8 * 5 && gemm_wgmma(1000, 1152, 256, 1, 1).grid.x == 8 * 5, std::string("wgmma grid without clusters"));
+  // the cluster size: opt-in mode 2, never with split-K, a single m-tile, or M near 2^31 (32-bit TMA rows)
+  CHECK(gemm_wgmma_cluster(2, 256, 1) == 2 && gemm_wgmma_cluster(2, 32768, 1) == 2 && gemm_wgmma_cluster(1, 32768, 1) == 1 &&
+            gemm_wgmma_cluster(2, 32768, 3) == 1 && gemm_wgmma_cluster(2, 128, 1) == 1 && gemm_wgmma_cluster(2, 129, 1) == 2 &&
+            gemm_wgmma_cluster(2, (int64_t{1} << 31) - 256, 1) == 2 && gemm_wgmma_cluster(2, (int64_t{1} << 31) - 255, 1) == 1,
+        std::string("gemm_wgmma_cluster"));
   {  // consecutive blocks share m-tiles: the first wave (2 blocks × 132 SMs, 27 n-tiles) spans ≤ 2 groups
     int64_t max_mt = 0;
     for (int64_t bid = 0; bid < 264; ++bid) {

@@ -1,6 +1,7 @@
 // The host emulator's execution model (kernels/emu/emu_core.cpp, emu_runtime.cpp, the prelude and
 // translate.mjs) on small kernels written for it (emu_core_test.cu): barriers, shuffles, deadlock and
-// divergence detection, poisoned shared memory, cp.async completing at its wait, traps, launch limits.
+// divergence detection, poisoned shared memory, cp.async completing at its wait, traps, launch limits,
+// thread-block clusters (ranks, remote mbarrier arrives, the cluster barrier, a block that exits too early).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,6 +43,8 @@ describe.skipIf(missingToolchain() !== '')('host emulator: scheduler, collective
       expect(run.stderr).toMatch(/kernel divergent_kernel failed: .*thread \(1,0,0\): divergent warp/);
       expect(run.stderr).toMatch(/kernel trap_kernel failed: block \(1,0,0\) thread \(3,0,0\): __trap\(\)/);
       expect(run.stderr).toMatch(/launch of uninit_kernel refused: 65536 bytes of dynamic shared memory, over 49152/);
+      expect(run.stderr).toMatch(/kernel cluster_handshake_kernel<false> failed: block \(1,0,0\) thread \(0,0,0\): mbarrier\.arrive\.shared::cluster: the shared memory of cluster rank 0, whose block has exited/);
+      expect(run.stderr).toMatch(/launch of cluster_pair_kernel refused: cluster \(2,1,1\) for grid \(3,1,1\)/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -77,6 +77,66 @@ __global__ void trap_kernel(int* out) {
 
 __global__ void atomic_kernel(float* sum) { atomicAdd(sum, 1.0f); }
 
+// Thread-block clusters (launched with cudaLaunchKernelEx and a cluster dimension): each block of a pair
+// arrives on its own and on the other block's mbarrier (mapa), so each barrier's phase completes only
+// with both blocks' arrivals; the cluster barrier keeps a block alive until the other is done with it.
+__global__ void cluster_pair_kernel(int* out) {
+  using namespace sana::cuda::ptx;
+  using namespace sana::cuda::ptx::sm90;
+  extern __shared__ __align__(8) uint64_t bar[];  // dynamic: the emulated PTX checks accesses against it
+  const uint32_t rank = cluster_ctarank(), b = smem_u32(bar);
+  if (threadIdx.x == 0) mbar_init(b, 2);
+  cluster_arrive();
+  cluster_wait();  // both blocks' barriers are initialised
+  if (threadIdx.x == 0) {
+    mbar_arrive_cluster(b, rank);
+    mbar_arrive_cluster(b, rank ^ 1u);
+  }
+  while (!mbar_try_wait(b, 0)) {
+  }
+  out[blockIdx.x * blockDim.x + threadIdx.x] = static_cast<int>(rank) + 1;
+  cluster_arrive();
+  cluster_wait();
+}
+
+// Rank 0 wakes rank 1 (a remote arrive), rank 1 answers on rank 0's barrier. Without the final cluster
+// barrier rank 0 may have exited by then: its shared memory is gone (a GPU's behaviour is undefined).
+template <bool kWaitBeforeExit> __global__ void cluster_handshake_kernel(int* out) {
+  using namespace sana::cuda::ptx;
+  using namespace sana::cuda::ptx::sm90;
+  extern __shared__ __align__(8) uint64_t bar[];  // dynamic: the emulated PTX checks accesses against it
+  const uint32_t rank = cluster_ctarank(), b = smem_u32(bar);
+  if (threadIdx.x == 0) mbar_init(b, 1);
+  cluster_arrive();
+  cluster_wait();
+  if (rank == 0) {
+    if (threadIdx.x == 0) mbar_arrive_cluster(b, 1);
+  } else {
+    while (!mbar_try_wait(b, 0)) {
+    }
+    if (threadIdx.x == 0) mbar_arrive_cluster(b, 0);
+  }
+  out[blockIdx.x] = static_cast<int>(rank) + 1;
+  if (kWaitBeforeExit) {
+    cluster_arrive();
+    cluster_wait();
+  }
+}
+
+__global__ void cluster_double_arrive_kernel() {
+  sana::cuda::ptx::sm90::cluster_arrive();
+  sana::cuda::ptx::sm90::cluster_arrive();
+  sana::cuda::ptx::sm90::cluster_wait();
+}
+
+cudaLaunchConfig_t cluster_config(unsigned grid, unsigned block, unsigned cluster, cudaLaunchAttribute* attr) {
+  attr->id = cudaLaunchAttributeClusterDimension;
+  attr->val.clusterDim.x = cluster;
+  attr->val.clusterDim.y = 1;
+  attr->val.clusterDim.z = 1;
+  return cudaLaunchConfig_t{dim3(grid), dim3(block), 8, nullptr, attr, 1};  // 8 bytes: one mbarrier
+}
+
 template <typename T> T* device_alloc(size_t n) {
   void* p = nullptr;
   if (cudaMalloc(&p, n * sizeof(T)) != cudaSuccess) {
@@ -168,6 +228,26 @@ int main() {
     check(cudaGetLastError() == cudaErrorInvalidConfiguration, "a block of 2048 threads is refused");
     void* p = nullptr;
     check(cudaMalloc(&p, size_t{1} << 62) == cudaErrorMemoryAllocation, "an allocation over the emulated device memory fails as out of memory");
+    cudaGetLastError();
+  }
+  {
+    cudaLaunchAttribute attr;
+    const cudaLaunchConfig_t cfg = cluster_config(4, 64, 2, &attr);
+    int* d = device_alloc<int>(4 * 64);
+    check(cudaLaunchKernelEx(&cfg, cluster_pair_kernel, d) == cudaSuccess, "a pair kernel in clusters of 2 launches");
+    std::vector<int> h(4 * 64);
+    cudaMemcpy(h.data(), d, h.size() * sizeof(int), cudaMemcpyDeviceToHost);
+    bool ranks = true;
+    for (int i = 0; i < 4 * 64; ++i) ranks = ranks && h[i] == i / 64 % 2 + 1;
+    check(ranks, "%cluster_ctarank is blockIdx.x % 2, and each block's barrier completes with both blocks' arrivals (mapa)");
+    check(cudaLaunchKernelEx(&cfg, cluster_handshake_kernel<true>, d) == cudaSuccess, "a handshake that waits on the cluster barrier before exiting");
+    check(cudaLaunchKernelEx(&cfg, cluster_handshake_kernel<false>, d) == cudaErrorIllegalAddress,
+          "an arrive on the barrier of a block that has exited is an error");
+    check(cudaGetLastError() == cudaErrorIllegalAddress, "… recorded as the launch error");
+    check(cudaLaunchKernelEx(&cfg, cluster_double_arrive_kernel) == cudaErrorIllegalInstruction, "barrier.cluster.arrive twice without a wait is an error");
+    cudaGetLastError();
+    const cudaLaunchConfig_t odd = cluster_config(3, 64, 2, &attr);
+    check(cudaLaunchKernelEx(&odd, cluster_pair_kernel, d) == cudaErrorInvalidClusterSize, "a grid that clusters do not divide is refused");
     cudaGetLastError();
   }
   std::printf("all emulator-core checks passed (%d)\n", g_checks);

@@ -26,6 +26,15 @@ describe('translate.mjs', () => {
     expect(() => translate('k<<<1, 1>>>(a;')).toThrow(/unbalanced/);
   });
 
+  it('turns cudaLaunchKernelEx (the cluster launch) into sana_emu::launch_ex, leaving comments and other names alone', () => {
+    expect(translate('  SANA_CUDA_CHECK(op, cudaLaunchKernelEx(&cfg, gemm<BN, false, 2>, ta, f(tb, 1), p));')).toBe(
+      '  SANA_CUDA_CHECK(op, ::sana_emu::launch_ex(&cfg, "gemm<BN, false, 2>", [&](auto... a_) { gemm<BN, false, 2>(a_...); }, ta, f(tb, 1), p));',
+    );
+    expect(translate('cudaLaunchKernelEx(&c, probe)')).toBe('::sana_emu::launch_ex(&c, "probe", [&](auto... a_) { probe(a_...); })');
+    expect(translate('// cudaLaunchKernelEx(&c, k, x) in a comment\nmy_cudaLaunchKernelEx(&c, k);')).toBe('// cudaLaunchKernelEx(&c, k, x) in a comment\nmy_cudaLaunchKernelEx(&c, k);');
+    expect(() => translate('cudaLaunchKernelEx(&c)')).toThrow(/without a kernel/);
+  });
+
   it('turns static __shared__ variables into references into the emulated shared memory (every declarator)', () => {
     const out = translate('  __shared__ float kt[4][8], vt[4];\n  __shared__ __align__(16) T red[8];  // note\n');
     expect(out).toBe(

@@ -98,6 +98,16 @@ void set_gemm_wgmma_split_k(int mode);
 int gemm_wgmma_split_k_mode();
 // How many gemms engine 3 has run split (S > 1) in this process: tests observe with it that a split ran.
 int64_t gemm_wgmma_split_launch_count();
+// v3's thread-block clusters with TMA multicast of the weight tile (kernels/cuda/gemm_wgmma.cu;
+// plan::gemm_wgmma_cluster), process-wide, OFF by default (not yet timed on a GPU): mode 1 = none, 2 = pairs
+// of blocks sharing one B tile; any other value = 1. Split-K launches and single-m-tile problems never
+// cluster. SANA_LAB_GEMM_CLUSTER (1 or 2; read once, at the first gemm v3; an invalid value is ignored with
+// a warning on stderr) sets the initial mode; this setter overrides it. Not thread-safe.
+void set_gemm_wgmma_cluster(int mode);
+// The current mode (1 or 2), reading SANA_LAB_GEMM_CLUSTER on first use.
+int gemm_wgmma_cluster_mode();
+// How many gemms engine 3 has run as clusters in this process: tests observe with it that one ran.
+int64_t gemm_wgmma_cluster_launch_count();
 // Split-K's reduce (gemm_splitk_reduce.cu): C = epilogue(Σ_s partial[s]) for p's M × N output and epilogue
 // (bf16), partial = `splits` f32 planes of M × N (row pitch N); vec: N % 8 == 0 and every epilogue operand
 // 16-byte aligned (16-byte loads and stores).

@@ -124,13 +124,35 @@ inline int gemm_wgmma_tile_n(int64_t M, int64_t N, int64_t sms, int allowed = kW
   }
   return best;
 }
-// grid.x = the tiles (grouped order), grid.y = the k-splits (1 without split-K; ≤ kWgSplitMax).
-inline Launch gemm_wgmma(int64_t M, int64_t N, int bn, int splits = 1) {
+// grid.x = the tiles (grouped order), grid.y = the k-splits (1 without split-K; ≤ kWgSplitMax). With
+// clusters of `cluster` blocks (TMA multicast of B, below) grid.x counts whole clusters: m-tiles are taken
+// in runs of `cluster`, the last run padded with blocks past M (they load and multicast their share of
+// B for the others and store nothing).
+inline Launch gemm_wgmma(int64_t M, int64_t N, int bn, int splits = 1, int cluster = 1) {
   Launch l;
-  l.grid = {cdiv(M, kWgBM) * cdiv(N, bn), splits, 1};
+  l.grid = {cdiv(cdiv(M, kWgBM), cluster) * cluster * cdiv(N, bn), splits, 1};
   l.block = {kWgThreads, 1, 1};
   l.smem = wg_smem_bytes(bn);
   return l;
+}
+// Clusters with TMA multicast (opt-in: SANA_LAB_GEMM_CLUSTER=2, set_gemm_wgmma_cluster; see gemm_wgmma.cu).
+// Two blocks of a cluster compute vertically adjacent 128 × bn tiles (the same n-tile): each loads its
+// own A tile and half of the shared B tile, which the copy engine writes into both blocks' shared memory,
+// so L2 → shared-memory traffic per block and k-slice drops from (128 + bn)·128 to (128 + bn/2)·128 bytes.
+constexpr int kWgClusterMax = 2;
+// Block `bid` of a clustered grid → (m tile, n tile): clusters in v2's grouped order over runs of
+// `cluster` m-tiles, then rank r takes the run's r-th m-tile (≥ m_tiles for the padding blocks).
+SANA_HD inline void gemm_cluster_tile_of(int64_t bid, int64_t m_tiles, int64_t n_tiles, int cluster, int64_t* mt, int64_t* nt) {
+  int64_t run = 0;
+  gemm_tile_of(bid / cluster, (m_tiles + cluster - 1) / cluster, n_tiles, &run, nt);
+  *mt = run * cluster + bid % cluster;
+}
+// The cluster size a launch uses for `mode` (gemm_wgmma_cluster_mode(): 1 = none, 2 = pairs): none for
+// split-K launches (their grids are small and their partials are per block), a single m-tile (the
+// second block would only pad) or M within a padding block of 2^31 (its TMA row coordinate is 32-bit).
+inline int gemm_wgmma_cluster(int mode, int64_t M, int splits) {
+  const bool fits = M <= (int64_t{1} << 31) - int64_t{kWgClusterMax} * kWgBM;
+  return mode >= 2 && splits <= 1 && cdiv(M, kWgBM) >= 2 && fits ? kWgClusterMax : 1;
 }
 // Split-K (grids that leave SMs idle, e.g. the DiT gemms at 512²: M = 512, N = 1152 is 36 tiles of
 // 128 × 128 on 132 SMs): S blocks per tile, block (tile, s) running the k-slices [begin(s), begin(s + 1))

@@ -160,6 +160,64 @@ __device__ __forceinline__ void tma_load_4d(uint32_t dst, const CUtensorMap* map
 #endif
 }
 
+// ---- thread-block clusters (PTX ISA: "Cluster of Cooperative Thread Arrays", mapa, barrier.cluster,
+// the .multicast::cluster form of cp.async.bulk.tensor) ----
+// This block's rank in its cluster (%cluster_ctarank; x fastest over the cluster's blocks).
+__device__ __forceinline__ uint32_t cluster_ctarank() {
+#ifdef SANA_CUDA_EMU
+  return ::sana_emu::cluster_ctarank();
+#else
+  uint32_t r;
+  asm volatile("mov.u32 %0, %%cluster_ctarank;\n" : "=r"(r));
+  return r;
+#endif
+}
+// barrier.cluster.arrive.release / .wait.acquire: the wait returns once every thread of the cluster has
+// arrived; writes before the arrive (the mbarrier inits included) are visible after the wait.
+__device__ __forceinline__ void cluster_arrive() {
+#ifdef SANA_CUDA_EMU
+  ::sana_emu::cluster_arrive();
+#else
+  asm volatile("barrier.cluster.arrive.release;\n" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void cluster_wait() {
+#ifdef SANA_CUDA_EMU
+  ::sana_emu::cluster_wait();
+#else
+  asm volatile("barrier.cluster.wait.acquire;\n" ::: "memory");
+#endif
+}
+// One arrival on the mbarrier at shared::cta offset `bar` of the cluster's block `rank` (this block's
+// own rank included): mapa turns the offset into that block's shared::cluster address.
+__device__ __forceinline__ void mbar_arrive_cluster(uint32_t bar, uint32_t rank) {
+#ifdef SANA_CUDA_EMU
+  ::sana_emu::mbar_arrive_cluster(::sana_emu::mapa(bar, rank));
+#else
+  asm volatile(
+      "{\n"
+      ".reg .b32 remote;\n"
+      "mapa.shared::cluster.u32 remote, %0, %1;\n"
+      "mbarrier.arrive.release.cluster.shared::cluster.b64 _, [remote];\n"
+      "}\n" ::"r"(bar),
+      "r"(rank)
+      : "memory");
+#endif
+}
+// TMA multicast: the box lands at offset `dst` of every block of the cluster whose rank bit is set in
+// `cta_mask`, and completes its bytes on the mbarrier at offset `bar` of each of them.
+__device__ __forceinline__ void tma_load_2d_multicast(uint32_t dst, const CUtensorMap* map, int32_t c_inner, int32_t c_outer, uint32_t bar,
+                                                      uint16_t cta_mask) {
+#ifdef SANA_CUDA_EMU
+  ::sana_emu::tma_load_2d_multicast(dst, map, c_inner, c_outer, bar, cta_mask);
+#else
+  asm volatile(
+      "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes.multicast::cluster [%0], [%1, {%2, %3}], [%4], %5;\n" ::"r"(dst),
+      "l"(reinterpret_cast<uint64_t>(map)), "r"(c_inner), "r"(c_outer), "r"(bar), "h"(cta_mask)
+      : "memory");
+#endif
+}
+
 __device__ __forceinline__ void wgmma_fence() {
 #ifdef SANA_CUDA_EMU
   ::sana_emu::wgmma_fence();
