@@ -150,6 +150,13 @@ export interface NativeRuntime {
   releaseCachedMemory(): void;
   /** The SANA_LAB_CUDA_DEFAULTS overrides in effect, "op=N,…" ("" = none, and always without CUDA). */
   cudaDefaultOverrides(): string;
+  /**
+   * gemm v3's (wgmma) launch modes as the cuda backend parsed them from SANA_LAB_GEMM_TILES, SANA_LAB_GEMM_SPLIT_K
+   * and SANA_LAB_GEMM_CLUSTER (invalid values are ignored with a warning): the tile widths its plan may choose,
+   * split-K (−1 = the plan's, 0 = off, 2 … 8 = forced) and the cluster size (1 = none, 2 = pairs sharing the
+   * weight tile by TMA multicast). null without CUDA.
+   */
+  gemmWgmmaModes(): { tiles: number[]; splitK: number; cluster: number } | null;
   /** cuda: records a CUDA event on the op stream now (after the work queued so far); → its index since the last read. */
   timelineMark(what?: string): number;
   /** Waits for the last mark; → device ms from mark 0 to each mark; clears the marks (empty without CUDA). */

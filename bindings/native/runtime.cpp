@@ -11,6 +11,8 @@
 //                                            return once queued; a runner synchronizes once per step)
 //   runtime.releaseCachedMemory()            returns cached device scratch to the driver
 //   runtime.cudaDefaultOverrides()           → "op=N,…": the SANA_LAB_CUDA_DEFAULTS entries in effect ("" = none)
+//   runtime.gemmWgmmaModes()                 → { tiles, splitK, cluster }: gemm v3's launch modes in effect
+//                                            (SANA_LAB_GEMM_TILES / _SPLIT_K / _CLUSTER as parsed; null without CUDA)
 //   runtime.timelineMark(what?)             cuda: → index of a CUDA event recorded now on the op stream
 //   runtime.timelineRead(what?)             → Float64Array: device ms from mark 0 to each mark (waits; clears)
 //   runtime.kernelTimelineBegin(what?)       cuda: from now on an event after every kernel launch (cuda::kernel_timeline_begin)
@@ -40,6 +42,8 @@
 #include "versions.h"
 
 #ifdef SANA_LAB_WITH_CUDA
+#include "sana/cuda/gemm_launch.h"
+#include "sana/cuda/launch_plan.h"
 #include "sana/cuda/ops_cuda.h"
 #endif
 
@@ -253,6 +257,26 @@ Napi::Value CudaDefaultOverrides(const Napi::CallbackInfo& info) {
 #endif
 }
 
+// gemm v3's modes as the cuda backend parsed them (no device is touched): the tile widths the plan may
+// choose, the split-K mode (−1 = the plan's, 0 = off, 2 … 8 = forced) and the cluster size (1 or 2).
+Napi::Value GemmWgmmaModes(const Napi::CallbackInfo& info) {
+#ifdef SANA_LAB_WITH_CUDA
+  Napi::Object o = Napi::Object::New(info.Env());
+  const int bits = cuda::gemm_wgmma_tiles();
+  Napi::Array tiles = Napi::Array::New(info.Env());
+  uint32_t n = 0;
+  for (int bn : {128, 192, 256}) {
+    if (bits & cuda::plan::wg_tile_bit(bn)) tiles.Set(n++, Napi::Number::New(info.Env(), bn));
+  }
+  o.Set("tiles", tiles);
+  o.Set("splitK", Napi::Number::New(info.Env(), cuda::gemm_wgmma_split_k_mode()));
+  o.Set("cluster", Napi::Number::New(info.Env(), cuda::gemm_wgmma_cluster_mode()));
+  return o;
+#else
+  return info.Env().Null();
+#endif
+}
+
 // ---- kernel timeline ----
 Napi::Value KernelTimelineBegin(const Napi::CallbackInfo& info) {
   const std::string what = name_arg(info, 0, "kernelTimelineBegin");
@@ -454,6 +478,7 @@ void RegisterRuntime(Napi::Env env, Napi::Object exports) {
   r.Set("setSyncEachOp", Napi::Function::New(env, SetSyncEachOp, "setSyncEachOp"));
   r.Set("releaseCachedMemory", Napi::Function::New(env, ReleaseCachedMemory, "releaseCachedMemory"));
   r.Set("cudaDefaultOverrides", Napi::Function::New(env, CudaDefaultOverrides, "cudaDefaultOverrides"));
+  r.Set("gemmWgmmaModes", Napi::Function::New(env, GemmWgmmaModes, "gemmWgmmaModes"));
   r.Set("timelineMark", Napi::Function::New(env, TimelineMark, "timelineMark"));
   r.Set("timelineRead", Napi::Function::New(env, TimelineRead, "timelineRead"));
   r.Set("kernelTimelineBegin", Napi::Function::New(env, KernelTimelineBegin, "kernelTimelineBegin"));

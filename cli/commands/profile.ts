@@ -169,6 +169,12 @@ export async function runProfile(argv: string[]): Promise<number> {
   if (gemmTiles !== null) console.log(`  wgmma gemm tile widths: SANA_LAB_GEMM_TILES=${gemmTiles}`);
   const gemmCluster = backend === 'cuda' ? process.env.SANA_LAB_GEMM_CLUSTER ?? null : null;
   if (gemmCluster !== null) console.log(`  wgmma gemm clusters: SANA_LAB_GEMM_CLUSTER=${gemmCluster} (2: pairs of blocks sharing the weight tile by TMA multicast)`);
+  // What the backend made of those variables (an invalid value is ignored with a warning): the modes this run used.
+  const gemmModes = backend === 'cuda' ? loadAddon().runtime.gemmWgmmaModes() : null;
+  if (gemmModes) {
+    const split = gemmModes.splitK < 0 ? 'the plan\'s' : gemmModes.splitK === 0 ? 'off' : `${gemmModes.splitK} forced`;
+    console.log(`  gemm v3 (wgmma) modes in effect: tile widths ${gemmModes.tiles.join(', ')}; split-K ${split}; ${gemmModes.cluster > 1 ? `clusters of ${gemmModes.cluster} (TMA multicast)` : 'no clusters'}`);
+  }
   const cudaDefaults = backend === 'cuda' ? loadAddon().runtime.cudaDefaultOverrides() || null : null;
   if (cudaDefaults !== null) console.log(`  default versions overridden: SANA_LAB_CUDA_DEFAULTS=${cudaDefaults} (every call of those ops at version 0, composites included)`);
   const d = versioned(() => profileDit({ config, ...dit, depth, backend, dtype, blockMode, width, height, textTokens, cfg, warmup, repeat, cudaGraph }));
@@ -260,6 +266,7 @@ export async function runProfile(argv: string[]): Promise<number> {
       gemmSplitK: splitK,
       gemmTiles,
       gemmCluster,
+      gemmModes,
       cudaDefaults,
       machine,
       width,

@@ -22,3 +22,27 @@ describe.skipIf(!loadAddon().buildInfo().cuda)('SANA_LAB_CUDA_DEFAULTS', () => {
     expect(overrides('').out).toBe('');
   });
 });
+
+function gemmModes(env: Record<string, string>): { modes: { tiles: number[]; splitK: number; cluster: number }; err: string } {
+  const script = `process.stdout.write(JSON.stringify(require(${JSON.stringify(addonPath())}).runtime.gemmWgmmaModes()))`;
+  const r = spawnSync(process.execPath, ['-e', script], { env: { ...process.env, SANA_LAB_GEMM_TILES: '', SANA_LAB_GEMM_SPLIT_K: '', SANA_LAB_GEMM_CLUSTER: '', ...env }, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`child failed: ${r.stderr}`);
+  return { modes: JSON.parse(r.stdout), err: r.stderr };
+}
+
+describe.skipIf(!loadAddon().buildInfo().cuda)('gemm v3 launch modes from the environment (runtime.gemmWgmmaModes)', () => {
+  it('defaults: tiles 128 and 256, split-K off, no clusters', () => {
+    expect(gemmModes({}).modes).toEqual({ tiles: [128, 256], splitK: 0, cluster: 1 });
+  });
+  it('reads SANA_LAB_GEMM_TILES, SANA_LAB_GEMM_SPLIT_K and SANA_LAB_GEMM_CLUSTER', () => {
+    expect(gemmModes({ SANA_LAB_GEMM_TILES: '128,192,256', SANA_LAB_GEMM_SPLIT_K: 'auto', SANA_LAB_GEMM_CLUSTER: '2' }).modes).toEqual({ tiles: [128, 192, 256], splitK: -1, cluster: 2 });
+    expect(gemmModes({ SANA_LAB_GEMM_TILES: '192', SANA_LAB_GEMM_SPLIT_K: '3', SANA_LAB_GEMM_CLUSTER: '1' }).modes).toEqual({ tiles: [192], splitK: 3, cluster: 1 });
+  });
+  it('ignores an invalid value with a warning naming the variable', () => {
+    const r = gemmModes({ SANA_LAB_GEMM_CLUSTER: '4', SANA_LAB_GEMM_TILES: '64', SANA_LAB_GEMM_SPLIT_K: 'yes' });
+    expect(r.modes).toEqual({ tiles: [128, 256], splitK: 0, cluster: 1 });
+    expect(r.err).toContain('SANA_LAB_GEMM_CLUSTER="4" is not 1 or 2');
+    expect(r.err).toContain('SANA_LAB_GEMM_TILES="64"');
+    expect(r.err).toContain('SANA_LAB_GEMM_SPLIT_K="yes"');
+  });
+});
