@@ -6,8 +6,9 @@ Cases are matched on (op, model, res, batch, DC-AE stage): the decoder's stages 
 resolution but not their shapes. A second table puts each version written after the H200 run and not
 yet a default (CANDIDATES) beside the sm_90 default it would replace, case by case, and says whether it
 was faster in every case (the evidence to promote it); gemm's split-K records (shape.split_k) likewise
-compare auto against off, and gemm / conv3x3 v4 in clusters of two (shape.cluster) against the same launch
-without. For each case: the fastest CUDA version and its median, torch's
+compare auto against off, gemm / conv3x3 v4 in clusters of two (shape.cluster) against the same launch
+without, and gemm v3's main-loop probes (shape.probe: the operand feed alone, the tensor cores alone)
+against the full kernel. For each case: the fastest CUDA version and its median, torch's
 median, the speed-up against the issue's target, and for the bandwidth-bound ops the fraction of the
 measured copy bandwidth (bytes = inputs read once + output written once, bf16; linear-attention's
 target is 80% of it). Prints a fixed-width table; never fails on missing files or fields.
@@ -68,7 +69,7 @@ def gemm_v3_records(records):
     """gemm v3's timed records with an M, N, K shape, split-K and cluster records left out (their own tables)."""
     for r in records:
         s = r.get("shape") or {}
-        if r["op"] == "gemm" and r.get("version") == 3 and "median_ms" in r and "split_k" not in s and "cluster" not in s and {"M", "N", "K"} <= s.keys():
+        if r["op"] == "gemm" and r.get("version") == 3 and "median_ms" in r and not {"split_k", "cluster", "probe"} & s.keys() and {"M", "N", "K"} <= s.keys():
             yield r
 
 
@@ -123,7 +124,7 @@ def clusters(records):
     by = {}  # (op, model, res, batch, shape without cluster/tile_n) → {cluster: median}
     for r in records:
         s = r.get("shape") or {}
-        if "median_ms" not in r or "tile_n" in s or "split_k" in s or (r["op"], r.get("version")) not in (("gemm", 3), ("conv3x3", 4)):
+        if "median_ms" not in r or {"tile_n", "split_k", "probe"} & s.keys() or (r["op"], r.get("version")) not in (("gemm", 3), ("conv3x3", 4)):
             continue
         rest = tuple(sorted((k, v) for k, v in s.items() if k != "cluster"))
         by.setdefault((r["op"], r["model"], r["res"], r["batch"], rest), {})[s.get("cluster", 1)] = r["median_ms"]
@@ -142,6 +143,45 @@ def clusters(records):
           f"(speed-up {min(speeds):.2f}–{max(speeds):.2f}); the plan clusters only with SANA_LAB_GEMM_CLUSTER=2")
 
 
+PROBES = {1: "feed", 2: "math"}
+
+
+def probes(records, l2_gbps):
+    """gemm v3's main loop taken apart (shape.probe, bench-only launches whose output is not the product):
+    feed = the producer's TMA loads and the full/empty handshakes with no wgmma (what L2 → shared memory and
+    the pipeline alone cost); math = the wgmma batches on stale shared memory with no loads (what the tensor
+    cores and the handshakes alone cost). The full kernel near `feed` says operand-bound (clusters next);
+    near `math`, tensor-core or issue-bound (more in flight next); above both, the overlap is the loss."""
+    by = {}  # (model, res, batch, M, N, K, cluster) → {"full" | "feed" | "math": median}
+    for r in records:
+        s = r.get("shape") or {}
+        if r["op"] != "gemm" or r.get("version") != 3 or "median_ms" not in r or {"tile_n", "split_k"} & s.keys() or not {"M", "N", "K"} <= s.keys():
+            continue
+        kind = PROBES.get(s.get("probe"), "full") if "probe" in s else "full"
+        v = by.setdefault((r["model"], r["res"], r["batch"], s["M"], s["N"], s["K"], s.get("cluster", 1)), {})
+        v[kind] = r["median_ms"]
+        if "bn" in s:
+            v["bn"] = s["bn"]  # the plan's tile width, recorded with the probes
+    rows = [(k, v) for k, v in sorted(by.items(), key=lambda kv: str(kv[0])) if "full" in v and ("feed" in v or "math" in v)]
+    if not rows:
+        return
+    print()
+    print(f"{'gemm v3 main loop':<18} {'model':<5} {'res':>5} {'B':>2} {'M':>6} {'N':>5} {'K':>5} {'cl':>2} {'full ms':>8} {'feed ms':>8} {'math ms':>8} "
+          f"{'feed/full':>9} {'math/full':>9} {'feed GB/s':>9}")
+    for (model, res, b, m, n, k, cl), v in rows:
+        cells = " ".join(f"{v[x]:>8.4f}" if x in v else f"{'-':>8}" for x in ("full", "feed", "math"))
+        ratio = lambda x: f"{v[x] / v['full']:>9.2f}" if x in v else f"{'-':>9}"  # noqa: E731
+        # the feed's L2 → shared-memory bytes: (128 + BN/cluster)·128 per block and k-slice
+        feed = ""
+        if "feed" in v:
+            bn = v.get("bn", 256)
+            gbps = -(-m // 128) * -(-n // bn) * -(-k // 64) * (128 + bn // cl) * 128 / (v["feed"] * 1e-3) / 1e9
+            feed = f"{gbps:>9.0f}"
+        print(f"{'':<18} {model:<5} {res:>5} {b:>2} {m:>6} {n:>5} {k:>5} {cl:>2} {cells} {ratio('feed')} {ratio('math')} {feed:>9}")
+    if l2_gbps:
+        print(f"(the L2 read ceiling of this run: {l2_gbps:.0f} GB/s; a feed near it is L2-bound)")
+
+
 def main():
     if len(sys.argv) != 3:
         print(__doc__)
@@ -153,8 +193,8 @@ def main():
     bw = ceil.get("copy_GBps")
     best = {}
     for r in cuda.get("records", []):
-        if "median_ms" not in r or not baseline_shape(r):
-            continue
+        if "median_ms" not in r or not baseline_shape(r) or "probe" in (r.get("shape") or {}):
+            continue  # (a probe's output is not the product: never "the fastest version")
         key = case_key(r)
         if key not in best or r["median_ms"] < best[key]["median_ms"]:
             best[key] = r
@@ -192,6 +232,7 @@ def main():
     candidates(cuda.get("records", []))
     tile_widths(cuda.get("records", []))
     clusters(cuda.get("records", []))
+    probes(cuda.get("records", []), ceil.get("l2_read_GBps"))
     return 0
 
 
@@ -199,7 +240,7 @@ def candidates(records):
     """Each candidate version against the default it would replace, per case; then gemm split-K auto vs off."""
     by = {}  # (case key, version or split mode) → fastest median
     for r in records:
-        if "median_ms" not in r:
+        if "median_ms" not in r or "probe" in (r.get("shape") or {}):
             continue
         split = (r.get("shape") or {}).get("split_k")
         key = (case_key(r) + (tuple(sorted((k, v) for k, v in r["shape"].items() if k not in ("split_k", "splits"))),), split) \

@@ -103,6 +103,12 @@
 // Never with split-K (small grids, per-block partials): kCluster = 2 is only instantiated with kSplit = false.
 // Same registers as kCluster = 1 (ptxas sm_90a: 154 / 122 / 90 at BN 256 / 192 / 128, no spills).
 //
+// Main-loop probes (bench only: set_gemm_wgmma_probe; the output is NOT the product). kProbe = feed: the
+// producer's loads and every full/empty handshake, the consumers issue no wgmma (what moving the operands
+// L2 → shared memory costs alone); kProbe = math: the wgmma batches on whatever the stages hold, the
+// producer loads nothing and arrives on each full barrier at once (what the tensor cores and handshakes
+// cost alone). The full kernel's time beside the two says what bounds it (compare.py "gemm v3 main loop").
+//
 // Split-K (grids that leave SMs idle; plan::gemm_wgmma_split_k; off by default, see
 // set_gemm_wgmma_split_k). At M = 512 (Sana at 512², batch 2) an N = 1152 gemm is 36 tiles of 128 × 128
 // on 132 SMs, each block walking all of K alone. With S splits (S here is the split count, not the stage
@@ -202,7 +208,7 @@ template <int BN> __device__ __forceinline__ void wgmma_slice(float (&d)[BN / 2]
 }
 #endif  // SANA_WGMMA_DEVICE
 
-template <int BN, bool kSplit, int kCluster>
+template <int BN, bool kSplit, int kCluster, int kProbe = plan::kWgProbeNone>
 __global__ void __launch_bounds__(plan::kWgThreads, plan::wg_blocks_per_sm(BN))
     gemm_wgmma_kernel(const __grid_constant__ CUtensorMap tma_a, const __grid_constant__ CUtensorMap tma_b, WgArgs p, Epilogue<bf16> ep) {
 #if SANA_WGMMA_DEVICE
@@ -217,6 +223,7 @@ __global__ void __launch_bounds__(plan::kWgThreads, plan::wg_blocks_per_sm(BN))
   static_assert(S >= 3, "a stage is held for two slices (one wgmma batch in flight) while another loads");
   static_assert(P % 32 == 8, "staging pitch ≡ 8 (mod 32) words: conflict-free float2 fragment stores");
   static_assert(kCluster == 1 || (kCluster == 2 && !kSplit), "pairs of blocks, and never with split-K");
+  static_assert(kProbe == plan::kWgProbeNone || (!kSplit && (kProbe == plan::kWgProbeFeed || kCluster == 1)), "probes: no split; math alone");
   constexpr int kBRows = BN / kCluster;  // the B rows this block loads (and, in a cluster, multicasts)
   static_assert(kBRows * 128 % 1024 == 0, "each block's share of B starts on a swizzle-atom boundary");
 
@@ -279,6 +286,10 @@ __global__ void __launch_bounds__(plan::kWgThreads, plan::wg_blocks_per_sm(BN))
         const int s = kt % S;
         const uint32_t use = static_cast<uint32_t>(kt / S);
         mbar_wait(empty0 + 8 * s, (use & 1u) ^ 1u);  // the consumers released this stage's previous use
+        if constexpr (kProbe == plan::kWgProbeMath) {  // bench probe: no loads, the stage counts as landed at once
+          mbar_arrive(full0 + 8 * s);
+          continue;
+        }
         mbar_arrive_expect_tx(full0 + 8 * s, kStageBytes);
         const uint32_t sa = base + s * kStageBytes;
         const int ktg = kt0 + kt;   // the global k-slice
@@ -324,17 +335,19 @@ __global__ void __launch_bounds__(plan::kWgThreads, plan::wg_blocks_per_sm(BN))
     const int s = kt % S;
     mbar_wait(full0 + 8 * s, static_cast<uint32_t>(kt / S) & 1u);  // the stage's bytes have landed
     __syncwarp();  // the .sync.aligned wgmma instructions below need the warp converged after the spin
-    const uint32_t sa = base + s * kStageBytes;
-    const uint64_t da = sw128_desc(sa + wg * 64 * 128), db = sw128_desc(sa + kABytes);
-    fence_operands(acc);
-    wgmma_fence();
+    if constexpr (kProbe != plan::kWgProbeFeed) {  // (bench probe "feed": the handshakes without the tensor cores)
+      const uint32_t sa = base + s * kStageBytes;
+      const uint64_t da = sw128_desc(sa + wg * 64 * 128), db = sw128_desc(sa + kABytes);
+      fence_operands(acc);
+      wgmma_fence();
 #pragma unroll
-    for (int kk = 0; kk < BK / 16; ++kk) wgmma_slice<BN>(acc, da + 2 * kk, db + 2 * kk);  // +32 bytes per k16
-    wgmma_commit();
-    // One batch stays in flight: wait for the previous slice's batch only, then hand its stage back,
-    // so the tensor cores never idle between slices while the warp waits and signals.
-    wgmma_wait<1>();
-    fence_operands(acc);
+      for (int kk = 0; kk < BK / 16; ++kk) wgmma_slice<BN>(acc, da + 2 * kk, db + 2 * kk);  // +32 bytes per k16
+      wgmma_commit();
+      // One batch stays in flight: wait for the previous slice's batch only, then hand its stage back,
+      // so the tensor cores never idle between slices while the warp waits and signals.
+      wgmma_wait<1>();
+      fence_operands(acc);
+    }
     __syncwarp();
     if (kt > 0 && lane == 0) {  // this warp is done reading stage kt − 1
       const uint32_t bar = empty0 + 8 * ((kt - 1) % S);
@@ -499,6 +512,7 @@ Status encode_conv_map(const char* op, const WgmmaDevice& d, CUtensorMap* map, c
 }
 
 int g_tile_n_override = 0;
+int g_probe = plan::kWgProbeNone;  // set_gemm_wgmma_probe (bench only)
 
 // SANA_LAB_GEMM_TILES: the tile widths the plan may choose, a comma list of 128, 192 and 256 (unset or
 // "" = 128,256, the default until a GPU has timed 192); anything else is ignored (the default) with one
@@ -562,25 +576,25 @@ int split_mode_from_env() {
 }
 
 // The kernel of one instantiation, with its shared-memory attributes (spelled alike for the emulator).
-template <int BN, bool kSplit>
+template <int BN, bool kSplit, int kProbe = plan::kWgProbeNone>
 Status launch_kernel(const char* op, const plan::Launch& l, const CUtensorMap& ta, const CUtensorMap& tb, const WgArgs& p, const Epilogue<bf16>& ep) {
   dim3 grid, block;
   SANA_RETURN_IF_ERROR(to_dims(op, "gemm_wgmma_kernel", l, &grid, &block));
-  SANA_CUDA_CHECK(op, cudaFuncSetAttribute(gemm_wgmma_kernel<BN, kSplit, 1>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(l.smem)));
-  SANA_CUDA_CHECK(op, cudaFuncSetAttribute(gemm_wgmma_kernel<BN, kSplit, 1>, cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxShared));
-  gemm_wgmma_kernel<BN, kSplit, 1><<<grid, block, l.smem, op_stream()>>>(ta, tb, p, ep);
+  SANA_CUDA_CHECK(op, cudaFuncSetAttribute(gemm_wgmma_kernel<BN, kSplit, 1, kProbe>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(l.smem)));
+  SANA_CUDA_CHECK(op, cudaFuncSetAttribute(gemm_wgmma_kernel<BN, kSplit, 1, kProbe>, cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxShared));
+  gemm_wgmma_kernel<BN, kSplit, 1, kProbe><<<grid, block, l.smem, op_stream()>>>(ta, tb, p, ep);
   SANA_CUDA_LAUNCHED(op, "gemm_wgmma_kernel");
   return Status::Ok();
 }
 
 // The clustered instantiation: pairs of blocks (cudaLaunchKernelEx with a cluster dimension attribute).
-template <int BN>
+template <int BN, int kProbe = plan::kWgProbeNone>
 Status launch_cluster_kernel(const char* op, const plan::Launch& l, const CUtensorMap& ta, const CUtensorMap& tb, const WgArgs& p,
                              const Epilogue<bf16>& ep) {
   dim3 grid, block;
   SANA_RETURN_IF_ERROR(to_dims(op, "gemm_wgmma_kernel", l, &grid, &block));
-  SANA_CUDA_CHECK(op, cudaFuncSetAttribute(gemm_wgmma_kernel<BN, false, 2>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(l.smem)));
-  SANA_CUDA_CHECK(op, cudaFuncSetAttribute(gemm_wgmma_kernel<BN, false, 2>, cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxShared));
+  SANA_CUDA_CHECK(op, cudaFuncSetAttribute(gemm_wgmma_kernel<BN, false, 2, kProbe>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(l.smem)));
+  SANA_CUDA_CHECK(op, cudaFuncSetAttribute(gemm_wgmma_kernel<BN, false, 2, kProbe>, cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxShared));
   cudaLaunchAttribute attr[1];
   attr[0].id = cudaLaunchAttributeClusterDimension;
   attr[0].val.clusterDim.x = 2;
@@ -589,12 +603,12 @@ Status launch_cluster_kernel(const char* op, const plan::Launch& l, const CUtens
   // {gridDim, blockDim, dynamicSmemBytes, stream, attrs, numAttrs} (positional: the emulator's prelude
   // defines gridDim and blockDim as macros)
   cudaLaunchConfig_t cfg = {grid, block, static_cast<size_t>(l.smem), op_stream(), attr, 1};
-  SANA_CUDA_CHECK(op, cudaLaunchKernelEx(&cfg, gemm_wgmma_kernel<BN, false, 2>, ta, tb, p, ep));
+  SANA_CUDA_CHECK(op, cudaLaunchKernelEx(&cfg, gemm_wgmma_kernel<BN, false, 2, kProbe>, ta, tb, p, ep));
   SANA_CUDA_LAUNCHED(op, "gemm_wgmma_kernel (cluster of 2)");
   return Status::Ok();
 }
 
-template <int BN> Status launch_bn(const char* op, const GemmProblem& g, const WgmmaDevice& d, int splits, int cluster) {
+template <int BN> Status launch_bn(const char* op, const GemmProblem& g, const WgmmaDevice& d, int splits, int cluster, int probe) {
   const plan::Launch l = plan::gemm_wgmma(g.M, g.N, BN, splits, cluster);
   dim3 grid, block;
   SANA_RETURN_IF_ERROR(to_dims(op, "gemm_wgmma_kernel", l, &grid, &block));
@@ -618,6 +632,10 @@ template <int BN> Status launch_bn(const char* op, const GemmProblem& g, const W
   p.splits = splits;
   p.partial = nullptr;
   const Epilogue<bf16> ep = make_epilogue<bf16>(g);
+  if (probe == plan::kWgProbeFeed) {  // bench probes (never split; math alone never clustered)
+    return cluster > 1 ? launch_cluster_kernel<BN, plan::kWgProbeFeed>(op, l, ta, tb, p, ep) : launch_kernel<BN, false, plan::kWgProbeFeed>(op, l, ta, tb, p, ep);
+  }
+  if (probe == plan::kWgProbeMath) return launch_kernel<BN, false, plan::kWgProbeMath>(op, l, ta, tb, p, ep);
   if (cluster > 1) {
     SANA_RETURN_IF_ERROR(launch_cluster_kernel<BN>(op, l, ta, tb, p, ep));
     g_wgmma_cluster_launches.fetch_add(1, std::memory_order_relaxed);
@@ -726,6 +744,8 @@ int gemm_wgmma_split_k_mode() {
 
 int64_t gemm_wgmma_split_launch_count() { return g_wgmma_split_launches.load(std::memory_order_relaxed); }
 
+void set_gemm_wgmma_probe(int probe) { g_probe = probe == plan::kWgProbeFeed || probe == plan::kWgProbeMath ? probe : plan::kWgProbeNone; }
+
 void set_gemm_wgmma_cluster(int mode) { g_cluster_mode.store(mode == 2 ? 2 : 1, std::memory_order_relaxed); }
 
 int gemm_wgmma_cluster_mode() {
@@ -762,11 +782,12 @@ Status launch_gemm_wgmma(const char* op, const GemmProblem& p, int version) {
   if (p.M == 0 || p.N == 0) return Status::Ok();
   g_wgmma_launches.fetch_add(1, std::memory_order_relaxed);
   const int bn = g_tile_n_override != 0 ? g_tile_n_override : plan::gemm_wgmma_tile_n(p.M, p.N, d->sms, gemm_wgmma_tiles());
-  const int splits = plan::gemm_wgmma_splits(gemm_wgmma_split_k_mode(), p.M, p.N, p.K, d->sms, bn, p.a_conv);
-  const int cluster = plan::gemm_wgmma_cluster(gemm_wgmma_cluster_mode(), p.M, splits);
-  if (bn == 128) return launch_bn<128>(op, p, *d, splits, cluster);
-  if (bn == 192) return launch_bn<192>(op, p, *d, splits, cluster);
-  return launch_bn<256>(op, p, *d, splits, cluster);
+  // A probe runs unsplit, and the math probe without clusters (it loads nothing to share).
+  const int splits = g_probe != plan::kWgProbeNone ? 1 : plan::gemm_wgmma_splits(gemm_wgmma_split_k_mode(), p.M, p.N, p.K, d->sms, bn, p.a_conv);
+  const int cluster = g_probe == plan::kWgProbeMath ? 1 : plan::gemm_wgmma_cluster(gemm_wgmma_cluster_mode(), p.M, splits);
+  if (bn == 128) return launch_bn<128>(op, p, *d, splits, cluster, g_probe);
+  if (bn == 192) return launch_bn<192>(op, p, *d, splits, cluster, g_probe);
+  return launch_bn<256>(op, p, *d, splits, cluster, g_probe);
 }
 
 }  // namespace sana::cuda

@@ -173,6 +173,31 @@ describe('bench/gpu/compare.py', () => {
     expect(out).toMatch(/^conv3x3\s+dcae\s+4096\s+1\s+C 128 H 4096 W 4096 stage 0\s+10\.7000\s+11\.0000\s+0\.97$/m);
     expect(out).toMatch(/clusters of 2 vs none: faster in 1 of 2 shape\(s\) \(speed-up 0\.97–1\.20\)/);
   });
+
+  it('takes gemm v3 apart with its main-loop probes (feed alone, math alone) and never counts a probe as a version', () => {
+    const rec = (ms: number, shape: Record<string, number>) => ({ op: 'gemm', version: 3, model: '0.6b', res: 4096, batch: 2, median_ms: ms, shape });
+    const cuda = join(tmp, 'cmp-probe.json');
+    const qkv = { M: 32768, N: 3456, K: 1152 };
+    writeFileSync(cuda, JSON.stringify({
+      ceilings: { device: 'synthetic', copy_GBps: 4000, l2_read_GBps: 8000, bf16_gemm_TFLOPs: 700, bf16_gemm_size: 8192 },
+      records: [
+        rec(0.456, qkv),
+        rec(0.38, { ...qkv, cluster: 2 }),
+        rec(0.42, { ...qkv, probe: 1, bn: 256 }),
+        rec(0.30, { ...qkv, cluster: 2, probe: 1, bn: 256 }),
+        rec(0.35, { ...qkv, probe: 2, bn: 256 }),
+      ],
+    }));
+    const torch = join(tmp, 'cmp-probe-torch.json');
+    writeFileSync(torch, JSON.stringify({ records: [{ op: 'gemm', model: '0.6b', res: 4096, batch: 2, median_ms: 0.386 }] }));
+    const out = execFileSync('python3', [join(root, 'bench/gpu/compare.py'), cuda, torch], { encoding: 'utf8' });
+    // the fastest "version" is the real kernel (0.38 in clusters), not a probe (0.30)
+    expect(out).toMatch(/^gemm\s+0\.6b\s+4096\s+2\s+-\s+v3\s+0\.380\s+0\.386/m);
+    // 256 m-tiles × 14 n-tiles × 18 k-slices × (128 + 256)·128 bytes in 0.42 ms ≈ 7.55 TB/s; in pairs (128 + 128)·128 in 0.30 ms ≈ 7.05
+    expect(out).toMatch(/^\s+0\.6b\s+4096\s+2\s+32768\s+3456\s+1152\s+1\s+0\.4560\s+0\.4200\s+0\.3500\s+0\.92\s+0\.77\s+7550$/m);
+    expect(out).toMatch(/^\s+0\.6b\s+4096\s+2\s+32768\s+3456\s+1152\s+2\s+0\.3800\s+0\.3000\s+-\s+0\.79\s+-\s+7046$/m);
+    expect(out).toContain('(the L2 read ceiling of this run: 8000 GB/s; a feed near it is L2-bound)');
+  });
 });
 
 describe('bench/gpu/check.sh without a GPU', () => {

@@ -513,6 +513,36 @@ void parity_gemm_v3(DType dt, Rng& rng) {
       check_cluster_launches("gemm", 3, dt, name, cuda::gemm_wgmma_cluster_launch_count() - before,
                              cuda::plan::gemm_wgmma_cluster(w.cluster, in.M, 1) > 1 ? 1 : 0);
     }
+    // The bench's main-loop probes (their output is not the product; only that they run to the end, without
+    // a fault or a hang, at each width, the feed also in clusters). The feed's output is the epilogue of a
+    // zero product, so it must at least be written (finite where the epilogue is).
+    if (reject) continue;
+    for (const WgVariant& w : {WgVariant{0, 1}, WgVariant{128, 1}, WgVariant{192, 2}, WgVariant{256, 2}}) {
+      for (int probe : {cuda::plan::kWgProbeFeed, cuda::plan::kWgProbeMath}) {
+        Dev out = in.out();
+        const GemmArgs a = in.args(out);
+        Check e;
+        e.op = "gemm";
+        e.version = 3;
+        e.dtype = dname(dt);
+        e.name = std::string(c.name) + w.suffix() + (probe == cuda::plan::kWgProbeFeed ? " [bench probe: feed]" : " [bench probe: math]");
+        WgForce force(w);
+        cuda::set_gemm_wgmma_probe(probe);
+        const Status st = cuda::gemm(a, 3);
+        cuda::set_gemm_wgmma_probe(cuda::plan::kWgProbeNone);
+        const Status sync = st.ok() ? cuda::synchronize("probe") : st;
+        e.pass = sync.ok();
+        e.detail = sync.ok() ? "ran" : sync.message();
+        if (sync.ok() && probe == cuda::plan::kWgProbeFeed) {
+          const Vec o = download(out.v);
+          int64_t nonfinite = 0;
+          for (double x : o) nonfinite += std::isfinite(x) ? 0 : 1;
+          e.pass = nonfinite == 0;
+          e.detail = std::to_string(nonfinite) + " of " + std::to_string(o.size()) + " outputs not written (poison left)";
+        }
+        g_checks.push_back(e);
+      }
+    }
   }
 }
 
@@ -2015,6 +2045,25 @@ std::string shape_json(std::initializer_list<std::pair<const char*, int64_t>> kv
   return s + "}";
 }
 
+// gemm v3's main-loop probes at the plan's tile width (bench only: their output is not the product):
+// shape.probe 1 = the operand feed alone, without and with clusters of two; 2 = the tensor cores alone.
+// shape.bn is the plan's width (compare.py counts the feed's L2 → shared-memory bytes with it).
+void bench_gemm_probes(Bench& bench, const std::string& model, int64_t res, int64_t B, int64_t N, const GemmArgs& a, int64_t M, int64_t n, int64_t K) {
+  cudaDeviceProp prop;
+  const int64_t sms = cudaGetDeviceProperties(&prop, 0) == cudaSuccess ? prop.multiProcessorCount : 0;
+  cudaGetLastError();
+  const int64_t bn = cuda::plan::gemm_wgmma_tile_n(M, n, sms, cuda::gemm_wgmma_tiles());
+  const struct { int probe, cluster; } runs[] = {{cuda::plan::kWgProbeFeed, 1}, {cuda::plan::kWgProbeFeed, 2}, {cuda::plan::kWgProbeMath, 1}};
+  for (const auto& r : runs) {
+    WgForce force({0, r.cluster});
+    cuda::set_gemm_wgmma_probe(r.probe);
+    const std::string shape = r.cluster > 1 ? shape_json({{"M", M}, {"N", n}, {"K", K}, {"cluster", r.cluster}, {"probe", r.probe}, {"bn", bn}})
+                                            : shape_json({{"M", M}, {"N", n}, {"K", K}, {"probe", r.probe}, {"bn", bn}});
+    bench.add("gemm", 3, model, res, B, N, shape, [&] { return cuda::gemm(a, 3); });
+    cuda::set_gemm_wgmma_probe(cuda::plan::kWgProbeNone);
+  }
+}
+
 int versions_of(const char* op) {
   for (const auto& ov : cuda::op_versions()) {
     if (std::string(op) == ov.op) return static_cast<int>(ov.versions.size());
@@ -2140,6 +2189,7 @@ std::string run_bench(const std::vector<int64_t>& res_list, int64_t B, double bu
             // ... and at the planned width in clusters of two (TMA multicast of B, opt-in): shape.cluster
             WgForce pairs({0, 2});
             bench.add("gemm", 3, m.name, res, B, N, shape_json({{"M", M}, {"N", 3 * C}, {"K", C}, {"cluster", 2}}), [&] { return cuda::gemm(a, 3); });
+            bench_gemm_probes(bench, m.name, res, B, N, a, M, 3 * C, C);
           }
         }
         if (device_is_sm90()) {  // v3's N = C gemms (attention out-projection K = C, FFN point-wise K = hidden):
@@ -2158,6 +2208,7 @@ std::string run_bench(const std::vector<int64_t>& res_list, int64_t B, double bu
             cuda::set_gemm_wgmma_tile_n(0);
             WgForce pairs({0, 2});
             bench.add("gemm", 3, m.name, res, B, N, shape_json({{"M", M}, {"N", C}, {"K", K}, {"cluster", 2}}), [&] { return cuda::gemm(a, 3); });
+            bench_gemm_probes(bench, m.name, res, B, N, a, M, C, K);
           }
         }
         {

@@ -108,6 +108,11 @@ void set_gemm_wgmma_cluster(int mode);
 int gemm_wgmma_cluster_mode();
 // How many gemms engine 3 has run as clusters in this process: tests observe with it that one ran.
 int64_t gemm_wgmma_cluster_launch_count();
+// BENCH ONLY (not thread-safe): run v3's main loop as a probe, plan::kWgProbeFeed (the TMA loads and the
+// pipeline's handshakes, no tensor-core work) or kWgProbeMath (the wgmma batches on stale shared memory, no
+// loads); kWgProbeNone (or any other value) = the real kernel. A probe's output is NOT the product: the
+// self-test bench times them beside the real kernel to see what bounds it, and never checks their numbers.
+void set_gemm_wgmma_probe(int probe);
 // Split-K's reduce (gemm_splitk_reduce.cu): C = epilogue(Σ_s partial[s]) for p's M × N output and epilogue
 // (bf16), partial = `splits` f32 planes of M × N (row pitch N); vec: N % 8 == 0 and every epilogue operand
 // 16-byte aligned (16-byte loads and stores).

@@ -140,6 +140,9 @@ inline Launch gemm_wgmma(int64_t M, int64_t N, int bn, int splits = 1, int clust
 // own A tile and half of the shared B tile, which the copy engine writes into both blocks' shared memory,
 // so L2 → shared-memory traffic per block and k-slice drops from (128 + bn)·128 to (128 + bn/2)·128 bytes.
 constexpr int kWgClusterMax = 2;
+// Bench-only probes of gemm v3's main loop (set_gemm_wgmma_probe): none, the operand feed alone (TMA loads
+// and barriers, no wgmma), the tensor cores alone (wgmma on stale shared memory, no loads).
+constexpr int kWgProbeNone = 0, kWgProbeFeed = 1, kWgProbeMath = 2;
 // Block `bid` of a clustered grid → (m tile, n tile): clusters in v2's grouped order over runs of
 // `cluster` m-tiles, then rank r takes the run's r-th m-tile (≥ m_tiles for the padding blocks).
 SANA_HD inline void gemm_cluster_tile_of(int64_t bid, int64_t m_tiles, int64_t n_tiles, int cluster, int64_t* mt, int64_t* nt) {
