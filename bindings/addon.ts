@@ -22,6 +22,8 @@ export interface NativeCudaInfo {
   reason?: string;
   errorCode: number;
   runtimeVersion: string;
+  /** The CUDA architectures the addon was built for, as configured (e.g. "80 90a-real"; "" without CUDA or on the emulator). */
+  archs: string;
   driverVersion: number;
   devices: NativeCudaDevice[];
 }

@@ -86,7 +86,7 @@ export function listElfArchs(file, cuobjdump = 'cuobjdump') {
 
 /** The addon's cudaInfo() (loaded in a child process, so a broken addon cannot take this one down). */
 export function inspectAddon(file) {
-  const script = `const a = require(${JSON.stringify(resolve(file))}); const i = a.cudaInfo(); console.log(JSON.stringify({ compiled: i.compiled, runtimeVersion: i.runtimeVersion }));`;
+  const script = `const a = require(${JSON.stringify(resolve(file))}); const i = a.cudaInfo(); console.log(JSON.stringify({ compiled: i.compiled, runtimeVersion: i.runtimeVersion, archs: i.archs }));`;
   try {
     return JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
   } catch (e) {
@@ -96,7 +96,7 @@ export function inspectAddon(file) {
 
 /**
  * Checks the bundle under `root`. `tools` replaces the inspections (tests): listElf(file) → archs | null,
- * addon(file) → { compiled, runtimeVersion } | { error }, undefinedSymbols(file) → { symbols } | { missing },
+ * addon(file) → { compiled, runtimeVersion, archs } | { error }, undefinedSymbols(file) → { symbols } | { missing },
  * nodeMajor → the local major version.
  */
 export function checkBundle(root, tools = {}) {
@@ -121,7 +121,12 @@ export function checkBundle(root, tools = {}) {
       .map((x) => x.s);
     if (stale.length > 0) problems.push(`${a.path}: older than ${stale.join(', ')} — run ${a.make}`);
     if (a.sm90a) {
-      const archs = listElf(p);
+      let archs = listElf(p);
+      // A compressed fatbin (--compress-mode=size) hides the cubins' records: the addon says what it was built for.
+      if (archs === null && a.addon) {
+        const configured = addon(p).archs;
+        if (typeof configured === 'string' && configured !== '') archs = configured.split(/\s+/).map((x) => `sm_${x.replace(/-(real|virtual)$/, '')}`);
+      }
       if (archs === null) notes.push(`${a.path}: no cuobjdump and no readable cubin options: its sm_90a code not checked`);
       else if (!archs.includes('sm_90a')) problems.push(`${a.path}: no sm_90a code (has ${archs.join(', ') || 'no CUDA code'}) — gemm v3 needs it; run ${a.make}`);
     }

@@ -24,6 +24,7 @@ Napi::Value CudaInfoJs(const Napi::CallbackInfo& info) {
   if (!c.reason.empty()) o.Set("reason", c.reason);
   o.Set("errorCode", c.error_code);
   o.Set("runtimeVersion", c.runtime_version);
+  o.Set("archs", c.archs);
   o.Set("driverVersion", c.driver_version);
   Napi::Array devices = Napi::Array::New(env, c.devices.size());
   for (size_t i = 0; i < c.devices.size(); ++i) {

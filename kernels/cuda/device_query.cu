@@ -12,6 +12,9 @@ CudaInfo query_cuda() {
 #ifdef SANA_LAB_CUDA_VERSION
   info.runtime_version = SANA_LAB_CUDA_VERSION;
 #endif
+#ifdef SANA_LAB_CUDA_ARCHS
+  info.archs = SANA_LAB_CUDA_ARCHS;
+#endif
   int driver = 0;
   if (cudaDriverGetVersion(&driver) == cudaSuccess) info.driver_version = driver;
   int count = 0;

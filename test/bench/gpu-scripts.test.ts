@@ -298,7 +298,7 @@ describe('bench/gpu/bundle-check.mjs', () => {
     at('build-gpu/node.version', '20.20.2\n', 2000);
   };
   type Undefined = { symbols: string[] } | { missing: string };
-  const tools = (o: { archs?: string[] | null; addon?: { compiled: boolean; runtimeVersion: string } | { error: string }; undef?: Undefined | 'nm' } = {}) => ({
+  const tools = (o: { archs?: string[] | null; addon?: { compiled: boolean; runtimeVersion: string; archs?: string } | { error: string }; undef?: Undefined | 'nm' } = {}) => ({
     listElf: () => (o.archs === undefined ? ['sm_80', 'sm_90a'] : o.archs),
     addon: () => o.addon ?? { compiled: true, runtimeVersion: '13.0' },
     // 'nm': the real nm on the fake addon
@@ -337,6 +337,13 @@ describe('bench/gpu/bundle-check.mjs', () => {
     const unknown = checkBundle(fake, tools({ archs: null }));
     expect(unknown.problems).toEqual([]);
     expect(unknown.notes).toHaveLength(2);
+    // compressed fatbins: the addon's configured architectures stand in for its cubins' records
+    const configured = checkBundle(fake, tools({ archs: null, addon: { compiled: true, runtimeVersion: '13.0', archs: '80 90a-real' } }));
+    expect(configured.problems).toEqual([]);
+    expect(configured.notes).toEqual([expect.stringMatching(/cuda-selftest: no cuobjdump/)]);
+    expect(checkBundle(fake, tools({ archs: null, addon: { compiled: true, runtimeVersion: '13.0', archs: '80' } })).problems).toEqual([
+      expect.stringMatching(/sana_lab\.node: no sm_90a code \(has sm_80\)/),
+    ]);
     at('build-gpu/node.version', '22.1.0\n', 2000);
     expect(checkBundle(fake, tools()).problems).toEqual([expect.stringMatching(/node 22\.1\.0, not the major 20/)]);
     at('build-gpu/node.version', '20.20.2\n', 2000);

@@ -20,6 +20,7 @@ struct CudaInfo {
   std::string reason;         // why not available (the CUDA error text), empty when available
   int error_code = 0;         // cudaGetDeviceCount's error code (35 = insufficient driver, 100 = no device)
   std::string runtime_version;  // the CUDA toolkit the addon was compiled with
+  std::string archs;            // the CUDA architectures it was built for, as configured (e.g. "80 90a-real")
   int driver_version = 0;     // cudaDriverGetVersion, 0 when there is no driver
   std::vector<CudaDevice> devices;
 };
