@@ -539,10 +539,21 @@ int tiles_from_env() {
 std::atomic<int64_t> g_wgmma_split_launches{0};  // gemms run with S > 1
 std::atomic<int64_t> g_wgmma_cluster_launches{0};  // gemms run as clusters
 
-// Cluster mode: 1 or 2, or kClusterModeUnread until the first use reads SANA_LAB_GEMM_CLUSTER
-// (set_gemm_wgmma_cluster overrides it).
-constexpr int kClusterModeUnread = -1000;
-std::atomic<int> g_cluster_mode{kClusterModeUnread};
+// A process-wide mode that its setter overrides and the environment initialises: kModeUnread until the
+// first use reads the variable (FromEnv parses it and warns about a bad value, once).
+constexpr int kModeUnread = -1000;
+template <int (*FromEnv)()> int mode_or_env(std::atomic<int>& slot) {
+  int m = slot.load(std::memory_order_relaxed);
+  if (m == kModeUnread) {
+    static const int from_env = FromEnv();  // read (and warned about) once
+    slot.compare_exchange_strong(m, from_env, std::memory_order_relaxed);  // unless a setter came first
+    m = slot.load(std::memory_order_relaxed);
+  }
+  return m;
+}
+
+// Cluster mode: 1 or 2 (set_gemm_wgmma_cluster, else SANA_LAB_GEMM_CLUSTER).
+std::atomic<int> g_cluster_mode{kModeUnread};
 
 // SANA_LAB_GEMM_CLUSTER: unset, "" or "1" = none, "2" = pairs; anything else is ignored (none) with one
 // warning on stderr.
@@ -555,10 +566,8 @@ int cluster_mode_from_env() {
   return 1;
 }
 
-// Split-K mode: −1 = the plan's, 0 = off, 2 … 8 = forced; kSplitModeUnread until the first use reads
-// SANA_LAB_GEMM_SPLIT_K (set_gemm_wgmma_split_k overrides it).
-constexpr int kSplitModeUnread = -1000;
-std::atomic<int> g_split_mode{kSplitModeUnread};
+// Split-K mode: −1 = the plan's, 0 = off, 2 … 8 = forced (set_gemm_wgmma_split_k, else SANA_LAB_GEMM_SPLIT_K).
+std::atomic<int> g_split_mode{kModeUnread};
 
 int normalize_split_mode(int mode) { return mode == -1 || (mode >= 2 && mode <= plan::kWgSplitMax) ? mode : 0; }
 
@@ -732,15 +741,7 @@ int gemm_wgmma_tiles() {
 
 void set_gemm_wgmma_split_k(int mode) { g_split_mode.store(normalize_split_mode(mode), std::memory_order_relaxed); }
 
-int gemm_wgmma_split_k_mode() {
-  int m = g_split_mode.load(std::memory_order_relaxed);
-  if (m == kSplitModeUnread) {
-    static const int from_env = split_mode_from_env();  // read (and warned about) once
-    g_split_mode.compare_exchange_strong(m, from_env, std::memory_order_relaxed);  // unless a setter came first
-    m = g_split_mode.load(std::memory_order_relaxed);
-  }
-  return m;
-}
+int gemm_wgmma_split_k_mode() { return mode_or_env<split_mode_from_env>(g_split_mode); }
 
 int64_t gemm_wgmma_split_launch_count() { return g_wgmma_split_launches.load(std::memory_order_relaxed); }
 
@@ -748,15 +749,7 @@ void set_gemm_wgmma_probe(int probe) { g_probe = probe == plan::kWgProbeFeed || 
 
 void set_gemm_wgmma_cluster(int mode) { g_cluster_mode.store(mode == 2 ? 2 : 1, std::memory_order_relaxed); }
 
-int gemm_wgmma_cluster_mode() {
-  int m = g_cluster_mode.load(std::memory_order_relaxed);
-  if (m == kClusterModeUnread) {
-    static const int from_env = cluster_mode_from_env();  // read (and warned about) once
-    g_cluster_mode.compare_exchange_strong(m, from_env, std::memory_order_relaxed);  // unless a setter came first
-    m = g_cluster_mode.load(std::memory_order_relaxed);
-  }
-  return m;
-}
+int gemm_wgmma_cluster_mode() { return mode_or_env<cluster_mode_from_env>(g_cluster_mode); }
 
 int64_t gemm_wgmma_cluster_launch_count() { return g_wgmma_cluster_launches.load(std::memory_order_relaxed); }
 
