@@ -63,6 +63,11 @@ SELFTEST_OPS="gemm linear-attention linear-attention-block mix-ffn cross-attenti
 if [ -x "$SELFTEST" ]; then
   run_each_op parity 150 "$SELFTEST_OPS" 45 "$SELFTEST" --parity --only {op} --json "$WORK/cuda_parity.{op}.json"
   note "$(python3 bench/gpu/merge_json.py "$OUT/cuda_parity.json" $(for op in $SELFTEST_OPS; do echo "$WORK/cuda_parity.$op.json"; done) 2>&1 | tee -a "$WORK/parity.log" | tail -1)"
+  # The wgmma composites again with every gemm v3 in clusters of two (SANA_LAB_GEMM_CLUSTER=2: opt-in until
+  # timed; models.sh's -cluster profiles run the model so). Its JSON stays with the logs.
+  run_step parity-cluster 60 env SANA_LAB_GEMM_CLUSTER=2 "$SELFTEST" --parity --only dit-block,linear-attention-block,mix-ffn,cross-attention,dcae-resblock,dcae-upsample \
+    --json "$WORK/cuda_parity_cluster.json"
+  note "$(checks_note parity-cluster); $(grep -Eo '[0-9]+ of them in clusters' "$WORK/parity-cluster.log" | tail -1)"
 else
   NAMES+=(selftest) STATES+=(missing) SECS+=(0) NOTES+=("no build-gpu/cuda-selftest and no nvcc to build it")
 fi

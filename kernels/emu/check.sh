@@ -23,6 +23,8 @@ if [ "${SANA_EMU_ORDERS:-0}" != 0 ]; then  # ~2 min more; the emulator README li
     SANA_EMU_ORDER=$order SANA_EMU_SEED="${SANA_EMU_SEED:-$(date +%s)}" build-emu/cuda-selftest-emu --parity | tail -n 1
   done
 fi
+step "the wgmma composites again with every gemm v3 in clusters of two (SANA_LAB_GEMM_CLUSTER=2)"
+SANA_LAB_GEMM_CLUSTER=2 build-emu/cuda-selftest-emu --parity --only dit-block,linear-attention-block,mix-ffn,cross-attention,dcae-resblock,dcae-upsample | tail -n 2
 step "mutants: deliberately broken kernels the checks must fail (kernels/emu/mutants.mjs)"
 node kernels/emu/mutants.mjs
 ASAN_MODE="${SANA_EMU_ASAN:-subset}"

@@ -2599,6 +2599,9 @@ int main(int argc, char** argv) {
                     c.where.worst_out, c.where.worst_ref);
       if (!c.pass) ++failed;
     }
+    // Which gemm v3 launch paths the checks reached (e.g. SANA_LAB_GEMM_CLUSTER=2 over the composites).
+    std::printf("gemm v3 (wgmma) launches: %lld, %lld of them in clusters, %lld split\n", static_cast<long long>(cuda::gemm_wgmma_launch_count()),
+                static_cast<long long>(cuda::gemm_wgmma_cluster_launch_count()), static_cast<long long>(cuda::gemm_wgmma_split_launch_count()));
     std::printf("%zu checks, %d failed (%.1f s)%s\n", g_checks.size(), failed, parity_s, stopped ? " (--fail-fast: stopped at the first failure)" : "");
   }
   if (!json_path.empty()) {
