@@ -558,6 +558,8 @@ void* static_smem(size_t bytes, size_t align, size_t type_align, const char* fil
   const uint32_t off = static_cast<uint32_t>((b.static_low - bytes) / a * a);
   if (off < b.dyn_offset + b.dyn_bytes || off < kReserved) throw KernelFault(cudaErrorInvalidValue, std::string("static __shared__ ") + name + " does not fit beside the dynamic shared memory");
   b.static_low = off;
+  b.window.static_lo = off;  // the emulated PTX may address static variables too (an mbarrier, a staging tile)
+  b.window.static_hi = kArenaBytes;
   at_line[name] = off;
   return b.arena + off;
 }
@@ -613,7 +615,7 @@ void warpgroup_collective(const char* what, void* payload, const std::function<v
 
 void cp_async16(uint32_t dst, const void* src, int src_bytes) {
   const ptx::SmemWindow& w = g_block->window;
-  if (dst % 16 != 0 || dst < w.lo || uint64_t{dst} + 16 > w.size) {
+  if (dst % 16 != 0 || !w.contains(dst, 16)) {
     throw KernelFault(cudaErrorIllegalAddress, "cp.async 16 bytes to shared address " + std::to_string(dst) + " outside [" + std::to_string(w.lo) + ", " +
                                                    std::to_string(w.size) + ") or not 16-byte aligned");
   }

@@ -93,7 +93,7 @@ void ldmatrix_x4(const SmemWindow& smem, const uint32_t addr[32], bool trans, ui
   for (int lane = 0; lane < kLanes; ++lane) {
     const uint32_t a = addr[lane];
     const bool aligned = a % 16 == 0;
-    const bool inside = a >= smem.lo && uint64_t(a) + 16 <= smem.size && smem.base != nullptr;
+    const bool inside = smem.base != nullptr && smem.contains(a, 16);
     if (!aligned || !inside) {
       std::ostringstream msg;
       msg << "ldmatrix.sync.aligned.m8n8.x4" << (trans ? ".trans" : "") << ".shared.b16: lane " << lane

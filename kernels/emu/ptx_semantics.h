@@ -29,6 +29,13 @@ struct SmemWindow {
   uint8_t* base = nullptr;  // shared address a ↔ base + a
   uint32_t size = 0;        // valid addresses [lo, size)
   uint32_t lo = 0;          // first valid address (below it: the emulated reserved area)
+  // A second valid range, [static_lo, static_hi): the block's static __shared__ variables (the emulator
+  // keeps them at the top of its arena, apart from the dynamic shared memory); empty by default.
+  uint32_t static_lo = 0, static_hi = 0;
+  // Whether [addr, addr + bytes) lies inside one valid range.
+  bool contains(uint64_t addr, uint64_t bytes) const {
+    return (addr >= lo && addr + bytes <= size) || (addr >= static_lo && addr + bytes <= static_hi);
+  }
 };
 
 // ---- sm_80 warp-level (kernels/emu/ptx_mma.cpp) ----

@@ -25,9 +25,9 @@ std::string hex(uint64_t v) {
 // Pointer to `bytes` bytes of shared memory at `addr`, after checking they lie inside [lo, size).
 uint8_t* smem_at(const SmemWindow& smem, uint64_t addr, uint64_t bytes, const char* instr) {
   if (smem.base == nullptr) fail(instr, "no shared-memory window");
-  if (addr < smem.lo || addr + bytes > smem.size)
+  if (!smem.contains(addr, bytes))
     fail(instr, "shared access [" + hex(addr) + ", " + hex(addr + bytes) + ") outside the window [" + hex(smem.lo) + ", " +
-                    hex(smem.size) + ")");
+                    hex(smem.size) + ")" + (smem.static_hi > smem.static_lo ? " and the static variables [" + hex(smem.static_lo) + ", " + hex(smem.static_hi) + ")" : ""));
   return smem.base + addr;
 }
 

@@ -129,6 +129,21 @@ __global__ void cluster_double_arrive_kernel() {
   sana::cuda::ptx::sm90::cluster_wait();
 }
 
+// An mbarrier in a static __shared__ variable (the emulated PTX addresses static shared memory too):
+// every thread arrives, then all wait for the phase.
+__global__ void static_mbarrier_kernel(int* out) {
+  using namespace sana::cuda::ptx;
+  using namespace sana::cuda::ptx::sm90;
+  __shared__ __align__(8) uint64_t bar;
+  const uint32_t b = smem_u32(&bar);
+  if (threadIdx.x == 0) mbar_init(b, blockDim.x);
+  __syncthreads();
+  mbar_arrive(b);
+  while (!mbar_try_wait(b, 0)) {
+  }
+  out[blockIdx.x * blockDim.x + threadIdx.x] = 1;
+}
+
 cudaLaunchConfig_t cluster_config(unsigned grid, unsigned block, unsigned cluster, cudaLaunchAttribute* attr) {
   attr->id = cudaLaunchAttributeClusterDimension;
   attr->val.clusterDim.x = cluster;
@@ -229,6 +244,17 @@ int main() {
     void* p = nullptr;
     check(cudaMalloc(&p, size_t{1} << 62) == cudaErrorMemoryAllocation, "an allocation over the emulated device memory fails as out of memory");
     cudaGetLastError();
+  }
+  {
+    int* d = device_alloc<int>(2 * 64);
+    cudaMemsetAsync(d, 0, 2 * 64 * sizeof(int), nullptr);
+    static_mbarrier_kernel<<<2, 64>>>(d);
+    check(cudaGetLastError() == cudaSuccess, "an mbarrier in a static __shared__ variable works");
+    std::vector<int> h(2 * 64);
+    cudaMemcpy(h.data(), d, h.size() * sizeof(int), cudaMemcpyDeviceToHost);
+    bool all = true;
+    for (int v : h) all = all && v == 1;
+    check(all, "… every thread passed its phase");
   }
   {
     cudaLaunchAttribute attr;
