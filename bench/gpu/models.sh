@@ -111,7 +111,7 @@ console.log(`${profiles.length} profiles → ${process.argv[2]}`);
   for f in "$WORK"/p-*.log; do
     [ -f "$f" ] || continue
     echo "== $(basename "$f" .log)"
-    grep -E '^profile:|  step:|queued dispatch|host overhead of the queued|host enqueue|device timeline|queued steps: replayed|  decode|  image:|  memory:|  roofline floor|    step ≥|    caption ≥' "$f"
+    grep -E '^profile:|  step:|queued dispatch|host overhead of the queued|host enqueue|device timeline|queued steps: replayed|  decode|  image:|  memory:|  roofline floor|    step ≥|    caption ≥|gemm v3 \(wgmma\) modes in effect|default versions overridden' "$f"
     # the step and the decode kernel by kernel (the kernel timeline): each header and its top rows
     awk '/  kernels of the /{n=14} n>0{print; n--}' "$f"
   done
