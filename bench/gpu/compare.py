@@ -94,6 +94,11 @@ def gemm_l2_traffic(records, l2_gbps):
           f"{gbps:.0f} GB/s{share}")
 
 
+def faster_in(speeds):
+    """The verdict line of a speed-up table: in how many shapes the new launch was faster, and the range."""
+    return f"faster in {sum(x > 1.0 for x in speeds)} of {len(speeds)} shape(s) (speed-up {min(speeds):.2f}–{max(speeds):.2f})"
+
+
 def tile_widths(records):
     """gemm v3 at the plan's tile width and at each forced one (shape.tile_n), per DiT shape: the evidence for
     SANA_LAB_GEMM_TILES=128,192,256 (the 192-wide tile, opt-in until timed)."""
@@ -112,8 +117,7 @@ def tile_widths(records):
         speeds.append(speed)
         cells = " ".join(f"{v[t]:>8.4f}" if t in v else f"{'-':>8}" for t in (0, 128, 192, 256))
         print(f"{'':<20} {model:<5} {res:>5} {b:>2} {m:>6} {n:>5} {k:>5} {cells} {speed:>14.2f}")
-    print(f"tile 192 vs the planned width: faster in {sum(x > 1.0 for x in speeds)} of {len(speeds)} shape(s) "
-          f"(speed-up {min(speeds):.2f}–{max(speeds):.2f}); the plan takes 192 only with SANA_LAB_GEMM_TILES=128,192,256")
+    print(f"tile 192 vs the planned width: {faster_in(speeds)}; the plan takes 192 only with SANA_LAB_GEMM_TILES=128,192,256")
 
 
 def clusters(records):
@@ -139,8 +143,7 @@ def clusters(records):
         speeds.append(speed)
         shape = " ".join(f"{k} {x}" for k, x in rest)
         print(f"{op:<28} {model:<5} {res:>5} {b:>2} {shape:<34} {v[1]:>9.4f} {v[2]:>9.4f} {speed:>8.2f}")
-    print(f"clusters of 2 vs none: faster in {sum(x > 1.0 for x in speeds)} of {len(speeds)} shape(s) "
-          f"(speed-up {min(speeds):.2f}–{max(speeds):.2f}); the plan clusters only with SANA_LAB_GEMM_CLUSTER=2")
+    print(f"clusters of 2 vs none: {faster_in(speeds)}; the plan clusters only with SANA_LAB_GEMM_CLUSTER=2")
 
 
 PROBES = {1: "feed", 2: "math"}
