@@ -45,6 +45,9 @@ SANA_LAB_CUDA_EMU=1 SANA_LAB_BUILD_DIR=build-emu-addon node bindings/build-nativ
 export SANA_LAB_ADDON="$ROOT/build-emu-addon/Release/sana_lab.node"
 step "sana-lab parity --backend cuda (the op parity suite through N-API, queued streams included)"
 node dist/cli/main.js parity --backend cuda --json build-emu/node-parity.json | tail -n 2
+step "the same for the wgmma-backed ops with SANA_LAB_GEMM_CLUSTER=2 (gemm v3 in clusters of two, read by the addon)"
+SANA_LAB_GEMM_CLUSTER=2 node dist/cli/main.js parity --backend cuda --ops gemm,conv3x3,dcae-resblock,dcae-upsample,mix-ffn,linear-attention-block,dit-block \
+  --json build-emu/node-parity-cluster.json | tail -n 1
 step "whole-model parity on cuda (bench/gpu/model-parity.mjs: DiT both block modes, DC-AE decoder, f32 and bf16)"
 node bench/gpu/model-parity.mjs --backend cuda --json build-emu/model-parity.json | tail -n 1
 step "sana-lab profile --backend cuda runs its per-op-synchronised steps and its queued steps as CUDA graph replays (Sana-0.6B 256², 1 block; the times are the emulator's, not a GPU's)"
