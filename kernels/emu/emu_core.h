@@ -77,11 +77,11 @@ cudaError_t capture_conflict(cudaStream_t stream, bool synchronizing, const char
 cudaError_t stream_op(cudaStream_t stream, const char* what, std::function<cudaError_t()> op);
 
 template <typename Call, typename... A>
-void launch(const Config& cfg, const char* name, Call call, A&&... args) {
+cudaError_t launch(const Config& cfg, const char* name, Call call, A&&... args) {
   // The arguments are copied once at the launch; each thread calls the kernel with its own copies.
   // (Held by a shared_ptr: a captured launch runs again at every launch of its graph.)
   auto params = std::make_shared<std::tuple<std::decay_t<A>...>>(std::forward<A>(args)...);
-  stream_op(cfg.stream, name, [cfg, name, call, params] { return run_grid(cfg, name, [&] { std::apply(call, *params); }); });
+  return stream_op(cfg.stream, name, [cfg, name, call, params] { return run_grid(cfg, name, [&] { std::apply(call, *params); }); });
 }
 
 // cudaLaunchKernelEx(config, kernel, args…) (translate.mjs rewrites the call): the launch with the
@@ -94,8 +94,7 @@ cudaError_t launch_ex(const cudaLaunchConfig_t* c, const char* name, Call call, 
     if (c->attrs[i].id != cudaLaunchAttributeClusterDimension) return cudaErrorNotSupported;
     cfg.cluster = dim3(c->attrs[i].val.clusterDim.x, c->attrs[i].val.clusterDim.y, c->attrs[i].val.clusterDim.z);
   }
-  auto params = std::make_shared<std::tuple<std::decay_t<A>...>>(std::forward<A>(args)...);
-  return stream_op(cfg.stream, name, [cfg, name, call, params] { return run_grid(cfg, name, [&] { std::apply(call, *params); }); });
+  return launch(cfg, name, call, std::forward<A>(args)...);
 }
 
 // ---- the block's shared window ----

@@ -446,7 +446,8 @@ bool device_is_sm90() {
 
 // The launch variants of gemm v3 (and of the convs built on it) a case runs at: the plan's tile width, or a
 // forced one (128, 192, 256), each without clusters or in clusters of two blocks sharing the B tile by TMA
-// multicast (SANA_LAB_GEMM_CLUSTER=2). Forced for the scope of one run, then restored.
+// multicast (SANA_LAB_GEMM_CLUSTER=2). Forced for the scope of one run (with a bench probe, if any), then
+// restored.
 struct WgVariant {
   int tile_n, cluster;
   std::string suffix() const {
@@ -458,25 +459,27 @@ struct WgVariant {
 };
 struct WgForce {
   int saved_cluster;
-  explicit WgForce(const WgVariant& w) : saved_cluster(cuda::gemm_wgmma_cluster_mode()) {
+  explicit WgForce(const WgVariant& w, int probe = cuda::plan::kWgProbeNone) : saved_cluster(cuda::gemm_wgmma_cluster_mode()) {
     cuda::set_gemm_wgmma_tile_n(w.tile_n);
     cuda::set_gemm_wgmma_cluster(w.cluster);
+    cuda::set_gemm_wgmma_probe(probe);
   }
   ~WgForce() {
     cuda::set_gemm_wgmma_tile_n(0);
     cuda::set_gemm_wgmma_cluster(saved_cluster);
+    cuda::set_gemm_wgmma_probe(cuda::plan::kWgProbeNone);
   }
 };
-// A check that `launches` cluster launches ran where the plan clusters (so a path that silently stopped
-// clustering fails).
-void check_cluster_launches(const char* op, int version, DType dt, const std::string& name, int64_t launches, int64_t expected) {
+// A failed check when a run made `launches` launches of a kind (split, cluster) where the plan resolves to
+// `expected` (so a path that silently stopped splitting or clustering fails); nothing when they agree.
+void check_launches(const char* op, int version, DType dt, const std::string& name, const char* kind, int64_t launches, int64_t expected) {
   if (launches == expected) return;
   Check e;
   e.op = op;
   e.version = version;
   e.dtype = dname(dt);
-  e.name = name + ": cluster launches";
-  e.detail = std::to_string(launches) + " cluster launches, expected " + std::to_string(expected);
+  e.name = name + ": " + kind + " launches";
+  e.detail = std::to_string(launches) + " " + kind + " launches, expected " + std::to_string(expected);
   g_checks.push_back(e);
 }
 
@@ -510,8 +513,8 @@ void parity_gemm_v3(DType dt, Rng& rng) {
         check_case("gemm", 3, dt, name, reject, [&] { return cuda::gemm(a, 3); }, out.v, [&] { return ref; });
       }
       if (reject) break;  // one refusal per case is enough
-      check_cluster_launches("gemm", 3, dt, name, cuda::gemm_wgmma_cluster_launch_count() - before,
-                             cuda::plan::gemm_wgmma_cluster(w.cluster, in.M, 1) > 1 ? 1 : 0);
+      check_launches("gemm", 3, dt, name, "cluster", cuda::gemm_wgmma_cluster_launch_count() - before,
+                     cuda::plan::gemm_wgmma_cluster(w.cluster, in.M, 1) > 1 ? 1 : 0);
     }
     // The bench's main-loop probes (their output is not the product; only that they run to the end, without
     // a fault or a hang, at each width, the feed also in clusters). The feed's output is the epilogue of a
@@ -526,10 +529,8 @@ void parity_gemm_v3(DType dt, Rng& rng) {
         e.version = 3;
         e.dtype = dname(dt);
         e.name = std::string(c.name) + w.suffix() + (probe == cuda::plan::kWgProbeFeed ? " [bench probe: feed]" : " [bench probe: math]");
-        WgForce force(w);
-        cuda::set_gemm_wgmma_probe(probe);
+        WgForce force(w, probe);
         const Status st = cuda::gemm(a, 3);
-        cuda::set_gemm_wgmma_probe(cuda::plan::kWgProbeNone);
         const Status sync = st.ok() ? cuda::synchronize("probe") : st;
         e.pass = sync.ok();
         e.detail = sync.ok() ? "ran" : sync.message();
@@ -624,15 +625,7 @@ void parity_gemm_v3_split(DType dt, Rng& rng) {
       cuda::set_gemm_wgmma_split_k(saved);
       cuda::set_gemm_wgmma_tile_n(0);
       if (reject) break;  // one refusal per case is enough
-      if (split_runs != (S > 1 ? 1 : 0)) {
-        Check e;
-        e.op = "gemm";
-        e.version = 3;
-        e.dtype = dname(dt);
-        e.name = name + ": split launches";
-        e.detail = std::to_string(split_runs) + " split launches, expected " + std::to_string(S > 1 ? 1 : 0);
-        g_checks.push_back(e);
-      }
+      check_launches("gemm", 3, dt, name, "split", split_runs, S > 1 ? 1 : 0);
     }
   }
   {  // the mode setter: −1, 0 and 2 … 8 kept, 1 and anything else = off
@@ -1162,8 +1155,8 @@ void parity_conv3x3(int v, DType dt, Rng& rng) {
                                  c.res ? &res.h : nullptr);
       });
       if (v == 4 && !reject) {
-        check_cluster_launches("conv3x3", v, dt, name, cuda::gemm_wgmma_cluster_launch_count() - clustered,
-                               cuda::plan::gemm_wgmma_cluster(wv.cluster, c.B * Ho * Wo, 1) > 1 ? 1 : 0);
+        check_launches("conv3x3", v, dt, name, "cluster", cuda::gemm_wgmma_cluster_launch_count() - clustered,
+                       cuda::plan::gemm_wgmma_cluster(wv.cluster, c.B * Ho * Wo, 1) > 1 ? 1 : 0);
       }
     }
   }
@@ -1509,11 +1502,10 @@ void parity_dcae_upsample(int v, DType dt, Rng& rng) {
         e.detail = std::to_string(cuda::gemm_wgmma_launch_count() - before) + " wgmma launches";
         e.pass = cuda::gemm_wgmma_launch_count() - before == 4;
         g_checks.push_back(e);
-        check_cluster_launches("dcae-upsample", v, dt, name, cuda::gemm_wgmma_cluster_launch_count() - clustered,
-                               cuda::plan::gemm_wgmma_cluster(wv.cluster, c.B * c.H * c.W, 1) > 1 ? 4 : 0);
+        check_launches("dcae-upsample", v, dt, name, "cluster", cuda::gemm_wgmma_cluster_launch_count() - clustered,
+                       cuda::plan::gemm_wgmma_cluster(wv.cluster, c.B * c.H * c.W, 1) > 1 ? 4 : 0);
       }
     }
-    cuda::set_gemm_wgmma_tile_n(0);
   }
   if (v == 3 && dt == DType::kBF16) {  // v3's refusals at otherwise-accepted shapes, before any launch: out stays poisoned
     struct Refusal {
@@ -2035,7 +2027,7 @@ struct Bench {
   }
 };
 
-std::string shape_json(std::initializer_list<std::pair<const char*, int64_t>> kv) {
+std::string shape_json(const std::vector<std::pair<const char*, int64_t>>& kv) {
   std::string s = "{";
   bool first = true;
   for (const auto& [k, v] : kv) {
@@ -2043,6 +2035,19 @@ std::string shape_json(std::initializer_list<std::pair<const char*, int64_t>> kv
     first = false;
   }
   return s + "}";
+}
+
+// A gemm v3 record's shape: M, N, K, then what the run forced — shape.tile_n, shape.cluster (when not the
+// plan's) and a bench probe with the plan's width (shape.probe, shape.bn).
+std::string wg_shape(int64_t M, int64_t N, int64_t K, const WgVariant& w, int probe = cuda::plan::kWgProbeNone, int64_t bn = 0) {
+  std::vector<std::pair<const char*, int64_t>> kv = {{"M", M}, {"N", N}, {"K", K}};
+  if (w.tile_n != 0) kv.push_back({"tile_n", w.tile_n});
+  if (w.cluster > 1) kv.push_back({"cluster", w.cluster});
+  if (probe != cuda::plan::kWgProbeNone) {
+    kv.push_back({"probe", probe});
+    kv.push_back({"bn", bn});
+  }
+  return shape_json(kv);
 }
 
 // gemm v3's main-loop probes at the plan's tile width (bench only: their output is not the product):
@@ -2055,12 +2060,8 @@ void bench_gemm_probes(Bench& bench, const std::string& model, int64_t res, int6
   const int64_t bn = cuda::plan::gemm_wgmma_tile_n(M, n, sms, cuda::gemm_wgmma_tiles());
   const struct { int probe, cluster; } runs[] = {{cuda::plan::kWgProbeFeed, 1}, {cuda::plan::kWgProbeFeed, 2}, {cuda::plan::kWgProbeMath, 1}};
   for (const auto& r : runs) {
-    WgForce force({0, r.cluster});
-    cuda::set_gemm_wgmma_probe(r.probe);
-    const std::string shape = r.cluster > 1 ? shape_json({{"M", M}, {"N", n}, {"K", K}, {"cluster", r.cluster}, {"probe", r.probe}, {"bn", bn}})
-                                            : shape_json({{"M", M}, {"N", n}, {"K", K}, {"probe", r.probe}, {"bn", bn}});
-    bench.add("gemm", 3, model, res, B, N, shape, [&] { return cuda::gemm(a, 3); });
-    cuda::set_gemm_wgmma_probe(cuda::plan::kWgProbeNone);
+    WgForce force({0, r.cluster}, r.probe);
+    bench.add("gemm", 3, model, res, B, N, wg_shape(M, n, K, {0, r.cluster}, r.probe, bn), [&] { return cuda::gemm(a, 3); });
   }
 }
 
@@ -2180,34 +2181,27 @@ std::string run_bench(const std::vector<int64_t>& res_list, int64_t B, double bu
           for (int ver = 1; ver <= versions_of("gemm"); ++ver) {
             bench.add("gemm", ver, m.name, res, B, N, shape_json({{"M", M}, {"N", 3 * C}, {"K", C}}), [&] { return cuda::gemm(a, ver); });
           }
-          if (device_is_sm90()) {  // v3 at each forced tile width beside the planned one above
-            for (int tile_n : {128, 192, 256}) {
-              cuda::set_gemm_wgmma_tile_n(tile_n);
-              bench.add("gemm", 3, m.name, res, B, N, shape_json({{"M", M}, {"N", 3 * C}, {"K", C}, {"tile_n", tile_n}}), [&] { return cuda::gemm(a, 3); });
+          if (device_is_sm90()) {  // v3 at each forced tile width beside the planned one above, and at the planned
+            // width in clusters of two (TMA multicast of B, opt-in): shape.tile_n, shape.cluster; then the probes
+            for (const WgVariant& w : {WgVariant{128, 1}, WgVariant{192, 1}, WgVariant{256, 1}, WgVariant{0, 2}}) {
+              WgForce force(w);
+              bench.add("gemm", 3, m.name, res, B, N, wg_shape(M, 3 * C, C, w), [&] { return cuda::gemm(a, 3); });
             }
-            cuda::set_gemm_wgmma_tile_n(0);
-            // ... and at the planned width in clusters of two (TMA multicast of B, opt-in): shape.cluster
-            WgForce pairs({0, 2});
-            bench.add("gemm", 3, m.name, res, B, N, shape_json({{"M", M}, {"N", 3 * C}, {"K", C}, {"cluster", 2}}), [&] { return cuda::gemm(a, 3); });
             bench_gemm_probes(bench, m.name, res, B, N, a, M, 3 * C, C);
           }
         }
         if (device_is_sm90()) {  // v3's N = C gemms (attention out-projection K = C, FFN point-wise K = hidden):
-          // planned, then each forced width (192 is opt-in: Sana-0.6B's C = 1152 = 6 × 192 = 4.5 × 256)
+          // planned, then each forced width (192 is opt-in: Sana-0.6B's C = 1152 = 6 × 192 = 4.5 × 256), then in clusters of two
           for (const int64_t K : {C, m.ffn}) {
             Dev xk = rand_dev({M, K}, 1.0f), w = rand_dev({C, K}, 0.03f), oc = alloc_dev(dt, {M, C});
             GemmArgs a;
             a.x = xk.v;
             a.w = w.v;
             a.out = oc.v;
-            for (int tile_n : {0, 128, 192, 256}) {
-              cuda::set_gemm_wgmma_tile_n(tile_n);
-              const std::string shape = tile_n ? shape_json({{"M", M}, {"N", C}, {"K", K}, {"tile_n", tile_n}}) : shape_json({{"M", M}, {"N", C}, {"K", K}});
-              bench.add("gemm", 3, m.name, res, B, N, shape, [&] { return cuda::gemm(a, 3); });
+            for (const WgVariant& w : {WgVariant{0, 1}, WgVariant{128, 1}, WgVariant{192, 1}, WgVariant{256, 1}, WgVariant{0, 2}}) {
+              WgForce force(w);
+              bench.add("gemm", 3, m.name, res, B, N, wg_shape(M, C, K, w), [&] { return cuda::gemm(a, 3); });
             }
-            cuda::set_gemm_wgmma_tile_n(0);
-            WgForce pairs({0, 2});
-            bench.add("gemm", 3, m.name, res, B, N, shape_json({{"M", M}, {"N", C}, {"K", K}, {"cluster", 2}}), [&] { return cuda::gemm(a, 3); });
             bench_gemm_probes(bench, m.name, res, B, N, a, M, C, K);
           }
         }

@@ -77,17 +77,25 @@ __global__ void trap_kernel(int* out) {
 
 __global__ void atomic_kernel(float* sum) { atomicAdd(sum, 1.0f); }
 
+// The cluster kernels' prologue: an mbarrier expecting `count` arrivals in the block's dynamic shared memory,
+// initialised in every block of the cluster before any block goes on; returns its shared address.
+__device__ uint32_t cluster_mbarrier(uint32_t count) {
+  using namespace sana::cuda::ptx;
+  using namespace sana::cuda::ptx::sm90;
+  extern __shared__ __align__(8) uint64_t bar[];
+  const uint32_t b = smem_u32(bar);
+  if (threadIdx.x == 0) mbar_init(b, count);
+  cluster_arrive();
+  cluster_wait();
+  return b;
+}
+
 // Thread-block clusters (launched with cudaLaunchKernelEx and a cluster dimension): each block of a pair
 // arrives on its own and on the other block's mbarrier (mapa), so each barrier's phase completes only
 // with both blocks' arrivals; the cluster barrier keeps a block alive until the other is done with it.
 __global__ void cluster_pair_kernel(int* out) {
-  using namespace sana::cuda::ptx;
   using namespace sana::cuda::ptx::sm90;
-  extern __shared__ __align__(8) uint64_t bar[];  // dynamic: the emulated PTX checks accesses against it
-  const uint32_t rank = cluster_ctarank(), b = smem_u32(bar);
-  if (threadIdx.x == 0) mbar_init(b, 2);
-  cluster_arrive();
-  cluster_wait();  // both blocks' barriers are initialised
+  const uint32_t rank = cluster_ctarank(), b = cluster_mbarrier(2);
   if (threadIdx.x == 0) {
     mbar_arrive_cluster(b, rank);
     mbar_arrive_cluster(b, rank ^ 1u);
@@ -102,13 +110,8 @@ __global__ void cluster_pair_kernel(int* out) {
 // Rank 0 wakes rank 1 (a remote arrive), rank 1 answers on rank 0's barrier. Without the final cluster
 // barrier rank 0 may have exited by then: its shared memory is gone (a GPU's behaviour is undefined).
 template <bool kWaitBeforeExit> __global__ void cluster_handshake_kernel(int* out) {
-  using namespace sana::cuda::ptx;
   using namespace sana::cuda::ptx::sm90;
-  extern __shared__ __align__(8) uint64_t bar[];  // dynamic: the emulated PTX checks accesses against it
-  const uint32_t rank = cluster_ctarank(), b = smem_u32(bar);
-  if (threadIdx.x == 0) mbar_init(b, 1);
-  cluster_arrive();
-  cluster_wait();
+  const uint32_t rank = cluster_ctarank(), b = cluster_mbarrier(1);
   if (rank == 0) {
     if (threadIdx.x == 0) mbar_arrive_cluster(b, 1);
   } else {
