@@ -159,6 +159,12 @@ export interface NativeRuntime {
    * weight tile by TMA multicast). null without CUDA.
    */
   gemmWgmmaModes(): { tiles: number[]; splitK: number; cluster: number } | null;
+  /**
+   * Programmatic dependent launch (SANA_LAB_PDL=1, opt-in): `mode` 1 = on, 0 = off (an invalid value is ignored
+   * with a warning); `active` = launches get the attribute on this device (on, and an sm_90 or newer GPU);
+   * `launches` made with it so far in this process. null without CUDA.
+   */
+  pdlMode(): { mode: number; active: boolean; launches: number } | null;
   /** cuda: records a CUDA event on the op stream now (after the work queued so far); → its index since the last read. */
   timelineMark(what?: string): number;
   /** Waits for the last mark; → device ms from mark 0 to each mark; clears the marks (empty without CUDA). */

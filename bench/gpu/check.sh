@@ -68,6 +68,11 @@ if [ -x "$SELFTEST" ]; then
   run_step parity-cluster 60 env SANA_LAB_GEMM_CLUSTER=2 "$SELFTEST" --parity --only dit-block,linear-attention-block,mix-ffn,cross-attention,dcae-resblock,dcae-upsample \
     --json "$WORK/cuda_parity_cluster.json"
   note "$(checks_note parity-cluster); $(grep -Eo '[0-9]+ of them in clusters' "$WORK/parity-cluster.log" | tail -1)"
+  # The DiT's ops again with every kernel launched as a programmatic dependent (SANA_LAB_PDL=1: opt-in until
+  # timed; models.sh's -pdl profiles run the step so): each waits for the kernel ahead before touching memory.
+  run_step parity-pdl 60 env SANA_LAB_PDL=1 "$SELFTEST" --parity --only dit-block,linear-attention-block,mix-ffn,cross-attention,layernorm-modulate,linear-attention,gemm,sampler-update \
+    --json "$WORK/cuda_parity_pdl.json"
+  note "$(checks_note parity-pdl); $(grep -Eo 'programmatic dependent launches \(PDL\): [0-9]+' "$WORK/parity-pdl.log" | tail -1)"
 else
   NAMES+=(selftest) STATES+=(missing) SECS+=(0) NOTES+=("no build-gpu/cuda-selftest and no nvcc to build it")
 fi

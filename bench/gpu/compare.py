@@ -8,7 +8,8 @@ yet a default (CANDIDATES) beside the sm_90 default it would replace, case by ca
 was faster in every case (the evidence to promote it); gemm's split-K records (shape.split_k) likewise
 compare auto against off, gemm / conv3x3 v4 in clusters of two (shape.cluster) against the same launch
 without, and gemm v3's main-loop probes (shape.probe: the operand feed alone, the tensor cores alone)
-against the full kernel. For each case: the fastest CUDA version and its median, torch's
+against the full kernel, and dit-block v3 with programmatic dependent launch (shape.pdl) against plain
+launches. For each case: the fastest CUDA version and its median, torch's
 median, the speed-up against the issue's target, and for the bandwidth-bound ops the fraction of the
 measured copy bandwidth (bytes = inputs read once + output written once, bf16; linear-attention's
 target is 80% of it). Prints a fixed-width table; never fails on missing files or fields.
@@ -146,6 +147,31 @@ def clusters(records):
     print(f"clusters of 2 vs none: {faster_in(speeds)}; the plan clusters only with SANA_LAB_GEMM_CLUSTER=2")
 
 
+def pdl(records):
+    """dit-block v3 with every kernel a programmatic dependent (shape.pdl, opt-in: SANA_LAB_PDL=1) against the
+    same version launched plainly, per shape: each of its ~15 kernels may launch while the one ahead finishes
+    (waiting for it before touching memory), so the launch and prologue leave the critical path. Where kernels
+    are short (512², 1024²) this is where it shows."""
+    by = {}  # (model, res, batch, shape without pdl) → {0 | 1: median}
+    for r in records:
+        s = r.get("shape") or {}
+        if "median_ms" not in r or r["op"] != "dit-block" or r.get("version") != 3:
+            continue
+        rest = tuple(sorted((k, v) for k, v in s.items() if k != "pdl"))
+        by.setdefault((r["model"], r["res"], r["batch"], rest), {})[s.get("pdl", 0)] = r["median_ms"]
+    rows = [(k, v) for k, v in sorted(by.items(), key=lambda kv: str(kv[0])) if 0 in v and 1 in v]
+    if not rows:
+        return
+    print()
+    print(f"{'programmatic dependent launch':<30} {'model':<5} {'res':>5} {'B':>2} {'plain ms':>9} {'PDL ms':>9} {'speed-up':>8}")
+    speeds = []
+    for (model, res, b, _rest), v in rows:
+        speed = v[0] / v[1]
+        speeds.append(speed)
+        print(f"{'dit-block v3':<30} {model:<5} {res:>5} {b:>2} {v[0]:>9.4f} {v[1]:>9.4f} {speed:>8.2f}")
+    print(f"PDL vs plain launches: {faster_in(speeds)}; the kernels launch so only with SANA_LAB_PDL=1")
+
+
 PROBES = {1: "feed", 2: "math"}
 
 
@@ -196,8 +222,8 @@ def main():
     bw = ceil.get("copy_GBps")
     best = {}
     for r in cuda.get("records", []):
-        if "median_ms" not in r or not baseline_shape(r) or "probe" in (r.get("shape") or {}):
-            continue  # (a probe's output is not the product: never "the fastest version")
+        if "median_ms" not in r or not baseline_shape(r) or {"probe", "pdl"} & (r.get("shape") or {}).keys():
+            continue  # (a probe's output is not the product: never "the fastest version"; PDL has its own table)
         key = case_key(r)
         if key not in best or r["median_ms"] < best[key]["median_ms"]:
             best[key] = r
@@ -236,6 +262,7 @@ def main():
     tile_widths(cuda.get("records", []))
     clusters(cuda.get("records", []))
     probes(cuda.get("records", []), ceil.get("l2_read_GBps"))
+    pdl(cuda.get("records", []))
     return 0
 
 
@@ -243,7 +270,7 @@ def candidates(records):
     """Each candidate version against the default it would replace, per case; then gemm split-K auto vs off."""
     by = {}  # (case key, version or split mode) → fastest median
     for r in records:
-        if "median_ms" not in r or "probe" in (r.get("shape") or {}):
+        if "median_ms" not in r or {"probe", "pdl"} & (r.get("shape") or {}).keys():
             continue
         split = (r.get("shape") or {}).get("split_k")
         key = (case_key(r) + (tuple(sorted((k, v) for k, v in r["shape"].items() if k not in ("split_k", "splits"))),), split) \

@@ -51,6 +51,11 @@ else
     # run: how much of the 512² step (12.9 ms against a 1.8 ms floor on the H200) is the host's launches.
     "p-0.6b-1024|60|--model 0.6b --res 1024 --block-mode dit-block --decode"
     "p-0.6b-512|40|--model 0.6b --res 512 --block-mode dit-block --decode"
+    # programmatic dependent launch (opt-in SANA_LAB_PDL=1 until timed): each kernel launches while the one
+    # ahead finishes and waits for it first, so the launch and prologue leave the critical path; beside
+    # p-0.6b-1024 / p-0.6b-512 (and -graph: PDL edges inside a captured step)
+    "p-0.6b-1024-pdl|60|--model 0.6b --res 1024 --block-mode dit-block|SANA_LAB_PDL=1"
+    "p-0.6b-512-pdl|40|--model 0.6b --res 512 --block-mode dit-block|SANA_LAB_PDL=1"
     # "-candidates": the versions written since the H200 run and not yet timed there, made the defaults
     # for the whole process (SANA_LAB_CUDA_DEFAULTS: the ops-mode step's la-block, cross-attention and mix-ffn, the
     # decode's up blocks, head, and the lite-mla and mix-ffn inside its EViT blocks), beside the same profile
@@ -65,6 +70,7 @@ else
     "p-0.6b-1024-portable|60|--model 0.6b --res 1024 --block-mode dit-block --decode --op-versions dit-block=2,dcae-resblock=3,dcae-head=2"
     "p-0.6b-1024-graph|60|--model 0.6b --res 1024 --block-mode dit-block --cuda-graph"
     "p-0.6b-512-graph|40|--model 0.6b --res 512 --block-mode dit-block --cuda-graph"
+    "p-0.6b-512-graph-pdl|40|--model 0.6b --res 512 --block-mode dit-block --cuda-graph|SANA_LAB_PDL=1"
     # split-K for the wgmma gemms of under-filled grids (off by default until timed; the 4th field is the environment)
     "p-0.6b-512-splitk|40|--model 0.6b --res 512 --block-mode dit-block|SANA_LAB_GEMM_SPLIT_K=auto"
     "p-1.6b-512-splitk|40|--model 1.6b --res 512 --block-mode dit-block|SANA_LAB_GEMM_SPLIT_K=auto"
@@ -111,7 +117,7 @@ console.log(`${profiles.length} profiles → ${process.argv[2]}`);
   for f in "$WORK"/p-*.log; do
     [ -f "$f" ] || continue
     echo "== $(basename "$f" .log)"
-    grep -E '^profile:|  step:|queued dispatch|host overhead of the queued|host enqueue|device timeline|queued steps: replayed|  decode|  image:|  memory:|  roofline floor|    step ≥|    caption ≥|gemm v3 \(wgmma\) modes in effect|default versions overridden' "$f"
+    grep -E '^profile:|  step:|queued dispatch|host overhead of the queued|host enqueue|device timeline|queued steps: replayed|  decode|  image:|  memory:|  roofline floor|    step ≥|    caption ≥|gemm v3 \(wgmma\) modes in effect|default versions overridden|programmatic dependent launch' "$f"
     # the step and the decode kernel by kernel (the kernel timeline): each header and its top rows
     awk '/  kernels of the /{n=14} n>0{print; n--}' "$f"
   done

@@ -12,6 +12,7 @@
 //   runtime.releaseCachedMemory()            returns cached device scratch to the driver
 //   runtime.cudaDefaultOverrides()           → "op=N,…": the SANA_LAB_CUDA_DEFAULTS entries in effect ("" = none)
 //   runtime.gemmWgmmaModes()                 → { tiles, splitK, cluster }: gemm v3's launch modes in effect
+//   runtime.pdlMode()                        → { mode, active, launches }: programmatic dependent launch (SANA_LAB_PDL)
 //                                            (SANA_LAB_GEMM_TILES / _SPLIT_K / _CLUSTER as parsed; null without CUDA)
 //   runtime.timelineMark(what?)             cuda: → index of a CUDA event recorded now on the op stream
 //   runtime.timelineRead(what?)             → Float64Array: device ms from mark 0 to each mark (waits; clears)
@@ -277,6 +278,20 @@ Napi::Value GemmWgmmaModes(const Napi::CallbackInfo& info) {
 #endif
 }
 
+// Programmatic dependent launch as the cuda backend parsed SANA_LAB_PDL: the mode (0 or 1), whether launches
+// get the attribute on this device (sm_90 or newer; asks the device once), and how many did so far.
+Napi::Value PdlMode(const Napi::CallbackInfo& info) {
+#ifdef SANA_LAB_WITH_CUDA
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("mode", Napi::Number::New(info.Env(), cuda::pdl_mode()));
+  o.Set("active", Napi::Boolean::New(info.Env(), cuda::pdl_active()));
+  o.Set("launches", Napi::Number::New(info.Env(), static_cast<double>(cuda::pdl_launch_count())));
+  return o;
+#else
+  return info.Env().Null();
+#endif
+}
+
 // ---- kernel timeline ----
 Napi::Value KernelTimelineBegin(const Napi::CallbackInfo& info) {
   const std::string what = name_arg(info, 0, "kernelTimelineBegin");
@@ -479,6 +494,7 @@ void RegisterRuntime(Napi::Env env, Napi::Object exports) {
   r.Set("releaseCachedMemory", Napi::Function::New(env, ReleaseCachedMemory, "releaseCachedMemory"));
   r.Set("cudaDefaultOverrides", Napi::Function::New(env, CudaDefaultOverrides, "cudaDefaultOverrides"));
   r.Set("gemmWgmmaModes", Napi::Function::New(env, GemmWgmmaModes, "gemmWgmmaModes"));
+  r.Set("pdlMode", Napi::Function::New(env, PdlMode, "pdlMode"));
   r.Set("timelineMark", Napi::Function::New(env, TimelineMark, "timelineMark"));
   r.Set("timelineRead", Napi::Function::New(env, TimelineRead, "timelineRead"));
   r.Set("kernelTimelineBegin", Napi::Function::New(env, KernelTimelineBegin, "kernelTimelineBegin"));

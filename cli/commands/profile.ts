@@ -175,10 +175,17 @@ export async function runProfile(argv: string[]): Promise<number> {
     const split = gemmModes.splitK < 0 ? 'the plan\'s' : gemmModes.splitK === 0 ? 'off' : `${gemmModes.splitK} forced`;
     console.log(`  gemm v3 (wgmma) modes in effect: tile widths ${gemmModes.tiles.join(', ')}; split-K ${split}; ${gemmModes.cluster > 1 ? `clusters of ${gemmModes.cluster} (TMA multicast)` : 'no clusters'}`);
   }
+  const pdlAsked = backend === 'cuda' ? loadAddon().runtime.pdlMode() : null;
+  if (pdlAsked && pdlAsked.mode === 1) {
+    console.log(`  programmatic dependent launch (SANA_LAB_PDL=1): ${pdlAsked.active ? 'on (each kernel may launch while the one ahead finishes, and waits for it first)' : 'asked for, but off on this device (needs sm_90 or newer)'}`);
+  }
   const cudaDefaults = backend === 'cuda' ? loadAddon().runtime.cudaDefaultOverrides() || null : null;
   if (cudaDefaults !== null) console.log(`  default versions overridden: SANA_LAB_CUDA_DEFAULTS=${cudaDefaults} (every call of those ops at version 0, composites included)`);
   const d = versioned(() => profileDit({ config, ...dit, depth, backend, dtype, blockMode, width, height, textTokens, cfg, warmup, repeat, cudaGraph }));
   const x = d.extrapolated ? ' (extrapolated)' : '';
+  // How many of this run's launches were programmatic dependents (0 unless SANA_LAB_PDL=1 on an sm_90 GPU).
+  const pdl = pdlAsked ? { ...loadAddon().runtime.pdlMode()!, launches: loadAddon().runtime.pdlMode()!.launches - pdlAsked.launches } : null;
+  if (pdl && pdl.mode === 1) console.log(`  programmatic dependent launches in this run: ${pdl.launches}`);
   console.log(`  step: ${fmtMs(d.stepMs)}${x}; measured with ${K} blocks ${fmtMs(d.stepMsMeasured)} (samples ${d.stepSamplesMs.map((s) => s.toFixed(1)).join(', ')} ms); caption + text K/V (once per image) ${fmtMs(d.captionMs)}`);
   console.log(`  breakdown per step${x}:`);
   for (const l of table(d.breakdown, 'step')) console.log(l);
@@ -267,6 +274,7 @@ export async function runProfile(argv: string[]): Promise<number> {
       gemmTiles,
       gemmCluster,
       gemmModes,
+      pdl,
       cudaDefaults,
       machine,
       width,

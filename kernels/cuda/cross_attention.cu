@@ -90,6 +90,7 @@ template <typename T>
 __global__ void __launch_bounds__(kV1Warps * 32) xattn_v1(const T* __restrict__ q, int64_t ldq, const T* __restrict__ k, int64_t ldk,
                                                          const T* __restrict__ v, int64_t ldv, const T* __restrict__ mask, int64_t mask_ld,
                                                          T* __restrict__ out, int64_t ldo, int64_t N, int64_t L, int H, int d, float scale) {
+  ptx::dependent_prologue();  // PDL: wait for the kernel ahead (launch_dependent)
   __shared__ float qs[kV1Warps][kMaxD];
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int64_t bh = blockIdx.y, b = bh / H;
@@ -183,6 +184,7 @@ __device__ __forceinline__ void online_softmax_step(float (&s)[SN][4], float (&o
 __global__ void __launch_bounds__(128) xattn_v2(const bf16* __restrict__ q, int64_t ldq, const bf16* __restrict__ k, int64_t ldk,
                                                 const bf16* __restrict__ v, int64_t ldv, const bf16* __restrict__ mask, int64_t mask_ld,
                                                 bf16* __restrict__ out, int64_t ldo, int64_t N, int64_t L, int H, int d, float scale) {
+  ptx::dependent_prologue();  // PDL: wait for the kernel ahead (launch_dependent)
   extern __shared__ __align__(16) uint8_t smem_raw[];
   const int DP = (d + 15) / 16 * 16, stride = DP + 8, cpr = DP / 8;  // row stride (DP + 8)·2 bytes: ldmatrix conflict-free
   bf16* sq = reinterpret_cast<bf16*>(smem_raw);
@@ -299,6 +301,7 @@ __global__ void __launch_bounds__(kV3Threads, DP <= 80 ? 2 : 1)
     xattn_v3(const bf16* __restrict__ q, int64_t ldq, const bf16* __restrict__ k, int64_t ldk, const bf16* __restrict__ v, int64_t ldv,
              const bf16* __restrict__ mask, int64_t mask_ld, bf16* __restrict__ out, int64_t ldo, int64_t N, int64_t L, int H, int d,
              float scale_log2e) {
+  ptx::dependent_prologue();  // PDL: wait for the kernel ahead (launch_dependent)
   constexpr int KT = DP / 16, NT = DP / 8, stride = DP + 8, cpr = DP / 8, S8 = kV3Step / 8;
   extern __shared__ __align__(16) uint8_t smem_raw[];
   const int Lk = static_cast<int>((L + 15) / 16 * 16);  // keys rounded up to the 16 of one P·V step
@@ -423,7 +426,7 @@ Status launch_v3(const char* op, const plan::Launch& l, const bf16* q, int64_t l
   dim3 grid, block;
   SANA_RETURN_IF_ERROR(to_dims(op, "xattn_v3", l, &grid, &block));
   SANA_CUDA_CHECK(op, cudaFuncSetAttribute(xattn_v3<DP>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(l.smem)));
-  xattn_v3<DP><<<grid, block, l.smem, op_stream()>>>(q, ldq, k, ldk, v, ldv, mask, mask_ld, out, ldo, N, L, H, d, scale_log2e);
+  SANA_CUDA_CHECK(op, launch_dependent("xattn_v3<DP>", xattn_v3<DP>, grid, block, l.smem, q, ldq, k, ldk, v, ldv, mask, mask_ld, out, ldo, N, L, H, d, scale_log2e));
   SANA_CUDA_LAUNCHED(op, "xattn_v3");
   return Status::Ok();
 }
@@ -499,21 +502,21 @@ Status xattn_core(const char* op, int version, DType dt, const void* q, int64_t 
     const plan::Launch l = plan::xattn_v2(B * H, N, d);
     SANA_RETURN_IF_ERROR(to_dims(op, "xattn_v2", l, &grid, &block));
     SANA_CUDA_CHECK(op, cudaFuncSetAttribute(xattn_v2, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(l.smem)));
-    xattn_v2<<<grid, block, l.smem, op_stream()>>>(static_cast<const bf16*>(q), ldq, static_cast<const bf16*>(k), ldk,
-                                                   static_cast<const bf16*>(v), ldv, static_cast<const bf16*>(mask_bias), mask_ld,
-                                                   static_cast<bf16*>(out), ldo, N, L, static_cast<int>(H), static_cast<int>(d), scale);
+    SANA_CUDA_CHECK(op, launch_dependent("xattn_v2", xattn_v2, grid, block, l.smem, static_cast<const bf16*>(q), ldq, static_cast<const bf16*>(k), ldk,
+                                         static_cast<const bf16*>(v), ldv, static_cast<const bf16*>(mask_bias), mask_ld, static_cast<bf16*>(out), ldo, N,
+                                         L, static_cast<int>(H), static_cast<int>(d), scale));
     SANA_CUDA_LAUNCHED(op, "xattn_v2");
     return Status::Ok();
   }
   SANA_RETURN_IF_ERROR(to_dims(op, "xattn_v1", plan::xattn_v1(B * H, N), &grid, &block));
   if (dt == DType::kF32) {
-    xattn_v1<float><<<grid, block, 0, op_stream()>>>(static_cast<const float*>(q), ldq, static_cast<const float*>(k), ldk,
-                                                     static_cast<const float*>(v), ldv, static_cast<const float*>(mask_bias), mask_ld,
-                                                     static_cast<float*>(out), ldo, N, L, static_cast<int>(H), static_cast<int>(d), scale);
+    SANA_CUDA_CHECK(op, launch_dependent("xattn_v1<float>", xattn_v1<float>, grid, block, 0, static_cast<const float*>(q), ldq,
+                                         static_cast<const float*>(k), ldk, static_cast<const float*>(v), ldv, static_cast<const float*>(mask_bias),
+                                         mask_ld, static_cast<float*>(out), ldo, N, L, static_cast<int>(H), static_cast<int>(d), scale));
   } else {
-    xattn_v1<bf16><<<grid, block, 0, op_stream()>>>(static_cast<const bf16*>(q), ldq, static_cast<const bf16*>(k), ldk,
-                                                    static_cast<const bf16*>(v), ldv, static_cast<const bf16*>(mask_bias), mask_ld,
-                                                    static_cast<bf16*>(out), ldo, N, L, static_cast<int>(H), static_cast<int>(d), scale);
+    SANA_CUDA_CHECK(op, launch_dependent("xattn_v1<bf16>", xattn_v1<bf16>, grid, block, 0, static_cast<const bf16*>(q), ldq,
+                                         static_cast<const bf16*>(k), ldk, static_cast<const bf16*>(v), ldv, static_cast<const bf16*>(mask_bias),
+                                         mask_ld, static_cast<bf16*>(out), ldo, N, L, static_cast<int>(H), static_cast<int>(d), scale));
   }
   SANA_CUDA_LAUNCHED(op, "xattn_v1");
   return Status::Ok();

@@ -19,6 +19,7 @@
 
 #include "sana/cuda/common.cuh"
 #include "sana/cuda/gemm_launch.h"
+#include "sana/cuda/ptx.cuh"
 #include "sana/dit_block_calls.h"
 
 namespace sana::cuda {
@@ -26,6 +27,7 @@ namespace {
 
 template <typename T>
 __global__ void build_mod(const T* __restrict__ table, const T* __restrict__ t0, T* __restrict__ mod, int64_t B, int64_t C) {
+  ptx::dependent_prologue();  // PDL: wait for the kernel ahead (launch_dependent)
   const int64_t n = 6 * B * C;
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x) {
     const int64_t c = i % C, b = (i / C) % B, j = i / (B * C);
@@ -60,9 +62,9 @@ Status dit_block(const DitBlockArgs& a, int version) {
     dim3 grid, block;
     SANA_RETURN_IF_ERROR(to_dims(op, "build_mod", plan::elementwise(6 * B * C), &grid, &block));
     if (dt == DType::kF32) {
-      build_mod<float><<<grid, block, 0, op_stream()>>>(a.table.as<float>(), a.t0.as<float>(), reinterpret_cast<float*>(mod), B, C);
+      SANA_CUDA_CHECK(op, launch_dependent("build_mod<float>", build_mod<float>, grid, block, 0, a.table.as<float>(), a.t0.as<float>(), reinterpret_cast<float*>(mod), B, C));
     } else {
-      build_mod<bf16><<<grid, block, 0, op_stream()>>>(a.table.as<bf16>(), a.t0.as<bf16>(), reinterpret_cast<bf16*>(mod), B, C);
+      SANA_CUDA_CHECK(op, launch_dependent("build_mod<bf16>", build_mod<bf16>, grid, block, 0, a.table.as<bf16>(), a.t0.as<bf16>(), reinterpret_cast<bf16*>(mod), B, C));
     }
     SANA_CUDA_LAUNCHED(op, "build_mod");
     const DitBlockCalls c(a, mod, h);

@@ -70,6 +70,7 @@ struct LaStateArgs {
 
 template <bool kConv, bool kLaState>
 __global__ void __launch_bounds__(THREADS, 2) gemm_mma_kernel(MmaArgs p, Epilogue<bf16> ep, LaStateArgs la) {
+  ptx::dependent_prologue();  // PDL: wait for the kernel ahead (launch_dependent)
   extern __shared__ __align__(128) uint8_t smem[];
   const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
   const int warp_m = warp / 4, warp_n = warp % 4;
@@ -271,7 +272,7 @@ template <bool kConv, bool kLaState = false> Status launch(const char* op, const
   p.up = g.conv_upsample < 1 ? 1 : g.conv_upsample;
   p.pair_store = g.ldc % 2 == 0 && (reinterpret_cast<uintptr_t>(g.c) & 3u) == 0;
   const Epilogue<bf16> ep = make_epilogue<bf16>(g);
-  gemm_mma_kernel<kConv, kLaState><<<grid, block, l.smem, op_stream()>>>(p, ep, la);
+  SANA_CUDA_CHECK(op, launch_dependent("gemm_mma_kernel<kConv, kLaState>", gemm_mma_kernel<kConv, kLaState>, grid, block, l.smem, p, ep, la));
   SANA_CUDA_LAUNCHED(op, "gemm_mma_kernel");
   return Status::Ok();
 }

@@ -5,6 +5,7 @@
 // (and NVVM's inlining decisions there) is what it was without split-K.
 #include "sana/cuda/common.cuh"
 #include "sana/cuda/gemm_launch.h"
+#include "sana/cuda/ptx.cuh"
 
 namespace sana::cuda {
 namespace {
@@ -15,6 +16,7 @@ namespace {
 // stores. The residual may alias out: each element is read, then written, by one thread.
 __global__ void __launch_bounds__(plan::kWgReduceThreads)
     gemm_splitk_reduce_kernel(const float* __restrict__ partial, int splits, int64_t M, int64_t N, bool vec, Epilogue<bf16> ep) {
+  ptx::dependent_prologue();  // PDL: wait for the kernel ahead (launch_dependent)
   const int64_t units_per_row = (N + 7) / 8, units = M * units_per_row, plane = M * N;
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t u = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; u < units; u += stride) {
@@ -53,7 +55,8 @@ Status launch_gemm_splitk_reduce(const char* op, const GemmProblem& g, const flo
   const plan::Launch l = plan::gemm_splitk_reduce(g.M, g.N);
   dim3 grid, block;
   SANA_RETURN_IF_ERROR(to_dims(op, "gemm_splitk_reduce_kernel", l, &grid, &block));
-  gemm_splitk_reduce_kernel<<<grid, block, 0, op_stream()>>>(partial, splits, g.M, g.N, vec, make_epilogue<bf16>(g));
+  SANA_CUDA_CHECK(op, launch_dependent("gemm_splitk_reduce_kernel", gemm_splitk_reduce_kernel, grid, block, 0, partial, splits, g.M, g.N, vec,
+                                       make_epilogue<bf16>(g)));
   SANA_CUDA_LAUNCHED(op, "gemm_splitk_reduce_kernel");
   return Status::Ok();
 }

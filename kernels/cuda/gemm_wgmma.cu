@@ -269,6 +269,9 @@ __global__ void __launch_bounds__(plan::kWgThreads, plan::wg_blocks_per_sm(BN))
   } else {
     __syncthreads();
   }
+  // PDL (launch_dependent): everything above (the launch, the barrier inits) may overlap the tail of the
+  // kernel ahead; nothing below — the operands' loads, the epilogue's reads and stores — may.
+  ptx::dependent_prologue();
 
   if (warp == plan::kWgConsumerWarps) {  // ---- producer warp: one thread issues every copy ----
     if (lane == 0) {
@@ -591,7 +594,8 @@ Status launch_kernel(const char* op, const plan::Launch& l, const CUtensorMap& t
   SANA_RETURN_IF_ERROR(to_dims(op, "gemm_wgmma_kernel", l, &grid, &block));
   SANA_CUDA_CHECK(op, cudaFuncSetAttribute(gemm_wgmma_kernel<BN, kSplit, 1, kProbe>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(l.smem)));
   SANA_CUDA_CHECK(op, cudaFuncSetAttribute(gemm_wgmma_kernel<BN, kSplit, 1, kProbe>, cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxShared));
-  gemm_wgmma_kernel<BN, kSplit, 1, kProbe><<<grid, block, l.smem, op_stream()>>>(ta, tb, p, ep);
+  SANA_CUDA_CHECK(op, launch_dependent("gemm_wgmma_kernel<BN, kSplit, 1, kProbe>", gemm_wgmma_kernel<BN, kSplit, 1, kProbe>, grid, block,
+                                       static_cast<size_t>(l.smem), ta, tb, p, ep));
   SANA_CUDA_LAUNCHED(op, "gemm_wgmma_kernel");
   return Status::Ok();
 }
@@ -604,15 +608,19 @@ Status launch_cluster_kernel(const char* op, const plan::Launch& l, const CUtens
   SANA_RETURN_IF_ERROR(to_dims(op, "gemm_wgmma_kernel", l, &grid, &block));
   SANA_CUDA_CHECK(op, cudaFuncSetAttribute(gemm_wgmma_kernel<BN, false, 2, kProbe>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(l.smem)));
   SANA_CUDA_CHECK(op, cudaFuncSetAttribute(gemm_wgmma_kernel<BN, false, 2, kProbe>, cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxShared));
-  cudaLaunchAttribute attr[1];
+  cudaLaunchAttribute attr[2];
   attr[0].id = cudaLaunchAttributeClusterDimension;
   attr[0].val.clusterDim.x = 2;
   attr[0].val.clusterDim.y = 1;
   attr[0].val.clusterDim.z = 1;
+  attr[1].id = cudaLaunchAttributeProgrammaticStreamSerialization;  // as launch_dependent (common.cuh)
+  attr[1].val.programmaticStreamSerializationAllowed = 1;
+  const bool pdl = pdl_active();
   // {gridDim, blockDim, dynamicSmemBytes, stream, attrs, numAttrs} (positional: the emulator's prelude
   // defines gridDim and blockDim as macros)
-  cudaLaunchConfig_t cfg = {grid, block, static_cast<size_t>(l.smem), op_stream(), attr, 1};
+  cudaLaunchConfig_t cfg = {grid, block, static_cast<size_t>(l.smem), op_stream(), attr, pdl ? 2u : 1u};
   SANA_CUDA_CHECK(op, cudaLaunchKernelEx(&cfg, gemm_wgmma_kernel<BN, false, 2, kProbe>, ta, tb, p, ep));
+  if (pdl) note_pdl_launch();
   SANA_CUDA_LAUNCHED(op, "gemm_wgmma_kernel (cluster of 2)");
   return Status::Ok();
 }

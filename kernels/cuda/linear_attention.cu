@@ -56,6 +56,7 @@ constexpr int kV1Tile = 32, kV1MaxD = 64;
 template <typename T>
 __global__ void __launch_bounds__(kThreads) la_state_v1(const T* __restrict__ k, int64_t ldk, const T* __restrict__ v, int64_t ldv,
                                                         int64_t M, int H, int d, int64_t hs, int64_t chunk, float* __restrict__ state) {
+  ptx::dependent_prologue();  // PDL: wait for the kernel ahead (launch_dependent)
   __shared__ float kt[kV1Tile][kV1MaxD], vt[kV1Tile][kV1MaxD];
   __shared__ float part[(kV1MaxD + 1) * kV1MaxD];
   const int tid = threadIdx.x;
@@ -87,6 +88,7 @@ __global__ void __launch_bounds__(kThreads) la_state_v1(const T* __restrict__ k,
 template <typename T>
 __global__ void __launch_bounds__(kThreads) la_apply_v1(const T* __restrict__ q, int64_t ldq, const float* __restrict__ state, T* __restrict__ out,
                                                         int64_t ldo, int64_t N, int H, int d, int64_t hs, int64_t hso, float eps) {
+  ptx::dependent_prologue();  // PDL: wait for the kernel ahead (launch_dependent)
   __shared__ float st[kV1MaxD * (kV1MaxD + 1)];  // st[j·(d+1) + i] = vk[i][j]
   __shared__ float qs[kThreads];
   const int tid = threadIdx.x;
@@ -124,6 +126,7 @@ constexpr int kD = 32, kTile = plan::kLaTile, kE = (kD + 1) * kD;
 template <typename T>
 __global__ void __launch_bounds__(kThreads) la_state_v2(const T* __restrict__ k, int64_t ldk, const T* __restrict__ v, int64_t ldv,
                                                         int64_t M, int H, int64_t hs, int64_t chunk, float* __restrict__ state) {
+  ptx::dependent_prologue();  // PDL: wait for the kernel ahead (launch_dependent)
   __shared__ __align__(16) float kt[kTile][kD];
   __shared__ __align__(16) float vt[kTile][kD];
   __shared__ float red[4][kE];
@@ -189,6 +192,7 @@ template <typename T>
 __global__ void __launch_bounds__(plan::kLaApplyTokens * 4) la_apply_v2(const T* __restrict__ q, int64_t ldq, const float* __restrict__ state,
                                                                       T* __restrict__ out, int64_t ldo, int64_t N, int H, int64_t hs, int64_t hso,
                                                                       float eps) {
+  ptx::dependent_prologue();  // PDL: wait for the kernel ahead (launch_dependent)
   __shared__ __align__(16) float st[kD][kD + 4];  // st[j][i] = vk[i][j]
   __shared__ float ks[kD];                        // vk[d][j]
   const int tid = threadIdx.x, lane = tid % 32;
@@ -291,6 +295,7 @@ __device__ __forceinline__ void stage_tile3(bf16 (*tile)[kRow3], const bf16* bas
 // (the state's row d). 10 mma (2 m16 × 5 n8) per warp per 16 tokens.
 __global__ void __launch_bounds__(kThreads3) la_state_v3(const bf16* __restrict__ k, int64_t ldk, const bf16* __restrict__ v, int64_t ldv,
                                                          int64_t M, int H, int64_t hs, int64_t chunk, float* __restrict__ state) {
+  ptx::dependent_prologue();  // PDL: wait for the kernel ahead (launch_dependent)
   extern __shared__ __align__(16) uint8_t smem_raw[];
   bf16(*const kt)[kTile][kRow3] = reinterpret_cast<bf16(*)[kTile][kRow3]>(smem_raw);  // [kStages3][kTile][kRow3]
   bf16(*const vt)[kTile][kRow3] = reinterpret_cast<bf16(*)[kTile][kRow3]>(smem_raw + kStages3 * kStage3Bytes);
@@ -383,6 +388,7 @@ __global__ void __launch_bounds__(kThreads3) la_state_v3(const bf16* __restrict_
 // per warp in shared memory for 16-byte stores.
 __global__ void __launch_bounds__(kThreads3) la_apply_v3(const bf16* __restrict__ q, int64_t ldq, const float* __restrict__ state,
                                                          bf16* __restrict__ out, int64_t ldo, int64_t N, int H, int64_t hs, int64_t hso, float eps) {
+  ptx::dependent_prologue();  // PDL: wait for the kernel ahead (launch_dependent)
   extern __shared__ __align__(16) uint8_t smem_raw[];
   bf16(*const qt)[kTile][kRow3] = reinterpret_cast<bf16(*)[kTile][kRow3]>(smem_raw);  // [kStages3][kTile][kRow3]
   bf16(*const ot)[16][kRow3] = reinterpret_cast<bf16(*)[16][kRow3]>(smem_raw + kStages3 * kStage3Bytes);  // [warps][16][kRow3]
@@ -475,19 +481,19 @@ Status run_core(const char* op, int version, const T* q, int64_t ldq, const T* k
   if (has_keys) SANA_RETURN_IF_ERROR(to_dims(op, "la_state", plan::la_state(BH, M, chunk), &grid, &block));
   if (version == 1) {
     if (has_keys) {
-      la_state_v1<T><<<grid, block, 0, op_stream()>>>(k, ldk, v, ldv, M, static_cast<int>(H), static_cast<int>(d), hs, chunk, state);
+      SANA_CUDA_CHECK(op, launch_dependent("la_state_v1", la_state_v1<T>, grid, block, 0, k, ldk, v, ldv, M, static_cast<int>(H), static_cast<int>(d), hs, chunk, state));
       SANA_CUDA_LAUNCHED(op, "la_state_v1");
     }
     SANA_RETURN_IF_ERROR(to_dims(op, "la_apply_v1", plan::la_apply_v1(BH, N, d), &grid, &block));
-    la_apply_v1<T><<<grid, block, 0, op_stream()>>>(q, ldq, state, out, ldo, N, static_cast<int>(H), static_cast<int>(d), hs, hso, eps);
+    SANA_CUDA_CHECK(op, launch_dependent("la_apply_v1", la_apply_v1<T>, grid, block, 0, q, ldq, state, out, ldo, N, static_cast<int>(H), static_cast<int>(d), hs, hso, eps));
     SANA_CUDA_LAUNCHED(op, "la_apply_v1");
   } else {
     if (has_keys) {
-      la_state_v2<T><<<grid, block, 0, op_stream()>>>(k, ldk, v, ldv, M, static_cast<int>(H), hs, chunk, state);
+      SANA_CUDA_CHECK(op, launch_dependent("la_state_v2", la_state_v2<T>, grid, block, 0, k, ldk, v, ldv, M, static_cast<int>(H), hs, chunk, state));
       SANA_CUDA_LAUNCHED(op, "la_state_v2");
     }
     SANA_RETURN_IF_ERROR(to_dims(op, "la_apply_v2", plan::la_apply_v2(BH, N), &grid, &block));
-    la_apply_v2<T><<<grid, block, 0, op_stream()>>>(q, ldq, state, out, ldo, N, static_cast<int>(H), hs, hso, eps);
+    SANA_CUDA_CHECK(op, launch_dependent("la_apply_v2", la_apply_v2<T>, grid, block, 0, q, ldq, state, out, ldo, N, static_cast<int>(H), hs, hso, eps));
     SANA_CUDA_LAUNCHED(op, "la_apply_v2");
   }
   return Status::Ok();
@@ -502,12 +508,12 @@ Status run_core_v3(const char* op, const bf16* q, int64_t ldq, const bf16* k, in
     const int64_t chunk = g_la_target_blocks > 0 ? plan::la_chunk_tokens(BH, M, g_la_target_blocks) : plan::la_chunk_tokens(BH, M);
     const plan::Launch l = plan::la_state_v3(BH, M, chunk);
     SANA_RETURN_IF_ERROR(to_dims(op, "la_state_v3", l, &grid, &block));
-    la_state_v3<<<grid, block, static_cast<size_t>(l.smem), op_stream()>>>(k, ldk, v, ldv, M, static_cast<int>(H), hs, chunk, state);
+    SANA_CUDA_CHECK(op, launch_dependent("la_state_v3", la_state_v3, grid, block, static_cast<size_t>(l.smem), k, ldk, v, ldv, M, static_cast<int>(H), hs, chunk, state));
     SANA_CUDA_LAUNCHED(op, "la_state_v3");
   }
   const plan::Launch l = plan::la_apply_v3(BH, N);
   SANA_RETURN_IF_ERROR(to_dims(op, "la_apply_v3", l, &grid, &block));
-  la_apply_v3<<<grid, block, static_cast<size_t>(l.smem), op_stream()>>>(q, ldq, state, out, ldo, N, static_cast<int>(H), hs, hso, eps);
+  SANA_CUDA_CHECK(op, launch_dependent("la_apply_v3", la_apply_v3, grid, block, static_cast<size_t>(l.smem), q, ldq, state, out, ldo, N, static_cast<int>(H), hs, hso, eps));
   SANA_CUDA_LAUNCHED(op, "la_apply_v3");
   return Status::Ok();
 }
@@ -517,7 +523,7 @@ Status run_apply_v2(const char* op, const T* q, int64_t ldq, const float* state,
                     int64_t hso, float eps) {
   dim3 grid, block;
   SANA_RETURN_IF_ERROR(to_dims(op, "la_apply_v2", plan::la_apply_v2(B * H, N), &grid, &block));
-  la_apply_v2<T><<<grid, block, 0, op_stream()>>>(q, ldq, state, out, ldo, N, static_cast<int>(H), hs, hso, eps);
+  SANA_CUDA_CHECK(op, launch_dependent("la_apply_v2", la_apply_v2<T>, grid, block, 0, q, ldq, state, out, ldo, N, static_cast<int>(H), hs, hso, eps));
   SANA_CUDA_LAUNCHED(op, "la_apply_v2");
   return Status::Ok();
 }

@@ -51,6 +51,7 @@ namespace {
 template <typename T>
 __global__ void dw_glu_v1(const T* __restrict__ u, const T* __restrict__ w, const T* __restrict__ bias, T* __restrict__ z, int64_t B,
                           int64_t H, int64_t W, int64_t h) {
+  ptx::dependent_prologue();  // PDL: wait for the kernel ahead (launch_dependent)
   const int64_t total = B * H * W * h, two = 2 * h;
   for (int64_t e = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; e < total; e += int64_t{gridDim.x} * blockDim.x) {
     const int64_t c = e % h, pix = e / h, x = pix % W, t = pix / W, y = t % H, b = t / H;
@@ -68,6 +69,7 @@ __global__ void dw_glu_v1(const T* __restrict__ u, const T* __restrict__ w, cons
 
 // wt[tap·2h + c] = w[c·9 + tap], bt[c] = bias[c] (f32)
 template <typename T> __global__ void dw_transpose(const T* __restrict__ w, const T* __restrict__ bias, float* __restrict__ wt, int64_t two) {
+  ptx::dependent_prologue();  // PDL: wait for the kernel ahead (launch_dependent)
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < 10 * two; i += int64_t{gridDim.x} * blockDim.x) {
     const int64_t tap = i / two, c = i % two;
     wt[i] = tap < 9 ? ldf(w[c * 9 + tap]) : ldf(bias[c]);
@@ -84,6 +86,7 @@ constexpr int kRun = plan::kDwRun;
 template <typename T>
 __global__ void __launch_bounds__(128) dw_glu_v2(const T* __restrict__ u, const float* __restrict__ wt, T* __restrict__ z, int64_t B, int64_t H,
                                                   int64_t W, int64_t h) {
+  ptx::dependent_prologue();  // PDL: wait for the kernel ahead (launch_dependent)
   const int64_t groups = h / 8, runs = (W + kRun - 1) / kRun, two = 2 * h;
   const int64_t item = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
   if (item >= B * H * runs * groups) return;
@@ -151,6 +154,7 @@ constexpr int kHaloW3 = kC3 + 2, kHaloPix3 = (kR3 + 2) * kHaloW3, kVec3 = kCh3 /
 
 __global__ void __launch_bounds__(kT3, 2) dw_glu_v3(const bf16* __restrict__ u, const bf16* __restrict__ w, const bf16* __restrict__ bias,
                                                      bf16* __restrict__ z, int64_t H, int64_t W, int64_t h) {
+  ptx::dependent_prologue();  // PDL: wait for the kernel ahead (launch_dependent)
   extern __shared__ __align__(16) uint8_t smem_raw[];
   float* ws = reinterpret_cast<float*>(smem_raw);
   uint8_t* tile = smem_raw + 10 * 2 * kCh3 * sizeof(float);
@@ -238,14 +242,14 @@ Status run_dw(const char* op, int version, const T* u, const T* w, const T* bias
     if (version == 3) {
       const plan::Launch l = plan::dw_glu_v3(B, H, W, h);
       SANA_RETURN_IF_ERROR(to_dims(op, "dw_glu_v3", l, &grid, &block));
-      dw_glu_v3<<<grid, block, static_cast<size_t>(l.smem), op_stream()>>>(u, w, bias, z, H, W, h);
+      SANA_CUDA_CHECK(op, launch_dependent("dw_glu_v3", dw_glu_v3, grid, block, static_cast<size_t>(l.smem), u, w, bias, z, H, W, h));
       SANA_CUDA_LAUNCHED(op, "dw_glu_v3");
       return Status::Ok();
     }
   }
   if (version == 1) {
     SANA_RETURN_IF_ERROR(to_dims(op, "dw_glu_v1", plan::elementwise(B * H * W * h), &grid, &block));
-    dw_glu_v1<T><<<grid, block, 0, op_stream()>>>(u, w, bias, z, B, H, W, h);
+    SANA_CUDA_CHECK(op, launch_dependent("dw_glu_v1", dw_glu_v1<T>, grid, block, 0, u, w, bias, z, B, H, W, h));
     SANA_CUDA_LAUNCHED(op, "dw_glu_v1");
     return Status::Ok();
   }
@@ -253,10 +257,10 @@ Status run_dw(const char* op, int version, const T* u, const T* w, const T* bias
   float* wt = nullptr;
   SANA_RETURN_IF_ERROR(scratch.alloc_n(10 * 2 * h, &wt));
   SANA_RETURN_IF_ERROR(to_dims(op, "dw_transpose", plan::elementwise(10 * 2 * h), &grid, &block));
-  dw_transpose<T><<<grid, block, 0, op_stream()>>>(w, bias, wt, 2 * h);
+  SANA_CUDA_CHECK(op, launch_dependent("dw_transpose", dw_transpose<T>, grid, block, 0, w, bias, wt, 2 * h));
   SANA_CUDA_LAUNCHED(op, "dw_transpose");
   SANA_RETURN_IF_ERROR(to_dims(op, "dw_glu_v2", plan::dw_glu_v2(B, H, W, h), &grid, &block));
-  dw_glu_v2<T><<<grid, block, 0, op_stream()>>>(u, wt, z, B, H, W, h);
+  SANA_CUDA_CHECK(op, launch_dependent("dw_glu_v2", dw_glu_v2<T>, grid, block, 0, u, wt, z, B, H, W, h));
   SANA_CUDA_LAUNCHED(op, "dw_glu_v2");
   return Status::Ok();
 }

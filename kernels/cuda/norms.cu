@@ -24,6 +24,7 @@
 
 #include "sana/cuda/common.cuh"
 #include "sana/cuda/internal.h"
+#include "sana/cuda/ptx.cuh"
 
 namespace sana::cuda {
 namespace {
@@ -65,6 +66,7 @@ __device__ __forceinline__ float group_sum(float v, int tpr) {
 template <typename T>
 __global__ void __launch_bounds__(256) ln_mod_v1(const T* __restrict__ x, int64_t C, const T* __restrict__ shift, const T* __restrict__ scale,
                                                  int64_t rows_per_mod, float eps, T* __restrict__ out) {
+  ptx::dependent_prologue();  // PDL: wait for the kernel ahead (launch_dependent)
   __shared__ float red[8];
   const int64_t r = blockIdx.x;
   const T* xr = x + r * C;
@@ -85,6 +87,7 @@ __global__ void __launch_bounds__(256) ln_mod_v1(const T* __restrict__ x, int64_
 template <typename T, int kV>
 __global__ void __launch_bounds__(256) ln_mod_v2(const T* __restrict__ x, int64_t rows, int64_t C, int tpr, const T* __restrict__ shift,
                                                  const T* __restrict__ scale, int64_t rows_per_mod, float eps, T* __restrict__ out) {
+  ptx::dependent_prologue();  // PDL: wait for the kernel ahead (launch_dependent)
   const int g = threadIdx.x / tpr, lane = threadIdx.x % tpr;
   const int64_t r = blockIdx.x * int64_t{256 / tpr} + g;
   const bool active = r < rows;
@@ -133,6 +136,7 @@ __global__ void __launch_bounds__(256) ln_mod_v2(const T* __restrict__ x, int64_
 template <typename T>
 __global__ void __launch_bounds__(256) rms_v1(const T* __restrict__ x, int64_t C, const T* __restrict__ w, const T* __restrict__ b, float eps,
                                               const T* __restrict__ residual, T* __restrict__ out) {
+  ptx::dependent_prologue();  // PDL: wait for the kernel ahead (launch_dependent)
   __shared__ float red[8];
   const int64_t r = blockIdx.x;
   const T* xr = x + r * C;
@@ -154,6 +158,7 @@ __global__ void __launch_bounds__(256) rms_v1(const T* __restrict__ x, int64_t C
 template <typename T, int kV>
 __global__ void __launch_bounds__(256) rms_v2(const T* __restrict__ x, int64_t rows, int64_t C, int tpr, const T* __restrict__ w,
                                               const T* __restrict__ b, float eps, const T* __restrict__ residual, T* __restrict__ out) {
+  ptx::dependent_prologue();  // PDL: wait for the kernel ahead (launch_dependent)
   const int g = threadIdx.x / tpr, lane = threadIdx.x % tpr;
   const int64_t r = blockIdx.x * int64_t{256 / tpr} + g;
   const bool active = r < rows;
@@ -221,12 +226,14 @@ Status run_rms(const char* op, int version, const T* x, int64_t rows, int64_t C,
   dim3 grid, block;
   if (version == 1) {
     SANA_RETURN_IF_ERROR(to_dims(op, "rms_v1", plan::rows_v1(rows), &grid, &block));
-    rms_v1<T><<<grid, block, 0, op_stream()>>>(x, C, w, b, eps, residual, out);
+    SANA_CUDA_CHECK(op, launch_dependent("rms_v1", rms_v1<T>, grid, block, 0, x, C, w, b, eps, residual, out));
     SANA_CUDA_LAUNCHED(op, "rms_v1");
   } else {
     SANA_RETURN_IF_ERROR(to_dims(op, "rms_v2", plan::rows_v2(rows, C), &grid, &block));
     const int tpr = plan::row_threads(C);
-    with_row_budget(C, [&](auto mv) { rms_v2<T, decltype(mv)::value><<<grid, block, 0, op_stream()>>>(x, rows, C, tpr, w, b, eps, residual, out); });
+    cudaError_t e = cudaSuccess;
+    with_row_budget(C, [&](auto mv) { e = launch_dependent("rms_v2", rms_v2<T, decltype(mv)::value>, grid, block, 0, x, rows, C, tpr, w, b, eps, residual, out); });
+    SANA_CUDA_CHECK(op, e);
     SANA_CUDA_LAUNCHED(op, "rms_v2");
   }
   return Status::Ok();
@@ -238,14 +245,16 @@ Status run_ln(const char* op, int version, const T* x, int64_t rows, int64_t C, 
   dim3 grid, block;
   if (version == 1) {
     SANA_RETURN_IF_ERROR(to_dims(op, "ln_mod_v1", plan::rows_v1(rows), &grid, &block));
-    ln_mod_v1<T><<<grid, block, 0, op_stream()>>>(x, C, shift, scale, rows_per_mod, eps, out);
+    SANA_CUDA_CHECK(op, launch_dependent("ln_mod_v1", ln_mod_v1<T>, grid, block, 0, x, C, shift, scale, rows_per_mod, eps, out));
     SANA_CUDA_LAUNCHED(op, "ln_mod_v1");
   } else {
     SANA_RETURN_IF_ERROR(to_dims(op, "ln_mod_v2", plan::rows_v2(rows, C), &grid, &block));
     const int tpr = plan::row_threads(C);
+    cudaError_t e = cudaSuccess;
     with_row_budget(C, [&](auto mv) {
-      ln_mod_v2<T, decltype(mv)::value><<<grid, block, 0, op_stream()>>>(x, rows, C, tpr, shift, scale, rows_per_mod, eps, out);
+      e = launch_dependent("ln_mod_v2", ln_mod_v2<T, decltype(mv)::value>, grid, block, 0, x, rows, C, tpr, shift, scale, rows_per_mod, eps, out);
     });
+    SANA_CUDA_CHECK(op, e);
     SANA_CUDA_LAUNCHED(op, "ln_mod_v2");
   }
   return Status::Ok();

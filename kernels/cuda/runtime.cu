@@ -277,6 +277,51 @@ Status synchronize(const char* what) {
   return Status::Ok();
 }
 
+// ---- programmatic dependent launch ----
+namespace {
+constexpr int kPdlUnread = -1;
+std::atomic<int> g_pdl_mode{kPdlUnread};
+std::atomic<int64_t> g_pdl_launches{0};
+
+// SANA_LAB_PDL: unset, "" or "0" = off, "1" = on; anything else is ignored (off) with one warning.
+int pdl_mode_from_env() {
+  const char* e = std::getenv("SANA_LAB_PDL");
+  if (e == nullptr || e[0] == '\0' || std::strcmp(e, "0") == 0) return 0;
+  if (std::strcmp(e, "1") == 0) return 1;
+  std::fprintf(stderr, "sana-lab: SANA_LAB_PDL=\"%s\" is not 1 or 0: ignored (programmatic dependent launch off)\n", e);
+  return 0;
+}
+}  // namespace
+
+void set_pdl_mode(int mode) { g_pdl_mode.store(mode == 1 ? 1 : 0, std::memory_order_relaxed); }
+
+int pdl_mode() {
+  int m = g_pdl_mode.load(std::memory_order_relaxed);
+  if (m == kPdlUnread) {
+    static const int from_env = pdl_mode_from_env();  // read (and warned about) once
+    g_pdl_mode.compare_exchange_strong(m, from_env, std::memory_order_relaxed);  // unless the setter came first
+    m = g_pdl_mode.load(std::memory_order_relaxed);
+  }
+  return m;
+}
+
+bool pdl_active() {
+  if (pdl_mode() != 1) return false;
+  // The attribute and griddepcontrol exist from sm_90 on; asked once (a failed query: plain launches).
+  static const bool sm90 = [] {
+    int major = 0;
+    if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, 0) != cudaSuccess) {
+      cudaGetLastError();
+      return false;
+    }
+    return major >= 9;
+  }();
+  return sm90;
+}
+
+void note_pdl_launch() { g_pdl_launches.fetch_add(1, std::memory_order_relaxed); }
+int64_t pdl_launch_count() { return g_pdl_launches.load(std::memory_order_relaxed); }
+
 Status release_cached_memory() {
   if (!device_available()) return Status::Ok();
   std::lock_guard<std::recursive_mutex> lock(op_mutex());

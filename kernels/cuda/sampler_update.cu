@@ -20,6 +20,7 @@
 //       it writes the coefficients; this keeps a bad replay from passing silently).
 #include "sana/cuda/checks.h"
 #include "sana/cuda/common.cuh"
+#include "sana/cuda/ptx.cuh"
 
 namespace sana::cuda {
 namespace {
@@ -28,6 +29,7 @@ template <typename T>
 __global__ void __launch_bounds__(256) sampler_update_v1(const T* __restrict__ v, int64_t halves, const float* __restrict__ coeffs,
                                                          float* __restrict__ x, float* __restrict__ m_state, T* __restrict__ tokens,
                                                          int64_t copies, int64_t n) {
+  ptx::dependent_prologue();  // PDL: wait for the kernel ahead (launch_dependent)
   const float kind = coeffs[0], guidance = coeffs[1], sigma = coeffs[2], cX = coeffs[3], cD0 = coeffs[4], cD1 = coeffs[5],
               invR0 = coeffs[6], dt = coeffs[7];
   const bool bad = !(kind == 0.0f || kind == 1.0f || kind == 2.0f) || (kind != 2.0f && m_state == nullptr);
@@ -55,9 +57,9 @@ template <typename T>
 Status run_v1(const char* op, const SamplerUpdateArgs& a, const SamplerUpdateSizes& s) {
   dim3 grid, block;
   SANA_RETURN_IF_ERROR(to_dims(op, "sampler_update_v1", plan::elementwise(s.n), &grid, &block));
-  sampler_update_v1<T><<<grid, block, 0, op_stream()>>>(a.v.as<T>(), s.halves, a.coeffs.as<float>(), a.x.as<float>(),
-                                                        a.m_state ? a.m_state->as<float>() : nullptr, a.tokens ? a.tokens->as<T>() : nullptr,
-                                                        s.copies, s.n);
+  SANA_CUDA_CHECK(op, launch_dependent("sampler_update_v1", sampler_update_v1<T>, grid, block, 0, a.v.as<T>(), s.halves, a.coeffs.as<float>(),
+                                       a.x.as<float>(), a.m_state ? a.m_state->as<float>() : nullptr, a.tokens ? a.tokens->as<T>() : nullptr,
+                                       s.copies, s.n));
   SANA_CUDA_LAUNCHED(op, "sampler_update_v1");
   return Status::Ok();
 }

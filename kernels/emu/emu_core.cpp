@@ -13,6 +13,7 @@
 #include <ucontext.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -67,6 +68,8 @@ struct Fiber {
   std::vector<Copy> cp_open;
   std::deque<std::vector<Copy>> cp_groups;
   int64_t cluster_phase = -1;  // the cluster barrier phase this thread arrived in (−1: none pending)
+  bool dep_waited = false;     // has executed griddepcontrol.wait
+  bool at_dep_wait = false;    // blocked in it until the primary completes
 };
 
 struct Coll {
@@ -123,6 +126,35 @@ ucontext_t g_sched_uc;
 jmp_buf g_sched_jb;
 std::vector<uint8_t*> g_stacks;  // reused across blocks and launches
 const char* g_kernel_name = "";
+// Programmatic dependent launch: the running launch is a dependent, and (per cluster) its primary has not
+// completed yet (device memory poisoned in an AddressSanitizer build while so).
+bool g_launch_pdl = false;
+bool g_dep_pending = false;
+bool g_poisoned = false;
+std::atomic<int64_t> g_pdl_launches{0};
+
+void set_poison(bool on) {
+  if (g_poisoned == on) return;
+  poison_device_memory(on);
+  g_poisoned = on;
+}
+
+// The primary completes (the adversarial schedule: only once no thread of the cluster can progress
+// without it): every thread blocked in griddepcontrol.wait continues. False when it already had.
+bool complete_primary(std::vector<Block>& blocks) {
+  if (!g_dep_pending) return false;
+  g_dep_pending = false;
+  set_poison(false);
+  for (Block& b : blocks) {
+    for (Fiber& f : b.fibers) {
+      if (!f.at_dep_wait) continue;
+      f.at_dep_wait = false;
+      if (f.state == State::kBlocked) f.state = State::kRunnable;
+    }
+    ++b.epoch;
+  }
+  return true;
+}
 
 uint8_t* stack_for(size_t i) {
   while (g_stacks.size() <= i) {
@@ -181,6 +213,10 @@ void fiber_main() {
   try {
     (*b.body)();
     flush_cp_async(f, 0);  // copies still in flight when a thread exits complete anyway
+    if (g_launch_pdl && !f.dep_waited) {
+      throw KernelFault(cudaErrorLaunchFailure, "exited without griddepcontrol.wait in a kernel launched as a programmatic dependent (PDL): "
+                                                "nothing orders its memory accesses after the kernel ahead of it");
+    }
   } catch (const KernelFault& e) {
     fault(e.code, where() + ": " + e.what());
   } catch (const ptx::PtxError& e) {
@@ -370,6 +406,8 @@ cudaError_t run_cluster(const Config& cfg, std::vector<Block>& blocks) {
   g_cluster.live = int64_t{n} * nb;
   g_cluster.arrived = 0;
   g_cluster.phase = 0;
+  g_dep_pending = g_launch_pdl;  // each block (cluster) of a dependent starts before its primary completes
+  set_poison(g_dep_pending);
   auto any_fault = [&]() -> Block* {
     for (Block& b : blocks) {
       if (b.faulted) return &b;
@@ -449,7 +487,12 @@ cudaError_t run_cluster(const Config& cfg, std::vector<Block>& blocks) {
       continue;
     }
     if (!ran || all_spun) {
-      // Nothing changed in a whole pass: every live thread waits for something no thread will do.
+      // Nothing changed in a whole pass. A dependent's primary completes now, at the latest (its threads
+      // blocked in griddepcontrol.wait continue); else every live thread waits for something no thread will do.
+      if (complete_primary(blocks)) {
+        idle_passes = 0;
+        continue;
+      }
       if (++idle_passes < 2) continue;
       std::string who;
       int shown = 0;
@@ -469,6 +512,8 @@ cudaError_t run_cluster(const Config& cfg, std::vector<Block>& blocks) {
                                         (g_cluster.live > 4 ? ", …" : "") + ")");
     }
   }
+  g_dep_pending = false;
+  set_poison(false);
   Block* bad = any_fault();
   if (bad != nullptr) {
     enter(*bad);
@@ -513,6 +558,8 @@ cudaError_t run_grid(const Config& cfg, const char* name, const std::function<vo
     b.arena = arena_for(r);
   }
   g_kernel_name = name;
+  g_launch_pdl = cfg.pdl;
+  if (cfg.pdl) g_pdl_launches.fetch_add(1, std::memory_order_relaxed);
   g_grid_dim = cfg.grid;
   g_block_dim = cfg.block;
   cudaError_t err = cudaSuccess;
@@ -529,6 +576,7 @@ cudaError_t run_grid(const Config& cfg, const char* name, const std::function<vo
   }
   g_block = nullptr;
   g_cluster = Cluster();
+  g_launch_pdl = false;
   if (err != cudaSuccess) std::fprintf(stderr, "[sana-emu] kernel %s failed: %s\n", name, failure.c_str());
   record_launch_error(err);
   return err;
@@ -620,6 +668,7 @@ void cp_async16(uint32_t dst, const void* src, int src_bytes) {
                                                    std::to_string(w.size) + ") or not 16-byte aligned");
   }
   if (src_bytes < 0 || src_bytes > 16) throw KernelFault(cudaErrorIllegalInstruction, "cp.async src-size " + std::to_string(src_bytes));
+  if (src_bytes > 0) check_dependency("cp.async");
   if (src_bytes > 0 && reinterpret_cast<uintptr_t>(src) % 16 != 0) throw KernelFault(cudaErrorMisalignedAddress, "cp.async 16 from a global address not 16-byte aligned");
   std::memset(w.base + dst, 0xFF, 16);  // read before cp.async.wait_group: NaN
   me().cp_open.push_back(Copy{dst, src, src_bytes});
@@ -760,6 +809,7 @@ void cluster_wait() {
 void tma_load_2d_multicast(uint32_t dst, const CUtensorMap* map, int32_t c0, int32_t c1, uint32_t bar, uint16_t cta_mask) {
   constexpr const char* instr = "cp.async.bulk.tensor.2d multicast::cluster";
   if ((dst | bar) >> kClusterRankShift != 0) throw KernelFault(cudaErrorIllegalAddress, std::string(instr) + ": dst and mbar must be the executing block's offsets");
+  check_dependency(instr);
   for (Block* t : multicast_targets(cta_mask, instr)) {
     const uint32_t bytes = ptx::tma_load_2d(t->window, dst, map, c0, c1);
     ptx::mbarrier_complete_tx(t->window, bar, bytes);
@@ -767,5 +817,27 @@ void tma_load_2d_multicast(uint32_t dst, const CUtensorMap* map, int32_t c0, int
   }
   progress();
 }
+
+// ---- programmatic dependent launch ----
+
+void grid_dependency_wait() {
+  Fiber& f = me();
+  f.dep_waited = true;
+  if (!g_dep_pending) return;  // not a dependent, or its primary has completed
+  f.at_dep_wait = true;
+  f.state = State::kBlocked;
+  yield_to_scheduler();
+}
+
+void launch_dependents() {}
+
+void check_dependency(const char* what) {
+  if (g_launch_pdl && g_block != nullptr && !me().dep_waited) {
+    throw KernelFault(cudaErrorIllegalAddress, std::string(what) + " reads global memory before griddepcontrol.wait in a kernel launched as a programmatic "
+                                                                   "dependent (PDL): the kernel ahead of it may still be writing it");
+  }
+}
+
+int64_t pdl_launch_count() { return g_pdl_launches.load(std::memory_order_relaxed); }
 
 }  // namespace sana_emu

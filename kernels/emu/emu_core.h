@@ -54,6 +54,7 @@ struct Config {
   size_t smem;
   cudaStream_t stream;
   dim3 cluster{1, 1, 1};  // blocks per cluster (cudaLaunchAttributeClusterDimension); 1 × 1 × 1 = none
+  bool pdl = false;       // a programmatic dependent (cudaLaunchAttributeProgrammaticStreamSerialization)
   Config(dim3 g, dim3 b, size_t s = 0, cudaStream_t st = nullptr) : grid(g), block(b), smem(s), stream(st) {}
 };
 
@@ -85,14 +86,20 @@ cudaError_t launch(const Config& cfg, const char* name, Call call, A&&... args) 
 }
 
 // cudaLaunchKernelEx(config, kernel, args…) (translate.mjs rewrites the call): the launch with the
-// config's grid, block, dynamic shared memory, stream and cluster dimension attribute (other attributes
-// are refused). Returns the launch's error as cudaLaunchKernelEx does.
+// config's grid, block, dynamic shared memory, stream, cluster dimension and programmatic stream
+// serialization attributes (other attributes are refused). Returns the launch's error as
+// cudaLaunchKernelEx does.
 template <typename Call, typename... A>
 cudaError_t launch_ex(const cudaLaunchConfig_t* c, const char* name, Call call, A&&... args) {
   Config cfg(c->gridDim, c->blockDim, c->dynamicSmemBytes, c->stream);
   for (unsigned i = 0; i < c->numAttrs; ++i) {
-    if (c->attrs[i].id != cudaLaunchAttributeClusterDimension) return cudaErrorNotSupported;
-    cfg.cluster = dim3(c->attrs[i].val.clusterDim.x, c->attrs[i].val.clusterDim.y, c->attrs[i].val.clusterDim.z);
+    if (c->attrs[i].id == cudaLaunchAttributeClusterDimension) {
+      cfg.cluster = dim3(c->attrs[i].val.clusterDim.x, c->attrs[i].val.clusterDim.y, c->attrs[i].val.clusterDim.z);
+    } else if (c->attrs[i].id == cudaLaunchAttributeProgrammaticStreamSerialization) {
+      cfg.pdl = c->attrs[i].val.programmaticStreamSerializationAllowed != 0;
+    } else {
+      return cudaErrorNotSupported;
+    }
   }
   return launch(cfg, name, call, std::forward<A>(args)...);
 }
@@ -155,5 +162,24 @@ void cluster_wait();
 // cp.async.bulk.tensor.2d…multicast::cluster: the box lands at `dst` and completes its bytes on the
 // mbarrier at `bar` in every block of the cluster whose rank is set in `cta_mask` (same offsets in each).
 void tma_load_2d_multicast(uint32_t dst, const CUtensorMap* map, int32_t c0, int32_t c1, uint32_t bar, uint16_t cta_mask);
+
+// ---- programmatic dependent launch (PTX griddepcontrol; cudaLaunchAttributeProgrammaticStreamSerialization) ----
+// A kernel launched as a programmatic dependent may start before the kernel ahead of it in the stream
+// (its primary) has finished; griddepcontrol.wait blocks until the primary has completed and its writes
+// are visible. The emulator runs the most adversarial legal schedule: in each block (each cluster) of such
+// a launch the primary completes as late as possible, only once no thread can progress without it. Until a
+// thread has waited, its global-memory accesses through emulated PTX (TMA loads, cp.async) fault, and in an
+// AddressSanitizer build every device allocation is poisoned until the primary completes, so any plain
+// load or store a thread makes before its wait is reported. A thread of such a launch that exits without
+// having waited faults too (this project's convention: the wait comes first in every thread, so a kernel
+// launched as a dependent without one is caught even where its accesses are not seen). In a launch without
+// the attribute both instructions do nothing.
+void grid_dependency_wait();   // griddepcontrol.wait
+void launch_dependents();      // griddepcontrol.launch_dependents (only a scheduling hint: nothing to check)
+void check_dependency(const char* what);  // a global-memory access by the emulated PTX
+// Launches and waits that took the adversarial path, for tests (reset never).
+int64_t pdl_launch_count();
+// In an AddressSanitizer build: poisons (true) or unpoisons every device allocation (emu_runtime.cpp).
+void poison_device_memory(bool poison);
 
 }  // namespace sana_emu

@@ -70,12 +70,14 @@ bool mbar_try_wait(uint32_t bar, uint32_t parity) {
 }
 
 void tma_load_2d(uint32_t dst, const CUtensorMap* map, int32_t c0, int32_t c1, uint32_t bar) {
+  check_dependency("cp.async.bulk.tensor.2d");
   const uint32_t bytes = ptx::tma_load_2d(smem_window(), dst, map, c0, c1);
   ptx::mbarrier_complete_tx(smem_window(), bar, bytes);
   progress();
 }
 
 void tma_load_4d(uint32_t dst, const CUtensorMap* map, int32_t c0, int32_t c1, int32_t c2, int32_t c3, uint32_t bar) {
+  check_dependency("cp.async.bulk.tensor.4d");
   const uint32_t bytes = ptx::tma_load_4d(smem_window(), dst, map, c0, c1, c2, c3);
   ptx::mbarrier_complete_tx(smem_window(), bar, bytes);
   progress();

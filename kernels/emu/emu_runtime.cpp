@@ -16,6 +16,10 @@
 
 #include "emu_core.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
+
 namespace sana_emu {
 
 namespace {
@@ -138,6 +142,23 @@ struct CUgraph_st {
 struct CUgraphExec_st {
   std::shared_ptr<sana_emu::GraphBody> body;
 };
+
+namespace sana_emu {
+void poison_device_memory(bool poison) {
+#if defined(__SANITIZE_ADDRESS__)
+  std::lock_guard<std::mutex> lock(g_mu);
+  for (const auto& [p, n] : g_allocs) {
+    if (poison) {
+      ASAN_POISON_MEMORY_REGION(p, n);
+    } else {
+      ASAN_UNPOISON_MEMORY_REGION(p, n);
+    }
+  }
+#else
+  (void)poison;
+#endif
+}
+}  // namespace sana_emu
 
 extern "C" {
 

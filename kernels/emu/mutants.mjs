@@ -1,6 +1,8 @@
 // The emulator checks itself: each mutant is a deliberately broken kernel (one edit of a translated
 // source in build-emu/src/), rebuilt and run through the emulated self-test, which must FAIL it.
 // A mutant that passes ("survived") means the emulator or the self-test cannot see that kind of bug.
+// A mutant is one edit (from → to) or several (edits: [{ from, to }, …]), each matching exactly once; `env`
+// adds environment variables to its self-test run (e.g. SANA_LAB_PDL=1 for the launch mode it breaks).
 //
 //   node kernels/emu/mutants.mjs [--build-dir build-emu] [--only NAME,NAME] [--jobs N]   (after kernels/emu/build.sh)
 //   node kernels/emu/mutants.mjs --asan --build-dir build-emu-asan            (after an ASan build, see check.sh)
@@ -303,6 +305,38 @@ export const MUTANTS = [
     asan: true,
   },
   {
+    name: 'pdl-producer-early',
+    why: 'gemm v3 as a programmatic dependent: the producer issues its TMA loads before griddepcontrol.wait (the kernel ahead may still be writing x)',
+    file: 'gemm_wgmma',
+    edits: [
+      { from: '  ptx::dependent_prologue();\n', to: '  if (warp != plan::kWgConsumerWarps || lane != 0) ptx::dependent_prologue();\n' },
+      { from: "    if constexpr (kCluster > 1) {\n      // Done with the other blocks' shared memory", to: "    if (lane == 0) ptx::grid_dependency_wait();\n    if constexpr (kCluster > 1) {\n      // Done with the other blocks' shared memory" },
+    ],
+    env: { SANA_LAB_PDL: '1' },
+    op: 'gemm-v3',
+  },
+  {
+    name: 'pdl-no-wait',
+    why: 'layernorm-modulate v2 launched as a programmatic dependent without griddepcontrol.wait (nothing orders it after the kernel ahead)',
+    file: 'norms',
+    from: 'const T* __restrict__ scale, int64_t rows_per_mod, float eps, T* __restrict__ out) {\n  ptx::dependent_prologue();  // PDL: wait for the kernel ahead (launch_dependent)\n',
+    to: 'const T* __restrict__ scale, int64_t rows_per_mod, float eps, T* __restrict__ out) {\n',
+    env: { SANA_LAB_PDL: '1' },
+    op: 'layernorm-modulate',
+  },
+  {
+    name: 'pdl-read-before-wait',
+    why: 'layernorm-modulate v2 as a programmatic dependent reads its input rows before griddepcontrol.wait (plain loads: only the poisoned device memory of an ASan build shows it)',
+    file: 'norms',
+    edits: [
+      { from: 'const T* __restrict__ scale, int64_t rows_per_mod, float eps, T* __restrict__ out) {\n  ptx::dependent_prologue();  // PDL: wait for the kernel ahead (launch_dependent)\n', to: 'const T* __restrict__ scale, int64_t rows_per_mod, float eps, T* __restrict__ out) {\n' },
+      { from: '  const float mu = group_sum(s, tpr) / static_cast<float>(C);\n', to: '  ptx::dependent_prologue();\n  const float mu = group_sum(s, tpr) / static_cast<float>(C);\n' },
+    ],
+    env: { SANA_LAB_PDL: '1' },
+    op: 'layernorm-modulate',
+    asan: true,
+  },
+  {
     name: 'sampler-fma',
     why: 'sampler-update: the data prediction x − σ·g as one fused multiply-add (one rounding instead of the reference\'s two)',
     file: 'sampler_update',
@@ -347,12 +381,15 @@ function run(cmd, args, opts = {}) {
 /** Builds mutant m against the objects in dir and runs its op's parity; returns the line to print and whether it was killed. */
 async function trial(m, dir, objs, cxx, asan) {
   const t0 = Date.now();
-  const src = readFileSync(join(dir, 'src', `${m.file}.cpp`), 'utf8');
-  const hits = src.split(m.from).length - 1;
-  if (hits !== 1) return { ok: false, line: `[mutants] ${m.name}: the edit matches ${hits} times in ${m.file} (expected once): update kernels/emu/mutants.mjs` };
+  let src = readFileSync(join(dir, 'src', `${m.file}.cpp`), 'utf8');
+  for (const e of m.edits ?? [{ from: m.from, to: m.to }]) {
+    const hits = src.split(e.from).length - 1;
+    if (hits !== 1) return { ok: false, line: `[mutants] ${m.name}: an edit matches ${hits} times in ${m.file} (expected once): update kernels/emu/mutants.mjs` };
+    src = src.replace(e.from, e.to);
+  }
   const mdir = join(dir, 'mutants', m.name);
   mkdirSync(mdir, { recursive: true });
-  writeFileSync(join(mdir, `${m.file}.cpp`), src.replace(m.from, m.to));
+  writeFileSync(join(mdir, `${m.file}.cpp`), src);
   let r = await run(cxx, ['-include', 'kernels/emu/cuda_emu.h', `@${join(dir, 'flags.rsp')}`, '-w', '-c', join(mdir, `${m.file}.cpp`), '-o', join(mdir, `${m.file}.o`)]);
   if (r.status !== 0) return { ok: false, line: `[mutants] ${m.name}: does not compile:\n${r.out.slice(0, 2000)}` };
   const others = objs.filter((o) => o !== `${m.file}.o`).map((o) => join(dir, 'obj', o));
@@ -360,7 +397,7 @@ async function trial(m, dir, objs, cxx, asan) {
   if (r.status !== 0) return { ok: false, line: `[mutants] ${m.name}: does not link:\n${r.out.slice(0, 2000)}` };
   // --fail-fast: the first failed check kills the mutant; the op's other cases would only cost time
   // (ASan mutants run every case: the report, not a failed check, is what kills them).
-  r = await run(join(mdir, 'selftest'), ['--parity', '--only', m.op, ...(asan ? [] : ['--fail-fast'])], { timeout: 600_000, env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=0' } });
+  r = await run(join(mdir, 'selftest'), ['--parity', '--only', m.op, ...(asan ? [] : ['--fail-fast'])], { timeout: 600_000, env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=0', ...(m.env ?? {}) } });
   const lines = r.out.split('\n');
   const failedLine = (lines.find((l) => /\d+ checks, \d+ failed/.test(l)) ?? '').trim();
   const fault = lines.find((l) => l.startsWith('[sana-emu]')) ?? '';

@@ -198,6 +198,27 @@ describe('bench/gpu/compare.py', () => {
     expect(out).toMatch(/^\s+0\.6b\s+4096\s+2\s+32768\s+3456\s+1152\s+2\s+0\.3800\s+0\.3000\s+-\s+0\.79\s+-\s+7046$/m);
     expect(out).toContain('(the L2 read ceiling of this run: 8000 GB/s; a feed near it is L2-bound)');
   });
+
+  it('puts dit-block v3 with programmatic dependent launch beside plain launches and never counts it as a version', () => {
+    const rec = (ms: number, shape: Record<string, number>, res: number) => ({ op: 'dit-block', version: 3, model: '0.6b', res, batch: 2, median_ms: ms, shape });
+    const cuda = join(tmp, 'cmp-pdl.json');
+    writeFileSync(cuda, JSON.stringify({
+      records: [
+        rec(0.48, { B: 2, N: 1024, C: 1152 }, 1024),
+        rec(0.42, { B: 2, N: 1024, C: 1152, pdl: 1 }, 1024),
+        rec(0.30, { B: 2, N: 256, C: 1152 }, 512),
+        rec(0.31, { B: 2, N: 256, C: 1152, pdl: 1 }, 512),
+      ],
+    }));
+    const torch = join(tmp, 'cmp-pdl-torch.json');
+    writeFileSync(torch, JSON.stringify({ records: [{ op: 'dit-block', model: '0.6b', res: 1024, batch: 2, median_ms: 0.77 }] }));
+    const out = execFileSync('python3', [join(root, 'bench/gpu/compare.py'), cuda, torch], { encoding: 'utf8' });
+    // the main table's v3 is the plain launch (0.48), not the PDL record (0.42)
+    expect(out).toMatch(/^dit-block\s+0\.6b\s+1024\s+2\s+-\s+v3\s+0\.480\s+0\.770/m);
+    expect(out).toMatch(/^dit-block v3\s+0\.6b\s+1024\s+2\s+0\.4800\s+0\.4200\s+1\.14$/m);
+    expect(out).toMatch(/^dit-block v3\s+0\.6b\s+512\s+2\s+0\.3000\s+0\.3100\s+0\.97$/m);
+    expect(out).toMatch(/PDL vs plain launches: faster in 1 of 2 shape\(s\) \(speed-up 0\.97–1\.14\)/);
+  });
 });
 
 describe('bench/gpu/check.sh without a GPU', () => {

@@ -30,6 +30,24 @@ function gemmModes(env: Record<string, string>): { modes: { tiles: number[]; spl
   return { modes: JSON.parse(r.stdout), err: r.stderr };
 }
 
+function pdlMode(value: string): { mode: { mode: number; active: boolean; launches: number }; err: string } {
+  const script = `process.stdout.write(JSON.stringify(require(${JSON.stringify(addonPath())}).runtime.pdlMode()))`;
+  const r = spawnSync(process.execPath, ['-e', script], { env: { ...process.env, SANA_LAB_PDL: value }, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`child failed: ${r.stderr}`);
+  return { mode: JSON.parse(r.stdout), err: r.stderr };
+}
+
+describe.skipIf(!loadAddon().buildInfo().cuda)('programmatic dependent launch from the environment (runtime.pdlMode)', () => {
+  it('is off unless SANA_LAB_PDL=1; an invalid value is ignored with a warning', () => {
+    expect(pdlMode('').mode).toEqual({ mode: 0, active: false, launches: 0 });
+    expect(pdlMode('0').mode.mode).toBe(0);
+    expect(pdlMode('1').mode.mode).toBe(1);
+    const bad = pdlMode('yes');
+    expect(bad.mode.mode).toBe(0);
+    expect(bad.err).toContain('SANA_LAB_PDL="yes" is not 1 or 0');
+  });
+});
+
 describe.skipIf(!loadAddon().buildInfo().cuda)('gemm v3 launch modes from the environment (runtime.gemmWgmmaModes)', () => {
   it('defaults: tiles 128 and 256, split-K off, no clusters', () => {
     expect(gemmModes({}).modes).toEqual({ tiles: [128, 256], splitK: 0, cluster: 1 });

@@ -2337,6 +2337,16 @@ std::string run_bench(const std::vector<int64_t>& res_list, int64_t B, double bu
           for (int ver = 1; ver <= versions_of("dit-block"); ++ver) {
             bench.add("dit-block", ver, m.name, res, B, N, shape_json({{"B", B}, {"N", N}, {"C", C}}), [&] { return cuda::dit_block(a, ver); });
           }
+          // v3 again with every kernel a programmatic dependent (set_pdl_mode(1), as SANA_LAB_PDL=1; opt-in until
+          // timed): what the launches and prologues of its ~15 kernels cost (compare.py "programmatic dependent launch").
+          {
+            const int saved = cuda::pdl_mode();
+            cuda::set_pdl_mode(1);
+            if (cuda::pdl_active()) {
+              bench.add("dit-block", 3, m.name, res, B, N, shape_json({{"B", B}, {"N", N}, {"C", C}, {"pdl", 1}}), [&] { return cuda::dit_block(a, 3); });
+            }
+            cuda::set_pdl_mode(saved);
+          }
         }
       } catch (const Failure& f) {
         std::fprintf(stderr, "  setup failed: %s\n", f.st.message().c_str());
@@ -2596,6 +2606,9 @@ int main(int argc, char** argv) {
     // Which gemm v3 launch paths the checks reached (e.g. SANA_LAB_GEMM_CLUSTER=2 over the composites).
     std::printf("gemm v3 (wgmma) launches: %lld, %lld of them in clusters, %lld split\n", static_cast<long long>(cuda::gemm_wgmma_launch_count()),
                 static_cast<long long>(cuda::gemm_wgmma_cluster_launch_count()), static_cast<long long>(cuda::gemm_wgmma_split_launch_count()));
+    // Whether the kernels ran as programmatic dependents (SANA_LAB_PDL=1: each waits for the kernel ahead first).
+    std::printf("programmatic dependent launches (PDL): %lld (mode %s)\n", static_cast<long long>(cuda::pdl_launch_count()),
+                cuda::pdl_active() ? "on" : "off");
     std::printf("%zu checks, %d failed (%.1f s)%s\n", g_checks.size(), failed, parity_s, stopped ? " (--fail-fast: stopped at the first failure)" : "");
   }
   if (!json_path.empty()) {

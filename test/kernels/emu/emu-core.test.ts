@@ -1,7 +1,8 @@
 // The host emulator's execution model (kernels/emu/emu_core.cpp, emu_runtime.cpp, the prelude and
 // translate.mjs) on small kernels written for it (emu_core_test.cu): barriers, shuffles, deadlock and
 // divergence detection, poisoned shared memory, cp.async completing at its wait, traps, launch limits,
-// thread-block clusters (ranks, remote mbarrier arrives, the cluster barrier, a block that exits too early).
+// thread-block clusters (ranks, remote mbarrier arrives, the cluster barrier, a block that exits too early),
+// programmatic dependent launch (griddepcontrol.wait first, or a fault).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,6 +46,8 @@ describe.skipIf(missingToolchain() !== '')('host emulator: scheduler, collective
       expect(run.stderr).toMatch(/launch of uninit_kernel refused: 65536 bytes of dynamic shared memory, over 49152/);
       expect(run.stderr).toMatch(/kernel cluster_handshake_kernel<false> failed: block \(1,0,0\) thread \(0,0,0\): mbarrier\.arrive\.shared::cluster: the shared memory of cluster rank 0, whose block has exited/);
       expect(run.stderr).toMatch(/launch of cluster_pair_kernel refused: cluster \(2,1,1\) for grid \(3,1,1\)/);
+      expect(run.stderr).toMatch(/kernel pdl_no_wait_kernel failed: block \(0,0,0\) thread \(0,0,0\): exited without griddepcontrol\.wait in a kernel launched as a programmatic dependent/);
+      expect(run.stderr).toMatch(/kernel pdl_early_copy_kernel failed: block \(0,0,0\) thread \(0,0,0\): cp\.async reads global memory before griddepcontrol\.wait/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -147,6 +147,44 @@ __global__ void static_mbarrier_kernel(int* out) {
   out[blockIdx.x * blockDim.x + threadIdx.x] = 1;
 }
 
+// Programmatic dependent launch: the wait first, then the work (the project's convention).
+__global__ void pdl_scale_kernel(const float* in, float* out) {
+  sana::cuda::ptx::dependent_prologue();
+  out[blockIdx.x * blockDim.x + threadIdx.x] = 2.0f * in[blockIdx.x * blockDim.x + threadIdx.x];
+}
+// No wait at all: fine as a plain launch, a fault as a dependent.
+__global__ void pdl_no_wait_kernel(float* out) { out[threadIdx.x] = 1.0f; }
+// A global read through cp.async before the wait.
+__global__ void pdl_early_copy_kernel(const float* in, float* out) {
+  extern __shared__ __align__(16) float buf[];
+  using namespace sana::cuda::ptx;
+  if (threadIdx.x == 0) cp_async16(smem_u32(buf), in, true);
+  cp_async_commit();
+  grid_dependency_wait();
+  cp_async_wait<0>();
+  __syncthreads();
+  out[threadIdx.x] = buf[threadIdx.x % 4];
+}
+// Thread 0 waits for the primary before a barrier, the others reach the barrier first and wait after it:
+// no thread progresses until the primary completes, which it then does (no deadlock).
+__global__ void pdl_barrier_kernel(float* out) {
+  using namespace sana::cuda::ptx;
+  __shared__ float s;
+  if (threadIdx.x == 0) {
+    grid_dependency_wait();
+    s = 3.0f;
+  }
+  __syncthreads();
+  if (threadIdx.x != 0) grid_dependency_wait();
+  out[threadIdx.x] = s;
+}
+
+cudaLaunchConfig_t pdl_config(unsigned grid, unsigned block, size_t smem, cudaLaunchAttribute* attr) {
+  attr->id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr->val.programmaticStreamSerializationAllowed = 1;
+  return cudaLaunchConfig_t{dim3(grid), dim3(block), smem, nullptr, attr, 1};
+}
+
 cudaLaunchConfig_t cluster_config(unsigned grid, unsigned block, unsigned cluster, cudaLaunchAttribute* attr) {
   attr->id = cudaLaunchAttributeClusterDimension;
   attr->val.clusterDim.x = cluster;
@@ -278,6 +316,44 @@ int main() {
     const cudaLaunchConfig_t odd = cluster_config(3, 64, 2, &attr);
     check(cudaLaunchKernelEx(&odd, cluster_pair_kernel, d) == cudaErrorInvalidClusterSize, "a grid that clusters do not divide is refused");
     cudaGetLastError();
+  }
+  {
+    cudaLaunchAttribute attr;
+    const int n = 2 * 64;
+    std::vector<float> in(n), h(n);
+    for (int i = 0; i < n; ++i) in[i] = static_cast<float>(i) + 0.25f;
+    float* din = device_alloc<float>(n);
+    float* dout = device_alloc<float>(n);
+    cudaMemcpy(din, in.data(), n * sizeof(float), cudaMemcpyHostToDevice);
+    const int64_t before = sana_emu::pdl_launch_count();
+    const cudaLaunchConfig_t cfg = pdl_config(2, 64, 0, &attr);
+    check(cudaLaunchKernelEx(&cfg, pdl_scale_kernel, din, dout) == cudaSuccess, "a dependent (PDL) whose threads wait first runs");
+    check(sana_emu::pdl_launch_count() == before + 1, "… as a programmatic dependent");
+    cudaMemcpy(h.data(), dout, n * sizeof(float), cudaMemcpyDeviceToHost);
+    bool ok = true;
+    for (int i = 0; i < n; ++i) ok = ok && h[i] == 2.0f * in[i];
+    check(ok, "… and computes after its wait");
+    pdl_scale_kernel<<<2, 64>>>(din, dout);
+    check(cudaGetLastError() == cudaSuccess, "griddepcontrol.wait in a plain launch returns at once");
+    pdl_no_wait_kernel<<<1, 32>>>(dout);
+    check(cudaGetLastError() == cudaSuccess, "a kernel without the wait runs as a plain launch");
+    const cudaLaunchConfig_t one = pdl_config(1, 32, 0, &attr);
+    check(cudaLaunchKernelEx(&one, pdl_no_wait_kernel, dout) == cudaErrorLaunchFailure,
+          "a dependent whose threads exit without griddepcontrol.wait is an error (nothing orders its accesses)");
+    cudaGetLastError();
+    const cudaLaunchConfig_t copy = pdl_config(1, 32, 16, &attr);
+    check(cudaLaunchKernelEx(&copy, pdl_early_copy_kernel, din, dout) == cudaErrorIllegalAddress,
+          "a dependent's cp.async from global memory before its wait is an error");
+    cudaGetLastError();
+    pdl_early_copy_kernel<<<1, 32, 16>>>(din, dout);
+    check(cudaGetLastError() == cudaSuccess, "… and the same kernel runs as a plain launch");
+    const cudaLaunchConfig_t bar = pdl_config(1, 64, 0, &attr);
+    check(cudaLaunchKernelEx(&bar, pdl_barrier_kernel, dout) == cudaSuccess,
+          "a dependent whose threads block in the wait and at a barrier: the primary completes, no deadlock");
+    cudaMemcpy(h.data(), dout, 64 * sizeof(float), cudaMemcpyDeviceToHost);
+    bool three = true;
+    for (int i = 0; i < 64; ++i) three = three && h[i] == 3.0f;
+    check(three, "… and every thread sees the value written after thread 0's wait");
   }
   std::printf("all emulator-core checks passed (%d)\n", g_checks);
   return 0;

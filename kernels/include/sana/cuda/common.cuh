@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sana/cuda/checks.h"
@@ -163,6 +164,30 @@ Status to_dims(const char* op, const char* kernel, const plan::Launch& l, dim3* 
 
 // The stream every op uses (the legacy default stream).
 cudaStream_t op_stream();
+
+// A kernel launch that is a programmatic dependent when pdl_active() (ops_cuda.h: set_pdl_mode), else a
+// plain launch on op_stream(). The kernel must call ptx::grid_dependency_wait() first in every thread
+// (ptx::dependent_prologue()); the emulator faults a dependent thread that exits without it or reaches
+// global memory through PTX before it. `name` names the kernel in the emulator's messages.
+void note_pdl_launch();
+template <typename... P, typename... A>
+cudaError_t launch_dependent(const char* name, void (*kernel)(P...), dim3 grid, dim3 block, size_t smem, A&&... args) {
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr[0].val.programmaticStreamSerializationAllowed = 1;
+  const bool pdl = pdl_active();
+  // {gridDim, blockDim, dynamicSmemBytes, stream, attrs, numAttrs} (positional: the emulator's prelude
+  // defines gridDim and blockDim as macros)
+  cudaLaunchConfig_t cfg = {grid, block, smem, op_stream(), attr, pdl ? 1u : 0u};
+#ifdef SANA_CUDA_EMU
+  const cudaError_t e = ::sana_emu::launch_ex(&cfg, name, kernel, static_cast<P>(std::forward<A>(args))...);
+#else
+  (void)name;
+  const cudaError_t e = cudaLaunchKernelEx(&cfg, kernel, static_cast<P>(std::forward<A>(args))...);
+#endif
+  if (e == cudaSuccess && pdl) note_pdl_launch();
+  return e;
+}
 
 // The process-wide op lock (recursive): held by every op for its whole duration and by
 // time_launches around its timed loop, so kernels of different calls never interleave.

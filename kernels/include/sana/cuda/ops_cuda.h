@@ -121,6 +121,22 @@ Status graph_end(const char* what, Graph** out);
 Status graph_launch(const char* what, Graph* g);
 void graph_destroy(Graph* g);
 bool graph_capturing();
+// ---- programmatic dependent launch (PDL; opt-in until a GPU has timed it) ----
+// When on, the kernels of the DiT step and of the composites it runs (gemm v2/v3, the norms, linear and
+// cross-attention, mix-ffn's depthwise step, split-K's reduce, sampler-update) are launched with
+// cudaLaunchAttributeProgrammaticStreamSerialization: each may start while the kernel ahead of it in the
+// stream finishes, and runs its launch and prologue there; its first act in every thread is
+// griddepcontrol.wait (ptx::grid_dependency_wait), so nothing it reads or writes overlaps that kernel.
+// Mode 1 = on, 0 = off; any other value = off. SANA_LAB_PDL (1 or 0; read once, at the first launch that
+// asks; an invalid value is ignored with a warning on stderr) sets the initial mode; this setter
+// overrides it. Only on sm_90 and newer devices (where the attribute and the instruction exist); elsewhere
+// the launches stay plain whatever the mode. Not thread-safe (set it before running ops).
+void set_pdl_mode(int mode);
+int pdl_mode();
+// Whether launches get the attribute now (the mode is on and the device is sm_90 or newer).
+bool pdl_active();
+// How many launches were made with the attribute in this process (tests observe with it that PDL ran).
+int64_t pdl_launch_count();
 // Returns cached scratch memory (the stream-ordered pool) to the driver.
 Status release_cached_memory();
 // Fills device memory with a byte pattern (e.g. 0xFF = NaN in f32 and bf16: "poisoned outputs").

@@ -17,6 +17,38 @@ namespace sana::cuda::ptx {
 
 __device__ __forceinline__ uint32_t smem_u32(const void* p) { return static_cast<uint32_t>(__cvta_generic_to_shared(p)); }
 
+// ---- sm_90: programmatic dependent launch (PTX ISA "griddepcontrol"; CUDA Programming Guide,
+// "Programmatic Dependent Launch and Synchronization") ----
+// A kernel launched with cudaLaunchAttributeProgrammaticStreamSerialization (a "dependent") may start
+// while the kernel ahead of it in the stream (its "primary") is still running; griddepcontrol.wait blocks
+// the thread until the primary has completed and its memory operations are visible. In a kernel launched
+// without the attribute it returns at once; before sm_90 it compiles to nothing (the host never sets the
+// attribute there). This project's kernels call it first, in every thread, before any global access:
+// what overlaps the primary's tail is the launch and the prologue up to it.
+__device__ __forceinline__ void grid_dependency_wait() {
+#ifdef SANA_CUDA_EMU
+  ::sana_emu::grid_dependency_wait();
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;\n" ::: "memory");
+#endif
+}
+// griddepcontrol.launch_dependents: this block no longer holds back the launch of the next kernel (a
+// dependent); once every block of the grid has executed it or exited, the dependent's blocks may be
+// scheduled on free SMs, where they run up to their own wait. Only a hint for the scheduler: it orders
+// no memory (the dependent's wait still waits for this whole grid).
+__device__ __forceinline__ void launch_dependents() {
+#ifdef SANA_CUDA_EMU
+  ::sana_emu::launch_dependents();
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+}
+// Both, as the kernels start: wait for the primary, then let the next kernel launch early.
+__device__ __forceinline__ void dependent_prologue() {
+  grid_dependency_wait();
+  launch_dependents();
+}
+
 // ---- sm_80: cp.async, ldmatrix, mma.sync ----
 
 // 16 bytes global → shared, cache-global; pred false copies 0 source bytes (the 16 bytes are zero-filled).
