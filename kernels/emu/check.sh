@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Everything the host emulator can say about the CUDA kernels, in one command (CI runs it; ~12 min on
-# 2 cores: the self-test ~3, the mutants ~7, the builds, the Node parity): the GPU self-test's parity of every op × version × dtype, the mutants it must reject, and
+# 2 cores: the self-test ~3 (and ~2.5 again as programmatic dependents), the mutants ~7, the builds, the Node parity): the GPU self-test's parity of every op × version × dtype, the mutants it must reject, and
 # the Node cuda backend (op parity and whole-model parity) on an addon built for the emulator.
 #   npm run test:emu
 #   SANA_EMU_ASAN=subset (default) | full | 0   the AddressSanitizer build's run (global-memory bounds,
@@ -25,6 +25,8 @@ if [ "${SANA_EMU_ORDERS:-0}" != 0 ]; then  # ~2 min more; the emulator README li
 fi
 step "the wgmma composites again with every gemm v3 in clusters of two (SANA_LAB_GEMM_CLUSTER=2)"
 SANA_LAB_GEMM_CLUSTER=2 build-emu/cuda-selftest-emu --parity --only dit-block,linear-attention-block,mix-ffn,cross-attention,dcae-resblock,dcae-upsample | tail -n 2
+step "the whole self-test again with every converted kernel a programmatic dependent (SANA_LAB_PDL=1: each waits for the kernel ahead, which completes as late as it can)"
+SANA_LAB_PDL=1 build-emu/cuda-selftest-emu --parity | tail -n 2
 step "mutants: deliberately broken kernels the checks must fail (kernels/emu/mutants.mjs)"
 node kernels/emu/mutants.mjs
 ASAN_MODE="${SANA_EMU_ASAN:-subset}"
@@ -34,8 +36,8 @@ if [ "$ASAN_MODE" != 0 ]; then
   # (dcae-upsample left the subset when its v3 cases, wgmma emulated under ASan, took it to ~300 s; full runs it)
   ASAN_OPS=(--only layernorm-modulate,rmsnorm,mix-ffn,dcae-head,sampler-update,errors)
   [ "$ASAN_MODE" = full ] && ASAN_OPS=()
-  step "self-test parity under AddressSanitizer (${ASAN_MODE}; SANA_EMU_ASAN=full runs every op)"
-  ASAN_OPTIONS=detect_leaks=0 build-emu-asan/cuda-selftest-emu --parity "${ASAN_OPS[@]}" | tail -n 1
+  step "self-test parity under AddressSanitizer (${ASAN_MODE}; SANA_EMU_ASAN=full runs every op), as programmatic dependents (SANA_LAB_PDL=1: device memory poisoned until each kernel's wait)"
+  SANA_LAB_PDL=1 ASAN_OPTIONS=detect_leaks=0 build-emu-asan/cuda-selftest-emu --parity "${ASAN_OPS[@]}" | tail -n 2
   node kernels/emu/mutants.mjs --asan --build-dir build-emu-asan
 fi
 step "the addon with the emulated cuda backend (SANA_LAB_CUDA_EMU=1 → build-emu-addon/)"
@@ -60,6 +62,11 @@ grep -A1 "kernels of the queued step" build-emu/profile.log | tail -n 1 | grep -
   || { echo "[emu] profile should list the queued step's kernels (the kernel timeline)"; tail -n 20 build-emu/profile.log; exit 1; }
 grep -q "roofline floor: not computed — the cuda backend is the host emulator" build-emu/profile.log \
   || { echo "[emu] profile on the emulator should skip the roofline floor (no device ceilings)"; tail -n 5 build-emu/profile.log; exit 1; }
+step "sana-lab profile with SANA_LAB_PDL=1: the step's kernels launch as programmatic dependents, inside CUDA graphs too"
+SANA_LAB_PDL=1 node dist/cli/main.js profile --backend cuda --model 0.6b --res 256 --blocks 1 --text-len 16 --steps 1 --warmup 0 --repeat 1 --dtype bf16 \
+  --cuda-graph --no-roofline --json build-emu/profile-pdl.json >build-emu/profile-pdl.log 2>&1 || { tail -n 30 build-emu/profile-pdl.log; exit 1; }
+grep -E "programmatic dependent launches in this run: [1-9]" build-emu/profile-pdl.log \
+  || { echo "[emu] profile with SANA_LAB_PDL=1 should launch kernels as programmatic dependents"; grep -i programmatic build-emu/profile-pdl.log; exit 1; }
 step "SANA_LAB_CUDA_DEFAULTS reaches the ops' default calls (cross-attention=1: the step's kernel list shows xattn_v1)"
 SANA_LAB_CUDA_DEFAULTS=cross-attention=1 node dist/cli/main.js profile --backend cuda --model 0.6b --res 64 --blocks 1 --text-len 16 --steps 1 \
   --warmup 0 --repeat 1 --dtype bf16 --block-mode ops --no-roofline >build-emu/profile-defaults.log 2>&1 || { tail -n 30 build-emu/profile-defaults.log; exit 1; }
