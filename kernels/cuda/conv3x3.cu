@@ -28,6 +28,7 @@
 #include "sana/cuda/common.cuh"
 #include "sana/cuda/gemm_launch.h"
 #include "sana/cuda/internal.h"
+#include "sana/cuda/ptx.cuh"
 
 namespace sana::cuda {
 namespace {
@@ -35,6 +36,7 @@ namespace {
 template <typename T>
 __global__ void conv_direct_v1(const T* __restrict__ x, const T* __restrict__ w, Epilogue<T> ep, int64_t B, int64_t H, int64_t W, int64_t Cin,
                                int64_t Ho, int64_t Wo, int64_t Cout, int stride, int up) {
+  ptx::dependent_prologue();  // PDL: wait for the kernel ahead (launch_dependent)
   const int64_t total = B * Ho * Wo * Cout;
   for (int64_t e = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; e < total; e += int64_t{gridDim.x} * blockDim.x) {
     const int64_t co = e % Cout, m = e / Cout, ox = m % Wo, t = m / Wo, oy = t % Ho, b = t / Ho;
@@ -102,13 +104,13 @@ Status run_conv(const char* op, int version, const ConvCall& c, Scratch& scratch
     dim3 grid, block;
     SANA_RETURN_IF_ERROR(to_dims(op, "conv_direct_v1", plan::elementwise(c.B * c.Ho * c.Wo * c.Cout), &grid, &block));
     if (c.dt == DType::kF32) {
-      conv_direct_v1<float><<<grid, block, 0, op_stream()>>>(static_cast<const float*>(c.x), static_cast<const float*>(c.w),
-                                                             conv_epilogue<float>(c.out, c.Cout, c.bias, c.act, c.residual), c.B, c.H, c.W,
-                                                             c.Cin, c.Ho, c.Wo, c.Cout, c.stride, c.up);
+      SANA_CUDA_CHECK(op, launch_dependent("conv_direct_v1<float>", conv_direct_v1<float>, grid, block, 0, static_cast<const float*>(c.x),
+                                           static_cast<const float*>(c.w), conv_epilogue<float>(c.out, c.Cout, c.bias, c.act, c.residual), c.B, c.H,
+                                           c.W, c.Cin, c.Ho, c.Wo, c.Cout, c.stride, c.up));
     } else {
-      conv_direct_v1<bf16><<<grid, block, 0, op_stream()>>>(static_cast<const bf16*>(c.x), static_cast<const bf16*>(c.w),
-                                                            conv_epilogue<bf16>(c.out, c.Cout, c.bias, c.act, c.residual), c.B, c.H, c.W, c.Cin,
-                                                            c.Ho, c.Wo, c.Cout, c.stride, c.up);
+      SANA_CUDA_CHECK(op, launch_dependent("conv_direct_v1<bf16>", conv_direct_v1<bf16>, grid, block, 0, static_cast<const bf16*>(c.x),
+                                           static_cast<const bf16*>(c.w), conv_epilogue<bf16>(c.out, c.Cout, c.bias, c.act, c.residual), c.B, c.H,
+                                           c.W, c.Cin, c.Ho, c.Wo, c.Cout, c.stride, c.up));
     }
     SANA_CUDA_LAUNCHED(op, "conv_direct_v1");
     return Status::Ok();

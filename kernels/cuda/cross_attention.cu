@@ -426,7 +426,8 @@ Status launch_v3(const char* op, const plan::Launch& l, const bf16* q, int64_t l
   dim3 grid, block;
   SANA_RETURN_IF_ERROR(to_dims(op, "xattn_v3", l, &grid, &block));
   SANA_CUDA_CHECK(op, cudaFuncSetAttribute(xattn_v3<DP>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(l.smem)));
-  SANA_CUDA_CHECK(op, launch_dependent("xattn_v3<DP>", xattn_v3<DP>, grid, block, l.smem, q, ldq, k, ldk, v, ldv, mask, mask_ld, out, ldo, N, L, H, d, scale_log2e));
+  SANA_CUDA_CHECK(op, launch_dependent("xattn_v3<DP>", xattn_v3<DP>, grid, block, l.smem, q, ldq, k, ldk, v, ldv, mask, mask_ld, out, ldo, N, L, H, d,
+                                       scale_log2e));
   SANA_CUDA_LAUNCHED(op, "xattn_v3");
   return Status::Ok();
 }
@@ -502,9 +503,9 @@ Status xattn_core(const char* op, int version, DType dt, const void* q, int64_t 
     const plan::Launch l = plan::xattn_v2(B * H, N, d);
     SANA_RETURN_IF_ERROR(to_dims(op, "xattn_v2", l, &grid, &block));
     SANA_CUDA_CHECK(op, cudaFuncSetAttribute(xattn_v2, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(l.smem)));
-    SANA_CUDA_CHECK(op, launch_dependent("xattn_v2", xattn_v2, grid, block, l.smem, static_cast<const bf16*>(q), ldq, static_cast<const bf16*>(k), ldk,
-                                         static_cast<const bf16*>(v), ldv, static_cast<const bf16*>(mask_bias), mask_ld, static_cast<bf16*>(out), ldo, N,
-                                         L, static_cast<int>(H), static_cast<int>(d), scale));
+    SANA_CUDA_CHECK(op, launch_dependent("xattn_v2", xattn_v2, grid, block, l.smem, static_cast<const bf16*>(q), ldq, static_cast<const bf16*>(k),
+                                         ldk, static_cast<const bf16*>(v), ldv, static_cast<const bf16*>(mask_bias), mask_ld, static_cast<bf16*>(out),
+                                         ldo, N, L, static_cast<int>(H), static_cast<int>(d), scale));
     SANA_CUDA_LAUNCHED(op, "xattn_v2");
     return Status::Ok();
   }

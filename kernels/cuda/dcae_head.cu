@@ -55,11 +55,13 @@ namespace sana::cuda {
 namespace {
 
 template <typename T> __global__ void act_v1(T* __restrict__ t, int64_t n, int act) {
+  ptx::dependent_prologue();  // PDL: wait for the kernel ahead (launch_dependent)
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x) t[i] = stf<T>(activate(ldf(t[i]), act));
 }
 
 // n8 groups of 8 elements, t 16-byte aligned.
 template <typename T> __global__ void act_v2(T* __restrict__ t, int64_t n8, int act) {
+  ptx::dependent_prologue();  // PDL: wait for the kernel ahead (launch_dependent)
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n8; i += int64_t{gridDim.x} * blockDim.x) {
     float v[8];
     load8(t + i * 8, v);
@@ -71,6 +73,7 @@ template <typename T> __global__ void act_v2(T* __restrict__ t, int64_t n8, int 
 
 // out (B, Cout, HW) = y (B, HW, Cout) transposed per batch item.
 template <typename T> __global__ void nchw_store(const T* __restrict__ y, T* __restrict__ out, int64_t n, int64_t HW, int64_t Cout) {
+  ptx::dependent_prologue();  // PDL: wait for the kernel ahead (launch_dependent)
   for (int64_t e = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; e < n; e += int64_t{gridDim.x} * blockDim.x) out[e] = y[maps::nchw_src(HW, Cout, e)];
 }
 
@@ -83,6 +86,7 @@ template <typename T>
 __global__ void __launch_bounds__(256) head_fused_v3(const T* __restrict__ x, const T* __restrict__ nw, const T* __restrict__ nb,
                                                      const T* __restrict__ w, const T* __restrict__ bias, T* __restrict__ out, int64_t H,
                                                      int64_t W, int C, int Cout, float eps, int act) {
+  ptx::dependent_prologue();  // PDL: wait for the kernel ahead (launch_dependent)
   extern __shared__ __align__(16) float v3_smem[];
   const int tp = C + 1;                             // t row pitch (floats)
   float* t = v3_smem;                               // t[p][c], p over the 18×18 halo
@@ -145,10 +149,10 @@ template <typename T> Status run_v3(const char* op, const DcaeHeadArgs& a, int64
   dim3 grid, block;
   SANA_RETURN_IF_ERROR(to_dims(op, "head_fused_v3", l, &grid, &block));
   SANA_CUDA_CHECK(op, cudaFuncSetAttribute(head_fused_v3<T>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(l.smem)));
-  head_fused_v3<T><<<grid, block, l.smem, op_stream()>>>(static_cast<const T*>(a.x.data), static_cast<const T*>(a.norm_w.data),
-                                                         static_cast<const T*>(a.norm_b.data), static_cast<const T*>(a.w.data),
-                                                         a.bias ? static_cast<const T*>(a.bias->data) : nullptr, static_cast<T*>(a.out.data), H, W,
-                                                         static_cast<int>(C), static_cast<int>(Cout), a.eps, static_cast<int>(a.act));
+  SANA_CUDA_CHECK(op, launch_dependent("head_fused_v3<T>", head_fused_v3<T>, grid, block, l.smem, static_cast<const T*>(a.x.data),
+                                       static_cast<const T*>(a.norm_w.data), static_cast<const T*>(a.norm_b.data), static_cast<const T*>(a.w.data),
+                                       a.bias ? static_cast<const T*>(a.bias->data) : nullptr, static_cast<T*>(a.out.data), H, W, static_cast<int>(C),
+                                       static_cast<int>(Cout), a.eps, static_cast<int>(a.act)));
   SANA_CUDA_LAUNCHED(op, "head_fused_v3");
   return Status::Ok();
 }
@@ -166,6 +170,7 @@ int64_t v4_smem_bytes(int64_t C) { return kV4HaloPix * v4_pitch(C) + 9 * (C / 16
 __global__ void __launch_bounds__(kV4Threads, 2)
     head_mma_v4(const bf16* __restrict__ x, const bf16* __restrict__ nw, const bf16* __restrict__ nb, const bf16* __restrict__ w,
                 const bf16* __restrict__ bias, bf16* __restrict__ out, int64_t H, int64_t W, int C, int Cout, float eps, int act) {
+  ptx::dependent_prologue();  // PDL: wait for the kernel ahead (launch_dependent)
   extern __shared__ __align__(16) uint8_t v4_smem[];
   const int pitch = 2 * C + 16, KS = C / 16;
   uint8_t* tile = v4_smem;
@@ -268,10 +273,11 @@ Status run_v4(const char* op, const DcaeHeadArgs& a, int64_t B, int64_t H, int64
   dim3 grid, block;
   SANA_RETURN_IF_ERROR(to_dims(op, "head_mma_v4", l, &grid, &block));
   SANA_CUDA_CHECK(op, cudaFuncSetAttribute(head_mma_v4, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(l.smem)));
-  head_mma_v4<<<grid, block, l.smem, op_stream()>>>(static_cast<const bf16*>(a.x.data), static_cast<const bf16*>(a.norm_w.data),
-                                                    static_cast<const bf16*>(a.norm_b.data), static_cast<const bf16*>(a.w.data),
-                                                    a.bias ? static_cast<const bf16*>(a.bias->data) : nullptr, static_cast<bf16*>(a.out.data), H,
-                                                    W, static_cast<int>(C), static_cast<int>(Cout), a.eps, static_cast<int>(a.act));
+  SANA_CUDA_CHECK(op, launch_dependent("head_mma_v4", head_mma_v4, grid, block, l.smem, static_cast<const bf16*>(a.x.data),
+                                       static_cast<const bf16*>(a.norm_w.data), static_cast<const bf16*>(a.norm_b.data),
+                                       static_cast<const bf16*>(a.w.data), a.bias ? static_cast<const bf16*>(a.bias->data) : nullptr,
+                                       static_cast<bf16*>(a.out.data), H, W, static_cast<int>(C), static_cast<int>(Cout), a.eps,
+                                       static_cast<int>(a.act)));
   SANA_CUDA_LAUNCHED(op, "head_mma_v4");
   return Status::Ok();
 }
@@ -281,11 +287,11 @@ template <typename T> Status run_act(const char* op, int version, void* t, int64
   const int a = static_cast<int>(act);
   if (version != 1 && n % 8 == 0 && aligned16(t)) {
     SANA_RETURN_IF_ERROR(to_dims(op, "act_v2", plan::elementwise(n / 8), &grid, &block));
-    act_v2<T><<<grid, block, 0, op_stream()>>>(static_cast<T*>(t), n / 8, a);
+    SANA_CUDA_CHECK(op, launch_dependent("act_v2<T>", act_v2<T>, grid, block, 0, static_cast<T*>(t), n / 8, a));
     SANA_CUDA_LAUNCHED(op, "act_v2");
   } else {
     SANA_RETURN_IF_ERROR(to_dims(op, "act_v1", plan::elementwise(n), &grid, &block));
-    act_v1<T><<<grid, block, 0, op_stream()>>>(static_cast<T*>(t), n, a);
+    SANA_CUDA_CHECK(op, launch_dependent("act_v1<T>", act_v1<T>, grid, block, 0, static_cast<T*>(t), n, a));
     SANA_CUDA_LAUNCHED(op, "act_v1");
   }
   return Status::Ok();
@@ -294,7 +300,7 @@ template <typename T> Status run_act(const char* op, int version, void* t, int64
 template <typename T> Status run_nchw(const char* op, const void* y, void* out, int64_t n, int64_t HW, int64_t Cout) {
   dim3 grid, block;
   SANA_RETURN_IF_ERROR(to_dims(op, "nchw_store", plan::elementwise(n), &grid, &block));
-  nchw_store<T><<<grid, block, 0, op_stream()>>>(static_cast<const T*>(y), static_cast<T*>(out), n, HW, Cout);
+  SANA_CUDA_CHECK(op, launch_dependent("nchw_store<T>", nchw_store<T>, grid, block, 0, static_cast<const T*>(y), static_cast<T*>(out), n, HW, Cout));
   SANA_CUDA_LAUNCHED(op, "nchw_store");
   return Status::Ok();
 }

@@ -43,12 +43,14 @@
 #include "sana/cuda/common.cuh"
 #include "sana/cuda/dcae_maps.h"
 #include "sana/cuda/gemm_launch.h"
+#include "sana/cuda/ptx.cuh"
 
 namespace sana::cuda {
 namespace {
 
 // out = shortcut(x), one thread per output element (the stored values are x's, bit for bit).
 template <typename T> __global__ void shortcut_store_v1(const T* __restrict__ x, T* __restrict__ out, maps::Upsample g) {
+  ptx::dependent_prologue();  // PDL: wait for the kernel ahead (launch_dependent)
   const int64_t n = g.out_numel();
   for (int64_t e = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; e < n; e += int64_t{gridDim.x} * blockDim.x) out[e] = x[maps::shortcut_src(g, e)];
 }
@@ -56,6 +58,7 @@ template <typename T> __global__ void shortcut_store_v1(const T* __restrict__ x,
 // The same, 8 output channels per thread (Co % 8 == 0, out 16-byte aligned): 8 gathered loads, one
 // 16-byte (bf16) or two 16-byte (f32) stores.
 template <typename T> __global__ void shortcut_store_v2(const T* __restrict__ x, T* __restrict__ out, maps::Upsample g) {
+  ptx::dependent_prologue();  // PDL: wait for the kernel ahead (launch_dependent)
   static_assert(sizeof(T) == 2 || sizeof(T) == 4, "bf16 or f32 storage");
   constexpr int kWords = static_cast<int>(sizeof(T)) / 2;  // 16-byte words per 8 elements
   const int64_t items = g.out_numel() / 8;
@@ -73,6 +76,7 @@ template <typename T> __global__ void shortcut_store_v2(const T* __restrict__ x,
 // pixel-shuffle: out[e] = t[shuffled] (+ x[shortcut]), t the conv output (B, H, W, 4·Co).
 template <typename T>
 __global__ void shuffle_store(const T* __restrict__ t, const T* __restrict__ x, T* __restrict__ out, maps::Upsample g, bool shortcut) {
+  ptx::dependent_prologue();  // PDL: wait for the kernel ahead (launch_dependent)
   const int64_t n = g.out_numel();
   for (int64_t e = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; e < n; e += int64_t{gridDim.x} * blockDim.x) {
     int64_t ts = 0, xs = 0;
@@ -88,11 +92,13 @@ template <typename T> Status store_shortcut(const char* op, int version, const v
   const bool vec = version != 1 && g.Co % 8 == 0 && aligned16(out);
   if (vec) {
     SANA_RETURN_IF_ERROR(to_dims(op, "shortcut_store_v2", plan::elementwise(g.out_numel() / 8), &grid, &block));
-    shortcut_store_v2<T><<<grid, block, 0, op_stream()>>>(static_cast<const T*>(x), static_cast<T*>(out), g);
+    SANA_CUDA_CHECK(op, launch_dependent("shortcut_store_v2<T>", shortcut_store_v2<T>, grid, block, 0, static_cast<const T*>(x), static_cast<T*>(out),
+                                         g));
     SANA_CUDA_LAUNCHED(op, "shortcut_store_v2");
   } else {
     SANA_RETURN_IF_ERROR(to_dims(op, "shortcut_store_v1", plan::elementwise(g.out_numel()), &grid, &block));
-    shortcut_store_v1<T><<<grid, block, 0, op_stream()>>>(static_cast<const T*>(x), static_cast<T*>(out), g);
+    SANA_CUDA_CHECK(op, launch_dependent("shortcut_store_v1<T>", shortcut_store_v1<T>, grid, block, 0, static_cast<const T*>(x), static_cast<T*>(out),
+                                         g));
     SANA_CUDA_LAUNCHED(op, "shortcut_store_v1");
   }
   return Status::Ok();
@@ -101,7 +107,8 @@ template <typename T> Status store_shortcut(const char* op, int version, const v
 template <typename T> Status store_shuffled(const char* op, const void* t, const void* x, void* out, const maps::Upsample& g, bool shortcut) {
   dim3 grid, block;
   SANA_RETURN_IF_ERROR(to_dims(op, "shuffle_store", plan::elementwise(g.out_numel()), &grid, &block));
-  shuffle_store<T><<<grid, block, 0, op_stream()>>>(static_cast<const T*>(t), static_cast<const T*>(x), static_cast<T*>(out), g, shortcut);
+  SANA_CUDA_CHECK(op, launch_dependent("shuffle_store<T>", shuffle_store<T>, grid, block, 0, static_cast<const T*>(t), static_cast<const T*>(x),
+                                       static_cast<T*>(out), g, shortcut));
   SANA_CUDA_LAUNCHED(op, "shuffle_store");
   return Status::Ok();
 }
@@ -109,6 +116,7 @@ template <typename T> Status store_shuffled(const char* op, const void* t, const
 // v3's combined weights: wp[ph][co][(jy·2 + jx)·C + ci] = Σ w[co][ci][ky][kx] over the taps with
 // phase_tap(a, ky) == jy, phase_tap(b, kx) == jx (ph = 2a + b), summed in f32, rounded once.
 __global__ void phase_weights(const bf16* __restrict__ w, bf16* __restrict__ wp, int64_t Co, int64_t C) {
+  ptx::dependent_prologue();  // PDL: wait for the kernel ahead (launch_dependent)
   const int64_t n = 16 * Co * C;
   for (int64_t e = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; e < n; e += int64_t{gridDim.x} * blockDim.x) {
     const int64_t ci = e % C, t = e / C, tap = t % 4, co = (t / 4) % Co, ph = t / 4 / Co;
@@ -166,7 +174,8 @@ Status run_v3(const char* op, const DcaeUpsampleArgs& a, const DcaeUpsampleSizes
   SANA_RETURN_IF_ERROR(scratch.alloc(16 * sz.Co * sz.C * 2, &wp));
   dim3 grid, block;
   SANA_RETURN_IF_ERROR(to_dims(op, "phase_weights", plan::elementwise(16 * sz.Co * sz.C), &grid, &block));
-  phase_weights<<<grid, block, 0, op_stream()>>>(static_cast<const bf16*>(a.w.data), static_cast<bf16*>(wp), sz.Co, sz.C);
+  SANA_CUDA_CHECK(op, launch_dependent("phase_weights", phase_weights, grid, block, 0, static_cast<const bf16*>(a.w.data), static_cast<bf16*>(wp),
+                                       sz.Co, sz.C));
   SANA_CUDA_LAUNCHED(op, "phase_weights");
   if (a.shortcut) SANA_RETURN_IF_ERROR(store_shortcut<bf16>(op, 3, a.x.data, a.out.data, g));
   for (int ph = 0; ph < 4; ++ph) {

@@ -62,9 +62,11 @@ Status dit_block(const DitBlockArgs& a, int version) {
     dim3 grid, block;
     SANA_RETURN_IF_ERROR(to_dims(op, "build_mod", plan::elementwise(6 * B * C), &grid, &block));
     if (dt == DType::kF32) {
-      SANA_CUDA_CHECK(op, launch_dependent("build_mod<float>", build_mod<float>, grid, block, 0, a.table.as<float>(), a.t0.as<float>(), reinterpret_cast<float*>(mod), B, C));
+      SANA_CUDA_CHECK(op, launch_dependent("build_mod<float>", build_mod<float>, grid, block, 0, a.table.as<float>(), a.t0.as<float>(),
+                                           reinterpret_cast<float*>(mod), B, C));
     } else {
-      SANA_CUDA_CHECK(op, launch_dependent("build_mod<bf16>", build_mod<bf16>, grid, block, 0, a.table.as<bf16>(), a.t0.as<bf16>(), reinterpret_cast<bf16*>(mod), B, C));
+      SANA_CUDA_CHECK(op, launch_dependent("build_mod<bf16>", build_mod<bf16>, grid, block, 0, a.table.as<bf16>(), a.t0.as<bf16>(),
+                                           reinterpret_cast<bf16*>(mod), B, C));
     }
     SANA_CUDA_LAUNCHED(op, "build_mod");
     const DitBlockCalls c(a, mod, h);

@@ -22,6 +22,7 @@
 // fused ops.
 #include "sana/cuda/common.cuh"
 #include "sana/cuda/gemm_launch.h"
+#include "sana/cuda/ptx.cuh"
 
 namespace sana::cuda {
 namespace {
@@ -68,6 +69,7 @@ static_assert(BM * BK == 4 * THREADS && BN * BK == 4 * THREADS, "each thread loa
 
 template <typename T, typename AF, typename BF>
 __global__ void __launch_bounds__(THREADS) gemm_simt_kernel(AF A, BF B, int64_t M, int64_t N, int64_t K, Epilogue<T> ep) {
+  ptx::dependent_prologue();  // PDL: wait for the kernel ahead (launch_dependent)
   __shared__ float As[BK][BM + 4];  // [k][m]
   __shared__ float Bs[BK][BN + 4];  // [k][n]
   const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
@@ -121,11 +123,11 @@ template <typename T> Status run_simt(const char* op, const GemmProblem& p) {
   if (!p.a_conv && !p.b_torch_conv) {
     DenseA<T> A{static_cast<const T*>(p.a), p.lda};
     DenseB<T> B{static_cast<const T*>(p.b), p.ldb};
-    gemm_simt_kernel<T><<<grid, block, 0, op_stream()>>>(A, B, p.M, p.N, p.K, ep);
+    SANA_CUDA_CHECK(op, launch_dependent("gemm_simt_kernel<T>", gemm_simt_kernel<T, decltype(A), decltype(B)>, grid, block, 0, A, B, p.M, p.N, p.K, ep));
   } else if (p.a_conv && p.b_torch_conv) {
     ConvA<T> A{static_cast<const T*>(p.a), p.conv_h, p.conv_w, p.conv_cin, p.conv_ho, p.conv_wo, p.conv_stride, p.conv_upsample};
     TorchConvB<T> B{static_cast<const T*>(p.b), p.conv_cin};
-    gemm_simt_kernel<T><<<grid, block, 0, op_stream()>>>(A, B, p.M, p.N, p.K, ep);
+    SANA_CUDA_CHECK(op, launch_dependent("gemm_simt_kernel<T>", gemm_simt_kernel<T, decltype(A), decltype(B)>, grid, block, 0, A, B, p.M, p.N, p.K, ep));
   } else {
     return Internal(std::string(op) + ": gemm v1 supports dense×dense or conv×torch-weight operands");
   }
@@ -135,6 +137,7 @@ template <typename T> Status run_simt(const char* op, const GemmProblem& p) {
 
 // conv weight reorder: dst[n][tap·Cin + ci] = w[n][ci][tap]
 template <typename T> __global__ void reorder_conv_weight_kernel(const T* w, int64_t cout, int64_t cin, T* dst) {
+  ptx::dependent_prologue();  // PDL: wait for the kernel ahead (launch_dependent)
   const int64_t n_total = cout * cin * 9;
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n_total; i += int64_t{gridDim.x} * blockDim.x) {
     const int64_t n = i / (9 * cin), r = i - n * 9 * cin, tap = r / cin, ci = r - tap * cin;
@@ -169,9 +172,11 @@ Status reorder_conv_weight(const char* op, DType dt, const void* w, int64_t cout
   dim3 grid, block;
   SANA_RETURN_IF_ERROR(to_dims(op, "reorder_conv_weight_kernel", plan::elementwise(cout * cin * 9), &grid, &block));
   if (dt == DType::kF32) {
-    reorder_conv_weight_kernel<float><<<grid, block, 0, op_stream()>>>(static_cast<const float*>(w), cout, cin, static_cast<float*>(dst));
+    SANA_CUDA_CHECK(op, launch_dependent("reorder_conv_weight_kernel<float>", reorder_conv_weight_kernel<float>, grid, block, 0,
+                                         static_cast<const float*>(w), cout, cin, static_cast<float*>(dst)));
   } else {
-    reorder_conv_weight_kernel<bf16><<<grid, block, 0, op_stream()>>>(static_cast<const bf16*>(w), cout, cin, static_cast<bf16*>(dst));
+    SANA_CUDA_CHECK(op, launch_dependent("reorder_conv_weight_kernel<bf16>", reorder_conv_weight_kernel<bf16>, grid, block, 0,
+                                         static_cast<const bf16*>(w), cout, cin, static_cast<bf16*>(dst)));
   }
   SANA_CUDA_LAUNCHED(op, "reorder_conv_weight_kernel");
   return Status::Ok();

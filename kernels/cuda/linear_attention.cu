@@ -481,11 +481,13 @@ Status run_core(const char* op, int version, const T* q, int64_t ldq, const T* k
   if (has_keys) SANA_RETURN_IF_ERROR(to_dims(op, "la_state", plan::la_state(BH, M, chunk), &grid, &block));
   if (version == 1) {
     if (has_keys) {
-      SANA_CUDA_CHECK(op, launch_dependent("la_state_v1", la_state_v1<T>, grid, block, 0, k, ldk, v, ldv, M, static_cast<int>(H), static_cast<int>(d), hs, chunk, state));
+      SANA_CUDA_CHECK(op, launch_dependent("la_state_v1", la_state_v1<T>, grid, block, 0, k, ldk, v, ldv, M, static_cast<int>(H), static_cast<int>(d),
+                                           hs, chunk, state));
       SANA_CUDA_LAUNCHED(op, "la_state_v1");
     }
     SANA_RETURN_IF_ERROR(to_dims(op, "la_apply_v1", plan::la_apply_v1(BH, N, d), &grid, &block));
-    SANA_CUDA_CHECK(op, launch_dependent("la_apply_v1", la_apply_v1<T>, grid, block, 0, q, ldq, state, out, ldo, N, static_cast<int>(H), static_cast<int>(d), hs, hso, eps));
+    SANA_CUDA_CHECK(op, launch_dependent("la_apply_v1", la_apply_v1<T>, grid, block, 0, q, ldq, state, out, ldo, N, static_cast<int>(H),
+                                         static_cast<int>(d), hs, hso, eps));
     SANA_CUDA_LAUNCHED(op, "la_apply_v1");
   } else {
     if (has_keys) {
@@ -493,7 +495,8 @@ Status run_core(const char* op, int version, const T* q, int64_t ldq, const T* k
       SANA_CUDA_LAUNCHED(op, "la_state_v2");
     }
     SANA_RETURN_IF_ERROR(to_dims(op, "la_apply_v2", plan::la_apply_v2(BH, N), &grid, &block));
-    SANA_CUDA_CHECK(op, launch_dependent("la_apply_v2", la_apply_v2<T>, grid, block, 0, q, ldq, state, out, ldo, N, static_cast<int>(H), hs, hso, eps));
+    SANA_CUDA_CHECK(op, launch_dependent("la_apply_v2", la_apply_v2<T>, grid, block, 0, q, ldq, state, out, ldo, N, static_cast<int>(H), hs, hso,
+                                         eps));
     SANA_CUDA_LAUNCHED(op, "la_apply_v2");
   }
   return Status::Ok();
@@ -508,12 +511,14 @@ Status run_core_v3(const char* op, const bf16* q, int64_t ldq, const bf16* k, in
     const int64_t chunk = g_la_target_blocks > 0 ? plan::la_chunk_tokens(BH, M, g_la_target_blocks) : plan::la_chunk_tokens(BH, M);
     const plan::Launch l = plan::la_state_v3(BH, M, chunk);
     SANA_RETURN_IF_ERROR(to_dims(op, "la_state_v3", l, &grid, &block));
-    SANA_CUDA_CHECK(op, launch_dependent("la_state_v3", la_state_v3, grid, block, static_cast<size_t>(l.smem), k, ldk, v, ldv, M, static_cast<int>(H), hs, chunk, state));
+    SANA_CUDA_CHECK(op, launch_dependent("la_state_v3", la_state_v3, grid, block, static_cast<size_t>(l.smem), k, ldk, v, ldv, M, static_cast<int>(H),
+                                         hs, chunk, state));
     SANA_CUDA_LAUNCHED(op, "la_state_v3");
   }
   const plan::Launch l = plan::la_apply_v3(BH, N);
   SANA_RETURN_IF_ERROR(to_dims(op, "la_apply_v3", l, &grid, &block));
-  SANA_CUDA_CHECK(op, launch_dependent("la_apply_v3", la_apply_v3, grid, block, static_cast<size_t>(l.smem), q, ldq, state, out, ldo, N, static_cast<int>(H), hs, hso, eps));
+  SANA_CUDA_CHECK(op, launch_dependent("la_apply_v3", la_apply_v3, grid, block, static_cast<size_t>(l.smem), q, ldq, state, out, ldo, N,
+                                       static_cast<int>(H), hs, hso, eps));
   SANA_CUDA_LAUNCHED(op, "la_apply_v3");
   return Status::Ok();
 }

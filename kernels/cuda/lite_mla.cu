@@ -34,6 +34,7 @@
 #include "sana/cuda/common.cuh"
 #include "sana/cuda/gemm_launch.h"
 #include "sana/cuda/internal.h"
+#include "sana/cuda/ptx.cuh"
 
 namespace sana::cuda {
 namespace {
@@ -42,6 +43,7 @@ namespace {
 template <typename T>
 __global__ void dw_kxk_v1(const T* __restrict__ in, int64_t ld_in, const T* __restrict__ w, T* __restrict__ out, int64_t ld_out, int64_t B,
                           int64_t H, int64_t W, int64_t Cc, int ks) {
+  ptx::dependent_prologue();  // PDL: wait for the kernel ahead (launch_dependent)
   const int64_t total = B * H * W * Cc;
   const int pad = ks / 2;
   for (int64_t e = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; e < total; e += int64_t{gridDim.x} * blockDim.x) {
@@ -63,6 +65,7 @@ __global__ void dw_kxk_v1(const T* __restrict__ in, int64_t ld_in, const T* __re
 // agg[p][g·d + o] = Σ_i wg[(g·d + o)·d + i]·t[p][g·d + i]  (groups of d channels)
 template <typename T>
 __global__ void group1x1_v1(const T* __restrict__ t, const T* __restrict__ wg, T* __restrict__ agg, int64_t ld_agg, int64_t M, int64_t I3, int64_t d) {
+  ptx::dependent_prologue();  // PDL: wait for the kernel ahead (launch_dependent)
   const int64_t total = M * I3;
   for (int64_t e = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; e < total; e += int64_t{gridDim.x} * blockDim.x) {
     const int64_t c = e % I3, p = e / I3, g0 = c - c % d;
@@ -79,6 +82,7 @@ constexpr int kGroupD = 32;
 template <typename T, int KS>
 __global__ void __launch_bounds__(plan::kMlaRun) dw_group_v3(const T* __restrict__ m, int64_t ld, const T* __restrict__ w_dw,
                                                               const T* __restrict__ w_group, T* __restrict__ agg, int64_t H, int64_t W) {
+  ptx::dependent_prologue();  // PDL: wait for the kernel ahead (launch_dependent)
   constexpr int D = kGroupD, K2 = KS * KS, pad = KS / 2;
   __shared__ __align__(16) float wt[K2][D], wg[D][D];  // wt[tap][c] = w_dw[(g·d + c)·k² + tap]; wg[o][i] = w_group[(g·d + o)·d + i]
   const int64_t g = blockIdx.y;
@@ -147,7 +151,8 @@ template <typename T, int KS>
 Status launch_dw_group_v3(const char* op, const LiteMlaArgs& a, T* m, int64_t B, int64_t H, int64_t W, int64_t I) {
   dim3 grid, block;
   SANA_RETURN_IF_ERROR(to_dims(op, "dw_group_v3", plan::lite_mla_dw_group_v3(B, H, W, 3 * I / kGroupD), &grid, &block));
-  dw_group_v3<T, KS><<<grid, block, 0, op_stream()>>>(m, 6 * I, a.w_dw.as<T>(), a.w_group.as<T>(), m + 3 * I, H, W);
+  SANA_CUDA_CHECK(op, launch_dependent("dw_group_v3<T, KS>", dw_group_v3<T, KS>, grid, block, 0, m, 6 * I, a.w_dw.as<T>(), a.w_group.as<T>(),
+                                       m + 3 * I, H, W));
   SANA_CUDA_LAUNCHED(op, "dw_group_v3");
   return Status::Ok();
 }
@@ -157,6 +162,7 @@ Status launch_dw_group_v3(const char* op, const LiteMlaArgs& a, T* m, int64_t B,
 template <typename T>
 __global__ void quad_attn_v1(const T* __restrict__ m, int64_t ld, T* __restrict__ att, int64_t ld_att, int64_t B, int64_t N, int64_t heads,
                              int64_t d, float eps) {
+  ptx::dependent_prologue();  // PDL: wait for the kernel ahead (launch_dependent)
   const int64_t total = B * heads * N * d;
   for (int64_t e = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; e < total; e += int64_t{gridDim.x} * blockDim.x) {
     const int64_t i = e % d, n = (e / d) % N, h = (e / (d * N)) % heads, b = e / (d * N * heads);
@@ -187,15 +193,15 @@ Status run_steps23_quad(const char* op, int version, const LiteMlaArgs& a, T* m,
     }
   } else {
     SANA_RETURN_IF_ERROR(to_dims(op, "dw_kxk_v1", plan::elementwise(M * I3), &grid, &block));
-    dw_kxk_v1<T><<<grid, block, 0, op_stream()>>>(m, I6, a.w_dw.as<T>(), t, I3, B, H, W, I3, ks);
+    SANA_CUDA_CHECK(op, launch_dependent("dw_kxk_v1<T>", dw_kxk_v1<T>, grid, block, 0, m, I6, a.w_dw.as<T>(), t, I3, B, H, W, I3, ks));
     SANA_CUDA_LAUNCHED(op, "dw_kxk_v1");
-    group1x1_v1<T><<<grid, block, 0, op_stream()>>>(t, a.w_group.as<T>(), m + I3, I6, M, I3, d);
+    SANA_CUDA_CHECK(op, launch_dependent("group1x1_v1<T>", group1x1_v1<T>, grid, block, 0, t, a.w_group.as<T>(), m + I3, I6, M, I3, d));
     SANA_CUDA_LAUNCHED(op, "group1x1_v1");
   }
   if (quad) {
     const int64_t N = H * W, heads2 = 2 * I / d;
     SANA_RETURN_IF_ERROR(to_dims(op, "quad_attn_v1", plan::elementwise(B * heads2 * N * d), &grid, &block));
-    quad_attn_v1<T><<<grid, block, 0, op_stream()>>>(m, I6, att, 2 * I, B, N, heads2, d, a.eps);
+    SANA_CUDA_CHECK(op, launch_dependent("quad_attn_v1<T>", quad_attn_v1<T>, grid, block, 0, m, I6, att, 2 * I, B, N, heads2, d, a.eps));
     SANA_CUDA_LAUNCHED(op, "quad_attn_v1");
   }
   return Status::Ok();
