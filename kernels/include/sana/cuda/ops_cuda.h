@@ -122,8 +122,8 @@ Status graph_launch(const char* what, Graph* g);
 void graph_destroy(Graph* g);
 bool graph_capturing();
 // ---- programmatic dependent launch (PDL; opt-in until a GPU has timed it) ----
-// When on, the kernels of the DiT step and of the composites it runs (gemm v2/v3, the norms, linear and
-// cross-attention, mix-ffn's depthwise step, split-K's reduce, sampler-update) are launched with
+// When on, every op's kernels (the DiT step's and the decode's; not the fills, the L2 flush or the ceilings'
+// kernels) are launched with
 // cudaLaunchAttributeProgrammaticStreamSerialization: each may start while the kernel ahead of it in the
 // stream finishes, and runs its launch and prologue there; its first act in every thread is
 // griddepcontrol.wait (ptx::grid_dependency_wait), so nothing it reads or writes overlaps that kernel.
