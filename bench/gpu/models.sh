@@ -80,8 +80,9 @@ else
     "p-0.6b-4096-cluster|80|--model 0.6b --res 4096 --block-mode dit-block --decode|SANA_LAB_GEMM_CLUSTER=2"
 
     "p-0.6b-2048|60|--model 0.6b --res 2048 --block-mode dit-block --decode"
-    "p-1.6b-1024|60|--model 1.6b --res 1024 --block-mode dit-block"
-    "p-1.6b-4096|80|--model 1.6b --res 4096 --block-mode dit-block"
+    # 1.6B with the decode (the same DC-AE as 0.6B's), so its image time is whole
+    "p-1.6b-1024|60|--model 1.6b --res 1024 --block-mode dit-block --decode"
+    "p-1.6b-4096|80|--model 1.6b --res 4096 --block-mode dit-block --decode"
     "p-1.6b-512|40|--model 1.6b --res 512 --block-mode dit-block"
     "p-1.6b-2048|60|--model 1.6b --res 2048 --block-mode dit-block"
     "p-0.6b-4096-portable|80|--model 0.6b --res 4096 --blocks 1 --block-mode dit-block --decode --op-versions dit-block=2,dcae-resblock=3,dcae-head=2"

@@ -251,6 +251,9 @@ __global__ void __launch_bounds__(plan::kWgThreads, plan::wg_blocks_per_sm(BN))
   }
 
   if (threadIdx.x == 0) {
+    // The descriptors into the TMA unit's cache (parameters, not global memory: also before the PDL wait).
+    prefetch_tensormap(&tma_a);
+    prefetch_tensormap(&tma_b);
 #pragma unroll
     for (int s = 0; s < S; ++s) {
       mbar_init(full0 + 8 * s, 1);                          // the producer's arrive.expect_tx (+ the TMA bytes)

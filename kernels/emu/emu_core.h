@@ -148,6 +148,7 @@ void mbar_arrive(uint32_t bar, uint32_t expect_tx_bytes);
 bool mbar_try_wait(uint32_t bar, uint32_t parity);  // false: the thread has given way (spin_yield)
 void tma_load_2d(uint32_t dst, const CUtensorMap* map, int32_t c0, int32_t c1, uint32_t bar);
 void tma_load_4d(uint32_t dst, const CUtensorMap* map, int32_t c0, int32_t c1, int32_t c2, int32_t c3, uint32_t bar);
+void prefetch_tensormap(const CUtensorMap* map);  // a cache hint: nothing to emulate (a null address faults)
 
 // ---- thread-block clusters ----
 // A shared::cluster address in the emulator: a block's own shared::cta addresses (below 2^24) name its

@@ -76,6 +76,10 @@ void tma_load_2d(uint32_t dst, const CUtensorMap* map, int32_t c0, int32_t c1, u
   progress();
 }
 
+void prefetch_tensormap(const CUtensorMap* map) {
+  if (map == nullptr) throw KernelFault(cudaErrorIllegalAddress, "prefetch.tensormap of a null address");
+}
+
 void tma_load_4d(uint32_t dst, const CUtensorMap* map, int32_t c0, int32_t c1, int32_t c2, int32_t c3, uint32_t bar) {
   check_dependency("cp.async.bulk.tensor.4d");
   const uint32_t bytes = ptx::tma_load_4d(smem_window(), dst, map, c0, c1, c2, c3);

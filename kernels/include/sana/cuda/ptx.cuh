@@ -167,6 +167,18 @@ __device__ __forceinline__ bool mbar_try_wait(uint32_t bar, uint32_t parity) {
 #endif
 }
 
+// prefetch.tensormap: brings a tensor map (a __grid_constant__ kernel parameter) into the cache that TMA
+// reads descriptors from, ahead of the first load that uses it. A parameter, not global memory: a
+// programmatic dependent may do it before its griddepcontrol.wait (gemm v3 does, so the fetch overlaps the
+// kernel ahead).
+__device__ __forceinline__ void prefetch_tensormap(const CUtensorMap* map) {
+#ifdef SANA_CUDA_EMU
+  ::sana_emu::prefetch_tensormap(map);
+#else
+  asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<uint64_t>(map)) : "memory");
+#endif
+}
+
 // TMA: one 2-D box of a tensor map into shared memory, completing its bytes on an mbarrier.
 __device__ __forceinline__ void tma_load_2d(uint32_t dst, const CUtensorMap* map, int32_t c_inner, int32_t c_outer, uint32_t bar) {
 #ifdef SANA_CUDA_EMU
