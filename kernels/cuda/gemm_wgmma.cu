@@ -622,8 +622,17 @@ Status launch_cluster_kernel(const char* op, const plan::Launch& l, const CUtens
   // {gridDim, blockDim, dynamicSmemBytes, stream, attrs, numAttrs} (positional: the emulator's prelude
   // defines gridDim and blockDim as macros)
   cudaLaunchConfig_t cfg = {grid, block, static_cast<size_t>(l.smem), op_stream(), attr, pdl ? 2u : 1u};
-  SANA_CUDA_CHECK(op, cudaLaunchKernelEx(&cfg, gemm_wgmma_kernel<BN, false, 2, kProbe>, ta, tb, p, ep));
-  if (pdl) note_pdl_launch();
+  cudaError_t e = cudaLaunchKernelEx(&cfg, gemm_wgmma_kernel<BN, false, 2, kProbe>, ta, tb, p, ep);
+  if (e != cudaSuccess && pdl) {  // as launch_dependent: the attribute refused → PDL off, the launch plain
+    const cudaError_t with_attr = e;
+    cudaGetLastError();
+    cfg.numAttrs = 1;
+    e = cudaLaunchKernelEx(&cfg, gemm_wgmma_kernel<BN, false, 2, kProbe>, ta, tb, p, ep);
+    if (e == cudaSuccess) pdl_refused("gemm_wgmma_kernel (cluster of 2)", with_attr);
+  } else if (e == cudaSuccess && pdl) {
+    note_pdl_launch();
+  }
+  if (e != cudaSuccess) return cuda_error(op, "cudaLaunchKernelEx(gemm_wgmma_kernel, clusters of 2)", e);
   SANA_CUDA_LAUNCHED(op, "gemm_wgmma_kernel (cluster of 2)");
   return Status::Ok();
 }

@@ -320,6 +320,13 @@ bool pdl_active() {
 }
 
 void note_pdl_launch() { g_pdl_launches.fetch_add(1, std::memory_order_relaxed); }
+
+void pdl_refused(const char* kernel, cudaError_t e) {
+  if (g_pdl_mode.exchange(0, std::memory_order_relaxed) == 1) {
+    std::fprintf(stderr, "sana-lab: the driver refused %s as a programmatic dependent (SANA_LAB_PDL=1: %s) and ran it plainly: "
+                 "programmatic dependent launch is off for this process\n", kernel, cudaGetErrorName(e));
+  }
+}
 int64_t pdl_launch_count() { return g_pdl_launches.load(std::memory_order_relaxed); }
 
 Status release_cached_memory() {

@@ -27,6 +27,13 @@ step "the wgmma composites again with every gemm v3 in clusters of two (SANA_LAB
 SANA_LAB_GEMM_CLUSTER=2 build-emu/cuda-selftest-emu --parity --only dit-block,linear-attention-block,mix-ffn,cross-attention,dcae-resblock,dcae-upsample | tail -n 2
 step "the whole self-test again with every converted kernel a programmatic dependent (SANA_LAB_PDL=1: each waits for the kernel ahead, which completes as late as it can)"
 SANA_LAB_PDL=1 build-emu/cuda-selftest-emu --parity | tail -n 2
+step "a driver that refuses the PDL attribute (SANA_EMU_REFUSE_PDL=1): the launch goes ahead plainly, PDL off with one warning"
+SANA_EMU_REFUSE_PDL=1 SANA_LAB_PDL=1 build-emu/cuda-selftest-emu --parity --only layernorm-modulate >build-emu/pdl-refused.log 2>&1 \
+  || { tail -n 20 build-emu/pdl-refused.log; exit 1; }
+grep -q "as a programmatic dependent (SANA_LAB_PDL=1: cudaErrorNotSupported) and ran it plainly" build-emu/pdl-refused.log \
+  && grep -q "programmatic dependent launches (PDL): 0 (mode off)" build-emu/pdl-refused.log \
+  || { echo "[emu] a refused PDL attribute should switch PDL off with a warning and run plainly"; tail -n 5 build-emu/pdl-refused.log; exit 1; }
+tail -n 1 build-emu/pdl-refused.log
 step "mutants: deliberately broken kernels the checks must fail (kernels/emu/mutants.mjs)"
 node kernels/emu/mutants.mjs
 ASAN_MODE="${SANA_EMU_ASAN:-subset}"

@@ -840,4 +840,12 @@ void check_dependency(const char* what) {
 
 int64_t pdl_launch_count() { return g_pdl_launches.load(std::memory_order_relaxed); }
 
+bool refuse_pdl() {
+  static const bool refuse = [] {
+    const char* e = std::getenv("SANA_EMU_REFUSE_PDL");
+    return e != nullptr && std::strcmp(e, "1") == 0;
+  }();
+  return refuse;
+}
+
 }  // namespace sana_emu

@@ -85,6 +85,8 @@ cudaError_t launch(const Config& cfg, const char* name, Call call, A&&... args) 
   return stream_op(cfg.stream, name, [cfg, name, call, params] { return run_grid(cfg, name, [&] { std::apply(call, *params); }); });
 }
 
+bool refuse_pdl();  // SANA_EMU_REFUSE_PDL=1 (read once): launch_ex refuses the PDL attribute with cudaErrorNotSupported
+
 // cudaLaunchKernelEx(config, kernel, args…) (translate.mjs rewrites the call): the launch with the
 // config's grid, block, dynamic shared memory, stream, cluster dimension and programmatic stream
 // serialization attributes (other attributes are refused). Returns the launch's error as
@@ -96,6 +98,8 @@ cudaError_t launch_ex(const cudaLaunchConfig_t* c, const char* name, Call call, 
     if (c->attrs[i].id == cudaLaunchAttributeClusterDimension) {
       cfg.cluster = dim3(c->attrs[i].val.clusterDim.x, c->attrs[i].val.clusterDim.y, c->attrs[i].val.clusterDim.z);
     } else if (c->attrs[i].id == cudaLaunchAttributeProgrammaticStreamSerialization) {
+      // SANA_EMU_REFUSE_PDL=1: a driver that refuses the attribute (tests the library's fallback)
+      if (refuse_pdl()) return cudaErrorNotSupported;
       cfg.pdl = c->attrs[i].val.programmaticStreamSerializationAllowed != 0;
     } else {
       return cudaErrorNotSupported;

@@ -169,7 +169,10 @@ cudaStream_t op_stream();
 // plain launch on op_stream(). The kernel must call ptx::grid_dependency_wait() first in every thread
 // (ptx::dependent_prologue()); the emulator faults a dependent thread that exits without it or reaches
 // global memory through PTX before it. `name` names the kernel in the emulator's messages.
+// If the driver refuses a launch with the attribute that it accepts without, PDL is switched off for the
+// process with one warning on stderr (pdl_refused) and the launch goes ahead plainly.
 void note_pdl_launch();
+void pdl_refused(const char* kernel, cudaError_t e);
 template <typename... P, typename... A>
 cudaError_t launch_dependent(const char* name, void (*kernel)(P...), dim3 grid, dim3 block, size_t smem, A&&... args) {
   cudaLaunchAttribute attr[1];
@@ -179,12 +182,22 @@ cudaError_t launch_dependent(const char* name, void (*kernel)(P...), dim3 grid, 
   // {gridDim, blockDim, dynamicSmemBytes, stream, attrs, numAttrs} (positional: the emulator's prelude
   // defines gridDim and blockDim as macros)
   cudaLaunchConfig_t cfg = {grid, block, smem, op_stream(), attr, pdl ? 1u : 0u};
+  auto launch = [&]() -> cudaError_t {
 #ifdef SANA_CUDA_EMU
-  const cudaError_t e = ::sana_emu::launch_ex(&cfg, name, kernel, static_cast<P>(std::forward<A>(args))...);
+    return ::sana_emu::launch_ex(&cfg, name, kernel, static_cast<P>(args)...);
 #else
-  (void)name;
-  const cudaError_t e = cudaLaunchKernelEx(&cfg, kernel, static_cast<P>(std::forward<A>(args))...);
+    return cudaLaunchKernelEx(&cfg, kernel, static_cast<P>(args)...);
 #endif
+  };
+  cudaError_t e = launch();
+  if (e != cudaSuccess && pdl) {  // the attribute's fault? the same launch without it decides
+    const cudaError_t with_attr = e;
+    cudaGetLastError();
+    cfg.numAttrs = 0;
+    e = launch();
+    if (e == cudaSuccess) pdl_refused(name, with_attr);
+    return e;
+  }
   if (e == cudaSuccess && pdl) note_pdl_launch();
   return e;
 }
