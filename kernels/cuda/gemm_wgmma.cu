@@ -545,19 +545,6 @@ int tiles_from_env() {
 std::atomic<int64_t> g_wgmma_split_launches{0};  // gemms run with S > 1
 std::atomic<int64_t> g_wgmma_cluster_launches{0};  // gemms run as clusters
 
-// A process-wide mode that its setter overrides and the environment initialises: kModeUnread until the
-// first use reads the variable (FromEnv parses it and warns about a bad value, once).
-constexpr int kModeUnread = -1000;
-template <int (*FromEnv)()> int mode_or_env(std::atomic<int>& slot) {
-  int m = slot.load(std::memory_order_relaxed);
-  if (m == kModeUnread) {
-    static const int from_env = FromEnv();  // read (and warned about) once
-    slot.compare_exchange_strong(m, from_env, std::memory_order_relaxed);  // unless a setter came first
-    m = slot.load(std::memory_order_relaxed);
-  }
-  return m;
-}
-
 // Cluster mode: 1 or 2 (set_gemm_wgmma_cluster, else SANA_LAB_GEMM_CLUSTER).
 std::atomic<int> g_cluster_mode{kModeUnread};
 
@@ -623,7 +610,7 @@ Status launch_cluster_kernel(const char* op, const plan::Launch& l, const CUtens
   // defines gridDim and blockDim as macros)
   cudaLaunchConfig_t cfg = {grid, block, static_cast<size_t>(l.smem), op_stream(), attr, pdl ? 2u : 1u};
   cudaError_t e = cudaLaunchKernelEx(&cfg, gemm_wgmma_kernel<BN, false, 2, kProbe>, ta, tb, p, ep);
-  if (e != cudaSuccess && pdl) {  // as launch_dependent: the attribute refused → PDL off, the launch plain
+  if (e == cudaErrorNotSupported && pdl) {  // as launch_dependent: the attribute refused → PDL off, the launch plain
     const cudaError_t with_attr = e;
     cudaGetLastError();
     cfg.numAttrs = 1;

@@ -279,8 +279,7 @@ Status synchronize(const char* what) {
 
 // ---- programmatic dependent launch ----
 namespace {
-constexpr int kPdlUnread = -1;
-std::atomic<int> g_pdl_mode{kPdlUnread};
+std::atomic<int> g_pdl_mode{kModeUnread};
 std::atomic<int64_t> g_pdl_launches{0};
 
 // SANA_LAB_PDL: unset, "" or "0" = off, "1" = on; anything else is ignored (off) with one warning.
@@ -295,15 +294,7 @@ int pdl_mode_from_env() {
 
 void set_pdl_mode(int mode) { g_pdl_mode.store(mode == 1 ? 1 : 0, std::memory_order_relaxed); }
 
-int pdl_mode() {
-  int m = g_pdl_mode.load(std::memory_order_relaxed);
-  if (m == kPdlUnread) {
-    static const int from_env = pdl_mode_from_env();  // read (and warned about) once
-    g_pdl_mode.compare_exchange_strong(m, from_env, std::memory_order_relaxed);  // unless the setter came first
-    m = g_pdl_mode.load(std::memory_order_relaxed);
-  }
-  return m;
-}
+int pdl_mode() { return mode_or_env<pdl_mode_from_env>(g_pdl_mode); }
 
 bool pdl_active() {
   if (pdl_mode() != 1) return false;

@@ -14,6 +14,12 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 
+// layernorm-modulate v2 without its PDL wait (the kernel's first statement), shared by two mutants.
+const LN_V2_NO_WAIT = {
+  from: 'const T* __restrict__ scale, int64_t rows_per_mod, float eps, T* __restrict__ out) {\n  ptx::dependent_prologue();  // PDL: wait for the kernel ahead (launch_dependent)\n',
+  to: 'const T* __restrict__ scale, int64_t rows_per_mod, float eps, T* __restrict__ out) {\n',
+};
+
 export const MUTANTS = [
   {
     name: 'wgmma-descriptor-stride',
@@ -319,8 +325,7 @@ export const MUTANTS = [
     name: 'pdl-no-wait',
     why: 'layernorm-modulate v2 launched as a programmatic dependent without griddepcontrol.wait (nothing orders it after the kernel ahead)',
     file: 'norms',
-    from: 'const T* __restrict__ scale, int64_t rows_per_mod, float eps, T* __restrict__ out) {\n  ptx::dependent_prologue();  // PDL: wait for the kernel ahead (launch_dependent)\n',
-    to: 'const T* __restrict__ scale, int64_t rows_per_mod, float eps, T* __restrict__ out) {\n',
+    edits: [LN_V2_NO_WAIT],
     env: { SANA_LAB_PDL: '1' },
     op: 'layernorm-modulate',
   },
@@ -329,7 +334,7 @@ export const MUTANTS = [
     why: 'layernorm-modulate v2 as a programmatic dependent reads its input rows before griddepcontrol.wait (plain loads: only the poisoned device memory of an ASan build shows it)',
     file: 'norms',
     edits: [
-      { from: 'const T* __restrict__ scale, int64_t rows_per_mod, float eps, T* __restrict__ out) {\n  ptx::dependent_prologue();  // PDL: wait for the kernel ahead (launch_dependent)\n', to: 'const T* __restrict__ scale, int64_t rows_per_mod, float eps, T* __restrict__ out) {\n' },
+      LN_V2_NO_WAIT,
       { from: '  const float mu = group_sum(s, tpr) / static_cast<float>(C);\n', to: '  ptx::dependent_prologue();\n  const float mu = group_sum(s, tpr) / static_cast<float>(C);\n' },
     ],
     env: { SANA_LAB_PDL: '1' },

@@ -5,6 +5,7 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -165,12 +166,28 @@ Status to_dims(const char* op, const char* kernel, const plan::Launch& l, dim3* 
 // The stream every op uses (the legacy default stream).
 cudaStream_t op_stream();
 
+// A process-wide mode that its setter overrides and the environment initialises (gemm v3's split-K and
+// cluster modes, programmatic dependent launch): kModeUnread until the first use reads the variable
+// (FromEnv parses it and warns about a bad value, once).
+constexpr int kModeUnread = -1000;
+template <int (*FromEnv)()> int mode_or_env(std::atomic<int>& slot) {
+  int m = slot.load(std::memory_order_relaxed);
+  if (m == kModeUnread) {
+    static const int from_env = FromEnv();  // read (and warned about) once
+    slot.compare_exchange_strong(m, from_env, std::memory_order_relaxed);  // unless a setter came first
+    m = slot.load(std::memory_order_relaxed);
+  }
+  return m;
+}
+
 // A kernel launch that is a programmatic dependent when pdl_active() (ops_cuda.h: set_pdl_mode), else a
 // plain launch on op_stream(). The kernel must call ptx::grid_dependency_wait() first in every thread
 // (ptx::dependent_prologue()); the emulator faults a dependent thread that exits without it or reaches
 // global memory through PTX before it. `name` names the kernel in the emulator's messages.
-// If the driver refuses a launch with the attribute that it accepts without, PDL is switched off for the
-// process with one warning on stderr (pdl_refused) and the launch goes ahead plainly.
+// If the driver refuses the launch with the attribute as not supported (cudaErrorNotSupported) and accepts
+// it without, PDL is switched off for the process with one warning on stderr (pdl_refused) and the launch
+// goes ahead plainly. Any other error is the launch's own (never retried: the emulator reports a kernel's
+// fault as its launch error, and running a kernel twice could apply an in-place update twice).
 void note_pdl_launch();
 void pdl_refused(const char* kernel, cudaError_t e);
 template <typename... P, typename... A>
@@ -190,7 +207,7 @@ cudaError_t launch_dependent(const char* name, void (*kernel)(P...), dim3 grid, 
 #endif
   };
   cudaError_t e = launch();
-  if (e != cudaSuccess && pdl) {  // the attribute's fault? the same launch without it decides
+  if (e == cudaErrorNotSupported && pdl) {  // the attribute's fault? the same launch without it decides
     const cudaError_t with_attr = e;
     cudaGetLastError();
     cfg.numAttrs = 0;

@@ -130,8 +130,8 @@ bool graph_capturing();
 // Mode 1 = on, 0 = off; any other value = off. SANA_LAB_PDL (1 or 0; read once, at the first launch that
 // asks; an invalid value is ignored with a warning on stderr) sets the initial mode; this setter
 // overrides it. Only on sm_90 and newer devices (where the attribute and the instruction exist); elsewhere
-// the launches stay plain whatever the mode. A driver that refuses a launch with the attribute but accepts it
-// without turns the mode off for the process (one warning on stderr). Not thread-safe (set it before running ops).
+// the launches stay plain whatever the mode. A driver that refuses a launch with the attribute as not supported
+// but accepts it without turns the mode off for the process (one warning on stderr). Not thread-safe (set it before running ops).
 void set_pdl_mode(int mode);
 int pdl_mode();
 // Whether launches get the attribute now (the mode is on and the device is sm_90 or newer).
