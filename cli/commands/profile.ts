@@ -183,9 +183,6 @@ export async function runProfile(argv: string[]): Promise<number> {
   if (cudaDefaults !== null) console.log(`  default versions overridden: SANA_LAB_CUDA_DEFAULTS=${cudaDefaults} (every call of those ops at version 0, composites included)`);
   const d = versioned(() => profileDit({ config, ...dit, depth, backend, dtype, blockMode, width, height, textTokens, cfg, warmup, repeat, cudaGraph }));
   const x = d.extrapolated ? ' (extrapolated)' : '';
-  // How many of this run's launches were programmatic dependents (0 unless SANA_LAB_PDL=1 on an sm_90 GPU).
-  const pdl = pdlAsked ? { ...loadAddon().runtime.pdlMode()!, launches: loadAddon().runtime.pdlMode()!.launches - pdlAsked.launches } : null;
-  if (pdl && pdl.mode === 1) console.log(`  programmatic dependent launches in this run: ${pdl.launches}`);
   console.log(`  step: ${fmtMs(d.stepMs)}${x}; measured with ${K} blocks ${fmtMs(d.stepMsMeasured)} (samples ${d.stepSamplesMs.map((s) => s.toFixed(1)).join(', ')} ms); caption + text K/V (once per image) ${fmtMs(d.captionMs)}`);
   console.log(`  breakdown per step${x}:`);
   for (const l of table(d.breakdown, 'step')) console.log(l);
@@ -226,6 +223,12 @@ export async function runProfile(argv: string[]): Promise<number> {
       for (const l of formatKernels(decode.kernels)) console.log(l);
     }
   }
+
+  // How many of this run's kernel launches (the steps' and the decode's; a CUDA graph's at its capture, not at
+  // each replay) were programmatic dependents: 0 unless SANA_LAB_PDL=1 on an sm_90 GPU.
+  const pdlNow = pdlAsked ? loadAddon().runtime.pdlMode()! : null;
+  const pdl = pdlAsked && pdlNow ? { ...pdlNow, launches: pdlNow.launches - pdlAsked.launches } : null;
+  if (pdl && pdlAsked!.mode === 1) console.log(`  programmatic dependent launches in this run: ${pdl.launches}${pdl.mode === 1 ? '' : ' (PDL went off: see the warning above)'}`);
 
   // With CUDA graphs each image's first two steps run eagerly and by capture, the rest replay.
   const setup = d.queued?.graphSetup ?? null;
