@@ -121,19 +121,28 @@ def tile_widths(records):
     print(f"tile 192 vs the planned width: {faster_in(speeds)}; the plan takes 192 only with SANA_LAB_GEMM_TILES=128,192,256")
 
 
+def launch_pairs(records, selected, key, plain, new):
+    """The timed records `selected` keeps, grouped per case (op, model, res, batch, the shape without `key`)
+    into {shape[key] (plain when absent): median}; the cases timed both ways (`plain` and `new`), sorted.
+    The opt-in launch-mode tables (clusters, PDL) put one launch mode beside the other with it."""
+    by = {}
+    for r in records:
+        s = r.get("shape") or {}
+        if "median_ms" not in r or not selected(r, s):
+            continue
+        rest = tuple(sorted((k, v) for k, v in s.items() if k != key))
+        by.setdefault((r["op"], r["model"], r["res"], r["batch"], rest), {})[s.get(key, plain)] = r["median_ms"]
+    return [(k, v) for k, v in sorted(by.items(), key=lambda kv: str(kv[0])) if plain in v and new in v]
+
+
 def clusters(records):
     """gemm v3 and conv3x3 v4 in clusters of two blocks sharing the B tile by TMA multicast (shape.cluster,
     opt-in: SANA_LAB_GEMM_CLUSTER=2) against the same launch without, per shape: the evidence to turn it on.
     Each block of a pair refills (128 + BN/2)·128 instead of (128 + BN)·128 bytes of shared memory per k-slice
     from L2, so if gemm v3 is L2-bound this is where it shows."""
-    by = {}  # (op, model, res, batch, shape without cluster/tile_n) → {cluster: median}
-    for r in records:
-        s = r.get("shape") or {}
-        if "median_ms" not in r or {"tile_n", "split_k", "probe"} & s.keys() or (r["op"], r.get("version")) not in (("gemm", 3), ("conv3x3", 4)):
-            continue
-        rest = tuple(sorted((k, v) for k, v in s.items() if k != "cluster"))
-        by.setdefault((r["op"], r["model"], r["res"], r["batch"], rest), {})[s.get("cluster", 1)] = r["median_ms"]
-    rows = [(k, v) for k, v in sorted(by.items(), key=lambda kv: str(kv[0])) if 1 in v and 2 in v]
+    def selected(r, s):  # gemm v3 / conv3x3 v4 at the plan's width, no split, no probe
+        return not {"tile_n", "split_k", "probe"} & s.keys() and (r["op"], r.get("version")) in (("gemm", 3), ("conv3x3", 4))
+    rows = launch_pairs(records, selected, "cluster", 1, 2)
     if not rows:
         return
     print()
@@ -152,20 +161,13 @@ def pdl(records):
     same version launched plainly, per shape: each of its ~15 kernels may launch while the one ahead finishes
     (waiting for it before touching memory), so the launch and prologue leave the critical path. Where kernels
     are short (512², 1024²) this is where it shows."""
-    by = {}  # (model, res, batch, shape without pdl) → {0 | 1: median}
-    for r in records:
-        s = r.get("shape") or {}
-        if "median_ms" not in r or r["op"] != "dit-block" or r.get("version") != 3:
-            continue
-        rest = tuple(sorted((k, v) for k, v in s.items() if k != "pdl"))
-        by.setdefault((r["model"], r["res"], r["batch"], rest), {})[s.get("pdl", 0)] = r["median_ms"]
-    rows = [(k, v) for k, v in sorted(by.items(), key=lambda kv: str(kv[0])) if 0 in v and 1 in v]
+    rows = launch_pairs(records, lambda r, s: r["op"] == "dit-block" and r.get("version") == 3, "pdl", 0, 1)
     if not rows:
         return
     print()
     print(f"{'programmatic dependent launch':<30} {'model':<5} {'res':>5} {'B':>2} {'plain ms':>9} {'PDL ms':>9} {'speed-up':>8}")
     speeds = []
-    for (model, res, b, _rest), v in rows:
+    for (_op, model, res, b, _rest), v in rows:
         speed = v[0] / v[1]
         speeds.append(speed)
         print(f"{'dit-block v3':<30} {model:<5} {res:>5} {b:>2} {v[0]:>9.4f} {v[1]:>9.4f} {speed:>8.2f}")
