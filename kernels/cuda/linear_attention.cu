@@ -3,7 +3,7 @@
 // channels (d = 32 in SANA). Per (batch, head), with φ = ReLU and the "ones row" of [V; 1]:
 //   state  vk[i][j] = Σ_m v̂_m[i]·φ(k_m)[j],  i ∈ [0, d] (v̂[d] = 1 → vk[d] = Σ_m φ(k_m)), j ∈ [0, d)
 //   output out_n[i] = Σ_j vk[i][j]·φ(q_n)[j] / (Σ_j vk[d][j]·φ(q_n)[j] + eps)
-// The (d+1)×d state is f32 in device memory (B·heads·(d+1)·d·4 bytes, zeroed, then accumulated with
+// The (d+1)×d state is f32 in device memory (B·heads·(d+1)·d·4 bytes, zeroed by la_state_zero, then accumulated with
 // atomics by token chunks); nothing of size N×N or (d+1)×N is materialised.
 // FLOPs 2·B·H·(M + N)·d·(d+1) ≈ 4·B·N·C·(d+1) for M = N (≈ 4.2 kFLOP per token-head at d = 32);
 // minimal bytes (2·B·M·C + 2·B·N·C)·sizeof(T): read q, k, v once, write out once → ≈ 16.5 FLOP/B in
@@ -467,6 +467,22 @@ __global__ void __launch_bounds__(kThreads3) la_apply_v3(const bf16* __restrict_
   }
 }
 
+// The state's zero fill as a kernel rather than cudaMemsetAsync: programmatic dependent launch pairs
+// kernels only, so a memset between the gemm ahead and la_state would end the overlap chain there
+// (SANA_LAB_PDL). Bytes: B·H·(d+1)·d·4 written (135 KB at Sana-0.6B, batch 2); no FLOPs.
+__global__ void __launch_bounds__(256) la_state_zero(float* __restrict__ state, int64_t n) {
+  ptx::dependent_prologue();  // PDL: wait for the kernel ahead (launch_dependent)
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * 256 + threadIdx.x; i < n; i += static_cast<int64_t>(gridDim.x) * 256) state[i] = 0.f;
+}
+
+Status zero_state(const char* op, float* state, int64_t n) {
+  dim3 grid, block;
+  SANA_RETURN_IF_ERROR(to_dims(op, "la_state_zero", plan::elementwise(n), &grid, &block));
+  SANA_CUDA_CHECK(op, launch_dependent("la_state_zero", la_state_zero, grid, block, 0, state, n));
+  SANA_CUDA_LAUNCHED(op, "la_state_zero");
+  return Status::Ok();
+}
+
 int64_t g_la_target_blocks = 0;
 
 template <typename T>
@@ -563,10 +579,9 @@ Status la_core(const char* op, int version, DType dt, const void* q, int64_t ldq
   if (version == 3 && dt != DType::kBF16) return bad_version(op, 3, "(tensor cores) needs bf16 q/k/v/out, got f32");
   if (version == 0) version = la_default_version(d, aligned);
   if (B * H == 0 || N == 0) return Status::Ok();  // nothing to write (and no zero-sized grid to refuse)
-  const int64_t state_bytes = B * H * (d + 1) * d * 4;
   float* state = nullptr;
   SANA_RETURN_IF_ERROR(scratch.alloc_n(B * H * (d + 1) * d, &state));
-  SANA_CUDA_CHECK(op, cudaMemsetAsync(state, 0, static_cast<size_t>(state_bytes), op_stream()));
+  SANA_RETURN_IF_ERROR(zero_state(op, state, B * H * (d + 1) * d));
   if (version == 3) {
     return run_core_v3(op, static_cast<const bf16*>(q), ldq, static_cast<const bf16*>(k), ldk, static_cast<const bf16*>(v), ldv, static_cast<bf16*>(out),
                        ldo, B, N, M, H, hs, hso, eps, state);
@@ -702,7 +717,7 @@ Status linear_attention_block(const LinearAttentionBlockArgs& a, int version) {
       pq.c = q;
       pq.ldc = C;
       SANA_RETURN_IF_ERROR(launch_gemm(op, pq, 0));
-      SANA_CUDA_CHECK(op, cudaMemsetAsync(state, 0, static_cast<size_t>(B * H * (d + 1) * d * 4), op_stream()));
+      SANA_RETURN_IF_ERROR(zero_state(op, state, B * H * (d + 1) * d));
       SANA_RETURN_IF_ERROR(launch_kv_state_mma(op, a.x.data, M, C, a.wk.data, a.wv.data, N, state));
       SANA_RETURN_IF_ERROR(run_apply_v2<bf16>(op, q, C, state, o, C, B, N, H, d, d, a.eps));
       po.a = o;

@@ -158,6 +158,14 @@ export const MUTANTS = [
     op: 'linear-attention',
   },
   {
+    name: 'la-state-zero-half',
+    why: 'linear-attention: la_state_zero clears only the first half of the state the atomics accumulate into (the rest keeps what the scratch held)',
+    file: 'linear_attention',
+    from: 'i < n; i += static_cast<int64_t>(gridDim.x) * 256) state[i] = 0.f;',
+    to: 'i < n / 2; i += static_cast<int64_t>(gridDim.x) * 256) state[i] = 0.f;',
+    op: 'linear-attention',
+  },
+  {
     name: 'la3-state-no-ones-tile',
     why: 'linear-attention v3: the state mma multiplies φ(k) by zeros instead of the all-ones tile (no Σφ(k) row: the denominator is eps alone)',
     file: 'linear_attention',
