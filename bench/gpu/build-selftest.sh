@@ -30,7 +30,7 @@ done
 FLAGS=(-O3 -DNDEBUG -std=c++17 --expt-relaxed-constexpr -lineinfo --compress-mode=size "${GENCODE[@]}" -I kernels/include -I bench/gpu/selftest
        -DSANA_LAB_WITH_CUDA=1 "-DSANA_LAB_CUDA_VERSION=\"selftest\"" -Werror all-warnings -Xcompiler -Wall,-Wextra,-Wno-unused-parameter)
 
-SOURCES=(kernels/cuda/*.cu bench/gpu/selftest/cuda_selftest.cu)
+SOURCES=(kernels/cuda/*.cu bench/gpu/selftest/*.cu)
 echo "[build-selftest] nvcc $("$NVCC" --version | tail -1 | sed 's/^.*release //') for sm_${ARCHS// /,sm_}, ${#SOURCES[@]} files, $JOBS jobs" >&2
 start=$(date +%s)
 printf '%s\n' "${SOURCES[@]}" | xargs -P "$JOBS" -I{} bash -c '

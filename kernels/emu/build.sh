@@ -20,7 +20,7 @@ done
 mkdir -p "$OUT/src" "$OUT/obj"
 
 SOURCES=()
-for f in kernels/cuda/*.cu bench/gpu/selftest/cuda_selftest.cu; do
+for f in kernels/cuda/*.cu bench/gpu/selftest/*.cu; do
   dst="$OUT/src/$(basename "$f" .cu).cpp"
   node kernels/emu/translate.mjs "$f" "$dst"
   SOURCES+=("$dst")
