@@ -90,6 +90,11 @@ function nchwToNhwc(x: Tensor): Tensor {
   return nchwToTokens(x).reshape([B, H, W, C]);
 }
 
+/** A vector operand as 1-D: the shared checks accept (N) or (1, …, 1, N); the reference layers take (N). */
+function vec<T extends Tensor | null>(x: T): T {
+  return (x === null ? null : x.reshape([x.numel])) as T;
+}
+
 export class ReferenceBackend implements Backend {
   readonly name = 'reference' as const;
 
@@ -149,7 +154,7 @@ export class ReferenceBackend implements Backend {
   > = {
     gemm: (t, opt, _num, args) => {
       const w = t('w');
-      let y = linear(t('x'), w, opt('bias'));
+      let y = linear(t('x'), w, vec(opt('bias')));
       const act = ACT[(args.act as string | undefined) ?? 'none'];
       if (act) y = mapElements(y, act);
       const ys = y.data as Float32Array;
@@ -165,7 +170,7 @@ export class ReferenceBackend implements Backend {
       const wo = t('wo');
       const y = linearAttentionModule(
         x,
-        { toQ: t('wq'), toK: t('wk'), toV: t('wv'), toOut: wo, toOutBias: opt('bo') },
+        { toQ: t('wq'), toK: t('wk'), toV: t('wv'), toOut: wo, toOutBias: vec(opt('bo')) },
         { heads: x.shape[2]! / num('headDim'), eps: num('eps') },
       ).data as Float32Array;
       gateResidual(y, wo.shape[0]!, opt('gate'), opt('residual'));
@@ -188,13 +193,13 @@ export class ReferenceBackend implements Backend {
     'cross-attention': (t, opt, num) => {
       const wo = t('wo');
       const attn = { heads: num('heads'), bias: opt('maskBias') };
-      const qo = { toQ: t('wq'), toQBias: opt('bq'), toOut: wo, toOutBias: opt('bo') };
+      const qo = { toQ: t('wq'), toQBias: vec(opt('bq')), toOut: wo, toOutBias: vec(opt('bo')) };
       // Precomputed text keys/values (k, v) or the text y projected here.
       const k = opt('k');
       const y = (
         k !== null
           ? crossAttentionWithKv(t('x'), { k, v: t('v') }, qo, attn)
-          : crossAttentionModule(t('x'), t('y'), { ...qo, toK: t('wk'), toKBias: opt('bk'), toV: t('wv'), toVBias: opt('bv') }, attn)
+          : crossAttentionModule(t('x'), t('y'), { ...qo, toK: t('wk'), toKBias: vec(opt('bk')), toV: t('wv'), toVBias: vec(opt('bv')) }, attn)
       ).data as Float32Array;
       gateResidual(y, wo.shape[0]!, null, opt('residual'));
       return y;
@@ -234,10 +239,10 @@ export class ReferenceBackend implements Backend {
     'dcae-resblock': (t, _opt, num) => {
       const params = new Map<string, Tensor>([
         ['conv1.weight', t('w1')],
-        ['conv1.bias', t('b1')],
+        ['conv1.bias', vec(t('b1'))],
         ['conv2.weight', t('w2')],
-        ['norm.weight', t('normWeight')],
-        ['norm.bias', t('normBias')],
+        ['norm.weight', vec(t('normWeight'))],
+        ['norm.bias', vec(t('normBias'))],
       ]);
       if (num('eps') !== 1e-5) throw new RangeError('dcae-resblock: the reference ResBlock uses eps 1e-5');
       return nchwToNhwc(resBlock(nhwcToNchw(t('x')), new ParamScope(params), {})).data as Float32Array;
@@ -252,8 +257,8 @@ export class ReferenceBackend implements Backend {
         ['to_qkv_multiscale.0.proj_in.weight', wDw],
         ['to_qkv_multiscale.0.proj_out.weight', wGroup.reshape([wGroup.shape[0]!, wGroup.shape[1]!, 1, 1])],
         ['to_out.weight', t('wOut')],
-        ['norm_out.weight', t('normWeight')],
-        ['norm_out.bias', t('normBias')],
+        ['norm_out.weight', vec(t('normWeight'))],
+        ['norm_out.bias', vec(t('normBias'))],
       ]);
       const y = liteMla(nhwcToNchw(t('x')), new ParamScope(params), { headDim: num('headDim'), kernelSizes: [wDw.shape[2]!], eps: num('eps') });
       return nchwToNhwc(y).data as Float32Array;

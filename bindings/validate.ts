@@ -122,9 +122,11 @@ export class OpCheck {
     return v;
   }
 
-  /** A finite non-negative number option (an eps). */
+  /** A finite positive number option (an eps): 0 would divide by zero on a constant row or an all-masked key set (NaN out). */
   eps(v: unknown, name = 'eps'): number {
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new RangeError(`${this.op}: ${name} must be a finite number >= 0, got ${showValue(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || !(Math.fround(v) > 0)) {
+      throw new RangeError(`${this.op}: ${name} must be a finite number > 0${typeof v === 'number' && Number.isFinite(v) && v > 0 ? ' in float32' : ''}, got ${showValue(v)}`);
+    }
     return v;
   }
 

@@ -132,7 +132,8 @@ function prepareUpsample(x: BackendTensor, w: BackendTensor, opts: DcaeUpsampleO
   const [B, H, W, C] = x.shape as [number, number, number, number];
   c.shape(w.ndim === 4 && w.shape[1] === C && w.shape[2] === 3 && w.shape[3] === 3, `w ${shapeStr(w.shape)} is not (Nc, ${C}, 3, 3) for x ${shapeStr(x.shape)}`);
   const Nc = w.shape[0]!;
-  const mode = opts?.mode;
+  opts = c.record('options', opts, true, ['bias', 'mode', 'shortcut', 'out']);
+  const mode = opts.mode;
   if (!MODES.includes(mode)) throw new TypeError(`dcae-upsample: mode must be one of ${MODES.join(', ')}, got ${String(mode)}`);
   const f = mode === 'none' ? 1 : 2;
   if (mode === 'pixel-shuffle') c.shape(Nc % 4 === 0, `pixel-shuffle needs 4·Co conv channels, w is ${shapeStr(w.shape)}`);
@@ -195,6 +196,7 @@ function prepareHead(x: BackendTensor, normWeight: BackendTensor, normBias: Back
   c.vector('normBias', normBias, C);
   c.shape(w.ndim === 4 && w.shape[1] === C && w.shape[2] === 3 && w.shape[3] === 3, `w ${shapeStr(w.shape)} is not (Cout, ${C}, 3, 3) for x ${shapeStr(x.shape)}`);
   const Cout = w.shape[0]!;
+  opts = c.record('options', opts, false, ['bias', 'eps', 'activation', 'out']);
   const bias = c.optional('bias', opts.bias);
   c.vector('bias', bias, Cout);
   const eps = c.eps(opts.eps ?? 1e-5);
@@ -271,8 +273,10 @@ function prepareEvitBlock(x: BackendTensor, w: DcaeEvitBlockWeights, opts: DcaeE
   c.tensor('x', x);
   c.ndim('x', x, 4, '(B, H, W, C) (NHWC)');
   const [B, H, W, C] = x.shape as [number, number, number, number];
+  w = c.record('weights', w, true, EVIT_KEYS);
+  opts = c.record('options', opts, false, ['headDim', 'eps', 'out']);
   const t = {} as DcaeEvitBlockWeights;
-  for (const k of EVIT_KEYS) t[k] = c.tensor(k, w?.[k]);
+  for (const k of EVIT_KEYS) t[k] = c.tensor(k, w[k]);
   const headDim = c.int('headDim', opts.headDim ?? 32);
   const is = (v: BackendTensor, s: number[]) => v.ndim === s.length && v.shape.every((d, i) => d === s[i]);
   const I = t.wq.shape[0]!;

@@ -74,7 +74,10 @@ Napi::Value dispatch(OpCall& c, Status (*const OpTable::*entry)(const Args&), co
 
 float eps_of(OpCall& c, double fallback, const char* key = "eps") {
   double e = c.number(key, fallback);
-  if (!(e >= 0) || !std::isfinite(e)) throw Napi::RangeError::New(c.env(), c.op() + ": " + key + " must be a finite number >= 0");
+  // > 0 as the f32 the kernels use: 0 divides by zero on a constant row or an all-zero key set (NaN out)
+  if (!(static_cast<float>(e) > 0) || !std::isfinite(e)) {
+    throw Napi::RangeError::New(c.env(), c.op() + ": " + key + " must be a finite number > 0" + (e > 0 && std::isfinite(e) ? " in float32" : ""));
+  }
   return static_cast<float>(e);
 }
 

@@ -9,6 +9,7 @@ import { backendOption } from '../backend-option.js';
 import { UsageError } from '../command.js';
 import { tileOption } from '../tile-option.js';
 import { SafetensorsFile, writeSafetensors } from '../../reference/core/safetensors.js';
+import { requireFiniteInput, requireFiniteOutput } from '../finite.js';
 import { shapeStr, Tensor } from '../../reference/core/tensor.js';
 import { AutoencoderDC } from '../../reference/dcae/autoencoder.js';
 import { dcaePreset, DCAE_PRESETS, loadDcaeConfig, spatialCompressionRatio, type DcaeConfig } from '../../reference/dcae/config.js';
@@ -102,7 +103,9 @@ function readInput(cmd: string, path: string, name: string): Tensor {
   const f = SafetensorsFile.open(path);
   try {
     if (!f.has(name)) throw new UsageError(`${cmd}: ${path} has no tensor "${name}" (it has: ${f.names().join(', ')}); choose one with --input`);
-    return f.tensor(name);
+    const t = f.tensor(name);
+    requireFiniteInput(cmd, `input "${name}"`, t);
+    return t;
   } finally {
     f.close();
   }
@@ -130,6 +133,7 @@ export async function runDcaeEncode(argv: string[]): Promise<number> {
   let z = model.encode(x);
   if (flags.has('scaled')) z = model.scaleLatent(z);
   const ms = performance.now() - t0;
+  requireFiniteOutput(cmd, 'the latent', z, out!);
   writeSafetensors(out!, new Map([[outName, z]]), { backend: 'reference', command: 'dcae-encode', scaled: String(flags.has('scaled')) });
   console.log(`dcae-encode: ${inName} ${shapeStr(x.shape)} → ${outName} ${shapeStr(z.shape)}${flags.has('scaled') ? ` (× ${model.scalingFactor})` : ''} in ${ms.toFixed(0)} ms [reference] → ${out}`);
   return 0;
@@ -173,6 +177,7 @@ export async function runDcaeDecode(argv: string[]): Promise<number> {
   }
   const ms = performance.now() - t0;
   const tag = backend === 'reference' ? 'reference' : `${backend}, ${dtype}`;
+  requireFiniteOutput(cmd, 'the sample', x, out!);
   writeSafetensors(out!, new Map([[outName, x]]), { backend, ...(backend === 'reference' ? {} : { dtype }), command: 'dcae-decode', scaled: String(flags.has('scaled')) });
   const how = tilingOpts ? ` tiled ${tilingOpts.tileHeight}/${tilingOpts.strideHeight}` : '';
   console.log(`dcae-decode: ${inName} ${shapeStr(z.shape)} → ${outName} ${shapeStr(x.shape)}${how} in ${ms.toFixed(0)} ms [${tag}] → ${out}`);

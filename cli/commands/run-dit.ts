@@ -6,6 +6,7 @@
 import { backendOption } from '../backend-option.js';
 import { UsageError } from '../command.js';
 import { existingPath, outputFile, parseArgs } from '../args.js';
+import { requireFiniteInput, requireFiniteOutput } from '../finite.js';
 import { SafetensorsFile, writeSafetensors } from '../../reference/core/safetensors.js';
 import { shapeStr, type Tensor } from '../../reference/core/tensor.js';
 import { SanaTransformer2DModel } from '../../reference/dit/model.js';
@@ -124,6 +125,7 @@ export async function runDit(argv: string[]): Promise<number> {
   } finally {
     file.close();
   }
+  for (const [role, t] of inputs) requireFiniteInput(CMD, `input "${names.get(role)}" (${role})`, t);
 
   let model: { forward(inputs: Parameters<SanaTransformer2DModel['forward']>[0]): Tensor; dispose?(): void };
   if (native) {
@@ -147,6 +149,7 @@ export async function runDit(argv: string[]): Promise<number> {
     model.dispose?.();
   }
   const seconds = (performance.now() - started) / 1000;
+  requireFiniteOutput(CMD, 'the output', output, outPath);
   writeSafetensors(outPath, new Map([[outputName, output]]), {
     backend,
     model: 'SanaTransformer2DModel',

@@ -52,7 +52,7 @@ for (const backend of ['cpu', 'reference'] as const) {
       await expect(ops.linearAttention(q, t([2, 7, 64]), t([2, 6, 64]))).rejects.toThrow(/linear-attention: q \[2, 6, 64\], k \[2, 7, 64\], v \[2, 6, 64\] do not agree/);
       await expect(ops.linearAttention(q, q, q, { headDim: 24 })).rejects.toThrow('linear-attention: 64 channels of q [2, 6, 64] are not a multiple of headDim 24');
       await expect(ops.linearAttention(q, q, q, { headDim: 0 })).rejects.toThrow(RangeError);
-      await expect(ops.linearAttention(q, q, q, { eps: NaN })).rejects.toThrow('linear-attention: eps must be a finite number >= 0, got NaN');
+      await expect(ops.linearAttention(q, q, q, { eps: NaN })).rejects.toThrow('linear-attention: eps must be a finite number > 0, got NaN');
       await expect(ops.linearAttention(t([6, 64]), q, q)).rejects.toThrow(/want q, k, v \(B, N, C\)/);
       const w = { wq: t([64, 64]), wk: t([64, 64]), wv: t([64, 64]), wo: t([64, 64]) };
       await expect(ops.linearAttentionBlock(q, { ...w, wk: t([64, 32]) })).rejects.toThrow(/linear-attention-block: weights wq \[64, 64\], wk \[64, 32\]/);

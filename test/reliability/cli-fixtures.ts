@@ -144,6 +144,8 @@ export function makeCliFixtures(): CliFixtures {
   withInput('nan-latent.safetensors', 'hidden_states', Tensor.f32([1, 8, 4, 4], Array.from({ length: 128 }, (_, i) => (i === 5 ? NaN : 0.1))));
   put('dit-inputs-truncated.safetensors', readFileSync(f.ditInputs).subarray(0, 100));
   writeSafetensors(bad('latent-7ch.safetensors'), new Map([['latent', randn([1, 7, 2, 2], 6)]]));
+  // finite, but far beyond what float32 activations can carry: the decoded sample overflows to NaN/Inf
+  writeSafetensors(bad('latent-1e30.safetensors'), new Map([['latent', Tensor.f32([1, 8, 1, 1], Array.from({ length: 8 }, (_, i) => (i % 2 ? -1e30 : 1e30)))]]));
   writeSafetensors(bad('image-33x20.safetensors'), new Map([['sample', randn([1, 3, 33, 20], 7)]]));
   // A model directory whose transformer weights are truncated (generate must fail before denoising).
   const broken = join(dir, 'broken-model');

@@ -50,10 +50,12 @@ const nat = (fn: keyof ReturnType<typeof loadAddon>, h: Record<string, NativeTen
   (addon()[fn] as (a: NativeOpArgs, async: boolean) => unknown)({ ...(h as NativeOpArgs), ...(extra as NativeOpArgs), out }, async);
 
 const BAD_EPS: [O, ErrorClass, RegExp][] = [
-  [{ eps: -1 }, RangeError, /eps must be a finite number >= 0, got -1/],
-  [{ eps: NaN }, RangeError, /eps must be a finite number >= 0, got NaN/],
-  [{ eps: Infinity }, RangeError, /eps must be a finite number >= 0, got Infinity/],
-  [{ eps: '1e-6' }, RangeError, /eps must be a finite number >= 0, got "1e-6" \(a string\)/],
+  [{ eps: -1 }, RangeError, /eps must be a finite number > 0, got -1/],
+  [{ eps: 0 }, RangeError, /eps must be a finite number > 0, got 0/],
+  [{ eps: 1e-50 }, RangeError, /eps must be a finite number > 0 in float32, got 1e-50/],
+  [{ eps: NaN }, RangeError, /eps must be a finite number > 0, got NaN/],
+  [{ eps: Infinity }, RangeError, /eps must be a finite number > 0, got Infinity/],
+  [{ eps: '1e-6' }, RangeError, /eps must be a finite number > 0, got "1e-6" \(a string\)/],
 ];
 const badInt = (name: string): [O, ErrorClass, RegExp][] => [
   [{ [name]: 0 }, RangeError, new RegExp(`option ${name} must be an integer >= 1, got 0`)],
@@ -259,7 +261,7 @@ export const OP_CASES: OpCase[] = [
     options: { height: 2, width: 3, crossHeads: 2, normEps: 1e-6, eps: 1e-15 },
     outShape: [1, 6, 64],
     mayAlias: [],
-    badOptions: [...badInt('crossHeads'), ...badInt('height'), ...badInt('headDim'), ...BAD_EPS, [{ normEps: -1 }, RangeError, /dit-block: normEps must be a finite number >= 0, got -1/]],
+    badOptions: [...badInt('crossHeads'), ...badInt('height'), ...badInt('headDim'), ...BAD_EPS, [{ normEps: -1 }, RangeError, /dit-block: normEps must be a finite number > 0, got -1/]],
     weights: 'weights',
     call: (t, o, sync, v) =>
       (sync ? ops.ditBlockSync : ops.ditBlock)(

@@ -304,7 +304,7 @@ inline Status check_dcae_head_args(Device dev, const DcaeHeadArgs& a, DcaeHeadSi
   }
   if (!is_shape(a.out, {B, Cout, H, W})) return InvalidArgument("dcae-head: out " + shp(a.out) + " is not (B, Cout, H, W) NCHW for x " + shp(a.x));
   SANA_RETURN_IF_ERROR(check_opt_vector_on(dev, op, "bias", a.bias, Cout, dt));
-  if (!(a.eps >= 0.0f) || !std::isfinite(a.eps)) return InvalidArgument("dcae-head: eps must be a finite number >= 0");
+  if (!(a.eps > 0.0f) || !std::isfinite(a.eps)) return InvalidArgument("dcae-head: eps must be a finite number > 0");
   if (a.out.data == a.x.data) return InvalidArgument("dcae-head: out must not be x");
   *s = {B, H, W, C, Cout};
   return Status::Ok();

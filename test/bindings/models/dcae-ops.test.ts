@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { captureCall, timeOnDevice, withVersion } from '../../../bindings/ops.js';
 import type { BackendTensor } from '../../../bindings/tensor.js';
-import { dcaeEvitBlockSync, dcaeHeadSync, dcaeUpsampleSync, type DcaeEvitBlockWeights, type UpsampleMode } from '../../../bindings/models/dcae-ops.js';
+import { dcaeEvitBlockSync, dcaeHeadSync, dcaeUpsampleSync, type DcaeEvitBlockOptions, type DcaeEvitBlockWeights, type DcaeHeadOptions, type DcaeUpsampleOptions, type UpsampleMode } from '../../../bindings/models/dcae-ops.js';
 import { cpu, expectBf16, expectF32, input, poisoned, printParity, ref, type Input } from '../../kernels/parity.js';
 
 afterAll(() => printParity('models/dcae-ops'));
@@ -63,6 +63,20 @@ describe('dcae-upsample (cpu) vs the reference up block / conv_in', () => {
     const w6 = cpu.fromArray(new Float32Array(6 * 6 * 9).fill(1), [6, 6, 3, 3]);
     expect(() => dcaeUpsampleSync(x, w6, { mode: 'pixel-shuffle', shortcut: false })).toThrow(/4·Co/);
     expect(() => dcaeUpsampleSync(x, w, { mode: 'interpolate', out: x })).toThrow(RangeError);
+  });
+
+  it('refuses a misspelt option (it would silently keep the default) and a missing options object, naming the op', () => {
+    const x = cpu.fromArray(new Float32Array(2 * 4 * 4 * 4).fill(1), [2, 4, 4, 4]);
+    const w = cpu.fromArray(new Float32Array(4 * 4 * 9).fill(1), [4, 4, 3, 3]);
+    const misspelt = { mode: 'none', shortcutt: false } as unknown as DcaeUpsampleOptions;
+    expect(() => dcaeUpsampleSync(x, w, misspelt)).toThrow(/^dcae-upsample: unknown options key "shortcutt" \(accepted: bias, mode, shortcut, out\)$/);
+    expect(() => dcaeUpsampleSync(x, w, null as unknown as DcaeUpsampleOptions)).toThrow(/^dcae-upsample: options must be an object, got null$/);
+    const nw = cpu.fromArray(new Float32Array(4).fill(1), [4]);
+    const wh = cpu.fromArray(new Float32Array(3 * 4 * 9).fill(1), [3, 4, 3, 3]);
+    expect(() => dcaeHeadSync(x, nw, nw, wh, { act: 'silu' } as unknown as DcaeHeadOptions)).toThrow(/^dcae-head: unknown options key "act"/);
+    expect(() => dcaeHeadSync(x, nw, nw, wh, { eps: 0 })).toThrow(/^dcae-head: eps must be a finite number > 0, got 0$/);
+    // null options = the defaults, as for every op
+    expect(dcaeHeadSync(x, nw, nw, wh, null as unknown as DcaeHeadOptions).shape).toEqual([2, 3, 4, 4]);
   });
 });
 
@@ -128,6 +142,12 @@ describe('dcae-evit-block (cpu) vs LiteMLA + GLUMBConv', () => {
       const reference = run('ref');
       expectF32(`dcae-evit-block ${H}×${W}`, run('f32').toFloat32(), reference.toFloat32());
       expectBf16(`dcae-evit-block ${H}×${W}`, run('bf16').toFloat32(), run('plain').toFloat32(), reference.toFloat32());
+      if (H === 2) {
+        const w = Object.fromEntries(Object.entries(wts).map(([n, i]) => [n, on(i, 'f32')])) as unknown as DcaeEvitBlockWeights;
+        const xs = on(x, 'f32');
+        expect(() => dcaeEvitBlockSync(xs, { ...w, ffNormBais: w.ffNormBias } as DcaeEvitBlockWeights)).toThrow(/^dcae-evit-block: unknown weights key "ffNormBais"/);
+        expect(() => dcaeEvitBlockSync(xs, w, { headDim: d, epsilon: 1e-6 } as DcaeEvitBlockOptions)).toThrow(/^dcae-evit-block: unknown options key "epsilon"/);
+      }
     });
   }
 });
