@@ -2,7 +2,7 @@
  * A small, strict argument parser: `--flag`, `--key value`, `--key=value`, repeated keys, positionals.
  * Unknown options are errors (a typo must not silently fall back to a default).
  */
-import { existsSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { UsageError } from './command.js';
 
@@ -69,11 +69,16 @@ export function existingPath(command: string, name: string, path: string): strin
   return path;
 }
 
-/** The nearest existing folder above `path` must be a directory (not a file in the way of mkdir -p). */
+/** The nearest existing folder above `path` must be a writable directory (not a file in the way of mkdir -p). */
 function checkParents(command: string, name: string, path: string): void {
   for (let d = dirname(path); ; d = dirname(d)) {
     if (existsSync(d)) {
       if (!statSync(d).isDirectory()) throw new UsageError(`${command}: --${name} ${path}: ${d} is not a directory`);
+      try {
+        accessSync(d, constants.W_OK);
+      } catch {
+        throw new UsageError(`${command}: --${name} ${path}: ${d} is not writable`);
+      }
       return;
     }
     if (dirname(d) === d) return;
@@ -87,6 +92,12 @@ function checkParents(command: string, name: string, path: string): void {
 export function outputFile(command: string, name: string, path: string): string {
   if (existsSync(path) && statSync(path).isDirectory()) throw new UsageError(`${command}: --${name} ${path} is a directory; give a file name`);
   checkParents(command, name, path);
+  // the missing folders are created now (mkdir -p), so that every command writes where it was told
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+  } catch (e) {
+    throw new UsageError(`${command}: --${name} ${path}: cannot create its folder (${(e as Error).message})`);
+  }
   return path;
 }
 

@@ -29,6 +29,11 @@ start_run models "${SANA_GPU_MODELS_TOTAL_S:-420}" "$ROOT/build-gpu/out-models"
 BACKEND="${SANA_GPU_MODELS_BACKEND:-cuda}"
 PLAN="${SANA_GPU_MODELS_PLAN:-full}"
 [ "$BACKEND" = cuda ] && unset SANA_LAB_ADDON  # Node loads build/Release/sana_lab.node (carried)
+# a dry run on the cpu backend (here, no GPU) uses this machine's node unless SANA_GPU_NODE names one
+if [ "$BACKEND" = cpu ] && [ -z "${SANA_GPU_NODE:-}" ] && command -v node >/dev/null; then
+  NODE="$(command -v node)"
+  LAB=("$NODE" dist/cli/main.js)
+fi
 
 if command -v nvidia-smi >/dev/null; then
   run_step env 20 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
@@ -128,3 +133,5 @@ cp "$WORK/summary.txt" "$OUT/summary.txt"
 tar -czf "$OUT/logs.tar.gz" -C "$WORK" . 2>/dev/null
 echo
 cat "$WORK/summary.txt"
+# no profile at all is a failed run (node missing, every step skipped), not a quiet success
+ls "$WORK"/p-*.json >/dev/null 2>&1 || { echo "[models] no profile ran" >&2; exit 1; }

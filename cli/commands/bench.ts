@@ -11,6 +11,7 @@ import { runBench, summaryTable } from '../../bench/runner.js';
 import { catalogue, parseResolution } from '../../bench/shapes.js';
 import { intOption, outputFile, parseArgs } from '../args.js';
 import { UsageError, type Command } from '../command.js';
+import { checkVersionExists } from '../version-option.js';
 
 const USAGE = `usage: sana-lab bench --json FILE [options]
 
@@ -107,6 +108,7 @@ export const benchCommand: Command = {
     for (const b of backendNames) if (!BACKEND_NAMES.includes(b)) throw new UsageError(`bench: unknown backend "${b}" (backends: ${BACKEND_NAMES.join(', ')})`);
     const baselines = a.lists.get('baseline');
     for (const b of baselines ?? []) if (!backendNames.includes(b)) throw new UsageError(`bench: baseline "${b}" is not among --backend ${backendNames.join(',')}`);
+    if (version !== undefined) checkVersionExists('bench', backendNames, opNames as OpName[], version);
 
     const backends = await Promise.all(backendNames.map(createBackend));
     const notice = backendNames.includes('cuda') ? cudaEmulationNotice(backendStatus('cuda')) : undefined;

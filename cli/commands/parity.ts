@@ -1,12 +1,12 @@
 /** `sana-lab parity`: every catalogue op on every available backend against the TS reference → JSON. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { isOpName, nativeVersions, OP_NAMES, type OpName } from '../../bench/catalogue.js';
-import { getBackend } from '../../bindings/ops.js';
+import { isOpName, OP_NAMES, type OpName } from '../../bench/catalogue.js';
 import { parityPassed, parityTable, runParity, type ParityBackend, type ParityDType } from '../../bench/parity/run.js';
 import { validateParity, type ParityFile, type ParityRecord } from '../../reports/parity.js';
 import { intOption, outputFile, parseArgs } from '../args.js';
 import { UsageError, type Command } from '../command.js';
+import { checkVersionExists } from '../version-option.js';
 
 export const PARITY_BACKENDS: readonly ParityBackend[] = ['cpu', 'cuda'];
 
@@ -85,28 +85,6 @@ export async function parityRun(opts: {
   return { file, passed: parityPassed(file) };
 }
 
-/**
- * --version N that no requested op has on any requested backend that runs here would check nothing
- * ("0 of 0 checks pass"): a usage error naming the versions there are. Ops that lack N while others
- * have it stay skips, as do backends that are unavailable (those fail the run on their own).
- */
-function checkVersion(backends: readonly ParityBackend[], ops: readonly OpName[], version: number): void {
-  const have: string[] = [];
-  for (const b of backends) {
-    try {
-      getBackend(b);
-    } catch {
-      continue;
-    }
-    for (const op of ops) {
-      const versions = nativeVersions(op, b).map((v) => v.version);
-      if (versions.includes(version)) return;
-      if (versions.length > 0) have.push(`${op} on ${b}: ${versions.join(', ')}`);
-    }
-  }
-  if (have.length > 0) throw new UsageError(`parity: --version ${version}: no such version of ${ops.join(', ')} (versions: ${have.join('; ')})`);
-}
-
 export const parityCommand: Command = {
   name: 'parity',
   summary: 'check every op on every available backend against the TS reference (f32, bf16); write JSON',
@@ -129,7 +107,7 @@ export const parityCommand: Command = {
     for (const d of dtypes) if (d !== 'f32' && d !== 'bf16') throw new UsageError(`parity: --dtype must be f32 or bf16, got "${d}"`);
     const maxShapes = a.values.has('max-shapes') ? intOption('parity', 'max-shapes', a.values.get('max-shapes'), 1) : undefined;
     const version = a.values.has('version') ? intOption('parity', 'version', a.values.get('version'), 1) : undefined;
-    if (version !== undefined) checkVersion(backends as ParityBackend[], ops as OpName[], version);
+    if (version !== undefined) checkVersionExists('parity', backends, ops as OpName[], version);
     const { file, passed } = await parityRun({
       json,
       backends: backends as ParityBackend[],

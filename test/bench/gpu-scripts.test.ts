@@ -3,7 +3,7 @@
  * bench/gpu/models.sh end to end on the cpu backend with its smoke plan — the same Node entry points
  * (bench/gpu/model-parity.mjs, `sana-lab profile`, the merge into profiles.json) that run on the GPU.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -241,7 +241,8 @@ describe.skipIf(!built)('bench/gpu/models.sh (cpu backend, smoke plan)', () => {
     const out = join(tmp, 'out');
     const log = execFileSync('bash', [join(root, 'bench/gpu/models.sh')], {
       encoding: 'utf8',
-      env: { ...process.env, OUT: out, SANA_GPU_MODELS_BACKEND: 'cpu', SANA_GPU_MODELS_PLAN: 'smoke', SANA_GPU_NODE: process.execPath, PATH: `/nonexistent-nvidia:${process.env.PATH}` },
+      // no SANA_GPU_NODE: a cpu dry run takes this machine's node
+      env: { ...process.env, OUT: out, SANA_GPU_MODELS_BACKEND: 'cpu', SANA_GPU_MODELS_PLAN: 'smoke', SANA_GPU_NODE: '', PATH: `${dirname(process.execPath)}:/nonexistent-nvidia:${process.env.PATH}` },
       timeout: 240_000,
     });
     const summary = readFileSync(join(out, 'summary.txt'), 'utf8');
@@ -264,6 +265,16 @@ describe.skipIf(!built)('bench/gpu/models.sh (cpu backend, smoke plan)', () => {
     expect(input.kind).toBe('profile');
     expect(input.kind === 'profile' && input.profiles.length).toBe(1);
   }, 240_000);
+
+  it('exits 1 when no profile ran (here: a node binary that does not exist), not a quiet success', () => {
+    const r = spawnSync('bash', [join(root, 'bench/gpu/models.sh')], {
+      encoding: 'utf8',
+      env: { ...process.env, OUT: join(tmp, 'out-none'), SANA_GPU_MODELS_BACKEND: 'cpu', SANA_GPU_MODELS_PLAN: 'smoke', SANA_GPU_NODE: '/nonexistent/node', PATH: `/nonexistent-nvidia:${process.env.PATH}` },
+      timeout: 60_000,
+    });
+    expect(r.status, r.stdout + r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/\[models\] no profile ran/);
+  }, 60_000);
 });
 
 // The GPU machine has no node_modules and no network: prepare.sh packs bench/gpu/runtime-modules.txt,

@@ -5,7 +5,7 @@
  * an output path that cannot be written, an op/version/variant the backend lacks — exit 2 before any
  * work; failures of the run itself exit 1 and name the command once.
  */
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -66,6 +66,11 @@ describe('sana-lab: top level', () => {
 describe('parity / bench: what the backend lacks is a usage error, before any work', () => {
   it('parity --version that no requested op has on the backend exits 2 naming the versions', async () => {
     await expectError(['parity', '--backend', 'cpu', '--ops', 'gemm', '--version', '3', '--json', join(dir, 'p.json')], 2, /^sana-lab: parity: --version 3: no such version of gemm \(versions: gemm on cpu: 1\)$/);
+  });
+
+  it('bench --version that no requested op has on a native backend exits 2 naming the versions, before timing anything', async () => {
+    await expectError(['bench', '--backend', 'cpu', '--ops', 'gemm', '--version', '3', '--res', '256', '--json', join(dir, 'b.json')], 2, /^sana-lab: bench: --version 3: no such version of gemm \(versions: gemm on cpu: 1\)$/);
+    expect(existsSync(join(dir, 'b.json'))).toBe(false);
   });
 
   it('parity --version that some requested ops have still checks those and skips the others (exit 0)', async () => {

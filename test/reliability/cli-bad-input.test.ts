@@ -76,7 +76,7 @@ const CASES: Case[] = [
   ['inputs: text width', () => dit({ inputs: f.bad('text-63-wide.safetensors') }), 1, /encoder_hidden_states \[1, 5, 63\] is not \(1, L, 64\)$/],
   ['inputs: mask length', () => dit({ inputs: f.bad('mask-4.safetensors') }), 1, /encoder_attention_mask \[1, 4\] is not \(1, 5\)$/],
   ['inputs: NaN in the latent', () => dit({ inputs: f.bad('nan-latent.safetensors'), out: f.out('nan.safetensors') }), 1, /^sana-lab run dit: input "hidden_states" \(hidden_states\) \[1, 8, 4, 4\] holds 1 non-finite value \(first at flat index 5: NaN\); the model's output would be NaN, so nothing was run$/],
-  ['out: unwritable path', () => dit({ out: join(f.dir, 'no', 'such', 'dir', 'o.safetensors') }), 1, /ENOENT: no such file or directory, open '.*o\.safetensors'$/],
+  ['out: a file in the way of its folder', () => dit({ out: join(f.ditConfig, 'no', 'o.safetensors') }), 2, /^sana-lab: run dit: --out .*o\.safetensors: .*config\.json is not a directory$/],
   ['usage: missing --config', () => dit().slice(0, 2).concat(['--weights', f.ditWeights]), 2, /^sana-lab: run dit: --config is required/],
   ['usage: unknown option', () => dit({}, '--frobnicate'), 2, /^sana-lab: run dit: unknown option --frobnicate/],
   ['usage: bad --eps', () => dit({}, '--eps', '-1'), 2, /--eps must be diffusers, sana or a positive number, got "-1"$/],
@@ -132,7 +132,7 @@ describe('sana-lab rejects bad input cleanly (the built dist/cli/main.js)', () =
   let spawned: Map<string, CliResult>;
   let ok: CliResult[];
   beforeAll(async () => {
-    const positives = [dit(), dcae('dcae-decode'), dcae('dcae-encode')];
+    const positives = [dit(), dcae('dcae-decode'), dcae('dcae-encode'), dit({ out: join(f.dir, 'new', 'folder', 'o.safetensors') })];
     // The full matrix runs in one process calling main(argv) per case; the SPAWNED subset (and the
     // positive controls) also run as separate `node dist/cli/main.js …` processes.
     const picked = CASES.filter(([name]) => SPAWNED.has(name));
@@ -149,6 +149,8 @@ describe('sana-lab rejects bad input cleanly (the built dist/cli/main.js)', () =
   it('positive controls: the same commands on valid files succeed', () => {
     for (const r of ok) expect(r.code, `${r.args.join(' ')}\n${r.stderr}${r.timedOut ? `\n(timed out after ${r.ms.toFixed(0)} ms)` : ''}`).toBe(0);
     expect(readSafetensors(f.out('dit.safetensors')).tensors.get('output')!.shape).toEqual([1, 8, 4, 4]);
+    // --out in folders that do not exist yet: created, as mkdir -p
+    expect(readSafetensors(join(f.dir, 'new', 'folder', 'o.safetensors')).tensors.get('output')!.shape).toEqual([1, 8, 4, 4]);
   });
 
   it('a refused NaN input and an overflowing output leave no output file behind', () => {
