@@ -31,7 +31,8 @@ export function listBackends(): BackendStatus[] {
     name: 'cpu',
     compiled: true,
     available: true,
-    device: `${cpuInfo.model} (${cpuInfo.threads} threads)`,
+    // the pool's size (SANA_LAB_THREADS or setThreads), and the hardware's when they differ
+    device: `${cpuInfo.model} (${poolThreadsLabel(addon.cpuThreads(), cpuInfo.threads)})`,
   };
   const c = addon.cudaInfo();
   const cuda: BackendStatus = { name: 'cuda', compiled: c.compiled, available: c.available };
@@ -57,4 +58,8 @@ export function cudaEmulationNotice(st: Pick<BackendStatus, 'name' | 'device'>):
 
 export function backendStatus(name: BackendName): BackendStatus {
   return listBackends().find((b) => b.name === name)!;
+}
+
+function poolThreadsLabel(pool: number, hardware: number): string {
+  return pool === hardware ? `${pool} threads` : `${pool} of ${hardware} threads`;
 }

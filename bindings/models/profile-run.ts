@@ -368,7 +368,11 @@ export interface DecodeProfile {
 }
 
 /** One timed decode of a (1, latent, H/f, W/f) random latent, after `warmup` untimed ones (default: 1 on cuda, 0 elsewhere). */
-export function profileDecode(o: { config: DcaeConfig; source?: WeightSource; backend: BackendName; dtype: TensorDType; width: number; height: number; tiling?: TilingOptions; seed?: number; warmup?: number }): DecodeProfile {
+export function profileDecode(o: {
+  config: DcaeConfig; source?: WeightSource; backend: BackendName; dtype: TensorDType; width: number; height: number; tiling?: TilingOptions; seed?: number; warmup?: number;
+  /** Progress of the timed decode: called after each tile (i of n, 1-based) of a tiled decode. */
+  onTile?: (i: number, n: number) => void;
+}): DecodeProfile {
   const profiler = new OpProfiler(true);
   const model = new NativeDcaeDecoder(o.config, o.source ?? randomSource(o.seed ?? 2), { backend: o.backend, dtype: o.dtype, profiler });
   try {
@@ -379,7 +383,10 @@ export function profileDecode(o: { config: DcaeConfig; source?: WeightSource; ba
     profiler.reset();
     let tiles = 0;
     const t0 = performance.now();
-    model.decode(z, { tiling: o.tiling, onTile: () => tiles++ });
+    model.decode(z, { tiling: o.tiling, onTile: (_spec, i, n) => {
+      tiles++;
+      o.onTile?.(i + 1, n);
+    } });
     const ms = performance.now() - t0;
     const t = stepBreakdown(profiler.timings(), 1, 1).entries;
     for (const e of t) e.share = e.ms / ms;

@@ -2,7 +2,7 @@
  * `sana-lab make-random-model`: write a SANA directory of small random weights in the diffusers
  * layout, so `sana-lab generate` runs end to end without downloading a checkpoint.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { intOption, parseArgs } from '../args.js';
 import { UsageError, type Command } from '../command.js';
 import { RANDOM_MODEL_PRESETS, writeRandomModel } from '../../reference/pipeline/random-model.js';
@@ -31,6 +31,7 @@ export const makeRandomModelCommand: Command = {
     if (!(preset in RANDOM_MODEL_PRESETS)) throw new UsageError(`${cmd}: unknown --preset "${preset}" (presets: ${Object.keys(RANDOM_MODEL_PRESETS).join(', ')})`);
     const seed = intOption(cmd, 'seed', values.get('seed'), 0, 0);
     const out = positionals[0]!;
+    if (existsSync(out) && !statSync(out).isDirectory()) throw new UsageError(`${cmd}: ${out} exists and is not a directory`);
     if (!flags.has('force') && existsSync(out) && readdirSync(out).length > 0) throw new UsageError(`${cmd}: ${out} exists and is not empty (use --force to write into it)`);
     const summary = writeRandomModel(out, preset, seed, { overwrite: true });
     const p = summary.parameters;

@@ -16,7 +16,8 @@ Runs every op of the catalogue (bench/catalogue.ts) at its small test shapes on 
 version, on fresh random inputs with NaN-poisoned outputs, against the reference backend (the TS spec,
 float64 accumulation), and writes a "sana-lab-parity/1" JSON file:
   f32   relative error ‖out−ref‖/‖ref‖ ≤ 1e-5 and max-abs ≤ 1e-4·max|ref|, no NaN/Inf;
-  bf16  relative error ≤ 2× that of a plain bf16 computation of the same op, no NaN/Inf.
+  bf16  relative error and max-abs error each ≤ 2× those of a plain bf16 computation of the same op
+        (both against the f64-accumulated reference), no NaN/Inf.
 Deliberately wrong kernels (an off-by-one output, an unwritten element) are run through the same
 checker and must be rejected. Exits 1 when any check fails; backends that are not available here are
 listed as skipped (cuda: no GPU or driver, or an addon built without CUDA), as are versions that do

@@ -215,7 +215,10 @@ export async function runProfile(argv: string[]): Promise<number> {
       source = stateDictSource(w);
     } else dcae = dcaePreset('dc-ae-f32c32-sana-1.0');
     const dcaeConfig = dcae;
-    decode = versioned(() => profileDecode({ config: dcaeConfig, source, backend, dtype, width, height, tiling: tile }));
+    // progress on stderr: a decode is seconds on a GPU at 4096² and minutes on a CPU
+    console.error(`[profile] decoding one ${width}×${height} image on ${backend}${tile ? ` in tiles of ${tile.tileHeight}/${tile.strideHeight}` : ''}…`);
+    const onTile = (i: number, n: number) => console.error(`[profile] decode tile ${i}/${n}`);
+    decode = versioned(() => profileDecode({ config: dcaeConfig, source, backend, dtype, width, height, tiling: tile, onTile }));
     console.log(`  decode (batch 1${decode.tiled ? `, ${decode.tiles} tiles of ${tile!.tileHeight}/${tile!.strideHeight}` : ''}): ${fmtMs(decode.ms)} (single run${decode.warmup > 0 ? ` after ${decode.warmup} untimed` : ''})`);
     for (const l of table(decode.breakdown.slice(0, 12), 'image')) console.log(l);
     if (decode.kernels) {
@@ -243,6 +246,7 @@ export async function runProfile(argv: string[]): Promise<number> {
   console.log(`  image: ${stepsText} + caption${decode ? ' + decode' : ''} = ${fmtMs(imageMs)} → ${imagesPerS.toFixed(4)} images/s${x}`);
   console.log(`  memory: DiT weights ${formatBytes(ditMem.extrapolatedWeightsBytes)}${d.extrapolated ? ` at full depth (${formatBytes(ditMem.weightsBytes)} loaded)` : ''}, activations ${formatBytes(ditMem.activationBytes)}, op scratch ≤ ${formatBytes(ditMem.scratchBytes)} (estimate)${decode ? `; decoder total ${formatBytes(decode.memory.totalBytes)} (activations ${formatBytes(decode.memory.activationBytes)}, scratch ≤ ${formatBytes(decode.memory.scratchBytes)})` : ''}; process max RSS ${formatBytes(rss)}`);
 
+  if (!flags.has('no-roofline')) console.error(`[profile] measuring the ${backend} ceilings for the roofline floor (--no-roofline skips this)…`);
   const roofline = flags.has('no-roofline') ? null : await rooflineOf({ modelKey, modelDir, full, preset: preset.config, backend, dtype, width, height, cfg, steps, textTokens, decode, stepMs: d.stepMs, captionMs: d.captionMs, imageMs });
   if (roofline !== null) {
     if ('reason' in roofline) console.log(`  roofline floor: not computed — ${roofline.reason}`);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <mutex>
@@ -24,6 +25,8 @@ int threads_from_env() {
     char* end = nullptr;
     long v = std::strtol(s, &end, 10);
     if (end != s && *end == '\0' && v >= 1) return static_cast<int>(std::min(v, 1024L));
+    // said once, when the pool starts: an ignored setting would otherwise look like a slow machine
+    std::fprintf(stderr, "[sana-lab] SANA_LAB_THREADS=\"%s\" is not an integer >= 1: using %d threads (the hardware's)\n", s, cpu_default_threads());
   }
   return cpu_default_threads();
 }

@@ -136,13 +136,14 @@ export function formatBytes(n: number): string {
 /** The plan as the text `sana-lab run dcae-decode --plan` prints. */
 export function formatDecodePlan(p: DecodePlan): string {
   const lines: string[] = [];
-  lines.push(`DC-AE decode plan: image ${p.width}×${p.height} (batch ${p.batch}), latent ${shapeStr(p.latentShape)} → output ${shapeStr(p.outputShape)} (f = ${p.f})`);
+  // every size below is height × width, every position (y, x), as the NCHW shapes are
+  lines.push(`DC-AE decode plan: image ${p.height}×${p.width} px (H×W, batch ${p.batch}), latent ${shapeStr(p.latentShape)} → output ${shapeStr(p.outputShape)} (f = ${p.f})`);
   if (p.grid === null) {
     lines.push('tiling: none (whole-image decode)');
   } else {
     const g = p.grid;
     const t = g.tiling;
-    lines.push(`tiling: tile ${t.tileHeight}×${t.tileWidth} px, stride ${t.strideHeight}×${t.strideWidth} px, blend ${g.blendHeight}×${g.blendWidth} px (linear, diffusers tiled_decode)`);
+    lines.push(`tiling (H×W, positions (y, x)): tile ${t.tileHeight}×${t.tileWidth} px, stride ${t.strideHeight}×${t.strideWidth} px, blend ${g.blendHeight}×${g.blendWidth} px (linear, diffusers tiled_decode)`);
     lines.push(`tiles: ${g.rows} rows × ${g.cols} cols = ${g.tiles.length}`);
     for (const s of g.tiles) {
       lines.push(`  tile (${s.row},${s.col}): latent [${s.latentY}:${s.latentY + s.latentHeight}, ${s.latentX}:${s.latentX + s.latentWidth}] → pixels ${s.sampleHeight}×${s.sampleWidth} at (${s.sampleY}, ${s.sampleX}), keeps ${s.keepHeight}×${s.keepWidth}`);

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { addonPath, loadAddon } from '../../bindings/addon.js';
 import { CpuBackend } from '../../bindings/backend-cpu.js';
@@ -13,8 +13,10 @@ describe('the CPU thread pool', () => {
       Number(execFileSync(process.execPath, ['-e', 'console.log(require(process.argv[1]).cpuThreads())', addonPath()], { env: { ...process.env, ...env }, encoding: 'utf8' }).trim());
     expect(threads({ SANA_LAB_THREADS: '3' })).toBe(3);
     expect(threads({ SANA_LAB_THREADS: '1' })).toBe(1);
-    // An invalid value falls back to the hardware threads.
+    // An invalid value falls back to the hardware threads, and says so on stderr.
     expect(threads({ SANA_LAB_THREADS: 'many' })).toBe(addon.cpuInfo().threads);
+    const r = spawnSync(process.execPath, ['-e', 'require(process.argv[1]).cpuThreads()', addonPath()], { env: { ...process.env, SANA_LAB_THREADS: 'abc' }, encoding: 'utf8' });
+    expect(r.stderr).toMatch(/\[sana-lab\] SANA_LAB_THREADS="abc" is not an integer >= 1: using \d+ threads \(the hardware's\)/);
   });
 
   it('can be resized at run time; results do not depend on the thread count', async () => {

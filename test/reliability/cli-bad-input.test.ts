@@ -103,6 +103,7 @@ const CASES: Case[] = [
   ['make-random-model: negative seed', () => ['make-random-model', '--seed', '-1', f.out('m')], 2, /--seed must be an integer >= 0, got "-1"$/],
   ['make-random-model: unknown preset', () => ['make-random-model', '--preset', 'huge', f.out('m')], 2, /unknown --preset "huge"/],
   ['make-random-model: non-empty dir', () => ['make-random-model', join(f.dir, 'not-empty')], 2, /exists and is not empty \(use --force to write into it\)$/],
+  ['make-random-model: a file where the folder goes', () => ['make-random-model', '--force', f.ditConfig], 2, /^sana-lab: make-random-model: .*config\.json exists and is not a directory$/],
   ['bench: bad resolution', () => ['bench', '--json', f.out('b.json'), '--res', '33'], 2, /--res: resolution: "33" — sides must be positive multiples of 32/],
   ['bench: unknown op', () => ['bench', '--json', f.out('b.json'), '--ops', 'frob'], 2, /unknown op "frob"/],
   ['bench: missing --json', () => ['bench'], 2, /--json FILE is required$/],

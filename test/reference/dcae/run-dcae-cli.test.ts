@@ -68,7 +68,7 @@ describe.skipIf(!GOLDEN)('sana-lab run dcae-encode / dcae-decode', () => {
     expect(r.out).toMatch(/tiles: 5 rows × 5 cols = 25/);
     expect(r.out).toMatch(/activation peak\s+1\.75 GiB/);
     const p = await run(runDcaeDecode, ['--plan', '--config', goldenPath('dcae_public.config.json'), '--inputs', inputs]);
-    expect(p.out).toMatch(/image 32×32 \(batch 2\), latent \[2, 8, 4, 4\]/);
+    expect(p.out).toMatch(/image 32×32 px \(H×W, batch 2\), latent \[2, 8, 4, 4\]/);
     expect(p.out).toMatch(/tiling: none/);
   });
 
