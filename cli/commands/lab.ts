@@ -19,6 +19,7 @@ import { Rng } from '../../reference/core/random.js';
 import { SafetensorsFile } from '../../reference/core/safetensors.js';
 import { checkReport, checkSummary, type ReportExpectations } from '../../reports/check.js';
 import { generateReport } from '../../reports/generate.js';
+import { findChromium } from '../../reports/screenshot.js';
 import type { BenchChartKind } from '../../reports/html.js';
 import type { ReportModel } from '../../reports/model.js';
 import { PROFILES_SCHEMA } from '../../reports/profile-input.js';
@@ -354,6 +355,10 @@ function labOptions(argv: string[]): LabOptions & { json: boolean } {
   const a = parseArgs('lab', argv, SPEC);
   if (a.positionals.length > 0) throw new UsageError(`lab: unexpected argument "${a.positionals[0]}"`);
   if (a.flags.has('png') && a.flags.has('no-png')) throw new UsageError('lab: --png and --no-png contradict each other');
+  // --png requires Chromium: say so now, not after the whole lab has run
+  if (a.flags.has('png') && findChromium() === null) {
+    throw new UsageError('lab: --png needs Chromium (Debian\'s chromium, or SANA_LAB_CHROMIUM=/path/to/chrome), and none was found; drop --png to write the PNG only where Chromium is found');
+  }
   const quick = a.flags.has('quick');
   const base = quick ? QUICK_SCOPE : DEFAULT_SCOPE;
   const minSamples = a.values.has('min-samples') ? intOption('lab', 'min-samples', a.values.get('min-samples'), 1, 1, 1000) : base.minSamples;

@@ -67,4 +67,15 @@ describe('sana-lab lab --quick (end to end)', () => {
     await expect(labCommand.run(['--min-samples', '0'])).rejects.toThrow(/--min-samples must be an integer >= 1/);
     await expect(labCommand.run(['--profile-res', '250'])).rejects.toThrow(/--profile-res: resolution: "250"/);
   });
+
+  it('--png without Chromium is a usage error before any step runs', async () => {
+    const saved = process.env.SANA_LAB_CHROMIUM;
+    process.env.SANA_LAB_CHROMIUM = '/nonexistent/chrome';
+    try {
+      await expect(labCommand.run(['--png', '--quick'])).rejects.toThrow(/^lab: --png needs Chromium .* none was found/);
+    } finally {
+      if (saved === undefined) delete process.env.SANA_LAB_CHROMIUM;
+      else process.env.SANA_LAB_CHROMIUM = saved;
+    }
+  });
 });
