@@ -16,6 +16,7 @@
 #include <chrono>
 #include <stdexcept>
 #include <cstring>
+#include <cstdlib>
 
 #include "sana/cpu/gemm.h"
 #include "sana/thread_pool.h"
@@ -197,6 +198,53 @@ template <typename T> void DenseA<T>::pack(int64_t m0, int mr, int MR, float* ds
   }
 }
 
+// Σ_k a_m[k]·w[k] for up to 4 rows a_m (K apart) against one weight row w, each w element loaded once:
+// 16 independent lanes per row, so the loops vectorize without reassociating one long reduction.
+// FLOPs 2·M·K; bytes K·sizeof(T) of w (a stays in L1). One function per weight type: target_clones
+// does not apply to templates.
+template <typename T> inline __attribute__((always_inline)) void dot_rows_body(const float* a, int64_t M, int64_t K, const T* w, float* out) {
+  constexpr int L = 16;
+  float acc[4][L] = {};
+  const int64_t K16 = K / L * L;
+  for (int64_t k = 0; k < K16; k += L) {
+    float wv[L];
+    for (int l = 0; l < L; ++l) wv[l] = load_f(w[k + l]);
+    for (int64_t m = 0; m < M; ++m) {
+      const float* am = a + m * K + k;
+      for (int l = 0; l < L; ++l) acc[m][l] += am[l] * wv[l];
+    }
+  }
+  for (int64_t m = 0; m < M; ++m) {
+    float s = 0.0f;
+    for (int l = 0; l < L; ++l) s += acc[m][l];
+    for (int64_t k = K16; k < K; ++k) s += a[m * K + k] * load_f(w[k]);
+    out[m] = s;
+  }
+}
+SANA_VECTORIZE void dot_rows(const float* a, int64_t M, int64_t K, const float* w, float* out) { dot_rows_body(a, M, K, w, out); }
+SANA_VECTORIZE void dot_rows(const float* a, int64_t M, int64_t K, const bf16_t* w, float* out) { dot_rows_body(a, M, K, w, out); }
+
+template <typename T> const T* LinearWeightB<T>::row(int64_t n) const {
+  for (size_t p = 0; p < parts.size(); ++p) {
+    if (n < rows[p]) return parts[p] + n * (ld > 0 ? ld : K);
+    n -= rows[p];
+  }
+  return nullptr;
+}
+
+template <typename T> bool LinearWeightB<T>::direct_columns(const float* a, int64_t M, int64_t n0, int nr, float* out, int64_t ld_out) const {
+  float col[4];
+  for (int c = 0; c < nr; ++c) {
+    const T* w = row(n0 + c);
+    for (int64_t m0 = 0; m0 < M; m0 += 4) {  // ≤ 4 rows per pass; the weight row stays in L1 for the next pass
+      const int64_t mr = std::min<int64_t>(4, M - m0);
+      dot_rows(a + m0 * K, mr, K, w, col);
+      for (int64_t r = 0; r < mr; ++r) out[(m0 + r) * ld_out + c] = col[r];
+    }
+  }
+  return true;
+}
+
 template <typename T> void LinearWeightB<T>::pack(int64_t n0, int nr, int NR, float* dst) const {
   const int64_t KB = 64;
   const T* src_rows[64];
@@ -296,12 +344,38 @@ template struct Conv3x3WeightB<bf16_t>;
 
 // ---- driver ----
 
+// SANA_LAB_GEMM_DIRECT=0 turns the small-M path off (read at each call, so a benchmark can time both ways
+// in one process).
+bool gemm_direct_enabled() {
+  const char* s = std::getenv("SANA_LAB_GEMM_DIRECT");
+  return s == nullptr || std::strcmp(s, "0") != 0;
+}
+
 template <typename TIn, typename TOut> void gemm_run(const ASource& a, const BSource& b, const Epilogue<TIn, TOut>& ep) {
   const KernelConfig& kc = kernel();
   const int MR = kc.MR, NR = kc.NR;
   const int64_t M = a.M, N = b.N, K = a.K;
   if (M <= 0 || N <= 0) return;
   if (K <= 0) throw std::invalid_argument("gemm: K must be positive");
+
+  if (M <= kGemmDirectMaxM && gemm_direct_enabled()) {
+    // Small M: A as f32 rows (M·K floats), B read in place 64 columns per task, the same epilogue.
+    Buffer<float> ar = alloc_buffer<float>(M * K);
+    for (int64_t m = 0; m < M; ++m) a.pack(m, 1, 1, ar.get() + m * K);  // MR = 1: row-major
+    constexpr int kCols = 64;
+    std::atomic<bool> direct{true};
+    parallel_for(ceil_div(N, kCols), [&](int64_t j) {
+      float tile[kGemmDirectMaxM * kCols];
+      const int64_t n0 = j * kCols;
+      const int nr = static_cast<int>(std::min<int64_t>(kCols, N - n0));
+      if (!b.direct_columns(ar.get(), M, n0, nr, tile, kCols)) {
+        direct.store(false);  // every task of a source answers alike
+        return;
+      }
+      epilogue_tile(tile, kCols, 0, static_cast<int>(M), n0, nr, ep);
+    });
+    if (direct.load()) return;
+  }
 
   const int64_t n_panels = ceil_div(N, NR);
   Buffer<float> bp = alloc_buffer<float>(n_panels * NR * K);

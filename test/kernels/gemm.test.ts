@@ -52,6 +52,9 @@ const CASES: Case[] = [
   { name: 'relu, K = 300 (two KC slices), N = 300 (two NC blocks), M = 130', x: [130, 300], n: 300, act: 'relu' },
   { name: 'gelu-tanh, K = 600, gate per row', x: [2, 9, 600], n: 33, bias: true, act: 'gelu-tanh', gate: [2, 9, 33] },
   { name: 'Sana-0.6B out-proj shape (B=2, 24 tokens, C=1152)', x: [2, 24, 1152], n: 1152, bias: true, gate: [2, 1, 1152], residual: true },
+  // M ≤ 8: B read in place (no packing; gemm_engine.cpp's small-M path)
+  { name: 'small M 5 (passes of 4 + 1 rows), K 37 (a 16-lane tail), N 130 (64-column tasks, ragged), every operand', x: [5, 37], n: 130, bias: true, act: 'silu', gate: [5, 130], residual: true },
+  { name: 'small M 8 (the most read in place), K 1152, N 300, gelu-tanh, gate per item', x: [2, 4, 1152], n: 300, bias: true, act: 'gelu-tanh', gate: [2, 1, 300], residual: true },
 ];
 
 describe('gemm (cpu) vs the f64-accumulated reference', () => {
@@ -80,6 +83,26 @@ describe('gemm (cpu) vs the f64-accumulated reference', () => {
       for (const t of [x, w, b, g, res]) t?.dispose();
     });
   }
+
+  it('small M (B read in place) agrees with the packed engine (SANA_LAB_GEMM_DIRECT=0) to f32 rounding, for M 1 … 9', () => {
+    const saved = process.env.SANA_LAB_GEMM_DIRECT;
+    try {
+      for (const M of [1, 2, 3, 4, 5, 8, 9]) {
+        const x = input([M, 70], 300 + M);
+        const w = input([97, 70], 400 + M, 0.1);
+        const b = input([97], 500 + M);
+        process.env.SANA_LAB_GEMM_DIRECT = '1';
+        const direct = gemmSync(x.f32, w.f32, { bias: b.f32, activation: 'relu' }).toFloat32();
+        process.env.SANA_LAB_GEMM_DIRECT = '0';
+        const packed = gemmSync(x.f32, w.f32, { bias: b.f32, activation: 'relu' }).toFloat32();
+        expect(withinTolerance(errorStats(direct, packed), { rel: 1e-6 }), `M ${M}`).toBe(true);
+        for (const t of [x, w, b]) t.dispose();
+      }
+    } finally {
+      if (saved === undefined) delete process.env.SANA_LAB_GEMM_DIRECT;
+      else process.env.SANA_LAB_GEMM_DIRECT = saved;
+    }
+  });
 
   it('updates in place when out is the residual (x ← x + gate ⊙ (h·wᵀ + b))', async () => {
     const h = input([2, 10, 40], 7);

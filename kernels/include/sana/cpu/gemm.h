@@ -26,7 +26,14 @@ struct BSource {
   int64_t K = 0, N = 0;
   virtual ~BSource() = default;
   virtual void pack(int64_t n0, int nr, int NR, float* dst) const = 0;
+  // The small-M path (gemm_run, M ≤ kGemmDirectMaxM): out[m·ld_out + c] = Σ_k a[m·K + k]·B[k][n0 + c] for
+  // m < M, c < nr, read from the source in place (no packed copy of B). False: no such path (then B is packed).
+  virtual bool direct_columns(const float* a, int64_t M, int64_t n0, int nr, float* out, int64_t ld_out) const { return false; }
 };
+
+// Rows of A up to which gemm_run reads B in place when B offers it (the timestep MLP and adaLN at batch 1–2,
+// whose weights are the whole cost): packing B would copy and transpose all of it for a handful of rows.
+constexpr int64_t kGemmDirectMaxM = 8;
 
 // A = a dense row-major matrix (row stride ld, in elements).
 template <typename T> struct DenseA : ASource {
@@ -62,6 +69,8 @@ template <typename T> struct LinearWeightB : BSource {
   LinearWeightB() = default;
   void add(const T* w, int64_t n) { parts.push_back(w); rows.push_back(n); N += n; }
   void pack(int64_t n0, int nr, int NR, float* dst) const override;
+  bool direct_columns(const float* a, int64_t M, int64_t n0, int nr, float* out, int64_t ld_out) const override;
+  const T* row(int64_t n) const;  // w row n (B's column n), across the stacked parts
 };
 
 // A = im2col of an NHWC image for a 3×3 convolution, zero padding 1, stride s (never materialised):
