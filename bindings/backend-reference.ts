@@ -145,7 +145,18 @@ export class ReferenceBackend implements Backend {
     const opt = (k: string): Tensor | null => (args[k] instanceof BackendTensor ? t(k) : null);
     const num = (k: string): number => args[k] as number;
     const out = args.out as BackendTensor;
-    write(out, this.impl[op](t, opt, num, args), op);
+    let y: Float32Array;
+    try {
+      y = this.impl[op](t, opt, num, args);
+    } catch (e) {
+      // V8's own words for a host allocation that failed name neither the op nor the shapes
+      if (e instanceof RangeError && /Array buffer allocation failed|Invalid typed array length/.test(e.message)) {
+        const shapes = Object.entries(args).filter(([, v]) => v instanceof BackendTensor).map(([k, v]) => `${k} ${shapeStr((v as BackendTensor).shape)}`);
+        throw new RangeError(`${op}: out of host memory on the reference backend (${shapes.join(', ')}): ${e.message}`);
+      }
+      throw e;
+    }
+    write(out, y, op);
   }
 
   private readonly impl: Record<

@@ -119,7 +119,7 @@ export async function runDit(argv: string[]): Promise<number> {
       const name = names.get(role)!;
       if (file.has(name)) inputs.set(role, file.tensor(name));
       else if (role !== 'encoder_attention_mask' || name !== role) {
-        throw new Error(`${CMD}: ${inputsPath} has no tensor "${name}" (${role}); it holds: ${file.names().join(', ')}`);
+        throw new Error(`${CMD}: ${inputsPath} has no tensor "${name}" (role ${role}); it holds: ${file.names().join(', ')}`);
       }
     }
   } finally {

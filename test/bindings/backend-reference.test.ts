@@ -52,3 +52,20 @@ describe('reference backend: vector operands shaped (1, …, 1, N)', () => {
     });
   });
 });
+
+describe('reference backend: a host allocation that fails inside an op', () => {
+  it("is a RangeError naming the op and its tensors' shapes, not V8's bare message", () => {
+    const be = ops.getBackend('reference');
+    const impl = (be as unknown as { impl: Record<string, unknown> }).impl;
+    const saved = impl.gemm;
+    impl.gemm = () => {
+      throw new RangeError('Array buffer allocation failed');
+    };
+    try {
+      const t = maker('reference')(1);
+      expect(() => ops.gemmSync(t([3, 4]), t([5, 4]))).toThrow(/^gemm: out of host memory on the reference backend \(x \[3, 4\], w \[5, 4\], out \[3, 5\]\): Array buffer allocation failed$/);
+    } finally {
+      impl.gemm = saved;
+    }
+  });
+});

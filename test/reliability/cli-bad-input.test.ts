@@ -69,7 +69,7 @@ const CASES: Case[] = [
   ['config: more layers than the weights', () => dit({ config: f.bad('more-layers.json') }), 1, /do not match the config: 19 missing: transformer_blocks\.2\./],
   // run dit — inputs
   ['inputs: truncated', () => dit({ inputs: f.bad('dit-inputs-truncated.safetensors') }), 1, /header length \d+ runs past the end of the 100-byte file \(truncated\?\)$/],
-  ['inputs: a missing tensor', () => dit({ inputs: f.bad('no-timestep.safetensors') }), 1, /has no tensor "timestep" \(timestep\); it holds: /],
+  ['inputs: a missing tensor', () => dit({ inputs: f.bad('no-timestep.safetensors') }), 1, /has no tensor "timestep" \(role timestep\); it holds: /],
   ['inputs: latent channels', () => dit({ inputs: f.bad('latent-7-channels.safetensors') }), 1, /hidden_states \[1, 7, 4, 4\] is not \(B, 8, H, W\)$/],
   ['inputs: latent rank', () => dit({ inputs: f.bad('latent-3d.safetensors') }), 1, /hidden_states \[8, 4, 4\] is not \(B, 8, H, W\)$/],
   ['inputs: timestep batch', () => dit({ inputs: f.bad('timestep-batch-2.safetensors') }), 1, /timestep \[2\] must have one value per sample, shape \[1\]$/],
