@@ -40,7 +40,8 @@ if command -v nvidia-smi >/dev/null; then
   cp "$WORK/env.log" "$OUT/nvidia-smi.txt" 2>/dev/null
   note "$(tail -1 "$WORK/env.log")"
 fi
-[ -x "$NODE" ] || unpack_node
+# (a cpu dry run uses the node it was given, never the carried one: nothing is unpacked into build-gpu here)
+[ "$BACKEND" = cpu ] || [ -x "$NODE" ] || unpack_node
 
 # The profiles: NAME|LIMIT_S|ARGS…[|ENV=VALUE …] (every one bf16, every block, 20 steps, CFG 4.5, random weights).
 if [ "$PLAN" = smoke ]; then

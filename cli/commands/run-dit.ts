@@ -125,7 +125,7 @@ export async function runDit(argv: string[]): Promise<number> {
   } finally {
     file.close();
   }
-  for (const [role, t] of inputs) requireFiniteInput(CMD, `input "${names.get(role)}" (${role})`, t);
+  for (const [role, t] of inputs) requireFiniteInput(CMD, `input "${names.get(role)}" (role ${role})`, t);
 
   let model: { forward(inputs: Parameters<SanaTransformer2DModel['forward']>[0]): Tensor; dispose?(): void };
   if (native) {

@@ -346,7 +346,7 @@ template struct Conv3x3WeightB<bf16_t>;
 
 // SANA_LAB_GEMM_DIRECT=0 turns the small-M path off (read at each call, so a benchmark can time both ways
 // in one process).
-bool gemm_direct_enabled() {
+static bool gemm_direct_enabled() {
   const char* s = std::getenv("SANA_LAB_GEMM_DIRECT");
   return s == nullptr || std::strcmp(s, "0") != 0;
 }

@@ -58,7 +58,7 @@ describe.skipIf(!GOLDEN)('runDit on the golden files', () => {
     // cuda is a backend of the runner: refused with the reason where there is no GPU.
     if (!backendStatus('cuda').available) await expect(runDit([...args, '--backend', 'cuda'])).rejects.toThrow(/^the cuda backend is not available here: ./);
     await expect(runDit(args.slice(2))).rejects.toThrow(/--config is required/);
-    await expect(runDit([...args, '--input', 'nope'])).rejects.toThrow(/has no tensor "nope" \(hidden_states\)/);
+    await expect(runDit([...args, '--input', 'nope'])).rejects.toThrow(/has no tensor "nope" \(role hidden_states\)/);
     await expect(runDit([...args, '--input', 'latent=x'])).rejects.toThrow(/unknown role "latent"/);
     expect(RUN_DIT_USAGE).toMatch(/sana-lab run dit --config/);
   });
