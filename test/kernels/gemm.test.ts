@@ -104,6 +104,29 @@ describe('gemm (cpu) vs the f64-accumulated reference', () => {
     }
   });
 
+  it('the transposing (AVX-512) pack of the weights and the scalar one (SANA_LAB_GEMM_PACK=scalar) give bit-identical outputs', () => {
+    const saved = process.env.SANA_LAB_GEMM_PACK;
+    try {
+      // N 45: a last column group past the end (zero rows); K 37 and 300: 16-wide blocks and a tail; bf16 weights converted in the pack
+      for (const [M, N, K, dtype] of [[20, 45, 37, 'f32'], [130, 70, 300, 'f32'], [20, 45, 37, 'bf16'], [64, 100, 300, 'bf16']] as const) {
+        const x = input([M, K], 600 + K);
+        const w = input([N, K], 700 + N, 0.1);
+        const run = () => gemmSync(x[dtype], w[dtype]).toFloat32();
+        process.env.SANA_LAB_GEMM_PACK = 'scalar';
+        const scalar = run();
+        delete process.env.SANA_LAB_GEMM_PACK;
+        const fast = run();
+        expect(Array.from(fast), `M ${M} N ${N} K ${K} ${dtype}`).toEqual(Array.from(scalar));
+        expect(fast.every(Number.isFinite)).toBe(true);
+        x.dispose();
+        w.dispose();
+      }
+    } finally {
+      if (saved === undefined) delete process.env.SANA_LAB_GEMM_PACK;
+      else process.env.SANA_LAB_GEMM_PACK = saved;
+    }
+  });
+
   it('updates in place when out is the residual (x ← x + gate ⊙ (h·wᵀ + b))', async () => {
     const h = input([2, 10, 40], 7);
     const w = input([40, 40], 8, 0.2);
