@@ -25,15 +25,12 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT" || exit 1
 # shellcheck source=bench/gpu/steps.sh
 source "$ROOT/bench/gpu/steps.sh"
-start_run models "${SANA_GPU_MODELS_TOTAL_S:-420}" "$ROOT/build-gpu/out-models"
 BACKEND="${SANA_GPU_MODELS_BACKEND:-cuda}"
 PLAN="${SANA_GPU_MODELS_PLAN:-full}"
-[ "$BACKEND" = cuda ] && unset SANA_LAB_ADDON  # Node loads build/Release/sana_lab.node (carried)
 # a dry run on the cpu backend (here, no GPU) uses this machine's node unless SANA_GPU_NODE names one
-if [ "$BACKEND" = cpu ] && [ -z "${SANA_GPU_NODE:-}" ] && command -v node >/dev/null; then
-  NODE="$(command -v node)"
-  LAB=("$NODE" dist/cli/main.js)
-fi
+if [ "$BACKEND" = cpu ] && [ -z "${SANA_GPU_NODE:-}" ] && command -v node >/dev/null; then SANA_GPU_NODE="$(command -v node)"; fi
+start_run models "${SANA_GPU_MODELS_TOTAL_S:-420}" "$ROOT/build-gpu/out-models"
+[ "$BACKEND" = cuda ] && unset SANA_LAB_ADDON  # Node loads build/Release/sana_lab.node (carried)
 
 if command -v nvidia-smi >/dev/null; then
   run_step env 20 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
