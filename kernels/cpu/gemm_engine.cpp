@@ -33,12 +33,14 @@ namespace {
 
 using UKernel = void (*)(int64_t kc, const float* A, const float* B, float* C, bool accumulate);
 
-// SANA_LAB_GEMM_PACK=scalar packs torch Linear weights with the scalar loops instead of the AVX-512
-// transpose (read at each call, so a benchmark can time both ways in one process).
-bool pack_transpose_enabled() {
-  const char* s = std::getenv("SANA_LAB_GEMM_PACK");
-  return s == nullptr || std::strcmp(s, "scalar") != 0;
+// Switches for timing a path against its alternative in one process, read once per gemm_run (not per
+// packed panel): SANA_LAB_GEMM_DIRECT=0 turns the small-M path off; SANA_LAB_GEMM_PACK=scalar packs torch
+// Linear weights with the scalar loops instead of the AVX-512 transpose.
+bool env_is(const char* name, const char* value) {
+  const char* s = std::getenv(name);
+  return s != nullptr && std::strcmp(s, value) == 0;
 }
+std::atomic<bool> g_pack_transpose{true};  // this gemm's SANA_LAB_GEMM_PACK, read by LinearWeightB::pack
 
 struct KernelConfig {
   const char* name;
@@ -327,7 +329,7 @@ template <typename T> void LinearWeightB<T>::pack(int64_t n0, int nr, int NR, fl
     }
   }
 #ifdef SANA_HAVE_X86_KERNELS
-  if (NR % 16 == 0 && has_avx512() && pack_transpose_enabled()) {
+  if (NR % 16 == 0 && has_avx512() && g_pack_transpose.load(std::memory_order_relaxed)) {
     pack_rows_avx512(src_rows, NR, K, dst);
     return;
   }
@@ -416,21 +418,15 @@ template struct Conv3x3WeightB<bf16_t>;
 
 // ---- driver ----
 
-// SANA_LAB_GEMM_DIRECT=0 turns the small-M path off (read at each call, so a benchmark can time both ways
-// in one process).
-static bool gemm_direct_enabled() {
-  const char* s = std::getenv("SANA_LAB_GEMM_DIRECT");
-  return s == nullptr || std::strcmp(s, "0") != 0;
-}
-
 template <typename TIn, typename TOut> void gemm_run(const ASource& a, const BSource& b, const Epilogue<TIn, TOut>& ep) {
   const KernelConfig& kc = kernel();
   const int MR = kc.MR, NR = kc.NR;
   const int64_t M = a.M, N = b.N, K = a.K;
   if (M <= 0 || N <= 0) return;
   if (K <= 0) throw std::invalid_argument("gemm: K must be positive");
+  g_pack_transpose.store(!env_is("SANA_LAB_GEMM_PACK", "scalar"), std::memory_order_relaxed);
 
-  if (M <= kGemmDirectMaxM && gemm_direct_enabled()) {
+  if (M <= kGemmDirectMaxM && !env_is("SANA_LAB_GEMM_DIRECT", "0")) {
     // Small M: A as f32 rows (M·K floats), B read in place 64 columns per task, the same epilogue.
     Buffer<float> ar = alloc_buffer<float>(M * K);
     for (int64_t m = 0; m < M; ++m) a.pack(m, 1, 1, ar.get() + m * K);  // MR = 1: row-major
