@@ -103,22 +103,23 @@ template <typename T> struct PhaseConv2x2WeightB : BSource {
     K = 4 * Cin_;
     N = Cout;
   }
-  void pack(int64_t n0, int nr, int NR, float* dst) const override {
+  void pack(int64_t n0, int nr, int NR, int64_t k0, int64_t kc, float* dst) const override {
     for (int c = 0; c < NR; ++c) {
       if (c >= nr) {
-        for (int64_t k = 0; k < K; ++k) dst[k * NR + c] = 0.0f;
+        for (int64_t k = 0; k < kc; ++k) dst[k * NR + c] = 0.0f;
         continue;
       }
       const T* wn = w + (n0 + c) * Cin * 9;
-      for (int64_t ci = 0; ci < Cin; ++ci) {
-        const T* wk = wn + ci * 9;
-        for (int tap = 0; tap < 4; ++tap) {
-          const int* ry = kTaps[i][tap / 2];
-          const int* rx = kTaps[j][tap % 2];
+      for (int64_t tap = k0 / Cin; tap < 4 && tap * Cin < k0 + kc; ++tap) {  // k = tap·Cin + ci, within [k0, k0 + kc)
+        const int* ry = kTaps[i][tap / 2];
+        const int* rx = kTaps[j][tap % 2];
+        const int64_t ci0 = std::max<int64_t>(0, k0 - tap * Cin), ci1 = std::min<int64_t>(Cin, k0 + kc - tap * Cin);
+        for (int64_t ci = ci0; ci < ci1; ++ci) {
+          const T* wk = wn + ci * 9;
           float sum = 0.0f;
           for (int ky = ry[0]; ky <= ry[1]; ++ky)
             for (int kx = rx[0]; kx <= rx[1]; ++kx) sum += load_f(wk[ky * 3 + kx]);
-          dst[(tap * Cin + ci) * NR + c] = sum;
+          dst[(tap * Cin + ci - k0) * NR + c] = sum;
         }
       }
     }

@@ -3,7 +3,9 @@
 // Loop structure per M-chunk: pack all of B once (KC×NR panels, shared by every task), pack the
 // chunk's A (MR-row panels), then parallel over MC×NC tiles of C; inside a tile, for each KC slice
 // of K, the NR-wide B micro-panel stays in L1 while the MR×KC A micro-panels stream from L2. Partial
-// sums live in a per-thread f32 tile buffer; the epilogue runs on the last KC slice.
+// sums live in a per-thread f32 tile buffer; the epilogue runs on the last KC slice. Two shortcuts for
+// few rows: M ≤ 8 reads B in place (no pack); M ≤ MC packs each B micro-panel inside its task, just
+// before use, since each is then used by one tile only (gemm_one_m_tile).
 //
 // Micro-kernels (picked once at load time from CPUID): AVX-512 8×32 (16 zmm accumulators),
 // AVX2+FMA 6×16 (12 ymm accumulators), generic 4×16 (plain loops). FLOPs 2·M·N·K; bytes
@@ -35,7 +37,8 @@ using UKernel = void (*)(int64_t kc, const float* A, const float* B, float* C, b
 
 // Switches for timing a path against its alternative in one process, read once per gemm_run (not per
 // packed panel): SANA_LAB_GEMM_DIRECT=0 turns the small-M path off; SANA_LAB_GEMM_PACK=scalar packs torch
-// Linear weights with the scalar loops instead of the AVX-512 transpose.
+// Linear weights with the scalar loops instead of the AVX-512 transpose; SANA_LAB_GEMM_BPACK=whole packs all
+// of B first at M ≤ MC too.
 bool env_is(const char* name, const char* value) {
   const char* s = std::getenv(name);
   return s != nullptr && std::strcmp(s, value) == 0;
@@ -313,35 +316,27 @@ template <typename T> bool LinearWeightB<T>::direct_columns(const float* a, int6
   return true;
 }
 
-template <typename T> void LinearWeightB<T>::pack(int64_t n0, int nr, int NR, float* dst) const {
+template <typename T> void LinearWeightB<T>::pack(int64_t n0, int nr, int NR, int64_t k0, int64_t kc, float* dst) const {
   const int64_t KB = 64;
   const T* src_rows[64];
   for (int c = 0; c < NR; ++c) {
-    src_rows[c] = nullptr;
-    if (c >= nr) continue;
-    int64_t n = n0 + c;
-    for (size_t p = 0; p < parts.size(); ++p) {
-      if (n < rows[p]) {
-        src_rows[c] = parts[p] + n * (ld > 0 ? ld : K);
-        break;
-      }
-      n -= rows[p];
-    }
+    const T* w = c < nr ? row(n0 + c) : nullptr;
+    src_rows[c] = w ? w + k0 : nullptr;
   }
 #ifdef SANA_HAVE_X86_KERNELS
   if (NR % 16 == 0 && has_avx512() && g_pack_transpose.load(std::memory_order_relaxed)) {
-    pack_rows_avx512(src_rows, NR, K, dst);
+    pack_rows_avx512(src_rows, NR, kc, dst);
     return;
   }
 #endif
-  for (int64_t k0 = 0; k0 < K; k0 += KB) {
-    const int64_t k1 = std::min(K, k0 + KB);
+  for (int64_t kb = 0; kb < kc; kb += KB) {
+    const int64_t kb1 = std::min(kc, kb + KB);
     for (int c = 0; c < NR; ++c) {
       const T* src = src_rows[c];
       if (src) {
-        for (int64_t k = k0; k < k1; ++k) dst[k * NR + c] = load_f(src[k]);
+        for (int64_t k = kb; k < kb1; ++k) dst[k * NR + c] = load_f(src[k]);
       } else {
-        for (int64_t k = k0; k < k1; ++k) dst[k * NR + c] = 0.0f;
+        for (int64_t k = kb; k < kb1; ++k) dst[k * NR + c] = 0.0f;
       }
     }
   }
@@ -355,9 +350,9 @@ template <typename T> void TransposedA<T>::pack(int64_t m0, int mr, int MR, floa
   }
 }
 
-template <typename T> void DenseB<T>::pack(int64_t n0, int nr, int NR, float* dst) const {
-  for (int64_t k = 0; k < K; ++k) {
-    const T* src = p + k * ld + n0;
+template <typename T> void DenseB<T>::pack(int64_t n0, int nr, int NR, int64_t k0, int64_t kc, float* dst) const {
+  for (int64_t k = 0; k < kc; ++k) {
+    const T* src = p + (k0 + k) * ld + n0;
     float* d = dst + k * NR;
     for (int c = 0; c < NR; ++c) d[c] = c < nr ? load_f(src[c]) : 0.0f;
   }
@@ -393,15 +388,18 @@ template <typename T> void Conv3x3A<T>::pack(int64_t m0, int mr, int MR, float* 
   }
 }
 
-template <typename T> void Conv3x3WeightB<T>::pack(int64_t n0, int nr, int NR, float* dst) const {
+template <typename T> void Conv3x3WeightB<T>::pack(int64_t n0, int nr, int NR, int64_t k0, int64_t kc, float* dst) const {
   for (int c = 0; c < NR; ++c) {
     if (c >= nr) {
-      for (int64_t k = 0; k < K; ++k) dst[k * NR + c] = 0.0f;
+      for (int64_t k = 0; k < kc; ++k) dst[k * NR + c] = 0.0f;
       continue;
     }
     const T* wn = w + (n0 + c) * Cin * 9;
-    for (int64_t ci = 0; ci < Cin; ++ci)
-      for (int tap = 0; tap < 9; ++tap) dst[(tap * Cin + ci) * NR + c] = load_f(wn[ci * 9 + tap]);
+    for (int64_t tap = k0 / Cin; tap < 9 && tap * Cin < k0 + kc; ++tap) {  // k = tap·Cin + ci, within [k0, k0 + kc)
+      const int64_t ci0 = std::max<int64_t>(0, k0 - tap * Cin), ci1 = std::min<int64_t>(Cin, k0 + kc - tap * Cin);
+      float* d = dst + (tap * Cin - k0) * NR + c;
+      for (int64_t ci = ci0; ci < ci1; ++ci) d[ci * NR] = load_f(wn[ci * 9 + tap]);  // torch weight: (ci, tap)-major
+    }
   }
 }
 
@@ -417,6 +415,54 @@ template struct Conv3x3WeightB<float>;
 template struct Conv3x3WeightB<bf16_t>;
 
 // ---- driver ----
+
+// A thread's f32 scratch, grown on demand and kept for the thread's later gemms.
+float* thread_scratch(Buffer<float>& buf, int64_t& cap, int64_t n) {
+  if (cap < n) {
+    buf = alloc_buffer<float>(n);
+    cap = n;
+  }
+  return buf.get();
+}
+
+// M ≤ MC: one tile row, so every element of B is used by one task only. Each task packs B one NR × KC
+// micro-panel at a time, right before the micro-kernel reads it from L1, instead of packing all of B first
+// (K·N floats written to DRAM and read back: about a third of a 256² DiT gemm's time at M = 128). The N
+// range is cut into at least 4 tasks per thread so that 1152-wide layers keep both threads busy.
+template <typename TIn, typename TOut> void gemm_one_m_tile(const ASource& a, const BSource& b, const Epilogue<TIn, TOut>& ep) {
+  const KernelConfig& kc = kernel();
+  const int MR = kc.MR, NR = kc.NR;
+  const int64_t M = a.M, N = b.N, K = a.K, KC = kc.KC;
+  const int64_t m_panels = ceil_div(M, MR);
+  Buffer<float> ap = alloc_buffer<float>(m_panels * MR * K);
+  parallel_for(m_panels, [&](int64_t i) {
+    const int64_t m0 = i * MR;
+    a.pack(m0, static_cast<int>(std::min<int64_t>(MR, M - m0)), MR, ap.get() + i * MR * K);
+  });
+  const int64_t per_task = std::clamp<int64_t>(ceil_div(ceil_div(N, 4 * int64_t{cpu_threads()}), NR) * NR, NR, kc.NC);
+  parallel_for(ceil_div(N, per_task), [&](int64_t t) {
+    thread_local Buffer<float> tile_buf, panel_buf;
+    thread_local int64_t tile_cap = 0, panel_cap = 0;
+    float* tiles = thread_scratch(tile_buf, tile_cap, kc.MC * kc.NC);
+    float* panel = thread_scratch(panel_buf, panel_cap, KC * NR);
+    const int64_t nb0 = t * per_task, nb1 = std::min(N, nb0 + per_task);
+    const int64_t n_jr = ceil_div(nb1 - nb0, NR);
+    for (int64_t pc = 0; pc < K; pc += KC) {
+      const int64_t kcur = std::min(KC, K - pc);
+      const bool last = pc + kcur == K;
+      for (int64_t jr = 0; jr < n_jr; ++jr) {
+        const int64_t n0 = nb0 + jr * NR;
+        const int nr = static_cast<int>(std::min<int64_t>(NR, N - n0));
+        b.pack(n0, nr, NR, pc, kcur, panel);
+        for (int64_t ir = 0; ir < m_panels; ++ir) {
+          float* tile = tiles + (jr * m_panels + ir) * MR * NR;
+          kc.fn(kcur, ap.get() + ir * MR * K + pc * MR, panel, tile, pc > 0);
+          if (last) epilogue_tile(tile, NR, ir * MR, static_cast<int>(std::min<int64_t>(MR, M - ir * MR)), n0, nr, ep);
+        }
+      }
+    }
+  });
+}
 
 template <typename TIn, typename TOut> void gemm_run(const ASource& a, const BSource& b, const Epilogue<TIn, TOut>& ep) {
   const KernelConfig& kc = kernel();
@@ -445,15 +491,20 @@ template <typename TIn, typename TOut> void gemm_run(const ASource& a, const BSo
     if (direct.load()) return;
   }
 
+  const int64_t MC = kc.MC, NC = kc.NC, KC = kc.KC;
+  if (M <= MC && !env_is("SANA_LAB_GEMM_BPACK", "whole")) {
+    gemm_one_m_tile(a, b, ep);
+    return;
+  }
+
   const int64_t n_panels = ceil_div(N, NR);
   Buffer<float> bp = alloc_buffer<float>(n_panels * NR * K);
   parallel_for(n_panels, [&](int64_t j) {
     const int64_t n0 = j * NR;
-    b.pack(n0, static_cast<int>(std::min<int64_t>(NR, N - n0)), NR, bp.get() + j * NR * K);
+    b.pack(n0, static_cast<int>(std::min<int64_t>(NR, N - n0)), NR, 0, K, bp.get() + j * NR * K);
   });
 
   // Chunk M so that the packed A stays below ~32 Mi floats (a 4096² conv would otherwise pack GBs).
-  const int64_t MC = kc.MC, NC = kc.NC, KC = kc.KC;
   int64_t chunk = std::max<int64_t>(MC, (int64_t{32} << 20) / K / MC * MC);
   chunk = std::min(chunk, ceil_div(M, MR) * MR);
   Buffer<float> ap = alloc_buffer<float>(ceil_div(chunk, MR) * MR * K);
@@ -469,11 +520,7 @@ template <typename TIn, typename TOut> void gemm_run(const ASource& a, const BSo
     parallel_for(mt * nt, [&](int64_t t) {
       thread_local Buffer<float> tile_buf;
       thread_local int64_t tile_cap = 0;
-      if (tile_cap < MC * NC) {
-        tile_buf = alloc_buffer<float>(MC * NC);
-        tile_cap = MC * NC;
-      }
-      float* tiles = tile_buf.get();
+      float* tiles = thread_scratch(tile_buf, tile_cap, MC * NC);
       const int64_t ti = t / nt, tj = t % nt;
       const int64_t mb0 = ti * MC, mb1 = std::min(rows, mb0 + MC);  // rows within the chunk
       const int64_t nb0 = tj * NC, nb1 = std::min(N, nb0 + NC);

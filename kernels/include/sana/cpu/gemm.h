@@ -21,11 +21,13 @@ struct ASource {
   virtual void pack(int64_t m0, int mr, int MR, float* dst) const = 0;
 };
 
-// B (K×N). pack() writes columns [n0, n0 + nr) of B, all K rows, as dst[k * NR + c]; columns c >= nr are 0.
+// B (K×N). pack() writes columns [n0, n0 + nr) of B, rows [k0, k0 + kc), as dst[(k - k0) * NR + c]; columns
+// c >= nr are 0. The driver packs either all K of every panel once (large M) or one KC slice of one tile's
+// panels at a time (M ≤ MC), so that the packed copy is used while it is still in L2.
 struct BSource {
   int64_t K = 0, N = 0;
   virtual ~BSource() = default;
-  virtual void pack(int64_t n0, int nr, int NR, float* dst) const = 0;
+  virtual void pack(int64_t n0, int nr, int NR, int64_t k0, int64_t kc, float* dst) const = 0;
   // The small-M path (gemm_run, M ≤ kGemmDirectMaxM): out[m·ld_out + c] = Σ_k a[m·K + k]·B[k][n0 + c] for
   // m < M, c < nr, read from the source in place (no packed copy of B). False: no such path (then B is packed).
   virtual bool direct_columns(const float* a, int64_t M, int64_t n0, int nr, float* out, int64_t ld_out) const { return false; }
@@ -56,7 +58,7 @@ template <typename T> struct DenseB : BSource {
   const T* p;
   int64_t ld;
   DenseB(const T* p_, int64_t K_, int64_t N_, int64_t ld_) : p(p_), ld(ld_) { K = K_; N = N_; }
-  void pack(int64_t n0, int nr, int NR, float* dst) const override;
+  void pack(int64_t n0, int nr, int NR, int64_t k0, int64_t kc, float* dst) const override;
 };
 
 // B = wᵀ for one or more torch Linear weights stacked along N: parts {w_i (N_i × K)}, rows ld apart
@@ -68,7 +70,7 @@ template <typename T> struct LinearWeightB : BSource {
   LinearWeightB(const T* w, int64_t N_, int64_t K_, int64_t ld_ = 0) : ld(ld_) { add(w, N_); K = K_; }
   LinearWeightB() = default;
   void add(const T* w, int64_t n) { parts.push_back(w); rows.push_back(n); N += n; }
-  void pack(int64_t n0, int nr, int NR, float* dst) const override;
+  void pack(int64_t n0, int nr, int NR, int64_t k0, int64_t kc, float* dst) const override;
   bool direct_columns(const float* a, int64_t M, int64_t n0, int nr, float* out, int64_t ld_out) const override;
   const T* row(int64_t n) const;  // w row n (B's column n), across the stacked parts
 };
@@ -88,7 +90,7 @@ template <typename T> struct Conv3x3WeightB : BSource {
   const T* w;
   int64_t Cin;
   Conv3x3WeightB(const T* w_, int64_t Cout, int64_t Cin_) : w(w_), Cin(Cin_) { K = 9 * Cin_; N = Cout; }
-  void pack(int64_t n0, int nr, int NR, float* dst) const override;
+  void pack(int64_t n0, int nr, int NR, int64_t k0, int64_t kc, float* dst) const override;
 };
 
 // The fused epilogue: out[m, n] = residual[m, n] + gate[m / gate_rows, n] · act(acc + bias[n]).
