@@ -5,6 +5,8 @@
 // FLOPs ≈ 4–6 per element; minimal bytes 2·numel·sizeof(T) (+ residual) — bandwidth-bound.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <type_traits>
 
 #include "sana/cpu/fused.h"
 #include "sana/cpu/ops_cpu.h"
@@ -46,24 +48,40 @@ template <typename TX> void to_f32(const TX* x, int64_t n, float* dst) {
 
 }  // namespace
 
+// y = x·rinv (·w) (+b) (+res), each pass over one L1-resident row; the same operation order as one scalar
+// expression, so the values do not depend on which passes run.
+SANA_VECTORIZE void rms_apply(const float* __restrict xr, float rinv, const float* __restrict w, const float* __restrict b,
+                              const float* __restrict res, float* __restrict y, int64_t C) {
+  for (int64_t c = 0; c < C; ++c) y[c] = xr[c] * rinv;
+  if (w) for (int64_t c = 0; c < C; ++c) y[c] *= w[c];
+  if (b) for (int64_t c = 0; c < C; ++c) y[c] += b[c];
+  if (res) for (int64_t c = 0; c < C; ++c) y[c] += res[c];
+}
+
 template <typename TX, typename TP, typename TO>
 void rmsnorm_rows(const TX* x, int64_t rows, int64_t C, const TP* w, const TP* b, float eps, const TP* residual, TO* out) {
   parallel_for((rows + kRowsPerTask - 1) / kRowsPerTask, [&](int64_t task) {
-    Buffer<float> buf = alloc_buffer<float>(C);
-    float* xr = buf.get();
+    // f32 rows: x (when bf16), the weight and bias (once per task), the residual (when bf16), the output
+    Buffer<float> buf = alloc_buffer<float>(5 * C);
+    float *xb = buf.get(), *wf = xb + C, *bf = wf + C, *rf = bf + C, *yb = rf + C;
+    if (w) to_f32(w, C, wf);
+    if (b) to_f32(b, C, bf);
     const int64_t r1 = std::min(rows, (task + 1) * kRowsPerTask);
     for (int64_t r = task * kRowsPerTask; r < r1; ++r) {
-      to_f32(x + r * C, C, xr);
+      const float* xr = xb;
+      if constexpr (std::is_same_v<TX, float>) xr = x + r * C;
+      else to_f32(x + r * C, C, xb);
       const float rinv = 1.0f / std::sqrt(sum_sq_dev_f(xr, C, 0.0f) / static_cast<float>(C) + eps);
-      TO* o = out + r * C;
-      const TP* res = residual ? residual + r * C : nullptr;
-      for (int64_t c = 0; c < C; ++c) {
-        float y = xr[c] * rinv;
-        if (w) y *= load_f(w[c]);
-        if (b) y += load_f(b[c]);
-        if (res) y += load_f(res[c]);
-        o[c] = store_f<TO>(y);
+      const float* res = nullptr;
+      if (residual) {
+        if constexpr (std::is_same_v<TP, float>) res = residual + r * C;
+        else to_f32(residual + r * C, C, rf), res = rf;
       }
+      // into yb first: out may be x or the residual (in-place updates)
+      rms_apply(xr, rinv, w ? wf : nullptr, b ? bf : nullptr, res, yb, C);
+      TO* o = out + r * C;
+      if constexpr (std::is_same_v<TO, float>) std::memcpy(o, yb, C * sizeof(float));
+      else for (int64_t c = 0; c < C; ++c) o[c] = store_f<TO>(yb[c]);
     }
   });
 }
@@ -95,20 +113,33 @@ Status rmsnorm(const RmsNormArgs& a) {
 
 namespace {
 
+// y = (x − μ)·rstd·(1 + scale) + shift, the scalar expression's operation order.
+SANA_VECTORIZE void ln_apply(const float* __restrict xr, float mu, float rstd, const float* __restrict shift, const float* __restrict scale,
+                             float* __restrict y, int64_t C) {
+  for (int64_t c = 0; c < C; ++c) y[c] = (xr[c] - mu) * rstd * (1.0f + scale[c]) + shift[c];
+}
+
 template <typename T>
 void layernorm_modulate_rows(const T* x, int64_t rows, int64_t C, const T* shift, const T* scale, int64_t rows_per_mod, float eps, T* out) {
   parallel_for((rows + kRowsPerTask - 1) / kRowsPerTask, [&](int64_t task) {
-    Buffer<float> buf = alloc_buffer<float>(C);
-    float* xr = buf.get();
+    Buffer<float> buf = alloc_buffer<float>(4 * C);  // f32 rows: x, shift, scale, the output
+    float *xr = buf.get(), *shf = xr + C, *scf = shf + C, *yb = scf + C;
+    int64_t mod_row = -1;
     const int64_t r1 = std::min(rows, (task + 1) * kRowsPerTask);
     for (int64_t r = task * kRowsPerTask; r < r1; ++r) {
       to_f32(x + r * C, C, xr);
       const float mu = sum_f(xr, C) / static_cast<float>(C);
       const float rstd = 1.0f / std::sqrt(sum_sq_dev_f(xr, C, mu) / static_cast<float>(C) + eps);
-      const T* sh = shift + (r / rows_per_mod) * C;
-      const T* sc = scale + (r / rows_per_mod) * C;
+      const int64_t mod = r / rows_per_mod;
+      if (mod != mod_row) {  // one (shift, scale) row serves rows_per_mod rows
+        to_f32(shift + mod * C, C, shf);
+        to_f32(scale + mod * C, C, scf);
+        mod_row = mod;
+      }
+      ln_apply(xr, mu, rstd, shf, scf, yb, C);
       T* o = out + r * C;
-      for (int64_t c = 0; c < C; ++c) o[c] = store_f<T>((xr[c] - mu) * rstd * (1.0f + load_f(sc[c])) + load_f(sh[c]));
+      if constexpr (std::is_same_v<T, float>) std::memcpy(o, yb, C * sizeof(float));
+      else for (int64_t c = 0; c < C; ++c) o[c] = store_f<T>(yb[c]);
     }
   });
 }

@@ -1,9 +1,9 @@
-import { afterAll, describe, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { layerNormModulate, layerNormModulateSync, rmsNorm, rmsNorm2d, rmsNormSync } from '../../bindings/ops.js';
 import { Tensor } from '../../reference/core/tensor.js';
 import { modulate } from '../../reference/dit/modulation.js';
 import { layerNorm, rmsNorm as rmsNormRef } from '../../reference/ops/norms.js';
-import { expectBf16, expectF32, input, poisoned, printParity, r16 } from './parity.js';
+import { cpu, expectBf16, expectF32, input, poisoned, printParity, r16 } from './parity.js';
 
 afterAll(() => printParity('norms'));
 
@@ -69,4 +69,33 @@ describe('rmsnorm / rmsnorm2d (cpu) vs the reference', () => {
       for (const t of [x, w, b, res]) t?.dispose();
     });
   }
+});
+
+describe('the norms in place (out = x, out = residual) give the out-of-place values (cpu)', () => {
+  for (const dtype of ['f32', 'bf16'] as const) {
+    it(`rmsnorm with weight, bias and residual, ${dtype}`, () => {
+      const shape = [3, 40, 72];
+      const x = input(shape, 850, 2);
+      const w = input([72], 851, 0.5, 1);
+      const b = input([72], 852, 0.5);
+      const res = input(shape, 853);
+      const opts = { weight: w[dtype], bias: b[dtype], residual: res[dtype] };
+      const expected = rmsNormSync(x[dtype], opts).toFloat32();
+      const xCopy = cpu.fromArray(x[dtype].toFloat32(), shape, dtype);
+      expect(Array.from(rmsNormSync(xCopy, { ...opts, out: xCopy }).toFloat32()), 'out = x').toEqual(Array.from(expected));
+      const resCopy = cpu.fromArray(res[dtype].toFloat32(), shape, dtype);
+      expect(Array.from(rmsNormSync(x[dtype], { ...opts, residual: resCopy, out: resCopy }).toFloat32()), 'out = residual').toEqual(Array.from(expected));
+      expect(expected.every(Number.isFinite)).toBe(true);
+      for (const t of [x, w, b, res, xCopy, resCopy]) t.dispose();
+    });
+  }
+  it('layernorm-modulate, out = x, bf16', () => {
+    const x = input([2, 30, 64], 860);
+    const shift = input([2, 1, 64], 861, 0.5);
+    const scale = input([2, 1, 64], 862, 0.5);
+    const expected = layerNormModulateSync(x.bf16, shift.bf16, scale.bf16).toFloat32();
+    const xCopy = cpu.fromArray(x.bf16.toFloat32(), [2, 30, 64], 'bf16');
+    expect(Array.from(layerNormModulateSync(xCopy, shift.bf16, scale.bf16, { out: xCopy }).toFloat32())).toEqual(Array.from(expected));
+    for (const t of [x, shift, scale, xCopy]) t.dispose();
+  });
 });
