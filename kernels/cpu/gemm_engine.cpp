@@ -3,9 +3,10 @@
 // Loop structure per M-chunk: pack all of B once (KC×NR panels, shared by every task), pack the
 // chunk's A (MR-row panels), then parallel over MC×NC tiles of C; inside a tile, for each KC slice
 // of K, the NR-wide B micro-panel stays in L1 while the MR×KC A micro-panels stream from L2. Partial
-// sums live in a per-thread f32 tile buffer; the epilogue runs on the last KC slice. Two shortcuts for
-// few rows: M ≤ 8 reads B in place (no pack); M ≤ MC packs each B micro-panel inside its task, just
-// before use, since each is then used by one tile only (gemm_one_m_tile).
+// sums live in a per-thread f32 tile buffer; the epilogue runs on the last KC slice. Shortcuts where a
+// packed operand would be used by one task only: M ≤ 8 reads B in place (no pack); M ≤ MC packs each B
+// micro-panel inside its task, just before use (gemm_one_m_tile); N ≤ NC packs each tile's A inside its
+// task; N ≤ MR runs transposed so that the padding is on the short side (gemm_small_n).
 //
 // Micro-kernels (picked once at load time from CPUID): AVX-512 8×32 (16 zmm accumulators),
 // AVX2+FMA 6×16 (12 ymm accumulators), generic 4×16 (plain loops). FLOPs 2·M·N·K; bytes
@@ -37,8 +38,9 @@ using UKernel = void (*)(int64_t kc, const float* A, const float* B, float* C, b
 
 // Switches for timing a path against its alternative in one process, read once per gemm_run (not per
 // packed panel): SANA_LAB_GEMM_DIRECT=0 turns the small-M path off; SANA_LAB_GEMM_PACK=scalar packs torch
-// Linear weights with the scalar loops instead of the AVX-512 transpose; SANA_LAB_GEMM_BPACK=whole packs all
-// of B first at M ≤ MC too.
+// Linear weights (and conv rows) with the scalar loops instead of the AVX-512 transpose;
+// SANA_LAB_GEMM_BPACK=whole packs all of B first at M ≤ MC too, SANA_LAB_GEMM_APACK=whole A by chunks at
+// N ≤ NC too; SANA_LAB_GEMM_SMALL_N=0 runs N ≤ MR untransposed.
 bool env_is(const char* name, const char* value) {
   const char* s = std::getenv(name);
   return s != nullptr && std::strcmp(s, value) == 0;
@@ -368,6 +370,25 @@ Conv3x3A<T>::Conv3x3A(const T* x_, int64_t B_, int64_t H_, int64_t W_, int64_t C
 }
 
 template <typename T> void Conv3x3A<T>::pack(int64_t m0, int mr, int MR, float* dst) const {
+#ifdef SANA_HAVE_X86_KERNELS
+  // 32-row panels (gemm_small_n) are a transpose of 32 pixels' C channels per tap: through registers, as
+  // the Linear weight pack (a zero row for padding and for rows past mr).
+  if (MR % 16 == 0 && MR <= 64 && has_avx512() && g_pack_transpose.load(std::memory_order_relaxed)) {
+    const T* rows[64];
+    for (int tap = 0; tap < 9; ++tap) {
+      for (int r = 0; r < MR; ++r) {
+        rows[r] = nullptr;
+        if (r >= mr) continue;
+        const int64_t m = m0 + r;
+        const int64_t b = m / (Ho * Wo), rem = m % (Ho * Wo), oy = rem / Wo, ox = rem % Wo;
+        const int64_t iy = oy * stride - 1 + tap / 3, ix = ox * stride - 1 + tap % 3;
+        if (iy >= 0 && iy < H && ix >= 0 && ix < W) rows[r] = x + ((b * H + iy) * W + ix) * C;
+      }
+      pack_rows_avx512(rows, MR, C, dst + static_cast<int64_t>(tap) * C * MR);
+    }
+    return;
+  }
+#endif
   for (int r = 0; r < MR; ++r) {
     if (r >= mr) {
       for (int64_t k = 0; k < K; ++k) dst[k * MR + r] = 0.0f;
@@ -464,6 +485,37 @@ template <typename TIn, typename TOut> void gemm_one_m_tile(const ASource& a, co
   });
 }
 
+// N ≤ MR (the DC-AE decoder's RGB output conv: N = 3) and many rows: the micro-kernel would spend 29 of its 32
+// columns on padding, so the gemm runs transposed, Cᵀ = Bᵀ·Aᵀ. The weights fill the MR-row side (packed once,
+// 3 of 8 rows used) and 32 rows of A the 32-column side, packed by the same source code with MR = NR (the
+// two panel layouts are the same, dst[k·width + i]). Same products, same k order: bit-identical to the normal
+// path. Each result tile is transposed back before the usual epilogue.
+template <typename TIn, typename TOut> void gemm_small_n(const ASource& a, const BSource& b, const Epilogue<TIn, TOut>& ep) {
+  const KernelConfig& kc = kernel();
+  const int MR = kc.MR, NR = kc.NR;
+  const int64_t M = a.M, N = b.N, K = a.K, KC = kc.KC;
+  Buffer<float> wp = alloc_buffer<float>(MR * K);
+  b.pack(0, static_cast<int>(N), MR, 0, K, wp.get());
+  constexpr int64_t kPanelsPerTask = 8;
+  const int64_t panels = ceil_div(M, NR);
+  parallel_for(ceil_div(panels, kPanelsPerTask), [&](int64_t t) {
+    thread_local Buffer<float> a_buf;
+    thread_local int64_t a_cap = 0;
+    float* ap = thread_scratch(a_buf, a_cap, NR * K);
+    alignas(64) float tile[8 * 32];  // MR × NR of the largest (AVX-512) kernel; its stores are aligned
+    float back[32 * 8];
+    for (int64_t p = t * kPanelsPerTask; p < std::min(panels, (t + 1) * kPanelsPerTask); ++p) {
+      const int64_t m0 = p * NR;
+      const int mr = static_cast<int>(std::min<int64_t>(NR, M - m0));
+      a.pack(m0, mr, NR, ap);
+      for (int64_t pc = 0; pc < K; pc += KC) kc.fn(std::min(KC, K - pc), wp.get() + pc * MR, ap + pc * NR, tile, pc > 0);
+      for (int r = 0; r < mr; ++r)
+        for (int c = 0; c < N; ++c) back[r * MR + c] = tile[c * NR + r];
+      epilogue_tile(back, MR, m0, mr, 0, static_cast<int>(N), ep);
+    }
+  });
+}
+
 template <typename TIn, typename TOut> void gemm_run(const ASource& a, const BSource& b, const Epilogue<TIn, TOut>& ep) {
   const KernelConfig& kc = kernel();
   const int MR = kc.MR, NR = kc.NR;
@@ -492,6 +544,10 @@ template <typename TIn, typename TOut> void gemm_run(const ASource& a, const BSo
   }
 
   const int64_t MC = kc.MC, NC = kc.NC, KC = kc.KC;
+  if (N <= MR && M >= 4 * NR && !env_is("SANA_LAB_GEMM_SMALL_N", "0")) {
+    gemm_small_n(a, b, ep);
+    return;
+  }
   if (M <= MC && !env_is("SANA_LAB_GEMM_BPACK", "whole")) {
     gemm_one_m_tile(a, b, ep);
     return;
@@ -504,27 +560,43 @@ template <typename TIn, typename TOut> void gemm_run(const ASource& a, const BSo
     b.pack(n0, static_cast<int>(std::min<int64_t>(NR, N - n0)), NR, 0, K, bp.get() + j * NR * K);
   });
 
+  // N ≤ NC (one tile column: the DC-AE convs up to 256 channels): every A row is used by one task only, so
+  // each task packs its own MC rows, which are then still in L2/L3 when used, instead of a chunk of A
+  // through DRAM first (at 256×256×128, 0.3 GB written and read back).
+  const bool a_in_task = N <= NC && !env_is("SANA_LAB_GEMM_APACK", "whole");
   // Chunk M so that the packed A stays below ~32 Mi floats (a 4096² conv would otherwise pack GBs).
   int64_t chunk = std::max<int64_t>(MC, (int64_t{32} << 20) / K / MC * MC);
-  chunk = std::min(chunk, ceil_div(M, MR) * MR);
-  Buffer<float> ap = alloc_buffer<float>(ceil_div(chunk, MR) * MR * K);
+  chunk = a_in_task ? M : std::min(chunk, ceil_div(M, MR) * MR);
+  Buffer<float> ap = alloc_buffer<float>(a_in_task ? 1 : ceil_div(chunk, MR) * MR * K);
 
   for (int64_t c0 = 0; c0 < M; c0 += chunk) {
     const int64_t rows = std::min(chunk, M - c0);
     const int64_t m_panels = ceil_div(rows, MR);
-    parallel_for(m_panels, [&](int64_t i) {
-      const int64_t m0 = c0 + i * MR;
-      a.pack(m0, static_cast<int>(std::min<int64_t>(MR, M - m0)), MR, ap.get() + i * MR * K);
-    });
+    if (!a_in_task) {
+      parallel_for(m_panels, [&](int64_t i) {
+        const int64_t m0 = c0 + i * MR;
+        a.pack(m0, static_cast<int>(std::min<int64_t>(MR, M - m0)), MR, ap.get() + i * MR * K);
+      });
+    }
     const int64_t mt = ceil_div(rows, MC), nt = ceil_div(N, NC);
     parallel_for(mt * nt, [&](int64_t t) {
-      thread_local Buffer<float> tile_buf;
-      thread_local int64_t tile_cap = 0;
+      thread_local Buffer<float> tile_buf, a_buf;
+      thread_local int64_t tile_cap = 0, a_cap = 0;
       float* tiles = thread_scratch(tile_buf, tile_cap, MC * NC);
       const int64_t ti = t / nt, tj = t % nt;
       const int64_t mb0 = ti * MC, mb1 = std::min(rows, mb0 + MC);  // rows within the chunk
       const int64_t nb0 = tj * NC, nb1 = std::min(N, nb0 + NC);
       const int64_t n_ir = ceil_div(mb1 - mb0, MR), n_jr = ceil_div(nb1 - nb0, NR);
+      // this tile's A panels: packed here (a_in_task) or in the chunk's pack above
+      const float* a_tile = ap.get() + (mb0 / MR) * MR * K;
+      if (a_in_task) {
+        float* dst = thread_scratch(a_buf, a_cap, n_ir * MR * K);
+        for (int64_t ir = 0; ir < n_ir; ++ir) {
+          const int64_t m0 = c0 + mb0 + ir * MR;
+          a.pack(m0, static_cast<int>(std::min<int64_t>(MR, M - m0)), MR, dst + ir * MR * K);
+        }
+        a_tile = dst;
+      }
       for (int64_t pc = 0; pc < K; pc += KC) {
         const int64_t kcur = std::min(KC, K - pc);
         const bool last = pc + kcur == K;
@@ -533,7 +605,7 @@ template <typename TIn, typename TOut> void gemm_run(const ASource& a, const BSo
           const float* bpanel = bp.get() + (n0 / NR) * NR * K + pc * NR;
           for (int64_t ir = 0; ir < n_ir; ++ir) {
             const int64_t mrow = mb0 + ir * MR;  // within the chunk
-            const float* apanel = ap.get() + (mrow / MR) * MR * K + pc * MR;
+            const float* apanel = a_tile + ir * MR * K + pc * MR;
             float* tile = tiles + (jr * n_ir + ir) * MR * NR;
             kc.fn(kcur, apanel, bpanel, tile, pc > 0);
             if (last) {

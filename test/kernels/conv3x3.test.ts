@@ -23,6 +23,8 @@ const CASES: { name: string; x: number[]; cout: number; stride: 1 | 2; act: Acti
   { name: 'stride 2 (DC-AE down block), odd 9×7 image, Cin 16 → Cout 24', x: [1, 9, 7, 16], cout: 24, stride: 2, act: 'none', bias: true, residual: false },
   { name: 'stride 2, even 8×6 image, ReLU, no bias', x: [2, 8, 6, 8], cout: 8, stride: 2, act: 'relu', bias: false, residual: false },
   { name: 'DC-AE stage-0 width: Cin = Cout = 128, 6×5 image', x: [1, 6, 5, 128], cout: 128, stride: 1, act: 'none', bias: true, residual: false },
+  { name: 'RGB output (Cout 3 ≤ MR: the transposed small-N gemm), 17×19 image, Cin 24, bias + residual', x: [1, 17, 19, 24], cout: 3, stride: 1, act: 'none', bias: true, residual: true },
+  { name: 'Cout 5, stride 2, odd 33×31 image, batch 2 (small-N gemm, padding rows), SiLU', x: [2, 33, 31, 16], cout: 5, stride: 2, act: 'silu', bias: true, residual: false },
 ];
 
 describe('conv3x3 (cpu, NHWC implicit gemm) vs the reference conv2d', () => {

@@ -129,40 +129,75 @@ describe('gemm (cpu) vs the f64-accumulated reference', () => {
     }
   });
 
-  it('B packed per micro-panel inside each task (M ≤ 128) and all of B packed first (SANA_LAB_GEMM_BPACK=whole) give bit-identical outputs: gemm, conv3x3, dcae-upsample', () => {
-    const saved = process.env.SANA_LAB_GEMM_BPACK;
-    const both = (run: () => BackendTensor, what: string) => {
-      process.env.SANA_LAB_GEMM_BPACK = 'whole';
-      const whole = run().toFloat32();
-      delete process.env.SANA_LAB_GEMM_BPACK;
-      const panel = run().toFloat32();
-      expect(panel.every(Number.isFinite), what).toBe(true);
-      expect(Array.from(panel), what).toEqual(Array.from(whole));
-    };
+  // Each switch turns one of the engine's shortcuts off (the README lists them); with it on or off, the same
+  // products are summed in the same order, so the outputs must be bit-identical.
+  function bothWays(name: string, off: string, run: () => BackendTensor, what: string): void {
+    const saved = process.env[name];
     try {
-      // M 9 (just past the small-M path) … 128 (one tile row); K 300 and 600: a second and third KC slice with a
-      // tail; N 45 / 1100: a last panel past the end, and more tasks than threads; bias + SiLU in the epilogue
-      for (const [M, N, K, dtype] of [[9, 45, 300, 'f32'], [128, 1100, 600, 'f32'], [77, 70, 300, 'bf16']] as const) {
-        const x = input([M, K], 800 + M);
-        const w = input([N, K], 810 + N, 0.1);
-        const b = input([N], 820 + N);
-        both(() => gemmSync(x[dtype], w[dtype], { bias: b[dtype], activation: 'silu' }), `gemm M ${M} N ${N} K ${K} ${dtype}`);
-        for (const t of [x, w, b]) t.dispose();
-      }
-      // conv3x3: K = 9·100 = 900, so KC slices start inside a tap (256 = 2·100 + 56); 10×12 image: M 120
-      const cx = input([1, 10, 12, 100], 830);
-      const cw = input([40, 100, 3, 3], 831, 0.03);
-      both(() => conv3x3Sync(cx.f32, cw.f32, { stride: 1 }), 'conv3x3 stride 1, K 900');
-      both(() => conv3x3Sync(cx.bf16, cw.bf16, { stride: 2 }), 'conv3x3 stride 2 bf16, K 900');
-      // dcae-upsample (interpolate): four 2×2 phase convs, K = 4·80 = 320; 8×8 image: M 64 per phase
-      const ux = input([1, 8, 8, 80], 832);
-      const uw = input([80, 80, 3, 3], 833, 0.03);
-      both(() => dcaeUpsampleSync(ux.f32, uw.f32, { mode: 'interpolate', shortcut: true }), 'dcae-upsample interpolate, K 320');
-      for (const t of [cx, cw, ux, uw]) t.dispose();
+      process.env[name] = off;
+      const without = run().toFloat32();
+      delete process.env[name];
+      const withIt = run().toFloat32();
+      expect(withIt.every(Number.isFinite), what).toBe(true);
+      expect(Array.from(withIt), `${what}: ${name} unset vs ${off}`).toEqual(Array.from(without));
     } finally {
-      if (saved === undefined) delete process.env.SANA_LAB_GEMM_BPACK;
-      else process.env.SANA_LAB_GEMM_BPACK = saved;
+      if (saved === undefined) delete process.env[name];
+      else process.env[name] = saved;
     }
+  }
+
+  it('B packed per micro-panel inside each task (M ≤ 128) and all of B first (SANA_LAB_GEMM_BPACK=whole): bit-identical for gemm, conv3x3, dcae-upsample', () => {
+    // M 9 (just past the small-M path) … 128 (one tile row); K 300 and 600: a second and third KC slice with a
+    // tail; N 45 / 1100: a last panel past the end, and more tasks than threads; bias + SiLU in the epilogue
+    for (const [M, N, K, dtype] of [[9, 45, 300, 'f32'], [128, 1100, 600, 'f32'], [77, 70, 300, 'bf16']] as const) {
+      const x = input([M, K], 800 + M);
+      const w = input([N, K], 810 + N, 0.1);
+      const b = input([N], 820 + N);
+      bothWays('SANA_LAB_GEMM_BPACK', 'whole', () => gemmSync(x[dtype], w[dtype], { bias: b[dtype], activation: 'silu' }), `gemm M ${M} N ${N} K ${K} ${dtype}`);
+      for (const t of [x, w, b]) t.dispose();
+    }
+    // conv3x3: K = 9·100 = 900, so KC slices start inside a tap (256 = 2·100 + 56); 10×12 image: M 120
+    const cx = input([1, 10, 12, 100], 830);
+    const cw = input([40, 100, 3, 3], 831, 0.03);
+    bothWays('SANA_LAB_GEMM_BPACK', 'whole', () => conv3x3Sync(cx.f32, cw.f32, { stride: 1 }), 'conv3x3 stride 1, K 900');
+    bothWays('SANA_LAB_GEMM_BPACK', 'whole', () => conv3x3Sync(cx.bf16, cw.bf16, { stride: 2 }), 'conv3x3 stride 2 bf16, K 900');
+    // dcae-upsample (interpolate): four 2×2 phase convs, K = 4·80 = 320; 8×8 image: M 64 per phase
+    const ux = input([1, 8, 8, 80], 832);
+    const uw = input([80, 80, 3, 3], 833, 0.03);
+    bothWays('SANA_LAB_GEMM_BPACK', 'whole', () => dcaeUpsampleSync(ux.f32, uw.f32, { mode: 'interpolate', shortcut: true }), 'dcae-upsample interpolate, K 320');
+    for (const t of [cx, cw, ux, uw]) t.dispose();
+  });
+
+  it('A packed per tile inside each task (N ≤ 256) and A packed by chunks first (SANA_LAB_GEMM_APACK=whole): bit-identical', () => {
+    const x = input([300, 300], 840);
+    const w = input([100, 300], 841, 0.1);
+    bothWays('SANA_LAB_GEMM_APACK', 'whole', () => gemmSync(x.f32, w.f32), 'gemm M 300 N 100 K 300');
+    bothWays('SANA_LAB_GEMM_APACK', 'whole', () => gemmSync(x.bf16, w.bf16), 'gemm M 300 N 100 K 300 bf16');
+    const cx = input([1, 20, 19, 40], 842);  // M 380: three tiles of 128 rows, the last one short
+    const cw = input([24, 40, 3, 3], 843, 0.05);
+    bothWays('SANA_LAB_GEMM_APACK', 'whole', () => conv3x3Sync(cx.f32, cw.f32, { stride: 1 }), 'conv3x3 M 380 N 24');
+    const ux = input([1, 12, 12, 48], 844);  // 144 rows per phase
+    const uw = input([48, 48, 3, 3], 845, 0.05);
+    bothWays('SANA_LAB_GEMM_APACK', 'whole', () => dcaeUpsampleSync(ux.f32, uw.f32, { mode: 'interpolate', shortcut: true }), 'dcae-upsample 144 rows per phase');
+    for (const t of [x, w, cx, cw, ux, uw]) t.dispose();
+  });
+
+  it('N ≤ MR run transposed (Cᵀ = Bᵀ·Aᵀ) and the normal tiles (SANA_LAB_GEMM_SMALL_N=0): bit-identical; the conv rows packed through registers and scalar (SANA_LAB_GEMM_PACK=scalar) too', () => {
+    const x = input([301, 300], 850);  // 301 rows: a last 32-row panel with 13 rows
+    const w = input([5, 300], 851, 0.1);
+    const b = input([5], 852);
+    bothWays('SANA_LAB_GEMM_SMALL_N', '0', () => gemmSync(x.f32, w.f32, { bias: b.f32, activation: 'gelu-tanh' }), 'gemm M 301 N 5 K 300');
+    bothWays('SANA_LAB_GEMM_SMALL_N', '0', () => gemmSync(x.bf16, w.bf16, { bias: b.bf16 }), 'gemm M 301 N 5 K 300 bf16');
+    const cx = input([2, 17, 15, 40], 853);  // K 360: a KC slice that ends inside a tap; padding rows at every edge
+    const cw = input([3, 40, 3, 3], 854, 0.05);
+    const cb = input([3], 855);
+    for (const stride of [1, 2] as const) {
+      const run = () => conv3x3Sync(cx.f32, cw.f32, { bias: cb.f32, stride });
+      bothWays('SANA_LAB_GEMM_SMALL_N', '0', run, `conv3x3 N 3 stride ${stride}`);
+      bothWays('SANA_LAB_GEMM_PACK', 'scalar', run, `conv3x3 N 3 stride ${stride}`);
+    }
+    bothWays('SANA_LAB_GEMM_SMALL_N', '0', () => conv3x3Sync(cx.bf16, cw.bf16, { bias: cb.bf16 }), 'conv3x3 N 3 bf16');
+    for (const t of [x, w, b, cx, cw, cb]) t.dispose();
   });
 
   it('updates in place when out is the residual (x ← x + gate ⊙ (h·wᵀ + b))', async () => {
