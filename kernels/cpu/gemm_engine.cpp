@@ -560,10 +560,12 @@ template <typename TIn, typename TOut> void gemm_run(const ASource& a, const BSo
     b.pack(n0, static_cast<int>(std::min<int64_t>(NR, N - n0)), NR, 0, K, bp.get() + j * NR * K);
   });
 
-  // N ≤ NC (one tile column: the DC-AE convs up to 256 channels): every A row is used by one task only, so
-  // each task packs its own MC rows, which are then still in L2/L3 when used, instead of a chunk of A
-  // through DRAM first (at 256×256×128, 0.3 GB written and read back).
-  const bool a_in_task = N <= NC && !env_is("SANA_LAB_GEMM_APACK", "whole");
+  // Each task packs its own MC rows of A, which are then still in L2/L3 when used, instead of a chunk of A
+  // going through DRAM first (at 256×256×128, 0.3 GB written and read back): when N ≤ NC (one tile column,
+  // the DC-AE convs up to 256 channels: each A row is used by one task only), or when there are M tiles
+  // enough to keep every thread busy with one task per M tile that runs all of N.
+  const int64_t mt_all = ceil_div(M, MC), nt = ceil_div(N, NC);
+  const bool a_in_task = (nt == 1 || mt_all >= 4 * int64_t{cpu_threads()}) && !env_is("SANA_LAB_GEMM_APACK", "whole");
   // Chunk M so that the packed A stays below ~32 Mi floats (a 4096² conv would otherwise pack GBs).
   int64_t chunk = std::max<int64_t>(MC, (int64_t{32} << 20) / K / MC * MC);
   chunk = a_in_task ? M : std::min(chunk, ceil_div(M, MR) * MR);
@@ -578,25 +580,12 @@ template <typename TIn, typename TOut> void gemm_run(const ASource& a, const BSo
         a.pack(m0, static_cast<int>(std::min<int64_t>(MR, M - m0)), MR, ap.get() + i * MR * K);
       });
     }
-    const int64_t mt = ceil_div(rows, MC), nt = ceil_div(N, NC);
-    parallel_for(mt * nt, [&](int64_t t) {
-      thread_local Buffer<float> tile_buf, a_buf;
-      thread_local int64_t tile_cap = 0, a_cap = 0;
-      float* tiles = thread_scratch(tile_buf, tile_cap, MC * NC);
-      const int64_t ti = t / nt, tj = t % nt;
+    const int64_t mt = ceil_div(rows, MC);
+    // One MC × NC tile of C: for each KC slice, every NR-wide B micro-panel (L1) against the tile's A panels (L2).
+    auto run_tile = [&](int64_t ti, int64_t tj, const float* a_tile, float* tiles) {
       const int64_t mb0 = ti * MC, mb1 = std::min(rows, mb0 + MC);  // rows within the chunk
       const int64_t nb0 = tj * NC, nb1 = std::min(N, nb0 + NC);
       const int64_t n_ir = ceil_div(mb1 - mb0, MR), n_jr = ceil_div(nb1 - nb0, NR);
-      // this tile's A panels: packed here (a_in_task) or in the chunk's pack above
-      const float* a_tile = ap.get() + (mb0 / MR) * MR * K;
-      if (a_in_task) {
-        float* dst = thread_scratch(a_buf, a_cap, n_ir * MR * K);
-        for (int64_t ir = 0; ir < n_ir; ++ir) {
-          const int64_t m0 = c0 + mb0 + ir * MR;
-          a.pack(m0, static_cast<int>(std::min<int64_t>(MR, M - m0)), MR, dst + ir * MR * K);
-        }
-        a_tile = dst;
-      }
       for (int64_t pc = 0; pc < K; pc += KC) {
         const int64_t kcur = std::min(KC, K - pc);
         const bool last = pc + kcur == K;
@@ -605,9 +594,8 @@ template <typename TIn, typename TOut> void gemm_run(const ASource& a, const BSo
           const float* bpanel = bp.get() + (n0 / NR) * NR * K + pc * NR;
           for (int64_t ir = 0; ir < n_ir; ++ir) {
             const int64_t mrow = mb0 + ir * MR;  // within the chunk
-            const float* apanel = a_tile + ir * MR * K + pc * MR;
             float* tile = tiles + (jr * n_ir + ir) * MR * NR;
-            kc.fn(kcur, apanel, bpanel, tile, pc > 0);
+            kc.fn(kcur, a_tile + ir * MR * K + pc * MR, bpanel, tile, pc > 0);
             if (last) {
               epilogue_tile(tile, NR, c0 + mrow, static_cast<int>(std::min<int64_t>(MR, rows - mrow)), n0,
                             static_cast<int>(std::min<int64_t>(NR, N - n0)), ep);
@@ -615,6 +603,23 @@ template <typename TIn, typename TOut> void gemm_run(const ASource& a, const BSo
           }
         }
       }
+    };
+    parallel_for(a_in_task ? mt : mt * nt, [&](int64_t t) {
+      thread_local Buffer<float> tile_buf, a_buf;
+      thread_local int64_t tile_cap = 0, a_cap = 0;
+      float* tiles = thread_scratch(tile_buf, tile_cap, MC * NC);
+      if (!a_in_task) {
+        const int64_t ti = t / nt;
+        run_tile(ti, t % nt, ap.get() + ti * MC * K, tiles);  // MC is a multiple of MR
+        return;
+      }
+      const int64_t mb0 = t * MC, n_ir = ceil_div(std::min(rows, mb0 + MC) - mb0, MR);
+      float* a_tile = thread_scratch(a_buf, a_cap, n_ir * MR * K);
+      for (int64_t ir = 0; ir < n_ir; ++ir) {
+        const int64_t m0 = c0 + mb0 + ir * MR;
+        a.pack(m0, static_cast<int>(std::min<int64_t>(MR, M - m0)), MR, a_tile + ir * MR * K);
+      }
+      for (int64_t tj = 0; tj < nt; ++tj) run_tile(t, tj, a_tile, tiles);
     });
   }
 }

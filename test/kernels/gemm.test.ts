@@ -168,11 +168,17 @@ describe('gemm (cpu) vs the f64-accumulated reference', () => {
     for (const t of [cx, cw, ux, uw]) t.dispose();
   });
 
-  it('A packed per tile inside each task (N ≤ 256) and A packed by chunks first (SANA_LAB_GEMM_APACK=whole): bit-identical', () => {
+  it('A packed per tile inside each task (N ≤ 256, or ≥ 4 M tiles per thread) and A packed by chunks first (SANA_LAB_GEMM_APACK=whole): bit-identical', () => {
     const x = input([300, 300], 840);
     const w = input([100, 300], 841, 0.1);
     bothWays('SANA_LAB_GEMM_APACK', 'whole', () => gemmSync(x.f32, w.f32), 'gemm M 300 N 100 K 300');
     bothWays('SANA_LAB_GEMM_APACK', 'whole', () => gemmSync(x.bf16, w.bf16), 'gemm M 300 N 100 K 300 bf16');
+    // 9 M tiles (the last one 76 rows) × 2 N tiles (N 300 > 256): one task per M tile running both N tiles
+    const xl = input([1100, 300], 846);
+    const wl = input([300, 300], 847, 0.1);
+    const bl = input([300], 848);
+    bothWays('SANA_LAB_GEMM_APACK', 'whole', () => gemmSync(xl.f32, wl.f32, { bias: bl.f32, activation: 'relu' }), 'gemm M 1100 N 300 K 300');
+    for (const t of [xl, wl, bl]) t.dispose();
     const cx = input([1, 20, 19, 40], 842);  // M 380: three tiles of 128 rows, the last one short
     const cw = input([24, 40, 3, 3], 843, 0.05);
     bothWays('SANA_LAB_GEMM_APACK', 'whole', () => conv3x3Sync(cx.f32, cw.f32, { stride: 1 }), 'conv3x3 M 380 N 24');
