@@ -103,6 +103,7 @@ template <typename T> struct PhaseConv2x2WeightB : BSource {
     K = 4 * Cin_;
     N = Cout;
   }
+  bool slices_k_cheaply() const override { return false; }  // (ci, tap)-interleaved, as Conv3x3WeightB
   void pack(int64_t n0, int nr, int NR, int64_t k0, int64_t kc, float* dst) const override {
     for (int c = 0; c < NR; ++c) {
       if (c >= nr) {

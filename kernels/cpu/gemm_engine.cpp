@@ -4,8 +4,8 @@
 // chunk's A (MR-row panels), then parallel over MC×NC tiles of C; inside a tile, for each KC slice
 // of K, the NR-wide B micro-panel stays in L1 while the MR×KC A micro-panels stream from L2. Partial
 // sums live in a per-thread f32 tile buffer; the epilogue runs on the last KC slice. Shortcuts where a
-// packed operand would be used by one task only: M ≤ 8 reads B in place (no pack); M ≤ MC packs each B
-// micro-panel inside its task, just before use (gemm_one_m_tile); N ≤ NC packs each tile's A inside its
+// packed operand would be used by one task only: M ≤ 8 reads B in place (no pack); M ≤ 4·MC packs each B
+// micro-panel inside its task, just before use (gemm_b_in_task; not the conv weights, see slices_k_cheaply); N ≤ NC packs each tile's A inside its
 // task; N ≤ MR runs transposed so that the padding is on the short side (gemm_small_n).
 //
 // Micro-kernels (picked once at load time from CPUID): AVX-512 8×32 (16 zmm accumulators),
@@ -39,7 +39,7 @@ using UKernel = void (*)(int64_t kc, const float* A, const float* B, float* C, b
 // Switches for timing a path against its alternative in one process, read once per gemm_run (not per
 // packed panel): SANA_LAB_GEMM_DIRECT=0 turns the small-M path off; SANA_LAB_GEMM_PACK=scalar packs torch
 // Linear weights (and conv rows) with the scalar loops instead of the AVX-512 transpose;
-// SANA_LAB_GEMM_BPACK=whole packs all of B first at M ≤ MC too, SANA_LAB_GEMM_APACK=whole A by chunks at
+// SANA_LAB_GEMM_BPACK=whole packs all of B first at M ≤ 4·MC too, SANA_LAB_GEMM_APACK=whole A by chunks at
 // N ≤ NC too; SANA_LAB_GEMM_SMALL_N=0 runs N ≤ MR untransposed.
 bool env_is(const char* name, const char* value) {
   const char* s = std::getenv(name);
@@ -446,11 +446,15 @@ float* thread_scratch(Buffer<float>& buf, int64_t& cap, int64_t n) {
   return buf.get();
 }
 
-// M ≤ MC: one tile row, so every element of B is used by one task only. Each task packs B one NR × KC
-// micro-panel at a time, right before the micro-kernel reads it from L1, instead of packing all of B first
-// (K·N floats written to DRAM and read back: about a third of a 256² DiT gemm's time at M = 128). The N
-// range is cut into at least 4 tasks per thread so that 1152-wide layers keep both threads busy.
-template <typename TIn, typename TOut> void gemm_one_m_tile(const ASource& a, const BSource& b, const Epilogue<TIn, TOut>& ep) {
+// Rows up to which each task runs all of M against its own B columns (gemm_b_in_task).
+constexpr int64_t kBInTaskMaxTiles = 4;
+
+// M ≤ 4·MC: each task owns a range of N and runs every row of A against it, so every element of B is used
+// by one task only. The task packs B one NR × KC micro-panel at a time, right before the micro-kernel reads
+// it from L1, instead of packing all of B first (K·N floats written to DRAM and read back: about a third of
+// a 256² DiT gemm's time at M = 128). The N range is cut into at least 4 tasks per thread so that
+// 1152-wide layers keep both threads busy.
+template <typename TIn, typename TOut> void gemm_b_in_task(const ASource& a, const BSource& b, const Epilogue<TIn, TOut>& ep) {
   const KernelConfig& kc = kernel();
   const int MR = kc.MR, NR = kc.NR;
   const int64_t M = a.M, N = b.N, K = a.K, KC = kc.KC;
@@ -464,7 +468,7 @@ template <typename TIn, typename TOut> void gemm_one_m_tile(const ASource& a, co
   parallel_for(ceil_div(N, per_task), [&](int64_t t) {
     thread_local Buffer<float> tile_buf, panel_buf;
     thread_local int64_t tile_cap = 0, panel_cap = 0;
-    float* tiles = thread_scratch(tile_buf, tile_cap, kc.MC * kc.NC);
+    float* tiles = thread_scratch(tile_buf, tile_cap, m_panels * MR * per_task);
     float* panel = thread_scratch(panel_buf, panel_cap, KC * NR);
     const int64_t nb0 = t * per_task, nb1 = std::min(N, nb0 + per_task);
     const int64_t n_jr = ceil_div(nb1 - nb0, NR);
@@ -548,8 +552,8 @@ template <typename TIn, typename TOut> void gemm_run(const ASource& a, const BSo
     gemm_small_n(a, b, ep);
     return;
   }
-  if (M <= MC && !env_is("SANA_LAB_GEMM_BPACK", "whole")) {
-    gemm_one_m_tile(a, b, ep);
+  if (M <= kBInTaskMaxTiles * MC && b.slices_k_cheaply() && !env_is("SANA_LAB_GEMM_BPACK", "whole")) {
+    gemm_b_in_task(a, b, ep);
     return;
   }
 

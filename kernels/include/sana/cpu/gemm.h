@@ -28,6 +28,10 @@ struct BSource {
   int64_t K = 0, N = 0;
   virtual ~BSource() = default;
   virtual void pack(int64_t n0, int nr, int NR, int64_t k0, int64_t kc, float* dst) const = 0;
+  // Whether packing one KC slice costs about what it writes. False for the conv weights: their torch layout
+  // interleaves k as (ci, tap), so a slice of one tap reads whole cache lines for 1 value in 9, and the
+  // driver packs all K at once instead of slice by slice inside the tasks.
+  virtual bool slices_k_cheaply() const { return true; }
   // The small-M path (gemm_run, M ≤ kGemmDirectMaxM): out[m·ld_out + c] = Σ_k a[m·K + k]·B[k][n0 + c] for
   // m < M, c < nr, read from the source in place (no packed copy of B). False: no such path (then B is packed).
   virtual bool direct_columns(const float* a, int64_t M, int64_t n0, int nr, float* out, int64_t ld_out) const { return false; }
@@ -91,6 +95,7 @@ template <typename T> struct Conv3x3WeightB : BSource {
   int64_t Cin;
   Conv3x3WeightB(const T* w_, int64_t Cout, int64_t Cin_) : w(w_), Cin(Cin_) { K = 9 * Cin_; N = Cout; }
   void pack(int64_t n0, int nr, int NR, int64_t k0, int64_t kc, float* dst) const override;
+  bool slices_k_cheaply() const override { return false; }
 };
 
 // The fused epilogue: out[m, n] = residual[m, n] + gate[m / gate_rows, n] · act(acc + bias[n]).
