@@ -4,9 +4,10 @@
 // chunk's A (MR-row panels), then parallel over MC×NC tiles of C; inside a tile, for each KC slice
 // of K, the NR-wide B micro-panel stays in L1 while the MR×KC A micro-panels stream from L2. Partial
 // sums live in a per-thread f32 tile buffer; the epilogue runs on the last KC slice. Shortcuts where a
-// packed operand would be used by one task only: M ≤ 8 reads B in place (no pack); M ≤ 4·MC packs each B
-// micro-panel inside its task, just before use (gemm_b_in_task; not the conv weights, see slices_k_cheaply); N ≤ NC packs each tile's A inside its
-// task; N ≤ MR runs transposed so that the padding is on the short side (gemm_small_n).
+// packed operand would be used by one task only: M ≤ 8 reads B in place (no pack); M ≤ 4·MC packs each
+// B micro-panel inside its task, just before use (gemm_b_in_task; not the conv weights, see
+// slices_k_cheaply); N ≤ NC, or many M tiles, pack each tile's A inside its task; N ≤ MR runs transposed
+// so that the padding is on the short side (gemm_small_n).
 //
 // Micro-kernels (picked once at load time from CPUID): AVX-512 8×32 (16 zmm accumulators),
 // AVX2+FMA 6×16 (12 ymm accumulators), generic 4×16 (plain loops). FLOPs 2·M·N·K; bytes
@@ -437,6 +438,8 @@ template struct Conv3x3WeightB<bf16_t>;
 
 // ---- driver ----
 
+namespace {
+
 // A thread's f32 scratch, grown on demand and kept for the thread's later gemms.
 float* thread_scratch(Buffer<float>& buf, int64_t& cap, int64_t n) {
   if (cap < n) {
@@ -519,6 +522,8 @@ template <typename TIn, typename TOut> void gemm_small_n(const ASource& a, const
     }
   });
 }
+
+}  // namespace
 
 template <typename TIn, typename TOut> void gemm_run(const ASource& a, const BSource& b, const Epilogue<TIn, TOut>& ep) {
   const KernelConfig& kc = kernel();
