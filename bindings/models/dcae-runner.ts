@@ -263,7 +263,8 @@ export function nativeDecoderScratch(config: DcaeConfig, dtype: TensorDType, B: 
     if (i + 1 < n) {
       H *= 2;
       W *= 2;
-      out.push(chunk + gemmScratch(B * (H / 2) * (W / 2), C, 4 * st[i + 1]!.channels));
+      // + the four phases' combined weights (4 × 4·Cin × Cout f32), built once per call
+      out.push(chunk + 4 * 16 * st[i + 1]!.channels * C + gemmScratch(B * (H / 2) * (W / 2), C, 4 * st[i + 1]!.channels));
     }
     const M = B * H * W;
     if (st[i]!.blockType === 'ResBlock') out.push(4 * 2 * M * C + conv(M, C, C));

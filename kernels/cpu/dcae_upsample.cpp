@@ -10,11 +10,12 @@
 // image sees only the 2×2 input pixels rows y−1+i+a, cols x−1+j+b (a, b ∈ {0, 1}), with the taps
 // that land on the same input pixel summed: rows {ky} = S_i(a), S_0 = ({0}, {1, 2}), S_1 = ({0, 1}, {2})
 // (likewise for columns). So each of the 4 phases (i, j) is a 2×2 conv on x with combined weights —
-// 4·C instead of 9·C multiply-adds per output (2.25× fewer); the weights are combined in f32 while
-// packing. none / pixel-shuffle: the plain 3×3 implicit gemm. Each runs in chunks of rows into f32
+// 4·C instead of 9·C multiply-adds per output (2.25× fewer); the weights are combined in f32, once per
+// call. none / pixel-shuffle: the plain 3×3 implicit gemm. Each runs in chunks of rows into f32
 // scratch; one pass adds the shortcut and stores (a single rounding for bf16).
 // FLOPs (executed) 2·B·4HW·4·C·Co (interpolate), 2·B·HW·9·C·Nc (none, pixel-shuffle); minimal bytes
-// (B·H·W·C + out + 9·C·Nc)·sizeof(T); scratch ≤ 4 MiB of f32 per chunk + the packed operands.
+// (B·H·W·C + out + 9·C·Nc)·sizeof(T); scratch ≤ 4 MiB of f32 per chunk + the packed operands (+ one
+// the four phases' combined weights, 16·C·Co floats, for interpolate).
 #include <algorithm>
 
 #include "sana/cpu/gemm.h"
@@ -94,38 +95,49 @@ template <typename T> struct PhaseConv2x2A : ASource {
   }
 };
 
-// B for phase (i, j): the 2×2 combined weights from the torch (Co, C, 3, 3) weight, rows ordered like
-// PhaseConv2x2A's columns; the taps are summed in f32.
-template <typename T> struct PhaseConv2x2WeightB : BSource {
-  const T* w;
-  int64_t Cin, i, j;
-  PhaseConv2x2WeightB(const T* w_, int64_t Cout, int64_t Cin_, int64_t i_, int64_t j_) : w(w_), Cin(Cin_), i(i_), j(j_) {
-    K = 4 * Cin_;
-    N = Cout;
-  }
-  bool slices_k_cheaply() const override { return false; }  // (ci, tap)-interleaved, as Conv3x3WeightB
-  void pack(int64_t n0, int nr, int NR, int64_t k0, int64_t kc, float* dst) const override {
-    for (int c = 0; c < NR; ++c) {
-      if (c >= nr) {
-        for (int64_t k = 0; k < kc; ++k) dst[k * NR + c] = 0.0f;
-        continue;
-      }
-      const T* wn = w + (n0 + c) * Cin * 9;
-      for (int64_t tap = k0 / Cin; tap < 4 && tap * Cin < k0 + kc; ++tap) {  // k = tap·Cin + ci, within [k0, k0 + kc)
-        const int* ry = kTaps[i][tap / 2];
-        const int* rx = kTaps[j][tap % 2];
-        const int64_t ci0 = std::max<int64_t>(0, k0 - tap * Cin), ci1 = std::min<int64_t>(Cin, k0 + kc - tap * Cin);
-        for (int64_t ci = ci0; ci < ci1; ++ci) {
-          const T* wk = wn + ci * 9;
-          float sum = 0.0f;
-          for (int ky = ry[0]; ky <= ry[1]; ++ky)
-            for (int kx = rx[0]; kx <= rx[1]; ++kx) sum += load_f(wk[ky * 3 + kx]);
-          dst[(tap * Cin + ci - k0) * NR + c] = sum;
+// B for the four phases (i, j): the 2×2 combined weights from the torch (Co, C, 3, 3) weight, each a dense
+// (4·C) × Co f32 matrix (phase p = 2i + j at dst + p·4·C·Co) with rows ordered like PhaseConv2x2A's columns
+// (k = tap·C + ci); the taps are summed in f32. Built once per op call, in one pass over w, so that every
+// chunk of rows shares them and the gemm packs them by cheap, contiguous k-slices (the torch layout
+// interleaves (ci, tap)). Bytes: 9·C·Co·sizeof(T) read, 16·C·Co·4 written (64 MiB at 1024 channels).
+template <typename T> void combine_phase_weights(const T* w, int64_t Co, int64_t C, float* dst) {
+  int at[4][4][4], n_at[4][4];  // [phase][tap]: the 3×3 positions ky·3 + kx summed, in (ky, kx) order
+  for (int p = 0; p < 4; ++p)
+    for (int tap = 0; tap < 4; ++tap) {
+      const int* ry = kTaps[p / 2][tap / 2];
+      const int* rx = kTaps[p % 2][tap % 2];
+      n_at[p][tap] = 0;
+      for (int ky = ry[0]; ky <= ry[1]; ++ky)
+        for (int kx = rx[0]; kx <= rx[1]; ++kx) at[p][tap][n_at[p][tap]++] = ky * 3 + kx;
+    }
+  // A task owns 16 output channels: it reads their rows of w front to back (16 sequential streams), and
+  // writes each dst row 16 floats (64 bytes) at a time through a local tile.
+  constexpr int64_t kB = 16;
+  parallel_for((Co + kB - 1) / kB, [&](int64_t t) {
+    const int64_t o0 = t * kB, o1 = std::min(Co, o0 + kB);
+    float tile[4][4][kB][kB];  // [phase][tap][ci − c0][o − o0]
+    for (int64_t c0 = 0; c0 < C; c0 += kB) {
+      const int64_t c1 = std::min(C, c0 + kB);
+      for (int64_t o = o0; o < o1; ++o) {
+        const T* wk = w + (o * C + c0) * 9;
+        for (int64_t ci = c0; ci < c1; ++ci, wk += 9) {
+          float v[9];
+          for (int q = 0; q < 9; ++q) v[q] = load_f(wk[q]);
+          for (int p = 0; p < 4; ++p)
+            for (int tap = 0; tap < 4; ++tap) {
+              float sum = 0.0f;
+              for (int n = 0; n < n_at[p][tap]; ++n) sum += v[at[p][tap][n]];
+              tile[p][tap][ci - c0][o - o0] = sum;
+            }
         }
       }
+      for (int p = 0; p < 4; ++p)
+        for (int tap = 0; tap < 4; ++tap)
+          for (int64_t ci = c0; ci < c1; ++ci)
+            std::copy_n(tile[p][tap][ci - c0], o1 - o0, dst + p * 4 * C * Co + (tap * C + ci) * Co + o0);
     }
-  }
-};
+  });
+}
 
 // Writes output channel block for one output pixel: out[o] = conv[o·cs] + shortcut(o), o in [0, Co).
 template <typename T>
@@ -147,12 +159,14 @@ template <typename T> void run_interpolate(const DcaeUpsampleArgs& a, const Dcae
   const int64_t chunk = std::min(rows, std::max<int64_t>(256, kScratchFloats / d.Co));
   Buffer<float> s = alloc_buffer<float>(chunk * d.Co);
   const int64_t Ho = 2 * d.H, Wo = 2 * d.W;
-  for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
-    const int64_t R = std::min(chunk, rows - r0);
-    for (int64_t i = 0; i < 2; ++i)
-      for (int64_t j = 0; j < 2; ++j) {
+  Buffer<float> wc = alloc_buffer<float>(16 * d.C * d.Co);
+  combine_phase_weights(a.w.as<T>(), d.Co, d.C, wc.get());
+  for (int64_t i = 0; i < 2; ++i)
+    for (int64_t j = 0; j < 2; ++j) {
+      const DenseB<float> Wb(wc.get() + (i * 2 + j) * 4 * d.C * d.Co, 4 * d.C, d.Co, d.Co);
+      for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
+        const int64_t R = std::min(chunk, rows - r0);
         PhaseConv2x2A<T> A(x, d.B, d.H, d.W, d.C, i, j, r0, R);
-        PhaseConv2x2WeightB<T> Wb(a.w.as<T>(), d.Co, d.C, i, j);
         Epilogue<T, float> ep;
         ep.out = s.get();
         ep.ldo = d.Co;
@@ -169,7 +183,7 @@ template <typename T> void run_interpolate(const DcaeUpsampleArgs& a, const Dcae
           }
         });
       }
-  }
+    }
 }
 
 // none / pixel-shuffle: the 3×3 conv on x's own grid per chunk of pixels, then the (shuffled) store.
