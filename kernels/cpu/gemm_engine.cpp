@@ -151,18 +151,24 @@ __attribute__((target("avx512f"))) inline __m512 load16(const float* p) { return
 __attribute__((target("avx512f"))) inline __m512 load16(const bf16_t* p) {
   return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))), 16));
 }
-// dst[k·NR + c] = rows[c][k] for c < NR (a null row: zeros), all K; NR a multiple of 16.
+// dst[k·NR + c] = rows[c][k] for c < NR (a null row: zeros), all K; NR a multiple of 8. A group of 8 rows (the
+// 8-row A panels) goes through the same 16 × 16 transpose with 8 zero rows, and stores the lower halves.
 template <typename T> __attribute__((target("avx512f"))) void pack_rows_avx512(const T* const* rows, int NR, int64_t K, float* dst) {
   const int64_t K16 = K / 16 * 16;
   for (int g = 0; g < NR; g += 16) {
+    const int n = std::min(16, NR - g);
     for (int64_t k0 = 0; k0 < K16; k0 += 16) {
       __m512 r[16];
-      for (int i = 0; i < 16; ++i) r[i] = rows[g + i] ? load16(rows[g + i] + k0) : _mm512_setzero_ps();
+      for (int i = 0; i < 16; ++i) r[i] = i < n && rows[g + i] ? load16(rows[g + i] + k0) : _mm512_setzero_ps();
       transpose16(r);
-      for (int j = 0; j < 16; ++j) _mm512_storeu_ps(dst + (k0 + j) * NR + g, r[j]);
+      if (n == 16) {
+        for (int j = 0; j < 16; ++j) _mm512_storeu_ps(dst + (k0 + j) * NR + g, r[j]);
+      } else {
+        for (int j = 0; j < 16; ++j) _mm256_storeu_ps(dst + (k0 + j) * NR + g, _mm512_castps512_ps256(r[j]));
+      }
     }
     for (int64_t k = K16; k < K; ++k) {
-      for (int i = 0; i < 16; ++i) dst[k * NR + g + i] = rows[g + i] ? load_f(rows[g + i][k]) : 0.0f;
+      for (int i = 0; i < n; ++i) dst[k * NR + g + i] = rows[g + i] ? load_f(rows[g + i][k]) : 0.0f;
     }
   }
 }
@@ -372,9 +378,9 @@ Conv3x3A<T>::Conv3x3A(const T* x_, int64_t B_, int64_t H_, int64_t W_, int64_t C
 
 template <typename T> void Conv3x3A<T>::pack(int64_t m0, int mr, int MR, float* dst) const {
 #ifdef SANA_HAVE_X86_KERNELS
-  // 32-row panels (gemm_small_n) are a transpose of 32 pixels' C channels per tap: through registers, as
-  // the Linear weight pack (a zero row for padding and for rows past mr).
-  if (MR % 16 == 0 && MR <= 64 && has_avx512() && g_pack_transpose.load(std::memory_order_relaxed)) {
+  // A panel is a transpose of MR pixels' C channels per tap: through registers, as the Linear weight pack (a
+  // zero row for padding and for rows past mr). MR 8 (the AVX-512 kernel's A panels) and 32 (gemm_small_n).
+  if (MR % 8 == 0 && MR <= 64 && has_avx512() && g_pack_transpose.load(std::memory_order_relaxed)) {
     const T* rows[64];
     for (int tap = 0; tap < 9; ++tap) {
       for (int r = 0; r < MR; ++r) {

@@ -194,7 +194,12 @@ describe('gemm (cpu) vs the f64-accumulated reference', () => {
       bothWays('SANA_LAB_GEMM_PACK', 'scalar', run, `conv3x3 N 3 stride ${stride}`);
     }
     bothWays('SANA_LAB_GEMM_SMALL_N', '0', () => conv3x3Sync(cx.bf16, cw.bf16, { bias: cb.bf16 }), 'conv3x3 N 3 bf16');
-    for (const t of [x, w, b, cx, cw, cb]) t.dispose();
+    // the 8-row A panels of the normal path go through the same transpose (8 zero rows)
+    const cw24 = input([24, 40, 3, 3], 856, 0.05);
+    for (const dtype of ['f32', 'bf16'] as const) {
+      for (const stride of [1, 2] as const) bothWays('SANA_LAB_GEMM_PACK', 'scalar', () => conv3x3Sync(cx[dtype], cw24[dtype], { stride }), `conv3x3 N 24 stride ${stride} ${dtype}`);
+    }
+    for (const t of [x, w, b, cx, cw, cb, cw24]) t.dispose();
   });
 
   it('updates in place when out is the residual (x ← x + gate ⊙ (h·wᵀ + b))', async () => {
