@@ -112,9 +112,32 @@ namespace {
 thread_local cudaStream_t g_capture_stream = nullptr;
 }  // namespace
 
-// The legacy default stream (every op, copy and fill is ordered on it), or the capture stream while
-// this thread captures a graph.
-cudaStream_t op_stream() { return g_capture_stream != nullptr ? g_capture_stream : cudaStreamLegacy; }
+// The stream every op, fill and timing event is ordered on: the legacy default stream, or with
+// SANA_LAB_STREAM=own one blocking stream the library creates (ordered both ways with the legacy stream's
+// copies and syncs, so nothing else changes). For timing programmatic dependent launch, which CUDA describes
+// for kernels in one stream; whether the legacy stream honours it is what the comparison shows. Read once.
+cudaStream_t base_stream() {
+  static const cudaStream_t s = [] {
+    const char* e = std::getenv("SANA_LAB_STREAM");
+    if (e == nullptr || e[0] == '\0' || std::strcmp(e, "legacy") == 0) return cudaStreamLegacy;
+    if (std::strcmp(e, "own") != 0) {
+      std::fprintf(stderr, "sana-lab: SANA_LAB_STREAM=\"%s\" is not legacy or own: ignored (the legacy default stream)\n", e);
+      return cudaStreamLegacy;
+    }
+    cudaStream_t own = nullptr;
+    const cudaError_t err = cudaStreamCreateWithFlags(&own, cudaStreamDefault);
+    if (err != cudaSuccess) {
+      cudaGetLastError();
+      std::fprintf(stderr, "sana-lab: SANA_LAB_STREAM=own: cudaStreamCreateWithFlags failed (%s): the legacy default stream\n", cudaGetErrorName(err));
+      return cudaStreamLegacy;
+    }
+    return own;  // never destroyed: it lives as long as the process's CUDA context
+  }();
+  return s;
+}
+
+// The base stream, or the capture stream while this thread captures a graph.
+cudaStream_t op_stream() { return g_capture_stream != nullptr ? g_capture_stream : base_stream(); }
 
 std::recursive_mutex& op_mutex() {
   static std::recursive_mutex m;
@@ -206,7 +229,7 @@ Status graph_begin(const char* what) {
   std::lock_guard<std::recursive_mutex> lock(op_mutex());
   cudaError_t e = cudaGetLastError();
   if (e != cudaSuccess) return cuda_error(what, "an earlier CUDA call left an error", e);
-  // A blocking stream: launched later on the legacy stream, the graph is ordered like every op.
+  // A blocking stream: launched later on the base stream (base_stream()), the graph is ordered like every op.
   cudaStream_t s = nullptr;
   SANA_CUDA_CHECK(what, cudaStreamCreateWithFlags(&s, cudaStreamDefault));
   e = cudaStreamBeginCapture(s, cudaStreamCaptureModeRelaxed);
@@ -249,9 +272,9 @@ Status graph_launch(const char* what, Graph* g) {
   std::lock_guard<std::recursive_mutex> lock(op_mutex());
   cudaError_t e = cudaGetLastError();
   if (e != cudaSuccess) return cuda_error(what, "an earlier CUDA call left an error", e);
-  SANA_CUDA_CHECK(what, cudaGraphLaunch(g->exec, cudaStreamLegacy));
+  SANA_CUDA_CHECK(what, cudaGraphLaunch(g->exec, base_stream()));
   if (sync_after_op()) {
-    e = cudaStreamSynchronize(cudaStreamLegacy);
+    e = cudaStreamSynchronize(base_stream());
     if (e != cudaSuccess) return cuda_error(what, "graph execution", e);
   }
   return Status::Ok();

@@ -81,6 +81,12 @@ grep -q "cross-attention / xattn_v1 " build-emu/profile-defaults.log \
   || { echo "[emu] SANA_LAB_CUDA_DEFAULTS=cross-attention=1 should run cross-attention v1"; grep -A14 "kernels of the queued" build-emu/profile-defaults.log; exit 1; }
 step "CUDA graphs through the op API (bench/gpu/node-graph.mjs: capture, replay with new inputs, broken captures)"
 node bench/gpu/node-graph.mjs | tail -n 1
+step "the same and the PDL profile on the library's own blocking stream (SANA_LAB_STREAM=own) instead of the legacy default stream"
+SANA_LAB_STREAM=own node bench/gpu/node-graph.mjs | tail -n 1
+SANA_LAB_STREAM=own SANA_LAB_PDL=1 node dist/cli/main.js profile --backend cuda --model 0.6b --res 256 --blocks 1 --text-len 16 --steps 1 --warmup 0 \
+  --repeat 1 --dtype bf16 --cuda-graph --no-roofline >build-emu/profile-own-stream.log 2>&1 || { tail -n 30 build-emu/profile-own-stream.log; exit 1; }
+grep -E "programmatic dependent launches in this run: [1-9]" build-emu/profile-own-stream.log \
+  || { echo "[emu] profile on the own stream with SANA_LAB_PDL=1 should launch kernels as programmatic dependents"; exit 1; }
 step "device out of memory through the op API (bench/gpu/node-oom.mjs, emulated device of 2 GiB)"
 SANA_EMU_MEM_GB=2 node bench/gpu/node-oom.mjs | tail -n 1
 step "done in $(( $(date +%s) - t0 )) s: these are emulated runs (correctness only, no timings); GPU results come from bench/gpu/check.sh"
