@@ -14,8 +14,8 @@
 // call. none / pixel-shuffle: the plain 3×3 implicit gemm. Each runs in chunks of rows into f32
 // scratch; one pass adds the shortcut and stores (a single rounding for bf16).
 // FLOPs (executed) 2·B·4HW·4·C·Co (interpolate), 2·B·HW·9·C·Nc (none, pixel-shuffle); minimal bytes
-// (B·H·W·C + out + 9·C·Nc)·sizeof(T); scratch ≤ 4 MiB of f32 per chunk + the packed operands (+ one
-// the four phases' combined weights, 16·C·Co floats, for interpolate).
+// (B·H·W·C + out + 9·C·Nc)·sizeof(T); scratch ≤ 4 MiB of f32 per chunk + the packed operands (+ the
+// four phases' combined weights, 16·C·Co floats, for interpolate).
 #include <algorithm>
 
 #include "sana/cpu/gemm.h"
