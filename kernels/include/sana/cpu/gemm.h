@@ -22,8 +22,8 @@ struct ASource {
 };
 
 // B (K×N). pack() writes columns [n0, n0 + nr) of B, rows [k0, k0 + kc), as dst[(k - k0) * NR + c]; columns
-// c >= nr are 0. The driver packs either all K of every panel once (large M) or one KC slice of one tile's
-// panels at a time (M ≤ MC), so that the packed copy is used while it is still in L2.
+// c >= nr are 0. The driver packs either all K of every panel once (large M) or, at M ≤ 4·MC, one KC slice
+// of one panel at a time inside the task that uses it, so that the packed copy is read while still in L1.
 struct BSource {
   int64_t K = 0, N = 0;
   virtual ~BSource() = default;
