@@ -376,6 +376,12 @@ Conv3x3A<T>::Conv3x3A(const T* x_, int64_t B_, int64_t H_, int64_t W_, int64_t C
   K = 9 * C;
 }
 
+template <typename T> const T* Conv3x3A<T>::tap_row(int64_t m, int tap) const {
+  const int64_t b = m / (Ho * Wo), rem = m % (Ho * Wo), oy = rem / Wo, ox = rem % Wo;
+  const int64_t iy = oy * stride - 1 + tap / 3, ix = ox * stride - 1 + tap % 3;
+  return iy < 0 || iy >= H || ix < 0 || ix >= W ? nullptr : x + ((b * H + iy) * W + ix) * C;
+}
+
 template <typename T> void Conv3x3A<T>::pack(int64_t m0, int mr, int MR, float* dst) const {
 #ifdef SANA_HAVE_X86_KERNELS
   // A panel is a transpose of MR pixels' C channels per tap: through registers, as the Linear weight pack (a
@@ -383,33 +389,19 @@ template <typename T> void Conv3x3A<T>::pack(int64_t m0, int mr, int MR, float* 
   if (MR % 8 == 0 && MR <= 64 && has_avx512() && g_pack_transpose.load(std::memory_order_relaxed)) {
     const T* rows[64];
     for (int tap = 0; tap < 9; ++tap) {
-      for (int r = 0; r < MR; ++r) {
-        rows[r] = nullptr;
-        if (r >= mr) continue;
-        const int64_t m = m0 + r;
-        const int64_t b = m / (Ho * Wo), rem = m % (Ho * Wo), oy = rem / Wo, ox = rem % Wo;
-        const int64_t iy = oy * stride - 1 + tap / 3, ix = ox * stride - 1 + tap % 3;
-        if (iy >= 0 && iy < H && ix >= 0 && ix < W) rows[r] = x + ((b * H + iy) * W + ix) * C;
-      }
+      for (int r = 0; r < MR; ++r) rows[r] = r < mr ? tap_row(m0 + r, tap) : nullptr;
       pack_rows_avx512(rows, MR, C, dst + static_cast<int64_t>(tap) * C * MR);
     }
     return;
   }
 #endif
   for (int r = 0; r < MR; ++r) {
-    if (r >= mr) {
-      for (int64_t k = 0; k < K; ++k) dst[k * MR + r] = 0.0f;
-      continue;
-    }
-    const int64_t m = m0 + r;
-    const int64_t b = m / (Ho * Wo), rem = m % (Ho * Wo), oy = rem / Wo, ox = rem % Wo;
     for (int tap = 0; tap < 9; ++tap) {
-      const int64_t iy = oy * stride - 1 + tap / 3, ix = ox * stride - 1 + tap % 3;
+      const T* s = r < mr ? tap_row(m0 + r, tap) : nullptr;
       float* d = dst + static_cast<int64_t>(tap) * C * MR + r;
-      if (iy < 0 || iy >= H || ix < 0 || ix >= W) {
+      if (s == nullptr) {
         for (int64_t ci = 0; ci < C; ++ci) d[ci * MR] = 0.0f;
       } else {
-        const T* s = x + ((b * H + iy) * W + ix) * C;
         for (int64_t ci = 0; ci < C; ++ci) d[ci * MR] = load_f(s[ci]);
       }
     }
@@ -446,13 +438,27 @@ template struct Conv3x3WeightB<bf16_t>;
 
 namespace {
 
-// A thread's f32 scratch, grown on demand and kept for the thread's later gemms.
-float* thread_scratch(Buffer<float>& buf, int64_t& cap, int64_t n) {
-  if (cap < n) {
-    buf = alloc_buffer<float>(n);
-    cap = n;
+// A thread's two f32 scratch buffers, grown on demand and kept for its later gemms (every path's task uses
+// at most one of each; no task runs another gemm): the partial-sum tiles of C, and a packed operand (a B
+// micro-panel, or a tile's or panel's A).
+struct ThreadScratch {
+  Buffer<float> buf;
+  int64_t cap = 0;
+  float* get(int64_t n) {
+    if (cap < n) {
+      buf = alloc_buffer<float>(n);
+      cap = n;
+    }
+    return buf.get();
   }
-  return buf.get();
+};
+float* thread_tiles(int64_t n) {
+  thread_local ThreadScratch s;
+  return s.get(n);
+}
+float* thread_operand(int64_t n) {
+  thread_local ThreadScratch s;
+  return s.get(n);
 }
 
 // Rows up to which each task runs all of M against its own B columns (gemm_b_in_task).
@@ -475,10 +481,8 @@ template <typename TIn, typename TOut> void gemm_b_in_task(const ASource& a, con
   });
   const int64_t per_task = std::clamp<int64_t>(ceil_div(ceil_div(N, 4 * int64_t{cpu_threads()}), NR) * NR, NR, kc.NC);
   parallel_for(ceil_div(N, per_task), [&](int64_t t) {
-    thread_local Buffer<float> tile_buf, panel_buf;
-    thread_local int64_t tile_cap = 0, panel_cap = 0;
-    float* tiles = thread_scratch(tile_buf, tile_cap, m_panels * MR * per_task);
-    float* panel = thread_scratch(panel_buf, panel_cap, KC * NR);
+    float* tiles = thread_tiles(m_panels * MR * per_task);
+    float* panel = thread_operand(KC * NR);
     const int64_t nb0 = t * per_task, nb1 = std::min(N, nb0 + per_task);
     const int64_t n_jr = ceil_div(nb1 - nb0, NR);
     for (int64_t pc = 0; pc < K; pc += KC) {
@@ -512,9 +516,7 @@ template <typename TIn, typename TOut> void gemm_small_n(const ASource& a, const
   constexpr int64_t kPanelsPerTask = 8;
   const int64_t panels = ceil_div(M, NR);
   parallel_for(ceil_div(panels, kPanelsPerTask), [&](int64_t t) {
-    thread_local Buffer<float> a_buf;
-    thread_local int64_t a_cap = 0;
-    float* ap = thread_scratch(a_buf, a_cap, NR * K);
+    float* ap = thread_operand(NR * K);
     alignas(64) float tile[8 * 32];  // MR × NR of the largest (AVX-512) kernel; its stores are aligned
     float back[32 * 8];
     for (int64_t p = t * kPanelsPerTask; p < std::min(panels, (t + 1) * kPanelsPerTask); ++p) {
@@ -584,7 +586,8 @@ template <typename TIn, typename TOut> void gemm_run(const ASource& a, const BSo
   // Chunk M so that the packed A stays below ~32 Mi floats (a 4096² conv would otherwise pack GBs).
   int64_t chunk = std::max<int64_t>(MC, (int64_t{32} << 20) / K / MC * MC);
   chunk = a_in_task ? M : std::min(chunk, ceil_div(M, MR) * MR);
-  Buffer<float> ap = alloc_buffer<float>(a_in_task ? 1 : ceil_div(chunk, MR) * MR * K);
+  Buffer<float> ap;  // the chunk's packed A (unused when each task packs its own)
+  if (!a_in_task) ap = alloc_buffer<float>(ceil_div(chunk, MR) * MR * K);
 
   for (int64_t c0 = 0; c0 < M; c0 += chunk) {
     const int64_t rows = std::min(chunk, M - c0);
@@ -620,16 +623,14 @@ template <typename TIn, typename TOut> void gemm_run(const ASource& a, const BSo
       }
     };
     parallel_for(a_in_task ? mt : mt * nt, [&](int64_t t) {
-      thread_local Buffer<float> tile_buf, a_buf;
-      thread_local int64_t tile_cap = 0, a_cap = 0;
-      float* tiles = thread_scratch(tile_buf, tile_cap, MC * NC);
+      float* tiles = thread_tiles(MC * NC);
       if (!a_in_task) {
         const int64_t ti = t / nt;
         run_tile(ti, t % nt, ap.get() + ti * MC * K, tiles);  // MC is a multiple of MR
         return;
       }
       const int64_t mb0 = t * MC, n_ir = ceil_div(std::min(rows, mb0 + MC) - mb0, MR);
-      float* a_tile = thread_scratch(a_buf, a_cap, n_ir * MR * K);
+      float* a_tile = thread_operand(n_ir * MR * K);
       for (int64_t ir = 0; ir < n_ir; ++ir) {
         const int64_t m0 = c0 + mb0 + ir * MR;
         a.pack(m0, static_cast<int>(std::min<int64_t>(MR, M - m0)), MR, a_tile + ir * MR * K);

@@ -46,6 +46,11 @@ template <typename TX> void to_f32(const TX* x, int64_t n, float* dst) {
   for (int64_t i = 0; i < n; ++i) dst[i] = load_f(x[i]);
 }
 
+template <typename TO> void from_f32(const float* y, int64_t n, TO* dst) {
+  if constexpr (std::is_same_v<TO, float>) std::memcpy(dst, y, n * sizeof(float));
+  else for (int64_t i = 0; i < n; ++i) dst[i] = store_f<TO>(y[i]);
+}
+
 }  // namespace
 
 // y = x·rinv (·w) (+b) (+res), each pass over one L1-resident row; the same operation order as one scalar
@@ -79,9 +84,7 @@ void rmsnorm_rows(const TX* x, int64_t rows, int64_t C, const TP* w, const TP* b
       }
       // into yb first: out may be x or the residual (in-place updates)
       rms_apply(xr, rinv, w ? wf : nullptr, b ? bf : nullptr, res, yb, C);
-      TO* o = out + r * C;
-      if constexpr (std::is_same_v<TO, float>) std::memcpy(o, yb, C * sizeof(float));
-      else for (int64_t c = 0; c < C; ++c) o[c] = store_f<TO>(yb[c]);
+      from_f32(yb, C, out + r * C);
     }
   });
 }
@@ -137,9 +140,7 @@ void layernorm_modulate_rows(const T* x, int64_t rows, int64_t C, const T* shift
         mod_row = mod;
       }
       ln_apply(xr, mu, rstd, shf, scf, yb, C);
-      T* o = out + r * C;
-      if constexpr (std::is_same_v<T, float>) std::memcpy(o, yb, C * sizeof(float));
-      else for (int64_t c = 0; c < C; ++c) o[c] = store_f<T>(yb[c]);
+      from_f32(yb, C, out + r * C);
     }
   });
 }

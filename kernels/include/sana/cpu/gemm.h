@@ -87,6 +87,7 @@ template <typename T> struct Conv3x3A : ASource {
   int stride;
   Conv3x3A(const T* x_, int64_t B_, int64_t H_, int64_t W_, int64_t C_, int stride_);
   void pack(int64_t m0, int mr, int MR, float* dst) const override;
+  const T* tap_row(int64_t m, int tap) const;  // x's C channels that row m reads at tap; null in the padding
 };
 
 // B for a 3×3 convolution from a torch (Cout, Cin, 3, 3) weight, rows ordered like Conv3x3A's columns.
